@@ -1,0 +1,1 @@
+//! Gatehouse control plane: the admin API router. STUB — being written (helper: admin).

@@ -1,0 +1,1 @@
+//! Edge placeholder crate

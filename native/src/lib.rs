@@ -1,0 +1,1 @@
+//! Gatehouse on one machine. In progress.

@@ -1,0 +1,11 @@
+//! API keys: `<prefix>_<env>_<random base62>_<checksum>`.
+//!
+//! The checksum lets the edge reject a typo or a forged key before any lookup, and lets secret
+//! scanners find leaked keys. Only the SHA-256 hash of a key is ever stored; comparison is
+//! constant-time.
+
+mod format;
+mod hash;
+
+pub use format::{base62, generate, parse, KeyEnv, KeyFormatError, ParsedKey, KEY_PREFIX};
+pub use hash::{hash_secret, KeyHash};

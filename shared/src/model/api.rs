@@ -1,0 +1,108 @@
+use serde::{Deserialize, Serialize};
+
+use crate::lifecycle::Lifecycle;
+use crate::time::UnixMillis;
+
+/// A published (or draft) API: where it lives at the edge, where it forwards to, and which
+/// operations its OpenAPI document declares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Api {
+    pub id: String,
+    pub name: String,
+    /// The API's own version label (from `info.version`), e.g. `1.2.0`.
+    pub version: String,
+    /// Path prefix at the gateway, always starting with `/` and without a trailing `/`
+    /// (except the root `/`). Unique together with `hosts`.
+    pub base_path: String,
+    /// Hosts this API answers on; empty means every host.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    pub upstream: UpstreamSettings,
+    #[serde(default)]
+    pub auth: AuthSettings,
+    #[serde(default)]
+    pub cache: CacheSettings,
+    pub lifecycle: Lifecycle,
+    /// Operations taken from the OpenAPI document, in document order.
+    pub operations: Vec<Operation>,
+    /// The OpenAPI document as imported, kept for docs, export and mocking.
+    pub openapi: serde_json::Value,
+    pub created_at: UnixMillis,
+    pub updated_at: UnixMillis,
+}
+
+/// Where and how the gateway forwards calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamSettings {
+    /// Absolute `http`/`https` URL; the request path below `base_path` is appended.
+    pub url: String,
+    #[serde(default = "UpstreamSettings::default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Forward the caller's API key to the upstream. Off by default: the upstream gets the
+    /// signed identity headers instead.
+    #[serde(default)]
+    pub forward_credential: bool,
+}
+
+impl UpstreamSettings {
+    pub const fn default_timeout_ms() -> u64 {
+        10_000
+    }
+}
+
+/// How callers present their credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthSettings {
+    /// Where to look for an API key, in order. Empty means the API is public.
+    pub key_locations: Vec<KeyLocation>,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings { key_locations: vec![KeyLocation::Header { name: "x-api-key".into() }, KeyLocation::Bearer] }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "in", rename_all = "snake_case")]
+pub enum KeyLocation {
+    /// A request header, e.g. `X-API-Key` (matched case-insensitively).
+    Header { name: String },
+    /// `Authorization: Bearer <key>`.
+    Bearer,
+    /// A query parameter, e.g. `?api_key=`; removed before forwarding.
+    Query { name: String },
+}
+
+/// Edge caching for an API. Off unless enabled: a gateway must not surprise an API owner by
+/// caching what the upstream did not ask to be cached.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CacheSettings {
+    pub enabled: bool,
+    /// Responses are the same for every caller, so one cached copy may serve all identities.
+    /// When false (the default) an authenticated caller only ever sees its own cached copies.
+    #[serde(default)]
+    pub public: bool,
+    /// Freshness for responses that carry no `Cache-Control`/`Expires` of their own.
+    #[serde(default)]
+    pub default_ttl_secs: Option<u32>,
+}
+
+/// One operation from the OpenAPI document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operation {
+    /// `operationId`, or `<METHOD> <path>` when the document gives none.
+    pub id: String,
+    /// Upper-case HTTP method.
+    pub method: String,
+    /// OpenAPI path template relative to `base_path`, e.g. `/pets/{petId}`.
+    pub path: String,
+    /// `security: []` on the operation: callable without a credential.
+    #[serde(default)]
+    pub public: bool,
+    /// Scopes the caller's plan must grant (from the operation's security requirement).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub summary: Option<String>,
+}

@@ -1,0 +1,84 @@
+use serde::{Deserialize, Serialize};
+
+use crate::limits::LimitPolicy;
+use crate::time::UnixMillis;
+
+/// A bundle of APIs (or some of their operations) offered under plans.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub items: Vec<ProductItem>,
+    pub created_at: UnixMillis,
+}
+
+/// One API in a product; `operations: None` means every operation of the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductItem {
+    pub api_id: String,
+    #[serde(default)]
+    pub operations: Option<Vec<String>>,
+}
+
+/// What a subscriber gets: limits, quotas, scopes, and whether an owner must approve.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub id: String,
+    pub product_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub limits: Vec<LimitPolicy>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub requires_approval: bool,
+    pub created_at: UnixMillis,
+}
+
+/// A person (or team) who builds apps against the APIs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Developer {
+    pub id: String,
+    /// Unique across developers, compared lower-cased.
+    pub email: String,
+    pub name: String,
+    /// Group or tier (e.g. `partners`); group limits are shared by everyone in it.
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub organisation: Option<String>,
+    pub created_at: UnixMillis,
+}
+
+/// A developer's application. Keys and subscriptions belong to the app, so a plan change
+/// never needs a new key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct App {
+    pub id: String,
+    pub developer_id: String,
+    pub name: String,
+    pub created_at: UnixMillis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatus {
+    /// Waiting for an owner's approval (plans with `requires_approval`).
+    Pending,
+    Active,
+    Suspended,
+}
+
+/// An app's subscription to a product under a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub id: String,
+    pub app_id: String,
+    pub product_id: String,
+    pub plan_id: String,
+    pub status: SubscriptionStatus,
+    /// Monthly quotas are anchored here (billing-cycle day), not at the calendar month.
+    pub created_at: UnixMillis,
+}

@@ -1,0 +1,45 @@
+use serde::{Deserialize, Serialize};
+
+use crate::keys::KeyHash;
+use crate::limits::LimitPolicy;
+use crate::time::UnixMillis;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStatus {
+    Active,
+    /// Temporarily off; can be enabled again.
+    Disabled,
+    /// Past `expires_at`. Stored once noticed; verification also checks the time itself.
+    Expired,
+    /// Permanently off.
+    Revoked,
+}
+
+/// An API key as the control plane stores it. The secret itself is never stored: only its
+/// SHA-256 hash, plus the prefix and last four characters so people can tell keys apart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Key {
+    pub id: String,
+    pub app_id: String,
+    pub name: String,
+    pub hash: KeyHash,
+    /// `<prefix>_<env>_`, e.g. `gh_live_`.
+    pub display_prefix: String,
+    pub last4: String,
+    pub status: KeyStatus,
+    pub created_at: UnixMillis,
+    #[serde(default)]
+    pub expires_at: Option<UnixMillis>,
+    /// Set on the old key when it is rotated: it keeps working until then.
+    #[serde(default)]
+    pub grace_until: Option<UnixMillis>,
+    /// The key that replaced this one in a rotation.
+    #[serde(default)]
+    pub replaced_by: Option<String>,
+    #[serde(default)]
+    pub last_used_at: Option<UnixMillis>,
+    /// Limits on this key alone, on top of the app's plan limits.
+    #[serde(default)]
+    pub limits: Vec<LimitPolicy>,
+}

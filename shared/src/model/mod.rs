@@ -1,0 +1,10 @@
+//! The control plane's entities. They are plain data, serialised the same way in SQLite,
+//! DynamoDB, Workers KV and the admin API, so every runtime agrees on one shape.
+
+mod api;
+mod catalog;
+mod key;
+
+pub use api::{Api, AuthSettings, CacheSettings, KeyLocation, Operation, UpstreamSettings};
+pub use catalog::{App, Developer, Plan, Product, ProductItem, Subscription, SubscriptionStatus};
+pub use key::{Key, KeyStatus};

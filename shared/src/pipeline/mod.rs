@@ -1,0 +1,1 @@
+//! Request pipeline — in progress.

@@ -1,0 +1,178 @@
+//! Request routing: host and longest path prefix pick the API, then the OpenAPI path template
+//! and method pick the operation.
+
+use std::sync::Arc;
+
+use crate::lifecycle::Lifecycle;
+use crate::model::{Api, Operation};
+
+/// Every servable API, ordered so the longest base path is tried first.
+#[derive(Debug, Clone, Default)]
+pub struct RouteTable {
+    apis: Vec<Arc<Api>>,
+}
+
+/// A request matched to an API and one of its operations.
+#[derive(Debug, Clone)]
+pub struct Route<'t> {
+    pub api: &'t Arc<Api>,
+    pub operation: &'t Operation,
+    /// The request path below the API's base path (always starts with `/`).
+    pub rest: String,
+}
+
+/// Why a request did not match an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoMatch {
+    /// No API at this host and path.
+    NoApi,
+    /// The API exists but has no operation for this path.
+    NoOperation,
+    /// The path exists but not for this method.
+    MethodNotAllowed,
+}
+
+impl RouteTable {
+    /// Builds the table; drafts are left out because the gateway never serves them.
+    pub fn new(apis: impl IntoIterator<Item = Api>) -> RouteTable {
+        let mut apis: Vec<Arc<Api>> =
+            apis.into_iter().filter(|a| a.lifecycle != Lifecycle::Draft).map(Arc::new).collect();
+        apis.sort_by(|a, b| b.base_path.len().cmp(&a.base_path.len()).then_with(|| a.id.cmp(&b.id)));
+        RouteTable { apis }
+    }
+
+    pub fn apis(&self) -> &[Arc<Api>] {
+        &self.apis
+    }
+
+    /// The API that owns `path` on `host`: the longest base path that is a whole-segment prefix.
+    pub fn api_for(&self, host: &str, path: &str) -> Option<(&Arc<Api>, String)> {
+        let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+        self.apis.iter().find_map(|api| {
+            if !api.hosts.is_empty() && !api.hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+                return None;
+            }
+            let rest = strip_base(&api.base_path, path)?;
+            Some((api, rest))
+        })
+    }
+
+    pub fn resolve(&self, host: &str, method: &str, path: &str) -> Result<Route<'_>, NoMatch> {
+        let (api, rest) = self.api_for(host, path).ok_or(NoMatch::NoApi)?;
+        let mut path_matched = false;
+        for op in &api.operations {
+            if template_matches(&op.path, &rest) {
+                path_matched = true;
+                if op.method.eq_ignore_ascii_case(method) || (method == "HEAD" && op.method == "GET") {
+                    return Ok(Route { api, operation: op, rest });
+                }
+            }
+        }
+        Err(if path_matched { NoMatch::MethodNotAllowed } else { NoMatch::NoOperation })
+    }
+}
+
+/// `/pets/42` below `/v1` for `/v1/pets/42`; `None` unless `base` ends on a segment boundary.
+fn strip_base(base: &str, path: &str) -> Option<String> {
+    let base = base.trim_end_matches('/');
+    let rest = path.strip_prefix(base)?;
+    if rest.is_empty() {
+        Some("/".to_string())
+    } else if rest.starts_with('/') {
+        Some(rest.to_string())
+    } else {
+        None
+    }
+}
+
+/// Matches an OpenAPI path template (`/pets/{petId}`) against a concrete path, segment by
+/// segment; a template parameter matches exactly one non-empty segment.
+pub fn template_matches(template: &str, path: &str) -> bool {
+    let mut t = template.trim_matches('/').split('/');
+    let mut p = path.trim_matches('/').split('/');
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return true,
+            (Some(ts), Some(ps)) => {
+                let is_param = ts.starts_with('{') && ts.ends_with('}');
+                if (is_param && ps.is_empty()) || (!is_param && ts != ps) {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AuthSettings, CacheSettings, UpstreamSettings};
+
+    fn api(id: &str, base: &str, hosts: &[&str], ops: &[(&str, &str)], lifecycle: Lifecycle) -> Api {
+        Api {
+            id: id.into(),
+            name: id.into(),
+            version: "1".into(),
+            base_path: base.into(),
+            hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            upstream: UpstreamSettings { url: "http://127.0.0.1:1".into(), timeout_ms: 1000, forward_credential: false },
+            auth: AuthSettings::default(),
+            cache: CacheSettings::default(),
+            lifecycle,
+            operations: ops
+                .iter()
+                .map(|(m, p)| Operation {
+                    id: format!("{m} {p}"),
+                    method: m.to_string(),
+                    path: p.to_string(),
+                    public: false,
+                    scopes: vec![],
+                    summary: None,
+                })
+                .collect(),
+            openapi: serde_json::Value::Null,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn table() -> RouteTable {
+        let live = Lifecycle::Published { published_at: 0 };
+        RouteTable::new([
+            api("api_short", "/pets", &[], &[("GET", "/{id}"), ("GET", "/")], live.clone()),
+            api("api_long", "/pets/v2", &[], &[("GET", "/{id}")], live.clone()),
+            api("api_host", "/", &["api.example.com"], &[("POST", "/orders")], live),
+            api("api_draft", "/drafts", &[], &[("GET", "/")], Lifecycle::Draft),
+        ])
+    }
+
+    #[test]
+    fn longest_base_path_wins_on_segment_boundaries() {
+        let t = table();
+        assert_eq!(t.resolve("h", "GET", "/pets/v2/7").map(|r| r.api.id.clone()), Ok("api_long".into()));
+        let r = t.resolve("h", "GET", "/pets/7").expect("route");
+        assert_eq!((r.api.id.as_str(), r.rest.as_str(), r.operation.path.as_str()), ("api_short", "/7", "/{id}"));
+        assert_eq!(t.resolve("h", "GET", "/petsx/7").err(), Some(NoMatch::NoApi));
+        assert_eq!(t.resolve("h", "GET", "/pets").map(|r| r.rest), Ok("/".into()));
+    }
+
+    #[test]
+    fn hosts_methods_and_drafts_are_respected() {
+        let t = table();
+        assert!(t.resolve("API.example.com:8080", "POST", "/orders").is_ok());
+        assert_eq!(t.resolve("other.com", "POST", "/orders").err(), Some(NoMatch::NoApi));
+        assert_eq!(t.resolve("h", "DELETE", "/pets/7").err(), Some(NoMatch::MethodNotAllowed));
+        assert_eq!(t.resolve("h", "GET", "/pets/7/toys").err(), Some(NoMatch::NoOperation));
+        assert_eq!(t.resolve("h", "GET", "/drafts").err(), Some(NoMatch::NoApi));
+        assert!(t.resolve("h", "HEAD", "/pets/7").is_ok());
+    }
+
+    #[test]
+    fn template_parameters_match_exactly_one_segment() {
+        assert!(template_matches("/pets/{id}", "/pets/42"));
+        assert!(!template_matches("/pets/{id}", "/pets/"));
+        assert!(!template_matches("/pets/{id}", "/pets/42/x"));
+        assert!(template_matches("/", "/"));
+    }
+}

@@ -1,0 +1,147 @@
+use std::collections::BTreeMap;
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{LatencyHistogram, UsageEvent};
+use crate::time::{UnixMillis, MINUTE};
+
+/// The grain of stored usage: one minute of one key calling one operation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RollupKey {
+    /// Start of the minute, Unix milliseconds.
+    pub minute: UnixMillis,
+    pub api_id: String,
+    pub operation_id: String,
+    /// Empty for anonymous calls.
+    pub key_id: String,
+    pub app_id: String,
+    pub developer_id: String,
+}
+
+/// Counters for one [`RollupKey`]. Every field merges by addition, so rollups from several
+/// flushes (or several edge locations) combine without coordination.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollupValues {
+    pub requests: u64,
+    /// Index 0 = 1xx … 4 = 5xx.
+    pub status_classes: [u64; 5],
+    /// Count per outcome code (`valid`, `rate_limited`, …).
+    pub outcomes: BTreeMap<String, u64>,
+    pub latency: LatencyHistogram,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub cache_hits: u64,
+}
+
+impl RollupValues {
+    pub fn add_event(&mut self, e: &UsageEvent) {
+        self.requests += 1;
+        let class = usize::from((e.status / 100).clamp(1, 5) - 1);
+        self.status_classes[class] += 1;
+        *self.outcomes.entry(e.outcome.code().to_string()).or_default() += 1;
+        self.latency.record(e.latency_us);
+        self.bytes_in += e.bytes_in;
+        self.bytes_out += e.bytes_out;
+        self.cache_hits += u64::from(e.cache_hit);
+    }
+
+    pub fn merge(&mut self, o: &RollupValues) {
+        self.requests += o.requests;
+        for (a, b) in self.status_classes.iter_mut().zip(o.status_classes) {
+            *a += b;
+        }
+        for (k, v) in &o.outcomes {
+            *self.outcomes.entry(k.clone()).or_default() += v;
+        }
+        self.latency.merge(&o.latency);
+        self.bytes_in += o.bytes_in;
+        self.bytes_out += o.bytes_out;
+        self.cache_hits += o.cache_hits;
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rollup {
+    pub key: RollupKey,
+    pub values: RollupValues,
+}
+
+/// In-memory aggregation of events between flushes.
+#[derive(Debug, Default)]
+pub struct Aggregator {
+    pending: HashMap<RollupKey, RollupValues>,
+}
+
+impl Aggregator {
+    pub fn add(&mut self, e: &UsageEvent) {
+        let key = RollupKey {
+            minute: e.at - e.at.rem_euclid(MINUTE),
+            api_id: e.api_id.clone(),
+            operation_id: e.operation_id.clone(),
+            key_id: e.key_id.clone().unwrap_or_default(),
+            app_id: e.app_id.clone().unwrap_or_default(),
+            developer_id: e.developer_id.clone().unwrap_or_default(),
+        };
+        self.pending.entry(key).or_default().add_event(e);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Takes everything aggregated so far, leaving the aggregator empty.
+    pub fn drain(&mut self) -> Vec<Rollup> {
+        let mut out: Vec<Rollup> = self.pending.drain().map(|(key, values)| Rollup { key, values }).collect();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        out
+    }
+
+    /// Start of the minute `at` falls in.
+    pub fn minute_of(at: UnixMillis) -> UnixMillis {
+        at - at.rem_euclid(MINUTE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::Outcome;
+
+    fn event(at: i64, status: u16, outcome: Outcome) -> UsageEvent {
+        UsageEvent {
+            at,
+            api_id: "api_1".into(),
+            operation_id: "getPet".into(),
+            key_id: Some("key_1".into()),
+            app_id: Some("app_1".into()),
+            developer_id: Some("dev_1".into()),
+            status,
+            outcome,
+            latency_us: 1_200,
+            bytes_in: 10,
+            bytes_out: 100,
+            cache_hit: status == 200,
+        }
+    }
+
+    #[test]
+    fn events_in_one_minute_become_one_rollup() {
+        let mut agg = Aggregator::default();
+        agg.add(&event(60_000, 200, Outcome::Valid));
+        agg.add(&event(119_999, 429, Outcome::RateLimited));
+        agg.add(&event(120_000, 200, Outcome::Valid));
+        let rollups = agg.drain();
+        assert!(agg.is_empty());
+        assert_eq!(rollups.len(), 2);
+        let first = &rollups[0].values;
+        assert_eq!(first.requests, 2);
+        assert_eq!(first.status_classes, [0, 1, 0, 1, 0]);
+        assert_eq!(first.outcomes.get("rate_limited"), Some(&1));
+        assert_eq!((first.bytes_in, first.bytes_out, first.cache_hits), (20, 200, 1));
+        let mut merged = first.clone();
+        merged.merge(&rollups[1].values);
+        assert_eq!(merged.requests, 3);
+        assert_eq!(merged.latency.total(), 3);
+    }
+}
