@@ -1,1 +1,2 @@
 //! Gatehouse on one machine. In progress.
+pub mod adapters;

@@ -12,7 +12,9 @@ use crate::time::{http_date, UnixMillis, SECOND};
 pub enum Lifecycle {
     /// Not served by the gateway yet.
     Draft,
-    Published { published_at: UnixMillis },
+    Published {
+        published_at: UnixMillis,
+    },
     Deprecated {
         deprecated_at: UnixMillis,
         #[serde(default)]
@@ -110,7 +112,10 @@ mod tests {
     fn lifecycle_only_moves_forward() {
         let published = Lifecycle::Draft.apply(Transition::Publish, 1).expect("publish a draft");
         let deprecated = published
-            .apply(Transition::Deprecate { sunset_at: Some(784_111_777_000), successor: Some("https://x/v2".into()) }, 2)
+            .apply(
+                Transition::Deprecate { sunset_at: Some(784_111_777_000), successor: Some("https://x/v2".into()) },
+                2,
+            )
             .expect("deprecate");
         assert!(deprecated.apply(Transition::Publish, 3).is_err());
         let retired = deprecated.apply(Transition::Retire { successor: None }, 4).expect("retire");

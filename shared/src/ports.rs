@@ -69,7 +69,11 @@ pub enum UpstreamError {
 /// gateway, and API responses are small enough that buffering keeps the cache simple.
 #[allow(async_fn_in_trait)]
 pub trait Upstream {
-    async fn send(&self, request: http::Request<Bytes>, timeout_ms: u64) -> Result<http::Response<Bytes>, UpstreamError>;
+    async fn send(
+        &self,
+        request: http::Request<Bytes>,
+        timeout_ms: u64,
+    ) -> Result<http::Response<Bytes>, UpstreamError>;
 }
 
 /// Receives one event per request; adapters aggregate before storing.

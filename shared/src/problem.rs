@@ -125,8 +125,7 @@ impl Problem {
     pub fn into_response(self) -> http::Response<bytes::Bytes> {
         let mut res = http::Response::new(bytes::Bytes::from(self.to_json()));
         *res.status_mut() = http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-        res.headers_mut()
-            .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(CONTENT_TYPE));
+        res.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(CONTENT_TYPE));
         res
     }
 }
@@ -151,10 +150,32 @@ mod tests {
     fn every_problem_type_is_distinct() {
         use ProblemKind::*;
         let all = [
-            MissingCredential, MalformedKey, InvalidKey, RevokedKey, DisabledKey, ExpiredKey, Forbidden,
-            RateLimited, QuotaExceeded, ApiRetired, NoRoute, UpstreamUnavailable, UpstreamTimeout,
-            ServiceUnavailable, BadRequest, InvalidJson, ValidationFailed, InvalidOpenApi, PayloadTooLarge,
-            Unauthorized, NotFound, Conflict, InvalidTransition, MethodNotAllowed, UnsupportedMediaType, Internal,
+            MissingCredential,
+            MalformedKey,
+            InvalidKey,
+            RevokedKey,
+            DisabledKey,
+            ExpiredKey,
+            Forbidden,
+            RateLimited,
+            QuotaExceeded,
+            ApiRetired,
+            NoRoute,
+            UpstreamUnavailable,
+            UpstreamTimeout,
+            ServiceUnavailable,
+            BadRequest,
+            InvalidJson,
+            ValidationFailed,
+            InvalidOpenApi,
+            PayloadTooLarge,
+            Unauthorized,
+            NotFound,
+            Conflict,
+            InvalidTransition,
+            MethodNotAllowed,
+            UnsupportedMediaType,
+            Internal,
         ];
         let slugs: std::collections::HashSet<_> = all.iter().map(|k| k.spec().1).collect();
         assert_eq!(slugs.len(), all.len());

@@ -116,7 +116,11 @@ mod tests {
             version: "1".into(),
             base_path: base.into(),
             hosts: hosts.iter().map(|h| h.to_string()).collect(),
-            upstream: UpstreamSettings { url: "http://127.0.0.1:1".into(), timeout_ms: 1000, forward_credential: false },
+            upstream: UpstreamSettings {
+                url: "http://127.0.0.1:1".into(),
+                timeout_ms: 1000,
+                forward_credential: false,
+            },
             auth: AuthSettings::default(),
             cache: CacheSettings::default(),
             lifecycle,

@@ -32,7 +32,13 @@ pub enum LimitScope {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LimitKind {
     /// `limit` requests per `period_secs`, allowing bursts of `burst`.
-    Rate { limit: u32, period_secs: u32, burst: u32, #[serde(default)] on_failure: FailureMode },
+    Rate {
+        limit: u32,
+        period_secs: u32,
+        burst: u32,
+        #[serde(default)]
+        on_failure: FailureMode,
+    },
     /// `limit` requests per calendar window (UTC).
     Quota { limit: u64, window: QuotaWindow },
 }
