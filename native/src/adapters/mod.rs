@@ -1,5 +1,9 @@
 //! Native adapters for the core's ports: in-memory limiter and cache, hyper upstream client,
-//! in-process read model, usage aggregation into SQLite.
+//! in-process read model, usage aggregation into the store.
 
+pub mod clock;
 pub mod memory_cache;
 pub mod memory_limiter;
+pub mod upstream;
+pub mod read_model;
+pub mod usage;

@@ -1,8 +1,25 @@
-//! STUB SIGNATURES — to be implemented (helper: core-policies).
+//! The key string itself: `gh_<env>_<random>_<checksum>`, always [`KEY_LEN`] ASCII bytes.
 use serde::{Deserialize, Serialize};
+
+use super::crc32::crc32;
 
 /// Product prefix of every Gatehouse key.
 pub const KEY_PREFIX: &str = "gh";
+
+/// Bytes of randomness in a key: 192 bits, far beyond guessing range.
+pub const RANDOM_BYTES: usize = 24;
+
+/// Width of the base62 random part: the digits needed for 2^192 - 1, so every key has it.
+const RANDOM_CHARS: usize = 33;
+
+/// Width of the base62 checksum: the digits needed for 2^32 - 1.
+const CHECKSUM_CHARS: usize = 6;
+
+/// Length of every key: `gh_` + 4-letter env + `_` + random + `_` + checksum. A fixed length
+/// lets the parser refuse oversized input before looking at it, and scanners match exactly.
+pub const KEY_LEN: usize = KEY_PREFIX.len() + 1 + 4 + 1 + RANDOM_CHARS + 1 + CHECKSUM_CHARS;
+
+const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// The environment a key belongs to; part of the key so a test key can never be used live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -12,7 +29,27 @@ pub enum KeyEnv {
     Test,
 }
 
+impl KeyEnv {
+    /// The env segment as it appears in the key (`live`, `test`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            KeyEnv::Live => "live",
+            KeyEnv::Test => "test",
+        }
+    }
+
+    fn from_segment(segment: &str) -> Option<KeyEnv> {
+        match segment {
+            "live" => Some(KeyEnv::Live),
+            "test" => Some(KeyEnv::Test),
+            _ => None,
+        }
+    }
+}
+
 /// A key that passed the format and checksum checks. Holds the secret: never log it.
+///
+/// Invariant: `secret` is [`KEY_LEN`] ASCII bytes in the documented shape.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ParsedKey {
     secret: String,
@@ -20,18 +57,21 @@ pub struct ParsedKey {
 }
 
 impl ParsedKey {
+    /// The whole key string, to hash with [`super::hash_secret`] or hand once to its owner.
     pub fn secret(&self) -> &str {
         &self.secret
     }
     pub fn env(&self) -> KeyEnv {
         self.env
     }
-    /// `gh_live_` — shown in listings.
+    /// `gh_live_` — shown in listings so people can tell live keys from test keys.
     pub fn display_prefix(&self) -> String {
-        unimplemented!()
+        format!("{KEY_PREFIX}_{}_", self.env.as_str())
     }
+    /// The last four characters (part of the checksum), shown in listings to tell keys apart.
     pub fn last4(&self) -> String {
-        unimplemented!()
+        let start = self.secret.len().saturating_sub(4);
+        self.secret.get(start..).unwrap_or_default().to_owned()
     }
 }
 
@@ -49,19 +89,71 @@ pub enum KeyFormatError {
     Checksum,
 }
 
+/// Base62 (`0-9A-Za-z`) of `bytes` read as one big-endian number, left-padded with `0` to the
+/// width of the largest value of that many bytes, so equal-length inputs give equal-length
+/// output (ids and keys have a fixed length, and leading zero bytes are not lost).
 pub fn base62(bytes: &[u8]) -> String {
-    let _ = bytes;
-    unimplemented!()
+    let width = base62_digits(&vec![0xFF; bytes.len()]).len();
+    let mut digits = base62_digits(bytes);
+    digits.resize(width.max(digits.len()), b'0');
+    digits.iter().rev().map(|&d| char::from(d)).collect()
 }
 
-/// Builds a new key from 24 caller-supplied random bytes.
-pub fn generate(env: KeyEnv, random: &[u8; 24]) -> ParsedKey {
-    let _ = (env, random);
-    unimplemented!()
+/// Least significant digit first, no padding: schoolbook division of the number by 62.
+fn base62_digits(bytes: &[u8]) -> Vec<u8> {
+    let mut number: Vec<u8> = bytes.iter().copied().skip_while(|&b| b == 0).collect();
+    let mut digits = Vec::with_capacity(bytes.len() * 4 / 3 + 1);
+    while !number.is_empty() {
+        let mut remainder = 0u32;
+        for byte in number.iter_mut() {
+            let acc = (remainder << 8) | u32::from(*byte);
+            *byte = (acc / 62) as u8;
+            remainder = acc % 62;
+        }
+        digits.push(ALPHABET[remainder as usize]);
+        let leading_zeros = number.iter().take_while(|&&b| b == 0).count();
+        number.drain(..leading_zeros);
+    }
+    digits
 }
 
-/// Checks shape and checksum without any lookup.
+/// The checksum segment for everything before the last underscore.
+fn checksum(body: &str) -> String {
+    base62(&crc32(body.as_bytes()).to_be_bytes())
+}
+
+/// Builds a new key from 24 caller-supplied random bytes (the core draws no randomness).
+pub fn generate(env: KeyEnv, random: &[u8; RANDOM_BYTES]) -> ParsedKey {
+    let body = format!("{KEY_PREFIX}_{}_{}", env.as_str(), base62(random));
+    let secret = format!("{body}_{}", checksum(&body));
+    ParsedKey { secret, env }
+}
+
+/// Checks shape and checksum without any lookup, so a typo or a forged key costs the edge no
+/// store read. Never panics, whatever the input (length is checked before anything else, and
+/// only ASCII input is sliced).
 pub fn parse(candidate: &str) -> Result<ParsedKey, KeyFormatError> {
-    let _ = candidate;
-    unimplemented!()
+    if candidate.len() != KEY_LEN || !candidate.is_ascii() {
+        return Err(KeyFormatError::Shape);
+    }
+    let mut parts = candidate.split('_');
+    let (Some(prefix), Some(env), Some(random), Some(sum), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(KeyFormatError::Shape);
+    };
+    let env = KeyEnv::from_segment(env).ok_or(KeyFormatError::Shape)?;
+    let is_base62 = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_alphanumeric());
+    if prefix != KEY_PREFIX || !is_base62(random, RANDOM_CHARS) || !is_base62(sum, CHECKSUM_CHARS) {
+        return Err(KeyFormatError::Shape);
+    }
+    let body = &candidate[..candidate.len() - CHECKSUM_CHARS - 1];
+    if checksum(body) != sum {
+        return Err(KeyFormatError::Checksum);
+    }
+    Ok(ParsedKey { secret: candidate.to_owned(), env })
 }
+
+#[cfg(test)]
+#[path = "format_tests.rs"]
+mod tests;

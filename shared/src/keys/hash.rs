@@ -1,15 +1,22 @@
-//! STUB SIGNATURES — to be implemented (helper: core-policies).
+//! What the stores keep instead of a key: the SHA-256 of the whole key string.
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
-/// SHA-256 of a key's secret, hex-encoded when serialised. Equality is constant-time.
-#[derive(Clone, Serialize, Deserialize, Hash)]
-#[serde(transparent)]
+/// SHA-256 of a key's secret, hex-encoded when serialised. Equality is constant-time, so
+/// comparing a presented hash with a stored one leaks no timing about where they differ.
+///
+/// Invariant: exactly 64 lowercase hex characters; deserialising anything else fails, so a
+/// corrupt record is caught when read, not silently never matched.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct KeyHash(String);
 
 impl KeyHash {
+    /// Accepts exactly 64 lowercase hex characters, the form [`hash_secret`] produces.
     pub fn from_hex(hex: &str) -> Option<KeyHash> {
-        let _ = hex;
-        unimplemented!()
+        let valid = hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        valid.then(|| KeyHash(hex.to_owned()))
     }
     pub fn as_hex(&self) -> &str {
         &self.0
@@ -18,11 +25,30 @@ impl KeyHash {
 
 impl PartialEq for KeyHash {
     fn eq(&self, other: &Self) -> bool {
-        let _ = other;
-        unimplemented!()
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
     }
 }
 impl Eq for KeyHash {}
+
+/// Consistent with `Eq` (equal hex, equal hash); only used for map lookups of stored hashes.
+impl std::hash::Hash for KeyHash {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl From<KeyHash> for String {
+    fn from(hash: KeyHash) -> String {
+        hash.0
+    }
+}
+
+impl TryFrom<String> for KeyHash {
+    type Error = &'static str;
+    fn try_from(hex: String) -> Result<Self, Self::Error> {
+        KeyHash::from_hex(&hex).ok_or("a key hash is 64 lowercase hex characters")
+    }
+}
 
 impl std::fmt::Debug for KeyHash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30,7 +56,53 @@ impl std::fmt::Debug for KeyHash {
     }
 }
 
+/// SHA-256 hex of the whole key string. No salt is needed: keys carry 192 random bits, so
+/// the hash cannot be reversed by guessing, and an unsalted hash can be looked up directly.
 pub fn hash_secret(secret: &str) -> KeyHash {
-    let _ = secret;
-    unimplemented!()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(secret.as_bytes());
+    let hex = digest.iter().flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]]).map(char::from);
+    KeyHash(hex.collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_is_sha256_hex_of_the_whole_key() {
+        assert_eq!(hash_secret("abc").as_hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
+    fn from_hex_accepts_only_the_canonical_form() {
+        let h = hash_secret("gh_live_x");
+        assert_eq!(KeyHash::from_hex(h.as_hex()), Some(h.clone()));
+        assert_eq!(KeyHash::from_hex(&h.as_hex().to_uppercase()), None);
+        assert_eq!(KeyHash::from_hex(&h.as_hex()[1..]), None);
+        assert_eq!(KeyHash::from_hex(&format!("{}0", h.as_hex())), None);
+        assert_eq!(KeyHash::from_hex(&"g".repeat(64)), None);
+        assert_eq!(KeyHash::from_hex(&"é".repeat(32)), None);
+    }
+
+    #[test]
+    fn different_keys_have_unequal_hashes() {
+        assert_ne!(hash_secret("gh_live_a"), hash_secret("gh_live_b"));
+        assert_eq!(hash_secret("gh_live_a"), hash_secret("gh_live_a"));
+    }
+
+    #[test]
+    fn serialises_as_a_bare_hex_string_and_refuses_corrupt_records() {
+        let h = hash_secret("k");
+        let json = serde_json::to_string(&h).expect("serialise");
+        assert_eq!(json, format!("\"{}\"", h.as_hex()));
+        assert_eq!(serde_json::from_str::<KeyHash>(&json).expect("deserialise"), h);
+        assert!(serde_json::from_str::<KeyHash>("\"not-a-hash\"").is_err());
+    }
+
+    #[test]
+    fn debug_shows_only_a_short_prefix() {
+        let h = hash_secret("k");
+        assert_eq!(format!("{h:?}"), format!("KeyHash({}…)", &h.as_hex()[..8]));
+    }
 }

@@ -4,8 +4,11 @@
 //! scanners find leaked keys. Only the SHA-256 hash of a key is ever stored; comparison is
 //! constant-time.
 
+mod crc32;
 mod format;
 mod hash;
+mod status;
 
-pub use format::{base62, generate, parse, KeyEnv, KeyFormatError, ParsedKey, KEY_PREFIX};
+pub use format::{base62, generate, parse, KeyEnv, KeyFormatError, ParsedKey, KEY_LEN, KEY_PREFIX, RANDOM_BYTES};
 pub use hash::{hash_secret, KeyHash};
+pub use status::{check_key, rotation_grace_end, KeyCheck};

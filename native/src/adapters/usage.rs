@@ -1,0 +1,44 @@
+//! `UsageRecorder`: aggregates usage events in memory and flushes per-minute rollups to the
+//! store on a timer and on shutdown, so the store sees one write per rollup, not per request.
+
+use std::sync::Mutex;
+
+use gatehouse_core::ports::UsageSink;
+use gatehouse_core::usage::{Aggregator, Rollup, UsageEvent};
+
+/// Collects events; `take` hands the pending rollups to whoever flushes them.
+#[derive(Default)]
+pub struct UsageRecorder {
+    pending: Mutex<Pending>,
+}
+
+#[derive(Default)]
+struct Pending {
+    aggregator: Aggregator,
+    /// Last use per key id, to show "last used" in key listings.
+    last_used: std::collections::HashMap<String, i64>,
+}
+
+impl UsageRecorder {
+    /// Takes everything recorded so far: rollups and key last-use times.
+    pub fn take(&self) -> (Vec<Rollup>, Vec<(String, i64)>) {
+        let Ok(mut pending) = self.pending.lock() else {
+            return (Vec::new(), Vec::new());
+        };
+        let rollups = pending.aggregator.drain();
+        let used = pending.last_used.drain().collect();
+        (rollups, used)
+    }
+}
+
+impl UsageSink for UsageRecorder {
+    fn record(&self, event: UsageEvent) {
+        if let Ok(mut pending) = self.pending.lock() {
+            if let (Some(key), true) = (&event.key_id, event.outcome.admitted()) {
+                let at = pending.last_used.entry(key.clone()).or_default();
+                *at = (*at).max(event.at);
+            }
+            pending.aggregator.add(&event);
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! `Cache-Control` parsing (RFC 9111 §5.2) for requests and responses.
+//!
+//! Parsing never fails: upstreams and clients send junk, and a cache that rejected a whole
+//! header because of one bad token would behave less predictably than one that skips it.
+//! Where junk could make a response look *more* cacheable than intended, the parser errs on
+//! the side of caching less (see [`CacheControl::max_age`]).
+
+use http::header::CACHE_CONTROL;
+use http::HeaderMap;
+
+/// The directives Gatehouse acts on, from every `Cache-Control` line of a message.
+///
+/// Qualified forms (`no-cache="Set-Cookie"`, `private="X-Foo"`) are treated as their
+/// unqualified form: RFC 9111 §5.2.2.4 and §5.2.2.7 allow that, and it only ever caches less.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheControl {
+    pub no_store: bool,
+    pub no_cache: bool,
+    pub private: bool,
+    pub public: bool,
+    pub must_revalidate: bool,
+    pub proxy_revalidate: bool,
+    /// Seconds. A value that is not a delta-seconds counts as `0` (stale): a typo in an
+    /// upstream's header must not extend how long we serve its response. When the directive
+    /// repeats, the smallest value wins for the same reason (RFC 9111 §4.2.1 allows treating
+    /// conflicting duplicates as stale).
+    pub max_age: Option<u64>,
+    /// Seconds; same rules as `max_age`. Only shared caches obey it, and this is one.
+    pub s_maxage: Option<u64>,
+    /// Request only: the client wants at least this many seconds of freshness left.
+    pub min_fresh: Option<u64>,
+}
+
+/// Largest delta-seconds we keep (RFC 9111 §1.2.2: 2^31 stands for "infinity").
+const MAX_DELTA_SECONDS: u64 = 1 << 31;
+
+impl CacheControl {
+    /// Parses all `Cache-Control` field lines of `headers`.
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        let mut cc = CacheControl::default();
+        for value in headers.get_all(CACHE_CONTROL) {
+            // Non-UTF-8 bytes can only be junk here; lossy decoding keeps the valid directives.
+            cc.parse_line(&String::from_utf8_lossy(value.as_bytes()));
+        }
+        cc
+    }
+
+    /// Parses one field value, e.g. `public, max-age=60, no-cache="set-cookie"`.
+    pub fn parse(value: &str) -> Self {
+        let mut cc = CacheControl::default();
+        cc.parse_line(value);
+        cc
+    }
+
+    fn parse_line(&mut self, line: &str) {
+        for (name, value) in split_directives(line) {
+            self.apply(&name.to_ascii_lowercase(), value.as_deref());
+        }
+    }
+
+    fn apply(&mut self, name: &str, value: Option<&str>) {
+        match name {
+            "no-store" => self.no_store = true,
+            "no-cache" => self.no_cache = true,
+            "private" => self.private = true,
+            "public" => self.public = true,
+            "must-revalidate" => self.must_revalidate = true,
+            "proxy-revalidate" => self.proxy_revalidate = true,
+            "max-age" => self.max_age = min_seconds(self.max_age, value),
+            "s-maxage" => self.s_maxage = min_seconds(self.s_maxage, value),
+            "min-fresh" => self.min_fresh = min_seconds(self.min_fresh, value),
+            _ => {} // extensions we do not understand are ignored (RFC 9111 §5.2.3)
+        }
+    }
+}
+
+fn min_seconds(current: Option<u64>, value: Option<&str>) -> Option<u64> {
+    let parsed = value.and_then(|v| v.trim().parse::<u64>().ok()).map_or(0, |s| s.min(MAX_DELTA_SECONDS));
+    Some(current.map_or(parsed, |c| c.min(parsed)))
+}
+
+/// Splits a field value into `(name, value)` pairs, honouring quoted strings so a comma inside
+/// quotes does not end the directive. Empty and nameless members are skipped.
+fn split_directives(line: &str) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        let mut name = String::new();
+        while let Some(&c) = chars.peek() {
+            if c == ',' || c == '=' {
+                break;
+            }
+            name.push(c);
+            chars.next();
+        }
+        let value = if chars.peek() == Some(&'=') {
+            chars.next();
+            Some(read_value(&mut chars))
+        } else {
+            None
+        };
+        // Skip whatever junk follows a value up to the next comma.
+        for c in chars.by_ref() {
+            if c == ',' {
+                break;
+            }
+        }
+        let name = name.trim();
+        if !name.is_empty() {
+            out.push((name.to_string(), value));
+        }
+        if chars.peek().is_none() {
+            return out;
+        }
+    }
+}
+
+fn read_value(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
+    while chars.peek().is_some_and(|c| c.is_whitespace()) {
+        chars.next();
+    }
+    let mut value = String::new();
+    if chars.peek() != Some(&'"') {
+        while let Some(&c) = chars.peek() {
+            if c == ',' {
+                break;
+            }
+            value.push(c);
+            chars.next();
+        }
+        return value.trim().to_string();
+    }
+    chars.next();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => value.extend(chars.next()),
+            _ => value.push(c),
+        }
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directives_are_case_insensitive_and_combined_across_lines() {
+        let mut headers = HeaderMap::new();
+        headers.append(CACHE_CONTROL, "Public, MAX-AGE=60".parse().unwrap());
+        headers.append(CACHE_CONTROL, "S-MaxAge=30".parse().unwrap());
+        let cc = CacheControl::from_headers(&headers);
+        assert!(cc.public);
+        assert_eq!(cc.max_age, Some(60));
+        assert_eq!(cc.s_maxage, Some(30));
+        assert!(!cc.no_store && !cc.private);
+    }
+
+    #[test]
+    fn comma_inside_quoted_value_does_not_split_the_directive() {
+        let cc = CacheControl::parse(r#"no-cache="set-cookie, x-foo", max-age="120""#);
+        assert!(cc.no_cache);
+        assert_eq!(cc.max_age, Some(120));
+        assert!(!cc.private, "x-foo\" must not be read as another directive");
+    }
+
+    #[test]
+    fn qualified_private_counts_as_private() {
+        assert!(CacheControl::parse(r#"private="x-user", max-age=60"#).private);
+    }
+
+    #[test]
+    fn junk_max_age_makes_the_response_stale_not_fresher() {
+        assert_eq!(CacheControl::parse("max-age=soon").max_age, Some(0));
+        assert_eq!(CacheControl::parse("max-age").max_age, Some(0));
+        assert_eq!(CacheControl::parse("max-age=-5").max_age, Some(0));
+    }
+
+    #[test]
+    fn duplicate_max_age_keeps_the_smallest() {
+        assert_eq!(CacheControl::parse("max-age=600, max-age=5").max_age, Some(5));
+    }
+
+    #[test]
+    fn junk_members_are_skipped_and_valid_ones_kept() {
+        let cc = CacheControl::parse(",, ;;; , =3, no-store x, foo=\"unterminated, private");
+        assert!(!cc.private, "an unterminated quote swallows the rest of the line");
+        let cc = CacheControl::parse(",, ;;; , =3, no-store, bogus=1 2, private");
+        assert!(cc.no_store && cc.private);
+    }
+
+    #[test]
+    fn huge_delta_seconds_are_capped() {
+        assert_eq!(CacheControl::parse("max-age=99999999999999").max_age, Some(1 << 31));
+    }
+}

@@ -1,0 +1,178 @@
+//! Deciding whether a request may pass: route, credential, key status, entitlement,
+//! lifecycle and limits — in that fixed order, ending in one [`Outcome`].
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, Response};
+
+use super::{credential, refuse, Adapters};
+use crate::entitlements::Identity;
+use crate::keys::{self, KeyCheck};
+use crate::lifecycle::Lifecycle;
+use crate::limits::{self, FailureMode, LimitCheck, LimitKind};
+use crate::model::{Api, Key, Operation};
+use crate::ports::{Limiter, ReadModel};
+use crate::time::UnixMillis;
+use crate::usage::UsageEvent;
+use crate::verdict::Outcome;
+
+/// A request that passed every check, with what the later stages need.
+pub struct Admitted {
+    pub api: Arc<Api>,
+    pub operation: Operation,
+    /// Path below the API's base path.
+    pub rest: String,
+    /// `None` for a public operation.
+    pub caller: Option<(Key, Arc<Identity>)>,
+    /// `RateLimit-Policy` / `RateLimit` headers to add to the response.
+    pub limit_headers: Vec<(&'static str, String)>,
+}
+
+type Refusal = Response<Bytes>;
+
+pub async fn admit<A: Adapters>(
+    adapters: &A,
+    request: &Request<Bytes>,
+    now: UnixMillis,
+    event: &mut UsageEvent,
+) -> Result<Admitted, Refusal> {
+    let routes = adapters.read_model().routes().await.map_err(|_| unavailable(event))?;
+    let host = request.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).or(request.uri().host());
+    let route = routes.resolve(host.unwrap_or(""), request.method().as_str(), request.uri().path()).map_err(|why| {
+        event.outcome = Outcome::NoRoute;
+        refuse::no_route(why)
+    })?;
+    let (api, operation, rest) = (Arc::clone(route.api), route.operation.clone(), route.rest);
+    event.api_id.clone_from(&api.id);
+    event.operation_id.clone_from(&operation.id);
+
+    if operation.public {
+        event.outcome = Outcome::Public;
+        check_lifecycle(&api, event)?;
+        return Ok(Admitted { api, operation, rest, caller: None, limit_headers: Vec::new() });
+    }
+    let (key, identity) = authenticate(adapters, request, &api, now, event).await?;
+    if identity.grant_for(&api.id, &operation.id, &operation.scopes).is_none() {
+        return Err(refused(event, Outcome::Forbidden, "Your app is not subscribed to a plan that covers this operation."));
+    }
+    check_lifecycle(&api, event)?;
+    let limit_headers = enforce_limits(adapters, &api, &operation, &key, &identity, now, event).await?;
+    event.outcome = Outcome::Valid;
+    Ok(Admitted { api, operation, rest, caller: Some((key, identity)), limit_headers })
+}
+
+fn refused(event: &mut UsageEvent, outcome: Outcome, detail: &str) -> Refusal {
+    event.outcome = outcome;
+    refuse::outcome(outcome, detail)
+}
+
+fn unavailable(event: &mut UsageEvent) -> Refusal {
+    refused(event, Outcome::Unavailable, "A store the gateway needs is unreachable; the call was refused to stay safe.")
+}
+
+/// Credential shape and checksum first (no lookup for garbage), then the key record, its
+/// status and expiry, then the identity it belongs to.
+async fn authenticate<A: Adapters>(
+    adapters: &A,
+    request: &Request<Bytes>,
+    api: &Api,
+    now: UnixMillis,
+    event: &mut UsageEvent,
+) -> Result<(Key, Arc<Identity>), Refusal> {
+    let presented = credential::find(&api.auth, request.headers(), request.uri().query())
+        .ok_or_else(|| refused(event, Outcome::Missing, "This API needs an API key."))?;
+    let parsed = keys::parse(presented.value)
+        .map_err(|e| refused(event, Outcome::Malformed, &format!("The API key was refused before lookup: {e}.")))?;
+    let read = adapters.read_model();
+    let key = match read.key(&keys::hash_secret(parsed.secret())).await {
+        Ok(Some(key)) => key,
+        Ok(None) => return Err(refused(event, Outcome::NotFound, "No such API key.")),
+        Err(_) => return Err(unavailable(event)),
+    };
+    event.key_id = Some(key.id.clone());
+    event.app_id = Some(key.app_id.clone());
+    match keys::check_key(&key, now) {
+        KeyCheck::Active => {}
+        KeyCheck::Revoked => return Err(refused(event, Outcome::Revoked, "This API key has been revoked.")),
+        KeyCheck::Disabled => return Err(refused(event, Outcome::Disabled, "This API key is disabled.")),
+        KeyCheck::Expired => return Err(refused(event, Outcome::Expired, "This API key has expired.")),
+    }
+    let identity = match read.identity(&key.app_id).await {
+        Ok(Some(identity)) => identity,
+        Ok(None) => return Err(refused(event, Outcome::Forbidden, "The key's app has no active subscription.")),
+        Err(_) => return Err(unavailable(event)),
+    };
+    event.developer_id = Some(identity.developer_id.clone());
+    Ok((key, identity))
+}
+
+fn check_lifecycle(api: &Api, event: &mut UsageEvent) -> Result<(), Refusal> {
+    if let Lifecycle::Retired { successor, .. } = &api.lifecycle {
+        event.outcome = Outcome::Retired;
+        return Err(refuse::retired(successor.as_deref()));
+    }
+    Ok(())
+}
+
+/// Every policy that applies (the plan's, the key's own) is checked in one all-or-nothing
+/// call. When the limiter is unreachable, quotas fail closed and burst limits follow their
+/// policy's `on_failure`.
+async fn enforce_limits<A: Adapters>(
+    adapters: &A,
+    api: &Api,
+    operation: &Operation,
+    key: &Key,
+    identity: &Identity,
+    now: UnixMillis,
+    event: &mut UsageEvent,
+) -> Result<Vec<(&'static str, String)>, Refusal> {
+    let grant = identity.grant_for(&api.id, &operation.id, &operation.scopes);
+    let plan_limits = grant.map(|g| (g.limits.as_slice(), Some(g.since))).unwrap_or((&[], None));
+    let checks: Vec<LimitCheck> = plan_limits
+        .0
+        .iter()
+        .map(|p| (p, plan_limits.1))
+        .chain(key.limits.iter().map(|p| (p, None)))
+        .filter_map(|(policy, anchor)| {
+            let counter = limits::counter_key(
+                policy.scope,
+                &key.id,
+                &identity.app_id,
+                &identity.developer_id,
+                identity.group.as_deref(),
+                &policy.name,
+            )?;
+            Some(LimitCheck { counter, policy: policy.clone(), anchor })
+        })
+        .collect();
+    if checks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let decision = match adapters.limiter().acquire(&checks, now).await {
+        Ok(decision) => decision,
+        Err(_) if checks.iter().all(fails_open) => return Ok(Vec::new()),
+        Err(_) => return Err(unavailable(event)),
+    };
+    let headers = limits::headers(&decision);
+    let Some(outcome) = decision.refusal() else {
+        return Ok(headers);
+    };
+    let retry_after = decision.retry_after_secs();
+    let detail = if outcome == Outcome::QuotaExceeded {
+        "The quota for this period is used up."
+    } else {
+        "Too many requests; slow down."
+    };
+    let mut res = refused(event, outcome, detail);
+    for (name, value) in headers.iter().chain([("retry-after", retry_after.to_string())].iter()) {
+        if let Ok(v) = http::HeaderValue::from_str(value) {
+            res.headers_mut().insert(*name, v);
+        }
+    }
+    Err(res)
+}
+
+fn fails_open(check: &LimitCheck) -> bool {
+    matches!(check.policy.kind, LimitKind::Rate { on_failure: FailureMode::Open, .. })
+}

@@ -1,0 +1,71 @@
+//! After admission: serve from the cache or call the upstream, then decorate the response
+//! with limit and lifecycle headers.
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response};
+
+use super::forward::{self, Caller};
+use super::{credential, refuse, Adapters, Admitted, Gateway};
+use crate::cache::{self, CacheRequest};
+use crate::ports::{Upstream, UpstreamError};
+use crate::time::UnixMillis;
+use crate::usage::UsageEvent;
+
+impl Admitted {
+    pub(super) async fn forward<A: Adapters>(
+        self,
+        gateway: &Gateway<A>,
+        request: Request<Bytes>,
+        now: UnixMillis,
+        event: &mut UsageEvent,
+    ) -> Response<Bytes> {
+        let api = &self.api;
+        let identity = self.caller.as_ref().map(|(_, identity)| identity.app_id.as_str());
+        let path_and_query = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
+        let cache_req = CacheRequest { api, method: request.method(), path_and_query, headers: request.headers(), identity };
+        let cache_port = gateway.adapters.cache();
+        let lookup = cache::lookup(cache_port, &cache_req, now).await;
+        let lookup = match lookup.hit() {
+            Ok(hit) => {
+                event.cache_hit = true;
+                return self.decorate(hit);
+            }
+            Err(lookup) => lookup,
+        };
+
+        let mut headers = request.headers().clone();
+        let query = if api.upstream.forward_credential {
+            request.uri().query().map(str::to_string)
+        } else {
+            credential::strip(&api.auth, &mut headers, request.uri().query())
+        };
+        for (name, value) in lookup.conditional_headers() {
+            headers.insert(name, value);
+        }
+        let url = forward::upstream_url(api, &self.rest, query.as_deref());
+        let caller = self.caller.as_ref().map(|(key, identity)| Caller { identity, key_id: &key.id });
+        let upstream_req = match forward::build(&request, &url, headers, caller, &gateway.config.identity_secret, now) {
+            Ok(req) => req,
+            Err(_) => return refuse::upstream_failed(false),
+        };
+        let mut response = match gateway.adapters.upstream().send(upstream_req, api.upstream.timeout_ms).await {
+            Ok(response) => response,
+            Err(UpstreamError::Timeout) => return self.decorate(refuse::upstream_failed(true)),
+            Err(_) => return self.decorate(refuse::upstream_failed(false)),
+        };
+        forward::strip_hop_by_hop(response.headers_mut());
+        let response = cache::complete(cache_port, &cache_req, lookup, response, now).await;
+        self.decorate(response)
+    }
+
+    /// Adds the limit headers and, for a deprecated API, `Deprecation`/`Sunset`/`Link`.
+    fn decorate(&self, mut response: Response<Bytes>) -> Response<Bytes> {
+        let lifecycle = self.api.lifecycle.response_headers();
+        for (name, value) in self.limit_headers.iter().chain(lifecycle.iter()) {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                response.headers_mut().append(*name, v);
+            }
+        }
+        response
+    }
+}
