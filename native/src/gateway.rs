@@ -26,7 +26,7 @@ use crate::adapters::usage::UsageRecorder;
 pub struct NativeAdapters {
     pub read_model: InProcessReadModel,
     pub limiter: MemoryLimiter,
-    pub cache: MemoryResponseCache,
+    pub cache: Arc<MemoryResponseCache>,
     pub upstream: HyperUpstream,
     pub usage: Arc<UsageRecorder>,
     pub clock: SystemClock,

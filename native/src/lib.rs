@@ -1,2 +1,15 @@
-//! Gatehouse on one machine. In progress.
+//! Gatehouse on one machine: the gateway, the admin API and the CLI in one binary, over an
+//! embedded SQLite store. Entry points stay thin; policy lives in `gatehouse-core`, the admin
+//! API in `gatehouse-admin`, and this crate only supplies native adapters and wiring.
+
 pub mod adapters;
+pub mod app;
+pub mod cli;
+pub mod demo;
+pub mod dev;
+pub mod gateway;
+pub mod logging;
+pub mod publisher;
+pub mod secrets;
+pub mod seed;
+pub mod store;

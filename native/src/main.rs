@@ -1,1 +1,25 @@
-fn main() {}
+//! `gatehouse`: run everything on one machine (`gatehouse dev`) or talk to a running admin API.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use gatehouse_native::cli::{run, Cli};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    gatehouse_native::logging::init(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,208 @@
-//! STUB — being written (helper: core-policies).
+//! `MemoryLimiter`: the core's limiter port over a process-local map, for the native gateway
+//! (one process, so in-memory counters are exact) and as the in-memory twin in tests.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use gatehouse_core::limits::{evaluate, CounterState, LimitCheck, LimitDecision};
+use gatehouse_core::ports::{Limiter, PortError};
+use gatehouse_core::time::{UnixMillis, MINUTE};
+
+/// Counters kept before a size-triggered sweep, by default.
+pub const DEFAULT_MAX_COUNTERS: usize = 100_000;
+
+/// How often (in request time) expired counters are swept even when the map is small.
+const SWEEP_EVERY: UnixMillis = MINUTE;
+
+/// Exact burst limits and quotas in process memory.
+///
+/// Every call reads, evaluates and writes all of its counters under one `std::sync::Mutex`
+/// over one map. That is what makes it exact: two concurrent calls can never both take the
+/// last unit of a quota, and a call with several counters sees and updates them as one (the
+/// all-or-nothing rule of [`evaluate`]). Per-counter locks or sharding would cut contention
+/// but need lock ordering across a call's counters; one lock is held for a few microseconds
+/// of pure arithmetic and never across an `.await`, which holds up to far more requests per
+/// second than a single gateway process serves.
+///
+/// Memory: a counter is dropped once it holds nothing a fresh counter would not (GCRA bucket
+/// drained, quota window over; see [`CounterState::expires_at`]). Sweeps run once a minute
+/// and whenever the map passes its bound. Live counters are never dropped, even past the
+/// bound, because forgetting one would let its caller exceed the limit; the bound is then
+/// raised to twice the live count so sweeps stay amortised O(1) per call.
+#[derive(Debug)]
+pub struct MemoryLimiter {
+    counters: Mutex<Counters>,
+    max_counters: usize,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    map: HashMap<String, Entry>,
+    next_sweep: UnixMillis,
+    sweep_at_len: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    state: CounterState,
+    expires_at: UnixMillis,
+}
+
+impl Default for MemoryLimiter {
+    fn default() -> Self {
+        MemoryLimiter::with_max_counters(DEFAULT_MAX_COUNTERS)
+    }
+}
+
+impl MemoryLimiter {
+    pub fn new() -> Self {
+        MemoryLimiter::default()
+    }
+
+    /// A limiter that sweeps expired counters whenever it holds more than `max_counters`.
+    pub fn with_max_counters(max_counters: usize) -> Self {
+        let counters = Counters { sweep_at_len: max_counters, ..Counters::default() };
+        MemoryLimiter { counters: Mutex::new(counters), max_counters }
+    }
+
+    /// Counters currently held (live or not yet swept).
+    pub fn len(&self) -> usize {
+        self.lock().map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A panic cannot happen while the lock is held (evaluation is total), and every write
+    /// leaves a valid state, so a poisoned lock is recovered rather than failing every call.
+    fn lock(&self) -> MutexGuard<'_, Counters> {
+        self.counters.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn acquire_now(&self, checks: &[LimitCheck], now: UnixMillis) -> LimitDecision {
+        let mut counters = self.lock();
+        let states: Vec<Option<CounterState>> =
+            checks.iter().map(|c| counters.map.get(&c.counter).map(|e| e.state)).collect();
+        let evaluation = evaluate(checks, &states, now, 1);
+        for (check, state) in checks.iter().zip(evaluation.writes.into_iter().flatten()) {
+            let entry = Entry { state, expires_at: state.expires_at(check) };
+            counters.map.insert(check.counter.clone(), entry);
+        }
+        counters.sweep_if_due(now, self.max_counters);
+        evaluation.decision
+    }
+}
+
+impl Counters {
+    fn sweep_if_due(&mut self, now: UnixMillis, max_counters: usize) {
+        if now < self.next_sweep && self.map.len() <= self.sweep_at_len {
+            return;
+        }
+        self.map.retain(|_, entry| entry.expires_at > now);
+        self.next_sweep = now.saturating_add(SWEEP_EVERY);
+        self.sweep_at_len = max_counters.max(self.map.len().saturating_mul(2));
+    }
+}
+
+impl Limiter for MemoryLimiter {
+    async fn acquire(&self, checks: &[LimitCheck], now: UnixMillis) -> Result<LimitDecision, PortError> {
+        Ok(self.acquire_now(checks, now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use gatehouse_core::limits::{FailureMode, LimitKind, LimitPolicy, LimitScope, QuotaWindow};
+
+    use super::*;
+
+    const T0: UnixMillis = 1_800_000_000_000;
+
+    fn check(counter: &str, kind: LimitKind) -> LimitCheck {
+        let policy = LimitPolicy { name: "p".into(), scope: LimitScope::App, kind };
+        LimitCheck { counter: counter.into(), policy, anchor: None }
+    }
+
+    fn daily(counter: &str, limit: u64) -> LimitCheck {
+        check(counter, LimitKind::Quota { limit, window: QuotaWindow::Day })
+    }
+
+    fn burst(counter: &str, limit: u32, burst: u32) -> LimitCheck {
+        check(counter, LimitKind::Rate { limit, period_secs: 1, burst, on_failure: FailureMode::Closed })
+    }
+
+    async fn allowed(limiter: &MemoryLimiter, checks: &[LimitCheck], now: UnixMillis) -> bool {
+        limiter.acquire(checks, now).await.expect("in-memory limiter never fails").allowed()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_callers_never_over_admit_a_quota() {
+        let limiter = Arc::new(MemoryLimiter::new());
+        for round in 0..20 {
+            let counter = format!("app:a{round}:daily");
+            let barrier = Arc::new(tokio::sync::Barrier::new(32));
+            let tasks: Vec<_> = (0..32)
+                .map(|_| {
+                    let (limiter, barrier, counter) = (Arc::clone(&limiter), Arc::clone(&barrier), counter.clone());
+                    tokio::spawn(async move {
+                        barrier.wait().await;
+                        allowed(&limiter, &[daily(&counter, 10)], T0).await
+                    })
+                })
+                .collect();
+            let mut admitted = 0;
+            for task in tasks {
+                admitted += usize::from(task.await.expect("task"));
+            }
+            assert_eq!(admitted, 10, "round {round}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_call_consumes_none_of_its_counters() {
+        let limiter = MemoryLimiter::new();
+        let checks = [burst("key:k:burst", 1, 1), daily("app:a:daily", 3)];
+        assert!(allowed(&limiter, &checks, T0).await);
+        for _ in 0..10 {
+            assert!(!allowed(&limiter, &checks, T0).await);
+        }
+        assert!(allowed(&limiter, &checks, T0 + 1_000).await);
+        assert!(allowed(&limiter, &checks, T0 + 2_000).await);
+        assert!(!allowed(&limiter, &checks, T0 + 3_000).await, "quota of 3 used by 3 admitted calls");
+    }
+
+    #[tokio::test]
+    async fn drained_counters_are_swept_so_memory_stays_bounded() {
+        let limiter = MemoryLimiter::with_max_counters(8);
+        for i in 0..8 {
+            assert!(allowed(&limiter, &[burst(&format!("key:{i}:burst"), 10, 10)], T0).await);
+        }
+        assert_eq!(limiter.len(), 8);
+        assert!(allowed(&limiter, &[burst("key:late:burst", 10, 10)], T0 + SWEEP_EVERY).await);
+        assert_eq!(limiter.len(), 1, "only the counter that is still draining is kept");
+    }
+
+    #[tokio::test]
+    async fn live_quota_counters_survive_the_size_bound() {
+        let limiter = MemoryLimiter::with_max_counters(2);
+        for i in 0..6 {
+            assert!(allowed(&limiter, &[daily(&format!("app:{i}:daily"), 1)], T0).await);
+        }
+        assert_eq!(limiter.len(), 6);
+        for i in 0..6 {
+            assert!(!allowed(&limiter, &[daily(&format!("app:{i}:daily"), 1)], T0 + 1).await, "counter {i} forgotten");
+        }
+    }
+
+    #[test]
+    fn limiter_and_its_future_can_cross_threads() {
+        fn assert_send_sync<T: Send + Sync>(_: &T) {}
+        fn assert_send<F: Send>(_: F) {}
+        let limiter = MemoryLimiter::new();
+        assert_send_sync(&limiter);
+        assert_send(limiter.acquire(&[], T0));
+    }
+}

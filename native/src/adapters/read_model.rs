@@ -7,9 +7,10 @@ use std::sync::{Arc, RwLock};
 
 use gatehouse_core::entitlements::{compile_identity, Identity};
 use gatehouse_core::keys::KeyHash;
-use gatehouse_core::model::{Api, App, Developer, Key, Plan, Product, Subscription};
+use gatehouse_core::model::{Developer, Key};
 use gatehouse_core::ports::{PortError, ReadModel};
 use gatehouse_core::routing::RouteTable;
+use gatehouse_core::store::CatalogSnapshot;
 
 /// Everything the data plane reads, compiled for lookups.
 #[derive(Default)]
@@ -19,19 +20,8 @@ pub struct Snapshot {
     identities: HashMap<String, Arc<Identity>>,
 }
 
-/// The catalog as the control plane stores it.
-pub struct Catalog {
-    pub apis: Vec<Api>,
-    pub products: Vec<Product>,
-    pub plans: Vec<Plan>,
-    pub developers: Vec<Developer>,
-    pub apps: Vec<App>,
-    pub subscriptions: Vec<Subscription>,
-    pub keys: Vec<Key>,
-}
-
 impl Snapshot {
-    pub fn compile(catalog: Catalog) -> Snapshot {
+    pub fn compile(catalog: CatalogSnapshot) -> Snapshot {
         let developers: HashMap<&str, &Developer> = catalog.developers.iter().map(|d| (d.id.as_str(), d)).collect();
         let identities = catalog
             .apps

@@ -142,6 +142,7 @@ fn read_value(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a panic is the failure report
 mod tests {
     use super::*;
 

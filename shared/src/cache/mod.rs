@@ -1,22 +1,88 @@
-//! Response caching policy for a shared cache (RFC 9111), `Cache-Status` (RFC 9211), cache keys
-//! that never cross identities, and purge selectors.
-//! STUB SIGNATURES — to be implemented (helper: core-cache).
+//! Response caching for a shared cache (RFC 9111), `Cache-Status` (RFC 9211), cache keys that
+//! never cross identities, and purge selectors.
+//!
+//! # How the pipeline uses it: two calls
+//!
+//! After authentication, authorization and limits have passed (never before: a cached response
+//! must not answer a caller the gateway would have refused):
+//!
+//! ```ignore
+//! let req = CacheRequest { api, method, path_and_query, headers, identity: Some(app_id) };
+//! let lookup = cache::lookup(adapters.cache(), &req, now).await;
+//! let lookup = match lookup.hit() {
+//!     Ok(response) => return response,          // Cache-Status and Age already set
+//!     Err(lookup) => lookup,
+//! };
+//! for (name, value) in lookup.conditional_headers() {
+//!     upstream_request.headers_mut().insert(name, value); // replaces the client's own
+//! }
+//! let upstream = upstream.send(upstream_request, timeout).await?;
+//! let response = cache::complete(adapters.cache(), &req, lookup, upstream, clock.now()).await;
+//! ```
+//!
+//! Every response of an API with caching enabled leaves these calls with a `Cache-Status`
+//! header and without the upstream's `Cache-Tag`/`Surrogate-Key`. Each response also carries a
+//! [`CacheOutcome`] in its extensions: the status for the usage event and any port error for
+//! the runtime to log (the core logs nothing; a broken cache degrades to misses, never to a
+//! failed call).
+//!
+//! # What is simplified, on purpose
+//!
+//! - One variant per key: a `Vary` mismatch forwards and replaces the stored variant. APIs
+//!   rarely vary on more than `Accept`/`Accept-Encoding`, and one variant keeps every store
+//!   (KV, Cache API, memory) a plain key → value map.
+//! - Stale responses are never served and there is no heuristic freshness (see [`freshness`]).
+//! - HEAD is answered from a stored GET response but a HEAD response is never stored.
+//! - `206` and `304` responses are never stored; `only-if-cached` is not supported.
+
+pub mod directives;
+pub mod entry;
+pub mod freshness;
+pub mod key;
+pub mod policy;
+mod respond;
+mod stage;
+pub mod status;
+#[cfg(test)]
+pub(crate) mod testkit;
+#[cfg(test)]
+mod tests;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::time::UnixMillis;
 
+pub use directives::CacheControl;
+pub use key::cache_key;
+pub use policy::NotStored;
+pub use stage::{complete, lookup, CacheOutcome, CacheRequest, Lookup};
+pub use status::{CacheStatus, FwdReason, CACHE_NAME, CACHE_STATUS};
+
 /// A stored response with what is needed to judge its freshness later.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Headers are stored lower-case, without hop-by-hop fields, `Age` or tag headers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CachedResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     #[serde(with = "serde_bytes_as_vec")]
     pub body: Bytes,
+    /// When the response was received from the upstream (RFC 9111 `response_time`).
     pub stored_at: UnixMillis,
     pub api_id: String,
+    /// Purge tags from the upstream's `Cache-Tag`/`Surrogate-Key`.
     pub tags: Vec<String>,
+    /// Corrected initial age at `stored_at` (RFC 9111 §4.2.3), in milliseconds, ≥ 0.
+    #[serde(default)]
+    pub initial_age_ms: i64,
+    /// Freshness lifetime in milliseconds, ≥ 0; 0 means "revalidate before every use".
+    #[serde(default)]
+    pub freshness_ms: i64,
+    /// SHA-256 fingerprint of the request's values for the headers named by `Vary`; empty when
+    /// the response does not vary. A hash, so varied credentials never sit in the store.
+    #[serde(default)]
+    pub vary_digest: String,
 }
 
 mod serde_bytes_as_vec {
@@ -34,6 +100,18 @@ mod serde_bytes_as_vec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "by", rename_all = "snake_case")]
 pub enum PurgeSelector {
+    /// Every entry of one API.
     Api { api_id: String },
+    /// Entries of one API whose upstream response carried `tag`.
     Tag { api_id: String, tag: String },
+}
+
+impl PurgeSelector {
+    /// Whether `entry` is selected. Stores that cannot index by tag scan with this.
+    pub fn matches(&self, entry: &CachedResponse) -> bool {
+        match self {
+            PurgeSelector::Api { api_id } => entry.api_id == *api_id,
+            PurgeSelector::Tag { api_id, tag } => entry.api_id == *api_id && entry.tags.iter().any(|t| t == tag),
+        }
+    }
 }

@@ -1,11 +1,23 @@
 //! Burst rate limits (GCRA) and calendar quotas, as pure state machines, plus the IETF
 //! `RateLimit-Policy`/`RateLimit` headers. A Durable Object, a `HashMap` and a unit test all
-//! host the same code.
-//! STUB SIGNATURES — to be implemented (helper: core-policies).
+//! host the same code: a limiter adapter only loads the counters, calls [`evaluate`] and
+//! stores what it returns.
+
+mod evaluate;
+mod gcra;
+mod headers;
+#[cfg(test)]
+mod props;
+mod quota;
 
 use serde::{Deserialize, Serialize};
 
+pub use evaluate::{evaluate, fails_open, Evaluation};
+pub use headers::headers;
+pub use quota::window_bounds;
+
 use crate::time::UnixMillis;
+use crate::verdict::Outcome;
 
 /// A limit attached to a key, an app, a developer or a group (tier).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,7 +76,7 @@ pub enum FailureMode {
 /// One policy to enforce for one call, with the counter it consumes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitCheck {
-    /// e.g. `app:app_123:daily`.
+    /// e.g. `app:app_123:daily`; see [`counter_key`]. Distinct within one call.
     pub counter: String,
     pub policy: LimitPolicy,
     /// Start of the subscription: monthly quotas reset on this day-of-month.
@@ -75,8 +87,36 @@ pub struct LimitCheck {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum CounterState {
-    Rate { tat: UnixMillis },
+    /// GCRA's theoretical arrival time: `tat` ms plus `tat_frac / limit` ms. The fraction
+    /// keeps the emission interval `period / limit` exact (see `gcra.rs`); it is absent from
+    /// the stored form when zero, and a value left by an older `limit` is clamped.
+    Rate {
+        tat: UnixMillis,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        tat_frac: u32,
+    },
+    /// Units used in the window that starts at `window_start`; a different start means the
+    /// window has rolled over and the count is 0.
     Quota { window_start: UnixMillis, used: u64 },
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl CounterState {
+    /// From when this counter holds nothing a fresh one would not: a GCRA bucket has drained
+    /// at its TAT, a quota count is moot once its window has ended. Limiters may drop the
+    /// counter from then on, which keeps their memory bounded by the active callers.
+    pub fn expires_at(&self, check: &LimitCheck) -> UnixMillis {
+        match (*self, &check.policy.kind) {
+            (CounterState::Rate { tat, tat_frac }, _) => tat.saturating_add(i64::from(tat_frac > 0)),
+            (CounterState::Quota { window_start, .. }, LimitKind::Quota { window, .. }) => {
+                window_bounds(*window, check.anchor, window_start).1
+            }
+            (CounterState::Quota { window_start, .. }, LimitKind::Rate { .. }) => window_start,
+        }
+    }
 }
 
 /// The answer for one policy.
@@ -86,15 +126,68 @@ pub struct LimitResult {
     pub is_quota: bool,
     pub allowed: bool,
     pub limit: u64,
+    /// Requests (units) that would still pass right now.
     pub remaining: u64,
     /// Window length in seconds, for `RateLimit-Policy`'s `w`.
     pub window_secs: u64,
-    /// Seconds until the counter resets (quota) or until a request fits again (rate).
+    /// Seconds (rounded up) until the counter resets (quota), until one more request fits
+    /// (refused rate), or until the bucket is full again (allowed rate).
     pub reset_secs: u64,
 }
 
-/// The answer for all policies of one call.
+/// The answer for all policies of one call: one result per check, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LimitDecision {
     pub results: Vec<LimitResult>,
 }
+
+impl LimitDecision {
+    /// True when every policy had room (and so, for a limiter, every counter was consumed).
+    pub fn allowed(&self) -> bool {
+        self.results.iter().all(|r| r.allowed)
+    }
+
+    /// The refusal to report. A quota refusal wins over a rate refusal: it will not clear in
+    /// seconds, and telling the client "rate limited" would invite pointless retries. Among
+    /// refusals of one kind, the one that clears last.
+    pub fn first_refusal(&self) -> Option<&LimitResult> {
+        self.results.iter().filter(|r| !r.allowed).max_by_key(|r| (r.is_quota, r.reset_secs))
+    }
+
+    /// [`Outcome::QuotaExceeded`] or [`Outcome::RateLimited`] when refused (see
+    /// [`Self::first_refusal`]); `None` when allowed.
+    pub fn refusal(&self) -> Option<Outcome> {
+        self.first_refusal().map(|r| if r.is_quota { Outcome::QuotaExceeded } else { Outcome::RateLimited })
+    }
+
+    /// `Retry-After` for a refused call: the longest wait among the refusals, since the call
+    /// cannot pass before all of them clear; at least 1 second. 0 when the call was allowed.
+    pub fn retry_after_secs(&self) -> u64 {
+        self.results.iter().filter(|r| !r.allowed).map(|r| r.reset_secs.max(1)).max().unwrap_or(0)
+    }
+}
+
+/// The counter a policy consumes for one caller: `key:<id>:<name>`, `app:<id>:<name>`,
+/// `dev:<id>:<name>` or `grp:<group>:<name>`. The policy name is part of the key so two
+/// policies of one scope never share a counter. `None` for a group policy when the developer
+/// has no group: such a policy does not apply.
+pub fn counter_key(
+    scope: LimitScope,
+    key_id: &str,
+    app_id: &str,
+    developer_id: &str,
+    group: Option<&str>,
+    policy_name: &str,
+) -> Option<String> {
+    let (kind, owner) = match scope {
+        LimitScope::Key => ("key", key_id),
+        LimitScope::App => ("app", app_id),
+        LimitScope::Developer => ("dev", developer_id),
+        LimitScope::Group => ("grp", group?),
+    };
+    Some(format!("{kind}:{owner}:{policy_name}"))
+}
+
+#[cfg(test)]
+#[path = "mod_tests.rs"]
+mod tests;

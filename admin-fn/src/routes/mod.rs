@@ -1,0 +1,57 @@
+//! The route table. Each route is one (method, path, handler) entry, so the list of routes
+//! the router serves and the list the OpenAPI test checks are the same data.
+
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{on, MethodFilter, MethodRouter};
+use gatehouse_core::store::Repo;
+
+use crate::publisher::Publisher;
+use crate::state::AdminState;
+
+pub(crate) mod apis;
+pub(crate) mod catalog;
+pub(crate) mod config;
+mod config_doc;
+pub(crate) mod developers;
+pub(crate) mod keys;
+pub(crate) mod meta;
+pub(crate) mod subscriptions;
+pub(crate) mod usage;
+mod validate;
+
+/// One route: method, path template and handler.
+pub(crate) struct Route<R, P> {
+    pub method: Method,
+    pub path: &'static str,
+    pub handler: MethodRouter<AdminState<R, P>>,
+}
+
+/// Builds a route whose method filter and documented method cannot disagree.
+pub(crate) fn route<R, P, H, T>(method: Method, path: &'static str, handler: H) -> Route<R, P>
+where
+    R: Repo,
+    P: Publisher,
+    H: Handler<T, AdminState<R, P>>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
+    Route { method, path, handler: on(filter, handler) }
+}
+
+/// Routes that need an admin token.
+pub(crate) fn admin<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
+    let mut all = apis::routes();
+    all.extend(catalog::routes());
+    all.extend(developers::routes());
+    all.extend(subscriptions::routes());
+    all.extend(keys::routes());
+    all.extend(usage::routes());
+    all.extend(config::routes());
+    all
+}
+
+/// Routes open to anyone: health and this API's own description.
+pub(crate) fn public<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
+    meta::routes()
+}

@@ -1,0 +1,116 @@
+//! `AdminState`: what every handler shares — the store, the publisher, the accepted admin
+//! token hashes, settings and the clock — and `commit`, the one path every write takes.
+
+use std::sync::Arc;
+
+use gatehouse_core::ids::{new_id, IdKind};
+use gatehouse_core::keys::{KeyEnv, KeyHash};
+use gatehouse_core::store::{AuditEntry, Repo, StoreError, Write};
+use gatehouse_core::time::UnixMillis;
+use rand::rngs::OsRng;
+use rand::TryRngCore;
+
+use crate::auth::Actor;
+use crate::error::AdminError;
+use crate::publisher::{Change, Publisher};
+
+/// The clock, injected so tests control time (the core never reads one).
+pub type Clock = Arc<dyn Fn() -> UnixMillis + Send + Sync>;
+
+/// Tunables with safe defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminSettings {
+    /// Largest request body accepted; larger ones get 413 before they are parsed.
+    pub max_body_bytes: usize,
+    /// Environment of keys this control plane issues (`gh_live_…` or `gh_test_…`).
+    pub key_env: KeyEnv,
+    /// How long a rotated key keeps working when the caller gives no `grace_secs`.
+    pub default_grace_secs: u64,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        AdminSettings { max_body_bytes: 1024 * 1024, key_env: KeyEnv::Live, default_grace_secs: 24 * 3600 }
+    }
+}
+
+/// Shared state of the admin router. Cheap to clone.
+pub struct AdminState<R, P> {
+    pub(crate) repo: Arc<R>,
+    pub(crate) publisher: Arc<P>,
+    /// SHA-256 hashes of the accepted admin tokens: the tokens themselves are never held.
+    pub(crate) admin_tokens: Arc<Vec<KeyHash>>,
+    pub(crate) settings: Arc<AdminSettings>,
+    clock: Clock,
+}
+
+impl<R, P> Clone for AdminState<R, P> {
+    fn clone(&self) -> Self {
+        AdminState {
+            repo: Arc::clone(&self.repo),
+            publisher: Arc::clone(&self.publisher),
+            admin_tokens: Arc::clone(&self.admin_tokens),
+            settings: Arc::clone(&self.settings),
+            clock: Arc::clone(&self.clock),
+        }
+    }
+}
+
+impl<R: Repo, P: Publisher> AdminState<R, P> {
+    /// `admin_token_hashes` are `hash_secret(token)` of each accepted bearer token; the entry
+    /// point reads the tokens from its secret store and passes only their hashes.
+    pub fn new(
+        repo: Arc<R>,
+        publisher: Arc<P>,
+        admin_token_hashes: Vec<KeyHash>,
+        settings: AdminSettings,
+        clock: Clock,
+    ) -> Self {
+        AdminState { repo, publisher, admin_tokens: Arc::new(admin_token_hashes), settings: Arc::new(settings), clock }
+    }
+
+    pub fn now(&self) -> UnixMillis {
+        (self.clock)()
+    }
+
+    /// Writes `writes` in one transaction, records who did it, then publishes each change.
+    /// Publishing comes last: the store of record must hold a change before the edge sees it.
+    pub(crate) async fn commit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        writes: Vec<Write>,
+        changes: Vec<Change>,
+    ) -> Result<(), AdminError> {
+        self.repo.transact(writes).await?;
+        let targets = changes.iter().map(|c| c.id.clone()).collect();
+        let entry = AuditEntry { at: self.now(), actor: actor.0.clone(), action: action.to_owned(), targets };
+        if let Err(e) = self.repo.append_audit(&entry).await {
+            tracing::warn!(error = %e, action, "audit entry not written");
+        }
+        for change in changes {
+            self.publisher.changed(change).await?;
+        }
+        Ok(())
+    }
+
+    /// Loads an entity, turning a missing record into a 404 that names it.
+    pub(crate) async fn load<E: gatehouse_core::store::Entity>(&self, what: &str, id: &str) -> Result<E, AdminError> {
+        match self.repo.get::<E>(id).await {
+            Err(StoreError::NotFound) => Err(AdminError::not_found(what, id)),
+            other => Ok(other?),
+        }
+    }
+}
+
+/// Random bytes from the operating system's CSPRNG.
+pub(crate) fn random<const N: usize>() -> Result<[u8; N], AdminError> {
+    let mut bytes = [0u8; N];
+    OsRng.try_fill_bytes(&mut bytes).map_err(|e| AdminError::Internal(format!("OS random source failed: {e}")))?;
+    Ok(bytes)
+}
+
+/// A fresh prefixed id (`api_…`, `key_…`).
+pub(crate) fn fresh_id(kind: IdKind) -> Result<String, AdminError> {
+    Ok(new_id(kind, &random::<16>()?))
+}

@@ -1,0 +1,206 @@
+//! Starting and stopping the whole product on one machine: SQLite store, admin API, gateway,
+//! usage flushing and (optionally) the demo upstream. Used by `gatehouse dev` and by the
+//! end-to-end tests, which run it on ephemeral 127.0.0.1 ports.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_admin::{router, AdminSettings, AdminState};
+use gatehouse_core::config::GatewayConfig;
+use gatehouse_core::keys::hash_secret;
+use gatehouse_core::pipeline::Gateway;
+use gatehouse_core::store::Repo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::adapters::clock::{now_millis, SystemClock};
+use crate::adapters::memory_cache::MemoryResponseCache;
+use crate::adapters::memory_limiter::MemoryLimiter;
+use crate::adapters::read_model::InProcessReadModel;
+use crate::adapters::upstream::HyperUpstream;
+use crate::adapters::usage::UsageRecorder;
+use crate::cli::CliError;
+use crate::gateway::{self, NativeAdapters};
+use crate::publisher::InProcessPublisher;
+use crate::secrets;
+use crate::store::sqlite::SqliteRepo;
+
+/// Everything `start` needs. `gatehouse dev` fills it from flags and the environment.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    pub data_dir: PathBuf,
+    pub gateway_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub demo_upstream_addr: SocketAddr,
+    /// Start the demo upstream and seed the demo API, app and key on an empty store.
+    pub demo: bool,
+    pub usage_flush: Duration,
+    pub cache_max_bytes: usize,
+    pub gateway: GatewayConfig,
+}
+
+impl AppConfig {
+    /// Ephemeral ports on 127.0.0.1, a fresh identity secret, no demo.
+    pub fn for_tests(data_dir: &Path) -> AppConfig {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        AppConfig {
+            data_dir: data_dir.to_path_buf(),
+            gateway_addr: any,
+            admin_addr: any,
+            demo_upstream_addr: any,
+            demo: false,
+            usage_flush: Duration::from_secs(3600),
+            cache_max_bytes: 16 * 1024 * 1024,
+            gateway: GatewayConfig {
+                max_body_bytes: GatewayConfig::DEFAULT_MAX_BODY_BYTES,
+                identity_secret: b"test-identity-secret-0123456789".to_vec(),
+            },
+        }
+    }
+}
+
+/// A running instance. Drop it through [`Running::shutdown`] so no usage is lost.
+pub struct Running {
+    pub gateway_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub demo_upstream_addr: Option<SocketAddr>,
+    /// Read from (or first written to) the data dir; shown to whoever started the process.
+    pub admin_token: String,
+    pub demo_key: Option<String>,
+    repo: Arc<SqliteRepo>,
+    usage: Arc<UsageRecorder>,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+pub async fn start(config: AppConfig) -> Result<Running, CliError> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| CliError::Usage(format!("{what}: {e}"));
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| fail("cannot create the data dir", &e))?;
+    let repo = Arc::new(
+        SqliteRepo::open(&config.data_dir.join("gatehouse.db")).map_err(|e| fail("cannot open the SQLite store", &e))?,
+    );
+    let admin_token = secrets::admin_token(&config.data_dir).map_err(|e| fail("cannot read the admin token", &e))?;
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+
+    let cache = Arc::new(MemoryResponseCache::new(config.cache_max_bytes));
+    let read_model = InProcessReadModel::default();
+    let usage = Arc::new(UsageRecorder::default());
+    let publisher = InProcessPublisher { repo: Arc::clone(&repo), read_model: read_model.clone(), cache: Arc::clone(&cache) };
+    publisher.rebuild().await.map_err(|e| fail("cannot load the catalog", &e))?;
+
+    let demo_upstream_addr = if config.demo {
+        let listener = bind(config.demo_upstream_addr).await?;
+        let addr = listener.local_addr().map_err(|e| fail("demo upstream", &e))?;
+        tasks.spawn(crate::demo::serve(listener, shutdown_rx.clone()));
+        Some(addr)
+    } else {
+        None
+    };
+
+    let settings = AdminSettings::default();
+    let state = AdminState::new(Arc::clone(&repo), Arc::new(publisher), vec![hash_secret(&admin_token)], settings, Arc::new(now_millis));
+    let admin = router(state);
+    let demo_key = match demo_upstream_addr {
+        Some(addr) => crate::seed::demo(&admin, &admin_token, &config.data_dir, addr).await?,
+        None => None,
+    };
+
+    let admin_listener = bind(config.admin_addr).await?;
+    let admin_addr = admin_listener.local_addr().map_err(|e| fail("admin API", &e))?;
+    let mut admin_shutdown = shutdown_rx.clone();
+    tasks.spawn(async move {
+        let serve = axum::serve(admin_listener, admin).with_graceful_shutdown(async move {
+            let _ = admin_shutdown.changed().await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "admin API stopped");
+        }
+    });
+
+    let adapters = NativeAdapters {
+        read_model,
+        limiter: MemoryLimiter::default(),
+        cache,
+        upstream: HyperUpstream::default(),
+        usage: Arc::clone(&usage),
+        clock: SystemClock::default(),
+    };
+    let gateway_listener = bind(config.gateway_addr).await?;
+    let gateway_addr = gateway_listener.local_addr().map_err(|e| fail("gateway", &e))?;
+    tasks.spawn(gateway::serve(gateway_listener, Arc::new(Gateway::new(adapters, config.gateway)), shutdown_rx.clone()));
+    tasks.spawn(flush_periodically(Arc::clone(&repo), Arc::clone(&usage), config.usage_flush, shutdown_rx));
+
+    tracing::info!(%gateway_addr, %admin_addr, data_dir = %config.data_dir.display(), "gatehouse is running");
+    Ok(Running { gateway_addr, admin_addr, demo_upstream_addr, admin_token, demo_key, repo, usage, shutdown, tasks })
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, CliError> {
+    TcpListener::bind(addr).await.map_err(|e| CliError::Usage(format!("cannot listen on {addr}: {e}")))
+}
+
+async fn flush_periodically(repo: Arc<SqliteRepo>, usage: Arc<UsageRecorder>, every: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => flush(&*repo, &usage).await,
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Writes pending rollups and key last-use times. On a store error the rollups are logged as
+/// lost by count (never their content) — the process keeps serving.
+async fn flush<R: Repo>(repo: &R, usage: &UsageRecorder) {
+    let (rollups, used) = usage.take();
+    if !rollups.is_empty() {
+        if let Err(e) = repo.add_rollups(&rollups).await {
+            tracing::error!(error = %e, rollups = rollups.len(), "usage flush failed");
+        }
+    }
+    if !used.is_empty() {
+        if let Err(e) = repo.mark_keys_used(&used).await {
+            tracing::warn!(error = %e, keys = used.len(), "could not record key last use");
+        }
+    }
+}
+
+impl Running {
+    /// Flushes aggregated usage to the store now.
+    pub async fn flush_usage(&self) {
+        flush(&*self.repo, &self.usage).await;
+    }
+
+    /// Stops accepting requests, lets in-flight ones finish, then flushes usage, so no event
+    /// recorded before shutdown is lost.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+        self.flush_usage().await;
+        tracing::info!("gatehouse stopped; usage flushed");
+    }
+
+    /// Waits for Ctrl-C or SIGTERM, then shuts down.
+    pub async fn run_until_signal(self) {
+        wait_for_signal().await;
+        self.shutdown().await;
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

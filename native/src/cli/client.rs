@@ -1,0 +1,102 @@
+//! A small client for the admin API, used by every CLI command. Problem+json answers become
+//! one-line errors: `<title>: <detail>`.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+/// What went wrong talking to the admin API, ready to print on one line.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("cannot reach the admin API at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Usage(String),
+}
+
+pub struct AdminClient {
+    base: String,
+    token: String,
+    http: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl AdminClient {
+    pub fn new(base: &str, token: String) -> AdminClient {
+        let http = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+        AdminClient { base: base.trim_end_matches('/').to_string(), token, http }
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Value, CliError> {
+        self.call(http::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, CliError> {
+        self.call(http::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Result<Value, CliError> {
+        self.call(http::Method::PUT, path, Some(body)).await
+    }
+
+    async fn call(&self, method: http::Method, path: &str, body: Option<&Value>) -> Result<Value, CliError> {
+        let url = format!("{}{path}", self.base);
+        let unreachable = |reason: String| CliError::Unreachable { url: self.base.clone(), reason };
+        let payload = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
+        let request = http::Request::builder()
+            .method(method)
+            .uri(&url)
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .body(Full::new(payload))
+            .map_err(|e| CliError::Usage(format!("invalid admin URL {url}: {e}")))?;
+        let response = self.http.request(request).await.map_err(|e| unreachable(e.to_string()))?;
+        let status = response.status();
+        let bytes = response.into_body().collect().await.map_err(|e| unreachable(e.to_string()))?.to_bytes();
+        let value: Value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        if status.is_success() {
+            return Ok(value);
+        }
+        Err(CliError::Refused(problem_line(status, &value)))
+    }
+}
+
+/// `"<title>: <detail>"` from a problem body, falling back to the status line.
+fn problem_line(status: http::StatusCode, problem: &Value) -> String {
+    let title = problem["title"].as_str().unwrap_or(status.canonical_reason().unwrap_or("request failed"));
+    let mut line = match problem["detail"].as_str() {
+        Some(detail) => format!("{title}: {detail}"),
+        None => format!("{title} (HTTP {})", status.as_u16()),
+    };
+    if let Some(errors) = problem["errors"].as_array() {
+        let parts: Vec<String> = errors
+            .iter()
+            .map(|e| match (e["pointer"].as_str(), e["message"].as_str()) {
+                (Some(p), Some(m)) if !p.is_empty() => format!("{p}: {m}"),
+                (_, Some(m)) => m.to_string(),
+                _ => e.to_string(),
+            })
+            .collect();
+        line.push_str(&format!(" [{}]", parts.join("; ")));
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_becomes_one_line_with_every_error() {
+        let p = serde_json::json!({"title": "Invalid OpenAPI document", "detail": "2 problems",
+            "errors": [{"pointer": "/info/title", "message": "missing"}, {"pointer": "", "message": "bad"}]});
+        let line = problem_line(http::StatusCode::UNPROCESSABLE_ENTITY, &p);
+        assert_eq!(line, "Invalid OpenAPI document: 2 problems [/info/title: missing; bad]");
+        assert!(!line.contains('\n'));
+        assert_eq!(problem_line(http::StatusCode::NOT_FOUND, &Value::Null), "Not Found (HTTP 404)");
+    }
+}

@@ -1,0 +1,64 @@
+//! `gatehouse dev`: the whole product on one machine, from one command.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use gatehouse_core::config::GatewayConfig;
+
+use crate::app::{self, AppConfig};
+use crate::cli::CliError;
+pub use crate::secrets::ADMIN_TOKEN_FILE;
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Where the SQLite store, the admin token and the demo key live.
+    #[arg(long, env = "GATEHOUSE_DATA_DIR", default_value = ".gatehouse")]
+    pub data_dir: PathBuf,
+    #[arg(long, env = "GATEHOUSE_GATEWAY_ADDR", default_value = "127.0.0.1:8080")]
+    pub gateway_addr: SocketAddr,
+    #[arg(long, env = "GATEHOUSE_ADMIN_ADDR", default_value = "127.0.0.1:8081")]
+    pub admin_addr: SocketAddr,
+    #[arg(long, env = "GATEHOUSE_DEMO_UPSTREAM_ADDR", default_value = "127.0.0.1:8082")]
+    pub demo_upstream_addr: SocketAddr,
+    /// Do not start the demo upstream or seed the demo API.
+    #[arg(long)]
+    pub no_demo: bool,
+    /// Seconds between usage flushes to the store.
+    #[arg(long, env = "GATEHOUSE_USAGE_FLUSH_SECS", default_value_t = 10)]
+    pub usage_flush_secs: u64,
+    /// Memory for the response cache, in MiB.
+    #[arg(long, env = "GATEHOUSE_CACHE_MIB", default_value_t = 64)]
+    pub cache_mib: usize,
+    /// Largest request body the gateway accepts, in bytes.
+    #[arg(long, env = "GATEHOUSE_MAX_BODY_BYTES", default_value_t = GatewayConfig::DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+}
+
+pub async fn run(args: DevArgs) -> Result<(), CliError> {
+    let identity_secret = match std::env::var(gatehouse_core::config::names::IDENTITY_SECRET) {
+        Ok(secret) => secret,
+        Err(_) => crate::secrets::identity_secret(&args.data_dir)
+            .or_else(|_| std::fs::create_dir_all(&args.data_dir).and_then(|_| crate::secrets::identity_secret(&args.data_dir)))
+            .map_err(|e| CliError::Usage(format!("cannot create the identity secret: {e}")))?,
+    };
+    let config = AppConfig {
+        data_dir: args.data_dir,
+        gateway_addr: args.gateway_addr,
+        admin_addr: args.admin_addr,
+        demo_upstream_addr: args.demo_upstream_addr,
+        demo: !args.no_demo,
+        usage_flush: Duration::from_secs(args.usage_flush_secs.max(1)),
+        cache_max_bytes: args.cache_mib * 1024 * 1024,
+        gateway: GatewayConfig { max_body_bytes: args.max_body_bytes, identity_secret: identity_secret.into_bytes() },
+    };
+    let running = app::start(config).await?;
+    eprintln!("gateway   http://{}", running.gateway_addr);
+    eprintln!("admin API http://{}/v1 (bearer token in the data dir: {ADMIN_TOKEN_FILE})", running.admin_addr);
+    if let Some(addr) = running.demo_upstream_addr {
+        eprintln!("demo      curl -H \"X-API-Key: $(cat .gatehouse/demo-key)\" http://{}/demo/hello  (upstream {addr})", running.gateway_addr);
+    }
+    running.run_until_signal().await;
+    Ok(())
+}

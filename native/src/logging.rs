@@ -1,0 +1,10 @@
+//! Structured logs with `tracing`. Nothing that logs here ever receives a key or token:
+//! secrets are kept in types whose `Debug` hides them, and no request header is logged.
+
+/// Logs to stderr; `RUST_LOG` overrides the level.
+pub fn init(verbose: bool) {
+    let default = if verbose { "debug" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}

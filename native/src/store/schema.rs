@@ -1,0 +1,71 @@
+//! The SQLite schema and its migrations, tracked with `PRAGMA user_version` so opening an
+//! older file upgrades it in place and opening a newer one is refused rather than misread.
+
+use rusqlite::Connection;
+
+/// Migration `i` moves a database from version `i` to `i + 1`. Append only; never edit one
+/// that has shipped.
+const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE records (
+        seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind   TEXT NOT NULL,
+        id     TEXT NOT NULL,
+        parent TEXT,
+        body   TEXT NOT NULL,
+        UNIQUE (kind, id)
+    );
+    CREATE INDEX records_by_parent ON records (kind, parent);
+    CREATE TABLE uniques (
+        kind  TEXT NOT NULL,
+        value TEXT NOT NULL,
+        id    TEXT NOT NULL,
+        PRIMARY KEY (kind, value)
+    ) WITHOUT ROWID;
+    CREATE INDEX uniques_by_holder ON uniques (kind, id);
+    CREATE TABLE rollups (
+        minute       INTEGER NOT NULL,
+        api_id       TEXT NOT NULL,
+        operation_id TEXT NOT NULL,
+        key_id       TEXT NOT NULL,
+        app_id       TEXT NOT NULL,
+        developer_id TEXT NOT NULL,
+        requests     INTEGER NOT NULL,
+        s1xx INTEGER NOT NULL, s2xx INTEGER NOT NULL, s3xx INTEGER NOT NULL,
+        s4xx INTEGER NOT NULL, s5xx INTEGER NOT NULL,
+        bytes_in     INTEGER NOT NULL,
+        bytes_out    INTEGER NOT NULL,
+        cache_hits   INTEGER NOT NULL,
+        outcomes     TEXT NOT NULL,
+        latency      TEXT NOT NULL,
+        PRIMARY KEY (minute, api_id, operation_id, key_id, app_id, developer_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE audit (
+        seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+        at      INTEGER NOT NULL,
+        actor   TEXT NOT NULL,
+        action  TEXT NOT NULL,
+        targets TEXT NOT NULL
+    );
+"#];
+
+/// The schema version this build writes.
+pub const CURRENT_VERSION: usize = MIGRATIONS.len();
+
+/// Sets the connection up (WAL, so readers never wait for the writer) and migrates.
+pub fn prepare(conn: &mut Connection) -> rusqlite::Result<Result<(), String>> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let version = usize::try_from(version).unwrap_or(usize::MAX);
+    if version > CURRENT_VERSION {
+        return Ok(Err(format!("database schema v{version} is newer than this build (v{CURRENT_VERSION})")));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(Ok(()))
+}

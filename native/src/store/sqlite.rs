@@ -1,0 +1,231 @@
+//! `SqliteRepo`: the control-plane store in one SQLite file (WAL). Entities are JSON bodies
+//! beside the columns that must be indexed or unique; rollups have their own table.
+//!
+//! rusqlite is blocking, so every call runs on tokio's blocking pool with the one connection
+//! behind a mutex: SQLite allows one writer at a time anyway, and calls are short.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use gatehouse_core::model::Key;
+use gatehouse_core::store::{
+    summarise, AuditEntry, CatalogSnapshot, EntityKind, Record, Repo, StoreError, UsageQuery, UsageRow, Write,
+};
+use gatehouse_core::time::UnixMillis;
+use gatehouse_core::usage::Rollup;
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+
+use super::{rollups, schema};
+
+/// The SQLite store. Cloning shares the connection.
+#[derive(Clone)]
+pub struct SqliteRepo {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+impl SqliteRepo {
+    /// Opens (creating if needed) the database file and migrates its schema. Blocking: call it
+    /// at start-up, before serving.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteRepo, StoreError> {
+        let mut conn = Connection::open(path).map_err(unavailable)?;
+        schema::prepare(&mut conn).map_err(unavailable)?.map_err(StoreError::Unavailable)?;
+        Ok(SqliteRepo { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `f` inside one immediate transaction on the blocking pool; commits on `Ok`.
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    ) -> impl Future<Output = Result<T, StoreError>> + Send {
+        let conn = Arc::clone(&self.conn);
+        async move {
+            let work = move || {
+                let mut conn = conn.lock().map_err(|_| unavailable("sqlite connection lock poisoned"))?;
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+                let out = f(&tx)?;
+                tx.commit().map_err(unavailable)?;
+                Ok(out)
+            };
+            tokio::task::spawn_blocking(work).await.map_err(unavailable)?
+        }
+    }
+}
+
+fn read_record(row: &Row<'_>) -> rusqlite::Result<(String, String, Option<String>, String)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+}
+
+fn to_record((kind, id, parent, body): (String, String, Option<String>, String)) -> Result<Record, StoreError> {
+    let kind = EntityKind::parse(&kind).ok_or_else(|| unavailable(format!("unknown record kind {kind}")))?;
+    // Unique values are only needed when writing, so reads leave them out.
+    Ok(Record { kind, id, parent, uniques: Vec::new(), body })
+}
+
+fn query_records(tx: &Transaction<'_>, sql: &str, args: impl rusqlite::Params) -> Result<Vec<Record>, StoreError> {
+    let mut stmt = tx.prepare_cached(sql).map_err(unavailable)?;
+    let rows = stmt.query_map(args, read_record).map_err(unavailable)?;
+    rows.map(|r| r.map_err(unavailable).and_then(to_record)).collect()
+}
+
+fn claim_uniques(tx: &Transaction<'_>, record: &Record) -> Result<(), StoreError> {
+    let kind = record.kind.as_str();
+    for unique in &record.uniques {
+        let holder: Option<String> = tx
+            .query_row("SELECT id FROM uniques WHERE kind = ?1 AND value = ?2", params![kind, unique.value], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(unavailable)?;
+        match holder {
+            Some(holder) if holder != record.id => return Err(StoreError::Conflict(unique.what.clone())),
+            Some(_) => {}
+            None => {
+                tx.execute("INSERT INTO uniques (kind, value, id) VALUES (?1, ?2, ?3)", params![kind, unique.value, record.id])
+                    .map_err(unavailable)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn release_uniques(tx: &Transaction<'_>, kind: EntityKind, id: &str) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM uniques WHERE kind = ?1 AND id = ?2", params![kind.as_str(), id]).map_err(unavailable)?;
+    Ok(())
+}
+
+fn apply(tx: &Transaction<'_>, write: Write) -> Result<(), StoreError> {
+    match write {
+        Write::Insert(r) => {
+            let sql = "INSERT INTO records (kind, id, parent, body) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING";
+            if tx.execute(sql, params![r.kind.as_str(), r.id, r.parent, r.body]).map_err(unavailable)? == 0 {
+                return Err(StoreError::Conflict(format!("{} id {} is taken", r.kind.as_str(), r.id)));
+            }
+            claim_uniques(tx, &r)
+        }
+        Write::Update(r) => {
+            let sql = "UPDATE records SET parent = ?3, body = ?4 WHERE kind = ?1 AND id = ?2";
+            if tx.execute(sql, params![r.kind.as_str(), r.id, r.parent, r.body]).map_err(unavailable)? == 0 {
+                return Err(StoreError::NotFound);
+            }
+            release_uniques(tx, r.kind, &r.id)?;
+            claim_uniques(tx, &r)
+        }
+        Write::Delete { kind, id } => {
+            let sql = "DELETE FROM records WHERE kind = ?1 AND id = ?2";
+            if tx.execute(sql, params![kind.as_str(), id]).map_err(unavailable)? == 0 {
+                return Err(StoreError::NotFound);
+            }
+            release_uniques(tx, kind, &id)
+        }
+    }
+}
+
+fn mark_used(tx: &Transaction<'_>, id: &str, at: UnixMillis) -> Result<(), StoreError> {
+    let found = query_records(tx, "SELECT kind, id, parent, body FROM records WHERE kind = 'key' AND id = ?1", [id])?;
+    let Some(record) = found.first() else {
+        return Ok(());
+    };
+    let mut key: Key = record.decode()?;
+    key.last_used_at = Some(key.last_used_at.map_or(at, |t| t.max(at)));
+    let body = serde_json::to_string(&key).map_err(unavailable)?;
+    tx.execute("UPDATE records SET body = ?2 WHERE kind = 'key' AND id = ?1", params![id, body]).map_err(unavailable)?;
+    Ok(())
+}
+
+impl Repo for SqliteRepo {
+    fn transact(&self, writes: Vec<Write>) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.run(move |tx| writes.into_iter().try_for_each(|w| apply(tx, w)))
+    }
+
+    fn get_record(&self, kind: EntityKind, id: &str) -> impl Future<Output = Result<Record, StoreError>> + Send {
+        let id = id.to_owned();
+        self.run(move |tx| {
+            let sql = "SELECT kind, id, parent, body FROM records WHERE kind = ?1 AND id = ?2";
+            query_records(tx, sql, params![kind.as_str(), id])?.into_iter().next().ok_or(StoreError::NotFound)
+        })
+    }
+
+    fn list_records(
+        &self,
+        kind: EntityKind,
+        parent: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<Record>, StoreError>> + Send {
+        let parent = parent.map(str::to_owned);
+        self.run(move |tx| {
+            let sql = "SELECT kind, id, parent, body FROM records
+                       WHERE kind = ?1 AND (?2 IS NULL OR parent = ?2) ORDER BY seq";
+            query_records(tx, sql, params![kind.as_str(), parent])
+        })
+    }
+
+    fn find_unique(
+        &self,
+        kind: EntityKind,
+        value: &str,
+    ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send {
+        let value = value.to_owned();
+        self.run(move |tx| {
+            let sql = "SELECT r.kind, r.id, r.parent, r.body FROM uniques u
+                       JOIN records r ON r.kind = u.kind AND r.id = u.id WHERE u.kind = ?1 AND u.value = ?2";
+            Ok(query_records(tx, sql, params![kind.as_str(), value])?.into_iter().next())
+        })
+    }
+
+    fn snapshot(&self) -> impl Future<Output = Result<CatalogSnapshot, StoreError>> + Send {
+        self.run(|tx| {
+            let records = query_records(tx, "SELECT kind, id, parent, body FROM records ORDER BY seq", [])?;
+            CatalogSnapshot::from_records(&records)
+        })
+    }
+
+    fn add_rollups(&self, rollups: &[Rollup]) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let rollups = rollups.to_vec();
+        self.run(move |tx| rollups::add(tx, &rollups).map_err(StoreError::Unavailable))
+    }
+
+    fn query_usage(&self, query: &UsageQuery) -> impl Future<Output = Result<Vec<UsageRow>, StoreError>> + Send {
+        let query = query.clone();
+        self.run(move |tx| {
+            let rows = rollups::select(tx, &query).map_err(StoreError::Unavailable)?;
+            Ok(summarise(&query, rows.iter().map(|(k, v)| (k, v))))
+        })
+    }
+
+    fn mark_keys_used(&self, used: &[(String, UnixMillis)]) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let used = used.to_vec();
+        self.run(move |tx| used.iter().try_for_each(|(id, at)| mark_used(tx, id, *at)))
+    }
+
+    fn append_audit(&self, entry: &AuditEntry) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let entry = entry.clone();
+        self.run(move |tx| {
+            let targets = serde_json::to_string(&entry.targets).map_err(unavailable)?;
+            let sql = "INSERT INTO audit (at, actor, action, targets) VALUES (?1, ?2, ?3, ?4)";
+            tx.execute(sql, params![entry.at, entry.actor, entry.action, targets]).map_err(unavailable)?;
+            Ok(())
+        })
+    }
+
+    fn recent_audit(&self, limit: usize) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(move |tx| {
+            let mut stmt = tx
+                .prepare_cached("SELECT at, actor, action, targets FROM audit ORDER BY seq DESC LIMIT ?1")
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map([limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?)))
+                .map_err(unavailable)?;
+            rows.map(|row| {
+                let (at, actor, action, targets) = row.map_err(unavailable)?;
+                let targets = serde_json::from_str(&targets).map_err(unavailable)?;
+                Ok(AuditEntry { at, actor, action, targets })
+            })
+            .collect()
+        })
+    }
+}

@@ -1,0 +1,91 @@
+//! Test support: start the whole native product in-process on ephemeral 127.0.0.1 ports and
+//! talk to it over real HTTP.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use gatehouse_native::app::{AppConfig, Running};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+pub struct Harness {
+    pub app: Running,
+    pub http: Client<HttpConnector, Full<Bytes>>,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Harness {
+    /// Starts gateway and admin API on ephemeral ports with a fresh SQLite file.
+    pub async fn start(with_demo: bool) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = AppConfig::for_tests(dir.path());
+        config.demo = with_demo;
+        let app = gatehouse_native::app::start(config).await.unwrap();
+        let http = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(5)).build(HttpConnector::new());
+        Harness { app, http, _dir: dir }
+    }
+
+    pub async fn send(&self, method: &str, url: &str, headers: &[(&str, &str)], body: Bytes) -> Reply {
+        let mut req = http::Request::builder().method(method).uri(url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = self.http.request(req.body(Full::new(body)).unwrap()).await.unwrap();
+        let (parts, body) = res.into_parts();
+        Reply { status: parts.status.as_u16(), headers: parts.headers, body: body.collect().await.unwrap().to_bytes() }
+    }
+
+    /// An admin API call with the admin token.
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
+        let url = format!("http://{}{path}", self.app.admin_addr);
+        let auth = format!("Bearer {}", self.app.admin_token);
+        let body = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
+        self.send(method, &url, &[("authorization", &auth), ("content-type", "application/json")], body).await
+    }
+
+    /// An admin call that must succeed; returns its JSON.
+    pub async fn admin_ok(&self, method: &str, path: &str, body: Value) -> Value {
+        let body = if body.is_null() { None } else { Some(body) };
+        let reply = self.admin(method, path, body).await;
+        assert!(reply.status < 300, "{method} {path} -> {} {}", reply.status, String::from_utf8_lossy(&reply.body));
+        reply.json()
+    }
+
+    /// A gateway call with an optional API key in `X-API-Key`.
+    pub async fn call(&self, method: &str, path: &str, key: Option<&str>) -> Reply {
+        let url = format!("http://{}{path}", self.app.gateway_addr);
+        match key {
+            Some(k) => self.send(method, &url, &[("x-api-key", k)], Bytes::new()).await,
+            None => self.send(method, &url, &[], Bytes::new()).await,
+        }
+    }
+}
+
+/// Asserts a problem+json body with the given `type` suffix and returns it.
+pub fn assert_problem(reply: &Reply, status: u16, type_suffix: &str) -> Value {
+    assert_eq!(reply.status, status, "body: {}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(reply.header("content-type"), Some("application/problem+json"));
+    let p = reply.json();
+    let t = p["type"].as_str().unwrap_or_default();
+    assert!(t.ends_with(type_suffix), "problem type {t} should end with {type_suffix}");
+    assert_eq!(p["status"], status);
+    p
+}

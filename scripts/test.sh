@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (.ci/run calls this). Installs what it needs
+# when missing. Build output is cached outside the clone (CARGO_TARGET_DIR) to keep reruns
+# fast; nothing cached can make a test pass: every run compiles the current sources and
+# starts every server fresh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+started=$SECONDS
+step() { printf '\n== %s (%ss)\n' "$1" "$((SECONDS - started))"; }
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "unit, router and end-to-end tests"
+cargo test --workspace --locked
+
+step "core builds for wasm32 (the Worker target)"
+scripts/wasm-check.sh -p gatehouse-core
+
+step "all passed in $((SECONDS - started)) s"

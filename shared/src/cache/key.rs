@@ -1,0 +1,142 @@
+//! Cache keys: which stored response a request may be answered with.
+//!
+//! A key is `gatehouse:v1:<api id>:<sha-256 hex>` over a length-prefixed encoding of the
+//! method class, the normalised path and query, and the identity. Length prefixes make the
+//! encoding injective (no choice of path or identity can imitate another's), hashing keeps keys
+//! short and free of caller data (store-safe, log-safe), and the clear API id lets a store
+//! that can list by prefix purge an API cheaply.
+//!
+//! **Identity.** RFC 9111 §3.5 only keeps shared caches away from responses to requests with
+//! `Authorization`; a key in `X-API-Key` or `?api_key=` is invisible to it. So for any
+//! authenticated request the caller's identity is part of the key, unless the API owner has
+//! declared the API's responses identical for everyone (`CacheSettings::public`).
+
+use http::Method;
+use sha2::{Digest, Sha256};
+
+use crate::model::{Api, KeyLocation};
+
+/// Version of the key layout; bump it to orphan every stored entry after a layout change.
+const KEY_VERSION: &str = "v1";
+
+/// The cache key for a request to `api`.
+///
+/// `identity` is the authenticated app id (None for anonymous calls). `path_and_query` is the
+/// request target below the gateway; query parameters named as key locations are left out,
+/// so a credential never reaches a key and rotating keys does not split the cache.
+pub fn cache_key(api: &Api, method: &Method, path_and_query: &str, identity: Option<&str>) -> String {
+    let mut hasher = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_be_bytes());
+        hasher.update(bytes);
+    };
+    field(api.id.as_bytes());
+    field(method_class(method).as_bytes());
+    field(normalise_target(path_and_query, &credential_params(api)).as_bytes());
+    match identity.filter(|_| !api.cache.public) {
+        Some(id) => {
+            field(b"identity");
+            field(id.as_bytes());
+        }
+        None => field(b"shared"),
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("gatehouse:{KEY_VERSION}:{}:{hex}", api.id)
+}
+
+/// GET and HEAD share entries: a HEAD is answered from the stored GET response.
+fn method_class(method: &Method) -> &str {
+    if method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    }
+}
+
+fn credential_params(api: &Api) -> Vec<&str> {
+    let locations = api.auth.key_locations.iter();
+    locations.filter_map(|l| if let KeyLocation::Query { name } = l { Some(name.as_str()) } else { None }).collect()
+}
+
+/// Sorts query parameters (so `?b=2&a=1` and `?a=1&b=2` share an entry), drops empty members
+/// and credential parameters, and drops any fragment. Values are compared as sent: decoding
+/// percent-escapes could merge targets the upstream treats as different.
+pub fn normalise_target(path_and_query: &str, drop_params: &[&str]) -> String {
+    let without_fragment = path_and_query.split('#').next().unwrap_or_default();
+    let (path, query) = without_fragment.split_once('?').unwrap_or((without_fragment, ""));
+    let mut params: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter(|p| !drop_params.contains(&p.split('=').next().unwrap_or_default()))
+        .collect();
+    params.sort_unstable();
+    if params.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", params.join("&"))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a panic is the failure report
+mod tests {
+    use super::*;
+    use crate::cache::testkit::api;
+
+    proptest::proptest! {
+        /// Any printable identities (key separators and non-ASCII included) and any target.
+        #[test]
+        fn authenticated_responses_never_cross_identities(
+            a in "\\PC{0,16}", b in "\\PC{0,16}", target in "/[a-z0-9/?&=:|%]{0,16}", head: bool,
+        ) {
+            proptest::prop_assume!(a != b);
+            let api = api(false);
+            let method = if head { Method::HEAD } else { Method::GET };
+            let key_a = cache_key(&api, &method, &target, Some(&a));
+            proptest::prop_assert_ne!(&key_a, &cache_key(&api, &Method::GET, &target, Some(&b)));
+            proptest::prop_assert_ne!(&key_a, &cache_key(&api, &method, &target, None), "identity vs anonymous");
+        }
+    }
+
+    #[test]
+    fn public_api_shares_one_entry_across_identities() {
+        let api = api(true);
+        assert_eq!(cache_key(&api, &Method::GET, "/a", Some("app_1")), cache_key(&api, &Method::GET, "/a", None));
+    }
+
+    #[test]
+    fn head_and_get_share_a_key_but_other_methods_do_not() {
+        let api = api(false);
+        let get = cache_key(&api, &Method::GET, "/a", Some("app_1"));
+        assert_eq!(get, cache_key(&api, &Method::HEAD, "/a", Some("app_1")));
+        assert_ne!(get, cache_key(&api, &Method::POST, "/a", Some("app_1")));
+    }
+
+    #[test]
+    fn query_order_does_not_split_the_cache_but_values_do() {
+        let api = api(false);
+        let key = |t: &str| cache_key(&api, &Method::GET, t, None);
+        assert_eq!(key("/a?b=2&a=1"), key("/a?a=1&&b=2"));
+        assert_ne!(key("/a?a=1"), key("/a?a=2"));
+        assert_ne!(key("/a?a=1"), key("/b?a=1"));
+    }
+
+    #[test]
+    fn credential_query_parameters_never_enter_the_key() {
+        let mut api = api(false);
+        api.auth.key_locations = vec![KeyLocation::Query { name: "api_key".into() }];
+        let with = cache_key(&api, &Method::GET, "/a?x=1&api_key=gh_live_secret", Some("app_1"));
+        assert_eq!(with, cache_key(&api, &Method::GET, "/a?x=1", Some("app_1")));
+        assert!(!with.contains("secret"));
+    }
+
+    #[test]
+    fn keys_of_different_apis_differ_and_name_their_api() {
+        let (a, mut b) = (api(false), api(false));
+        b.id = "api_other".into();
+        let key_a = cache_key(&a, &Method::GET, "/x", None);
+        assert!(key_a.starts_with("gatehouse:v1:api_pets:"));
+        assert_ne!(key_a, cache_key(&b, &Method::GET, "/x", None));
+    }
+}

@@ -1,0 +1,108 @@
+//! `Cache-Status` (RFC 9211): how Gatehouse's cache handled a response, for callers and
+//! operators debugging a chain of caches.
+
+use http::header::HeaderName;
+use http::{HeaderMap, HeaderValue};
+
+/// The cache's name in `Cache-Status`.
+pub const CACHE_NAME: &str = "Gatehouse";
+
+/// `Cache-Status` header name (not among `http`'s constants).
+pub const CACHE_STATUS: HeaderName = HeaderName::from_static("cache-status");
+
+/// Why a request went to the upstream (RFC 9211 §2.2 `fwd` values Gatehouse uses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FwdReason {
+    /// Not a request the cache handles (method, or the client's `no-store`).
+    Bypass,
+    /// Nothing stored under this key.
+    UriMiss,
+    /// Something stored, but for other values of the headers its `Vary` names.
+    VaryMiss,
+    /// Stored, but stale (or marked `no-cache` by the upstream).
+    Stale,
+    /// Stored and fresh, but the client's directives asked us not to use it.
+    Request,
+}
+
+impl FwdReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FwdReason::Bypass => "bypass",
+            FwdReason::UriMiss => "uri-miss",
+            FwdReason::VaryMiss => "vary-miss",
+            FwdReason::Stale => "stale",
+            FwdReason::Request => "request",
+        }
+    }
+}
+
+/// One cache's member of the `Cache-Status` list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStatus {
+    /// Served from the cache with `ttl_secs` of freshness left.
+    Hit { ttl_secs: i64 },
+    /// Forwarded. `fwd_status` is set only when the upstream's status differs from the one the
+    /// client gets (a 304 merged into the stored 200), per RFC 9211 §2.3's default.
+    Forward { reason: FwdReason, fwd_status: Option<u16>, stored: bool },
+}
+
+impl CacheStatus {
+    pub fn is_hit(&self) -> bool {
+        matches!(self, CacheStatus::Hit { .. })
+    }
+
+    /// The list member, e.g. `Gatehouse; hit; ttl=42` or `Gatehouse; fwd=uri-miss; stored`.
+    pub fn member(&self) -> String {
+        match *self {
+            CacheStatus::Hit { ttl_secs } => format!("{CACHE_NAME}; hit; ttl={}", ttl_secs.max(0)),
+            CacheStatus::Forward { reason, fwd_status, stored } => {
+                let mut s = format!("{CACHE_NAME}; fwd={}", reason.as_str());
+                if let Some(status) = fwd_status {
+                    s.push_str(&format!("; fwd-status={status}"));
+                }
+                if stored {
+                    s.push_str("; stored");
+                }
+                s
+            }
+        }
+    }
+
+    /// Appends this cache's member after any the upstream's caches added: RFC 9211 §2 orders
+    /// the list from the origin towards the client and asks caches to keep earlier members.
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        let earlier: Vec<String> =
+            headers.get_all(&CACHE_STATUS).iter().filter_map(|v| v.to_str().ok()).map(str::to_string).collect();
+        let mut members = earlier;
+        members.push(self.member());
+        if let Ok(value) = HeaderValue::from_str(&members.join(", ")) {
+            headers.insert(CACHE_STATUS, value);
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a panic is the failure report
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_follow_rfc_9211_syntax() {
+        assert_eq!(CacheStatus::Hit { ttl_secs: 42 }.member(), "Gatehouse; hit; ttl=42");
+        let stored = CacheStatus::Forward { reason: FwdReason::UriMiss, fwd_status: None, stored: true };
+        assert_eq!(stored.member(), "Gatehouse; fwd=uri-miss; stored");
+        let merged = CacheStatus::Forward { reason: FwdReason::Stale, fwd_status: Some(304), stored: false };
+        assert_eq!(merged.member(), "Gatehouse; fwd=stale; fwd-status=304");
+        let bypass = CacheStatus::Forward { reason: FwdReason::Bypass, fwd_status: None, stored: false };
+        assert_eq!(bypass.member(), "Gatehouse; fwd=bypass");
+    }
+
+    #[test]
+    fn upstream_cache_members_are_kept_before_ours() {
+        let mut headers = HeaderMap::new();
+        headers.insert(CACHE_STATUS, HeaderValue::from_static("Origin; fwd=uri-miss"));
+        CacheStatus::Hit { ttl_secs: 1 }.apply(&mut headers);
+        assert_eq!(headers[CACHE_STATUS], "Origin; fwd=uri-miss, Gatehouse; hit; ttl=1");
+    }
+}

@@ -1,0 +1,113 @@
+//! `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers, as Structured
+//! Field lists) and `Retry-After`, from a [`LimitDecision`].
+use std::cmp::Reverse;
+
+use super::{LimitDecision, LimitResult};
+
+/// Largest sf-integer (RFC 8941 §3.3.1); larger counts are clamped so the field stays valid.
+const SF_INTEGER_MAX: u64 = 999_999_999_999_999;
+
+/// The response headers for a decision, names in lowercase (as HTTP/2 requires and as
+/// `http::HeaderName::from_static` accepts).
+///
+/// `ratelimit-policy` lists every policy (`"burst";q=10;w=1, "daily";q=1000;w=86400`).
+/// `ratelimit` reports one policy, the most restrictive: a refusing one first, then the one
+/// with the fewest remaining, then the one that takes longest to reset; that is the number a
+/// client must pace itself by. `retry-after` (seconds) is added when the call is refused.
+/// An empty decision (no policies) yields no headers.
+pub fn headers(decision: &LimitDecision) -> Vec<(&'static str, String)> {
+    let Some(tightest) = decision.results.iter().min_by_key(|r| (r.allowed, r.remaining, Reverse(r.reset_secs))) else {
+        return Vec::new();
+    };
+    let policies: Vec<String> = decision.results.iter().map(policy_item).collect();
+    let mut out = vec![
+        ("ratelimit-policy", policies.join(", ")),
+        (
+            "ratelimit",
+            format!("{};r={};t={}", sf_string(&tightest.name), int(tightest.remaining), int(tightest.reset_secs)),
+        ),
+    ];
+    if !decision.allowed() {
+        out.push(("retry-after", decision.retry_after_secs().to_string()));
+    }
+    out
+}
+
+fn policy_item(result: &LimitResult) -> String {
+    format!("{};q={};w={}", sf_string(&result.name), int(result.limit), int(result.window_secs))
+}
+
+fn int(n: u64) -> u64 {
+    n.min(SF_INTEGER_MAX)
+}
+
+/// An sf-string (RFC 8941 §3.3.3): quoted, with `"` and `\` escaped. Only printable ASCII is
+/// allowed there, so anything else in a policy name becomes `?` rather than making the whole
+/// header invalid.
+fn sf_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            _ => out.push('?'),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(name: &str, allowed: bool, limit: u64, remaining: u64, window: u64, reset: u64) -> LimitResult {
+        let is_quota = window > 1;
+        LimitResult { name: name.into(), is_quota, allowed, limit, remaining, window_secs: window, reset_secs: reset }
+    }
+
+    #[test]
+    fn policy_lists_every_limit_and_ratelimit_the_tightest() {
+        let decision = LimitDecision {
+            results: vec![result("burst", true, 10, 3, 1, 1), result("daily", true, 1000, 900, 86_400, 5_000)],
+        };
+        assert_eq!(
+            headers(&decision),
+            vec![
+                ("ratelimit-policy", r#""burst";q=10;w=1, "daily";q=1000;w=86400"#.to_owned()),
+                ("ratelimit", r#""burst";r=3;t=1"#.to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn refused_call_reports_the_refusal_and_retry_after() {
+        let decision = LimitDecision {
+            results: vec![result("burst", true, 10, 0, 1, 1), result("daily", false, 1000, 0, 86_400, 5_000)],
+        };
+        let h = headers(&decision);
+        assert_eq!(h[1], ("ratelimit", r#""daily";r=0;t=5000"#.to_owned()));
+        assert_eq!(h[2], ("retry-after", "5000".to_owned()));
+    }
+
+    #[test]
+    fn policy_names_are_always_valid_sf_strings() {
+        assert_eq!(sf_string(r#"a"b\c"#), r#""a\"b\\c""#);
+        assert_eq!(sf_string("dé\u{7}"), r#""d??""#);
+    }
+
+    #[test]
+    fn huge_counts_are_clamped_to_sf_integers() {
+        let decision = LimitDecision { results: vec![result("q", true, u64::MAX, u64::MAX, 60, 1)] };
+        assert_eq!(headers(&decision)[0].1, format!(r#""q";q={SF_INTEGER_MAX};w=60"#));
+    }
+
+    #[test]
+    fn no_policies_no_headers() {
+        assert!(headers(&LimitDecision::default()).is_empty());
+    }
+}

@@ -1,0 +1,202 @@
+//! How entities are kept by any store: one JSON body per record, plus the few columns a store
+//! must index (kind, id, parent) and the unique values it must enforce. Adapters store
+//! [`Record`]s and never need to know the entity types, so SQLite, DynamoDB and memory all
+//! enforce exactly the same uniqueness rules, defined once here.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use crate::model::{Api, App, Developer, Key, Plan, Product, Subscription};
+
+/// The kinds of stored entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    Api,
+    Product,
+    Plan,
+    Developer,
+    App,
+    Subscription,
+    Key,
+}
+
+impl EntityKind {
+    pub const ALL: [EntityKind; 7] = [
+        EntityKind::Api,
+        EntityKind::Product,
+        EntityKind::Plan,
+        EntityKind::Developer,
+        EntityKind::App,
+        EntityKind::Subscription,
+        EntityKind::Key,
+    ];
+
+    /// Stable name, used as a column value and in change notifications.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Api => "api",
+            EntityKind::Product => "product",
+            EntityKind::Plan => "plan",
+            EntityKind::Developer => "developer",
+            EntityKind::App => "app",
+            EntityKind::Subscription => "subscription",
+            EntityKind::Key => "key",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<EntityKind> {
+        EntityKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// A value that must be unique among records of one kind, with words for the conflict error.
+///
+/// Invariant: `what` never contains secret material (a key's unique value is its hash, and
+/// `what` for it only says "key hash").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unique {
+    pub value: String,
+    pub what: String,
+}
+
+/// An entity as stores keep it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub kind: EntityKind,
+    pub id: String,
+    /// The owning entity (app of a key, developer of an app, product of a plan), for listings.
+    pub parent: Option<String>,
+    pub uniques: Vec<Unique>,
+    /// The entity serialised as JSON.
+    pub body: String,
+}
+
+impl Record {
+    pub fn of<E: Entity>(entity: &E) -> Result<Record, StoreError> {
+        let body = serde_json::to_string(entity)
+            .map_err(|e| StoreError::Unavailable(format!("cannot serialise {}: {e}", E::KIND.as_str())))?;
+        Ok(Record {
+            kind: E::KIND,
+            id: entity.id().to_owned(),
+            parent: entity.parent_id().map(str::to_owned),
+            uniques: entity.uniques(),
+            body,
+        })
+    }
+
+    /// Reads the entity back. A body that does not parse is a corrupt store, not bad input.
+    pub fn decode<E: Entity>(&self) -> Result<E, StoreError> {
+        serde_json::from_str(&self.body)
+            .map_err(|e| StoreError::Unavailable(format!("corrupt {} record {}: {e}", self.kind.as_str(), self.id)))
+    }
+}
+
+/// A stored entity type: its kind, id, owner and unique values.
+pub trait Entity: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
+    const KIND: EntityKind;
+    fn id(&self) -> &str;
+    fn parent_id(&self) -> Option<&str> {
+        None
+    }
+    fn uniques(&self) -> Vec<Unique> {
+        Vec::new()
+    }
+}
+
+/// The unique value of a developer email: compared lower-cased, so `A@x.io` and `a@x.io` clash.
+pub fn email_unique(email: &str) -> String {
+    format!("email:{}", email.trim().to_lowercase())
+}
+
+/// The unique value of a key hash, to find a key by hash.
+pub fn key_hash_unique(hex: &str) -> String {
+    format!("hash:{hex}")
+}
+
+/// An API claims its base path on each of its hosts (`*` when it answers on every host), so
+/// two APIs can never both own `/pets` on the same host, even with different host sets.
+fn route_uniques(api: &Api) -> Vec<Unique> {
+    let claim = |host: &str| Unique {
+        value: format!("route:{}@{host}", api.base_path),
+        what: format!("an API already serves base path {} on host {host}", api.base_path),
+    };
+    if api.hosts.is_empty() {
+        return vec![claim("*")];
+    }
+    let mut hosts: Vec<String> = api.hosts.iter().map(|h| h.to_lowercase()).collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts.iter().map(|h| claim(h)).collect()
+}
+
+impl Entity for Api {
+    const KIND: EntityKind = EntityKind::Api;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn uniques(&self) -> Vec<Unique> {
+        route_uniques(self)
+    }
+}
+
+impl Entity for Product {
+    const KIND: EntityKind = EntityKind::Product;
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Entity for Plan {
+    const KIND: EntityKind = EntityKind::Plan;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.product_id)
+    }
+}
+
+impl Entity for Developer {
+    const KIND: EntityKind = EntityKind::Developer;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn uniques(&self) -> Vec<Unique> {
+        vec![Unique { value: email_unique(&self.email), what: "a developer with this email already exists".into() }]
+    }
+}
+
+impl Entity for App {
+    const KIND: EntityKind = EntityKind::App;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.developer_id)
+    }
+}
+
+impl Entity for Subscription {
+    const KIND: EntityKind = EntityKind::Subscription;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.app_id)
+    }
+}
+
+impl Entity for Key {
+    const KIND: EntityKind = EntityKind::Key;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.app_id)
+    }
+    fn uniques(&self) -> Vec<Unique> {
+        vec![Unique { value: key_hash_unique(self.hash.as_hex()), what: "key hash".into() }]
+    }
+}

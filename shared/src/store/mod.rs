@@ -1,0 +1,169 @@
+//! The control-plane store port: the source of truth for the catalog, keys, usage rollups
+//! and the audit trail.
+//!
+//! Adapters (`SqliteRepo`, later `DynamoRepo`, and the in-memory [`MemoryRepo`]) only move
+//! [`Record`]s, rollups and audit entries; what is unique, how entities serialise and how
+//! usage groups are defined here once, so every adapter behaves the same. The port is used
+//! only on native targets (SQLite, Lambda), so its futures are `Send`.
+
+mod entity;
+mod memory;
+mod usage;
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+pub use entity::{email_unique, key_hash_unique, Entity, EntityKind, Record, Unique};
+pub use memory::MemoryRepo;
+pub use usage::{summarise, GroupBy, UsageQuery, UsageRow};
+
+use crate::model::{Api, App, Developer, Key, Plan, Product, Subscription};
+use crate::time::UnixMillis;
+use crate::usage::Rollup;
+
+/// Why a store call failed. Uniqueness and missing records are ordinary answers the admin
+/// API turns into 409 and 404; `Unavailable` means the infrastructure failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A unique value (or id) is already taken; the text says which, never with secrets.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// One write of an all-or-nothing batch (see [`Repo::transact`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// Fails with `Conflict` when the id or a unique value is taken.
+    Insert(Record),
+    /// Replaces an existing record; `NotFound` when absent, `Conflict` on a taken unique value.
+    Update(Record),
+    /// `NotFound` when absent.
+    Delete { kind: EntityKind, id: String },
+}
+
+impl Write {
+    pub fn insert<E: Entity>(entity: &E) -> Result<Write, StoreError> {
+        Record::of(entity).map(Write::Insert)
+    }
+    pub fn update<E: Entity>(entity: &E) -> Result<Write, StoreError> {
+        Record::of(entity).map(Write::Update)
+    }
+    pub fn delete<E: Entity>(id: &str) -> Write {
+        Write::Delete { kind: E::KIND, id: id.to_owned() }
+    }
+}
+
+/// Everything the data plane reads, in one consistent read, for rebuilding a read model.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CatalogSnapshot {
+    pub apis: Vec<Api>,
+    pub products: Vec<Product>,
+    pub plans: Vec<Plan>,
+    pub developers: Vec<Developer>,
+    pub apps: Vec<App>,
+    pub subscriptions: Vec<Subscription>,
+    pub keys: Vec<Key>,
+}
+
+impl CatalogSnapshot {
+    /// Decodes records (in creation order) into a snapshot.
+    pub fn from_records<'a>(records: impl IntoIterator<Item = &'a Record>) -> Result<CatalogSnapshot, StoreError> {
+        let mut s = CatalogSnapshot::default();
+        for r in records {
+            match r.kind {
+                EntityKind::Api => s.apis.push(r.decode()?),
+                EntityKind::Product => s.products.push(r.decode()?),
+                EntityKind::Plan => s.plans.push(r.decode()?),
+                EntityKind::Developer => s.developers.push(r.decode()?),
+                EntityKind::App => s.apps.push(r.decode()?),
+                EntityKind::Subscription => s.subscriptions.push(r.decode()?),
+                EntityKind::Key => s.keys.push(r.decode()?),
+            }
+        }
+        Ok(s)
+    }
+}
+
+/// Who changed what, and when. Never holds secret material.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub at: UnixMillis,
+    /// e.g. `admin:1a2b3c4d` (the first characters of the admin token's hash).
+    pub actor: String,
+    /// e.g. `key.rotate`.
+    pub action: String,
+    /// Ids of the records written.
+    pub targets: Vec<String>,
+}
+
+/// The control-plane store. Adapters implement the required methods; typed CRUD comes from
+/// the provided ones, so every adapter gets the same entity handling for free.
+pub trait Repo: Send + Sync + 'static {
+    /// Applies every write or none of them (one transaction), e.g. a key rotation's new key
+    /// and the old key's grace period.
+    fn transact(&self, writes: Vec<Write>) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn get_record(&self, kind: EntityKind, id: &str) -> impl Future<Output = Result<Record, StoreError>> + Send;
+
+    /// Records of `kind` in creation order, optionally only those owned by `parent`.
+    fn list_records(
+        &self,
+        kind: EntityKind,
+        parent: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<Record>, StoreError>> + Send;
+
+    /// The record of `kind` holding the unique value `value` (e.g. [`email_unique`]), if any.
+    fn find_unique(&self, kind: EntityKind, value: &str)
+        -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
+
+    /// All entities, read consistently.
+    fn snapshot(&self) -> impl Future<Output = Result<CatalogSnapshot, StoreError>> + Send;
+
+    /// Merges per-minute rollups into stored ones by addition.
+    fn add_rollups(&self, rollups: &[Rollup]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn query_usage(&self, query: &UsageQuery) -> impl Future<Output = Result<Vec<UsageRow>, StoreError>> + Send;
+
+    /// Sets `last_used_at` to the later of the stored and the given time; unknown ids are
+    /// skipped (the key may have been deleted since the call).
+    fn mark_keys_used(&self, used: &[(String, UnixMillis)]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn append_audit(&self, entry: &AuditEntry) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The newest `limit` audit entries, newest first.
+    fn recent_audit(&self, limit: usize) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
+
+    fn insert<E: Entity>(&self, entity: &E) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let write = Write::insert(entity);
+        async move { self.transact(vec![write?]).await }
+    }
+
+    fn update<E: Entity>(&self, entity: &E) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let write = Write::update(entity);
+        async move { self.transact(vec![write?]).await }
+    }
+
+    fn delete<E: Entity>(&self, id: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.transact(vec![Write::delete::<E>(id)])
+    }
+
+    fn get<E: Entity>(&self, id: &str) -> impl Future<Output = Result<E, StoreError>> + Send {
+        let record = self.get_record(E::KIND, id);
+        async move { record.await?.decode() }
+    }
+
+    fn list<E: Entity>(&self, parent: Option<&str>) -> impl Future<Output = Result<Vec<E>, StoreError>> + Send {
+        let records = self.list_records(E::KIND, parent);
+        async move { records.await?.iter().map(Record::decode).collect() }
+    }
+
+    fn find<E: Entity>(&self, unique: &str) -> impl Future<Output = Result<Option<E>, StoreError>> + Send {
+        let record = self.find_unique(E::KIND, unique);
+        async move { record.await?.map(|r| r.decode()).transpose() }
+    }
+}
