@@ -34,7 +34,8 @@ pub const OPENAPI_DOCUMENT: &str = include_str!("../openapi.json");
 pub fn router<R: Repo, P: Publisher>(state: AdminState<R, P>) -> Router {
     let guard = from_fn_with_state(state.clone(), auth::require_admin::<R, P>);
     let admin = routes::admin::<R, P>().into_iter().fold(Router::new(), |r, route| r.route(route.path, route.handler));
-    let public = routes::public::<R, P>().into_iter().fold(Router::new(), |r, route| r.route(route.path, route.handler));
+    let public =
+        routes::public::<R, P>().into_iter().fold(Router::new(), |r, route| r.route(route.path, route.handler));
     public
         .merge(admin.route_layer(guard))
         .fallback(|| async { AdminError::problem(ProblemKind::NotFound, "no such admin endpoint") })
@@ -53,7 +54,8 @@ pub fn route_list() -> Vec<(Method, &'static str)> {
 /// problem body; give it one, keeping headers such as `Allow`.
 async fn problem_for_bare_errors(response: Response) -> Response {
     let status = response.status();
-    let is_problem = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == CONTENT_TYPE.as_bytes());
+    let is_problem =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == CONTENT_TYPE.as_bytes());
     if !(status.is_client_error() || status.is_server_error()) || is_problem {
         return response;
     }

@@ -15,7 +15,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod model;
 pub mod openapi;
-// pub mod pipeline; (enabled once keys/limits/cache land)
+pub mod pipeline;
 pub mod ports;
 pub mod problem;
 pub mod routing;

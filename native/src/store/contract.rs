@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use gatehouse_core::keys::hash_secret;
 use gatehouse_core::lifecycle::Lifecycle;
 use gatehouse_core::model::{Api, App, Developer, Key, KeyStatus, UpstreamSettings};
-use gatehouse_core::store::{
-    email_unique, key_hash_unique, AuditEntry, GroupBy, Repo, StoreError, UsageQuery, Write,
-};
+use gatehouse_core::store::{email_unique, key_hash_unique, AuditEntry, GroupBy, Repo, StoreError, UsageQuery, Write};
 use gatehouse_core::usage::{Rollup, RollupKey, RollupValues};
 
 use super::SqliteRepo;
@@ -154,7 +152,7 @@ async fn rollups_merge_by_addition(repo: impl Repo) {
     assert_eq!(rows.len(), 1);
     assert_eq!((rows[0].requests, rows[0].status_classes[1], rows[0].bytes_out), (6, 6, 60));
     assert_eq!(rows[0].outcomes, BTreeMap::from([("rate_limited".into(), 3), ("valid".into(), 3)]));
-    assert_eq!((rows[0].p50_us, rows[0].p99_us), (Some(40_000), Some(40_000)));
+    assert_eq!((rows[0].p50_us, rows[0].p99_us), (Some(1_000), Some(40_000)), "three fast, three slow");
     let minutes = UsageQuery { group_by: GroupBy::Minute, to: Some(120_000), ..UsageQuery::default() };
     let rows = repo.query_usage(&minutes).await.expect("query");
     assert_eq!(rows.iter().map(|r| (r.bucket, r.requests)).collect::<Vec<_>>(), [(Some(60_000), 5)]);

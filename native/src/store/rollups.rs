@@ -55,9 +55,25 @@ pub fn add(tx: &Transaction<'_>, rollups: &[Rollup]) -> Result<(), String> {
         let [c1, c2, c3, c4, c5] = v.status_classes.map(int);
         upsert
             .execute(params![
-                k.minute, k.api_id, k.operation_id, k.key_id, k.app_id, k.developer_id, int(v.requests),
-                c1, c2, c3, c4, c5, int(v.bytes_in), int(v.bytes_out), int(v.cache_hits), own_o, own_l,
-                merged_o, merged_l
+                k.minute,
+                k.api_id,
+                k.operation_id,
+                k.key_id,
+                k.app_id,
+                k.developer_id,
+                int(v.requests),
+                c1,
+                c2,
+                c3,
+                c4,
+                c5,
+                int(v.bytes_in),
+                int(v.bytes_out),
+                int(v.cache_hits),
+                own_o,
+                own_l,
+                merged_o,
+                merged_l
             ])
             .map_err(|e| e.to_string())?;
     }

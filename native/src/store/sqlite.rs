@@ -85,8 +85,11 @@ fn claim_uniques(tx: &Transaction<'_>, record: &Record) -> Result<(), StoreError
             Some(holder) if holder != record.id => return Err(StoreError::Conflict(unique.what.clone())),
             Some(_) => {}
             None => {
-                tx.execute("INSERT INTO uniques (kind, value, id) VALUES (?1, ?2, ?3)", params![kind, unique.value, record.id])
-                    .map_err(unavailable)?;
+                tx.execute(
+                    "INSERT INTO uniques (kind, value, id) VALUES (?1, ?2, ?3)",
+                    params![kind, unique.value, record.id],
+                )
+                .map_err(unavailable)?;
             }
         }
     }
@@ -133,7 +136,8 @@ fn mark_used(tx: &Transaction<'_>, id: &str, at: UnixMillis) -> Result<(), Store
     let mut key: Key = record.decode()?;
     key.last_used_at = Some(key.last_used_at.map_or(at, |t| t.max(at)));
     let body = serde_json::to_string(&key).map_err(unavailable)?;
-    tx.execute("UPDATE records SET body = ?2 WHERE kind = 'key' AND id = ?1", params![id, body]).map_err(unavailable)?;
+    tx.execute("UPDATE records SET body = ?2 WHERE kind = 'key' AND id = ?1", params![id, body])
+        .map_err(unavailable)?;
     Ok(())
 }
 

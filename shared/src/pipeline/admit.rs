@@ -10,7 +10,7 @@ use super::{credential, refuse, Adapters};
 use crate::entitlements::Identity;
 use crate::keys::{self, KeyCheck};
 use crate::lifecycle::Lifecycle;
-use crate::limits::{self, FailureMode, LimitCheck, LimitKind};
+use crate::limits::{self, LimitCheck};
 use crate::model::{Api, Key, Operation};
 use crate::ports::{Limiter, ReadModel};
 use crate::time::UnixMillis;
@@ -29,7 +29,8 @@ pub struct Admitted {
     pub limit_headers: Vec<(&'static str, String)>,
 }
 
-type Refusal = Response<Bytes>;
+/// A refusal, boxed because a response is large and refusals are the uncommon path.
+type Refusal = Box<Response<Bytes>>;
 
 pub async fn admit<A: Adapters>(
     adapters: &A,
@@ -41,7 +42,7 @@ pub async fn admit<A: Adapters>(
     let host = request.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).or(request.uri().host());
     let route = routes.resolve(host.unwrap_or(""), request.method().as_str(), request.uri().path()).map_err(|why| {
         event.outcome = Outcome::NoRoute;
-        refuse::no_route(why)
+        Box::new(refuse::no_route(why))
     })?;
     let (api, operation, rest) = (Arc::clone(route.api), route.operation.clone(), route.rest);
     event.api_id.clone_from(&api.id);
@@ -64,7 +65,7 @@ pub async fn admit<A: Adapters>(
 
 fn refused(event: &mut UsageEvent, outcome: Outcome, detail: &str) -> Refusal {
     event.outcome = outcome;
-    refuse::outcome(outcome, detail)
+    Box::new(refuse::outcome(outcome, detail))
 }
 
 fn unavailable(event: &mut UsageEvent) -> Refusal {
@@ -110,7 +111,7 @@ async fn authenticate<A: Adapters>(
 fn check_lifecycle(api: &Api, event: &mut UsageEvent) -> Result<(), Refusal> {
     if let Lifecycle::Retired { successor, .. } = &api.lifecycle {
         event.outcome = Outcome::Retired;
-        return Err(refuse::retired(successor.as_deref()));
+        return Err(Box::new(refuse::retired(successor.as_deref())));
     }
     Ok(())
 }
@@ -151,28 +152,23 @@ async fn enforce_limits<A: Adapters>(
     }
     let decision = match adapters.limiter().acquire(&checks, now).await {
         Ok(decision) => decision,
-        Err(_) if checks.iter().all(fails_open) => return Ok(Vec::new()),
+        Err(_) if limits::fails_open(&checks) => return Ok(Vec::new()),
         Err(_) => return Err(unavailable(event)),
     };
     let headers = limits::headers(&decision);
     let Some(outcome) = decision.refusal() else {
         return Ok(headers);
     };
-    let retry_after = decision.retry_after_secs();
     let detail = if outcome == Outcome::QuotaExceeded {
         "The quota for this period is used up."
     } else {
         "Too many requests; slow down."
     };
     let mut res = refused(event, outcome, detail);
-    for (name, value) in headers.iter().chain([("retry-after", retry_after.to_string())].iter()) {
+    for (name, value) in &headers {
         if let Ok(v) = http::HeaderValue::from_str(value) {
             res.headers_mut().insert(*name, v);
         }
     }
     Err(res)
-}
-
-fn fails_open(check: &LimitCheck) -> bool {
-    matches!(check.policy.kind, LimitKind::Rate { on_failure: FailureMode::Open, .. })
 }

@@ -81,7 +81,7 @@ impl<A: Adapters> Gateway<A> {
         }
         let admitted = match admit::admit(&self.adapters, &request, now, event).await {
             Ok(admitted) => admitted,
-            Err(response) => return response,
+            Err(response) => return *response,
         };
         admitted.forward(self, request, now, event).await
     }

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::{ready, Future};
 use std::sync::{Mutex, MutexGuard};
 
-use super::{summarise, AuditEntry, CatalogSnapshot, EntityKind, Record, Repo, StoreError, UsageQuery, UsageRow, Write};
+use super::{
+    summarise, AuditEntry, CatalogSnapshot, EntityKind, Record, Repo, StoreError, UsageQuery, UsageRow, Write,
+};
 use crate::model::Key;
 use crate::time::UnixMillis;
 use crate::usage::{Rollup, RollupKey, RollupValues};

@@ -118,8 +118,11 @@ pub trait Repo: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<Record>, StoreError>> + Send;
 
     /// The record of `kind` holding the unique value `value` (e.g. [`email_unique`]), if any.
-    fn find_unique(&self, kind: EntityKind, value: &str)
-        -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
+    fn find_unique(
+        &self,
+        kind: EntityKind,
+        value: &str,
+    ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
 
     /// All entities, read consistently.
     fn snapshot(&self) -> impl Future<Output = Result<CatalogSnapshot, StoreError>> + Send;

@@ -1,0 +1,229 @@
+//! Products (bundles of APIs or operations) and their plans (limits, scopes, approval).
+
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::Json;
+use gatehouse_core::ids::IdKind;
+use gatehouse_core::limits::LimitPolicy;
+use gatehouse_core::model::{Api, Plan, Product, ProductItem, Subscription};
+use gatehouse_core::store::{Repo, Write};
+use serde::Deserialize;
+
+use super::{route, validate, Route};
+use crate::auth::Actor;
+use crate::error::{AdminError, FieldError};
+use crate::extract::{Id, JsonBody};
+use crate::publisher::{Change, ChangeOp, Publisher};
+use crate::state::{fresh_id, AdminState};
+use crate::views::Items;
+
+pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
+    vec![
+        route(Method::GET, "/v1/products", list_products::<R, P>),
+        route(Method::POST, "/v1/products", create_product::<R, P>),
+        route(Method::GET, "/v1/products/{id}", get_product::<R, P>),
+        route(Method::PATCH, "/v1/products/{id}", patch_product::<R, P>),
+        route(Method::DELETE, "/v1/products/{id}", delete_product::<R, P>),
+        route(Method::GET, "/v1/products/{id}/plans", list_plans::<R, P>),
+        route(Method::POST, "/v1/plans", create_plan::<R, P>),
+        route(Method::GET, "/v1/plans/{id}", get_plan::<R, P>),
+        route(Method::PATCH, "/v1/plans/{id}", patch_plan::<R, P>),
+        route(Method::DELETE, "/v1/plans/{id}", delete_plan::<R, P>),
+    ]
+}
+
+/// Every item names an existing API and, when it lists operations, operations that API has.
+pub(crate) fn check_items(items: &[ProductItem], apis: &[Api], errors: &mut Vec<FieldError>) {
+    for (i, item) in items.iter().enumerate() {
+        let Some(api) = apis.iter().find(|a| a.id == item.api_id) else {
+            errors.push(FieldError::new(format!("/items/{i}/api_id"), format!("no API with id {}", item.api_id)));
+            continue;
+        };
+        for (j, op) in item.operations.iter().flatten().enumerate() {
+            if !api.operations.iter().any(|o| &o.id == op) {
+                errors.push(FieldError::new(
+                    format!("/items/{i}/operations/{j}"),
+                    format!("{} has no operation {op}", api.id),
+                ));
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductBody {
+    name: Option<String>,
+    description: Option<String>,
+    items: Option<Vec<ProductItem>>,
+}
+
+async fn save_product<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    actor: &Actor,
+    product: &Product,
+    op: ChangeOp,
+) -> Result<(), AdminError> {
+    let mut errors = Vec::new();
+    validate::non_empty(&product.name, "/name", &mut errors);
+    check_items(&product.items, &s.repo.list::<Api>(None).await?, &mut errors);
+    AdminError::check(errors)?;
+    let (write, action) = match op {
+        ChangeOp::Created => (Write::insert(product)?, "product.create"),
+        _ => (Write::update(product)?, "product.update"),
+    };
+    s.commit(actor, action, vec![write], vec![Change::of(product, op)]).await
+}
+
+async fn create_product<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    actor: Actor,
+    JsonBody(body): JsonBody<ProductBody>,
+) -> Result<(StatusCode, Json<Product>), AdminError> {
+    let product = Product {
+        id: fresh_id(IdKind::Product)?,
+        name: body.name.unwrap_or_default(),
+        description: body.description.unwrap_or_default(),
+        items: body.items.unwrap_or_default(),
+        created_at: s.now(),
+    };
+    save_product(&s, &actor, &product, ChangeOp::Created).await?;
+    Ok((StatusCode::CREATED, Json(product)))
+}
+
+async fn patch_product<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    actor: Actor,
+    Id(id): Id,
+    JsonBody(body): JsonBody<ProductBody>,
+) -> Result<Json<Product>, AdminError> {
+    let mut product = s.load::<Product>("product", &id).await?;
+    product.name = body.name.unwrap_or(product.name);
+    product.description = body.description.unwrap_or(product.description);
+    product.items = body.items.unwrap_or(product.items);
+    save_product(&s, &actor, &product, ChangeOp::Updated).await?;
+    Ok(Json(product))
+}
+
+async fn list_products<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+) -> Result<Json<Items<Product>>, AdminError> {
+    Ok(Json(Items { items: s.repo.list(None).await? }))
+}
+
+async fn get_product<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    Id(id): Id,
+) -> Result<Json<Product>, AdminError> {
+    Ok(Json(s.load("product", &id).await?))
+}
+
+/// Refused while any app subscribes to it; its plans go with it, in one transaction.
+async fn delete_product<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    actor: Actor,
+    Id(id): Id,
+) -> Result<StatusCode, AdminError> {
+    let product = s.load::<Product>("product", &id).await?;
+    if s.repo.list::<Subscription>(None).await?.iter().any(|sub| sub.product_id == id) {
+        return Err(AdminError::conflict("apps still subscribe to this product"));
+    }
+    let plans = s.repo.list::<Plan>(Some(&id)).await?;
+    let mut writes: Vec<Write> = plans.iter().map(|p| Write::delete::<Plan>(&p.id)).collect();
+    let mut changes: Vec<Change> = plans.iter().map(|p| Change::of(p, ChangeOp::Deleted)).collect();
+    writes.push(Write::delete::<Product>(&id));
+    changes.push(Change::of(&product, ChangeOp::Deleted));
+    s.commit(&actor, "product.delete", writes, changes).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanBody {
+    product_id: Option<String>,
+    name: Option<String>,
+    limits: Option<Vec<LimitPolicy>>,
+    scopes: Option<Vec<String>>,
+    requires_approval: Option<bool>,
+}
+
+fn check_plan(plan: &Plan) -> Result<(), AdminError> {
+    let mut errors = Vec::new();
+    validate::non_empty(&plan.name, "/name", &mut errors);
+    validate::limits(&plan.limits, "/limits", &mut errors);
+    AdminError::check(errors)
+}
+
+async fn create_plan<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    actor: Actor,
+    JsonBody(body): JsonBody<PlanBody>,
+) -> Result<(StatusCode, Json<Plan>), AdminError> {
+    let product_id = body.product_id.unwrap_or_default();
+    if s.repo.get::<Product>(&product_id).await.is_err() {
+        return Err(AdminError::validation(vec![FieldError::new("/product_id", "no product with this id")]));
+    }
+    let plan = Plan {
+        id: fresh_id(IdKind::Plan)?,
+        product_id,
+        name: body.name.unwrap_or_default(),
+        limits: body.limits.unwrap_or_default(),
+        scopes: body.scopes.unwrap_or_default(),
+        requires_approval: body.requires_approval.unwrap_or(false),
+        created_at: s.now(),
+    };
+    check_plan(&plan)?;
+    s.commit(&actor, "plan.create", vec![Write::insert(&plan)?], vec![Change::of(&plan, ChangeOp::Created)]).await?;
+    Ok((StatusCode::CREATED, Json(plan)))
+}
+
+async fn patch_plan<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    actor: Actor,
+    Id(id): Id,
+    JsonBody(body): JsonBody<PlanBody>,
+) -> Result<Json<Plan>, AdminError> {
+    let mut plan = s.load::<Plan>("plan", &id).await?;
+    if body.product_id.as_ref().is_some_and(|p| *p != plan.product_id) {
+        return Err(AdminError::validation(vec![FieldError::new(
+            "/product_id",
+            "a plan cannot move to another product",
+        )]));
+    }
+    plan.name = body.name.unwrap_or(plan.name);
+    plan.limits = body.limits.unwrap_or(plan.limits);
+    plan.scopes = body.scopes.unwrap_or(plan.scopes);
+    plan.requires_approval = body.requires_approval.unwrap_or(plan.requires_approval);
+    check_plan(&plan)?;
+    s.commit(&actor, "plan.update", vec![Write::update(&plan)?], vec![Change::of(&plan, ChangeOp::Updated)]).await?;
+    Ok(Json(plan))
+}
+
+async fn list_plans<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    Id(id): Id,
+) -> Result<Json<Items<Plan>>, AdminError> {
+    s.load::<Product>("product", &id).await?;
+    Ok(Json(Items { items: s.repo.list(Some(&id)).await? }))
+}
+
+async fn get_plan<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    Id(id): Id,
+) -> Result<Json<Plan>, AdminError> {
+    Ok(Json(s.load("plan", &id).await?))
+}
+
+async fn delete_plan<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    actor: Actor,
+    Id(id): Id,
+) -> Result<StatusCode, AdminError> {
+    let plan = s.load::<Plan>("plan", &id).await?;
+    if s.repo.list::<Subscription>(None).await?.iter().any(|sub| sub.plan_id == id) {
+        return Err(AdminError::conflict("apps still subscribe under this plan; move them to another plan first"));
+    }
+    s.commit(&actor, "plan.delete", vec![Write::delete::<Plan>(&id)], vec![Change::of(&plan, ChangeOp::Deleted)])
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,261 @@
+//! Declarative config: `GET /v1/config` exports APIs, products and plans; `PUT /v1/config`
+//! applies a document as an idempotent upsert matched by name. Everything is checked first and
+//! every problem reported at once; then all writes go in one transaction, so a config is
+//! applied entirely or not at all. Nothing absent from the document is deleted.
+
+use std::collections::HashMap;
+
+use axum::extract::{Request, State};
+use axum::http::{header, Method};
+use axum::Json;
+use gatehouse_core::ids::IdKind;
+use gatehouse_core::lifecycle::Lifecycle;
+use gatehouse_core::model::{Api, AuthSettings, Plan, Product, ProductItem};
+use gatehouse_core::problem::ProblemKind;
+use gatehouse_core::store::{Entity, Repo, Write};
+use gatehouse_core::time::UnixMillis;
+
+use super::apis::{apply_document, import_or_errors, placement_errors, OpenApiSource};
+use super::config_doc::{export, ApiConfig, ApplyReport, ConfigDocument, Counts, ProductConfig};
+use super::{route, validate, Route};
+use crate::auth::Actor;
+use crate::error::{AdminError, FieldError};
+use crate::extract::{from_value, parse_json, read_body};
+use crate::publisher::{Change, ChangeOp, Publisher};
+use crate::state::{fresh_id, AdminState};
+
+pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
+    vec![route(Method::GET, "/v1/config", get::<R, P>), route(Method::PUT, "/v1/config", put::<R, P>)]
+}
+
+async fn get<R: Repo, P: Publisher>(State(s): State<AdminState<R, P>>) -> Result<Json<ConfigDocument>, AdminError> {
+    let (apis, products, plans) = (s.repo.list(None).await?, s.repo.list(None).await?, s.repo.list(None).await?);
+    Ok(Json(export(&apis, &products, &plans)))
+}
+
+/// Reads the document as JSON, or as YAML when the content type says so.
+async fn read_document<R, P>(s: &AdminState<R, P>, request: Request) -> Result<ConfigDocument, AdminError> {
+    let media = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    let media = media.split(';').next().unwrap_or_default().trim().to_lowercase();
+    let yaml = media.ends_with("yaml");
+    if !yaml && media != "application/json" && !media.ends_with("+json") {
+        return Err(AdminError::problem(
+            ProblemKind::UnsupportedMediaType,
+            "send application/json or application/yaml",
+        ));
+    }
+    let bytes = read_body(request, s.settings.max_body_bytes).await?;
+    if !yaml {
+        return parse_json(&bytes);
+    }
+    let value: serde_json::Value = serde_yaml_ng::from_slice(&bytes)
+        .map_err(|e| AdminError::problem(ProblemKind::BadRequest, format!("the body is not valid YAML: {e}")))?;
+    from_value(value)
+}
+
+/// The writes a document needs, the problems found, and the counts to report.
+#[derive(Default)]
+struct Batch {
+    writes: Vec<Write>,
+    changes: Vec<Change>,
+    errors: Vec<FieldError>,
+    report: ApplyReport,
+}
+
+impl Batch {
+    fn error(&mut self, pointer: String, message: impl Into<String>) {
+        self.errors.push(FieldError::new(pointer, message));
+    }
+
+    fn errors_at(&mut self, at: &str, errors: Vec<FieldError>) {
+        self.errors.extend(errors.into_iter().map(|e| FieldError::new(format!("{at}{}", e.pointer), e.message)));
+    }
+
+    /// Inserts, updates or leaves `after`, comparing it with what is stored.
+    fn record<E: Entity + PartialEq>(
+        &mut self,
+        before: Option<&E>,
+        after: E,
+        counts: fn(&mut ApplyReport) -> &mut Counts,
+    ) -> Result<(), AdminError> {
+        let (write, op, count) = match before {
+            Some(b) if *b == after => {
+                counts(&mut self.report).unchanged += 1;
+                return Ok(());
+            }
+            Some(_) => (Write::update(&after)?, ChangeOp::Updated, &mut counts(&mut self.report).updated),
+            None => (Write::insert(&after)?, ChangeOp::Created, &mut counts(&mut self.report).created),
+        };
+        *count += 1;
+        self.writes.push(write);
+        self.changes.push(Change::of(&after, op));
+        Ok(())
+    }
+}
+
+/// The one stored record named `name`, or `Err` when several share it (matching is by name).
+fn named<'a, T>(items: &'a [T], name: &str, name_of: fn(&T) -> &str) -> Result<Option<&'a T>, ()> {
+    let mut found = items.iter().filter(|t| name_of(t) == name);
+    match (found.next(), found.next()) {
+        (Some(_), Some(_)) => Err(()),
+        (first, _) => Ok(first),
+    }
+}
+
+fn draft_api(now: UnixMillis, c: &ApiConfig) -> Result<Api, AdminError> {
+    Ok(Api {
+        id: fresh_id(IdKind::Api)?,
+        name: c.name.clone(),
+        version: String::new(),
+        base_path: String::new(),
+        hosts: Vec::new(),
+        upstream: c.upstream.clone(),
+        auth: AuthSettings::default(),
+        cache: c.cache.clone(),
+        lifecycle: Lifecycle::Draft,
+        operations: Vec::new(),
+        openapi: serde_json::Value::Null,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+/// Plans the APIs; returns API ids by name (stored and new) for the products to refer to.
+fn plan_apis(
+    doc: &[ApiConfig],
+    stored: &[Api],
+    now: UnixMillis,
+    b: &mut Batch,
+) -> Result<HashMap<String, String>, AdminError> {
+    let mut ids: HashMap<String, String> = stored.iter().map(|a| (a.name.clone(), a.id.clone())).collect();
+    for (i, c) in doc.iter().enumerate() {
+        let at = format!("/apis/{i}");
+        let Ok(before) = named(stored, &c.name, |a| &a.name) else {
+            b.error(format!("{at}/name"), "several stored APIs have this name; rename them first");
+            continue;
+        };
+        if doc[..i].iter().any(|o| o.name == c.name) {
+            b.error(format!("{at}/name"), "this name appears twice in the document");
+            continue;
+        }
+        let source = match &c.openapi {
+            serde_json::Value::String(text) => OpenApiSource::Text(text.clone()),
+            value => OpenApiSource::Document(value.clone()),
+        };
+        let imported = match import_or_errors(&source) {
+            Ok(imported) => imported,
+            Err(errors) => {
+                b.errors_at(&format!("{at}/openapi"), errors);
+                continue;
+            }
+        };
+        let mut api = match before {
+            Some(api) => api.clone(),
+            None => draft_api(now, c)?,
+        };
+        (api.base_path, api.hosts) = (c.base_path.clone(), validate::normal_hosts(&c.hosts));
+        (api.upstream, api.cache) = (c.upstream.clone(), c.cache.clone());
+        apply_document(&mut api, imported, c.auth.clone());
+        b.errors_at(&at, placement_errors(&api));
+        if before.is_some_and(|stored| *stored != api) {
+            api.updated_at = now;
+        }
+        ids.insert(c.name.clone(), api.id.clone());
+        b.record(before, api, |r| &mut r.apis)?;
+    }
+    Ok(ids)
+}
+
+fn plan_products(
+    doc: &[ProductConfig],
+    stored: &[Product],
+    plans: &[Plan],
+    api_ids: &HashMap<String, String>,
+    now: UnixMillis,
+    b: &mut Batch,
+) -> Result<(), AdminError> {
+    for (i, c) in doc.iter().enumerate() {
+        let at = format!("/products/{i}");
+        let Ok(before) = named(stored, &c.name, |p| &p.name) else {
+            b.error(format!("{at}/name"), "several stored products have this name; rename them first");
+            continue;
+        };
+        let mut items = Vec::new();
+        for (j, item) in c.apis.iter().enumerate() {
+            match api_ids.get(&item.api) {
+                Some(id) => items.push(ProductItem { api_id: id.clone(), operations: item.operations.clone() }),
+                None => b.error(format!("{at}/apis/{j}/api"), format!("no API named {}", item.api)),
+            }
+        }
+        let mut product = match before {
+            Some(p) => p.clone(),
+            None => Product {
+                id: fresh_id(IdKind::Product)?,
+                name: c.name.clone(),
+                description: String::new(),
+                items: Vec::new(),
+                created_at: now,
+            },
+        };
+        (product.description, product.items) = (c.description.clone(), items);
+        let product_id = product.id.clone();
+        b.record(before, product, |r| &mut r.products)?;
+        let own: Vec<Plan> = plans.iter().filter(|p| p.product_id == product_id).cloned().collect();
+        plan_plans(c, &at, &product_id, &own, now, b)?;
+    }
+    Ok(())
+}
+
+fn plan_plans(
+    c: &ProductConfig,
+    at: &str,
+    product_id: &str,
+    stored: &[Plan],
+    now: UnixMillis,
+    b: &mut Batch,
+) -> Result<(), AdminError> {
+    for (k, pc) in c.plans.iter().enumerate() {
+        let at = format!("{at}/plans/{k}");
+        let Ok(before) = named(stored, &pc.name, |p| &p.name) else {
+            b.error(format!("{at}/name"), "several stored plans of this product have this name");
+            continue;
+        };
+        let mut errors = Vec::new();
+        validate::limits(&pc.limits, "/limits", &mut errors);
+        b.errors_at(&at, errors);
+        let mut plan = match before {
+            Some(p) => p.clone(),
+            None => Plan {
+                id: fresh_id(IdKind::Plan)?,
+                product_id: product_id.to_owned(),
+                name: pc.name.clone(),
+                limits: Vec::new(),
+                scopes: Vec::new(),
+                requires_approval: false,
+                created_at: now,
+            },
+        };
+        (plan.limits, plan.scopes, plan.requires_approval) =
+            (pc.limits.clone(), pc.scopes.clone(), pc.requires_approval);
+        b.record(before, plan, |r| &mut r.plans)?;
+    }
+    Ok(())
+}
+
+async fn put<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    actor: Actor,
+    request: Request,
+) -> Result<Json<ApplyReport>, AdminError> {
+    let doc = read_document(&s, request).await?;
+    let (apis, products, plans) = (s.repo.list(None).await?, s.repo.list(None).await?, s.repo.list(None).await?);
+    let now = s.now();
+    let mut batch = Batch::default();
+    let api_ids = plan_apis(&doc.apis, &apis, now, &mut batch)?;
+    plan_products(&doc.products, &products, &plans, &api_ids, now, &mut batch)?;
+    AdminError::check(std::mem::take(&mut batch.errors))?;
+    if !batch.writes.is_empty() {
+        s.commit(&actor, "config.apply", batch.writes, batch.changes).await?;
+    }
+    Ok(Json(batch.report))
+}

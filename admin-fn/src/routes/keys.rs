@@ -1,0 +1,187 @@
+//! API keys: issued with the secret shown once, listed without it, rotated with a grace
+//! period, disabled, enabled and revoked. Only the SHA-256 of a secret is ever stored, and no
+//! secret reaches a log line.
+
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::Json;
+use gatehouse_core::ids::IdKind;
+use gatehouse_core::keys::{check_key, generate, hash_secret, rotation_grace_end, KeyCheck, RANDOM_BYTES};
+use gatehouse_core::limits::LimitPolicy;
+use gatehouse_core::model::{App, Key, KeyStatus};
+use gatehouse_core::store::{Repo, Write};
+use gatehouse_core::time::UnixMillis;
+use serde::{Deserialize, Serialize};
+
+use super::{route, validate, Route};
+use crate::auth::Actor;
+use crate::error::{AdminError, FieldError};
+use crate::extract::{Id, JsonBody, OptionalJson};
+use crate::publisher::{Change, ChangeOp, Publisher};
+use crate::state::{fresh_id, random, AdminState};
+use crate::views::{Items, KeyView};
+
+pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
+    vec![
+        route(Method::GET, "/v1/apps/{id}/keys", list::<R, P>),
+        route(Method::POST, "/v1/apps/{id}/keys", create::<R, P>),
+        route(Method::GET, "/v1/keys/{id}", get::<R, P>),
+        route(Method::POST, "/v1/keys/{id}/rotate", rotate::<R, P>),
+        route(Method::POST, "/v1/keys/{id}/revoke", revoke::<R, P>),
+        route(Method::POST, "/v1/keys/{id}/disable", disable::<R, P>),
+        route(Method::POST, "/v1/keys/{id}/enable", enable::<R, P>),
+    ]
+}
+
+/// The only response that ever carries a secret.
+#[derive(Debug, Serialize)]
+struct IssuedKey {
+    key: KeyView,
+    secret: String,
+}
+
+/// A new key record and its secret, from fresh OS randomness.
+fn issue<R, P>(s: &AdminState<R, P>, app_id: &str, name: String, now: UnixMillis) -> Result<(Key, String), AdminError> {
+    let parsed = generate(s.settings.key_env, &random::<RANDOM_BYTES>()?);
+    let key = Key {
+        id: fresh_id(IdKind::Key)?,
+        app_id: app_id.to_owned(),
+        name,
+        hash: hash_secret(parsed.secret()),
+        display_prefix: parsed.display_prefix(),
+        last4: parsed.last4(),
+        status: KeyStatus::Active,
+        created_at: now,
+        expires_at: None,
+        grace_until: None,
+        replaced_by: None,
+        last_used_at: None,
+        limits: Vec::new(),
+    };
+    Ok((key, parsed.secret().to_owned()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewKey {
+    name: String,
+    #[serde(default)]
+    expires_at: Option<UnixMillis>,
+    #[serde(default)]
+    limits: Vec<LimitPolicy>,
+}
+
+async fn create<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    actor: Actor,
+    Id(app_id): Id,
+    JsonBody(body): JsonBody<NewKey>,
+) -> Result<(StatusCode, Json<IssuedKey>), AdminError> {
+    s.load::<App>("app", &app_id).await?;
+    let now = s.now();
+    let mut errors = Vec::new();
+    validate::non_empty(&body.name, "/name", &mut errors);
+    validate::limits(&body.limits, "/limits", &mut errors);
+    if body.expires_at.is_some_and(|t| t <= now) {
+        errors.push(FieldError::new("/expires_at", "must be in the future (Unix milliseconds)"));
+    }
+    AdminError::check(errors)?;
+    let (mut key, secret) = issue(&s, &app_id, body.name, now)?;
+    key.expires_at = body.expires_at;
+    key.limits = body.limits;
+    s.commit(&actor, "key.create", vec![Write::insert(&key)?], vec![Change::of(&key, ChangeOp::Created)]).await?;
+    Ok((StatusCode::CREATED, Json(IssuedKey { key: KeyView::new(&key, now), secret })))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotateRequest {
+    grace_secs: Option<u64>,
+}
+
+/// The new key and the old key's grace period are written in one transaction: there is no
+/// moment when the old key is already on its way out and the new one does not exist yet.
+async fn rotate<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    actor: Actor,
+    Id(id): Id,
+    OptionalJson(body): OptionalJson<RotateRequest>,
+) -> Result<(StatusCode, Json<IssuedKey>), AdminError> {
+    let mut old = s.load::<Key>("key", &id).await?;
+    let now = s.now();
+    if check_key(&old, now) != KeyCheck::Active || old.replaced_by.is_some() {
+        return Err(AdminError::conflict("only an active key that was not rotated already can be rotated"));
+    }
+    let (mut new, secret) = issue(&s, &old.app_id, old.name.clone(), now)?;
+    new.limits = old.limits.clone();
+    new.expires_at = old.expires_at;
+    old.grace_until = Some(rotation_grace_end(now, body.grace_secs.unwrap_or(s.settings.default_grace_secs)));
+    old.replaced_by = Some(new.id.clone());
+    let writes = vec![Write::insert(&new)?, Write::update(&old)?];
+    let changes = vec![Change::of(&new, ChangeOp::Created), Change::of(&old, ChangeOp::Updated)];
+    s.commit(&actor, "key.rotate", writes, changes).await?;
+    Ok((StatusCode::CREATED, Json(IssuedKey { key: KeyView::new(&new, now), secret })))
+}
+
+/// Moves a key to `to`; revocation is final, so a revoked key accepts no other status.
+async fn set_status<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    actor: &Actor,
+    id: &str,
+    to: KeyStatus,
+) -> Result<Json<KeyView>, AdminError> {
+    let mut key = s.load::<Key>("key", id).await?;
+    if key.status == KeyStatus::Revoked && to != KeyStatus::Revoked {
+        return Err(AdminError::conflict("the key is revoked; issue a new key instead"));
+    }
+    key.status = to;
+    let action = match to {
+        KeyStatus::Revoked => "key.revoke",
+        KeyStatus::Disabled => "key.disable",
+        _ => "key.enable",
+    };
+    s.commit(actor, action, vec![Write::update(&key)?], vec![Change::of(&key, ChangeOp::Updated)]).await?;
+    Ok(Json(KeyView::new(&key, s.now())))
+}
+
+async fn revoke<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    actor: Actor,
+    Id(id): Id,
+) -> Result<Json<KeyView>, AdminError> {
+    set_status(&s, &actor, &id, KeyStatus::Revoked).await
+}
+
+async fn disable<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    actor: Actor,
+    Id(id): Id,
+) -> Result<Json<KeyView>, AdminError> {
+    set_status(&s, &actor, &id, KeyStatus::Disabled).await
+}
+
+async fn enable<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    actor: Actor,
+    Id(id): Id,
+) -> Result<Json<KeyView>, AdminError> {
+    set_status(&s, &actor, &id, KeyStatus::Active).await
+}
+
+async fn list<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    Id(app_id): Id,
+) -> Result<Json<Items<KeyView>>, AdminError> {
+    s.load::<App>("app", &app_id).await?;
+    let now = s.now();
+    let keys = s.repo.list::<Key>(Some(&app_id)).await?;
+    Ok(Json(Items { items: keys.iter().map(|k| KeyView::new(k, now)).collect() }))
+}
+
+async fn get<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    Id(id): Id,
+) -> Result<Json<KeyView>, AdminError> {
+    let key = s.load::<Key>("key", &id).await?;
+    Ok(Json(KeyView::new(&key, s.now())))
+}

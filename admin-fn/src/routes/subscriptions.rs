@@ -1,0 +1,138 @@
+//! Subscriptions: an app's access to a product under a plan. Entitlements hang off the app,
+//! so changing a plan changes this record and never the app's keys.
+
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::Json;
+use gatehouse_core::ids::IdKind;
+use gatehouse_core::model::{App, Plan, Product, Subscription, SubscriptionStatus};
+use gatehouse_core::store::{Repo, Write};
+use serde::Deserialize;
+
+use super::{route, Route};
+use crate::auth::Actor;
+use crate::error::{AdminError, FieldError};
+use crate::extract::{Id, JsonBody};
+use crate::publisher::{Change, ChangeOp, Publisher};
+use crate::state::{fresh_id, AdminState};
+use crate::views::Items;
+
+pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
+    vec![
+        route(Method::GET, "/v1/apps/{id}/subscriptions", list::<R, P>),
+        route(Method::POST, "/v1/apps/{id}/subscriptions", create::<R, P>),
+        route(Method::GET, "/v1/subscriptions/{id}", get::<R, P>),
+        route(Method::PATCH, "/v1/subscriptions/{id}", change_plan::<R, P>),
+        route(Method::POST, "/v1/subscriptions/{id}/approve", approve::<R, P>),
+    ]
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSubscription {
+    product_id: String,
+    plan_id: String,
+}
+
+/// The plan, checked to exist and to belong to `product_id`.
+async fn plan_of<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    product_id: &str,
+    plan_id: &str,
+) -> Result<Plan, AdminError> {
+    match s.repo.get::<Plan>(plan_id).await {
+        Ok(plan) if plan.product_id == product_id => Ok(plan),
+        Ok(_) => Err(AdminError::validation(vec![FieldError::new("/plan_id", "the plan belongs to another product")])),
+        Err(_) => Err(AdminError::validation(vec![FieldError::new("/plan_id", "no plan with this id")])),
+    }
+}
+
+/// Plans that need an owner's approval start (or, on a plan change, go back to) pending.
+fn status_for(plan: &Plan) -> SubscriptionStatus {
+    if plan.requires_approval {
+        SubscriptionStatus::Pending
+    } else {
+        SubscriptionStatus::Active
+    }
+}
+
+async fn create<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    actor: Actor,
+    Id(app_id): Id,
+    JsonBody(body): JsonBody<NewSubscription>,
+) -> Result<(StatusCode, Json<Subscription>), AdminError> {
+    s.load::<App>("app", &app_id).await?;
+    if s.repo.get::<Product>(&body.product_id).await.is_err() {
+        return Err(AdminError::validation(vec![FieldError::new("/product_id", "no product with this id")]));
+    }
+    let plan = plan_of(&s, &body.product_id, &body.plan_id).await?;
+    let existing = s.repo.list::<Subscription>(Some(&app_id)).await?;
+    if existing.iter().any(|sub| sub.product_id == body.product_id) {
+        return Err(AdminError::conflict("the app already subscribes to this product; change its plan instead"));
+    }
+    let sub = Subscription {
+        id: fresh_id(IdKind::Subscription)?,
+        app_id,
+        product_id: body.product_id,
+        plan_id: plan.id.clone(),
+        status: status_for(&plan),
+        created_at: s.now(),
+    };
+    s.commit(&actor, "subscription.create", vec![Write::insert(&sub)?], vec![Change::of(&sub, ChangeOp::Created)])
+        .await?;
+    Ok((StatusCode::CREATED, Json(sub)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanChange {
+    plan_id: String,
+}
+
+async fn change_plan<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    actor: Actor,
+    Id(id): Id,
+    JsonBody(body): JsonBody<PlanChange>,
+) -> Result<Json<Subscription>, AdminError> {
+    let mut sub = s.load::<Subscription>("subscription", &id).await?;
+    let plan = plan_of(&s, &sub.product_id, &body.plan_id).await?;
+    if plan.id != sub.plan_id {
+        sub.status = status_for(&plan);
+        sub.plan_id = plan.id;
+    }
+    let change = Change::of(&sub, ChangeOp::Updated);
+    s.commit(&actor, "subscription.change_plan", vec![Write::update(&sub)?], vec![change]).await?;
+    Ok(Json(sub))
+}
+
+async fn approve<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    actor: Actor,
+    Id(id): Id,
+) -> Result<Json<Subscription>, AdminError> {
+    let mut sub = s.load::<Subscription>("subscription", &id).await?;
+    if sub.status == SubscriptionStatus::Suspended {
+        return Err(AdminError::conflict("the subscription is suspended"));
+    }
+    sub.status = SubscriptionStatus::Active;
+    let change = Change::of(&sub, ChangeOp::Updated);
+    s.commit(&actor, "subscription.approve", vec![Write::update(&sub)?], vec![change]).await?;
+    Ok(Json(sub))
+}
+
+async fn list<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    Id(app_id): Id,
+) -> Result<Json<Items<Subscription>>, AdminError> {
+    s.load::<App>("app", &app_id).await?;
+    Ok(Json(Items { items: s.repo.list(Some(&app_id)).await? }))
+}
+
+async fn get<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    Id(id): Id,
+) -> Result<Json<Subscription>, AdminError> {
+    Ok(Json(s.load("subscription", &id).await?))
+}

@@ -1,0 +1,56 @@
+//! What responses show of stored records. A key is shown without its hash: only the prefix
+//! and last four characters, so a listing can never help anyone reconstruct or match it.
+
+use gatehouse_core::keys::{check_key, KeyCheck};
+use gatehouse_core::limits::LimitPolicy;
+use gatehouse_core::model::{Key, KeyStatus};
+use gatehouse_core::time::UnixMillis;
+use serde::{Deserialize, Serialize};
+
+/// A key as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyView {
+    pub id: String,
+    pub app_id: String,
+    pub name: String,
+    /// `gh_live_`: which product and environment the key belongs to.
+    pub prefix: String,
+    pub last4: String,
+    /// As stored (`active`, `disabled`, `revoked`, …).
+    pub status: KeyStatus,
+    /// Whether the key works right now, including expiry and rotation grace.
+    pub usable: bool,
+    pub created_at: UnixMillis,
+    pub expires_at: Option<UnixMillis>,
+    pub grace_until: Option<UnixMillis>,
+    pub replaced_by: Option<String>,
+    pub last_used_at: Option<UnixMillis>,
+    pub limits: Vec<LimitPolicy>,
+}
+
+impl KeyView {
+    pub fn new(key: &Key, now: UnixMillis) -> KeyView {
+        KeyView {
+            id: key.id.clone(),
+            app_id: key.app_id.clone(),
+            name: key.name.clone(),
+            prefix: key.display_prefix.clone(),
+            last4: key.last4.clone(),
+            status: key.status,
+            usable: check_key(key, now) == KeyCheck::Active,
+            created_at: key.created_at,
+            expires_at: key.expires_at,
+            grace_until: key.grace_until,
+            replaced_by: key.replaced_by.clone(),
+            last_used_at: key.last_used_at,
+            limits: key.limits.clone(),
+        }
+    }
+}
+
+/// `{ "items": [...] }`: lists are wrapped so fields (paging, totals) can be added later
+/// without breaking clients.
+#[derive(Debug, Serialize)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
