@@ -80,7 +80,8 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
     let fail = |what: &str, e: &dyn std::fmt::Display| CliError::Usage(format!("{what}: {e}"));
     std::fs::create_dir_all(&config.data_dir).map_err(|e| fail("cannot create the data dir", &e))?;
     let repo = Arc::new(
-        SqliteRepo::open(&config.data_dir.join("gatehouse.db")).map_err(|e| fail("cannot open the SQLite store", &e))?,
+        SqliteRepo::open(&config.data_dir.join("gatehouse.db"))
+            .map_err(|e| fail("cannot open the SQLite store", &e))?,
     );
     let admin_token = secrets::admin_token(&config.data_dir).map_err(|e| fail("cannot read the admin token", &e))?;
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -89,7 +90,8 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
     let cache = Arc::new(MemoryResponseCache::new(config.cache_max_bytes));
     let read_model = InProcessReadModel::default();
     let usage = Arc::new(UsageRecorder::default());
-    let publisher = InProcessPublisher { repo: Arc::clone(&repo), read_model: read_model.clone(), cache: Arc::clone(&cache) };
+    let publisher =
+        InProcessPublisher { repo: Arc::clone(&repo), read_model: read_model.clone(), cache: Arc::clone(&cache) };
     publisher.rebuild().await.map_err(|e| fail("cannot load the catalog", &e))?;
 
     let demo_upstream_addr = if config.demo {
@@ -102,7 +104,13 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
     };
 
     let settings = AdminSettings::default();
-    let state = AdminState::new(Arc::clone(&repo), Arc::new(publisher), vec![hash_secret(&admin_token)], settings, Arc::new(now_millis));
+    let state = AdminState::new(
+        Arc::clone(&repo),
+        Arc::new(publisher),
+        vec![hash_secret(&admin_token)],
+        settings,
+        Arc::new(now_millis),
+    );
     let admin = router(state);
     let demo_key = match demo_upstream_addr {
         Some(addr) => crate::seed::demo(&admin, &admin_token, &config.data_dir, addr).await?,
@@ -131,7 +139,11 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
     };
     let gateway_listener = bind(config.gateway_addr).await?;
     let gateway_addr = gateway_listener.local_addr().map_err(|e| fail("gateway", &e))?;
-    tasks.spawn(gateway::serve(gateway_listener, Arc::new(Gateway::new(adapters, config.gateway)), shutdown_rx.clone()));
+    tasks.spawn(gateway::serve(
+        gateway_listener,
+        Arc::new(Gateway::new(adapters, config.gateway)),
+        shutdown_rx.clone(),
+    ));
     tasks.spawn(flush_periodically(Arc::clone(&repo), Arc::clone(&usage), config.usage_flush, shutdown_rx));
 
     tracing::info!(%gateway_addr, %admin_addr, data_dir = %config.data_dir.display(), "gatehouse is running");
@@ -142,7 +154,12 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, CliError> {
     TcpListener::bind(addr).await.map_err(|e| CliError::Usage(format!("cannot listen on {addr}: {e}")))
 }
 
-async fn flush_periodically(repo: Arc<SqliteRepo>, usage: Arc<UsageRecorder>, every: Duration, mut stop: watch::Receiver<bool>) {
+async fn flush_periodically(
+    repo: Arc<SqliteRepo>,
+    usage: Arc<UsageRecorder>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => flush(&*repo, &usage).await,

@@ -37,15 +37,22 @@ pub async fn serve(listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-async fn respond(served: Arc<AtomicU64>, req: http::Request<Incoming>) -> Result<http::Response<Full<Bytes>>, Infallible> {
+async fn respond(
+    served: Arc<AtomicU64>,
+    req: http::Request<Incoming>,
+) -> Result<http::Response<Full<Bytes>>, Infallible> {
     let n = served.fetch_add(1, Ordering::Relaxed) + 1;
     let identity = req.headers().get("gatehouse-identity").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let (status, cache_control, json) = match (method.as_str(), path.as_str()) {
-        ("GET", "/hello") => (200, "no-store", serde_json::json!({ "message": "Hello from the Gatehouse demo upstream", "served": n })),
-        ("GET", "/catalog") => (200, "public, max-age=60", serde_json::json!({ "items": ["apple", "pear", "plum"], "served": n })),
+        ("GET", "/hello") => {
+            (200, "no-store", serde_json::json!({ "message": "Hello from the Gatehouse demo upstream", "served": n }))
+        }
+        ("GET", "/catalog") => {
+            (200, "public, max-age=60", serde_json::json!({ "items": ["apple", "pear", "plum"], "served": n }))
+        }
         ("GET", "/me") => (200, "private, max-age=60", serde_json::json!({ "identity": identity, "served": n })),
         ("GET", "/status") => (200, "no-store", serde_json::json!({ "status": "ok" })),
         ("POST", "/echo") => (200, "no-store", serde_json::json!({ "received_bytes": body.len(), "served": n })),

@@ -40,7 +40,9 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
     let identity_secret = match std::env::var(gatehouse_core::config::names::IDENTITY_SECRET) {
         Ok(secret) => secret,
         Err(_) => crate::secrets::identity_secret(&args.data_dir)
-            .or_else(|_| std::fs::create_dir_all(&args.data_dir).and_then(|_| crate::secrets::identity_secret(&args.data_dir)))
+            .or_else(|_| {
+                std::fs::create_dir_all(&args.data_dir).and_then(|_| crate::secrets::identity_secret(&args.data_dir))
+            })
             .map_err(|e| CliError::Usage(format!("cannot create the identity secret: {e}")))?,
     };
     let config = AppConfig {
@@ -57,7 +59,10 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
     eprintln!("gateway   http://{}", running.gateway_addr);
     eprintln!("admin API http://{}/v1 (bearer token in the data dir: {ADMIN_TOKEN_FILE})", running.admin_addr);
     if let Some(addr) = running.demo_upstream_addr {
-        eprintln!("demo      curl -H \"X-API-Key: $(cat .gatehouse/demo-key)\" http://{}/demo/hello  (upstream {addr})", running.gateway_addr);
+        eprintln!(
+            "demo      curl -H \"X-API-Key: $(cat .gatehouse/demo-key)\" http://{}/demo/hello  (upstream {addr})",
+            running.gateway_addr
+        );
     }
     running.run_until_signal().await;
     Ok(())

@@ -17,7 +17,12 @@ use crate::secrets::{write_private, DEMO_KEY_FILE};
 
 /// Seeds the demo when the store has no API yet; returns the demo key (new, or from the data
 /// dir on later runs).
-pub async fn demo(admin: &Router, token: &str, data_dir: &Path, upstream: SocketAddr) -> Result<Option<String>, CliError> {
+pub async fn demo(
+    admin: &Router,
+    token: &str,
+    data_dir: &Path,
+    upstream: SocketAddr,
+) -> Result<Option<String>, CliError> {
     let call = Caller { admin, token };
     let existing = call.json("GET", "/v1/apis", Value::Null).await?;
     let key_file = data_dir.join(DEMO_KEY_FILE);
@@ -25,10 +30,14 @@ pub async fn demo(admin: &Router, token: &str, data_dir: &Path, upstream: Socket
         return Ok(std::fs::read_to_string(key_file).ok().map(|k| k.trim().to_string()));
     }
     let api = call
-        .json("POST", "/v1/apis", json!({
-            "openapi": crate::demo::OPENAPI, "base_path": "/demo",
-            "upstream": { "url": format!("http://{upstream}") }, "cache": { "enabled": true }
-        }))
+        .json(
+            "POST",
+            "/v1/apis",
+            json!({
+                "openapi": crate::demo::OPENAPI, "base_path": "/demo",
+                "upstream": { "url": format!("http://{upstream}") }, "cache": { "enabled": true }
+            }),
+        )
         .await?;
     let api_id = &api["id"];
     call.json("POST", &format!("/v1/apis/{}/lifecycle", text(api_id)), json!({ "action": "publish" })).await?;
@@ -37,15 +46,23 @@ pub async fn demo(admin: &Router, token: &str, data_dir: &Path, upstream: Socket
         { "name": "burst", "scope": "app", "type": "rate", "limit": 10, "period_secs": 1, "burst": 20 },
         { "name": "daily", "scope": "app", "type": "quota", "limit": 10000, "window": "day" }
     ]);
-    let plan = call.json("POST", "/v1/plans", json!({ "name": "Demo free", "product_id": product["id"], "limits": limits })).await?;
-    let dev = call.json("POST", "/v1/developers", json!({ "email": "demo@example.com", "name": "Demo Developer" })).await?;
+    let plan = call
+        .json("POST", "/v1/plans", json!({ "name": "Demo free", "product_id": product["id"], "limits": limits }))
+        .await?;
+    let dev =
+        call.json("POST", "/v1/developers", json!({ "email": "demo@example.com", "name": "Demo Developer" })).await?;
     let app = call.json("POST", "/v1/apps", json!({ "developer_id": dev["id"], "name": "Demo app" })).await?;
     let app_id = text(&app["id"]);
-    call.json("POST", &format!("/v1/apps/{app_id}/subscriptions"), json!({ "product_id": product["id"], "plan_id": plan["id"] }))
-        .await?;
+    call.json(
+        "POST",
+        &format!("/v1/apps/{app_id}/subscriptions"),
+        json!({ "product_id": product["id"], "plan_id": plan["id"] }),
+    )
+    .await?;
     let key = call.json("POST", &format!("/v1/apps/{app_id}/keys"), json!({ "name": "demo" })).await?;
     let secret = text(&key["secret"]);
-    write_private(&key_file, &secret).map_err(|e| CliError::Usage(format!("cannot write {}: {e}", key_file.display())))?;
+    write_private(&key_file, &secret)
+        .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", key_file.display())))?;
     tracing::info!(api = %text(api_id), app = %app_id, "seeded the demo API; its key is in the data dir");
     Ok(Some(secret))
 }

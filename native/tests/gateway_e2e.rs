@@ -32,29 +32,51 @@ components:
 
 async fn upstream() -> MockServer {
     let server = MockServer::start().await;
-    let json = |body: Value, cc: &str| {
-        ResponseTemplate::new(200).insert_header("cache-control", cc).set_body_json(body)
-    };
-    Mock::given(method("GET")).and(path("/pets/1")).respond_with(json(json!({"id": 1, "name": "Rex"}), "no-store")).mount(&server).await;
-    Mock::given(method("GET")).and(path("/catalog"))
+    let json =
+        |body: Value, cc: &str| ResponseTemplate::new(200).insert_header("cache-control", cc).set_body_json(body);
+    Mock::given(method("GET"))
+        .and(path("/pets/1"))
+        .respond_with(json(json!({"id": 1, "name": "Rex"}), "no-store"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/catalog"))
         .respond_with(json(json!({"items": [1, 2]}), "public, max-age=60").insert_header("etag", "\"c1\""))
-        .mount(&server).await;
-    Mock::given(method("GET")).and(path("/secret")).respond_with(json(json!({"s": 1}), "private, max-age=60")).mount(&server).await;
-    Mock::given(method("GET")).and(path("/health")).respond_with(json(json!({"ok": true}), "no-store")).mount(&server).await;
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/secret"))
+        .respond_with(json(json!({"s": 1}), "private, max-age=60"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/health"))
+        .respond_with(json(json!({"ok": true}), "no-store"))
+        .mount(&server)
+        .await;
     server
 }
 
 /// Creates developer → app → subscription (product, plan with `limits`) → key; returns (app id, key id, secret).
 async fn onboard(h: &Harness, api_id: &str, email: &str, limits: Value) -> (String, String, String) {
-    let product = h.admin_ok("POST", "/v1/products", json!({"name": format!("p-{email}"), "items": [{"api_id": api_id}]})).await;
+    let product =
+        h.admin_ok("POST", "/v1/products", json!({"name": format!("p-{email}"), "items": [{"api_id": api_id}]})).await;
     let plan = h
-        .admin_ok("POST", "/v1/plans", json!({"name": format!("plan-{email}"), "product_id": product["id"], "limits": limits}))
+        .admin_ok(
+            "POST",
+            "/v1/plans",
+            json!({"name": format!("plan-{email}"), "product_id": product["id"], "limits": limits}),
+        )
         .await;
     let dev = h.admin_ok("POST", "/v1/developers", json!({"email": email, "name": email})).await;
     let app = h.admin_ok("POST", "/v1/apps", json!({"developer_id": dev["id"], "name": "app"})).await;
     let app_id = app["id"].as_str().unwrap().to_string();
-    h.admin_ok("POST", &format!("/v1/apps/{app_id}/subscriptions"), json!({"product_id": product["id"], "plan_id": plan["id"]}))
-        .await;
+    h.admin_ok(
+        "POST",
+        &format!("/v1/apps/{app_id}/subscriptions"),
+        json!({"product_id": product["id"], "plan_id": plan["id"]}),
+    )
+    .await;
     let created = h.admin_ok("POST", &format!("/v1/apps/{app_id}/keys"), json!({"name": "k"})).await;
     let key_id = created["key"]["id"].as_str().unwrap().to_string();
     (app_id, key_id, created["secret"].as_str().unwrap().to_string())
@@ -67,8 +89,12 @@ async fn api_lifecycle_from_import_to_retirement_over_real_http() {
 
     // Import and publish.
     let api = h
-        .admin_ok("POST", "/v1/apis", json!({"openapi": PETSTORE, "base_path": "/petstore",
-            "upstream": {"url": up.uri()}, "cache": {"enabled": true}}))
+        .admin_ok(
+            "POST",
+            "/v1/apis",
+            json!({"openapi": PETSTORE, "base_path": "/petstore",
+            "upstream": {"url": up.uri()}, "cache": {"enabled": true}}),
+        )
         .await;
     let api_id = api["id"].as_str().unwrap().to_string();
     assert_eq!(api["lifecycle"]["state"], "draft");
@@ -93,7 +119,11 @@ async fn api_lifecycle_from_import_to_retirement_over_real_http() {
     let mut typo = key.clone().into_bytes();
     let i = typo.len() - 10;
     typo[i] = if typo[i] == b'A' { b'B' } else { b'A' };
-    assert_problem(&h.call("GET", "/petstore/pets/1", Some(std::str::from_utf8(&typo).unwrap())).await, 401, "malformed-key");
+    assert_problem(
+        &h.call("GET", "/petstore/pets/1", Some(std::str::from_utf8(&typo).unwrap())).await,
+        401,
+        "malformed-key",
+    );
     // Public operation needs no key.
     assert_eq!(h.call("GET", "/petstore/health", None).await.status, 200);
 
@@ -103,7 +133,11 @@ async fn api_lifecycle_from_import_to_retirement_over_real_http() {
         let r = h.call("GET", "/petstore/pets/1", Some(&b_key)).await;
         assert_eq!(r.status, 200);
         assert_eq!(r.header("ratelimit-policy"), Some("\"burst\";q=3;w=60"));
-        assert!(r.header("ratelimit").unwrap().starts_with(&format!("\"burst\";r={remaining};t=")), "{:?}", r.header("ratelimit"));
+        assert!(
+            r.header("ratelimit").unwrap().starts_with(&format!("\"burst\";r={remaining};t=")),
+            "{:?}",
+            r.header("ratelimit")
+        );
     }
     let limited = h.call("GET", "/petstore/pets/1", Some(&b_key)).await;
     let p = assert_problem(&limited, 429, "rate-limited");
@@ -134,7 +168,10 @@ async fn api_lifecycle_from_import_to_retirement_over_real_http() {
     assert!(other.status == 429 || other.header("cache-status").unwrap().contains("miss"));
     let (_c_app, _c_key_id, c_key) = onboard(&h, &api_id, "c@example.com", json!([])).await;
     let second = h.call("GET", "/petstore/catalog", Some(&c_key)).await;
-    assert!(second.header("cache-status").unwrap().contains("fwd=uri-miss"), "a second identity must not hit the first's entry");
+    assert!(
+        second.header("cache-status").unwrap().contains("fwd=uri-miss"),
+        "a second identity must not hit the first's entry"
+    );
     // `private` responses are never stored by the shared cache.
     for _ in 0..2 {
         let r = h.call("GET", "/petstore/secret", Some(&key)).await;
@@ -142,8 +179,12 @@ async fn api_lifecycle_from_import_to_retirement_over_real_http() {
     }
 
     // Deprecation headers, then retirement.
-    h.admin_ok("POST", &format!("/v1/apis/{api_id}/lifecycle"),
-        json!({"action": "deprecate", "sunset_at": "2027-06-30T00:00:00Z", "successor": "https://api.example.com/v2"})).await;
+    h.admin_ok(
+        "POST",
+        &format!("/v1/apis/{api_id}/lifecycle"),
+        json!({"action": "deprecate", "sunset_at": "2027-06-30T00:00:00Z", "successor": "https://api.example.com/v2"}),
+    )
+    .await;
     let dep = h.call("GET", "/petstore/pets/1", Some(&key)).await;
     assert_eq!(dep.status, 200);
     assert!(dep.header("deprecation").unwrap().starts_with('@'));
@@ -190,7 +231,11 @@ async fn bad_input_gets_a_clear_problem_never_a_500() {
     let big = Bytes::from(vec![b'x'; 2 * 1024 * 1024]);
     assert_problem(&h.send("POST", &gw, &[], big).await, 413, "payload-too-large");
     // No admin token.
-    assert_problem(&h.send("GET", &format!("http://{}/v1/apis", h.app.admin_addr), &[], Bytes::new()).await, 401, "unauthorized");
+    assert_problem(
+        &h.send("GET", &format!("http://{}/v1/apis", h.app.admin_addr), &[], Bytes::new()).await,
+        401,
+        "unauthorized",
+    );
     h.app.shutdown().await;
 }
 

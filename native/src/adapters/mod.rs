@@ -4,6 +4,6 @@
 pub mod clock;
 pub mod memory_cache;
 pub mod memory_limiter;
-pub mod upstream;
 pub mod read_model;
+pub mod upstream;
 pub mod usage;

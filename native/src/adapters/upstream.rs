@@ -33,7 +33,11 @@ impl Default for HyperUpstream {
 }
 
 impl Upstream for HyperUpstream {
-    async fn send(&self, request: http::Request<Bytes>, timeout_ms: u64) -> Result<http::Response<Bytes>, UpstreamError> {
+    async fn send(
+        &self,
+        request: http::Request<Bytes>,
+        timeout_ms: u64,
+    ) -> Result<http::Response<Bytes>, UpstreamError> {
         let exchange = async {
             let response = self.client.request(request.map(Full::new)).await.map_err(|e| {
                 if e.is_connect() {

@@ -10,8 +10,8 @@ use super::{KeysAction, UsageFilter};
 /// Applies a declarative config file. An API entry may name its OpenAPI document with
 /// `openapi_file:` (relative to the config file); it is read and sent inline.
 pub async fn apply(client: &AdminClient, file: &Path) -> Result<(), CliError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
+    let text =
+        std::fs::read_to_string(file).map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
     let mut config: Value = serde_yaml_ng::from_str(&text)
         .map_err(|e| CliError::Usage(format!("{} is not valid YAML or JSON: {e}", file.display())))?;
     let base = file.parent().unwrap_or(Path::new("."));
@@ -55,8 +55,9 @@ pub async fn export(client: &AdminClient, output: Option<&Path>) -> Result<(), C
     let config = client.get("/v1/config").await?;
     let yaml = serde_yaml_ng::to_string(&config).map_err(|e| CliError::Refused(format!("cannot render YAML: {e}")))?;
     match output {
-        Some(path) => std::fs::write(path, yaml)
-            .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", path.display()))),
+        Some(path) => {
+            std::fs::write(path, yaml).map_err(|e| CliError::Usage(format!("cannot write {}: {e}", path.display())))
+        }
         None => {
             print!("{yaml}");
             Ok(())
@@ -89,8 +90,9 @@ pub async fn keys(client: &AdminClient, action: KeysAction) -> Result<(), CliErr
             println!("revoked {key_id}");
         }
         KeysAction::Rotate { key_id, grace_secs } => {
-            let rotated =
-                client.post(&format!("/v1/keys/{key_id}/rotate"), &serde_json::json!({ "grace_secs": grace_secs })).await?;
+            let rotated = client
+                .post(&format!("/v1/keys/{key_id}/rotate"), &serde_json::json!({ "grace_secs": grace_secs }))
+                .await?;
             print_new_key(&rotated);
             println!("the old key {key_id} keeps working for {grace_secs} s");
         }
@@ -106,14 +108,18 @@ fn print_new_key(created: &Value) {
 
 pub async fn usage(client: &AdminClient, f: &UsageFilter) -> Result<(), CliError> {
     let mut query = vec![format!("group_by={}", f.group_by)];
-    let params = [("api_id", &f.api_id), ("key_id", &f.key_id), ("app_id", &f.app_id), ("from", &f.from), ("to", &f.to)];
+    let params =
+        [("api_id", &f.api_id), ("key_id", &f.key_id), ("app_id", &f.app_id), ("from", &f.from), ("to", &f.to)];
     for (name, value) in params {
         if let Some(v) = value {
             query.push(format!("{name}={v}"));
         }
     }
     let report = client.get(&format!("/v1/usage?{}", query.join("&"))).await?;
-    println!("{:<22} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9} {:>9} {:>7}", "PERIOD", "REQUESTS", "2XX", "4XX", "5XX", "P50 MS", "P95 MS", "P99 MS", "CACHED");
+    println!(
+        "{:<22} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9} {:>9} {:>7}",
+        "PERIOD", "REQUESTS", "2XX", "4XX", "5XX", "P50 MS", "P95 MS", "P99 MS", "CACHED"
+    );
     for row in items(&report) {
         let n = |v: &Value| v.as_u64().unwrap_or(0);
         let ms = |v: &Value| v.as_f64().map_or("-".to_string(), |us| format!("{:.1}", us / 1000.0));

@@ -39,7 +39,8 @@ impl Harness {
         let mut config = AppConfig::for_tests(dir.path());
         config.demo = with_demo;
         let app = gatehouse_native::app::start(config).await.unwrap();
-        let http = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(5)).build(HttpConnector::new());
+        let http =
+            Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(5)).build(HttpConnector::new());
         Harness { app, http, _dir: dir }
     }
 

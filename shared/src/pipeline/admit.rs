@@ -55,7 +55,11 @@ pub async fn admit<A: Adapters>(
     }
     let (key, identity) = authenticate(adapters, request, &api, now, event).await?;
     if identity.grant_for(&api.id, &operation.id, &operation.scopes).is_none() {
-        return Err(refused(event, Outcome::Forbidden, "Your app is not subscribed to a plan that covers this operation."));
+        return Err(refused(
+            event,
+            Outcome::Forbidden,
+            "Your app is not subscribed to a plan that covers this operation.",
+        ));
     }
     check_lifecycle(&api, event)?;
     let limit_headers = enforce_limits(adapters, &api, &operation, &key, &identity, now, event).await?;

@@ -12,17 +12,19 @@ pub struct Presented<'r> {
 
 /// The first credential found, in the API's order of locations.
 pub fn find<'r>(auth: &AuthSettings, headers: &'r HeaderMap, query: Option<&'r str>) -> Option<Presented<'r>> {
-    auth.key_locations.iter().find_map(|loc| match loc {
-        KeyLocation::Header { name } => headers.get(name.as_str())?.to_str().ok().map(str::trim),
-        KeyLocation::Bearer => {
-            let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-            let (scheme, token) = value.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        }
-        KeyLocation::Query { name } => query_param(query?, name),
-    })
-    .filter(|v| !v.is_empty())
-    .map(|value| Presented { value })
+    auth.key_locations
+        .iter()
+        .find_map(|loc| match loc {
+            KeyLocation::Header { name } => headers.get(name.as_str())?.to_str().ok().map(str::trim),
+            KeyLocation::Bearer => {
+                let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+                let (scheme, token) = value.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            }
+            KeyLocation::Query { name } => query_param(query?, name),
+        })
+        .filter(|v| !v.is_empty())
+        .map(|value| Presented { value })
 }
 
 fn query_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {

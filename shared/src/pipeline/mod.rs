@@ -5,9 +5,9 @@
 //! refusal into an RFC 9457 problem with one [`Outcome`].
 
 mod admit;
-mod proxy;
 mod credential;
 pub mod forward;
+mod proxy;
 mod refuse;
 
 use bytes::Bytes;
@@ -86,3 +86,5 @@ impl<A: Adapters> Gateway<A> {
         admitted.forward(self, request, now, event).await
     }
 }
+#[cfg(test)]
+mod tests;

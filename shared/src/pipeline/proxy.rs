@@ -22,7 +22,8 @@ impl Admitted {
         let api = &self.api;
         let identity = self.caller.as_ref().map(|(_, identity)| identity.app_id.as_str());
         let path_and_query = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
-        let cache_req = CacheRequest { api, method: request.method(), path_and_query, headers: request.headers(), identity };
+        let cache_req =
+            CacheRequest { api, method: request.method(), path_and_query, headers: request.headers(), identity };
         let cache_port = gateway.adapters.cache();
         let lookup = cache::lookup(cache_port, &cache_req, now).await;
         let lookup = match lookup.hit() {

@@ -29,8 +29,17 @@ pub fn kind_for(outcome: Outcome) -> ProblemKind {
 /// A problem response for `outcome`, carrying the outcome code as an extension member.
 pub fn outcome(outcome: Outcome, detail: &str) -> Response<Bytes> {
     let mut res = Problem::new(kind_for(outcome)).detail(detail).with("outcome", outcome.code()).into_response();
-    if matches!(outcome, Outcome::Missing | Outcome::Malformed | Outcome::NotFound | Outcome::Revoked | Outcome::Disabled | Outcome::Expired) {
-        res.headers_mut().insert(http::header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gatehouse\""));
+    if matches!(
+        outcome,
+        Outcome::Missing
+            | Outcome::Malformed
+            | Outcome::NotFound
+            | Outcome::Revoked
+            | Outcome::Disabled
+            | Outcome::Expired
+    ) {
+        res.headers_mut()
+            .insert(http::header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gatehouse\""));
     }
     res
 }
@@ -61,7 +70,8 @@ pub fn retired(successor: Option<&str>) -> Response<Bytes> {
         problem = problem.with("successor", url);
     }
     let mut res = problem.into_response();
-    if let Some(link) = successor.and_then(|u| HeaderValue::from_str(&format!("<{u}>; rel=\"successor-version\"")).ok()) {
+    if let Some(link) = successor.and_then(|u| HeaderValue::from_str(&format!("<{u}>; rel=\"successor-version\"")).ok())
+    {
         res.headers_mut().insert(http::header::LINK, link);
     }
     res

@@ -1,0 +1,269 @@
+//! The pipeline with in-memory ports: the order of checks, failure modes and what reaches the
+//! upstream. End-to-end tests over real HTTP live in the native crate.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, Response};
+
+use super::{Adapters, Gateway};
+use crate::cache::testkit::{block_on, MapCache};
+use crate::config::GatewayConfig;
+use crate::entitlements::{Grant, Identity};
+use crate::keys::{self, KeyEnv, KeyHash};
+use crate::lifecycle::Lifecycle;
+use crate::limits::{
+    self, CounterState, FailureMode, LimitCheck, LimitDecision, LimitKind, LimitPolicy, LimitScope, QuotaWindow,
+};
+use crate::model::{Api, AuthSettings, CacheSettings, Key, KeyStatus, Operation, UpstreamSettings};
+use crate::ports::{Clock, Limiter, PortError, ReadModel, Upstream, UpstreamError, UsageSink};
+use crate::routing::RouteTable;
+use crate::usage::UsageEvent;
+use crate::verdict::Outcome;
+
+const NOW: i64 = 1_800_000_000_000;
+
+struct Fakes {
+    routes: Arc<RouteTable>,
+    key: Key,
+    identity: Arc<Identity>,
+    key_lookups: Cell<u32>,
+    counters: RefCell<HashMap<String, CounterState>>,
+    limiter_down: bool,
+    cache: MapCache,
+    upstream_seen: RefCell<Vec<Request<Bytes>>>,
+    events: RefCell<Vec<UsageEvent>>,
+}
+
+impl ReadModel for Fakes {
+    async fn routes(&self) -> Result<Arc<RouteTable>, PortError> {
+        Ok(Arc::clone(&self.routes))
+    }
+    async fn key(&self, hash: &KeyHash) -> Result<Option<Key>, PortError> {
+        self.key_lookups.set(self.key_lookups.get() + 1);
+        Ok((hash == &self.key.hash).then(|| self.key.clone()))
+    }
+    async fn identity(&self, app_id: &str) -> Result<Option<Arc<Identity>>, PortError> {
+        Ok((app_id == self.identity.app_id).then(|| Arc::clone(&self.identity)))
+    }
+}
+
+impl Limiter for Fakes {
+    async fn acquire(&self, checks: &[LimitCheck], now: i64) -> Result<LimitDecision, PortError> {
+        if self.limiter_down {
+            return Err(PortError::new("limiter", "down"));
+        }
+        let mut counters = self.counters.borrow_mut();
+        let states: Vec<_> = checks.iter().map(|c| counters.get(&c.counter).copied()).collect();
+        let eval = limits::evaluate(checks, &states, now, 1);
+        for (check, state) in checks.iter().zip(eval.writes.into_iter().flatten()) {
+            counters.insert(check.counter.clone(), state);
+        }
+        Ok(eval.decision)
+    }
+}
+
+impl Upstream for Fakes {
+    async fn send(&self, request: Request<Bytes>, _timeout_ms: u64) -> Result<Response<Bytes>, UpstreamError> {
+        self.upstream_seen.borrow_mut().push(request);
+        Ok(Response::builder()
+            .header("cache-control", "public, max-age=60")
+            .body(Bytes::from_static(b"{}"))
+            .unwrap_or_default())
+    }
+}
+
+impl UsageSink for Fakes {
+    fn record(&self, event: UsageEvent) {
+        self.events.borrow_mut().push(event);
+    }
+}
+
+impl Clock for Fakes {
+    fn now(&self) -> i64 {
+        NOW
+    }
+    fn monotonic_micros(&self) -> u64 {
+        0
+    }
+}
+
+impl Adapters for Fakes {
+    type Read = Self;
+    type Limit = Self;
+    type Cache = MapCache;
+    type Up = Self;
+    type Usage = Self;
+    type Clock = Self;
+    fn read_model(&self) -> &Self {
+        self
+    }
+    fn limiter(&self) -> &Self {
+        self
+    }
+    fn cache(&self) -> &MapCache {
+        &self.cache
+    }
+    fn upstream(&self) -> &Self {
+        self
+    }
+    fn usage(&self) -> &Self {
+        self
+    }
+    fn clock(&self) -> &Self {
+        self
+    }
+}
+
+fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, String) {
+    let secret = keys::generate(KeyEnv::Live, &[9; 24]);
+    let op = Operation {
+        id: "getPet".into(),
+        method: "GET".into(),
+        path: "/pets/{id}".into(),
+        public: false,
+        scopes: vec![],
+        summary: None,
+    };
+    let api = Api {
+        id: "api_1".into(),
+        name: "Pets".into(),
+        version: "1".into(),
+        base_path: "/v1".into(),
+        hosts: vec![],
+        upstream: UpstreamSettings {
+            url: "http://upstream.test/base".into(),
+            timeout_ms: 1000,
+            forward_credential: false,
+        },
+        auth: AuthSettings::default(),
+        cache: CacheSettings { enabled: true, public: false, default_ttl_secs: None },
+        lifecycle: Lifecycle::Published { published_at: 0 },
+        operations: vec![op],
+        openapi: serde_json::Value::Null,
+        created_at: 0,
+        updated_at: 0,
+    };
+    let key = Key {
+        id: "key_1".into(),
+        app_id: "app_1".into(),
+        name: "k".into(),
+        hash: keys::hash_secret(secret.secret()),
+        display_prefix: secret.display_prefix(),
+        last4: secret.last4(),
+        status: KeyStatus::Active,
+        created_at: 0,
+        expires_at: None,
+        grace_until: None,
+        replaced_by: None,
+        last_used_at: None,
+        limits: vec![],
+    };
+    let grant = Grant {
+        product_id: "prd".into(),
+        plan_id: "pln".into(),
+        api_id: "api_1".into(),
+        operations: None,
+        scopes: vec![],
+        limits,
+        since: 0,
+    };
+    let identity = Identity { app_id: "app_1".into(), developer_id: "dev_1".into(), group: None, grants: vec![grant] };
+    let fakes = Fakes {
+        routes: Arc::new(RouteTable::new([api])),
+        key,
+        identity: Arc::new(identity),
+        key_lookups: Cell::new(0),
+        counters: RefCell::default(),
+        limiter_down,
+        cache: MapCache::default(),
+        upstream_seen: RefCell::default(),
+        events: RefCell::default(),
+    };
+    let config = GatewayConfig { max_body_bytes: 64, identity_secret: b"0123456789abcdef".to_vec() };
+    (Gateway::new(fakes, config), secret.secret().to_string())
+}
+
+fn get(path: &str, key: Option<&str>) -> Request<Bytes> {
+    let mut req = Request::builder().uri(path).header("host", "gw.test");
+    if let Some(k) = key {
+        req = req.header("x-api-key", k);
+    }
+    req.body(Bytes::new()).unwrap_or_default()
+}
+
+fn quota(limit: u64) -> LimitPolicy {
+    LimitPolicy {
+        name: "daily".into(),
+        scope: LimitScope::App,
+        kind: LimitKind::Quota { limit, window: QuotaWindow::Day },
+    }
+}
+
+#[test]
+fn malformed_key_is_refused_without_any_lookup() {
+    let (gw, _) = gateway(vec![], false);
+    let res = block_on(gw.handle(get("/v1/pets/1", Some("gh_live_not-a-key"))));
+    assert_eq!(res.status(), 401);
+    assert_eq!(gw.adapters.key_lookups.get(), 0);
+    assert_eq!(gw.adapters.events.borrow()[0].outcome, Outcome::Malformed);
+}
+
+#[test]
+fn valid_call_reaches_upstream_without_the_credential_but_with_a_signed_identity() {
+    let (gw, key) = gateway(vec![], false);
+    let res = block_on(gw.handle(get("/v1/pets/1?x=1", Some(&key))));
+    assert_eq!(res.status(), 200);
+    let seen = gw.adapters.upstream_seen.borrow();
+    assert_eq!(seen[0].uri(), "http://upstream.test/base/pets/1?x=1");
+    assert!(seen[0].headers().get("x-api-key").is_none());
+    assert!(seen[0].headers()["gatehouse-identity"]
+        .to_str()
+        .unwrap_or("")
+        .starts_with("app=app_1;dev=dev_1;key=key_1;"));
+    let event = &gw.adapters.events.borrow()[0];
+    assert_eq!((event.outcome, event.key_id.as_deref(), event.status), (Outcome::Valid, Some("key_1"), 200));
+}
+
+#[test]
+fn refused_quota_call_is_answered_before_the_cache() {
+    let (gw, key) = gateway(vec![quota(1)], false);
+    assert_eq!(block_on(gw.handle(get("/v1/pets/1", Some(&key)))).status(), 200);
+    // The response is now cached, but the quota is used up: the cache must not answer.
+    let res = block_on(gw.handle(get("/v1/pets/1", Some(&key))));
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(gw.adapters.events.borrow()[1].outcome, Outcome::QuotaExceeded);
+}
+
+#[test]
+fn unreachable_limiter_fails_closed_for_quotas() {
+    let (gw, key) = gateway(vec![quota(100)], true);
+    let res = block_on(gw.handle(get("/v1/pets/1", Some(&key))));
+    assert_eq!(res.status(), 503);
+    assert!(gw.adapters.upstream_seen.borrow().is_empty());
+}
+
+#[test]
+fn unreachable_limiter_follows_a_burst_policy_that_fails_open() {
+    let burst = |on_failure| LimitPolicy {
+        name: "burst".into(),
+        scope: LimitScope::Key,
+        kind: LimitKind::Rate { limit: 10, period_secs: 1, burst: 10, on_failure },
+    };
+    let (gw, key) = gateway(vec![burst(FailureMode::Open)], true);
+    assert_eq!(block_on(gw.handle(get("/v1/pets/1", Some(&key)))).status(), 200);
+    let (gw, key) = gateway(vec![burst(FailureMode::Closed)], true);
+    assert_eq!(block_on(gw.handle(get("/v1/pets/1", Some(&key)))).status(), 503);
+}
+
+#[test]
+fn oversized_body_is_refused_before_routing() {
+    let (gw, key) = gateway(vec![], false);
+    let mut req = get("/v1/pets/1", Some(&key));
+    *req.body_mut() = Bytes::from(vec![0; 65]);
+    assert_eq!(block_on(gw.handle(req)).status(), 413);
+    assert_eq!(gw.adapters.key_lookups.get(), 0);
+}
