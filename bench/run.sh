@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# Gatehouse vs nginx, same work on the same box: API-key check + rate limiter + keepalive
+# proxy (/plain), and a per-key cache hit (/cached). See bench/README.md.
+#
+# Env: BENCH_SECS (10), BENCH_WARMUP_SECS (2), BENCH_CONNS (32), BENCH_PIN (1: gateway on
+# its own core; 0: no pinning, 2 workers each), BENCH_KEEP (1 keeps the temp dir),
+# CARGO_TARGET_DIR (~/.cache/gatehouse/target-release).
+# Exit 0 even when a target is missed; non-zero on any setup error.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SECS=${BENCH_SECS:-10}
+WARMUP=${BENCH_WARMUP_SECS:-2}
+CONNS=${BENCH_CONNS:-32}
+PIN=${BENCH_PIN:-1}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse/target-release}
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- tools
+need_apt=()
+command -v nginx >/dev/null || need_apt+=(nginx)
+command -v wrk >/dev/null || need_apt+=(wrk)
+command -v jq >/dev/null || need_apt+=(jq)
+command -v curl >/dev/null || need_apt+=(curl)
+command -v taskset >/dev/null || need_apt+=(util-linux)
+if ((${#need_apt[@]})); then
+    say "installing ${need_apt[*]}"
+    SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[[ -x $NGINX ]] || die "nginx not found after install"
+
+say "building gatehouse (release, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
+(cd "$ROOT" && cargo build --release -q -p gatehouse) || die "cargo build failed"
+GATEHOUSE=$CARGO_TARGET_DIR/release/gatehouse
+[[ -x $GATEHOUSE ]] || die "no binary at $GATEHOUSE"
+
+# ---------------------------------------------------------------- processes and cleanup
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-bench.XXXXXX")
+chmod 755 "$TMP"
+PIDS=()
+# shellcheck disable=SC2317  # called by the EXIT trap
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    if [[ ${BENCH_KEEP:-0} == 1 ]]; then say "kept $TMP"; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# CPU placement. Pinned (default): the gateway under test gets core 1 to itself (nginx one
+# worker, Gatehouse one tokio worker); wrk and the upstream share core 0. Unpinned: both
+# gateways get 2 workers (one per core) and everything competes.
+NCPU=$(nproc)
+if [[ $PIN == 1 && $NCPU -ge 2 ]]; then
+    GW_CPUS=1; LOAD_CPUS=0; GW_WORKERS=1
+    on_gw() { taskset -c "$GW_CPUS" "$@"; }
+    on_load() { taskset -c "$LOAD_CPUS" "$@"; }
+else
+    PIN=0; GW_WORKERS=$NCPU
+    on_gw() { "$@"; }
+    on_load() { "$@"; }
+fi
+
+free_port() {
+    local p
+    for _ in $(seq 200); do
+        p=$((20000 + RANDOM % 30000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+    done
+    die "no free port"
+}
+UP_PORT=$(free_port); NGX_PORT=$(free_port); GH_PORT=$(free_port); ADMIN_PORT=$(free_port)
+
+wait_port() { # port what
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    die "$2 did not listen on 127.0.0.1:$1 (see logs in $TMP; BENCH_KEEP=1 keeps them)"
+}
+
+# Settings shared by both nginx instances: everything under $TMP, nothing system-wide.
+nginx_common() { # name
+    cat <<EOF
+user $(id -un);
+pid $TMP/$1.pid;
+error_log $TMP/$1-error.log warn;
+events { worker_connections 4096; multi_accept on; }
+EOF
+}
+nginx_http_common() {
+    cat <<EOF
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 75s;
+    client_body_temp_path $TMP/ngx-body;
+    proxy_temp_path $TMP/ngx-proxy;
+    fastcgi_temp_path $TMP/ngx-fastcgi;
+    uwsgi_temp_path $TMP/ngx-uwsgi;
+    scgi_temp_path $TMP/ngx-scgi;
+EOF
+}
+start_nginx() { # name conf placement
+    local name=$1 conf=$2 place=$3
+    "$NGINX" -t -q -p "$TMP" -e "$TMP/$name-error.log" -c "$conf" || die "$name nginx config invalid: $conf"
+    $place "$NGINX" -p "$TMP" -e "$TMP/$name-error.log" -c "$conf" -g 'daemon off;' \
+        >"$TMP/$name.out" 2>&1 &
+    PIDS+=($!)
+}
+
+# ---------------------------------------------------------------- upstream
+PLAIN_BODY='{"case":"plain","ok":true,"items":[1,2,3]}'
+CACHED_BODY='{"case":"cached","ok":true,"items":[4,5,6]}'
+cat >"$TMP/upstream.conf" <<EOF
+worker_processes 1;
+$(nginx_common upstream)
+http {
+$(nginx_http_common)
+    server {
+        listen 127.0.0.1:$UP_PORT reuseport;
+        default_type application/json;
+        location = /plain  { add_header Cache-Control "no-store" always; return 200 '$PLAIN_BODY'; }
+        location = /cached { add_header Cache-Control "public, max-age=300" always; return 200 '$CACHED_BODY'; }
+        location / { return 404; }
+    }
+}
+EOF
+say "upstream nginx on 127.0.0.1:$UP_PORT"
+start_nginx upstream "$TMP/upstream.conf" on_load
+wait_port "$UP_PORT" "upstream nginx"
+
+# ---------------------------------------------------------------- Gatehouse
+say "gatehouse on 127.0.0.1:$GH_PORT (admin $ADMIN_PORT), tokio workers: $GW_WORKERS"
+mkdir -p "$TMP/gh-data"
+RUST_LOG=${RUST_LOG:-warn} TOKIO_WORKER_THREADS=$GW_WORKERS on_gw "$GATEHOUSE" dev --data-dir "$TMP/gh-data" \
+    --gateway-addr "127.0.0.1:$GH_PORT" --admin-addr "127.0.0.1:$ADMIN_PORT" \
+    --demo-upstream-addr "127.0.0.1:$(free_port)" --no-demo --usage-flush-secs 10 --cache-mib 64 \
+    >"$TMP/gatehouse.log" 2>&1 &
+GH_PID=$!
+PIDS+=("$GH_PID")
+wait_port "$ADMIN_PORT" "gatehouse admin API"
+wait_port "$GH_PORT" "gatehouse gateway"
+for _ in $(seq 50); do [[ -s $TMP/gh-data/admin-token ]] && break; sleep 0.1; done
+TOKEN=$(cat "$TMP/gh-data/admin-token") || die "no admin token in $TMP/gh-data"
+
+admin() { # method path json → response body; fails on non-2xx
+    local out status
+    out=$(curl -sS -X "$1" -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+        --data "$3" -w '\n%{http_code}' "http://127.0.0.1:$ADMIN_PORT$2") || die "admin $1 $2: curl failed"
+    status=${out##*$'\n'}
+    out=${out%$'\n'*}
+    [[ $status == 2?? ]] || die "admin $1 $2 → $status: $out"
+    printf '%s' "$out"
+}
+field() { jq -er "$1" <<<"$2" || die "no $1 in: $2"; }
+
+OPENAPI='openapi: 3.0.3
+info: { title: Bench, version: 1.0.0 }
+paths:
+  /plain:
+    get: { operationId: plain, responses: { "200": { description: ok } } }
+  /cached:
+    get: { operationId: cached, responses: { "200": { description: ok } } }
+'
+api=$(admin POST /v1/apis "$(jq -n --arg doc "$OPENAPI" --arg up "http://127.0.0.1:$UP_PORT" \
+    '{openapi: $doc, base_path: "/bench", upstream: {url: $up}, cache: {enabled: true}}')")
+API_ID=$(field .id "$api")
+admin POST "/v1/apis/$API_ID/lifecycle" '{"action":"publish"}' >/dev/null
+PRODUCT_ID=$(field .id "$(admin POST /v1/products "$(jq -n --arg api "$API_ID" '{name: "bench", items: [{api_id: $api}]}')")")
+PLAN_ID=$(field .id "$(admin POST /v1/plans "$(jq -n --arg p "$PRODUCT_ID" '{name: "bench", product_id: $p,
+    limits: [{name: "burst", scope: "app", type: "rate", limit: 1000000, period_secs: 1, burst: 1000000}]}')")")
+DEV_ID=$(field .id "$(admin POST /v1/developers '{"email":"bench@example.com","name":"Bench"}')")
+APP_ID=$(field .id "$(admin POST /v1/apps "$(jq -n --arg d "$DEV_ID" '{developer_id: $d, name: "bench"}')")")
+admin POST "/v1/apps/$APP_ID/subscriptions" "$(jq -n --arg p "$PRODUCT_ID" --arg l "$PLAN_ID" \
+    '{product_id: $p, plan_id: $l}')" >/dev/null
+KEY=$(field .secret "$(admin POST "/v1/apps/$APP_ID/keys" '{"name":"bench"}')")
+[[ $KEY =~ ^[A-Za-z0-9_]+$ ]] || die "unexpected key shape"
+
+# ---------------------------------------------------------------- nginx as the peer gateway
+mkdir -p "$TMP/ngx-cache"
+cat >"$TMP/gateway.conf" <<EOF
+worker_processes $GW_WORKERS;
+$(nginx_common gateway)
+http {
+$(nginx_http_common)
+    map \$http_x_api_key \$key_ok { "$KEY" 1; default 0; }
+    limit_req_zone \$http_x_api_key zone=perkey:10m rate=1000000r/s;
+    upstream backend { server 127.0.0.1:$UP_PORT; keepalive 64; }
+    proxy_cache_path $TMP/ngx-cache levels=1:2 keys_zone=bench:10m max_size=64m inactive=10m use_temp_path=off;
+    server {
+        listen 127.0.0.1:$NGX_PORT reuseport;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header X-API-Key "";
+        location = /bench/plain {
+            if (\$key_ok = 0) { return 401; }
+            limit_req zone=perkey burst=1000000 nodelay;
+            proxy_pass http://backend/plain;
+        }
+        location = /bench/cached {
+            if (\$key_ok = 0) { return 401; }
+            limit_req zone=perkey burst=1000000 nodelay;
+            proxy_cache bench;
+            proxy_cache_key "\$request_method|\$request_uri|\$http_x_api_key";
+            proxy_cache_valid 200 5m;
+            add_header X-Cache-Status \$upstream_cache_status always;
+            proxy_pass http://backend/cached;
+        }
+        location / { return 404; }
+    }
+}
+EOF
+say "nginx gateway on 127.0.0.1:$NGX_PORT, worker_processes $GW_WORKERS"
+start_nginx gateway "$TMP/gateway.conf" on_gw
+NGX_PID=${PIDS[-1]}
+wait_port "$NGX_PORT" "nginx gateway"
+
+# ---------------------------------------------------------------- same work, checked first
+check() { # name url expected-status expected-body header-regex-or-empty [key]
+    local name=$1 url=$2 want=$3 body=$4 hdr=$5 key=${6:-} out status
+    local args=(-sS -D "$TMP/headers" -o "$TMP/body" -w '%{http_code}')
+    [[ -n $key ]] && args+=(-H "X-API-Key: $key")
+    status=$(curl "${args[@]}" "$url") || die "$name: curl failed"
+    [[ $status == "$want" ]] || die "$name: expected $want, got $status: $(head -c 300 "$TMP/body")"
+    [[ -z $body || $(cat "$TMP/body") == "$body" ]] || die "$name: body differs: $(head -c 300 "$TMP/body")"
+    [[ -z $hdr ]] || grep -Eiq "$hdr" "$TMP/headers" || die "$name: no header matching /$hdr/: $(cat "$TMP/headers")"
+    say "ok: $name → $status${hdr:+ (${hdr})}"
+}
+GH=http://127.0.0.1:$GH_PORT; NG=http://127.0.0.1:$NGX_PORT
+for gw in GH NG; do
+    base=${!gw}
+    check "$gw plain" "$base/bench/plain" 200 "$PLAIN_BODY" "" "$KEY"
+    check "$gw plain without key" "$base/bench/plain" 401 "" ""
+    check "$gw cached without key" "$base/bench/cached" 401 "" ""
+    check "$gw cached (fill)" "$base/bench/cached" 200 "$CACHED_BODY" "" "$KEY"
+done
+check "GH cached hit" "$GH/bench/cached" 200 "$CACHED_BODY" '^cache-status: *gatehouse; *hit' "$KEY"
+check "NG cached hit" "$NG/bench/cached" 200 "$CACHED_BODY" '^x-cache-status: *hit' "$KEY"
+
+# ---------------------------------------------------------------- load
+TICKS=$(getconf CLK_TCK)
+cpu_ticks() { # pid → utime+stime of it and its children (nginx workers)
+    local total=0 p f
+    for p in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null); do
+        f=$(cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null) || continue
+        total=$((total + ${f% *} + ${f#* }))
+    done
+    echo "$total"
+}
+to_ms() { # wrk duration (e.g. 812.00us, 1.20ms, 1.01s) → ms
+    awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n *= 1; else if (v ~ /m$/) n *= 60000; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'
+}
+WRK_ARGS=(-t1 -c"$CONNS" --latency -H "X-API-Key: $KEY")
+declare -A RPS P99 CPU ERR
+measure() { # case gw url pid
+    local c=$1 gw=$2 url=$3 pid=$4 out before after
+    on_load wrk -t1 -c"$CONNS" -d"${WARMUP}s" -H "X-API-Key: $KEY" "$url" >/dev/null
+    before=$(cpu_ticks "$pid")
+    out=$(on_load wrk "${WRK_ARGS[@]}" -d"${SECS}s" "$url")
+    after=$(cpu_ticks "$pid")
+    printf '%s\n' "$out" >"$TMP/wrk-$c-$gw.txt"
+    RPS[$c,$gw]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
+    P99[$c,$gw]=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+    CPU[$c,$gw]=$(awk -v d=$((after - before)) -v t="$TICKS" -v s="$SECS" 'BEGIN { printf "%.0f", 100 * d / t / s }')
+    ERR[$c,$gw]=$(awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' <<<"$out")
+    [[ -n ${RPS[$c,$gw]} ]] || die "could not parse wrk output: $out"
+    say "$c/$gw: ${RPS[$c,$gw]} req/s, p99 ${P99[$c,$gw]} ms, gateway CPU ${CPU[$c,$gw]}%, errors ${ERR[$c,$gw]}"
+}
+
+if [[ $PIN == 1 ]]; then
+    PLACEMENT="pinned: gateway on CPU $GW_CPUS (nginx worker_processes 1, Gatehouse TOKIO_WORKER_THREADS=1); wrk + upstream on CPU $LOAD_CPUS"
+else
+    PLACEMENT="unpinned: nginx worker_processes $GW_WORKERS, Gatehouse TOKIO_WORKER_THREADS=$GW_WORKERS; wrk and upstream share all cores"
+fi
+say "$PLACEMENT"
+say "wrk -t1 -c$CONNS --latency -d${SECS}s after ${WARMUP}s warm-up; upstream nginx worker_processes 1"
+for c in plain cached; do
+    measure "$c" nginx "$NG/bench/$c" "$NGX_PID"
+    measure "$c" gatehouse "$GH/bench/$c" "$GH_PID"
+done
+
+# ---------------------------------------------------------------- report
+label() { [[ $1 == plain ]] && echo "auth+limit+proxy" || echo "cache hit"; }
+# Requests per second of gateway CPU: the fair figure when the load generator, not the gateway, is the limit.
+per_cpu() { awk -v r="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.0f", r / (c / 100); else print "-" }'; }
+printf '\nGatehouse vs nginx %s — %s, %s cores, %s\n' "$("$NGINX" -v 2>&1 | sed 's/.*: //')" "$(date -u +%Y-%m-%dT%H:%MZ)" "$NCPU" "$PLACEMENT"
+printf 'wrk -t1 -c%s -d%ss (+%ss warm-up), one key, 127.0.0.1\n\n' "$CONNS" "$SECS" "$WARMUP"
+printf '%-18s %-10s %10s %9s %6s %10s %6s %7s %7s\n' case gateway req/s "p99 ms" "CPU%" "req/CPU-s" errors "rps ×" "p99 ×"
+for c in plain cached; do
+    for gw in nginx gatehouse; do
+        ratio=""; pratio=""
+        if [[ $gw == gatehouse ]]; then
+            ratio=$(awk -v a="${RPS[$c,gatehouse]}" -v b="${RPS[$c,nginx]}" 'BEGIN { printf "%.2f", a / b }')
+            pratio=$(awk -v a="${P99[$c,gatehouse]}" -v b="${P99[$c,nginx]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+        fi
+        printf '%-18s %-10s %10s %9s %6s %10s %6s %7s %7s\n' "$(label $c)" "$gw" "${RPS[$c,$gw]}" "${P99[$c,$gw]}" \
+            "${CPU[$c,$gw]}" "$(per_cpu "${RPS[$c,$gw]}" "${CPU[$c,$gw]}")" "${ERR[$c,$gw]}" "$ratio" "$pratio"
+    done
+done
+verdict() { awk "BEGIN { exit !($1) }" && echo MET || echo "NOT MET"; }
+rp=$(awk -v a="${RPS[plain,gatehouse]}" -v b="${RPS[plain,nginx]}" 'BEGIN { print a / b }')
+pp=$(awk -v a="${P99[plain,gatehouse]}" -v b="${P99[plain,nginx]}" 'BEGIN { print (b > 0 ? a / b : 99) }')
+rc=$(awk -v a="${RPS[cached,gatehouse]}" -v b="${RPS[cached,nginx]}" 'BEGIN { print a / b }')
+printf '\ntargets:\n'
+printf '  auth+limit+proxy: req/s ≥ 1.0× nginx and p99 no worse: %s (%.2f×, p99 %.2f×)\n' \
+    "$(verdict "$rp >= 1.0 && $pp <= 1.0")" "$rp" "$pp"
+printf '  cache hit:        req/s ≥ 1.2× nginx:                  %s (%.2f×)\n' "$(verdict "$rc >= 1.2")" "$rc"
+total_err=0
+for k in "${!ERR[@]}"; do total_err=$((total_err + ERR[$k])); done
+((total_err == 0)) || printf 'warning: %s non-2xx/socket errors during load (see wrk output; BENCH_KEEP=1)\n' "$total_err"
+exit 0
