@@ -20,10 +20,14 @@ pub struct KeyView {
     pub status: KeyStatus,
     /// Whether the key works right now, including expiry and rotation grace.
     pub usable: bool,
+    #[serde(with = "gatehouse_core::time::serde_rfc3339")]
     pub created_at: UnixMillis,
+    #[serde(default, with = "gatehouse_core::time::serde_rfc3339_opt")]
     pub expires_at: Option<UnixMillis>,
+    #[serde(default, with = "gatehouse_core::time::serde_rfc3339_opt")]
     pub grace_until: Option<UnixMillis>,
     pub replaced_by: Option<String>,
+    #[serde(default, with = "gatehouse_core::time::serde_rfc3339_opt")]
     pub last_used_at: Option<UnixMillis>,
     pub limits: Vec<LimitPolicy>,
 }

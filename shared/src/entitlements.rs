@@ -31,6 +31,7 @@ pub struct Grant {
     pub scopes: Vec<String>,
     pub limits: Vec<LimitPolicy>,
     /// Subscription start: anchors monthly quotas.
+    #[serde(with = "crate::time::serde_rfc3339")]
     pub since: UnixMillis,
 }
 

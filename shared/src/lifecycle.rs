@@ -13,17 +13,20 @@ pub enum Lifecycle {
     /// Not served by the gateway yet.
     Draft,
     Published {
+        #[serde(with = "crate::time::serde_rfc3339")]
         published_at: UnixMillis,
     },
     Deprecated {
+        #[serde(with = "crate::time::serde_rfc3339")]
         deprecated_at: UnixMillis,
-        #[serde(default)]
+        #[serde(default, with = "crate::time::serde_rfc3339_opt")]
         sunset_at: Option<UnixMillis>,
         /// URL of the version that replaces this one.
         #[serde(default)]
         successor: Option<String>,
     },
     Retired {
+        #[serde(with = "crate::time::serde_rfc3339")]
         retired_at: UnixMillis,
         #[serde(default)]
         successor: Option<String>,
@@ -36,7 +39,7 @@ pub enum Lifecycle {
 pub enum Transition {
     Publish,
     Deprecate {
-        #[serde(default)]
+        #[serde(default, with = "crate::time::serde_rfc3339_opt")]
         sunset_at: Option<UnixMillis>,
         #[serde(default)]
         successor: Option<String>,

@@ -55,12 +55,17 @@ pub fn days_in_month(year: i64, month: u32) -> u32 {
     (days_from_civil(ny, nm, 1) - days_from_civil(year, month, 1)) as u32
 }
 
-/// Formats `millis` as RFC 3339 UTC with second precision, e.g. `2026-11-24T07:22:23Z`.
+/// Formats `millis` as RFC 3339 UTC, e.g. `2026-11-24T07:22:23Z`, with a `.mmm` fraction only
+/// when the time is not on a whole second (so it round-trips through [`parse_rfc3339`]).
 pub fn rfc3339(millis: UnixMillis) -> String {
     let secs = millis.div_euclid(SECOND);
     let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400);
-    format!("{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z", sod / 3600, sod / 60 % 60, sod % 60)
+    let frac = match millis.rem_euclid(SECOND) {
+        0 => String::new(),
+        ms => format!(".{ms:03}"),
+    };
+    format!("{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}{frac}Z", sod / 3600, sod / 60 % 60, sod % 60)
 }
 
 /// Parses RFC 3339 (`Z` or numeric offset, optional fraction) into Unix milliseconds.
@@ -98,6 +103,78 @@ pub fn parse_rfc3339(s: &str) -> Option<UnixMillis> {
     Some((days * 86_400 + h * 3600 + mi * 60 + se - offset) * SECOND + millis)
 }
 
+/// Serde for times: written as RFC 3339 (the convention of every Gatehouse API and record),
+/// read from RFC 3339 or from Unix milliseconds, so scripts may send either.
+pub mod serde_rfc3339 {
+    use serde::{de, Deserializer, Serializer};
+
+    use super::{parse_rfc3339, rfc3339, UnixMillis};
+
+    pub fn serialize<S: Serializer>(millis: &UnixMillis, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&rfc3339(*millis))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<UnixMillis, D::Error> {
+        d.deserialize_any(TimeVisitor)
+    }
+
+    pub(super) struct TimeVisitor;
+
+    impl de::Visitor<'_> for TimeVisitor {
+        type Value = UnixMillis;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an RFC 3339 time such as 2026-11-24T07:22:23Z, or Unix milliseconds")
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<UnixMillis, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<UnixMillis, E> {
+            i64::try_from(v).map_err(|_| E::custom("time out of range"))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<UnixMillis, E> {
+            parse_rfc3339(v)
+                .or_else(|| v.parse::<i64>().ok())
+                .ok_or_else(|| E::custom(format!("{v:?} is not an RFC 3339 time (e.g. 2026-11-24T07:22:23Z)")))
+        }
+    }
+}
+
+/// [`serde_rfc3339`] for optional times (`null` or absent means none).
+pub mod serde_rfc3339_opt {
+    use serde::{de, Deserializer, Serializer};
+
+    use super::{rfc3339, UnixMillis};
+
+    pub fn serialize<S: Serializer>(millis: &Option<UnixMillis>, s: S) -> Result<S::Ok, S::Error> {
+        match millis {
+            Some(m) => s.serialize_str(&rfc3339(*m)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<UnixMillis>, D::Error> {
+        d.deserialize_option(OptVisitor)
+    }
+
+    struct OptVisitor;
+
+    impl<'de> de::Visitor<'de> for OptVisitor {
+        type Value = Option<UnixMillis>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an RFC 3339 time, Unix milliseconds, or null")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(super::serde_rfc3339::TimeVisitor).map(Some)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +198,25 @@ mod tests {
         for bad in ["", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "yesterday", "2026-11-24T07:22:23"] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn times_serialise_as_rfc3339_and_read_either_form() {
+        #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+        struct T {
+            #[serde(with = "serde_rfc3339")]
+            at: UnixMillis,
+            #[serde(default, with = "serde_rfc3339_opt")]
+            until: Option<UnixMillis>,
+        }
+        let t = T { at: 1_795_504_943_250, until: None };
+        let json = serde_json::to_string(&t).expect("json");
+        assert_eq!(json, r#"{"at":"2026-11-24T07:22:23.250Z","until":null}"#);
+        assert_eq!(serde_json::from_str::<T>(&json).expect("back"), t);
+        let from_ms: T = serde_json::from_str(r#"{"at":1795504943250,"until":"2026-11-24T07:22:23Z"}"#).expect("ms");
+        assert_eq!(from_ms.until, Some(1_795_504_943_000));
+        assert_eq!(serde_json::from_str::<T>(r#"{"at":1795504943250}"#).expect("absent").until, None);
+        assert!(serde_json::from_str::<T>(r#"{"at":"yesterday"}"#).is_err());
     }
 
     #[test]

@@ -65,7 +65,7 @@ fn issue<R, P>(s: &AdminState<R, P>, app_id: &str, name: String, now: UnixMillis
 #[serde(deny_unknown_fields)]
 struct NewKey {
     name: String,
-    #[serde(default)]
+    #[serde(default, with = "gatehouse_core::time::serde_rfc3339_opt")]
     expires_at: Option<UnixMillis>,
     #[serde(default)]
     limits: Vec<LimitPolicy>,

@@ -125,7 +125,7 @@ pub async fn usage(client: &AdminClient, f: &UsageFilter) -> Result<(), CliError
         let ms = |v: &Value| v.as_f64().map_or("-".to_string(), |us| format!("{:.1}", us / 1000.0));
         println!(
             "{:<22} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9} {:>9} {:>7}",
-            text(&row["period"]),
+            row["bucket"].as_str().unwrap_or("total"),
             n(&row["requests"]),
             n(&row["status_classes"][1]),
             n(&row["status_classes"][3]),

@@ -27,7 +27,9 @@ pub struct Api {
     pub operations: Vec<Operation>,
     /// The OpenAPI document as imported, kept for docs, export and mocking.
     pub openapi: serde_json::Value,
+    #[serde(with = "crate::time::serde_rfc3339")]
     pub created_at: UnixMillis,
+    #[serde(with = "crate::time::serde_rfc3339")]
     pub updated_at: UnixMillis,
 }
 

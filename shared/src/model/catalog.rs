@@ -11,6 +11,7 @@ pub struct Product {
     #[serde(default)]
     pub description: String,
     pub items: Vec<ProductItem>,
+    #[serde(with = "crate::time::serde_rfc3339")]
     pub created_at: UnixMillis,
 }
 
@@ -34,6 +35,7 @@ pub struct Plan {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub requires_approval: bool,
+    #[serde(with = "crate::time::serde_rfc3339")]
     pub created_at: UnixMillis,
 }
 
@@ -49,6 +51,7 @@ pub struct Developer {
     pub group: Option<String>,
     #[serde(default)]
     pub organisation: Option<String>,
+    #[serde(with = "crate::time::serde_rfc3339")]
     pub created_at: UnixMillis,
 }
 
@@ -59,6 +62,7 @@ pub struct App {
     pub id: String,
     pub developer_id: String,
     pub name: String,
+    #[serde(with = "crate::time::serde_rfc3339")]
     pub created_at: UnixMillis,
 }
 
@@ -80,5 +84,6 @@ pub struct Subscription {
     pub plan_id: String,
     pub status: SubscriptionStatus,
     /// Monthly quotas are anchored here (billing-cycle day), not at the calendar month.
+    #[serde(with = "crate::time::serde_rfc3339")]
     pub created_at: UnixMillis,
 }

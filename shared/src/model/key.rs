@@ -28,16 +28,17 @@ pub struct Key {
     pub display_prefix: String,
     pub last4: String,
     pub status: KeyStatus,
+    #[serde(with = "crate::time::serde_rfc3339")]
     pub created_at: UnixMillis,
-    #[serde(default)]
+    #[serde(default, with = "crate::time::serde_rfc3339_opt")]
     pub expires_at: Option<UnixMillis>,
     /// Set on the old key when it is rotated: it keeps working until then.
-    #[serde(default)]
+    #[serde(default, with = "crate::time::serde_rfc3339_opt")]
     pub grace_until: Option<UnixMillis>,
     /// The key that replaced this one in a rotation.
     #[serde(default)]
     pub replaced_by: Option<String>,
-    #[serde(default)]
+    #[serde(default, with = "crate::time::serde_rfc3339_opt")]
     pub last_used_at: Option<UnixMillis>,
     /// Limits on this key alone, on top of the app's plan limits.
     #[serde(default)]

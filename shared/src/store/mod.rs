@@ -92,6 +92,7 @@ impl CatalogSnapshot {
 /// Who changed what, and when. Never holds secret material.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
+    #[serde(with = "crate::time::serde_rfc3339")]
     pub at: UnixMillis,
     /// e.g. `admin:1a2b3c4d` (the first characters of the admin token's hash).
     pub actor: String,

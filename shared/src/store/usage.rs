@@ -38,9 +38,9 @@ impl GroupBy {
 /// compared with the start of each stored minute).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageQuery {
-    #[serde(default)]
+    #[serde(default, with = "crate::time::serde_rfc3339_opt")]
     pub from: Option<UnixMillis>,
-    #[serde(default)]
+    #[serde(default, with = "crate::time::serde_rfc3339_opt")]
     pub to: Option<UnixMillis>,
     #[serde(default)]
     pub api_id: Option<String>,
@@ -74,6 +74,7 @@ impl UsageQuery {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageRow {
     /// Start of the group (Unix ms); `None` for a total.
+    #[serde(default, with = "crate::time::serde_rfc3339_opt")]
     pub bucket: Option<UnixMillis>,
     pub requests: u64,
     /// Index 0 = 1xx … 4 = 5xx.
