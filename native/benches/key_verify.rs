@@ -87,7 +87,12 @@ fn fixture() -> Fixture {
         created_at: NOW,
     };
     let apps = (0..APPS)
-        .map(|i| App { id: format!("app_{i:04}"), developer_id: developer.id.clone(), name: format!("app {i}"), created_at: NOW })
+        .map(|i| App {
+            id: format!("app_{i:04}"),
+            developer_id: developer.id.clone(),
+            name: format!("app {i}"),
+            created_at: NOW,
+        })
         .collect();
     let by_secret = secrets.iter().map(|p| p.secret().to_owned()).zip(records.iter().cloned()).collect();
     let catalog = CatalogSnapshot { developers: vec![developer], apps, keys: records, ..CatalogSnapshot::default() };
@@ -139,9 +144,7 @@ fn bench_verify(c: &mut Criterion) {
     let mut group = c.benchmark_group("key_verify");
     group.bench_function("valid_key_10k", |b| b.iter(|| verify(&f.read_model, black_box(&f.valid), NOW)));
     group.bench_function("unknown_key_10k", |b| b.iter(|| verify(&f.read_model, black_box(&f.unknown), NOW)));
-    group.bench_function("malformed_checksum", |b| {
-        b.iter(|| verify(&f.read_model, black_box(&f.bad_checksum), NOW))
-    });
+    group.bench_function("malformed_checksum", |b| b.iter(|| verify(&f.read_model, black_box(&f.bad_checksum), NOW)));
     group.bench_function("floor_raw_hashmap_10k", |b| b.iter(|| verify_floor(&f.by_secret, black_box(&f.valid), NOW)));
     group.finish();
 

@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use gatehouse_core::pipeline::{Adapters, Gateway};
+use gatehouse_core::pipeline::{too_large, Adapters, Gateway};
 use gatehouse_core::problem::{Problem, ProblemKind};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -94,13 +94,20 @@ async fn handle(
     request: http::Request<Incoming>,
 ) -> Result<http::Response<Full<Bytes>>, Infallible> {
     let limit = gateway.config.max_body_bytes;
+    let announced =
+        request.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        // Refused from the announced length, so the client need not upload the body.
+        return Ok(too_large(limit).map(Full::new));
+    }
     let (parts, body) = request.into_parts();
     let response = match Limited::new(body, limit).collect().await {
-        Ok(body) => gateway.handle(http::Request::from_parts(parts, body.to_bytes())).await,
-        Err(_) => Problem::new(ProblemKind::PayloadTooLarge)
-            .detail(format!("Request bodies are limited to {limit} bytes."))
-            .with("max_bytes", limit)
-            .into_response(),
+        Ok(body) => gateway.handle(http::Request::from_parts(parts, body.to_bytes())).await.map(Full::new),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => too_large(limit).map(Full::new),
+        Err(_) => Problem::new(ProblemKind::BadRequest)
+            .detail("The request body could not be read.")
+            .into_response()
+            .map(Full::new),
     };
-    Ok(response.map(Full::new))
+    Ok(response)
 }

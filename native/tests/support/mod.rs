@@ -90,3 +90,48 @@ pub fn assert_problem(reply: &Reply, status: u16, type_suffix: &str) -> Value {
     assert_eq!(p["status"], status);
     p
 }
+
+/// Sends a request that announces `content_length` bytes but writes only the first 64 KiB,
+/// then reads the answer — what a real client sees when a server refuses an oversized body
+/// early (a full client would be cut off mid-upload).
+pub async fn announce_oversized(
+    addr: std::net::SocketAddr,
+    path: &str,
+    auth: Option<&str>,
+    content_length: usize,
+) -> Reply {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let auth = auth.map(|a| format!("authorization: {a}\r\n")).unwrap_or_default();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n{auth}content-length: {content_length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let _ = stream.write_all(&vec![b' '; 64 * 1024]).await;
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await.unwrap().unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        if let Some(reply) = parse_response(&raw) {
+            return reply;
+        }
+    }
+    parse_response(&raw).expect("a complete HTTP response")
+}
+
+fn parse_response(raw: &[u8]) -> Option<Reply> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut res = httparse::Response::new(&mut headers);
+    let httparse::Status::Complete(head_len) = res.parse(raw).ok()? else { return None };
+    let mut map = http::HeaderMap::new();
+    for h in res.headers.iter() {
+        map.append(http::HeaderName::from_bytes(h.name.as_bytes()).ok()?, http::HeaderValue::from_bytes(h.value).ok()?);
+    }
+    let len: usize = map.get("content-length")?.to_str().ok()?.parse().ok()?;
+    let body = raw.get(head_len..head_len + len)?;
+    Some(Reply { status: res.code?, headers: map, body: Bytes::copy_from_slice(body) })
+}

@@ -221,7 +221,7 @@ fn templates_and_parameters_are_checked() {
     let problems = refused(&doc(paths, json!({})));
     assert!(has(&problems, "/paths/~1a~1{id}~1b~1{id}", "appears twice"), "{problems:#?}");
     assert!(has(&problems, "/paths/~1x~1{}", "empty parameter name"), "{problems:#?}");
-    assert!(has(&problems, "/paths/~1p~1{petId}", "same template as /paths/~1p~1{id}"), "{problems:#?}");
+    assert!(has(&problems, "/paths/~1p~1{id}", "same template as /paths/~1p~1{petId}"), "{problems:#?}");
     assert!(has(&problems, "/paths/~1q/parameters/1", "declared twice"), "{problems:#?}");
     assert!(has(&problems, "/paths/~1q/fetch", "neither a path item field"), "{problems:#?}");
 }

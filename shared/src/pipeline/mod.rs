@@ -20,6 +20,7 @@ use crate::verdict::Outcome;
 
 pub use admit::Admitted;
 pub use credential::{find as find_credential, strip as strip_credential};
+pub use refuse::too_large;
 
 /// The ports one runtime supplies. Made concrete at each entry point.
 pub trait Adapters {
