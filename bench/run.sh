@@ -192,6 +192,7 @@ worker_processes $GW_WORKERS;
 $(nginx_common gateway)
 http {
 $(nginx_http_common)
+    map_hash_bucket_size 128;
     map \$http_x_api_key \$key_ok { "$KEY" 1; default 0; }
     limit_req_zone \$http_x_api_key zone=perkey:10m rate=1000000r/s;
     upstream backend { server 127.0.0.1:$UP_PORT; keepalive 64; }

@@ -80,8 +80,7 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
     let fail = |what: &str, e: &dyn std::fmt::Display| CliError::Usage(format!("{what}: {e}"));
     std::fs::create_dir_all(&config.data_dir).map_err(|e| fail("cannot create the data dir", &e))?;
     let repo = Arc::new(
-        SqliteRepo::open(config.data_dir.join("gatehouse.db"))
-            .map_err(|e| fail("cannot open the SQLite store", &e))?,
+        SqliteRepo::open(config.data_dir.join("gatehouse.db")).map_err(|e| fail("cannot open the SQLite store", &e))?,
     );
     let admin_token = secrets::admin_token(&config.data_dir).map_err(|e| fail("cannot read the admin token", &e))?;
     let (shutdown, shutdown_rx) = watch::channel(false);

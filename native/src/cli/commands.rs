@@ -79,7 +79,7 @@ pub async fn keys(client: &AdminClient, action: KeysAction) -> Result<(), CliErr
                     "{:<28} {:<10} {:<14} {:<9} {}",
                     text(&key["id"]),
                     text(&key["status"]),
-                    format!("{}…{}", text(&key["display_prefix"]), text(&key["last4"])),
+                    format!("{}…{}", text(&key["prefix"]), text(&key["last4"])),
                     text(&key["name"]),
                     key.get("last_used_at").filter(|v| !v.is_null()).map_or("never".to_string(), text),
                 );

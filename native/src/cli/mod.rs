@@ -103,12 +103,12 @@ pub struct UsageFilter {
 #[derive(Debug, Args)]
 pub struct AdminArgs {
     /// Base URL of the admin API.
-    #[arg(long, env = "GATEHOUSE_ADMIN_URL", default_value = "http://127.0.0.1:8081")]
+    #[arg(long, global = true, env = "GATEHOUSE_ADMIN_URL", default_value = "http://127.0.0.1:8081")]
     pub admin_url: String,
     /// Admin bearer token; defaults to the token file `gatehouse dev` wrote in the data dir.
-    #[arg(long, env = "GATEHOUSE_ADMIN_TOKEN", hide_env_values = true)]
+    #[arg(long, global = true, env = "GATEHOUSE_ADMIN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    #[arg(long, env = "GATEHOUSE_DATA_DIR", default_value = ".gatehouse")]
+    #[arg(long, global = true, env = "GATEHOUSE_DATA_DIR", default_value = ".gatehouse")]
     pub data_dir: PathBuf,
 }
 
