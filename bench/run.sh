@@ -62,12 +62,9 @@ trap 'exit 130' INT TERM
 NCPU=$(nproc)
 if [[ $PIN == 1 && $NCPU -ge 2 ]]; then
     GW_CPUS=1; LOAD_CPUS=0; GW_WORKERS=1
-    on_gw() { taskset -c "$GW_CPUS" "$@"; }
-    on_load() { taskset -c "$LOAD_CPUS" "$@"; }
+    ON_GW=(taskset -c "$GW_CPUS"); ON_LOAD=(taskset -c "$LOAD_CPUS")
 else
-    PIN=0; GW_WORKERS=$NCPU
-    on_gw() { "$@"; }
-    on_load() { "$@"; }
+    PIN=0; GW_WORKERS=$NCPU; ON_GW=(); ON_LOAD=()
 fi
 
 free_port() {
@@ -109,10 +106,11 @@ nginx_http_common() {
     scgi_temp_path $TMP/ngx-scgi;
 EOF
 }
-start_nginx() { # name conf placement
-    local name=$1 conf=$2 place=$3
+start_nginx() { # name conf on-gateway-core(1|0)
+    local name=$1 conf=$2 place=("${ON_LOAD[@]}")
+    [[ $3 == 1 ]] && place=("${ON_GW[@]}")
     "$NGINX" -t -q -p "$TMP" -e "$TMP/$name-error.log" -c "$conf" || die "$name nginx config invalid: $conf"
-    $place "$NGINX" -p "$TMP" -e "$TMP/$name-error.log" -c "$conf" -g 'daemon off;' \
+    "${place[@]}" "$NGINX" -p "$TMP" -e "$TMP/$name-error.log" -c "$conf" -g 'daemon off;' \
         >"$TMP/$name.out" 2>&1 &
     PIDS+=($!)
 }
@@ -135,13 +133,13 @@ $(nginx_http_common)
 }
 EOF
 say "upstream nginx on 127.0.0.1:$UP_PORT"
-start_nginx upstream "$TMP/upstream.conf" on_load
+start_nginx upstream "$TMP/upstream.conf" 0
 wait_port "$UP_PORT" "upstream nginx"
 
 # ---------------------------------------------------------------- Gatehouse
 say "gatehouse on 127.0.0.1:$GH_PORT (admin $ADMIN_PORT), tokio workers: $GW_WORKERS"
 mkdir -p "$TMP/gh-data"
-RUST_LOG=${RUST_LOG:-warn} TOKIO_WORKER_THREADS=$GW_WORKERS on_gw "$GATEHOUSE" dev --data-dir "$TMP/gh-data" \
+RUST_LOG=${RUST_LOG:-warn} TOKIO_WORKER_THREADS=$GW_WORKERS "${ON_GW[@]}" "$GATEHOUSE" dev --data-dir "$TMP/gh-data" \
     --gateway-addr "127.0.0.1:$GH_PORT" --admin-addr "127.0.0.1:$ADMIN_PORT" \
     --demo-upstream-addr "127.0.0.1:$(free_port)" --no-demo --usage-flush-secs 10 --cache-mib 64 \
     >"$TMP/gatehouse.log" 2>&1 &
@@ -221,9 +219,10 @@ $(nginx_http_common)
 }
 EOF
 say "nginx gateway on 127.0.0.1:$NGX_PORT, worker_processes $GW_WORKERS"
-start_nginx gateway "$TMP/gateway.conf" on_gw
+start_nginx gateway "$TMP/gateway.conf" 1
 NGX_PID=${PIDS[-1]}
 wait_port "$NGX_PORT" "nginx gateway"
+[[ $(cat "/proc/$NGX_PID/comm" 2>/dev/null) == nginx ]] || die "nginx gateway pid $NGX_PID is not nginx"
 
 # ---------------------------------------------------------------- same work, checked first
 check() { # name url expected-status expected-body header-regex-or-empty [key]
@@ -264,9 +263,9 @@ WRK_ARGS=(-t1 -c"$CONNS" --latency -H "X-API-Key: $KEY")
 declare -A RPS P99 CPU ERR
 measure() { # case gw url pid
     local c=$1 gw=$2 url=$3 pid=$4 out before after
-    on_load wrk -t1 -c"$CONNS" -d"${WARMUP}s" -H "X-API-Key: $KEY" "$url" >/dev/null
+    "${ON_LOAD[@]}" wrk -t1 -c"$CONNS" -d"${WARMUP}s" -H "X-API-Key: $KEY" "$url" >/dev/null
     before=$(cpu_ticks "$pid")
-    out=$(on_load wrk "${WRK_ARGS[@]}" -d"${SECS}s" "$url")
+    out=$("${ON_LOAD[@]}" wrk "${WRK_ARGS[@]}" -d"${SECS}s" "$url")
     after=$(cpu_ticks "$pid")
     printf '%s\n' "$out" >"$TMP/wrk-$c-$gw.txt"
     RPS[$c,$gw]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")

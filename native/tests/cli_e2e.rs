@@ -13,6 +13,8 @@ struct Dev {
     child: Child,
     gateway: String,
     admin: String,
+    /// Everything the process logged, to check that no secret ever appears in it.
+    log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 /// Starts `gatehouse dev` on ephemeral ports and waits for the addresses it prints.
@@ -45,8 +47,14 @@ fn start_dev(data_dir: &Path) -> Dev {
         admin = admin.or_else(|| url("admin API ").map(|u| u.trim_end_matches("/v1").to_string()));
     }
     // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Dev { child, gateway: gateway.unwrap(), admin: admin.unwrap() }
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = std::sync::Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            sink.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    Dev { child, gateway: gateway.unwrap(), admin: admin.unwrap(), log }
 }
 
 impl Dev {
@@ -153,7 +161,15 @@ fn cli_manages_config_and_keys_and_usage_survives_a_clean_shutdown() {
     assert!(!ok && err.trim().lines().count() == 1, "{err}");
 
     // SIGTERM: a clean exit that flushes usage (the timer flush is an hour away).
+    let log = std::sync::Arc::clone(&dev.log);
     let status = dev.terminate();
+    std::thread::sleep(Duration::from_millis(200));
+    let log = log.lock().unwrap().clone();
+    assert!(log.contains("gatehouse stopped; usage flushed"), "{log}");
+    let token = std::fs::read_to_string(data.join("admin-token")).unwrap();
+    for secret in [demo_key.as_str(), secret.as_str(), rotated.as_str(), token.trim()] {
+        assert!(!log.contains(secret), "a secret reached the log");
+    }
     assert!(status.success(), "{status:?}");
     let dev = start_dev(&data);
     let (ok, report, err) = dev.cli(&data, &["usage", "--group-by", "total"]);

@@ -172,6 +172,11 @@ async fn api_lifecycle_from_import_to_retirement_over_real_http() {
         second.header("cache-status").unwrap().contains("fwd=uri-miss"),
         "a second identity must not hit the first's entry"
     );
+    // Purging the API empties its cache: the next call is a miss again.
+    let purged = h.admin_ok("POST", &format!("/v1/apis/{api_id}/cache/purge"), json!({})).await;
+    assert!(purged["purged"].as_u64().unwrap() >= 2, "{purged}");
+    let after = h.call("GET", "/petstore/catalog", Some(&key)).await;
+    assert!(after.header("cache-status").unwrap().contains("fwd=uri-miss"), "{:?}", after.header("cache-status"));
     // `private` responses are never stored by the shared cache.
     for _ in 0..2 {
         let r = h.call("GET", "/petstore/secret", Some(&key)).await;
@@ -204,9 +209,9 @@ async fn api_lifecycle_from_import_to_retirement_over_real_http() {
     h.app.flush_usage().await;
     let usage = h.admin_ok("GET", &format!("/v1/usage?key_id={key_id}&group_by=total"), Value::Null).await;
     let row = &usage["items"][0];
-    // pets/1, catalog miss and hit, secret twice, deprecated call, retired, revoked.
-    assert_eq!(row["requests"], 8, "{usage}");
-    assert_eq!(row["outcomes"]["valid"], 6);
+    // pets/1, catalog miss, hit and miss after purge, secret twice, deprecated call, retired, revoked.
+    assert_eq!(row["requests"], 9, "{usage}");
+    assert_eq!(row["outcomes"]["valid"], 7);
     assert_eq!(row["outcomes"]["revoked"], 1);
     assert_eq!(row["outcomes"]["retired"], 1);
     assert_eq!(row["cache_hits"], 1);
@@ -246,5 +251,32 @@ async fn first_run_demo_answers_a_working_call() {
     let r = h.call("GET", "/demo/hello", Some(&key)).await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert!(r.json()["message"].as_str().unwrap().contains("Gatehouse"));
+    h.app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_or_absent_upstream_gets_504_or_502_problem() {
+    let up = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/slow"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_millis(1_500)))
+        .mount(&up)
+        .await;
+    let h = Harness::start(false).await;
+    let doc = "openapi: 3.0.3\ninfo: {title: Slow, version: '1'}\npaths:\n  /slow:\n    get: {operationId: slow, security: [], responses: {'200': {description: ok}}}\n";
+    let create = |base: &str, url: String| json!({"openapi": doc, "base_path": base, "upstream": {"url": url, "timeout_ms": 300}});
+    for (base, url) in [("/slow", up.uri()), ("/gone", "http://127.0.0.1:9".to_string())] {
+        let api = h.admin_ok("POST", "/v1/apis", create(base, url)).await;
+        h.admin_ok(
+            "POST",
+            &format!("/v1/apis/{}/lifecycle", api["id"].as_str().unwrap()),
+            json!({"action": "publish"}),
+        )
+        .await;
+    }
+    let started = std::time::Instant::now();
+    assert_problem(&h.call("GET", "/slow/slow", None).await, 504, "upstream-timeout");
+    assert!(started.elapsed() < std::time::Duration::from_millis(1_200), "the timeout must cut the wait short");
+    assert_problem(&h.call("GET", "/gone/slow", None).await, 502, "upstream-unavailable");
     h.app.shutdown().await;
 }
