@@ -56,12 +56,23 @@ pub(super) fn step(
         name: name.to_owned(),
         is_quota: false,
         allowed,
-        limit: u64::from(rate.limit),
+        limit: u64::from(rate.burst.max(1)),
         remaining: if blocked { 0 } else { saturate((capacity - used).max(0) / interval) },
-        window_secs: u64::from(rate.period_secs),
+        window_secs: refill_secs(rate),
         reset_secs: if blocked { u64::from(rate.period_secs) } else { ceil_div(wait, limit * 1_000) },
     };
     (result, encode(kept, limit))
+}
+
+/// Clients see a rate policy as `q = burst` requests per `w` = the seconds a whole burst takes
+/// to refill (`burst · period / limit`, rounded up). So `remaining` never exceeds `q`, and a
+/// client that keeps to `q` per `w` stays within the policy's long-run rate.
+fn refill_secs(rate: Rate) -> u64 {
+    if rate.limit == 0 {
+        return u64::from(rate.period_secs.max(1));
+    }
+    let burst_time = u64::from(rate.burst.max(1)) * u64::from(rate.period_secs.max(1));
+    burst_time.div_ceil(u64::from(rate.limit)).max(1)
 }
 
 fn encode(ticks: i128, limit: i128) -> CounterState {
@@ -135,7 +146,16 @@ mod tests {
         let rate = Rate { limit: 1, period_secs: 60, burst: 3 };
         let mut state = None;
         let r = run(rate, &mut state, T0);
-        assert_eq!((r.remaining, r.reset_secs, r.window_secs), (2, 60, 60));
+        assert_eq!((r.remaining, r.reset_secs, r.window_secs, r.limit), (2, 60, 180, 3));
+    }
+
+    #[test]
+    fn advertised_quota_is_the_burst_over_its_refill_time() {
+        let rate = Rate { limit: 10, period_secs: 1, burst: 20 };
+        let r = run(rate, &mut None, T0);
+        assert_eq!((r.limit, r.window_secs, r.remaining), (20, 2, 19));
+        let uneven = Rate { limit: 3, period_secs: 1, burst: 5 };
+        assert_eq!(run(uneven, &mut None, T0).window_secs, 2, "rounded up: never advertises more than the rate");
     }
 
     #[test]
