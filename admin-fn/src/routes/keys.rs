@@ -83,7 +83,7 @@ async fn create<R: Repo, P: Publisher>(
     validate::non_empty(&body.name, "/name", &mut errors);
     validate::limits(&body.limits, "/limits", &mut errors);
     if body.expires_at.is_some_and(|t| t <= now) {
-        errors.push(FieldError::new("/expires_at", "must be in the future (Unix milliseconds)"));
+        errors.push(FieldError::new("/expires_at", "must be in the future"));
     }
     AdminError::check(errors)?;
     let (mut key, secret) = issue(&s, &app_id, body.name, now)?;

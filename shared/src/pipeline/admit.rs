@@ -62,7 +62,16 @@ pub async fn admit<A: Adapters>(
         ));
     }
     check_lifecycle(&api, event)?;
-    let limit_headers = enforce_limits(adapters, &api, &operation, &key, &identity, now, event).await?;
+    let limit_headers =
+        enforce_limits(adapters, &api, &operation, &key, &identity, now, event).await.map_err(|mut refusal| {
+            // A deprecated API says so on every answer, refusals included.
+            for (name, value) in api.lifecycle.response_headers() {
+                if let Ok(v) = http::HeaderValue::from_str(&value) {
+                    refusal.headers_mut().append(name, v);
+                }
+            }
+            refusal
+        })?;
     event.outcome = Outcome::Valid;
     Ok(Admitted { api, operation, rest, caller: Some((key, identity)), limit_headers })
 }
