@@ -37,6 +37,39 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
+    /// Every kind, for documentation and for checking the table.
+    pub const ALL: [ProblemKind; 26] = {
+        use ProblemKind::*;
+        [
+            MissingCredential,
+            MalformedKey,
+            InvalidKey,
+            RevokedKey,
+            DisabledKey,
+            ExpiredKey,
+            Forbidden,
+            RateLimited,
+            QuotaExceeded,
+            ApiRetired,
+            NoRoute,
+            UpstreamUnavailable,
+            UpstreamTimeout,
+            ServiceUnavailable,
+            BadRequest,
+            InvalidJson,
+            ValidationFailed,
+            InvalidOpenApi,
+            PayloadTooLarge,
+            Unauthorized,
+            NotFound,
+            Conflict,
+            InvalidTransition,
+            MethodNotAllowed,
+            UnsupportedMediaType,
+            Internal,
+        ]
+    };
+
     /// (status, slug, title): the single source of truth for problem types.
     pub const fn spec(self) -> (u16, &'static str, &'static str) {
         use ProblemKind::*;
@@ -148,36 +181,7 @@ mod tests {
 
     #[test]
     fn every_problem_type_is_distinct() {
-        use ProblemKind::*;
-        let all = [
-            MissingCredential,
-            MalformedKey,
-            InvalidKey,
-            RevokedKey,
-            DisabledKey,
-            ExpiredKey,
-            Forbidden,
-            RateLimited,
-            QuotaExceeded,
-            ApiRetired,
-            NoRoute,
-            UpstreamUnavailable,
-            UpstreamTimeout,
-            ServiceUnavailable,
-            BadRequest,
-            InvalidJson,
-            ValidationFailed,
-            InvalidOpenApi,
-            PayloadTooLarge,
-            Unauthorized,
-            NotFound,
-            Conflict,
-            InvalidTransition,
-            MethodNotAllowed,
-            UnsupportedMediaType,
-            Internal,
-        ];
-        let slugs: std::collections::HashSet<_> = all.iter().map(|k| k.spec().1).collect();
-        assert_eq!(slugs.len(), all.len());
+        let slugs: std::collections::HashSet<_> = ProblemKind::ALL.iter().map(|k| k.spec().1).collect();
+        assert_eq!(slugs.len(), ProblemKind::ALL.len());
     }
 }
