@@ -2,9 +2,11 @@
 //! stored, so storage cost follows the number of (minute, API, operation, key) pairs and not
 //! the number of requests.
 
+mod batch;
 mod histogram;
 mod rollup;
 
+pub use batch::UsageBatch;
 pub use histogram::{LatencyHistogram, BUCKET_BOUNDS_US};
 pub use rollup::{Aggregator, Rollup, RollupKey, RollupValues};
 
