@@ -9,6 +9,7 @@
 pub mod cache;
 pub mod config;
 pub mod entitlements;
+pub mod hex;
 pub mod ids;
 pub mod keys;
 pub mod lifecycle;

@@ -27,7 +27,7 @@ pub enum SignatureError {
 /// The header value for `body` signed at `now`.
 pub fn sign(secret: &[u8], body: &[u8], now: UnixMillis) -> String {
     let t = now.div_euclid(SECOND);
-    format!("t={t},v1={}", hex(&mac(secret, t, body)))
+    format!("t={t},v1={}", crate::hex::encode(&mac(secret, t, body)))
 }
 
 /// Checks `header` against `body`: well-formed, within `tolerance_secs` of `now`, and
@@ -44,7 +44,7 @@ pub fn verify(
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", value)) => t = value.parse::<i64>().ok(),
-            Some(("v1", value)) => v1 = unhex(value),
+            Some(("v1", value)) => v1 = crate::hex::decode(value),
             _ => {}
         }
     }
@@ -70,23 +70,6 @@ fn mac(secret: &[u8], t: i64, body: &[u8]) -> Vec<u8> {
     mac.update(b".");
     mac.update(body);
     mac.finalize().into_bytes().to_vec()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 #[cfg(test)]

@@ -189,7 +189,7 @@ pub fn vary_digest(names: &[String], request_headers: &HeaderMap) -> String {
             hasher.update(part.as_bytes());
         }
     }
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::encode(&hasher.finalize())
 }
 
 /// Whether the stored response answers a request with these headers (same varied values).

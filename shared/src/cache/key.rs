@@ -41,7 +41,7 @@ pub fn cache_key(api: &Api, method: &Method, path_and_query: &str, identity: Opt
         None => field(b"shared"),
     }
     let digest = hasher.finalize();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::hex::encode(&digest);
     format!("gatehouse:{KEY_VERSION}:{}:{hex}", api.id)
 }
 

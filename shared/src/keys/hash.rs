@@ -59,10 +59,8 @@ impl std::fmt::Debug for KeyHash {
 /// SHA-256 hex of the whole key string. No salt is needed: keys carry 192 random bits, so
 /// the hash cannot be reversed by guessing, and an unsalted hash can be looked up directly.
 pub fn hash_secret(secret: &str) -> KeyHash {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(secret.as_bytes());
-    let hex = digest.iter().flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]]).map(char::from);
-    KeyHash(hex.collect())
+    KeyHash(crate::hex::encode(&digest))
 }
 
 #[cfg(test)]

@@ -97,7 +97,7 @@ pub fn sign(secret: &[u8], message: &str) -> String {
         return String::new();
     };
     mac.update(message.as_bytes());
-    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::encode(&mac.finalize().into_bytes())
 }
 
 #[cfg(test)]
