@@ -139,7 +139,7 @@ wait_port "$UP_PORT" "upstream nginx"
 # ---------------------------------------------------------------- Gatehouse
 say "gatehouse on 127.0.0.1:$GH_PORT (admin $ADMIN_PORT), tokio workers: $GW_WORKERS"
 mkdir -p "$TMP/gh-data"
-RUST_LOG=${RUST_LOG:-warn} TOKIO_WORKER_THREADS=$GW_WORKERS "${ON_GW[@]}" "$GATEHOUSE" dev --data-dir "$TMP/gh-data" \
+RUST_LOG=${RUST_LOG:-warn} TOKIO_WORKER_THREADS=$GW_WORKERS GATEHOUSE_GATEWAY_THREADS=$GW_WORKERS "${ON_GW[@]}" "$GATEHOUSE" dev --data-dir "$TMP/gh-data" \
     --gateway-addr "127.0.0.1:$GH_PORT" --admin-addr "127.0.0.1:$ADMIN_PORT" \
     --demo-upstream-addr "127.0.0.1:$(free_port)" --no-demo --usage-flush-secs 10 --cache-mib 64 \
     >"$TMP/gatehouse.log" 2>&1 &
@@ -277,9 +277,9 @@ measure() { # case gw url pid
 }
 
 if [[ $PIN == 1 ]]; then
-    PLACEMENT="pinned: gateway on CPU $GW_CPUS (nginx worker_processes 1, Gatehouse TOKIO_WORKER_THREADS=1); wrk + upstream on CPU $LOAD_CPUS"
+    PLACEMENT="pinned: gateway on CPU $GW_CPUS (nginx worker_processes 1, Gatehouse 1 gateway thread); wrk + upstream on CPU $LOAD_CPUS"
 else
-    PLACEMENT="unpinned: nginx worker_processes $GW_WORKERS, Gatehouse TOKIO_WORKER_THREADS=$GW_WORKERS; wrk and upstream share all cores"
+    PLACEMENT="unpinned: nginx worker_processes $GW_WORKERS, Gatehouse $GW_WORKERS gateway threads; wrk and upstream share all cores"
 fi
 say "$PLACEMENT"
 say "wrk -t1 -c$CONNS --latency -d${SECS}s after ${WARMUP}s warm-up; upstream nginx worker_processes 1"

@@ -39,6 +39,8 @@ pub struct AppConfig {
     pub demo: bool,
     pub usage_flush: Duration,
     pub cache_max_bytes: usize,
+    /// Gateway worker threads (one runtime and listener each).
+    pub gateway_threads: usize,
     pub gateway: GatewayConfig,
 }
 
@@ -54,6 +56,7 @@ impl AppConfig {
             demo: false,
             usage_flush: Duration::from_secs(3600),
             cache_max_bytes: 16 * 1024 * 1024,
+            gateway_threads: 2,
             gateway: GatewayConfig {
                 max_body_bytes: GatewayConfig::DEFAULT_MAX_BODY_BYTES,
                 identity_secret: b"test-identity-secret-0123456789".to_vec(),
@@ -74,6 +77,7 @@ pub struct Running {
     usage: Arc<UsageRecorder>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
+    workers: Option<gateway::Workers>,
 }
 
 pub async fn start(config: AppConfig) -> Result<Running, CliError> {
@@ -136,17 +140,25 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
         usage: Arc::clone(&usage),
         clock: SystemClock::default(),
     };
-    let gateway_listener = bind(config.gateway_addr).await?;
-    let gateway_addr = gateway_listener.local_addr().map_err(|e| fail("gateway", &e))?;
-    tasks.spawn(gateway::serve(
-        gateway_listener,
-        Arc::new(Gateway::new(adapters, config.gateway)),
-        shutdown_rx.clone(),
-    ));
+    let gateway = Arc::new(Gateway::new(adapters, config.gateway));
+    let workers = gateway::spawn_workers(config.gateway_addr, config.gateway_threads, gateway, shutdown_rx.clone())
+        .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", config.gateway_addr)))?;
+    let gateway_addr = workers.addr;
     tasks.spawn(flush_periodically(Arc::clone(&repo), Arc::clone(&usage), config.usage_flush, shutdown_rx));
 
     tracing::info!(%gateway_addr, %admin_addr, data_dir = %config.data_dir.display(), "gatehouse is running");
-    Ok(Running { gateway_addr, admin_addr, demo_upstream_addr, admin_token, demo_key, repo, usage, shutdown, tasks })
+    Ok(Running {
+        gateway_addr,
+        admin_addr,
+        demo_upstream_addr,
+        admin_token,
+        demo_key,
+        repo,
+        usage,
+        shutdown,
+        tasks,
+        workers: Some(workers),
+    })
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, CliError> {
@@ -194,6 +206,9 @@ impl Running {
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         while self.tasks.join_next().await.is_some() {}
+        if let Some(workers) = self.workers.take() {
+            let _ = tokio::task::spawn_blocking(move || workers.join()).await;
+        }
         self.flush_usage().await;
         tracing::info!("gatehouse stopped; usage flushed");
     }

@@ -31,6 +31,9 @@ pub struct DevArgs {
     /// Memory for the response cache, in MiB.
     #[arg(long, env = "GATEHOUSE_CACHE_MIB", default_value_t = 64)]
     pub cache_mib: usize,
+    /// Gateway worker threads; defaults to the number of CPUs.
+    #[arg(long, env = "GATEHOUSE_GATEWAY_THREADS")]
+    pub gateway_threads: Option<usize>,
     /// Largest request body the gateway accepts, in bytes.
     #[arg(long, env = "GATEHOUSE_MAX_BODY_BYTES", default_value_t = GatewayConfig::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
@@ -53,6 +56,9 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
         demo: !args.no_demo,
         usage_flush: Duration::from_secs(args.usage_flush_secs.max(1)),
         cache_max_bytes: args.cache_mib * 1024 * 1024,
+        gateway_threads: args
+            .gateway_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map(usize::from).unwrap_or(1)),
         gateway: GatewayConfig { max_body_bytes: args.max_body_bytes, identity_secret: identity_secret.into_bytes() },
     };
     let running = app::start(config).await?;

@@ -61,6 +61,74 @@ impl Adapters for NativeAdapters {
 
 pub type NativeGateway = Gateway<NativeAdapters>;
 
+/// The gateway's worker threads, for joining at shutdown.
+pub struct Workers {
+    pub addr: SocketAddr,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Waits until every worker has finished its in-flight requests.
+    pub fn join(self) {
+        for thread in self.threads {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Starts `threads` gateway workers on `addr`, thread-per-core like nginx: each worker is an
+/// OS thread with its own single-threaded runtime, its own `SO_REUSEPORT` listener (the kernel
+/// spreads connections across them) and its own upstream connection pool. A request then
+/// never crosses threads, which saves the cross-thread wake-ups of a work-stealing runtime.
+pub fn spawn_workers(
+    addr: SocketAddr,
+    threads: usize,
+    gateway: Arc<NativeGateway>,
+    shutdown: watch::Receiver<bool>,
+) -> std::io::Result<Workers> {
+    let first = reuseport_socket(addr)?;
+    let addr = first.local_addr()?;
+    let mut sockets = vec![first];
+    for _ in 1..threads.max(1) {
+        sockets.push(reuseport_socket(addr)?);
+    }
+    let mut handles = Vec::with_capacity(sockets.len());
+    // Each worker reports once it listens (or failed to), so the gateway never looks started
+    // while connections would still be refused.
+    let (ready_tx, ready) = std::sync::mpsc::channel::<std::io::Result<()>>();
+    for (i, socket) in sockets.into_iter().enumerate() {
+        let (gateway, shutdown, ready_tx) = (Arc::clone(&gateway), shutdown.clone(), ready_tx.clone());
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let thread = std::thread::Builder::new().name(format!("gateway-{i}")).spawn(move || {
+            runtime.block_on(async move {
+                match socket.listen(1024) {
+                    Ok(listener) => {
+                        let _ = ready_tx.send(Ok(()));
+                        serve(listener, gateway, shutdown).await;
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                }
+            })
+        })?;
+        handles.push(thread);
+    }
+    for _ in 0..handles.len() {
+        ready.recv().map_err(std::io::Error::other)??;
+    }
+    Ok(Workers { addr, threads: handles })
+}
+
+fn reuseport_socket(addr: SocketAddr) -> std::io::Result<tokio::net::TcpSocket> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
+    socket.set_reuseport(true)?;
+    socket.bind(addr)?;
+    Ok(socket)
+}
+
 /// Serves `gateway` on `listener` until `shutdown` turns true, then lets in-flight requests
 /// finish.
 pub async fn serve(listener: TcpListener, gateway: Arc<NativeGateway>, mut shutdown: watch::Receiver<bool>) {

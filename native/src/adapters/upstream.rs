@@ -1,7 +1,8 @@
 //! `HyperUpstream`: the upstream port over hyper's pooled HTTP/1.1 client.
 //!
-//! One client for the whole process keeps idle connections per upstream host, so a steady
-//! stream of calls pays no TCP handshake; timeouts cover the whole exchange, body included.
+//! One client per gateway thread keeps idle connections per upstream host, so a steady stream
+//! of calls pays no TCP handshake, and a connection is only ever used by the thread (and
+//! runtime) that opened it. Timeouts cover the whole exchange, body included.
 
 use std::time::Duration;
 
@@ -14,22 +15,24 @@ use hyper_util::rt::TokioExecutor;
 /// Upstream responses above this are refused rather than buffered without bound.
 pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
-#[derive(Clone)]
-pub struct HyperUpstream {
-    client: Client<HttpConnector, Full<Bytes>>,
+/// The upstream port; the pooled clients themselves live per thread.
+#[derive(Clone, Default)]
+pub struct HyperUpstream;
+
+type PooledClient = Client<HttpConnector, Full<Bytes>>;
+
+thread_local! {
+    static CLIENT: PooledClient = new_client();
 }
 
-impl Default for HyperUpstream {
-    fn default() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(5)));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(256)
-            .build(connector);
-        HyperUpstream { client }
-    }
+fn new_client() -> PooledClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(Duration::from_secs(5)));
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(256)
+        .build(connector)
 }
 
 impl Upstream for HyperUpstream {
@@ -38,8 +41,9 @@ impl Upstream for HyperUpstream {
         request: http::Request<Bytes>,
         timeout_ms: u64,
     ) -> Result<http::Response<Bytes>, UpstreamError> {
-        let exchange = async {
-            let response = self.client.request(request.map(Full::new)).await.map_err(|e| {
+        let client = CLIENT.with(PooledClient::clone);
+        let exchange = async move {
+            let response = client.request(request.map(Full::new)).await.map_err(|e| {
                 if e.is_connect() {
                     UpstreamError::Connect(e.to_string())
                 } else {
