@@ -136,7 +136,7 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
         read_model,
         limiter: MemoryLimiter::default(),
         cache,
-        upstream: HyperUpstream::default(),
+        upstream: HyperUpstream,
         usage: Arc::clone(&usage),
         clock: SystemClock::default(),
     };
