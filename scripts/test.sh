@@ -17,7 +17,10 @@ step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "unit, router and end-to-end tests"
-cargo test --workspace --locked
+cargo test --workspace --locked --exclude gatehouse-aws
+
+step "AWS control plane: DynamoDB adapter on moto, Lambda events, KV publisher, cfn-lint"
+scripts/test-aws.sh
 
 step "core builds for wasm32 (the Worker target)"
 scripts/wasm-check.sh -p gatehouse-core

@@ -26,11 +26,18 @@ pub struct AdminSettings {
     pub key_env: KeyEnv,
     /// How long a rotated key keeps working when the caller gives no `grace_secs`.
     pub default_grace_secs: u64,
+    /// Allowed clock difference for signed usage batches (see `gatehouse_core::signing`).
+    pub signature_tolerance_secs: i64,
 }
 
 impl Default for AdminSettings {
     fn default() -> Self {
-        AdminSettings { max_body_bytes: 1024 * 1024, key_env: KeyEnv::Live, default_grace_secs: 24 * 3600 }
+        AdminSettings {
+            max_body_bytes: 1024 * 1024,
+            key_env: KeyEnv::Live,
+            default_grace_secs: 24 * 3600,
+            signature_tolerance_secs: gatehouse_core::signing::DEFAULT_TOLERANCE_SECS,
+        }
     }
 }
 
@@ -41,6 +48,8 @@ pub struct AdminState<R, P> {
     /// SHA-256 hashes of the accepted admin tokens: the tokens themselves are never held.
     pub(crate) admin_tokens: Arc<Vec<KeyHash>>,
     pub(crate) settings: Arc<AdminSettings>,
+    /// Secret the edge signs usage batches with; `None` turns `POST /v1/usage/batches` off.
+    pub(crate) ingest_secret: Option<Arc<Vec<u8>>>,
     clock: Clock,
 }
 
@@ -51,6 +60,7 @@ impl<R, P> Clone for AdminState<R, P> {
             publisher: Arc::clone(&self.publisher),
             admin_tokens: Arc::clone(&self.admin_tokens),
             settings: Arc::clone(&self.settings),
+            ingest_secret: self.ingest_secret.clone(),
             clock: Arc::clone(&self.clock),
         }
     }
@@ -66,7 +76,14 @@ impl<R: Repo, P: Publisher> AdminState<R, P> {
         settings: AdminSettings,
         clock: Clock,
     ) -> Self {
-        AdminState { repo, publisher, admin_tokens: Arc::new(admin_token_hashes), settings: Arc::new(settings), clock }
+        let admin_tokens = Arc::new(admin_token_hashes);
+        AdminState { repo, publisher, admin_tokens, settings: Arc::new(settings), ingest_secret: None, clock }
+    }
+
+    /// Turns on usage ingest, accepting batches signed with `secret` (the edge's ingest secret).
+    pub fn with_ingest_secret(mut self, secret: Vec<u8>) -> Self {
+        self.ingest_secret = Some(Arc::new(secret));
+        self
     }
 
     pub fn now(&self) -> UnixMillis {

@@ -14,6 +14,7 @@ pub(crate) mod catalog;
 pub(crate) mod config;
 mod config_doc;
 pub(crate) mod developers;
+pub(crate) mod ingest;
 pub(crate) mod keys;
 pub(crate) mod meta;
 pub(crate) mod subscriptions;
@@ -51,7 +52,10 @@ pub(crate) fn admin<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     all
 }
 
-/// Routes open to anyone: health and this API's own description.
+/// Routes open to anyone: health and this API's own description; usage ingest, which is
+/// authenticated by its body's signature instead of the admin token.
 pub(crate) fn public<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
-    meta::routes()
+    let mut all = meta::routes();
+    all.extend(ingest::routes());
+    all
 }

@@ -1,187 +1,12 @@
-//! One store contract, two instantiations: every test here runs against `MemoryRepo` and
-//! `SqliteRepo`, so the in-memory twin used by router tests cannot drift from the real store.
+//! One store contract (`gatehouse_core::store::contract`), two instantiations here: every
+//! scenario runs against `MemoryRepo` and `SqliteRepo`, so the in-memory twin used by router
+//! tests cannot drift from the real store. `gatehouse-aws` runs the same list on `DynamoRepo`.
 
-use std::collections::BTreeMap;
-
-use gatehouse_core::keys::hash_secret;
-use gatehouse_core::lifecycle::Lifecycle;
-use gatehouse_core::model::{Api, App, Developer, Key, KeyStatus, UpstreamSettings};
-use gatehouse_core::store::{email_unique, key_hash_unique, AuditEntry, GroupBy, Repo, StoreError, UsageQuery, Write};
-use gatehouse_core::usage::{Rollup, RollupKey, RollupValues};
+use gatehouse_core::model::Developer;
+use gatehouse_core::store::contract::developer;
+use gatehouse_core::store::{Repo, StoreError};
 
 use super::SqliteRepo;
-
-fn developer(id: &str, email: &str) -> Developer {
-    Developer { id: id.into(), email: email.into(), name: id.into(), group: None, organisation: None, created_at: 1 }
-}
-
-fn app(id: &str, developer_id: &str) -> App {
-    App { id: id.into(), developer_id: developer_id.into(), name: id.into(), created_at: 1 }
-}
-
-fn key(id: &str, app_id: &str, secret: &str) -> Key {
-    Key {
-        id: id.into(),
-        app_id: app_id.into(),
-        name: "ci".into(),
-        hash: hash_secret(secret),
-        display_prefix: "gh_live_".into(),
-        last4: "abcd".into(),
-        status: KeyStatus::Active,
-        created_at: 1,
-        expires_at: None,
-        grace_until: None,
-        replaced_by: None,
-        last_used_at: None,
-        limits: vec![],
-    }
-}
-
-fn api(id: &str, base_path: &str, hosts: &[&str]) -> Api {
-    Api {
-        id: id.into(),
-        name: id.into(),
-        version: "1".into(),
-        base_path: base_path.into(),
-        hosts: hosts.iter().map(|h| h.to_string()).collect(),
-        upstream: UpstreamSettings { url: "http://127.0.0.1:1".into(), timeout_ms: 1_000, forward_credential: false },
-        auth: Default::default(),
-        cache: Default::default(),
-        lifecycle: Lifecycle::Draft,
-        operations: vec![],
-        openapi: serde_json::json!({}),
-        created_at: 1,
-        updated_at: 1,
-    }
-}
-
-fn rollup(minute: i64, requests: u64, outcome: &str, latency_us: u64) -> Rollup {
-    let mut values = RollupValues { requests, bytes_out: 10 * requests, ..RollupValues::default() };
-    values.status_classes[1] = requests;
-    values.outcomes = BTreeMap::from([(outcome.to_string(), requests)]);
-    (0..requests).for_each(|_| values.latency.record(latency_us));
-    let key = RollupKey {
-        minute,
-        api_id: "api_1".into(),
-        operation_id: "getPet".into(),
-        key_id: "key_1".into(),
-        app_id: "app_1".into(),
-        developer_id: "dev_1".into(),
-    };
-    Rollup { key, values }
-}
-
-async fn entities_round_trip_and_list_by_owner_in_creation_order(repo: impl Repo) {
-    repo.insert(&developer("dev_1", "a@x.io")).await.expect("insert developer");
-    for id in ["app_b", "app_a", "app_c"] {
-        repo.insert(&app(id, if id == "app_c" { "dev_2" } else { "dev_1" })).await.expect("insert app");
-    }
-    let mine: Vec<App> = repo.list(Some("dev_1")).await.expect("list");
-    assert_eq!(mine.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["app_b", "app_a"]);
-    assert_eq!(repo.list::<App>(None).await.expect("list all").len(), 3);
-    let mut renamed = app("app_a", "dev_1");
-    renamed.name = "renamed".into();
-    repo.update(&renamed).await.expect("update");
-    assert_eq!(repo.get::<App>("app_a").await.expect("get"), renamed);
-    let order: Vec<App> = repo.list(Some("dev_1")).await.expect("list");
-    assert_eq!(order[1].id, "app_a", "an update keeps the creation order");
-    repo.delete::<App>("app_a").await.expect("delete");
-    assert_eq!(repo.get::<App>("app_a").await, Err(StoreError::NotFound));
-}
-
-async fn missing_records_are_not_found(repo: impl Repo) {
-    assert_eq!(repo.get::<Key>("key_none").await, Err(StoreError::NotFound));
-    assert_eq!(repo.update(&app("app_none", "dev_1")).await, Err(StoreError::NotFound));
-    assert_eq!(repo.delete::<App>("app_none").await, Err(StoreError::NotFound));
-    assert!(repo.insert(&app("app_1", "dev_1")).await.is_ok());
-    assert!(matches!(repo.insert(&app("app_1", "dev_1")).await, Err(StoreError::Conflict(_))));
-}
-
-async fn developer_email_is_unique_ignoring_case(repo: impl Repo) {
-    repo.insert(&developer("dev_1", "Ann@X.io")).await.expect("first");
-    let clash = repo.insert(&developer("dev_2", "ann@x.IO")).await;
-    assert!(matches!(clash, Err(StoreError::Conflict(ref what)) if what.contains("email")), "{clash:?}");
-    let mut same = developer("dev_1", "ann@x.io");
-    same.name = "Ann".into();
-    repo.update(&same).await.expect("a record may keep its own unique value");
-    let found: Option<Developer> = repo.find(&email_unique("ANN@x.io")).await.expect("find");
-    assert_eq!(found.map(|d| d.id), Some("dev_1".into()));
-    repo.update(&developer("dev_1", "new@x.io")).await.expect("change email");
-    repo.insert(&developer("dev_3", "ann@x.io")).await.expect("the old email is free again");
-}
-
-async fn key_hash_is_unique_and_findable(repo: impl Repo) {
-    repo.insert(&key("key_1", "app_1", "secret-1")).await.expect("insert");
-    let clash = repo.insert(&key("key_2", "app_1", "secret-1")).await;
-    assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
-    let found: Option<Key> = repo.find(&key_hash_unique(hash_secret("secret-1").as_hex())).await.expect("find");
-    assert_eq!(found.map(|k| k.id), Some("key_1".into()));
-    assert_eq!(repo.find::<Key>(&key_hash_unique(hash_secret("other").as_hex())).await, Ok(None));
-}
-
-async fn api_base_path_is_unique_per_host(repo: impl Repo) {
-    repo.insert(&api("api_1", "/pets", &["a.example.com", "b.example.com"])).await.expect("first");
-    repo.insert(&api("api_2", "/pets", &["c.example.com"])).await.expect("other host");
-    repo.insert(&api("api_3", "/pets", &[])).await.expect("every host is its own claim");
-    repo.insert(&api("api_4", "/shop", &["a.example.com"])).await.expect("other path");
-    let clash = repo.insert(&api("api_5", "/pets", &["B.example.com"])).await;
-    assert!(matches!(clash, Err(StoreError::Conflict(ref w)) if w.contains("/pets")), "{clash:?}");
-    assert!(matches!(repo.insert(&api("api_6", "/pets", &[])).await, Err(StoreError::Conflict(_))));
-}
-
-async fn a_failed_batch_writes_nothing(repo: impl Repo) {
-    repo.insert(&key("key_1", "app_1", "s1")).await.expect("insert");
-    let mut rotated = key("key_1", "app_1", "s1");
-    rotated.grace_until = Some(99);
-    let batch = vec![
-        Write::update(&rotated).expect("record"),
-        Write::insert(&key("key_2", "app_1", "s1")).expect("record"), // same hash: conflict
-    ];
-    assert!(matches!(repo.transact(batch).await, Err(StoreError::Conflict(_))));
-    assert_eq!(repo.get::<Key>("key_1").await.expect("get").grace_until, None);
-    assert_eq!(repo.get::<Key>("key_2").await, Err(StoreError::NotFound));
-}
-
-async fn rollups_merge_by_addition(repo: impl Repo) {
-    repo.add_rollups(&[rollup(60_000, 2, "valid", 900)]).await.expect("first flush");
-    repo.add_rollups(&[rollup(60_000, 3, "rate_limited", 30_000), rollup(120_000, 1, "valid", 900)])
-        .await
-        .expect("second flush");
-    let total = UsageQuery { group_by: GroupBy::Total, ..UsageQuery::default() };
-    let rows = repo.query_usage(&total).await.expect("query");
-    assert_eq!(rows.len(), 1);
-    assert_eq!((rows[0].requests, rows[0].status_classes[1], rows[0].bytes_out), (6, 6, 60));
-    assert_eq!(rows[0].outcomes, BTreeMap::from([("rate_limited".into(), 3), ("valid".into(), 3)]));
-    assert_eq!((rows[0].p50_us, rows[0].p99_us), (Some(1_000), Some(40_000)), "three fast, three slow");
-    let minutes = UsageQuery { group_by: GroupBy::Minute, to: Some(120_000), ..UsageQuery::default() };
-    let rows = repo.query_usage(&minutes).await.expect("query");
-    assert_eq!(rows.iter().map(|r| (r.bucket, r.requests)).collect::<Vec<_>>(), [(Some(60_000), 5)]);
-    let other_key = UsageQuery { key_id: Some("key_9".into()), ..minutes };
-    assert!(repo.query_usage(&other_key).await.expect("query").is_empty());
-}
-
-async fn key_last_use_only_moves_forward(repo: impl Repo) {
-    repo.insert(&key("key_1", "app_1", "s1")).await.expect("insert");
-    repo.mark_keys_used(&[("key_1".into(), 500), ("key_gone".into(), 1)]).await.expect("mark");
-    repo.mark_keys_used(&[("key_1".into(), 400)]).await.expect("mark older");
-    assert_eq!(repo.get::<Key>("key_1").await.expect("get").last_used_at, Some(500));
-}
-
-async fn snapshot_and_audit_hold_everything_written(repo: impl Repo) {
-    repo.insert(&developer("dev_1", "a@x.io")).await.expect("dev");
-    repo.insert(&app("app_1", "dev_1")).await.expect("app");
-    repo.insert(&key("key_1", "app_1", "s1")).await.expect("key");
-    repo.insert(&api("api_1", "/pets", &[])).await.expect("api");
-    let snap = repo.snapshot().await.expect("snapshot");
-    assert_eq!((snap.developers.len(), snap.apps.len(), snap.keys.len(), snap.apis.len()), (1, 1, 1, 1));
-    assert!(snap.products.is_empty() && snap.plans.is_empty() && snap.subscriptions.is_empty());
-    for (at, action) in [(1, "key.create"), (2, "key.revoke")] {
-        let entry = AuditEntry { at, actor: "admin:ab".into(), action: action.into(), targets: vec!["key_1".into()] };
-        repo.append_audit(&entry).await.expect("audit");
-    }
-    let recent = repo.recent_audit(1).await.expect("recent");
-    assert_eq!(recent.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["key.revoke"]);
-}
 
 /// A fresh database file under the temp dir, unique per test and process.
 fn temp_db(name: &str) -> std::path::PathBuf {
@@ -192,30 +17,22 @@ fn temp_db(name: &str) -> std::path::PathBuf {
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod memory {
-            $(#[tokio::test] async fn $name() { super::$name(gatehouse_core::store::MemoryRepo::new()).await; })*
+            $(#[tokio::test] async fn $name() {
+                gatehouse_core::store::contract::$name(gatehouse_core::store::MemoryRepo::new()).await;
+            })*
         }
         mod sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
                 let path = super::temp_db(stringify!($name));
-                super::$name(super::SqliteRepo::open(&path).expect("open")).await;
+                gatehouse_core::store::contract::$name(super::SqliteRepo::open(&path).expect("open")).await;
                 let _ = std::fs::remove_file(&path);
             })*
         }
     };
 }
 
-contract!(
-    entities_round_trip_and_list_by_owner_in_creation_order,
-    missing_records_are_not_found,
-    developer_email_is_unique_ignoring_case,
-    key_hash_is_unique_and_findable,
-    api_base_path_is_unique_per_host,
-    a_failed_batch_writes_nothing,
-    rollups_merge_by_addition,
-    key_last_use_only_moves_forward,
-    snapshot_and_audit_hold_everything_written,
-);
+gatehouse_core::for_each_store_contract!(contract);
 
 #[tokio::test]
 async fn sqlite_data_survives_reopening_the_file() {

@@ -5,7 +5,8 @@ use rusqlite::Connection;
 
 /// Migration `i` moves a database from version `i` to `i + 1`. Append only; never edit one
 /// that has shipped.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE records (
         seq    INTEGER PRIMARY KEY AUTOINCREMENT,
         kind   TEXT NOT NULL,
@@ -46,7 +47,15 @@ const MIGRATIONS: &[&str] = &[r#"
         action  TEXT NOT NULL,
         targets TEXT NOT NULL
     );
-"#];
+"#,
+    r#"
+    -- Usage batch ids already added (Repo::add_usage_batch), so a redelivery adds nothing.
+    CREATE TABLE usage_batches (
+        batch_id    TEXT PRIMARY KEY,
+        rollups     INTEGER NOT NULL
+    ) WITHOUT ROWID;
+"#,
+];
 
 /// The schema version this build writes.
 pub const CURRENT_VERSION: usize = MIGRATIONS.len();

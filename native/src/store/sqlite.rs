@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use gatehouse_core::model::Key;
 use gatehouse_core::store::{
-    summarise, AuditEntry, CatalogSnapshot, EntityKind, Record, Repo, StoreError, UsageQuery, UsageRow, Write,
+    summarise, AuditEntry, BatchOutcome, CatalogSnapshot, EntityKind, Record, Repo, StoreError, UsageQuery, UsageRow,
+    Write,
 };
 use gatehouse_core::time::UnixMillis;
 use gatehouse_core::usage::Rollup;
@@ -190,6 +191,24 @@ impl Repo for SqliteRepo {
     fn add_rollups(&self, rollups: &[Rollup]) -> impl Future<Output = Result<(), StoreError>> + Send {
         let rollups = rollups.to_vec();
         self.run(move |tx| rollups::add(tx, &rollups).map_err(StoreError::Unavailable))
+    }
+
+    fn add_usage_batch(
+        &self,
+        batch_id: &str,
+        rollups: &[Rollup],
+    ) -> impl Future<Output = Result<BatchOutcome, StoreError>> + Send {
+        let (batch_id, rollups) = (batch_id.to_owned(), rollups.to_vec());
+        // The id and the additions commit in one transaction: both or neither.
+        self.run(move |tx| {
+            let sql = "INSERT INTO usage_batches (batch_id, rollups) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+            let count = i64::try_from(rollups.len()).unwrap_or(i64::MAX);
+            if tx.execute(sql, params![batch_id, count]).map_err(unavailable)? == 0 {
+                return Ok(BatchOutcome::Duplicate);
+            }
+            rollups::add(tx, &rollups).map_err(StoreError::Unavailable)?;
+            Ok(BatchOutcome::Applied)
+        })
     }
 
     fn query_usage(&self, query: &UsageQuery) -> impl Future<Output = Result<Vec<UsageRow>, StoreError>> + Send {

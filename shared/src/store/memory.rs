@@ -1,12 +1,13 @@
 //! `MemoryRepo`: the store port on a `std::sync::Mutex`, for router tests and as the
 //! reference behaviour the persistent adapters are checked against. No I/O.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::{ready, Future};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    summarise, AuditEntry, CatalogSnapshot, EntityKind, Record, Repo, StoreError, UsageQuery, UsageRow, Write,
+    summarise, AuditEntry, BatchOutcome, CatalogSnapshot, EntityKind, Record, Repo, StoreError, UsageQuery, UsageRow,
+    Write,
 };
 use crate::model::Key;
 use crate::time::UnixMillis;
@@ -24,6 +25,7 @@ struct Tables {
 struct State {
     tables: Tables,
     rollups: BTreeMap<RollupKey, RollupValues>,
+    batches: HashSet<String>,
     audit: Vec<AuditEntry>,
 }
 
@@ -142,6 +144,22 @@ impl Repo for MemoryRepo {
             for r in rollups {
                 state.rollups.entry(r.key.clone()).or_default().merge(&r.values);
             }
+        }))
+    }
+
+    fn add_usage_batch(
+        &self,
+        batch_id: &str,
+        rollups: &[Rollup],
+    ) -> impl Future<Output = Result<BatchOutcome, StoreError>> + Send {
+        ready(self.state().map(|mut state| {
+            if !state.batches.insert(batch_id.to_owned()) {
+                return BatchOutcome::Duplicate;
+            }
+            for r in rollups {
+                state.rollups.entry(r.key.clone()).or_default().merge(&r.values);
+            }
+            BatchOutcome::Applied
         }))
     }
 

@@ -6,6 +6,8 @@
 //! usage groups are defined here once, so every adapter behaves the same. The port is used
 //! only on native targets (SQLite, Lambda), so its futures are `Send`.
 
+#[cfg(feature = "contract")]
+pub mod contract;
 mod entity;
 mod memory;
 mod usage;
@@ -89,6 +91,16 @@ impl CatalogSnapshot {
     }
 }
 
+/// What [`Repo::add_usage_batch`] did with a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchOutcome {
+    /// The batch's rollups were added now.
+    Applied,
+    /// The batch id was seen before; nothing was added (a retry or a duplicate delivery).
+    Duplicate,
+}
+
 /// Who changed what, and when. Never holds secret material.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
@@ -128,8 +140,20 @@ pub trait Repo: Send + Sync + 'static {
     /// All entities, read consistently.
     fn snapshot(&self) -> impl Future<Output = Result<CatalogSnapshot, StoreError>> + Send;
 
-    /// Merges per-minute rollups into stored ones by addition.
+    /// Merges per-minute rollups into stored ones by addition. Not idempotent: a retry adds
+    /// again. Use it for rollups aggregated in-process; batches from elsewhere go through
+    /// [`Repo::add_usage_batch`].
     fn add_rollups(&self, rollups: &[Rollup]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Adds a batch's rollups exactly once per `batch_id`: a retried or duplicated delivery
+    /// of the same batch answers [`BatchOutcome::Duplicate`] and adds nothing. Recording the
+    /// id and adding the rollups are atomic (or, where a store must split a large batch,
+    /// each part is recorded with its own additions, so a retry completes a partial batch).
+    fn add_usage_batch(
+        &self,
+        batch_id: &str,
+        rollups: &[Rollup],
+    ) -> impl Future<Output = Result<BatchOutcome, StoreError>> + Send;
 
     fn query_usage(&self, query: &UsageQuery) -> impl Future<Output = Result<Vec<UsageRow>, StoreError>> + Send;
 

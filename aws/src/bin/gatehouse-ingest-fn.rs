@@ -1,0 +1,12 @@
+//! Lambda: usage ingest (`POST /v1/usage/batches` from the edge). Same router as the admin
+//! function; a separate function so it scales, is throttled and is permitted on its own
+//! (its IAM role can write only the usage table).
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    gatehouse_aws::lambda::init_tracing();
+    let config = gatehouse_aws::lambda::config_from_env();
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let app = gatehouse_aws::lambda::app(config, aws_sdk_dynamodb::Client::new(&sdk))?;
+    lambda_http::run(app).await
+}

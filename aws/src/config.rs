@@ -1,0 +1,110 @@
+//! The Lambda functions' configuration, parsed in one place from a lookup function (the
+//! process environment in Lambda, a `HashMap` in tests), reporting every problem at once.
+
+use gatehouse_core::keys::{hash_secret, KeyHash};
+
+use crate::dynamo::DynamoTables;
+
+/// Environment variable names (set by `infra/template.yaml`).
+pub mod names {
+    pub const CATALOG_TABLE: &str = "GATEHOUSE_CATALOG_TABLE";
+    pub const USAGE_TABLE: &str = "GATEHOUSE_USAGE_TABLE";
+    /// Comma-separated admin bearer tokens (secret); only their SHA-256 hashes are kept.
+    pub const ADMIN_TOKENS: &str = "GATEHOUSE_ADMIN_TOKENS";
+    /// HMAC key the edge signs usage batches with (secret; the Worker's GATEHOUSE_INGEST_SECRET).
+    pub const INGEST_SECRET: &str = "GATEHOUSE_INGEST_SECRET";
+    pub const CF_ACCOUNT_ID: &str = "GATEHOUSE_CF_ACCOUNT_ID";
+    pub const CF_KV_NAMESPACE_ID: &str = "GATEHOUSE_CF_KV_NAMESPACE_ID";
+    /// Cloudflare API token with "Workers KV Storage: Edit" (secret).
+    pub const CF_API_TOKEN: &str = "GATEHOUSE_CF_API_TOKEN";
+    /// Base URL of the Cloudflare API; overridden in tests.
+    pub const CF_API_BASE: &str = "GATEHOUSE_CF_API_BASE";
+    /// Base URL of the Worker, e.g. `https://api.example.com` (for revocation notices).
+    pub const EDGE_URL: &str = "GATEHOUSE_EDGE_URL";
+    /// HMAC key for revocation notices (secret; the Worker's GATEHOUSE_CONTROL_SECRET).
+    pub const CONTROL_SECRET: &str = "GATEHOUSE_CONTROL_SECRET";
+}
+
+/// Where and how to publish to the edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdgeConfig {
+    pub api_base: String,
+    pub account_id: String,
+    pub namespace_id: String,
+    pub api_token: String,
+    pub edge_url: String,
+    pub control_secret: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub tables: DynamoTables,
+    pub admin_token_hashes: Vec<KeyHash>,
+    pub ingest_secret: Option<Vec<u8>>,
+    /// `None` only when no Cloudflare setting is given at all (a control plane without an edge).
+    pub edge: Option<EdgeConfig>,
+}
+
+impl Config {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Vec<String>> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let mut problems = Vec::new();
+        let mut need = |name: &str| {
+            get(name).unwrap_or_else(|| {
+                problems.push(format!("{name} is required"));
+                String::new()
+            })
+        };
+        let tables = DynamoTables { catalog: need(names::CATALOG_TABLE), usage: need(names::USAGE_TABLE) };
+        let tokens = need(names::ADMIN_TOKENS);
+        let admin_token_hashes = tokens.split(',').map(str::trim).filter(|t| !t.is_empty()).map(hash_secret).collect();
+        let edge_names = [
+            names::CF_ACCOUNT_ID,
+            names::CF_KV_NAMESPACE_ID,
+            names::CF_API_TOKEN,
+            names::EDGE_URL,
+            names::CONTROL_SECRET,
+        ];
+        let edge = if edge_names.iter().all(|n| get(n).is_none()) {
+            None
+        } else {
+            Some(EdgeConfig {
+                api_base: get(names::CF_API_BASE).unwrap_or_else(|| "https://api.cloudflare.com/client/v4".into()),
+                account_id: need(names::CF_ACCOUNT_ID),
+                namespace_id: need(names::CF_KV_NAMESPACE_ID),
+                api_token: need(names::CF_API_TOKEN),
+                edge_url: need(names::EDGE_URL),
+                control_secret: need(names::CONTROL_SECRET).into_bytes(),
+            })
+        };
+        let ingest_secret = get(names::INGEST_SECRET).map(String::into_bytes);
+        if problems.is_empty() {
+            Ok(Config { tables, admin_token_hashes, ingest_secret, edge })
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn every_missing_setting_is_reported_at_once() {
+        let env = HashMap::from([(names::CF_ACCOUNT_ID, "acc")]);
+        let problems = Config::from_lookup(|n| env.get(n).map(|v| v.to_string())).expect_err("incomplete");
+        assert_eq!(problems.len(), 7, "{problems:?}");
+    }
+
+    #[test]
+    fn tokens_are_kept_only_as_hashes() {
+        let env =
+            HashMap::from([(names::CATALOG_TABLE, "c"), (names::USAGE_TABLE, "u"), (names::ADMIN_TOKENS, " t1 , t2 ")]);
+        let config = Config::from_lookup(|n| env.get(n).map(|v| v.to_string())).expect("valid");
+        assert_eq!(config.admin_token_hashes, vec![hash_secret("t1"), hash_secret("t2")]);
+        assert_eq!((config.edge, config.ingest_secret), (None, None));
+    }
+}

@@ -1,0 +1,76 @@
+//! What each Lambda `main` wires: config → SDK client → store and publisher → the admin
+//! router. Nothing here calls AWS or Cloudflare: clients connect on first use, so a cold
+//! start costs only parsing the environment and building two clients.
+
+use std::sync::Arc;
+
+use axum::Router;
+use gatehouse_admin::{router, AdminSettings, AdminState, Change, PublishError, Publisher};
+use gatehouse_core::cache::PurgeSelector;
+
+use crate::config::Config;
+use crate::dynamo::{now_millis, DynamoRepo};
+use crate::kv::{KvPublisher, Retry};
+
+/// The publisher a function runs with: Workers KV, or none when no edge is configured.
+pub enum EdgePublisher {
+    Kv(KvPublisher<DynamoRepo>),
+    /// No edge configured: changes stay in DynamoDB only (logged).
+    Off,
+}
+
+impl Publisher for EdgePublisher {
+    async fn changed(&self, change: Change) -> Result<(), PublishError> {
+        match self {
+            EdgePublisher::Kv(kv) => kv.changed(change).await,
+            EdgePublisher::Off => {
+                tracing::debug!(kind = change.kind.as_str(), id = %change.id, "no edge configured; not published");
+                Ok(())
+            }
+        }
+    }
+
+    async fn purge(&self, selector: PurgeSelector) -> Result<u64, PublishError> {
+        match self {
+            EdgePublisher::Kv(kv) => kv.purge(selector).await,
+            EdgePublisher::Off => Ok(0),
+        }
+    }
+}
+
+/// The admin router over DynamoDB, ready for `lambda_http::run`.
+pub fn app(config: Config, client: aws_sdk_dynamodb::Client) -> Result<Router, PublishError> {
+    let repo = Arc::new(DynamoRepo::new(client, config.tables));
+    let clock: gatehouse_admin::Clock = Arc::new(now_millis);
+    let publisher = match config.edge {
+        Some(edge) => {
+            EdgePublisher::Kv(KvPublisher::new(Arc::clone(&repo), edge, Retry::default(), Arc::clone(&clock))?)
+        }
+        None => EdgePublisher::Off,
+    };
+    let mut state =
+        AdminState::new(repo, Arc::new(publisher), config.admin_token_hashes, AdminSettings::default(), clock);
+    if let Some(secret) = config.ingest_secret {
+        state = state.with_ingest_secret(secret);
+    }
+    Ok(router(state))
+}
+
+/// Config from the process environment, or every problem on stderr and exit 1.
+pub fn config_from_env() -> Config {
+    match Config::from_lookup(|name| std::env::var(name).ok()) {
+        Ok(config) => config,
+        Err(problems) => {
+            for p in problems {
+                eprintln!("gatehouse: {p}");
+            }
+            std::process::exit(1)
+        }
+    }
+}
+
+/// JSON logs to stdout (CloudWatch), level from `RUST_LOG`, no ANSI colours.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).without_time().init();
+}
