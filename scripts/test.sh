@@ -25,4 +25,7 @@ scripts/test-aws.sh
 step "core builds for wasm32 (the Worker target)"
 scripts/wasm-check.sh -p gatehouse-core
 
+step "edge: the Worker built to wasm32 and tested end to end under workerd"
+scripts/test-edge.sh
+
 step "all passed in $((SECONDS - started)) s"

@@ -1,9 +1,20 @@
 //! Gatehouse at the edge: the data plane as a Cloudflare Worker.
 //!
-//! This crate will hold only the Worker's adapters for the core's ports (Workers KV read
-//! model, Durable Object limiter, Cache API, `fetch` upstream) and a thin `#[event(fetch)]`
-//! entry; every policy stays in `gatehouse-core`. It must never grow policy of its own.
-//! The Worker itself is built in the edge issue; today the crate fixes the dependency
-//! direction (edge → core) and is checked for wasm32 with the core.
+//! The crate holds only the Worker's adapters for the core's ports (Workers KV read model,
+//! Durable Object limiter and revocation list, Cache API, `fetch` upstream, signed usage
+//! batches) and a thin `#[event(fetch)]` entry; every policy stays in `gatehouse-core`. It must
+//! never grow policy of its own, and the Worker never calls `passThroughOnException()`: an
+//! error becomes a problem+json answer, never an unauthenticated trip to the origin.
+//!
+//! The modules at the top level are pure (no JS, no I/O) and are unit-tested on the host; the
+//! [`worker`] module binds them to the Workers runtime and exists only on `wasm32`.
+
+pub mod layout;
+pub mod revoked;
+pub mod usage_batch;
+pub mod wire;
+
+#[cfg(target_arch = "wasm32")]
+mod worker;
 
 pub use gatehouse_core as core;

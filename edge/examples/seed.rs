@@ -1,0 +1,147 @@
+//! Writes the end-to-end test's Workers KV seed as JSON, built from the core's own types so
+//! the records have exactly the shapes the control plane publishes:
+//! `{"kv": {<kv key>: <json text>}, "secrets": {<who>: <api key>}}`.
+//! The upstream URL is the placeholder `__UPSTREAM__`; the harness substitutes its server's.
+//!
+//! Run: `cargo run -q -p gatehouse-edge --example seed > seed.json`.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+
+use gatehouse_core::entitlements::{Grant, Identity};
+use gatehouse_core::keys::{self, KeyEnv, RANDOM_BYTES};
+use gatehouse_core::lifecycle::Lifecycle;
+use gatehouse_core::limits::{FailureMode, LimitKind, LimitPolicy, LimitScope, QuotaWindow};
+use gatehouse_core::model::{Api, AuthSettings, CacheSettings, Key, KeyStatus, Operation, UpstreamSettings};
+use gatehouse_edge::layout;
+use serde_json::json;
+
+const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+const SUNSET: i64 = 1_814_313_600_000; // 2027-06-30T00:00:00Z
+
+fn op(id: &str, path: &str, public: bool) -> Operation {
+    Operation { id: id.into(), method: "GET".into(), path: path.into(), public, scopes: vec![], summary: None }
+}
+
+fn api(id: &str, base: &str, lifecycle: Lifecycle, operations: Vec<Operation>) -> Api {
+    Api {
+        id: id.into(),
+        name: id.into(),
+        version: "1.0.0".into(),
+        base_path: base.into(),
+        hosts: vec![],
+        upstream: UpstreamSettings { url: "__UPSTREAM__".into(), timeout_ms: 2_000, forward_credential: false },
+        auth: AuthSettings::default(),
+        cache: CacheSettings { enabled: true, public: false, default_ttl_secs: None },
+        lifecycle,
+        operations,
+        openapi: serde_json::Value::Null,
+        created_at: T0,
+        updated_at: T0,
+    }
+}
+
+fn grant(api_id: &str, limits: Vec<LimitPolicy>) -> Grant {
+    Grant {
+        product_id: "prd_edge".into(),
+        plan_id: "pln_edge".into(),
+        api_id: api_id.into(),
+        operations: None,
+        scopes: vec![],
+        limits,
+        since: T0,
+    }
+}
+
+fn main() {
+    let pets = vec![
+        op("getPet", "/pets/{id}", false),
+        op("getCatalog", "/catalog", false),
+        op("getSecret", "/secret", false),
+        op("getQuota", "/quota", false),
+        op("getRate", "/rate", false),
+        op("health", "/health", true),
+    ];
+    let deprecated = Lifecycle::Deprecated {
+        deprecated_at: T0,
+        sunset_at: Some(SUNSET),
+        successor: Some("https://api.example.com/v2".into()),
+    };
+    let retired = Lifecycle::Retired { retired_at: T0, successor: Some("https://api.example.com/v2".into()) };
+    let apis = vec![
+        api("api_pets", "/pets", Lifecycle::Published { published_at: T0 }, pets),
+        api("api_old", "/old", deprecated, vec![op("oldHello", "/hello", false)]),
+        api("api_gone", "/gone", retired, vec![op("goneHello", "/hello", false)]),
+    ];
+    let everything = || vec![grant("api_pets", vec![]), grant("api_old", vec![]), grant("api_gone", vec![])];
+    let daily = |limit| LimitPolicy {
+        name: "daily".into(),
+        scope: LimitScope::App,
+        kind: LimitKind::Quota { limit, window: QuotaWindow::Day },
+    };
+    let burst = LimitPolicy {
+        name: "burst".into(),
+        scope: LimitScope::Key,
+        kind: LimitKind::Rate { limit: 1, period_secs: 60, burst: 3, on_failure: FailureMode::Closed },
+    };
+    let open_burst = LimitPolicy {
+        name: "burst".into(),
+        scope: LimitScope::Key,
+        kind: LimitKind::Rate { limit: 100, period_secs: 1, burst: 100, on_failure: FailureMode::Open },
+    };
+    let team = LimitPolicy {
+        name: "team".into(),
+        scope: LimitScope::Group,
+        kind: LimitKind::Quota { limit: 5, window: QuotaWindow::Day },
+    };
+    // (who, app grants); alice's plan has a generous quota so her calls cross the limiter.
+    let mut alice = everything();
+    alice[0].limits = vec![daily(100_000)];
+    let callers: Vec<(&str, Vec<Grant>)> = vec![
+        ("alice", alice),
+        ("bob", everything()),
+        ("rate", vec![grant("api_pets", vec![burst])]),
+        ("quota", vec![grant("api_pets", vec![daily(10)])]),
+        ("openburst", vec![grant("api_pets", vec![open_burst])]),
+        // Two apps of two developers in group "gold", sharing its quota of 5 a day.
+        ("gold1", vec![grant("api_pets", vec![daily(1_000), team.clone()])]),
+        ("gold2", vec![grant("api_pets", vec![daily(1_000), team])]),
+        ("revoke", everything()),
+        ("nogrant", vec![]),
+    ];
+
+    let mut kv = BTreeMap::new();
+    let mut secrets = BTreeMap::new();
+    kv.insert(layout::ROUTES_KEY.to_string(), serde_json::to_string(&apis).unwrap());
+    for (i, (who, grants)) in callers.into_iter().enumerate() {
+        let app_id = format!("app_{who}");
+        let parsed = keys::generate(KeyEnv::Live, &[i as u8 + 1; RANDOM_BYTES]);
+        let key = Key {
+            id: format!("key_{who}"),
+            app_id: app_id.clone(),
+            name: who.into(),
+            hash: keys::hash_secret(parsed.secret()),
+            display_prefix: parsed.display_prefix(),
+            last4: parsed.last4(),
+            status: KeyStatus::Active,
+            created_at: T0,
+            expires_at: None,
+            grace_until: None,
+            replaced_by: None,
+            last_used_at: None,
+            limits: vec![],
+        };
+        let group = who.starts_with("gold").then(|| "gold".to_string());
+        let identity = Identity { app_id: app_id.clone(), developer_id: format!("dev_{who}"), group, grants };
+        kv.insert(layout::key_record(&key.hash), serde_json::to_string(&key).unwrap());
+        kv.insert(layout::identity_record(&app_id), serde_json::to_string(&identity).unwrap());
+        secrets.insert(who.to_string(), json!({ "secret": parsed.secret(), "hash": key.hash.as_hex() }));
+    }
+    // A well-formed key (valid checksum) that was never issued: the edge must look it up and refuse.
+    let unknown = keys::generate(KeyEnv::Live, &[0xEE; RANDOM_BYTES]);
+    secrets.insert(
+        "unknown".into(),
+        json!({ "secret": unknown.secret(), "hash": keys::hash_secret(unknown.secret()).as_hex() }),
+    );
+    println!("{}", serde_json::to_string_pretty(&json!({ "kv": kv, "secrets": secrets })).unwrap());
+}

@@ -1,0 +1,167 @@
+//! Limits in Durable Objects. `DurableLimiter` sends each call's checks to the object named
+//! after the identity that owns them ([`crate::layout::limiter_object`]); `LimiterObject` is
+//! the single writer of that identity's counters and runs the core's pure
+//! [`limits::evaluate`] over them, so quotas are exact: no two calls can both take the last
+//! unit. An unreachable object is a [`PortError`]; the core then fails quotas closed and
+//! burst limits as their policy says. Overloaded calls are not retried.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use gatehouse_core::limits::{self, CounterState, LimitCheck, LimitDecision};
+use gatehouse_core::ports::{Limiter, PortError};
+use gatehouse_core::time::UnixMillis;
+use serde::{Deserialize, Serialize};
+use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result, State};
+
+use super::clock;
+use crate::layout::{limiter_object, LIMITER_BINDING};
+use crate::wire::{AcquireRequest, AcquireResponse, WireCheck};
+
+pub struct DurableLimiter {
+    env: Env,
+    /// Wall time of the last hop to the object, for `Server-Timing` (budgets and tests).
+    hop_ms: Cell<Option<f64>>,
+}
+
+impl DurableLimiter {
+    pub fn new(env: Env) -> Self {
+        DurableLimiter { env, hop_ms: Cell::new(None) }
+    }
+
+    pub fn server_timing(&self, response: &mut http::Response<Bytes>) {
+        if let Some(ms) = self.hop_ms.get() {
+            if let Ok(v) = http::HeaderValue::from_str(&format!("limiter;dur={ms}")) {
+                response.headers_mut().append("server-timing", v);
+            }
+        }
+    }
+
+    async fn call(&self, object: &str, body: String) -> Result<LimitDecision> {
+        let stub = self.env.durable_object(LIMITER_BINDING)?.get_by_name(object)?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_body(Some(body.into()));
+        let request = Request::new_with_init("https://limiter/acquire", &init)?;
+        let mut res = stub.fetch_with_request(request).await?;
+        if res.status_code() != 200 {
+            return Err(worker::Error::RustError(format!("limiter answered {}", res.status_code())));
+        }
+        let answer: AcquireResponse = res.json().await?;
+        Ok(answer.into())
+    }
+}
+
+impl Limiter for DurableLimiter {
+    async fn acquire(&self, checks: &[LimitCheck], now: UnixMillis) -> std::result::Result<LimitDecision, PortError> {
+        let Some(object) = limiter_object(checks) else {
+            return Ok(LimitDecision::default());
+        };
+        let request = AcquireRequest { now, checks: checks.iter().map(WireCheck::from).collect() };
+        let body = serde_json::to_string(&request).map_err(|e| PortError::new("limiter", e.to_string()))?;
+        let started = js_sys::Date::now();
+        let decision = self.call(object, body).await.map_err(|e| PortError::new("limiter", e.to_string()));
+        self.hop_ms.set(Some(js_sys::Date::now() - started));
+        decision
+    }
+}
+
+/// A counter as stored: its state and when it can be forgotten (see `CounterState::expires_at`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Stored {
+    state: CounterState,
+    expires_at: UnixMillis,
+}
+
+/// One identity's counters. Memory is a write-through copy of storage: counters survive
+/// eviction and deploys, and an alarm deletes those whose window has rolled over.
+#[durable_object]
+pub struct LimiterObject {
+    state: State,
+    counters: RefCell<HashMap<String, Option<Stored>>>,
+    alarm_at: Cell<Option<UnixMillis>>,
+}
+
+impl LimiterObject {
+    /// Loads counters not yet in memory. A concurrent call may have loaded (and changed) one
+    /// meanwhile: the copy in memory wins, so no update is ever lost.
+    async fn load(&self, checks: &[LimitCheck]) -> Result<()> {
+        for check in checks {
+            if self.counters.borrow().contains_key(&check.counter) {
+                continue;
+            }
+            let stored: Option<String> = self.state.storage().get(&check.counter).await?;
+            let stored = stored.and_then(|s| serde_json::from_str::<Stored>(&s).ok());
+            self.counters.borrow_mut().entry(check.counter.clone()).or_insert(stored);
+        }
+        Ok(())
+    }
+
+    /// Reads, evaluates and updates memory in one synchronous step (no await in between):
+    /// this is what makes the object the single writer.
+    fn decide(&self, checks: &[LimitCheck], now: UnixMillis) -> (LimitDecision, Vec<(String, Stored)>) {
+        let mut counters = self.counters.borrow_mut();
+        let states: Vec<Option<CounterState>> =
+            checks.iter().map(|c| counters.get(&c.counter).copied().flatten().map(|s| s.state)).collect();
+        let evaluation = limits::evaluate(checks, &states, now, 1);
+        let mut writes = Vec::new();
+        for (check, state) in checks.iter().zip(evaluation.writes.unwrap_or_default()) {
+            let stored = Stored { state, expires_at: state.expires_at(check) };
+            counters.insert(check.counter.clone(), Some(stored));
+            writes.push((check.counter.clone(), stored));
+        }
+        (evaluation.decision, writes)
+    }
+}
+
+impl DurableObject for LimiterObject {
+    fn new(state: State, _env: Env) -> Self {
+        LimiterObject { state, counters: RefCell::new(HashMap::new()), alarm_at: Cell::new(None) }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let request: AcquireRequest = req.json().await?;
+        let checks: Vec<LimitCheck> = request.checks.into_iter().map(LimitCheck::from).collect();
+        self.load(&checks).await?;
+        // The object's own clock: one clock per set of counters, whatever isolate called.
+        let now = clock::now().max(request.now);
+        let (decision, writes) = self.decide(&checks, now);
+        let storage = self.state.storage();
+        for (counter, stored) in &writes {
+            storage.put(counter, serde_json::to_string(stored)?).await?;
+        }
+        if let Some(first_expiry) = writes.iter().map(|(_, s)| s.expires_at).min() {
+            if self.alarm_at.get().is_none_or(|at| first_expiry < at) {
+                storage.set_alarm(first_expiry.max(now + 1_000)).await?;
+                self.alarm_at.set(Some(first_expiry.max(now + 1_000)));
+            }
+        }
+        Response::from_json(&AcquireResponse::from(&decision))
+    }
+
+    /// Rolls windows: deletes the counters that hold nothing a fresh one would not, and
+    /// schedules itself for the next expiry, so storage stays bounded by active callers.
+    async fn alarm(&self) -> Result<Response> {
+        let now = clock::now();
+        self.alarm_at.set(None);
+        let storage = self.state.storage();
+        let all = storage.list().await?;
+        let mut next: Option<UnixMillis> = None;
+        for entry in all.entries() {
+            let pair: js_sys::Array = entry?.into();
+            let (Some(counter), Some(text)) = (pair.get(0).as_string(), pair.get(1).as_string()) else { continue };
+            let Ok(stored) = serde_json::from_str::<Stored>(&text) else { continue };
+            if stored.expires_at <= now {
+                storage.delete(&counter).await?;
+                self.counters.borrow_mut().remove(&counter);
+            } else {
+                next = Some(next.map_or(stored.expires_at, |n| n.min(stored.expires_at)));
+            }
+        }
+        if let Some(at) = next {
+            storage.set_alarm(at).await?;
+            self.alarm_at.set(Some(at));
+        }
+        Response::ok("rolled")
+    }
+}

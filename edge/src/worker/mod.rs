@@ -1,0 +1,95 @@
+//! The Worker: `#[event(fetch)]` wires `env` → adapters → the core's [`Gateway`]. Everything
+//! that decides anything lives in `gatehouse-core`; this module only binds Cloudflare's
+//! primitives to the core's ports.
+
+mod cache_api;
+mod clock;
+mod convert;
+mod limiter;
+mod read_model;
+mod revocations;
+mod upstream;
+mod usage;
+
+use gatehouse_core::config::GatewayConfig;
+use gatehouse_core::pipeline::{Adapters, Gateway};
+use gatehouse_core::problem::{Problem, ProblemKind};
+use worker::{event, Context, Env, Method, Request, Response, Result};
+
+use crate::layout::{names, REVOCATIONS_PATH};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    if req.path() == REVOCATIONS_PATH && req.method() == Method::Post {
+        return revocations::accept(req, &env).await;
+    }
+    let config = match GatewayConfig::from_lookup(|name| setting(&env, name)) {
+        Ok(config) => config,
+        // Misconfigured: refuse (fail closed) and say nothing about which setting.
+        Err(_) => return convert::to_worker(Problem::new(ProblemKind::ServiceUnavailable).into_response()),
+    };
+    let request = convert::to_http(req).await?;
+    let gateway = Gateway::new(EdgeAdapters::new(&env), config);
+    let mut response = gateway.handle(request).await;
+    if setting(&env, names::SERVER_TIMING).as_deref() == Some("1") {
+        gateway.adapters.limiter.server_timing(&mut response);
+    }
+    usage::flush(&env, &ctx);
+    convert::to_worker(response)
+}
+
+/// A var or a secret from the Worker's `env`.
+pub(crate) fn setting(env: &Env, name: &str) -> Option<String> {
+    env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
+}
+
+/// The Worker's adapters for the core's ports, built per request from `env` (cheap: the
+/// expensive state — read cache, deny list, usage — lives per isolate in the adapters' modules).
+pub struct EdgeAdapters {
+    read_model: read_model::KvReadModel,
+    limiter: limiter::DurableLimiter,
+    cache: cache_api::CacheApiCache,
+    upstream: upstream::FetchUpstream,
+    usage: usage::EdgeUsage,
+    clock: clock::JsClock,
+}
+
+impl EdgeAdapters {
+    fn new(env: &Env) -> Self {
+        EdgeAdapters {
+            read_model: read_model::KvReadModel::new(env.clone()),
+            limiter: limiter::DurableLimiter::new(env.clone()),
+            cache: cache_api::CacheApiCache,
+            upstream: upstream::FetchUpstream,
+            usage: usage::EdgeUsage::new(env),
+            clock: clock::JsClock,
+        }
+    }
+}
+
+impl Adapters for EdgeAdapters {
+    type Read = read_model::KvReadModel;
+    type Limit = limiter::DurableLimiter;
+    type Cache = cache_api::CacheApiCache;
+    type Up = upstream::FetchUpstream;
+    type Usage = usage::EdgeUsage;
+    type Clock = clock::JsClock;
+    fn read_model(&self) -> &Self::Read {
+        &self.read_model
+    }
+    fn limiter(&self) -> &Self::Limit {
+        &self.limiter
+    }
+    fn cache(&self) -> &Self::Cache {
+        &self.cache
+    }
+    fn upstream(&self) -> &Self::Up {
+        &self.upstream
+    }
+    fn usage(&self) -> &Self::Usage {
+        &self.usage
+    }
+    fn clock(&self) -> &Self::Clock {
+        &self.clock
+    }
+}

@@ -1,0 +1,122 @@
+//! The revocation fast path: one global `Revocations` Durable Object holds the deny list
+//! ([`DenyList`]); the control plane posts signed [`RevocationNotice`]s to the Worker at
+//! [`REVOCATIONS_PATH`](crate::layout::REVOCATIONS_PATH); every isolate refreshes its copy at
+//! most every [`REFRESH_MS`](crate::revoked::REFRESH_MS) (bound: ≤ 2 s + one request).
+//!
+//! If the object cannot be reached when the copy is stale, key lookups fail (authentication
+//! fails closed) rather than trusting KV, which may still call a revoked key active.
+
+use std::cell::RefCell;
+
+use gatehouse_core::keys::KeyHash;
+use gatehouse_core::ports::PortError;
+use gatehouse_core::problem::{Problem, ProblemKind};
+use gatehouse_core::revocation::RevocationNotice;
+use gatehouse_core::signing::{self, DEFAULT_TOLERANCE_SECS, SIGNATURE_HEADER};
+use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result, State};
+
+use super::{clock, convert, setting};
+use crate::layout::{names, REVOCATIONS_BINDING, REVOCATIONS_OBJECT};
+use crate::revoked::{DenyList, IsolateCopy, Listing};
+
+const STORAGE_KEY: &str = "deny-list";
+/// A notice names a handful of key hashes; anything bigger is not one.
+const MAX_NOTICE_BYTES: usize = 256 * 1024;
+
+thread_local! {
+    static COPY: RefCell<IsolateCopy> = RefCell::new(IsolateCopy::default());
+}
+
+/// Whether `hash` is on the deny list, refreshing the isolate's copy first when it is stale.
+pub async fn denies(env: &Env, hash: &KeyHash) -> std::result::Result<bool, PortError> {
+    let now = clock::now();
+    if COPY.with(|c| c.borrow().is_stale(now)) {
+        let listing = fetch_listing(env).await.map_err(|e| PortError::new("revocations", e.to_string()))?;
+        COPY.with(|c| c.borrow_mut().replace(listing, now));
+    }
+    Ok(COPY.with(|c| c.borrow().denies(hash.as_hex())))
+}
+
+async fn fetch_listing(env: &Env) -> Result<Listing> {
+    let stub = env.durable_object(REVOCATIONS_BINDING)?.get_by_name(REVOCATIONS_OBJECT)?;
+    let mut res = stub.fetch_with_str("https://revocations/list").await?;
+    if res.status_code() != 200 {
+        return Err(worker::Error::RustError(format!("revocations answered {}", res.status_code())));
+    }
+    res.json().await
+}
+
+/// `POST /_gatehouse/revocations`: a notice signed with the control secret, passed on to
+/// the object. Unsigned, stale or tampered notices get a 401 problem.
+pub async fn accept(mut req: Request, env: &Env) -> Result<Response> {
+    let body = req.bytes().await?;
+    if body.len() > MAX_NOTICE_BYTES {
+        return convert::to_worker(gatehouse_core::pipeline::too_large(MAX_NOTICE_BYTES));
+    }
+    let header = req.headers().get(SIGNATURE_HEADER)?.unwrap_or_default();
+    let secret = setting(env, names::CONTROL_SECRET).unwrap_or_default();
+    let verified = secret.len() >= 16
+        && signing::verify(secret.as_bytes(), &header, &body, clock::now(), DEFAULT_TOLERANCE_SECS).is_ok();
+    if !verified {
+        let problem =
+            Problem::new(ProblemKind::Unauthorized).detail("The revocation notice is not signed by the control plane.");
+        return convert::to_worker(problem.into_response());
+    }
+    let notice: RevocationNotice = match serde_json::from_slice(&body) {
+        Ok(notice) => notice,
+        Err(_) => {
+            let problem = Problem::new(ProblemKind::BadRequest).detail("The body is not a revocation notice.");
+            return convert::to_worker(problem.into_response());
+        }
+    };
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(serde_json::to_string(&notice)?.into()));
+    let forward = Request::new_with_init("https://revocations/notice", &init)?;
+    let stub = env.durable_object(REVOCATIONS_BINDING)?.get_by_name(REVOCATIONS_OBJECT)?;
+    stub.fetch_with_request(forward).await
+}
+
+/// The global deny list. One object is plenty: notices are rare, and each isolate reads the
+/// list at most every 2 s (≈ 0.5 reads/s per active isolate).
+#[durable_object]
+pub struct Revocations {
+    state: State,
+    list: RefCell<Option<DenyList>>,
+}
+
+impl Revocations {
+    async fn load(&self) -> Result<()> {
+        if self.list.borrow().is_none() {
+            let stored: Option<String> = self.state.storage().get(STORAGE_KEY).await?;
+            let list = stored.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
+            self.list.borrow_mut().get_or_insert(list);
+        }
+        Ok(())
+    }
+}
+
+impl DurableObject for Revocations {
+    fn new(state: State, _env: Env) -> Self {
+        Revocations { state, list: RefCell::new(None) }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        self.load().await?;
+        let now = clock::now();
+        if req.method() == Method::Post {
+            let notice: RevocationNotice = req.json().await?;
+            let (applied, json) = {
+                let mut slot = self.list.borrow_mut();
+                let list = slot.get_or_insert_with(DenyList::default);
+                list.prune(now);
+                let applied = list.apply(&notice);
+                (applied, serde_json::to_string(&*list)?)
+            };
+            // Persisted before the answer leaves (the output gate holds it until the write lands).
+            self.state.storage().put(STORAGE_KEY, json).await?;
+            return Response::from_json(&serde_json::json!({ "applied": applied })).map(|r| r.with_status(202));
+        }
+        let listing = self.list.borrow().as_ref().map(|l| l.listing(now)).unwrap_or_default();
+        Response::from_json(&listing)
+    }
+}

@@ -1,0 +1,317 @@
+// End-to-end: the built Worker (edge/build) under workerd via Miniflare, with seeded Workers
+// KV, real Durable Objects, the Cache API, a real upstream and a real ingest server on
+// 127.0.0.1. Each test is named for the guarantee it protects. Run by scripts/test-edge.sh.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import { Miniflare } from "miniflare";
+import { sign, startIngest, startUpstream } from "./servers.mjs";
+
+const edge = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const seed = JSON.parse(readFileSync(path.join(edge, "build/seed.json"), "utf8"));
+const SECRETS = {
+  GATEHOUSE_IDENTITY_SECRET: "identity-secret-0123456789",
+  GATEHOUSE_INGEST_SECRET: "ingest-secret-0123456789",
+  GATEHOUSE_CONTROL_SECRET: "control-secret-0123456789",
+};
+const key = (who) => seed.secrets[who].secret;
+const timings = {};
+let mf, base, upstream, ingest;
+
+before(async () => {
+  upstream = await startUpstream();
+  ingest = await startIngest(SECRETS.GATEHOUSE_INGEST_SECRET);
+  const started = performance.now();
+  mf = new Miniflare(options());
+  base = String(await mf.ready).replace(/\/$/, "");
+  await seedKv(mf);
+  timings.workerd_start_and_seed_ms = Math.round(performance.now() - started);
+});
+
+after(async () => {
+  await mf?.dispose();
+  upstream?.close();
+  ingest?.close();
+  console.log(`edge timings: ${JSON.stringify(timings)}`);
+});
+
+function options() {
+  return {
+    modules: true,
+    scriptPath: path.join(edge, "build/index.js"),
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    compatibilityDate: "2026-04-01",
+    kvNamespaces: ["GATEHOUSE_KV"],
+    durableObjects: {
+      LIMITER: { className: "LimiterObject", useSQLite: true },
+      REVOCATIONS: { className: "Revocations", useSQLite: true },
+    },
+    bindings: {
+      ...SECRETS,
+      GATEHOUSE_INGEST_URL: ingest.url,
+      GATEHOUSE_USAGE_FLUSH_SECS: "1",
+      GATEHOUSE_SERVER_TIMING: "1",
+    },
+    host: "127.0.0.1",
+    port: 0,
+    cf: false,
+  };
+}
+
+async function seedKv(instance) {
+  const kv = await instance.getKVNamespace("GATEHOUSE_KV");
+  for (const [k, v] of Object.entries(seed.kv)) await kv.put(k, v.replaceAll("__UPSTREAM__", upstream.url));
+}
+
+let gatewayCalls = 0; // requests the main instance's pipeline handled: each is one usage event
+
+async function call(p, who, extra = {}) {
+  gatewayCalls += 1;
+  const headers = { ...extra };
+  if (who) headers["x-api-key"] = key(who);
+  const res = await fetch(base + p, { headers });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch {}
+  return { status: res.status, headers: res.headers, json };
+}
+
+function assertProblem(r, status, slug) {
+  assert.equal(r.status, status);
+  assert.equal(r.headers.get("content-type"), "application/problem+json");
+  assert.ok(r.json.type.endsWith(slug), `${r.json.type} should end with ${slug}`);
+}
+
+/** CPU time (ms) used so far by the workerd processes Miniflare started (our children). */
+function workerdCpuMs() {
+  let total = null;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    let stat;
+    try { stat = readFileSync(`/proc/${pid}/stat`, "utf8"); } catch { continue; }
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (comm === "workerd" && Number(rest[1]) === process.pid) {
+      total = (total ?? 0) + ((Number(rest[11]) + Number(rest[12])) * 1000) / 100; // utime + stime, 100 ticks/s
+    }
+  }
+  return total;
+}
+
+/** workerd CPU per request (ms) over `n` sequential calls of `once`, or null off Linux. */
+async function cpuPerRequest(n, once) {
+  const before = workerdCpuMs();
+  for (let i = 0; i < n; i++) await once();
+  const after = workerdCpuMs();
+  return before === null ? null : Number(((after - before) / n).toFixed(3));
+}
+
+// A JavaScript Worker that only answers from the Cache API: what the local Cache API itself
+// costs, to subtract from the Rust Worker's cache-hit path.
+const CACHE_PROBE = `export default { async fetch() {
+  const url = "https://probe.invalid/x", cache = caches.default;
+  let hit = await cache.match(url);
+  if (!hit) { await cache.put(url, new Response("x".repeat(64), { headers: { "cache-control": "public, max-age=600" } })); hit = await cache.match(url); }
+  return new Response(await hit.arrayBuffer());
+} }`;
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+test("a valid key passes and the upstream sees the signed identity, never the key", async () => {
+  const r = await call("/pets/pets/1", "bob");
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json, { ok: true, path: "/pets/1" });
+  const seen = upstream.seen.at(-1).headers;
+  assert.equal(seen["x-api-key"], undefined);
+  assert.ok(seen["gatehouse-identity"].includes("app_bob"));
+  assert.ok(seen["gatehouse-signature"]);
+});
+
+test("refusals are problem+json: missing, malformed, unknown key, no entitlement", async () => {
+  assertProblem(await call("/pets/pets/1"), 401, "missing-credential");
+  assertProblem(await call("/pets/pets/1", null, { "x-api-key": "gh_live_typo" }), 401, "malformed-key");
+  assertProblem(await call("/pets/pets/1", "unknown"), 401, "invalid-key");
+  assertProblem(await call("/pets/pets/1", "nogrant"), 403, "forbidden");
+  assertProblem(await call("/nowhere", "bob"), 404, "no-route");
+  assert.equal((await call("/pets/health")).status, 200, "a public operation needs no key");
+});
+
+test("burst limits answer with RateLimit headers and 429 Retry-After", async () => {
+  const first = await call("/pets/rate", "rate");
+  assert.equal(first.status, 200);
+  assert.match(first.headers.get("ratelimit-policy"), /burst/);
+  assert.match(first.headers.get("ratelimit"), /burst/);
+  let refused;
+  for (let i = 0; i < 5 && !refused; i++) {
+    const r = await call("/pets/rate", "rate");
+    if (r.status === 429) refused = r;
+  }
+  assert.ok(refused, "the burst of 3 is exhausted within 6 calls");
+  assertProblem(refused, 429, "rate-limited");
+  assert.ok(Number(refused.headers.get("retry-after")) > 0);
+});
+
+test("a quota is exact under 32 concurrent requests: exactly 10 admitted", async () => {
+  const started = performance.now();
+  const results = await Promise.all(Array.from({ length: 32 }, () => call("/pets/quota", "quota")));
+  timings.quota_32_concurrent_ms = Math.round(performance.now() - started);
+  const ok = results.filter((r) => r.status === 200).length;
+  const refused = results.filter((r) => r.status === 429);
+  assert.equal(ok, 10);
+  assert.equal(refused.length, 22);
+  for (const r of refused) assertProblem(r, 429, "quota-exceeded");
+  assert.equal(upstream.hits["/quota"], 10, "refused calls never reach the upstream");
+});
+
+test("a group quota is exact across its members: 32 concurrent calls from two apps, 5 admitted", async () => {
+  const who = (i) => (i % 2 ? "gold1" : "gold2");
+  const results = await Promise.all(Array.from({ length: 32 }, (_, i) => call("/pets/pets/7", who(i))));
+  assert.equal(results.filter((r) => r.status === 200).length, 5);
+  for (const r of results.filter((r) => r.status !== 200)) assertProblem(r, 429, "quota-exceeded");
+});
+
+test("a cacheable response is a miss, then a hit, with Cache-Status", async () => {
+  const miss = await call("/pets/catalog", "bob");
+  assert.equal(miss.status, 200);
+  assert.match(miss.headers.get("cache-status"), /fwd=/);
+  const hit = await call("/pets/catalog", "bob");
+  assert.match(hit.headers.get("cache-status"), /; hit/);
+  assert.deepEqual(hit.json, miss.json);
+  assert.equal(upstream.hits["/catalog"], 1);
+  // The cached-key, cache-hit path: client-observed latency bounds the Worker's CPU per request.
+  const lat = [];
+  timings.cache_hit_workerd_cpu_ms_per_req = await cpuPerRequest(200, async () => {
+    const t = performance.now();
+    const r = await call("/pets/catalog", "bob");
+    lat.push(performance.now() - t);
+    assert.match(r.headers.get("cache-status"), /; hit/);
+  });
+  timings.cache_hit_p50_ms = Number(median(lat).toFixed(2));
+  const probe = new Miniflare({ modules: true, script: CACHE_PROBE, compatibilityDate: "2026-04-01", host: "127.0.0.1", port: 0, cf: false });
+  try {
+    const url = String(await probe.ready);
+    timings.js_cache_match_workerd_cpu_ms_per_req = await cpuPerRequest(200, async () => {
+      await (await fetch(url)).text();
+    });
+  } finally {
+    await probe.dispose();
+  }
+  timings.worker_cpu_estimate_ms_per_req = Number(
+    (timings.cache_hit_workerd_cpu_ms_per_req - timings.js_cache_match_workerd_cpu_ms_per_req).toFixed(3),
+  );
+});
+
+test("a private response never crosses identities", async () => {
+  // An authenticated, cacheable response is keyed by identity: alice never gets bob's copy.
+  const bobs = await call("/pets/catalog", "bob");
+  assert.match(bobs.headers.get("cache-status"), /; hit/);
+  const alices = await call("/pets/catalog", "alice");
+  assert.match(alices.headers.get("cache-status"), /fwd=uri-miss/, "alice must not hit bob's entry");
+  assert.notDeepEqual(alices.json, bobs.json);
+  assert.match((await call("/pets/catalog", "alice")).headers.get("cache-status"), /; hit/);
+  // `private` responses are never stored by the shared cache at all.
+  for (const who of ["alice", "alice", "bob"]) {
+    const r = await call("/pets/secret", who);
+    assert.ok(r.json.caller.includes(`app_${who}`));
+    assert.doesNotMatch(r.headers.get("cache-status"), /; hit/);
+  }
+  assert.equal(upstream.hits["/secret"], 3);
+  const hops = [];
+  for (let i = 0; i < 20; i++) {
+    const r = await call("/pets/secret", "alice");
+    const m = /limiter;dur=([\d.]+)/.exec(r.headers.get("server-timing") || "");
+    if (m) hops.push(Number(m[1]));
+  }
+  assert.ok(hops.length > 0, "alice's quota goes through her limiter object");
+  timings.limiter_hop_p50_ms = median(hops);
+});
+
+test("a deprecated API says so (Deprecation, Sunset, Link); a retired one is 410", async () => {
+  const old = await call("/old/hello", "alice");
+  assert.equal(old.status, 200);
+  assert.ok(old.headers.get("deprecation"));
+  assert.match(old.headers.get("sunset"), /2027/);
+  assert.match(old.headers.get("link"), /successor-version/);
+  const gone = await call("/gone/hello", "alice");
+  assertProblem(gone, 410, "api-retired");
+});
+
+test("without its limiter objects the edge fails quotas closed and burst limits as their policy says", async () => {
+  // A second Worker instance whose LIMITER binding is missing: every limiter call fails.
+  const opts = options();
+  delete opts.bindings.GATEHOUSE_INGEST_URL; // its usage must not mix with the main instance's
+  const broken = new Miniflare({ ...opts, durableObjects: { REVOCATIONS: { className: "Revocations", useSQLite: true } } });
+  try {
+    const url = String(await broken.ready).replace(/\/$/, "");
+    await seedKv(broken);
+    const get = async (who) => {
+      const res = await fetch(`${url}/pets/pets/1`, { headers: { "x-api-key": key(who) } });
+      return { status: res.status, headers: res.headers, json: await res.json() };
+    };
+    assertProblem(await get("quota"), 503, "service-unavailable");
+    assertProblem(await get("rate"), 503, "service-unavailable");
+    assert.equal((await get("openburst")).status, 200, "a fail-open burst limit lets the call through");
+    assert.equal((await get("bob")).status, 200, "callers without limits never touch the limiter");
+  } finally {
+    await broken.dispose();
+  }
+});
+
+test("a revoked key is refused within the published bound although KV still says active", async () => {
+  assert.equal((await call("/pets/pets/1", "revoke")).status, 200, "cached in the isolate as active");
+  const notice = JSON.stringify({
+    notice_id: "ntc_edge_1",
+    key_hashes: [seed.secrets.revoke.hash],
+    at: new Date().toISOString(),
+    keep_until: new Date(Date.now() + 3600_000).toISOString(),
+  });
+  const post = (headers) => fetch(`${base}/_gatehouse/revocations`, { method: "POST", headers, body: notice });
+  const unsigned = await post({ "content-type": "application/json" });
+  assert.equal(unsigned.status, 401);
+  await unsigned.text();
+  const forged = await post({ "gatehouse-signature": sign("not-the-control-secret", notice) });
+  assert.equal(forged.status, 401);
+  await forged.text();
+  const started = performance.now();
+  const accepted = await post({ "gatehouse-signature": sign(SECRETS.GATEHOUSE_CONTROL_SECRET, notice) });
+  assert.equal(accepted.status, 202);
+  await accepted.text();
+  // Bound: every request that starts 2 s after the notice was accepted is refused. Polling,
+  // the first refused request starts at most one poll (previous call + 50 ms) after that.
+  let r, requestStart, previous = 0;
+  while (performance.now() - started < 6000) {
+    requestStart = performance.now();
+    r = await call("/pets/pets/1", "revoke");
+    if (r.status === 401) break;
+    previous = performance.now() - requestStart;
+    await new Promise((s) => setTimeout(s, 50));
+  }
+  const elapsed = performance.now() - started;
+  timings.revocation_visible_ms = Math.round(elapsed);
+  assertProblem(r, 401, "revoked-key");
+  assert.ok(requestStart - started <= 2000 + previous + 150, `first refused call started ${requestStart - started} ms after the notice`);
+  assert.ok(elapsed < 5000, `refused after ${elapsed} ms; the published bound is 5 s`);
+  assert.equal((await call("/pets/pets/1", "bob")).status, 200, "other keys are unaffected");
+});
+
+test("usage reaches the ingest endpoint signed, retried, complete and never double-counted", async () => {
+  // Every event is delivered: due batches after responses, the rest by the trailing flush.
+  const counted = () =>
+    [...ingest.accepted.values()].flatMap((b) => b.rollups).reduce((n, r) => n + r.values.requests, 0);
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline && counted() < gatewayCalls) await new Promise((s) => setTimeout(s, 100));
+  assert.ok(ingest.deliveries.length > 0);
+  assert.ok(ingest.deliveries.every((d) => d.valid), "every delivery carries a valid signature");
+  const first = ingest.deliveries[0].batchId;
+  assert.ok(ingest.accepted.has(first), "the batch refused with 503 was retried with the same id");
+  const ids = [...ingest.accepted.keys()];
+  assert.equal(new Set(ids).size, ids.length);
+  assert.equal(counted(), gatewayCalls, "each request counted exactly once");
+  const rollups = [...ingest.accepted.values()].flatMap((b) => b.rollups);
+  const outcomes = rollups.reduce((o, r) => ({ ...o, ...r.values.outcomes }), {});
+  assert.ok("quota_exceeded" in outcomes && "valid" in outcomes && "revoked" in outcomes);
+  timings.usage_batches = ids.length;
+  timings.usage_deliveries = ingest.deliveries.length;
+  timings.usage_requests_counted = counted();
+});
