@@ -1,7 +1,8 @@
 //! `KvPublisher` against `wiremock` standing in for the Cloudflare API and the Worker: the
 //! request shapes follow Cloudflare's documented Workers KV bulk write
 //! (`PUT /client/v4/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk`, a JSON
-//! array of `{key, value}`, `Authorization: Bearer`) and the edge's signed revocation path.
+//! array of `{key, value}`, `Authorization: Bearer`) and the edge's signed revocation and
+//! purge paths.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +10,8 @@ use std::time::Duration;
 use gatehouse_admin::{Change, ChangeOp, Publisher};
 use gatehouse_aws::config::EdgeConfig;
 use gatehouse_aws::kv::{KvPublisher, Retry};
+use gatehouse_core::cache::purges::PurgeNotice;
+use gatehouse_core::cache::PurgeSelector;
 use gatehouse_core::lifecycle::Lifecycle;
 use gatehouse_core::model::{Key, KeyStatus};
 use gatehouse_core::revocation::RevocationNotice;
@@ -173,4 +176,67 @@ async fn refused_or_partial_writes_fail_without_pointless_retries() {
     assert_eq!(server.received_requests().await.expect("recorded").len(), 1, "a 403 is not retried");
     let partial = publisher.changed(Change::of(&the_key, ChangeOp::Created)).await;
     assert!(partial.is_err_and(|e| e.0.contains("unwritten")));
+}
+
+#[tokio::test]
+async fn a_purge_is_posted_signed_to_the_workers_purge_log() {
+    let (server, _repo, publisher) = setup().await;
+    Mock::given(method("POST"))
+        .and(path("/_gatehouse/purges"))
+        .and(header("content-type", "application/json"))
+        .respond_with(ResponseTemplate::new(202).set_body_json(json!({"applied": true})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let by_tag = PurgeSelector::Tag { api_id: "api_1".into(), tag: "pets".into() };
+    assert_eq!(publisher.purge(by_tag.clone()).await.expect("purged"), 0, "the edge cannot count entries");
+    publisher.purge(PurgeSelector::Api { api_id: "api_1".into() }).await.expect("purged");
+    let requests = server.received_requests().await.expect("recorded");
+    assert_eq!(requests.len(), 2, "nothing is written to KV");
+    for request in &requests {
+        assert_eq!(request.method.as_str(), "POST");
+        let signature = request.headers[SIGNATURE_HEADER].to_str().expect("ascii");
+        assert_eq!(verify(b"control-secret", signature, &request.body, NOW, 300), Ok(()));
+    }
+    let body: Value = serde_json::from_slice(&requests[0].body).expect("json");
+    assert_eq!(body["selector"], json!({"by": "tag", "api_id": "api_1", "tag": "pets"}));
+    assert_eq!(body["at"], "2027-01-15T08:00:00Z");
+    let first: PurgeNotice = serde_json::from_slice(&requests[0].body).expect("a PurgeNotice");
+    let second: PurgeNotice = serde_json::from_slice(&requests[1].body).expect("a PurgeNotice");
+    assert_eq!((first.selector, first.at), (by_tag, NOW));
+    assert_eq!(second.selector, PurgeSelector::Api { api_id: "api_1".into() });
+    assert!(first.notice_id.starts_with("prg_") && first.notice_id != second.notice_id);
+}
+
+#[tokio::test]
+async fn a_purge_is_retried_with_the_same_notice_and_fails_when_the_worker_refuses() {
+    let (server, _repo, publisher) = setup().await;
+    Mock::given(method("POST"))
+        .and(path("/_gatehouse/purges"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/_gatehouse/purges"))
+        .respond_with(ResponseTemplate::new(202))
+        .up_to_n_times(1)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/_gatehouse/purges"))
+        .respond_with(ResponseTemplate::new(401))
+        .with_priority(3)
+        .mount(&server)
+        .await;
+    let selector = PurgeSelector::Api { api_id: "api_1".into() };
+    publisher.purge(selector.clone()).await.expect("purged on the second try");
+    let requests = server.received_requests().await.expect("recorded");
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].body, requests[1].body, "a retry carries the same notice id");
+    let refused = publisher.purge(selector).await;
+    assert!(refused.is_err_and(|e| e.0.contains("401")));
+    assert_eq!(server.received_requests().await.expect("recorded").len(), 3, "a 401 is not retried");
 }

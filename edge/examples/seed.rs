@@ -57,6 +57,7 @@ fn main() {
     let pets = vec![
         op("getPet", "/pets/{id}", false),
         op("getCatalog", "/catalog", false),
+        op("getTagged", "/tagged/{tag}", false),
         op("getSecret", "/secret", false),
         op("getQuota", "/quota", false),
         op("getRate", "/rate", false),

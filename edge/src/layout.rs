@@ -15,6 +15,8 @@ pub const REVOCATIONS_BINDING: &str = "REVOCATIONS";
 pub const REVOCATIONS_OBJECT: &str = "global";
 /// Worker path that accepts signed revocation notices from the control plane.
 pub const REVOCATIONS_PATH: &str = "/_gatehouse/revocations";
+/// Worker path that accepts signed cache purge notices from the control plane.
+pub const PURGES_PATH: &str = "/_gatehouse/purges";
 
 /// Settings read from the Worker's `env` (vars and secrets), beside the core's own.
 pub mod names {
@@ -22,7 +24,7 @@ pub mod names {
     pub const INGEST_URL: &str = "GATEHOUSE_INGEST_URL";
     /// HMAC key for usage batches sent to the ingest endpoint (secret).
     pub const INGEST_SECRET: &str = "GATEHOUSE_INGEST_SECRET";
-    /// HMAC key the control plane signs revocation notices with (secret).
+    /// HMAC key the control plane signs revocation and purge notices with (secret).
     pub const CONTROL_SECRET: &str = "GATEHOUSE_CONTROL_SECRET";
     /// Seconds between usage flushes per isolate (var; default 10, 0 flushes every request).
     pub const USAGE_FLUSH_SECS: &str = "GATEHOUSE_USAGE_FLUSH_SECS";

@@ -10,6 +10,7 @@
 //! [`worker`] module binds them to the Workers runtime and exists only on `wasm32`.
 
 pub mod layout;
+pub mod purged;
 pub mod revoked;
 pub mod usage_batch;
 pub mod wire;

@@ -5,9 +5,14 @@
 //! starts after `t + REFRESH_MS`, so a revoked key is refused at most `REFRESH_MS` (2 s) plus
 //! one request's latency after the control plane's notice — well within the published 5 s —
 //! however long Workers KV takes to show the new key status.
+//!
+//! The same fetch carries the cache purge log ([`crate::purged`]), so purges reach isolates
+//! with the same bound and no extra round trip.
 
 use std::collections::{HashMap, HashSet};
 
+use gatehouse_core::cache::purges::PurgeLog;
+use gatehouse_core::cache::CachedResponse;
 use gatehouse_core::revocation::RevocationNotice;
 use gatehouse_core::time::UnixMillis;
 use serde::{Deserialize, Serialize};
@@ -50,21 +55,24 @@ impl DenyList {
         let mut hashes: Vec<String> =
             self.hashes.iter().filter(|(_, until)| **until > now).map(|(h, _)| h.clone()).collect();
         hashes.sort();
-        Listing { hashes }
+        Listing { hashes, purges: PurgeLog::default() }
     }
 }
 
-/// The deny list on the wire, object → isolate.
+/// The deny list and the purge log on the wire, object → isolate.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Listing {
     pub hashes: Vec<String>,
+    #[serde(default)]
+    pub purges: PurgeLog,
 }
 
-/// One isolate's copy of the deny list.
+/// One isolate's copy of the deny list and the purge log.
 #[derive(Debug, Clone, Default)]
 pub struct IsolateCopy {
     fetched_at: Option<UnixMillis>,
     hashes: HashSet<String>,
+    purges: PurgeLog,
 }
 
 impl IsolateCopy {
@@ -75,11 +83,17 @@ impl IsolateCopy {
 
     pub fn replace(&mut self, listing: Listing, fetched_at: UnixMillis) {
         self.hashes = listing.hashes.into_iter().collect();
+        self.purges = listing.purges;
         self.fetched_at = Some(fetched_at);
     }
 
     pub fn denies(&self, hash_hex: &str) -> bool {
         self.hashes.contains(hash_hex)
+    }
+
+    /// Whether a cached entry was purged (as of the last fetch).
+    pub fn purged(&self, entry: &CachedResponse) -> bool {
+        self.purges.is_purged(entry)
     }
 }
 
@@ -117,10 +131,23 @@ mod tests {
     fn an_isolate_refetches_at_most_every_two_seconds() {
         let mut copy = IsolateCopy::default();
         assert!(copy.is_stale(0), "nothing fetched yet");
-        copy.replace(Listing { hashes: vec!["ab".into()] }, 1_000);
+        copy.replace(Listing { hashes: vec!["ab".into()], purges: PurgeLog::default() }, 1_000);
         assert!(!copy.is_stale(2_999));
         assert!(copy.is_stale(3_000));
         assert!(copy.is_stale(999), "a clock that went backwards refetches");
         assert!(copy.denies("ab") && !copy.denies("cd"));
+    }
+
+    #[test]
+    fn an_isolate_sees_purges_from_the_same_fetch_and_an_old_object_still_parses() {
+        use gatehouse_core::cache::PurgeSelector;
+        let mut purges = PurgeLog::default();
+        purges.record(&PurgeSelector::Api { api_id: "api_1".into() }, 1_000);
+        let mut copy = IsolateCopy::default();
+        copy.replace(Listing { hashes: vec![], purges }, 1_500);
+        let entry = |stored_at| CachedResponse { api_id: "api_1".into(), stored_at, ..CachedResponse::default() };
+        assert!(copy.purged(&entry(900)) && !copy.purged(&entry(1_100)));
+        let listing: Listing = serde_json::from_str(r#"{"hashes":["ab"]}"#).expect("a listing without purges");
+        assert!(listing.purges.is_empty());
     }
 }

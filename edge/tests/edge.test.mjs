@@ -295,6 +295,74 @@ test("a revoked key is refused within the published bound although KV still says
   assert.equal((await call("/pets/pets/1", "bob")).status, 200, "other keys are unaffected");
 });
 
+const postPurge = (body, headers) => fetch(`${base}/_gatehouse/purges`, { method: "POST", headers, body });
+const signedPurge = async (notice_id, selector) => {
+  const body = JSON.stringify({ notice_id, selector, at: new Date().toISOString() });
+  const res = await postPurge(body, { "gatehouse-signature": sign(SECRETS.GATEHOUSE_CONTROL_SECRET, body) });
+  assert.equal(res.status, 202);
+  assert.deepEqual(await res.json(), { applied: true });
+  return performance.now();
+};
+const cacheState = async (p) => {
+  const status = (await call(p, "bob")).headers.get("cache-status");
+  return /; hit/.test(status) ? "hit" : /fwd=/.test(status) ? "miss" : status;
+};
+
+/** Polls `p` until it misses; returns when the first missing request started (ms after `since`). */
+async function firstMiss(p, since) {
+  let previous = 0;
+  while (performance.now() - since < 6000) {
+    const requestStart = performance.now();
+    if ((await cacheState(p)) === "miss") return { startedAfter: requestStart - since, previous };
+    previous = performance.now() - requestStart;
+    await new Promise((s) => setTimeout(s, 50));
+  }
+  assert.fail(`${p} was still served from the cache 6 s after the purge`);
+}
+
+test("an unsigned or forged purge is refused with a 401 problem", async () => {
+  const body = JSON.stringify({ notice_id: "prg_bad", selector: { by: "api", api_id: "api_pets" }, at: new Date().toISOString() });
+  for (const headers of [{ "content-type": "application/json" }, { "gatehouse-signature": sign("not-the-control-secret", body) }]) {
+    const res = await postPurge(body, headers);
+    assert.equal(res.status, 401);
+    assert.equal(res.headers.get("content-type"), "application/problem+json");
+    assert.ok((await res.json()).type.endsWith("unauthorized"));
+  }
+  const malformed = JSON.stringify({ notice_id: "prg_bad", at: new Date().toISOString() });
+  const res = await postPurge(malformed, { "gatehouse-signature": sign(SECRETS.GATEHOUSE_CONTROL_SECRET, malformed) });
+  assert.equal(res.status, 400);
+  await res.text();
+});
+
+test("a signed purge by API turns cache hits into misses within the published bound", async () => {
+  assert.equal(await cacheState("/pets/tagged/a1"), "miss");
+  assert.equal(await cacheState("/pets/tagged/a1"), "hit");
+  const started = await signedPurge("prg_edge_api", { by: "api", api_id: "api_pets" });
+  const { startedAfter, previous } = await firstMiss("/pets/tagged/a1", started);
+  timings.purge_visible_ms = Math.round(startedAfter);
+  // Bound: every request that starts 2 s after the purge was accepted misses.
+  assert.ok(startedAfter <= 2000 + previous + 150, `first miss started ${startedAfter} ms after the purge`);
+  assert.equal(await cacheState("/pets/tagged/a1"), "hit", "the fresh response is cached again");
+  // A redelivery of the same notice (a control-plane retry) is applied once.
+  const again = JSON.stringify({ notice_id: "prg_edge_api", selector: { by: "api", api_id: "api_pets" }, at: new Date().toISOString() });
+  const res = await postPurge(again, { "gatehouse-signature": sign(SECRETS.GATEHOUSE_CONTROL_SECRET, again) });
+  assert.deepEqual(await res.json(), { applied: false });
+});
+
+test("a purge by tag misses only the entries that carry the tag", async () => {
+  for (const p of ["/pets/tagged/t1", "/pets/tagged/t2"]) {
+    assert.equal(await cacheState(p), "miss");
+    assert.equal(await cacheState(p), "hit");
+  }
+  const hits = upstream.hits["/tagged/t2"];
+  const started = await signedPurge("prg_edge_tag", { by: "tag", api_id: "api_pets", tag: "t1" });
+  const { startedAfter, previous } = await firstMiss("/pets/tagged/t1", started);
+  assert.ok(startedAfter <= 2000 + previous + 150, `first miss started ${startedAfter} ms after the purge`);
+  timings.tag_purge_visible_ms = Math.round(startedAfter);
+  assert.equal(await cacheState("/pets/tagged/t2"), "hit", "t2 carries another tag");
+  assert.equal(upstream.hits["/tagged/t2"], hits);
+});
+
 test("usage reaches the ingest endpoint signed, retried, complete and never double-counted", async () => {
   // Every event is delivered: due batches after responses, the rest by the trailing flush.
   const counted = () =>

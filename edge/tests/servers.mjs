@@ -35,6 +35,10 @@ export async function startUpstream() {
       res.end(text);
     };
     if (path === "/catalog") return send({ items: [1, 2], n: hits[path] }, { "cache-control": "public, max-age=60", etag: '"c1"' });
+    if (path.startsWith("/tagged/")) {
+      // Cacheable, tagged with its last segment (Cloudflare's Cache-Tag) for purge by tag.
+      return send({ path, n: hits[path] }, { "cache-control": "public, max-age=60", "cache-tag": path.slice(8) });
+    }
     if (path === "/secret") {
       return send({ caller: req.headers["gatehouse-identity"] || null, n: hits[path] }, { "cache-control": "private, max-age=60" });
     }

@@ -6,18 +6,32 @@
 //! useful life. Because the core key includes the identity for authenticated requests, one
 //! identity can never be served another's private copy.
 //!
-//! Purge: the Cache API cannot enumerate entries, so purge by API or tag is refused here (a
-//! `PortError`); the way to purge at the edge is Cloudflare's purge-by-tag API, or a
-//! per-API generation in the key, which is left for later (see docs/edge.md).
+//! Purge: the Cache API cannot enumerate entries, so a purge is a time recorded in the global
+//! `Revocations` object ([`crate::purged`]). `get` checks each entry against the isolate's copy
+//! of the purge log (refreshed with the deny list, at most every 2 s) and treats a purged one
+//! as a miss, deleting it. `purge` records a purge there too and answers 0: how many entries
+//! it killed is unknown (they are never listed). Entries live at most
+//! [`MAX_ENTRY_SECS`](crate::purged::MAX_ENTRY_SECS) in the Cache API, which keeps the log short.
 
+use gatehouse_core::cache::purges::PurgeNotice;
 use gatehouse_core::cache::{CachedResponse, PurgeSelector};
 use gatehouse_core::ports::{PortError, ResponseCache};
-use worker::{Cache, Headers, Response};
+use gatehouse_core::time::SECOND;
+use worker::{Cache, Env, Headers, Response};
 
-use super::clock;
+use super::{clock, revocations};
 use crate::layout::cache_url;
+use crate::purged::MAX_ENTRY_SECS;
 
-pub struct CacheApiCache;
+pub struct CacheApiCache {
+    env: Env,
+}
+
+impl CacheApiCache {
+    pub fn new(env: Env) -> Self {
+        CacheApiCache { env }
+    }
+}
 
 fn port(e: impl ToString) -> PortError {
     PortError::new("cache", e.to_string())
@@ -49,11 +63,23 @@ impl ResponseCache for CacheApiCache {
             return Ok(None);
         };
         let bytes = res.bytes().await.map_err(port)?;
-        Ok(decode(&bytes))
+        let Some(entry) = decode(&bytes) else {
+            return Ok(None);
+        };
+        // An unreachable purge log is a cache error, so the core calls the upstream: a purged
+        // entry is never served because the log could not be read.
+        if revocations::purged(&self.env, &entry).await? {
+            // Dead for good; the next storable response would replace it anyway.
+            let _ = Cache::default().delete(cache_url(key), true).await;
+            return Ok(None);
+        }
+        Ok(Some(entry))
     }
 
     async fn put(&self, key: &str, entry: CachedResponse) -> Result<(), PortError> {
-        let ttl_secs = (entry.useful_until() - clock::now()).div_euclid(1000);
+        // Capped so that a purge older than MAX_ENTRY_SECS can be forgotten (see crate::purged).
+        let until = entry.useful_until().min(entry.stored_at + MAX_ENTRY_SECS * SECOND);
+        let ttl_secs = (until - clock::now()).div_euclid(SECOND);
         if ttl_secs < 1 {
             return Ok(());
         }
@@ -64,7 +90,13 @@ impl ResponseCache for CacheApiCache {
         Cache::default().put(cache_url(key), response).await.map_err(port)
     }
 
-    async fn purge(&self, _selector: &PurgeSelector) -> Result<u64, PortError> {
-        Err(port("the Cache API cannot enumerate entries; purge through Cloudflare's purge API"))
+    /// Records the purge in the `Revocations` object; 0 because the count is unknown.
+    async fn purge(&self, selector: &PurgeSelector) -> Result<u64, PortError> {
+        let now = clock::now();
+        let random = (js_sys::Math::random() * (1u64 << 48) as f64) as u64;
+        let notice =
+            PurgeNotice { notice_id: format!("prg_edge_{now:x}_{random:016x}"), selector: selector.clone(), at: now };
+        revocations::record_purge(&self.env, &notice).await.map_err(port)?;
+        Ok(0)
     }
 }

@@ -16,12 +16,15 @@ use gatehouse_core::pipeline::{Adapters, Gateway};
 use gatehouse_core::problem::{Problem, ProblemKind};
 use worker::{event, Context, Env, Method, Request, Response, Result};
 
-use crate::layout::{names, REVOCATIONS_PATH};
+use crate::layout::{names, PURGES_PATH, REVOCATIONS_PATH};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     if req.path() == REVOCATIONS_PATH && req.method() == Method::Post {
         return revocations::accept(req, &env).await;
+    }
+    if req.path() == PURGES_PATH && req.method() == Method::Post {
+        return revocations::accept_purge(req, &env).await;
     }
     let config = match GatewayConfig::from_lookup(|name| setting(&env, name)) {
         Ok(config) => config,
@@ -44,7 +47,7 @@ pub(crate) fn setting(env: &Env, name: &str) -> Option<String> {
 }
 
 /// The Worker's adapters for the core's ports, built per request from `env` (cheap: the
-/// expensive state — read cache, deny list, usage — lives per isolate in the adapters' modules).
+/// expensive state — read cache, deny list and purge log, usage — lives per isolate in the adapters' modules).
 pub struct EdgeAdapters {
     read_model: read_model::KvReadModel,
     limiter: limiter::DurableLimiter,
@@ -59,7 +62,7 @@ impl EdgeAdapters {
         EdgeAdapters {
             read_model: read_model::KvReadModel::new(env.clone()),
             limiter: limiter::DurableLimiter::new(env.clone()),
-            cache: cache_api::CacheApiCache,
+            cache: cache_api::CacheApiCache::new(env.clone()),
             upstream: upstream::FetchUpstream,
             usage: usage::EdgeUsage::new(env),
             clock: clock::JsClock,

@@ -40,6 +40,7 @@ pub mod entry;
 pub mod freshness;
 pub mod key;
 pub mod policy;
+pub mod purges;
 mod respond;
 mod stage;
 pub mod status;
