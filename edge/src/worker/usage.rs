@@ -17,7 +17,7 @@ use super::{clock, setting};
 use crate::layout::names;
 use crate::usage_batch::{retryable, IsolateUsage, SealedBatch};
 
-const DEFAULT_FLUSH_SECS: i64 = 10;
+const DEFAULT_FLUSH_SECS: i64 = 60;
 /// Delays before the second and third attempts.
 const RETRY_DELAYS_MS: [u64; 2] = [250, 1_000];
 /// Flushes one trailing task may make before it ends.
