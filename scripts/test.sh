@@ -9,6 +9,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 started=$SECONDS
 step() { printf '\n== %s (%ss)\n' "$1" "$((SECONDS - started))"; }
+# Everything is also logged, so the last line can total every runner's counts.
+log="$(mktemp)"
+exec > >(tee "$log") 2>&1
 
 step "format"
 cargo fmt --all -- --check
@@ -29,3 +32,6 @@ step "edge: the Worker built to wasm32 and tested end to end under workerd"
 scripts/test-edge.sh
 
 step "all passed in $((SECONDS - started)) s"
+sleep 0.2 # let tee write out the runners' summaries
+awk '/^test result: /{p += $4; f += $6} /^ℹ pass /{p += $3} /^ℹ fail /{f += $3} END {printf "%d passed, %d failed\n", p, f}' "$log"
+rm -f "$log"
