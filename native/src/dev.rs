@@ -48,6 +48,7 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
             })
             .map_err(|e| CliError::Usage(format!("cannot create the identity secret: {e}")))?,
     };
+    let demo_key_file = args.data_dir.join(crate::secrets::DEMO_KEY_FILE);
     let config = AppConfig {
         data_dir: args.data_dir,
         gateway_addr: args.gateway_addr,
@@ -66,7 +67,8 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
     eprintln!("admin API http://{}/v1 (bearer token in the data dir: {ADMIN_TOKEN_FILE})", running.admin_addr);
     if let Some(addr) = running.demo_upstream_addr {
         eprintln!(
-            "demo      curl -H \"X-API-Key: $(cat .gatehouse/demo-key)\" http://{}/demo/hello  (upstream {addr})",
+            "demo      curl -H \"X-API-Key: $(cat {})\" http://{}/demo/hello  (upstream {addr})",
+            demo_key_file.display(),
             running.gateway_addr
         );
     }
