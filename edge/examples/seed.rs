@@ -90,6 +90,13 @@ fn main() {
         scope: LimitScope::Key,
         kind: LimitKind::Rate { limit: 100, period_secs: 1, burst: 100, on_failure: FailureMode::Open },
     };
+    // One call a second, bursts of 2: the bucket drains within 2 s, so the test can watch the
+    // limiter object's alarm delete the counter (roll the window).
+    let short_burst = LimitPolicy {
+        name: "burst".into(),
+        scope: LimitScope::Key,
+        kind: LimitKind::Rate { limit: 1, period_secs: 1, burst: 2, on_failure: FailureMode::Closed },
+    };
     let team = LimitPolicy {
         name: "team".into(),
         scope: LimitScope::Group,
@@ -104,6 +111,7 @@ fn main() {
         ("rate", vec![grant("api_pets", vec![burst])]),
         ("quota", vec![grant("api_pets", vec![daily(10)])]),
         ("openburst", vec![grant("api_pets", vec![open_burst])]),
+        ("roll", vec![grant("api_pets", vec![short_burst])]),
         // Two apps of two developers in group "gold", sharing its quota of 5 a day.
         ("gold1", vec![grant("api_pets", vec![daily(1_000), team.clone()])]),
         ("gold2", vec![grant("api_pets", vec![daily(1_000), team])]),

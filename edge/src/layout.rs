@@ -17,6 +17,10 @@ pub const REVOCATIONS_OBJECT: &str = "global";
 pub const REVOCATIONS_PATH: &str = "/_gatehouse/revocations";
 /// Worker path that accepts signed cache purge notices from the control plane.
 pub const PURGES_PATH: &str = "/_gatehouse/purges";
+/// Test-only, read-only Worker route (`GET <prefix><object name>`) that reports what one
+/// limiter object holds. It exists only when [`names::TEST_HOOKS`] is `1` (the end-to-end
+/// test's bindings; never `wrangler.toml`); otherwise the path is an unknown route like any other.
+pub const TEST_LIMITER_PATH: &str = "/_gatehouse/test/limiter/";
 
 /// Settings read from the Worker's `env` (vars and secrets), beside the core's own.
 pub mod names {
@@ -32,6 +36,21 @@ pub mod names {
     pub const READ_CACHE_SECS: &str = "GATEHOUSE_READ_CACHE_SECS";
     /// `1` adds a `Server-Timing` header with the limiter hop (var; for tests and budgets).
     pub const SERVER_TIMING: &str = "GATEHOUSE_SERVER_TIMING";
+    /// `1` enables the test-only inspection route [`super::TEST_LIMITER_PATH`] (var; tests only,
+    /// never set in `wrangler.toml`).
+    pub const TEST_HOOKS: &str = "GATEHOUSE_TEST_HOOKS";
+}
+
+/// Whether the test hooks are on: only the exact value `1` enables them.
+pub fn test_hooks_enabled(value: Option<&str>) -> bool {
+    value == Some("1")
+}
+
+/// The limiter object a test inspection request names (`/_gatehouse/test/limiter/key:key_1`
+/// → `key:key_1`); `None` for any other path or an empty or nested name.
+pub fn test_limiter_object(path: &str) -> Option<&str> {
+    let name = path.strip_prefix(TEST_LIMITER_PATH)?;
+    (!name.is_empty() && !name.contains('/')).then_some(name)
 }
 
 /// KV key holding the JSON array of every published [`gatehouse_core::model::Api`].
@@ -119,6 +138,18 @@ mod tests {
         assert!(a.starts_with("https://gatehouse-cache.invalid/api_pets/"));
         assert!(!cache_url("gatehouse:v1:api/../x?:aa").contains("/../"));
         assert!(cache_url("no separators").starts_with("https://gatehouse-cache.invalid//"));
+    }
+
+    #[test]
+    fn test_hooks_need_the_exact_var_and_name_one_object() {
+        assert!(test_hooks_enabled(Some("1")));
+        for off in [None, Some(""), Some("0"), Some("true"), Some(" 1")] {
+            assert!(!test_hooks_enabled(off));
+        }
+        assert_eq!(test_limiter_object("/_gatehouse/test/limiter/key:key_1"), Some("key:key_1"));
+        assert_eq!(test_limiter_object("/_gatehouse/test/limiter/"), None);
+        assert_eq!(test_limiter_object("/_gatehouse/test/limiter/a/b"), None);
+        assert_eq!(test_limiter_object("/pets/_gatehouse/test/limiter/x"), None);
     }
 
     #[test]

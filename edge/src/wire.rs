@@ -87,6 +87,21 @@ impl From<AcquireResponse> for LimitDecision {
     }
 }
 
+/// What a limiter object holds, for the test-only inspection route (`GATEHOUSE_TEST_HOOKS`):
+/// its stored counters, how many it has in memory, and when its alarm is due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimiterContents {
+    pub counters: Vec<StoredCounter>,
+    pub in_memory: usize,
+    pub alarm_at: Option<UnixMillis>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCounter {
+    pub counter: String,
+    pub expires_at: UnixMillis,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

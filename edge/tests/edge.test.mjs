@@ -53,6 +53,8 @@ function options() {
       GATEHOUSE_INGEST_URL: ingest.url,
       GATEHOUSE_USAGE_FLUSH_SECS: "1",
       GATEHOUSE_SERVER_TIMING: "1",
+      // Test-only, read-only inspection route (docs/edge.md); never set in wrangler.toml.
+      GATEHOUSE_TEST_HOOKS: "1",
     },
     host: "127.0.0.1",
     port: 0,
@@ -150,6 +152,80 @@ test("burst limits answer with RateLimit headers and 429 Retry-After", async () 
   assert.ok(refused, "the burst of 3 is exhausted within 6 calls");
   assertProblem(refused, 429, "rate-limited");
   assert.ok(Number(refused.headers.get("retry-after")) > 0);
+});
+
+const sleep = (ms) => new Promise((s) => setTimeout(s, ms));
+
+/** What a limiter object holds (test hook): `{counters: [{counter, expires_at}], in_memory, alarm_at}`. */
+async function limiterContents(object, at = base) {
+  const res = await fetch(`${at}/_gatehouse/test/limiter/${object}`);
+  assert.equal(res.status, 200);
+  return res.json();
+}
+
+/** Three calls against `roll`'s burst of 2 a second: 200, 200, 429; checks every header. */
+async function exhaustRollBurst() {
+  const first = await call("/pets/rate", "roll");
+  assert.equal(first.status, 200);
+  assert.equal(first.headers.get("ratelimit-policy"), '"burst";q=2;w=2');
+  assert.equal(first.headers.get("ratelimit"), '"burst";r=1;t=1', "a fresh bucket: one left, full again in 1 s");
+  assert.equal(first.headers.get("retry-after"), null);
+  const second = await call("/pets/rate", "roll");
+  assert.equal(second.status, 200);
+  assert.match(second.headers.get("ratelimit"), /^"burst";r=0;t=2$/);
+  const third = await call("/pets/rate", "roll");
+  assertProblem(third, 429, "rate-limited");
+  assert.equal(third.headers.get("retry-after"), "1", "one more call fits 1 s after a fresh burst");
+  assert.match(third.headers.get("ratelimit"), /^"burst";r=0;t=1$/);
+  return performance.now();
+}
+
+test("the limiter object's alarm fires and rolls the window: counters deleted, the next call starts fresh", async () => {
+  const object = "key:key_roll";
+  assert.deepEqual(await limiterContents(object), { counters: [], in_memory: 0, alarm_at: null });
+  await exhaustRollBurst();
+  const held = await limiterContents(object);
+  assert.equal(held.counters.length, 1, "the object holds the burst counter");
+  assert.equal(held.counters[0].counter, "key:key_roll:burst");
+  assert.equal(held.in_memory, 1);
+  const expiresAt = held.counters[0].expires_at;
+  // The first call set the alarm for its own expiry (1 s); the second pushed the expiry to 2 s,
+  // so the alarm must find the counter still live, reschedule itself, and fire again.
+  assert.ok(held.alarm_at !== null && held.alarm_at < expiresAt, `alarm ${held.alarm_at} due before ${expiresAt}`);
+  assert.ok(held.alarm_at - Date.now() < 60_000, "an absolute time, not an epoch taken as an offset");
+  assert.ok(expiresAt - Date.now() <= 2100, "the bucket drains within 2 s");
+  // Poll (bounded: 5 s) until the alarm has deleted the counter.
+  const started = performance.now();
+  let now = held;
+  while ((now.counters.length > 0 || now.alarm_at !== null) && performance.now() - started < 5000) {
+    await sleep(20);
+    now = await limiterContents(object);
+  }
+  const rolledAt = Date.now();
+  assert.deepEqual(now, { counters: [], in_memory: 0, alarm_at: null }, "the alarm deleted the drained counter");
+  timings.limiter_alarm_delay_ms = rolledAt - expiresAt; // upper bound: includes one poll (≤ 20 ms + a request)
+  assert.ok(rolledAt >= expiresAt, "never deleted before the bucket drained");
+  // A fresh window: the same headers as the very first burst, and a new counter and alarm.
+  await exhaustRollBurst();
+  const again = await limiterContents(object);
+  assert.equal(again.counters.length, 1);
+  assert.ok(again.counters[0].expires_at > expiresAt && again.alarm_at !== null);
+});
+
+test("the test hooks exist only when GATEHOUSE_TEST_HOOKS=1 (never in wrangler.toml)", async () => {
+  const wrangler = readFileSync(path.join(edge, "../wrangler.toml"), "utf8");
+  assert.doesNotMatch(wrangler, /^\s*GATEHOUSE_TEST_HOOKS\s*=/m);
+  const opts = options();
+  delete opts.bindings.GATEHOUSE_TEST_HOOKS;
+  delete opts.bindings.GATEHOUSE_INGEST_URL; // its usage must not mix with the main instance's
+  const plain = new Miniflare(opts);
+  try {
+    const url = String(await plain.ready).replace(/\/$/, "");
+    const res = await fetch(`${url}/_gatehouse/test/limiter/key:key_roll`);
+    assertProblem({ status: res.status, headers: res.headers, json: await res.json() }, 404, "no-route");
+  } finally {
+    await plain.dispose();
+  }
 });
 
 test("a quota is exact under 32 concurrent requests: exactly 10 admitted", async () => {

@@ -13,11 +13,30 @@ use gatehouse_core::limits::{self, CounterState, LimitCheck, LimitDecision};
 use gatehouse_core::ports::{Limiter, PortError};
 use gatehouse_core::time::UnixMillis;
 use serde::{Deserialize, Serialize};
-use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result, State};
+use worker::{
+    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result, ScheduledTime, State,
+};
 
 use super::clock;
-use crate::layout::{limiter_object, LIMITER_BINDING};
-use crate::wire::{AcquireRequest, AcquireResponse, WireCheck};
+use crate::layout::{limiter_object, names, test_hooks_enabled, LIMITER_BINDING};
+use crate::wire::{AcquireRequest, AcquireResponse, LimiterContents, StoredCounter, WireCheck};
+
+/// An alarm at an absolute time. `set_alarm` takes a bare `i64` as an offset from now, so an
+/// epoch time passed that way would schedule the alarm decades ahead and it would never fire.
+fn alarm_time(at: UnixMillis) -> ScheduledTime {
+    ScheduledTime::new(js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64)))
+}
+
+/// The object's internal URL for the test-only inspection (see [`inspect`]).
+const CONTENTS_URL: &str = "https://limiter/contents";
+const CONTENTS_PATH: &str = "/contents";
+
+/// Test hooks only (`GATEHOUSE_TEST_HOOKS=1`, checked by the caller and again by the object):
+/// what the named limiter object holds, as [`LimiterContents`] JSON. Read-only.
+pub async fn inspect(env: &Env, object: &str) -> Result<Response> {
+    let stub = env.durable_object(LIMITER_BINDING)?.get_by_name(object)?;
+    stub.fetch_with_str(CONTENTS_URL).await
+}
 
 pub struct DurableLimiter {
     env: Env,
@@ -79,7 +98,11 @@ struct Stored {
 pub struct LimiterObject {
     state: State,
     counters: RefCell<HashMap<String, Option<Stored>>>,
+    /// The alarm this instance knows it set; `None` after an alarm ran or a restart (then the
+    /// stored alarm, if any, is read before deciding whether to move it earlier).
     alarm_at: Cell<Option<UnixMillis>>,
+    /// `GATEHOUSE_TEST_HOOKS=1`: answer the read-only inspection request.
+    test_hooks: bool,
 }
 
 impl LimiterObject {
@@ -112,14 +135,50 @@ impl LimiterObject {
         }
         (evaluation.decision, writes)
     }
+
+    /// Makes sure an alarm is due no later than `at`. After a restart the instance does not
+    /// know the stored alarm, so it reads it rather than postpone an earlier one.
+    async fn alarm_by(&self, at: UnixMillis) -> Result<()> {
+        let storage = self.state.storage();
+        let scheduled = match self.alarm_at.get() {
+            Some(known) => Some(known),
+            None => storage.get_alarm().await?,
+        };
+        if scheduled.is_none_or(|s| at < s) {
+            storage.set_alarm(alarm_time(at)).await?;
+            self.alarm_at.set(Some(at));
+        } else {
+            self.alarm_at.set(scheduled);
+        }
+        Ok(())
+    }
+
+    /// Test hooks only: the stored counters, the count in memory and the alarm. Reads only.
+    async fn contents(&self) -> Result<Response> {
+        let storage = self.state.storage();
+        let mut counters = Vec::new();
+        for entry in storage.list().await?.entries() {
+            let pair: js_sys::Array = entry?.into();
+            let (Some(counter), Some(text)) = (pair.get(0).as_string(), pair.get(1).as_string()) else { continue };
+            let expires_at = serde_json::from_str::<Stored>(&text).map_or(0, |s| s.expires_at);
+            counters.push(StoredCounter { counter, expires_at });
+        }
+        let in_memory = self.counters.borrow().values().filter(|c| c.is_some()).count();
+        let alarm_at = storage.get_alarm().await?;
+        Response::from_json(&LimiterContents { counters, in_memory, alarm_at })
+    }
 }
 
 impl DurableObject for LimiterObject {
-    fn new(state: State, _env: Env) -> Self {
-        LimiterObject { state, counters: RefCell::new(HashMap::new()), alarm_at: Cell::new(None) }
+    fn new(state: State, env: Env) -> Self {
+        let test_hooks = test_hooks_enabled(env.var(names::TEST_HOOKS).ok().map(|v| v.to_string()).as_deref());
+        LimiterObject { state, counters: RefCell::new(HashMap::new()), alarm_at: Cell::new(None), test_hooks }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
+        if req.method() == Method::Get && req.path() == CONTENTS_PATH {
+            return if self.test_hooks { self.contents().await } else { Response::error("not found", 404) };
+        }
         let request: AcquireRequest = req.json().await?;
         let checks: Vec<LimitCheck> = request.checks.into_iter().map(LimitCheck::from).collect();
         self.load(&checks).await?;
@@ -131,10 +190,7 @@ impl DurableObject for LimiterObject {
             storage.put(counter, serde_json::to_string(stored)?).await?;
         }
         if let Some(first_expiry) = writes.iter().map(|(_, s)| s.expires_at).min() {
-            if self.alarm_at.get().is_none_or(|at| first_expiry < at) {
-                storage.set_alarm(first_expiry.max(now + 1_000)).await?;
-                self.alarm_at.set(Some(first_expiry.max(now + 1_000)));
-            }
+            self.alarm_by(first_expiry.max(now + 1_000)).await?;
         }
         Response::from_json(&AcquireResponse::from(&decision))
     }
@@ -159,7 +215,7 @@ impl DurableObject for LimiterObject {
             }
         }
         if let Some(at) = next {
-            storage.set_alarm(at).await?;
+            storage.set_alarm(alarm_time(at)).await?;
             self.alarm_at.set(Some(at));
         }
         Response::ok("rolled")

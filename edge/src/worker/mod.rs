@@ -16,15 +16,23 @@ use gatehouse_core::pipeline::{Adapters, Gateway};
 use gatehouse_core::problem::{Problem, ProblemKind};
 use worker::{event, Context, Env, Method, Request, Response, Result};
 
-use crate::layout::{names, PURGES_PATH, REVOCATIONS_PATH};
+use crate::layout::{names, test_hooks_enabled, test_limiter_object, PURGES_PATH, REVOCATIONS_PATH};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    if req.path() == REVOCATIONS_PATH && req.method() == Method::Post {
+    let path = req.path();
+    if path == REVOCATIONS_PATH && req.method() == Method::Post {
         return revocations::accept(req, &env).await;
     }
-    if req.path() == PURGES_PATH && req.method() == Method::Post {
+    if path == PURGES_PATH && req.method() == Method::Post {
         return revocations::accept_purge(req, &env).await;
+    }
+    // Test hooks (GATEHOUSE_TEST_HOOKS=1 in the test's bindings only): read-only inspection of
+    // a limiter object. Without the var this path goes to the gateway like any unknown route.
+    if let Some(object) = test_limiter_object(&path) {
+        if req.method() == Method::Get && test_hooks_enabled(setting(&env, names::TEST_HOOKS).as_deref()) {
+            return limiter::inspect(&env, object).await;
+        }
     }
     let config = match GatewayConfig::from_lookup(|name| setting(&env, name)) {
         Ok(config) => config,
