@@ -19,7 +19,7 @@ use worker::{
 
 use super::clock;
 use crate::layout::{limiter_object, names, test_hooks_enabled, LIMITER_BINDING};
-use crate::wire::{AcquireRequest, AcquireResponse, LimiterContents, StoredCounter, WireCheck};
+use crate::wire::{AcquireRequest, LimiterContents, StoredCounter};
 
 /// An alarm at an absolute time. `set_alarm` takes a bare `i64` as an offset from now, so an
 /// epoch time passed that way would schedule the alarm decades ahead and it would never fire.
@@ -66,8 +66,7 @@ impl DurableLimiter {
         if res.status_code() != 200 {
             return Err(worker::Error::RustError(format!("limiter answered {}", res.status_code())));
         }
-        let answer: AcquireResponse = res.json().await?;
-        Ok(answer.into())
+        res.json().await
     }
 }
 
@@ -76,7 +75,7 @@ impl Limiter for DurableLimiter {
         let Some(object) = limiter_object(checks) else {
             return Ok(LimitDecision::default());
         };
-        let request = AcquireRequest { now, checks: checks.iter().map(WireCheck::from).collect() };
+        let request = AcquireRequest { now, checks: checks.to_vec() };
         let body = serde_json::to_string(&request).map_err(|e| PortError::new("limiter", e.to_string()))?;
         let started = js_sys::Date::now();
         let decision = self.call(object, body).await.map_err(|e| PortError::new("limiter", e.to_string()));
@@ -179,11 +178,10 @@ impl DurableObject for LimiterObject {
         if req.method() == Method::Get && req.path() == CONTENTS_PATH {
             return if self.test_hooks { self.contents().await } else { Response::error("not found", 404) };
         }
-        let request: AcquireRequest = req.json().await?;
-        let checks: Vec<LimitCheck> = request.checks.into_iter().map(LimitCheck::from).collect();
+        let AcquireRequest { now: caller_now, checks } = req.json().await?;
         self.load(&checks).await?;
         // The object's own clock: one clock per set of counters, whatever isolate called.
-        let now = clock::now().max(request.now);
+        let now = clock::now().max(caller_now);
         let (decision, writes) = self.decide(&checks, now);
         let storage = self.state.storage();
         for (counter, stored) in &writes {
@@ -192,7 +190,7 @@ impl DurableObject for LimiterObject {
         if let Some(first_expiry) = writes.iter().map(|(_, s)| s.expires_at).min() {
             self.alarm_by(first_expiry.max(now + 1_000)).await?;
         }
-        Response::from_json(&AcquireResponse::from(&decision))
+        Response::from_json(&decision)
     }
 
     /// Rolls windows: deletes the counters that hold nothing a fresh one would not, and

@@ -73,8 +73,9 @@ pub enum FailureMode {
     Closed,
 }
 
-/// One policy to enforce for one call, with the counter it consumes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One policy to enforce for one call, with the counter it consumes. Serialisable because a
+/// remote limiter (the edge's Durable Object) receives checks and answers decisions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LimitCheck {
     /// e.g. `app:app_123:daily`; see [`counter_key`]. Distinct within one call.
     pub counter: String,
@@ -120,7 +121,7 @@ impl CounterState {
 }
 
 /// The answer for one policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LimitResult {
     pub name: String,
     pub is_quota: bool,
@@ -136,7 +137,7 @@ pub struct LimitResult {
 }
 
 /// The answer for all policies of one call: one result per check, in order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LimitDecision {
     pub results: Vec<LimitResult>,
 }
