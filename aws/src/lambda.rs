@@ -74,3 +74,14 @@ pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).without_time().init();
 }
+
+/// The whole of a function's `main`: tracing, config, one SDK client built once, the router
+/// served by `lambda_http`. Both functions run it; they differ only in their routes' traffic
+/// and in the IAM role the template gives them.
+pub async fn serve() -> Result<(), lambda_http::Error> {
+    init_tracing();
+    let config = config_from_env();
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let app = app(config, aws_sdk_dynamodb::Client::new(&sdk))?;
+    lambda_http::run(app).await
+}
