@@ -6,8 +6,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{Request, Response};
 
-use super::{credential, refuse, Adapters};
-use crate::entitlements::Identity;
+use super::{append_headers, credential, refuse, Adapters};
+use crate::entitlements::{Grant, Identity};
 use crate::keys::{self, KeyCheck};
 use crate::lifecycle::Lifecycle;
 use crate::limits::{self, LimitCheck};
@@ -54,24 +54,19 @@ pub async fn admit<A: Adapters>(
         return Ok(Admitted { api, operation, rest, caller: None, limit_headers: Vec::new() });
     }
     let (key, identity) = authenticate(adapters, request, &api, now, event).await?;
-    if identity.grant_for(&api.id, &operation.id, &operation.scopes).is_none() {
+    let Some(grant) = identity.grant_for(&api.id, &operation.id, &operation.scopes) else {
         return Err(refused(
             event,
             Outcome::Forbidden,
             "Your app is not subscribed to a plan that covers this operation.",
         ));
-    }
+    };
     check_lifecycle(&api, event)?;
-    let limit_headers =
-        enforce_limits(adapters, &api, &operation, &key, &identity, now, event).await.map_err(|mut refusal| {
-            // A deprecated API says so on every answer, refusals included.
-            for (name, value) in api.lifecycle.response_headers() {
-                if let Ok(v) = http::HeaderValue::from_str(&value) {
-                    refusal.headers_mut().append(name, v);
-                }
-            }
-            refusal
-        })?;
+    let limit_headers = enforce_limits(adapters, grant, &key, &identity, now, event).await.map_err(|mut refusal| {
+        // A deprecated API says so on every answer, refusals included.
+        append_headers(&mut refusal, &api.lifecycle.response_headers());
+        refusal
+    })?;
     event.outcome = Outcome::Valid;
     Ok(Admitted { api, operation, rest, caller: Some((key, identity)), limit_headers })
 }
@@ -134,19 +129,14 @@ fn check_lifecycle(api: &Api, event: &mut UsageEvent) -> Result<(), Refusal> {
 /// policy's `on_failure`.
 async fn enforce_limits<A: Adapters>(
     adapters: &A,
-    api: &Api,
-    operation: &Operation,
+    grant: &Grant,
     key: &Key,
     identity: &Identity,
     now: UnixMillis,
     event: &mut UsageEvent,
 ) -> Result<Vec<(&'static str, String)>, Refusal> {
-    let grant = identity.grant_for(&api.id, &operation.id, &operation.scopes);
-    let plan_limits = grant.map(|g| (g.limits.as_slice(), Some(g.since))).unwrap_or((&[], None));
-    let checks: Vec<LimitCheck> = plan_limits
-        .0
-        .iter()
-        .map(|p| (p, plan_limits.1))
+    let plan = grant.limits.iter().map(|p| (p, Some(grant.since)));
+    let checks: Vec<LimitCheck> = plan
         .chain(key.limits.iter().map(|p| (p, None)))
         .filter_map(|(policy, anchor)| {
             let counter = limits::counter_key(
@@ -178,10 +168,6 @@ async fn enforce_limits<A: Adapters>(
         "Too many requests; slow down."
     };
     let mut res = refused(event, outcome, detail);
-    for (name, value) in &headers {
-        if let Ok(v) = http::HeaderValue::from_str(value) {
-            res.headers_mut().insert(*name, v);
-        }
-    }
+    append_headers(&mut res, &headers);
     Err(res)
 }

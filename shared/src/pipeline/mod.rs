@@ -19,6 +19,16 @@ use crate::usage::UsageEvent;
 use crate::verdict::Outcome;
 
 pub use admit::Admitted;
+
+/// Appends computed headers (limits, lifecycle) to a response; a value that is not a valid
+/// header value is left out rather than failing the call.
+fn append_headers(response: &mut Response<Bytes>, headers: &[(&'static str, String)]) {
+    for (name, value) in headers {
+        if let Ok(v) = http::HeaderValue::from_str(value) {
+            response.headers_mut().append(*name, v);
+        }
+    }
+}
 pub use credential::{find as find_credential, strip as strip_credential};
 pub use refuse::too_large;
 

@@ -2,10 +2,10 @@
 //! with limit and lifecycle headers.
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response};
+use http::{Request, Response};
 
 use super::forward::{self, Caller};
-use super::{credential, refuse, Adapters, Admitted, Gateway};
+use super::{append_headers, credential, refuse, Adapters, Admitted, Gateway};
 use crate::cache::{self, CacheRequest};
 use crate::ports::{Upstream, UpstreamError};
 use crate::time::UnixMillis;
@@ -61,12 +61,8 @@ impl Admitted {
 
     /// Adds the limit headers and, for a deprecated API, `Deprecation`/`Sunset`/`Link`.
     fn decorate(&self, mut response: Response<Bytes>) -> Response<Bytes> {
-        let lifecycle = self.api.lifecycle.response_headers();
-        for (name, value) in self.limit_headers.iter().chain(lifecycle.iter()) {
-            if let Ok(v) = HeaderValue::from_str(value) {
-                response.headers_mut().append(*name, v);
-            }
-        }
+        append_headers(&mut response, &self.limit_headers);
+        append_headers(&mut response, &self.api.lifecycle.response_headers());
         response
     }
 }
