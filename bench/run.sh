@@ -12,6 +12,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SECS=${BENCH_SECS:-10}
 WARMUP=${BENCH_WARMUP_SECS:-2}
 CONNS=${BENCH_CONNS:-32}
+# BENCH_PROFILE=DIR: perf-record Gatehouse during each measured run into DIR/perf-<case>.data.
+PROFILE=${BENCH_PROFILE:-}
 PIN=${BENCH_PIN:-1}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse/target-release}
 
@@ -265,8 +267,14 @@ measure() { # case gw url pid
     local c=$1 gw=$2 url=$3 pid=$4 out before after
     "${ON_LOAD[@]}" wrk -t1 -c"$CONNS" -d"${WARMUP}s" -H "X-API-Key: $KEY" "$url" >/dev/null
     before=$(cpu_ticks "$pid")
+    local perf_pid=""
+    if [[ -n $PROFILE && $gw == gatehouse ]]; then
+        perf record -q -F 2999 -p "$pid" -o "$PROFILE/perf-$c.data" -- sleep "$SECS" 2>/dev/null &
+        perf_pid=$!
+    fi
     out=$("${ON_LOAD[@]}" wrk "${WRK_ARGS[@]}" -d"${SECS}s" "$url")
     after=$(cpu_ticks "$pid")
+    [[ -z $perf_pid ]] || wait "$perf_pid" || true
     printf '%s\n' "$out" >"$TMP/wrk-$c-$gw.txt"
     RPS[$c,$gw]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
     P99[$c,$gw]=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")

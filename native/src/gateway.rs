@@ -9,6 +9,7 @@ use bytes::Bytes;
 use gatehouse_core::pipeline::{too_large, Adapters, Gateway};
 use gatehouse_core::problem::{Problem, ProblemKind};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Body;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -169,6 +170,10 @@ async fn handle(
         return Ok(too_large(limit).map(Full::new));
     }
     let (parts, body) = request.into_parts();
+    if body.is_end_stream() {
+        // No body (most GETs): nothing to collect.
+        return Ok(gateway.handle(http::Request::from_parts(parts, Bytes::new())).await.map(Full::new));
+    }
     let response = match Limited::new(body, limit).collect().await {
         Ok(body) => gateway.handle(http::Request::from_parts(parts, body.to_bytes())).await.map(Full::new),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => too_large(limit).map(Full::new),

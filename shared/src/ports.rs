@@ -37,7 +37,7 @@ pub trait ReadModel {
     async fn routes(&self) -> Result<Arc<RouteTable>, PortError>;
     /// The key record with this hash, if any. Revoked keys may be returned (with their status)
     /// or absent; both refuse the call.
-    async fn key(&self, hash: &KeyHash) -> Result<Option<crate::model::Key>, PortError>;
+    async fn key(&self, hash: &KeyHash) -> Result<Option<Arc<crate::model::Key>>, PortError>;
     async fn identity(&self, app_id: &str) -> Result<Option<Arc<Identity>>, PortError>;
 }
 
@@ -51,7 +51,8 @@ pub trait Limiter {
 /// Storage for cached responses. Policy (what to store, what to serve) stays in the core.
 #[allow(async_fn_in_trait)]
 pub trait ResponseCache {
-    async fn get(&self, key: &str) -> Result<Option<CachedResponse>, PortError>;
+    /// Shared, not copied: a hit reads the entry and clones only its header map.
+    async fn get(&self, key: &str) -> Result<Option<Arc<CachedResponse>>, PortError>;
     async fn put(&self, key: &str, entry: CachedResponse) -> Result<(), PortError>;
     /// Removes matching entries and returns how many were removed (when the store knows).
     async fn purge(&self, selector: &PurgeSelector) -> Result<u64, PortError>;

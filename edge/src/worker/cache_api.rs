@@ -13,6 +13,8 @@
 //! it killed is unknown (they are never listed). Entries live at most
 //! [`MAX_ENTRY_SECS`](crate::purged::MAX_ENTRY_SECS) in the Cache API, which keeps the log short.
 
+use std::sync::Arc;
+
 use gatehouse_core::cache::purges::PurgeNotice;
 use gatehouse_core::cache::{CachedResponse, PurgeSelector};
 use gatehouse_core::ports::{PortError, ResponseCache};
@@ -58,7 +60,7 @@ fn decode(bytes: &[u8]) -> Option<CachedResponse> {
 }
 
 impl ResponseCache for CacheApiCache {
-    async fn get(&self, key: &str) -> Result<Option<CachedResponse>, PortError> {
+    async fn get(&self, key: &str) -> Result<Option<Arc<CachedResponse>>, PortError> {
         let Some(mut res) = Cache::default().get(cache_url(key), true).await.map_err(port)? else {
             return Ok(None);
         };
@@ -73,7 +75,7 @@ impl ResponseCache for CacheApiCache {
             let _ = Cache::default().delete(cache_url(key), true).await;
             return Ok(None);
         }
-        Ok(Some(entry))
+        Ok(Some(Arc::new(entry)))
     }
 
     async fn put(&self, key: &str, entry: CachedResponse) -> Result<(), PortError> {

@@ -25,7 +25,7 @@ const DEFAULT_TTL_SECS: u64 = 30;
 
 struct IsolateCache {
     routes: LruTtlCache<(), Arc<RouteTable>>,
-    keys: LruTtlCache<String, Option<Key>>,
+    keys: LruTtlCache<String, Option<Arc<Key>>>,
     identities: LruTtlCache<String, Option<Arc<Identity>>>,
 }
 
@@ -83,7 +83,7 @@ impl ReadModel for KvReadModel {
         Ok(routes)
     }
 
-    async fn key(&self, hash: &KeyHash) -> Result<Option<Key>, PortError> {
+    async fn key(&self, hash: &KeyHash) -> Result<Option<Arc<Key>>, PortError> {
         // Before any cached copy is trusted: the strongly consistent deny list.
         let denied = revocations::denies(&self.env, hash).await?;
         let hex = hash.as_hex().to_string();
@@ -91,14 +91,16 @@ impl ReadModel for KvReadModel {
         let key = match cached {
             Some(key) => key,
             None => {
-                let key: Option<Key> = self.get(&layout::key_record(hash)).await?;
+                let key: Option<Arc<Key>> = self.get::<Key>(&layout::key_record(hash)).await?.map(Arc::new);
                 with_cache(self.ttl_secs, |c| c.keys.cache_set(hex, key.clone()));
                 key
             }
         };
-        Ok(key.map(|mut key| {
+        Ok(key.map(|key| {
             if denied {
-                key.status = KeyStatus::Revoked;
+                let mut revoked = Key::clone(&key);
+                revoked.status = KeyStatus::Revoked;
+                return Arc::new(revoked);
             }
             key
         }))

@@ -40,16 +40,17 @@ pub struct MemoryResponseCache {
 
 #[derive(Default)]
 struct Inner {
-    entries: HashMap<String, Slot>,
+    /// Keys are shared with `recency`, so a hit re-ranks an entry without copying its key.
+    entries: HashMap<Arc<str>, Slot>,
     /// Recency counter → key; the first entry is the least recently used.
-    recency: BTreeMap<u64, String>,
+    recency: BTreeMap<u64, Arc<str>>,
     next_tick: u64,
     /// Sum of the slots' sizes; never above `max_bytes`.
     bytes: usize,
 }
 
 struct Slot {
-    entry: CachedResponse,
+    entry: Arc<CachedResponse>,
     size: usize,
     tick: u64,
 }
@@ -100,17 +101,19 @@ impl Inner {
     fn insert(&mut self, key: &str, entry: CachedResponse, size: usize) {
         let tick = self.tick();
         self.bytes += size;
-        self.recency.insert(tick, key.to_string());
-        self.entries.insert(key.to_string(), Slot { entry, size, tick });
+        let key: Arc<str> = Arc::from(key);
+        self.recency.insert(tick, Arc::clone(&key));
+        self.entries.insert(key, Slot { entry: Arc::new(entry), size, tick });
     }
 
-    fn touch(&mut self, key: &str) {
+    /// Marks `key` most recently used and returns its entry.
+    fn touch(&mut self, key: &str) -> Option<Arc<CachedResponse>> {
         let tick = self.tick();
-        if let Some(slot) = self.entries.get_mut(key) {
-            self.recency.remove(&slot.tick);
-            slot.tick = tick;
-            self.recency.insert(tick, key.to_string());
-        }
+        let slot = self.entries.get_mut(key)?;
+        let shared_key = self.recency.remove(&slot.tick)?;
+        slot.tick = tick;
+        self.recency.insert(tick, shared_key);
+        Some(Arc::clone(&slot.entry))
     }
 
     fn remove(&mut self, key: &str) -> Option<Slot> {
@@ -130,14 +133,14 @@ impl Inner {
     }
 
     fn remove_where(&mut self, doomed: impl Fn(&CachedResponse) -> bool) -> usize {
-        let keys: Vec<String> =
-            self.entries.iter().filter(|(_, slot)| doomed(&slot.entry)).map(|(k, _)| k.clone()).collect();
+        let keys: Vec<Arc<str>> =
+            self.entries.iter().filter(|(_, slot)| doomed(&slot.entry)).map(|(k, _)| Arc::clone(k)).collect();
         keys.iter().filter(|k| self.remove(k).is_some()).count()
     }
 }
 
 impl ResponseCache for MemoryResponseCache {
-    async fn get(&self, key: &str) -> Result<Option<CachedResponse>, PortError> {
+    async fn get(&self, key: &str) -> Result<Option<Arc<CachedResponse>>, PortError> {
         let now = (self.clock)();
         let mut inner = self.lock()?;
         let expired = match inner.entries.get(key) {
@@ -148,8 +151,7 @@ impl ResponseCache for MemoryResponseCache {
             inner.remove(key);
             return Ok(None);
         }
-        inner.touch(key);
-        Ok(inner.entries.get(key).map(|slot| slot.entry.clone()))
+        Ok(inner.touch(key))
     }
 
     /// Replaces any entry under `key`. An entry bigger than the whole cache is not stored, and
@@ -225,7 +227,7 @@ mod tests {
     async fn stale_entry_with_a_validator_is_kept_for_revalidation() {
         let (cache, clock) = cache(1 << 20);
         let mut e = entry("api_a", &[], 10, 60);
-        e.headers.push(("etag".into(), "\"v1\"".into()));
+        e.headers.insert(http::header::ETAG, http::HeaderValue::from_static("\"v1\""));
         cache.put("k", e).await.unwrap();
         clock.store(T0 + 120_000, Ordering::SeqCst);
         assert!(cache.get("k").await.unwrap().is_some());

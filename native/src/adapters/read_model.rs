@@ -16,7 +16,7 @@ use gatehouse_core::store::CatalogSnapshot;
 #[derive(Default)]
 pub struct Snapshot {
     routes: Arc<RouteTable>,
-    keys_by_hash: HashMap<String, Key>,
+    keys_by_hash: HashMap<String, Arc<Key>>,
     identities: HashMap<String, Arc<Identity>>,
 }
 
@@ -33,7 +33,7 @@ impl Snapshot {
                 Some((app.id.clone(), Arc::new(identity)))
             })
             .collect();
-        let keys_by_hash = catalog.keys.into_iter().map(|k| (k.hash.as_hex().to_string(), k)).collect();
+        let keys_by_hash = catalog.keys.into_iter().map(|k| (k.hash.as_hex().to_string(), Arc::new(k))).collect();
         Snapshot { routes: Arc::new(RouteTable::new(catalog.apis)), keys_by_hash, identities }
     }
 }
@@ -60,7 +60,7 @@ impl ReadModel for InProcessReadModel {
         Ok(Arc::clone(&self.snapshot()?.routes))
     }
 
-    async fn key(&self, hash: &KeyHash) -> Result<Option<Key>, PortError> {
+    async fn key(&self, hash: &KeyHash) -> Result<Option<Arc<Key>>, PortError> {
         Ok(self.snapshot()?.keys_by_hash.get(hash.as_hex()).cloned())
     }
 

@@ -35,8 +35,12 @@ impl UsageSink for UsageRecorder {
     fn record(&self, event: UsageEvent) {
         if let Ok(mut pending) = self.pending.lock() {
             if let (Some(key), true) = (&event.key_id, event.outcome.admitted()) {
-                let at = pending.last_used.entry(key.clone()).or_default();
-                *at = (*at).max(event.at);
+                match pending.last_used.get_mut(key) {
+                    Some(at) => *at = (*at).max(event.at),
+                    None => {
+                        pending.last_used.insert(key.clone(), event.at);
+                    }
+                }
             }
             pending.aggregator.add(&event);
         }

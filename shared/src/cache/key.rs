@@ -16,8 +16,9 @@ use sha2::{Digest, Sha256};
 
 use crate::model::{Api, KeyLocation};
 
-/// Version of the key layout; bump it to orphan every stored entry after a layout change.
-const KEY_VERSION: &str = "v1";
+/// `gatehouse:<version of the key layout>:`; bump the version to orphan every stored entry
+/// after a layout change.
+const PREFIX: &str = "gatehouse:v1:";
 
 /// The cache key for a request to `api`.
 ///
@@ -40,9 +41,12 @@ pub fn cache_key(api: &Api, method: &Method, path_and_query: &str, identity: Opt
         }
         None => field(b"shared"),
     }
-    let digest = hasher.finalize();
-    let hex = crate::hex::encode(&digest);
-    format!("gatehouse:{KEY_VERSION}:{}:{hex}", api.id)
+    let hex = crate::hex::encode(&hasher.finalize());
+    let mut key = String::with_capacity(PREFIX.len() + api.id.len() + 1 + hex.len());
+    for part in [PREFIX, api.id.as_str(), ":", hex.as_str()] {
+        key.push_str(part);
+    }
+    key
 }
 
 /// GET and HEAD share entries: a HEAD is answered from the stored GET response.

@@ -50,6 +50,7 @@ pub(crate) mod testkit;
 mod tests;
 
 use bytes::Bytes;
+use http::HeaderMap;
 use serde::{Deserialize, Serialize};
 
 use crate::time::UnixMillis;
@@ -62,11 +63,14 @@ pub use status::{CacheStatus, FwdReason, CACHE_NAME, CACHE_STATUS};
 
 /// A stored response with what is needed to judge its freshness later.
 ///
-/// Headers are stored lower-case, without hop-by-hop fields, `Age` or tag headers.
+/// Headers are kept without hop-by-hop fields, `Age` or tag headers, as a ready `HeaderMap`:
+/// a hit clones it instead of re-parsing every name and value. Serialised as a list of
+/// `[name, value]` pairs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CachedResponse {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
+    #[serde(with = "header_pairs")]
+    pub headers: HeaderMap,
     #[serde(with = "serde_bytes_as_vec")]
     pub body: Bytes,
     /// When the response was received from the upstream (RFC 9111 `response_time`).
@@ -84,6 +88,33 @@ pub struct CachedResponse {
     /// the response does not vary. A hash, so varied credentials never sit in the store.
     #[serde(default)]
     pub vary_digest: String,
+}
+
+/// A `HeaderMap` as `[["name", "value"], …]`. Values are visible ASCII (only such responses
+/// are stored); a pair that no longer parses is dropped on the way in.
+mod header_pairs {
+    use http::{HeaderMap, HeaderName, HeaderValue};
+    use serde::ser::SerializeSeq;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(headers: &HeaderMap, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(headers.len()))?;
+        for (name, value) in headers {
+            seq.serialize_element(&(name.as_str(), value.to_str().unwrap_or_default()))?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<HeaderMap, D::Error> {
+        let pairs = Vec::<(String, String)>::deserialize(d)?;
+        let mut headers = HeaderMap::with_capacity(pairs.len());
+        for (name, value) in pairs {
+            if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+                headers.append(n, v);
+            }
+        }
+        Ok(headers)
+    }
 }
 
 mod serde_bytes_as_vec {

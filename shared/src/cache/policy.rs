@@ -69,6 +69,9 @@ pub fn entry_for(
     let default_cacheable = cacheable_by_default(status);
     let lifetime = freshness_lifetime(headers, &cc, req.api.cache.default_ttl_secs, default_cacheable, received_at);
     let validators = headers.contains_key(ETAG) || headers.contains_key(LAST_MODIFIED);
+    // `no-cache` from the upstream: usable only after revalidation, i.e. a lifetime of 0, so
+    // serving never has to re-read the directives.
+    let lifetime = if cc.no_cache { lifetime.map(|_| 0) } else { lifetime };
     let freshness_ms = match lifetime {
         Some(ms) if ms > 0 => ms,
         Some(_) if validators => 0,
@@ -193,10 +196,12 @@ mod tests {
 
     #[test]
     fn no_cache_response_with_validator_is_stored_for_revalidation() {
-        let entry = store(&HeaderMap::new(), 200, &[("cache-control", "no-cache"), ("etag", "\"v1\"")]);
-        assert_eq!(entry.map(|e| e.freshness_ms), Ok(0));
-        let no_validator = store(&HeaderMap::new(), 200, &[("cache-control", "no-cache")]);
-        assert_eq!(no_validator, Err(NotStored::NoFreshness));
+        for cc in ["no-cache", "no-cache, max-age=100"] {
+            let entry = store(&HeaderMap::new(), 200, &[("cache-control", cc), ("etag", "\"v1\"")]);
+            assert_eq!(entry.map(|e| e.freshness_ms), Ok(0), "{cc}: fresh for no time, so always revalidated");
+            let no_validator = store(&HeaderMap::new(), 200, &[("cache-control", cc)]);
+            assert_eq!(no_validator, Err(NotStored::NoFreshness), "{cc}");
+        }
     }
 
     #[test]

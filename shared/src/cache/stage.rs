@@ -1,6 +1,8 @@
 //! The cache stage of the request pipeline: [`lookup`] before the upstream call, [`complete`]
 //! after it. See the module docs of [`crate::cache`] for how the pipeline strings them together.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::header::{HeaderName, AUTHORIZATION};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
@@ -41,7 +43,7 @@ pub enum Lookup {
     /// Forward as is. `error` is the store's failure, if that is why nothing was found.
     Miss { key: String, reason: FwdReason, requested_at: UnixMillis, error: Option<PortError> },
     /// Forward with [`Lookup::conditional_headers`]; a 304 refreshes `stored`.
-    Revalidate { key: String, reason: FwdReason, stored: Box<CachedResponse>, requested_at: UnixMillis },
+    Revalidate { key: String, reason: FwdReason, stored: Arc<CachedResponse>, requested_at: UnixMillis },
     /// Answer with this response; do not call the upstream. Boxed: it dwarfs the other variants.
     Hit(Box<Response<Bytes>>),
 }
@@ -104,14 +106,14 @@ pub async fn lookup<C: ResponseCache>(cache: &C, req: &CacheRequest<'_>, now: Un
             }
         };
     if stored.has_validators() {
-        Lookup::Revalidate { key, reason, stored: Box::new(stored), requested_at: now }
+        Lookup::Revalidate { key, reason, stored, requested_at: now }
     } else {
         Lookup::Miss { key, reason, requested_at: now, error: None }
     }
 }
 
 fn hit(req: &CacheRequest<'_>, stored: &CachedResponse, ttl_secs: i64, age_secs: i64) -> Lookup {
-    let mut response = serve(req, stored.status, &stored.header_map(), &stored.body, Some(age_secs));
+    let mut response = serve(req, stored.status, &stored.headers, &stored.body, Some(age_secs));
     let outcome = CacheOutcome { status: Some(CacheStatus::Hit { ttl_secs }), not_stored: None, error: None };
     finish(&mut response, outcome);
     Lookup::Hit(Box::new(response))
@@ -191,7 +193,7 @@ async fn refresh<C: ResponseCache>(
     requested_at: UnixMillis,
     now: UnixMillis,
 ) -> Response<Bytes> {
-    let mut headers = stored.header_map();
+    let mut headers = stored.headers.clone();
     merge_headers(&mut headers, not_modified.headers());
     let mut merged = Response::new(stored.body.clone());
     *merged.status_mut() = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);

@@ -72,10 +72,9 @@ impl CacheStatus {
     /// Appends this cache's member after any the upstream's caches added: RFC 9211 §2 orders
     /// the list from the origin towards the client and asks caches to keep earlier members.
     pub fn apply(&self, headers: &mut HeaderMap) {
-        let earlier: Vec<String> =
-            headers.get_all(&CACHE_STATUS).iter().filter_map(|v| v.to_str().ok()).map(str::to_string).collect();
-        let mut members = earlier;
-        members.push(self.member());
+        let mut members: Vec<&str> = headers.get_all(&CACHE_STATUS).iter().filter_map(|v| v.to_str().ok()).collect();
+        let ours = self.member();
+        members.push(&ours);
         if let Ok(value) = HeaderValue::from_str(&members.join(", ")) {
             headers.insert(CACHE_STATUS, value);
         }

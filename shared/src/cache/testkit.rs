@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use super::{CachedResponse, PurgeSelector};
@@ -49,11 +50,11 @@ pub struct MapCache {
 }
 
 impl ResponseCache for MapCache {
-    async fn get(&self, key: &str) -> Result<Option<CachedResponse>, PortError> {
+    async fn get(&self, key: &str) -> Result<Option<Arc<CachedResponse>>, PortError> {
         if self.broken {
             return Err(PortError::new("cache", "unreachable"));
         }
-        Ok(self.entries.borrow().get(key).cloned())
+        Ok(self.entries.borrow().get(key).cloned().map(Arc::new))
     }
 
     async fn put(&self, key: &str, entry: CachedResponse) -> Result<(), PortError> {

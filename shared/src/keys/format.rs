@@ -117,15 +117,24 @@ fn base62_digits(bytes: &[u8]) -> Vec<u8> {
     digits
 }
 
-/// The checksum segment for everything before the last underscore.
-fn checksum(body: &str) -> String {
-    base62(&crc32(body.as_bytes()).to_be_bytes())
+/// The checksum segment for everything before the last underscore: the CRC-32 in fixed-width
+/// base62, the same digits as [`base62`] of its four big-endian bytes. Computed on the stack,
+/// because every request's key is checked with it.
+fn checksum(body: &str) -> [u8; CHECKSUM_CHARS] {
+    let mut n = crc32(body.as_bytes());
+    let mut out = [b'0'; CHECKSUM_CHARS];
+    for digit in out.iter_mut().rev() {
+        *digit = ALPHABET[(n % 62) as usize];
+        n /= 62;
+    }
+    out
 }
 
 /// Builds a new key from 24 caller-supplied random bytes (the core draws no randomness).
 pub fn generate(env: KeyEnv, random: &[u8; RANDOM_BYTES]) -> ParsedKey {
     let body = format!("{KEY_PREFIX}_{}_{}", env.as_str(), base62(random));
-    let secret = format!("{body}_{}", checksum(&body));
+    let sum = checksum(&body);
+    let secret = format!("{body}_{}", String::from_utf8_lossy(&sum));
     ParsedKey { secret, env }
 }
 
@@ -148,7 +157,7 @@ pub fn parse(candidate: &str) -> Result<ParsedKey, KeyFormatError> {
         return Err(KeyFormatError::Shape);
     }
     let body = &candidate[..candidate.len() - CHECKSUM_CHARS - 1];
-    if checksum(body) != sum {
+    if checksum(body) != sum.as_bytes() {
         return Err(KeyFormatError::Checksum);
     }
     Ok(ParsedKey { secret: candidate.to_owned(), env })

@@ -11,6 +11,14 @@ fn key(env: KeyEnv, seed: u8) -> ParsedKey {
 }
 
 #[test]
+fn checksum_digits_are_the_base62_of_the_crc() {
+    for body in ["", "gh_live_x", "gh_test_000000000000000000000000000000000"] {
+        let expected = base62(&crate::keys::crc32::crc32(body.as_bytes()).to_be_bytes());
+        assert_eq!(checksum(body).as_slice(), expected.as_bytes(), "{body:?}");
+    }
+}
+
+#[test]
 fn base62_is_fixed_width_and_keeps_leading_zeros() {
     assert_eq!(base62(&[]), "");
     assert_eq!(base62(&[0]), "00");

@@ -1,8 +1,9 @@
 //! `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers, as Structured
 //! Field lists) and `Retry-After`, from a [`LimitDecision`].
 use std::cmp::Reverse;
+use std::fmt::Write;
 
-use super::{LimitDecision, LimitResult};
+use super::LimitDecision;
 
 /// Largest sf-integer (RFC 8941 §3.3.1); larger counts are clamped so the field stays valid.
 const SF_INTEGER_MAX: u64 = 999_999_999_999_999;
@@ -19,22 +20,22 @@ pub fn headers(decision: &LimitDecision) -> Vec<(&'static str, String)> {
     let Some(tightest) = decision.results.iter().min_by_key(|r| (r.allowed, r.remaining, Reverse(r.reset_secs))) else {
         return Vec::new();
     };
-    let policies: Vec<String> = decision.results.iter().map(policy_item).collect();
-    let mut out = vec![
-        ("ratelimit-policy", policies.join(", ")),
-        (
-            "ratelimit",
-            format!("{};r={};t={}", sf_string(&tightest.name), int(tightest.remaining), int(tightest.reset_secs)),
-        ),
-    ];
+    let mut policies = String::with_capacity(32 * decision.results.len());
+    for (i, result) in decision.results.iter().enumerate() {
+        if i > 0 {
+            policies.push_str(", ");
+        }
+        push_sf_string(&mut policies, &result.name);
+        let _ = write!(policies, ";q={};w={}", int(result.limit), int(result.window_secs));
+    }
+    let mut current = String::with_capacity(32);
+    push_sf_string(&mut current, &tightest.name);
+    let _ = write!(current, ";r={};t={}", int(tightest.remaining), int(tightest.reset_secs));
+    let mut out = vec![("ratelimit-policy", policies), ("ratelimit", current)];
     if !decision.allowed() {
         out.push(("retry-after", decision.retry_after_secs().to_string()));
     }
     out
-}
-
-fn policy_item(result: &LimitResult) -> String {
-    format!("{};q={};w={}", sf_string(&result.name), int(result.limit), int(result.window_secs))
 }
 
 fn int(n: u64) -> u64 {
@@ -44,8 +45,7 @@ fn int(n: u64) -> u64 {
 /// An sf-string (RFC 8941 §3.3.3): quoted, with `"` and `\` escaped. Only printable ASCII is
 /// allowed there, so anything else in a policy name becomes `?` rather than making the whole
 /// header invalid.
-fn sf_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
+fn push_sf_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -58,12 +58,18 @@ fn sf_string(s: &str) -> String {
         }
     }
     out.push('"');
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::LimitResult;
+
+    fn sf_string(s: &str) -> String {
+        let mut out = String::new();
+        push_sf_string(&mut out, s);
+        out
+    }
 
     fn result(name: &str, allowed: bool, limit: u64, remaining: u64, window: u64, reset: u64) -> LimitResult {
         let is_quota = window > 1;

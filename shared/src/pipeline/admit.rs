@@ -11,7 +11,7 @@ use crate::entitlements::{Grant, Identity};
 use crate::keys::{self, KeyCheck};
 use crate::lifecycle::Lifecycle;
 use crate::limits::{self, LimitCheck};
-use crate::model::{Api, Key, Operation};
+use crate::model::{Api, Key};
 use crate::ports::{Limiter, ReadModel};
 use crate::time::UnixMillis;
 use crate::usage::UsageEvent;
@@ -20,11 +20,10 @@ use crate::verdict::Outcome;
 /// A request that passed every check, with what the later stages need.
 pub struct Admitted {
     pub api: Arc<Api>,
-    pub operation: Operation,
     /// Path below the API's base path.
     pub rest: String,
     /// `None` for a public operation.
-    pub caller: Option<(Key, Arc<Identity>)>,
+    pub caller: Option<(Arc<Key>, Arc<Identity>)>,
     /// `RateLimit-Policy` / `RateLimit` headers to add to the response.
     pub limit_headers: Vec<(&'static str, String)>,
 }
@@ -44,14 +43,14 @@ pub async fn admit<A: Adapters>(
         event.outcome = Outcome::NoRoute;
         Box::new(refuse::no_route(why))
     })?;
-    let (api, operation, rest) = (Arc::clone(route.api), route.operation.clone(), route.rest);
+    let (api, operation, rest) = (Arc::clone(route.api), route.operation, route.rest);
     event.api_id.clone_from(&api.id);
     event.operation_id.clone_from(&operation.id);
 
     if operation.public {
         event.outcome = Outcome::Public;
         check_lifecycle(&api, event)?;
-        return Ok(Admitted { api, operation, rest, caller: None, limit_headers: Vec::new() });
+        return Ok(Admitted { api, rest, caller: None, limit_headers: Vec::new() });
     }
     let (key, identity) = authenticate(adapters, request, &api, now, event).await?;
     let Some(grant) = identity.grant_for(&api.id, &operation.id, &operation.scopes) else {
@@ -68,7 +67,7 @@ pub async fn admit<A: Adapters>(
         refusal
     })?;
     event.outcome = Outcome::Valid;
-    Ok(Admitted { api, operation, rest, caller: Some((key, identity)), limit_headers })
+    Ok(Admitted { api, rest, caller: Some((key, identity)), limit_headers })
 }
 
 fn refused(event: &mut UsageEvent, outcome: Outcome, detail: &str) -> Refusal {
@@ -88,7 +87,7 @@ async fn authenticate<A: Adapters>(
     api: &Api,
     now: UnixMillis,
     event: &mut UsageEvent,
-) -> Result<(Key, Arc<Identity>), Refusal> {
+) -> Result<(Arc<Key>, Arc<Identity>), Refusal> {
     let presented = credential::find(&api.auth, request.headers(), request.uri().query())
         .ok_or_else(|| refused(event, Outcome::Missing, "This API needs an API key."))?;
     let parsed = keys::parse(presented.value)

@@ -52,11 +52,13 @@ pub trait Adapters {
 pub struct Gateway<A> {
     pub adapters: A,
     pub config: GatewayConfig,
+    signer: forward::IdentitySigner,
 }
 
 impl<A: Adapters> Gateway<A> {
     pub fn new(adapters: A, config: GatewayConfig) -> Self {
-        Gateway { adapters, config }
+        let signer = forward::IdentitySigner::new(&config.identity_secret);
+        Gateway { adapters, config, signer }
     }
 
     /// Handles one request end to end and records its usage event.

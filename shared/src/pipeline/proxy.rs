@@ -45,7 +45,7 @@ impl Admitted {
         }
         let url = forward::upstream_url(api, &self.rest, query.as_deref());
         let caller = self.caller.as_ref().map(|(key, identity)| Caller { identity, key_id: &key.id });
-        let upstream_req = match forward::build(&request, &url, headers, caller, &gateway.config.identity_secret, now) {
+        let upstream_req = match forward::build(&request, &url, headers, caller, &gateway.signer, now) {
             Ok(req) => req,
             Err(_) => return refuse::upstream_failed(false),
         };

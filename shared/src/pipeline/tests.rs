@@ -41,9 +41,9 @@ impl ReadModel for Fakes {
     async fn routes(&self) -> Result<Arc<RouteTable>, PortError> {
         Ok(Arc::clone(&self.routes))
     }
-    async fn key(&self, hash: &KeyHash) -> Result<Option<Key>, PortError> {
+    async fn key(&self, hash: &KeyHash) -> Result<Option<Arc<Key>>, PortError> {
         self.key_lookups.set(self.key_lookups.get() + 1);
-        Ok((hash == &self.key.hash).then(|| self.key.clone()))
+        Ok((hash == &self.key.hash).then(|| Arc::new(self.key.clone())))
     }
     async fn identity(&self, app_id: &str) -> Result<Option<Arc<Identity>>, PortError> {
         Ok((app_id == self.identity.app_id).then(|| Arc::clone(&self.identity)))
