@@ -4,7 +4,7 @@
 #
 # Env: BENCH_SECS (10), BENCH_WARMUP_SECS (2), BENCH_CONNS (32), BENCH_PIN (1: gateway on
 # its own core; 0: no pinning, 2 workers each), BENCH_KEEP (1 keeps the temp dir),
-# CARGO_TARGET_DIR (~/.cache/gatehouse/target-release).
+# CARGO_TARGET_DIR (~/.cache/gatehouse/target-release), BENCH_PROFILE (dir: perf-record Gatehouse).
 # Exit 0 even when a target is missed; non-zero on any setup error.
 set -euo pipefail
 
@@ -24,6 +24,8 @@ die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 need_apt=()
 command -v nginx >/dev/null || need_apt+=(nginx)
 command -v wrk >/dev/null || need_apt+=(wrk)
+[[ -z $PROFILE ]] || command -v perf >/dev/null || need_apt+=(linux-perf)
+[[ -z $PROFILE ]] || mkdir -p "$PROFILE"
 command -v jq >/dev/null || need_apt+=(jq)
 command -v curl >/dev/null || need_apt+=(curl)
 command -v taskset >/dev/null || need_apt+=(util-linux)

@@ -20,7 +20,7 @@ use crate::adapters::clock::{now_millis, SystemClock};
 use crate::adapters::memory_cache::MemoryResponseCache;
 use crate::adapters::memory_limiter::MemoryLimiter;
 use crate::adapters::read_model::InProcessReadModel;
-use crate::adapters::upstream::HyperUpstream;
+use crate::adapters::upstream::PooledUpstream;
 use crate::adapters::usage::UsageRecorder;
 use crate::cli::CliError;
 use crate::gateway::{self, NativeAdapters};
@@ -136,7 +136,7 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
         read_model,
         limiter: MemoryLimiter::default(),
         cache,
-        upstream: HyperUpstream,
+        upstream: PooledUpstream,
         usage: Arc::clone(&usage),
         clock: SystemClock::default(),
     };

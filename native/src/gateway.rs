@@ -20,7 +20,7 @@ use crate::adapters::clock::SystemClock;
 use crate::adapters::memory_cache::MemoryResponseCache;
 use crate::adapters::memory_limiter::MemoryLimiter;
 use crate::adapters::read_model::InProcessReadModel;
-use crate::adapters::upstream::HyperUpstream;
+use crate::adapters::upstream::PooledUpstream;
 use crate::adapters::usage::UsageRecorder;
 
 /// The native runtime's adapters.
@@ -28,7 +28,7 @@ pub struct NativeAdapters {
     pub read_model: InProcessReadModel,
     pub limiter: MemoryLimiter,
     pub cache: Arc<MemoryResponseCache>,
-    pub upstream: HyperUpstream,
+    pub upstream: PooledUpstream,
     pub usage: Arc<UsageRecorder>,
     pub clock: SystemClock,
 }
@@ -37,7 +37,7 @@ impl Adapters for NativeAdapters {
     type Read = InProcessReadModel;
     type Limit = MemoryLimiter;
     type Cache = MemoryResponseCache;
-    type Up = HyperUpstream;
+    type Up = PooledUpstream;
     type Usage = UsageRecorder;
     type Clock = SystemClock;
     fn read_model(&self) -> &InProcessReadModel {
@@ -49,7 +49,7 @@ impl Adapters for NativeAdapters {
     fn cache(&self) -> &MemoryResponseCache {
         &self.cache
     }
-    fn upstream(&self) -> &HyperUpstream {
+    fn upstream(&self) -> &PooledUpstream {
         &self.upstream
     }
     fn usage(&self) -> &UsageRecorder {

@@ -87,7 +87,12 @@ impl MemoryLimiter {
         let evaluation = evaluate(checks, &states, now, 1);
         for (check, state) in checks.iter().zip(evaluation.writes.into_iter().flatten()) {
             let entry = Entry { state, expires_at: state.expires_at(check) };
-            counters.map.insert(check.counter.clone(), entry);
+            match counters.map.get_mut(&check.counter) {
+                Some(existing) => *existing = entry, // the usual case: no key copy
+                None => {
+                    counters.map.insert(check.counter.clone(), entry);
+                }
+            }
         }
         counters.sweep_if_due(now, self.max_counters);
         evaluation.decision

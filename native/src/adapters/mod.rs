@@ -1,4 +1,4 @@
-//! Native adapters for the core's ports: in-memory limiter and cache, hyper upstream client,
+//! Native adapters for the core's ports: in-memory limiter and cache, pooled HTTP/1.1 upstream client,
 //! in-process read model, usage aggregation into the store.
 
 pub mod clock;

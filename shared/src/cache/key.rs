@@ -33,7 +33,11 @@ pub fn cache_key(api: &Api, method: &Method, path_and_query: &str, identity: Opt
     };
     field(api.id.as_bytes());
     field(method_class(method).as_bytes());
-    field(normalise_target(path_and_query, &credential_params(api)).as_bytes());
+    if path_and_query.contains(['?', '#']) {
+        field(normalise_target(path_and_query, &credential_params(api)).as_bytes());
+    } else {
+        field(path_and_query.as_bytes()); // already normal: nothing to sort or drop
+    }
     match identity.filter(|_| !api.cache.public) {
         Some(id) => {
             field(b"identity");

@@ -63,7 +63,7 @@ pub async fn admit<A: Adapters>(
     check_lifecycle(&api, event)?;
     let limit_headers = enforce_limits(adapters, grant, &key, &identity, now, event).await.map_err(|mut refusal| {
         // A deprecated API says so on every answer, refusals included.
-        append_headers(&mut refusal, &api.lifecycle.response_headers());
+        append_headers(&mut refusal, api.lifecycle.response_headers());
         refusal
     })?;
     event.outcome = Outcome::Valid;
@@ -167,6 +167,6 @@ async fn enforce_limits<A: Adapters>(
         "Too many requests; slow down."
     };
     let mut res = refused(event, outcome, detail);
-    append_headers(&mut res, &headers);
+    append_headers(&mut res, headers);
     Err(res)
 }

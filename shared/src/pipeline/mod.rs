@@ -21,11 +21,12 @@ use crate::verdict::Outcome;
 pub use admit::Admitted;
 
 /// Appends computed headers (limits, lifecycle) to a response; a value that is not a valid
-/// header value is left out rather than failing the call.
-fn append_headers(response: &mut Response<Bytes>, headers: &[(&'static str, String)]) {
+/// header value is left out rather than failing the call. Takes the strings to reuse their
+/// buffers as the header values.
+fn append_headers(response: &mut Response<Bytes>, headers: Vec<(&'static str, String)>) {
     for (name, value) in headers {
-        if let Ok(v) = http::HeaderValue::from_str(value) {
-            response.headers_mut().append(*name, v);
+        if let Ok(v) = http::HeaderValue::try_from(value) {
+            response.headers_mut().append(name, v);
         }
     }
 }

@@ -60,9 +60,10 @@ impl Admitted {
     }
 
     /// Adds the limit headers and, for a deprecated API, `Deprecation`/`Sunset`/`Link`.
-    fn decorate(&self, mut response: Response<Bytes>) -> Response<Bytes> {
-        append_headers(&mut response, &self.limit_headers);
-        append_headers(&mut response, &self.api.lifecycle.response_headers());
+    fn decorate(self, mut response: Response<Bytes>) -> Response<Bytes> {
+        let lifecycle = self.api.lifecycle.response_headers();
+        append_headers(&mut response, self.limit_headers);
+        append_headers(&mut response, lifecycle);
         response
     }
 }

@@ -1,0 +1,131 @@
+//! Decoding `Transfer-Encoding: chunked` (RFC 9112 §7.1) incrementally: each call consumes what
+//! it can from the read buffer and remembers where it stopped, so a chunk may be split across
+//! reads at any byte. Extensions and trailer fields are read and dropped.
+
+use bytes::{Buf, BytesMut};
+
+use super::CodecError;
+
+/// Longest chunk-size line (size plus extensions) or trailer line accepted. Without a bound a
+/// peer could make the read buffer grow forever by never ending a line.
+const MAX_LINE_BYTES: usize = 4 * 1024;
+/// Total trailer section accepted, for the same reason.
+const MAX_TRAILER_BYTES: usize = 16 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Expecting `chunk-size [; ext] CRLF`.
+    Size,
+    /// Inside chunk data; this many bytes are left.
+    Data(usize),
+    /// Expecting the CRLF that ends chunk data.
+    DataEnd,
+    /// After the last chunk: trailer fields until an empty line.
+    Trailer {
+        seen: usize,
+    },
+    Done,
+}
+
+/// Where a chunked body's decoding stands.
+#[derive(Debug)]
+pub struct ChunkedDecoder {
+    state: State,
+}
+
+impl Default for ChunkedDecoder {
+    fn default() -> Self {
+        ChunkedDecoder { state: State::Size }
+    }
+}
+
+impl ChunkedDecoder {
+    /// Moves decoded data from `buf` to `body`, consuming the framing. Returns `true` once the
+    /// last chunk and the trailers are consumed; bytes after that stay in `buf`.
+    pub fn decode(&mut self, buf: &mut BytesMut, body: &mut BytesMut, max_body: usize) -> Result<bool, CodecError> {
+        loop {
+            match self.state {
+                State::Size => {
+                    let Some((len, consumed)) = line(buf)? else { return Ok(false) };
+                    let size = chunk_size(&buf[..len])?;
+                    buf.advance(consumed);
+                    if size > max_body.saturating_sub(body.len()) {
+                        return Err(CodecError::BodyTooLarge(max_body));
+                    }
+                    self.state = if size == 0 { State::Trailer { seen: 0 } } else { State::Data(size) };
+                }
+                State::Data(left) => {
+                    if buf.is_empty() {
+                        return Ok(false);
+                    }
+                    let take = left.min(buf.len());
+                    body.extend_from_slice(&buf[..take]);
+                    buf.advance(take);
+                    self.state = if take == left { State::DataEnd } else { State::Data(left - take) };
+                }
+                State::DataEnd => match buf.first() {
+                    None => return Ok(false),
+                    Some(b'\n') => {
+                        buf.advance(1);
+                        self.state = State::Size;
+                    }
+                    Some(b'\r') => match buf.get(1) {
+                        None => return Ok(false),
+                        Some(b'\n') => {
+                            buf.advance(2);
+                            self.state = State::Size;
+                        }
+                        Some(_) => return Err(CodecError::Invalid("chunk data not followed by CRLF")),
+                    },
+                    Some(_) => return Err(CodecError::Invalid("chunk data longer than its size")),
+                },
+                State::Trailer { seen } => {
+                    let Some((len, consumed)) = line(buf)? else { return Ok(false) };
+                    buf.advance(consumed);
+                    if len == 0 {
+                        self.state = State::Done;
+                    } else if seen + consumed > MAX_TRAILER_BYTES {
+                        return Err(CodecError::Invalid("chunked trailers too large"));
+                    } else {
+                        self.state = State::Trailer { seen: seen + consumed };
+                    }
+                }
+                State::Done => return Ok(true),
+            }
+        }
+    }
+}
+
+/// The next line in `buf`: (length without its terminator, bytes to consume). A bare LF is
+/// accepted as a line end, as RFC 9112 §2.2 allows a recipient to.
+fn line(buf: &[u8]) -> Result<Option<(usize, usize)>, CodecError> {
+    match buf.iter().take(MAX_LINE_BYTES + 1).position(|b| *b == b'\n') {
+        Some(lf) => {
+            let len = if lf > 0 && buf[lf - 1] == b'\r' { lf - 1 } else { lf };
+            Ok(Some((len, lf + 1)))
+        }
+        None if buf.len() > MAX_LINE_BYTES => Err(CodecError::Invalid("chunk line too long")),
+        None => Ok(None),
+    }
+}
+
+/// The hexadecimal size at the start of a chunk-size line; extensions after `;` are ignored.
+fn chunk_size(line: &[u8]) -> Result<usize, CodecError> {
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 {
+        return Err(CodecError::Invalid("chunk size is not hexadecimal"));
+    }
+    let rest = super::trim_ows(&line[digits..]);
+    if !(rest.is_empty() || rest.starts_with(b";")) {
+        return Err(CodecError::Invalid("junk after chunk size"));
+    }
+    let mut size: usize = 0;
+    for digit in &line[..digits] {
+        let value = (*digit as char).to_digit(16).unwrap_or(0) as usize;
+        size = size
+            .checked_mul(16)
+            .and_then(|s| s.checked_add(value))
+            .ok_or(CodecError::Invalid("chunk size overflows"))?;
+    }
+    Ok(size)
+}

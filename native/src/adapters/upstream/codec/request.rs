@@ -1,0 +1,86 @@
+//! Serialising a request head for HTTP/1.1: origin-form request line, `Host`, the caller's
+//! fields, and the framing (`Content-Length`) that this client alone decides.
+
+use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::{HeaderMap, Method, Uri};
+
+use super::has_token;
+
+/// What encoding learned about the request that the exchange needs afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Encoded {
+    /// The request asked for the connection to close after this exchange (`Connection: close`).
+    pub close: bool,
+}
+
+/// Appends the head of `method uri` with `headers` and a body of `body_len` bytes to `out`.
+///
+/// The body itself is not copied: the caller writes it after the head (vectored), so a large
+/// upload costs no extra copy. `Host` comes from the URL's authority unless the caller set one.
+/// `Content-Length` is computed here and any caller-supplied `Content-Length` or
+/// `Transfer-Encoding` is dropped: the framing must describe the bytes actually sent, and a
+/// stale or conflicting length would desynchronise the connection (request smuggling).
+pub fn encode_head(method: &Method, uri: &Uri, headers: &HeaderMap, body_len: usize, out: &mut Vec<u8>) -> Encoded {
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    match uri.path_and_query().map(|pq| pq.as_str()) {
+        Some(pq) if pq.starts_with('/') => out.extend_from_slice(pq.as_bytes()),
+        Some(pq) if !pq.is_empty() => {
+            out.push(b'/');
+            out.extend_from_slice(pq.as_bytes());
+        }
+        _ => out.push(b'/'),
+    }
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    if !headers.contains_key(HOST) {
+        push_host(uri, out);
+    }
+    let mut close = false;
+    for (name, value) in headers {
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
+            continue;
+        }
+        if name == CONNECTION && has_token(value.as_bytes(), b"close") {
+            close = true;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if body_len > 0 || matches!(*method, Method::POST | Method::PUT | Method::PATCH) {
+        out.extend_from_slice(b"content-length: ");
+        push_decimal(body_len, out);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    Encoded { close }
+}
+
+/// `Host: host[:port]`, leaving out the port when it is HTTP's default, as browsers and hyper do
+/// (some virtual hosts compare the field literally).
+fn push_host(uri: &Uri, out: &mut Vec<u8>) {
+    let Some(authority) = uri.authority() else { return };
+    out.extend_from_slice(b"host: ");
+    out.extend_from_slice(authority.host().as_bytes());
+    if let Some(port) = authority.port_u16().filter(|p| *p != 80) {
+        out.push(b':');
+        push_decimal(usize::from(port), out);
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Decimal digits without the `fmt` machinery, which showed up in profiles of the hot path.
+fn push_decimal(mut n: usize, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}

@@ -1,0 +1,287 @@
+//! Decoding a response: the head with `httparse`, then the body by the framing RFC 9112 §6.3
+//! prescribes, and whether the connection may carry another request afterwards.
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, Version};
+
+use super::chunked::ChunkedDecoder;
+use super::{has_token, last_token, trim_ows, CodecError};
+
+/// Most header fields accepted in one response head (hyper's default too).
+const MAX_HEADERS: usize = 100;
+/// Largest response head accepted; beyond it the peer is not speaking sane HTTP.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// The read buffer always offers at least this much room, so one read takes a typical response
+/// whole (a nearly full buffer would otherwise read a few bytes at a time).
+const MIN_READ_ROOM: usize = 4 * 1024;
+/// How much the read buffer grows by when it runs short of room.
+const READ_GROWTH: usize = 16 * 1024;
+/// Most memory reserved ahead for a body from its announced length, so a peer that announces
+/// 16 MiB and sends nothing cannot make us allocate it.
+const MAX_BODY_PREALLOC: usize = 1024 * 1024;
+
+/// A complete response and whether its connection can be reused.
+#[derive(Debug)]
+pub struct Decoded {
+    pub response: Response<Bytes>,
+    /// The peer agreed to keep the connection open, the body had explicit framing, and no
+    /// stray bytes followed it.
+    pub reusable: bool,
+}
+
+/// Decodes one response from the bytes of a connection, as they arrive.
+#[derive(Debug)]
+pub struct ResponseDecoder {
+    /// The request was `HEAD`: the response has no body whatever its headers say.
+    head_request: bool,
+    max_body: usize,
+    state: State,
+}
+
+#[derive(Debug)]
+enum State {
+    Head,
+    Body(Head, Framing),
+    Done,
+}
+
+#[derive(Debug)]
+struct Head {
+    status: StatusCode,
+    version: Version,
+    headers: HeaderMap,
+    keep_alive: bool,
+}
+
+#[derive(Debug)]
+enum Framing {
+    Length { body: BytesMut, total: usize },
+    Chunked { body: BytesMut, decoder: ChunkedDecoder },
+    UntilClose { body: BytesMut },
+}
+
+impl ResponseDecoder {
+    pub fn new(head_request: bool, max_body: usize) -> Self {
+        ResponseDecoder { head_request, max_body, state: State::Head }
+    }
+
+    /// Consumes what it can from `buf`; `Some` once the response is complete.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Decoded>, CodecError> {
+        loop {
+            match &mut self.state {
+                State::Head => {
+                    let Some(parsed) = parse_head(buf)? else { return Ok(None) };
+                    buf.advance(parsed.len);
+                    if parsed.head.status.is_informational() {
+                        // 100 Continue, 103 Early Hints…: interim, a final response follows.
+                        // 101 would switch protocols, which this client never asks for.
+                        if parsed.head.status == StatusCode::SWITCHING_PROTOCOLS {
+                            return Err(CodecError::Invalid("unexpected 101 Switching Protocols"));
+                        }
+                        continue;
+                    }
+                    match self.framing(parsed)? {
+                        (head, None) => return Ok(Some(finish(head, Bytes::new(), false, buf))),
+                        (head, Some(framing)) => self.state = State::Body(head, framing),
+                    }
+                }
+                State::Body(_, framing) => {
+                    let (done, overrun) = match framing {
+                        Framing::Length { body, total } => {
+                            let overrun = body.len() > *total;
+                            if overrun {
+                                body.truncate(*total);
+                            }
+                            let take = (*total - body.len()).min(buf.len());
+                            body.extend_from_slice(&buf[..take]);
+                            buf.advance(take);
+                            (body.len() == *total, overrun)
+                        }
+                        Framing::Chunked { body, decoder } => (decoder.decode(buf, body, self.max_body)?, false),
+                        Framing::UntilClose { body } => {
+                            if body.len() + buf.len() > self.max_body {
+                                return Err(CodecError::BodyTooLarge(self.max_body));
+                            }
+                            body.extend_from_slice(buf);
+                            buf.clear();
+                            (false, false)
+                        }
+                    };
+                    if !done {
+                        return Ok(None);
+                    }
+                    return Ok(self.take_complete(buf, overrun));
+                }
+                State::Done => return Ok(None),
+            }
+        }
+    }
+
+    /// The peer closed the connection: that completes a read-until-close body and cuts short
+    /// anything else.
+    pub fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Decoded, CodecError> {
+        if let Some(done) = self.decode(buf)? {
+            return Ok(done);
+        }
+        match &self.state {
+            State::Body(_, Framing::UntilClose { .. }) => self.take_complete(buf, true).ok_or(CodecError::Incomplete),
+            _ => Err(CodecError::Incomplete),
+        }
+    }
+
+    /// Where the next read should land. Bodies are read straight into their own buffer once the
+    /// head is parsed, so a large body is copied once, not twice.
+    pub fn read_target<'a>(&'a mut self, buf: &'a mut BytesMut) -> &'a mut BytesMut {
+        match &mut self.state {
+            State::Body(_, Framing::Length { body, total }) if buf.is_empty() => {
+                if body.capacity() == body.len() {
+                    body.reserve((*total - body.len().min(*total)).clamp(1, MAX_BODY_PREALLOC));
+                }
+                body
+            }
+            State::Body(_, Framing::UntilClose { body }) if buf.is_empty() => {
+                ensure_room(body);
+                body
+            }
+            _ => {
+                ensure_room(buf);
+                buf
+            }
+        }
+    }
+
+    /// Chooses the body's framing; `None` when there is no body and the response is complete.
+    fn framing(&self, parsed: Parsed) -> Result<(Head, Option<Framing>), CodecError> {
+        let Parsed { mut head, length, transfer_encoding, .. } = parsed;
+        let status = head.status;
+        if self.head_request || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+            return Ok((head, None));
+        }
+        let framing = match (transfer_encoding, length) {
+            (Some(chunked), length) => {
+                if length.is_some() {
+                    // Both framings at once can be a smuggling attempt (RFC 9112 §6.3): the
+                    // transfer coding wins, the length is dropped and the connection retired.
+                    head.headers.remove(CONTENT_LENGTH);
+                    head.keep_alive = false;
+                }
+                if chunked {
+                    head.headers.remove(TRANSFER_ENCODING);
+                    Framing::Chunked { body: BytesMut::new(), decoder: ChunkedDecoder::default() }
+                } else {
+                    head.keep_alive = false;
+                    Framing::UntilClose { body: BytesMut::new() }
+                }
+            }
+            (None, Some(total)) if total > self.max_body => return Err(CodecError::BodyTooLarge(self.max_body)),
+            (None, Some(0)) => return Ok((head, None)),
+            (None, Some(total)) => {
+                Framing::Length { body: BytesMut::with_capacity(total.min(MAX_BODY_PREALLOC)), total }
+            }
+            (None, None) => {
+                head.keep_alive = false;
+                Framing::UntilClose { body: BytesMut::new() }
+            }
+        };
+        Ok((head, Some(framing)))
+    }
+
+    /// The finished response; `retire` forbids reusing the connection.
+    fn take_complete(&mut self, buf: &BytesMut, retire: bool) -> Option<Decoded> {
+        let State::Body(head, framing) = std::mem::replace(&mut self.state, State::Done) else { return None };
+        let body = match framing {
+            Framing::Length { body, .. } | Framing::Chunked { body, .. } | Framing::UntilClose { body } => body,
+        };
+        Some(finish(head, body.freeze(), retire, buf))
+    }
+}
+
+fn ensure_room(buf: &mut BytesMut) {
+    if buf.capacity() - buf.len() < MIN_READ_ROOM {
+        buf.reserve(READ_GROWTH);
+    }
+}
+
+/// The response, reusable only if the peer keeps the connection alive and nothing is left over.
+fn finish(head: Head, body: Bytes, retire: bool, rest: &BytesMut) -> Decoded {
+    let reusable = head.keep_alive && !retire && rest.is_empty();
+    let mut response = Response::new(body);
+    *response.status_mut() = head.status;
+    *response.version_mut() = head.version;
+    *response.headers_mut() = head.headers;
+    Decoded { response, reusable }
+}
+
+/// A parsed head and what its fields say about framing.
+struct Parsed {
+    len: usize,
+    head: Head,
+    length: Option<usize>,
+    /// `Some(true)` when `Transfer-Encoding` is present and ends in `chunked`.
+    transfer_encoding: Option<bool>,
+}
+
+/// Parses a response head at the start of `buf`; `None` until it is complete.
+///
+/// The head is copied once into its own allocation and header values are slices of it, so a
+/// response (which the cache may keep) never pins the connection's read buffer.
+fn parse_head(buf: &[u8]) -> Result<Option<Parsed>, CodecError> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut slots);
+    let len = match parsed.parse(buf)? {
+        httparse::Status::Complete(len) if len <= MAX_HEAD_BYTES => len,
+        httparse::Status::Partial if buf.len() <= MAX_HEAD_BYTES => return Ok(None),
+        _ => return Err(CodecError::HeadTooLarge),
+    };
+    let status = parsed.code.and_then(|c| StatusCode::from_u16(c).ok()).ok_or(CodecError::Invalid("status code"))?;
+    let version = if parsed.version == Some(0) { Version::HTTP_10 } else { Version::HTTP_11 };
+    let head_bytes = Bytes::copy_from_slice(&buf[..len]);
+    let base = buf.as_ptr() as usize;
+    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+    let (mut length, mut transfer_encoding, mut close, mut keep_alive) = (None, None, false, false);
+    for field in parsed.headers.iter() {
+        let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| CodecError::Invalid("field name"))?;
+        let value = if field.value.is_empty() {
+            HeaderValue::from_static("")
+        } else {
+            let start = (field.value.as_ptr() as usize).wrapping_sub(base);
+            let range = start..start.saturating_add(field.value.len());
+            if range.end > len {
+                return Err(CodecError::Invalid("field value outside the head"));
+            }
+            HeaderValue::from_maybe_shared(head_bytes.slice(range)).map_err(|_| CodecError::Invalid("field value"))?
+        };
+        if name == CONTENT_LENGTH {
+            length = Some(content_length(value.as_bytes(), length)?);
+        } else if name == TRANSFER_ENCODING {
+            // Only the last coding matters, across all the field's lines.
+            transfer_encoding = Some(last_token(value.as_bytes()).eq_ignore_ascii_case(b"chunked"));
+        } else if name == CONNECTION {
+            close |= has_token(value.as_bytes(), b"close");
+            keep_alive |= has_token(value.as_bytes(), b"keep-alive");
+        }
+        headers.append(name, value);
+    }
+    // HTTP/1.1 is persistent unless told otherwise; HTTP/1.0 only when it says keep-alive.
+    let keep_alive = !close && (version == Version::HTTP_11 || keep_alive);
+    Ok(Some(Parsed { len, head: Head { status, version, headers, keep_alive }, length, transfer_encoding }))
+}
+
+/// The body length from one `Content-Length` line, which may repeat the same value as a list;
+/// any disagreement, with this line or an earlier one, is an error (RFC 9110 §8.6).
+fn content_length(value: &[u8], earlier: Option<usize>) -> Result<usize, CodecError> {
+    let mut found = earlier;
+    for item in value.split(|b| *b == b',') {
+        let item = trim_ows(item);
+        if item.is_empty() || item.len() > 19 || !item.iter().all(u8::is_ascii_digit) {
+            return Err(CodecError::Invalid("content-length"));
+        }
+        let n = item.iter().fold(0usize, |n, d| n.saturating_mul(10).saturating_add(usize::from(d - b'0')));
+        match found {
+            Some(seen) if seen != n => return Err(CodecError::Invalid("conflicting content-length")),
+            _ => found = Some(n),
+        }
+    }
+    found.ok_or(CodecError::Invalid("content-length"))
+}

@@ -1,0 +1,155 @@
+//! One keep-alive connection to an upstream and one request/response exchange on it, done in
+//! the calling task: write the request, then read until the codec has a whole response.
+
+use std::io;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use gatehouse_core::ports::UpstreamError;
+use http::{Method, Request};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::codec::{encode_head, Decoded, ResponseDecoder};
+use super::MAX_RESPONSE_BYTES;
+
+/// Connecting (name resolution included) gives up after this, whatever the exchange's timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A fresh connection's read buffer; most API responses fit in one read.
+const READ_BUFFER: usize = 8 * 1024;
+/// A pooled connection whose read buffer grew past this gets a fresh one, so a rare large
+/// response does not keep its memory on an idle connection.
+const MAX_IDLE_READ_BUFFER: usize = 64 * 1024;
+
+/// Where to connect, from the request's URL.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    /// The URL's authority as written; the pool's key.
+    pub authority: &'a str,
+    host: &'a str,
+    port: u16,
+}
+
+impl<'a> Target<'a> {
+    /// Only `http://` URLs: TLS to upstreams is not supported by this adapter (nor was it by the
+    /// client it replaced).
+    pub fn from_uri(uri: &'a http::Uri) -> Result<Self, UpstreamError> {
+        if uri.scheme_str() != Some("http") {
+            return Err(UpstreamError::Connect("only http:// upstream URLs are supported".into()));
+        }
+        let Some(authority) = uri.authority() else {
+            return Err(UpstreamError::Connect("upstream URL has no host".into()));
+        };
+        let host = authority.host();
+        // `Uri` keeps an IPv6 literal's brackets; the resolver wants the bare address.
+        let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+        Ok(Target { authority: authority.as_str(), host, port: authority.port_u16().unwrap_or(80) })
+    }
+}
+
+/// An exchange that failed, and whether it may be retried elsewhere.
+#[derive(Debug)]
+pub enum Failure {
+    /// The connection failed before any byte of a response arrived (closed, reset, broken
+    /// pipe). On a reused connection this is the classic stale keep-alive race.
+    Unanswered {
+        /// Some of the request reached the socket, so the upstream may have acted on it.
+        written: bool,
+        error: io::Error,
+    },
+    Failed(UpstreamError),
+}
+
+impl Failure {
+    pub fn into_error(self) -> UpstreamError {
+        match self {
+            Failure::Unanswered { error, .. } => {
+                UpstreamError::Protocol(format!("connection closed before a response: {error}"))
+            }
+            Failure::Failed(error) => error,
+        }
+    }
+}
+
+/// A connection with its buffers, which live as long as it does and are reused by every
+/// exchange on it.
+#[derive(Debug)]
+pub struct Conn {
+    stream: TcpStream,
+    read: BytesMut,
+    write: Vec<u8>,
+}
+
+impl Conn {
+    /// Opens a connection with Nagle off (a request is written whole, so delaying it only adds
+    /// latency) within [`CONNECT_TIMEOUT`].
+    pub async fn connect(target: &Target<'_>) -> Result<Conn, UpstreamError> {
+        // Host and port only: the authority could carry userinfo, which must never be logged.
+        let fail = |e: &dyn std::fmt::Display| UpstreamError::Connect(format!("{}:{}: {e}", target.host, target.port));
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((target.host, target.port)))
+            .await
+            .map_err(|e| fail(&e))?
+            .map_err(|e| fail(&e))?;
+        stream.set_nodelay(true).map_err(|e| fail(&e))?;
+        Ok(Conn { stream, read: BytesMut::with_capacity(READ_BUFFER), write: Vec::with_capacity(512) })
+    }
+
+    /// Whether an idle connection still looks open. An idle connection has nothing to read, so
+    /// readable means the peer closed it (or sent something unasked, such as a 408): either
+    /// way it is done. This costs no system call unless the reactor has seen the socket become
+    /// readable.
+    pub fn looks_usable(&self) -> bool {
+        let mut probe = [0u8; 1];
+        matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+
+    /// Gets the connection ready to sit idle in the pool.
+    pub fn idle(mut self) -> Conn {
+        if self.read.capacity() > MAX_IDLE_READ_BUFFER {
+            self.read = BytesMut::with_capacity(READ_BUFFER);
+        }
+        self
+    }
+
+    /// Sends `request` and reads its response. The head and the body go out in one vectored
+    /// write; the response is decoded as it arrives.
+    pub async fn exchange(&mut self, request: &Request<Bytes>) -> Result<Decoded, Failure> {
+        self.write.clear();
+        let body = request.body();
+        let encoded = encode_head(request.method(), request.uri(), request.headers(), body.len(), &mut self.write);
+        let total = self.write.len() + body.len();
+        let mut data = Buf::chain(&self.write[..], &body[..]);
+        while data.has_remaining() {
+            let error = match self.stream.write_buf(&mut data).await {
+                Ok(0) => io::Error::from(io::ErrorKind::WriteZero),
+                Ok(_) => continue,
+                Err(e) => e,
+            };
+            return Err(Failure::Unanswered { written: data.remaining() < total, error });
+        }
+
+        let mut decoder = ResponseDecoder::new(request.method() == Method::HEAD, MAX_RESPONSE_BYTES);
+        let mut answered = false;
+        loop {
+            let read = self.stream.read_buf(decoder.read_target(&mut self.read)).await;
+            let decoded = match read {
+                Ok(0) if !answered => {
+                    let error = io::Error::from(io::ErrorKind::UnexpectedEof);
+                    return Err(Failure::Unanswered { written: true, error });
+                }
+                Ok(0) => Some(decoder.decode_eof(&mut self.read)),
+                Ok(_) => {
+                    answered = true;
+                    decoder.decode(&mut self.read).transpose()
+                }
+                Err(error) if !answered => return Err(Failure::Unanswered { written: true, error }),
+                Err(e) => return Err(Failure::Failed(UpstreamError::Protocol(format!("reading the response: {e}")))),
+            };
+            if let Some(decoded) = decoded {
+                let mut decoded = decoded.map_err(|e| Failure::Failed(UpstreamError::Protocol(e.to_string())))?;
+                decoded.reusable &= !encoded.close;
+                return Ok(decoded);
+            }
+        }
+    }
+}
