@@ -45,17 +45,43 @@ pub struct Config {
     pub edge: Option<EdgeConfig>,
 }
 
+/// A setting's trimmed value; empty counts as missing.
+fn setting(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn read_tables(lookup: &impl Fn(&str) -> Option<String>, problems: &mut Vec<String>) -> DynamoTables {
+    let mut need = |name: &str| {
+        setting(lookup, name).unwrap_or_else(|| {
+            problems.push(format!("{name} is required"));
+            String::new()
+        })
+    };
+    DynamoTables { catalog: need(names::CATALOG_TABLE), usage: need(names::USAGE_TABLE) }
+}
+
+/// The table names alone: all the compaction function needs (it gets no secret).
+pub fn tables_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<DynamoTables, Vec<String>> {
+    let mut problems = Vec::new();
+    let tables = read_tables(&lookup, &mut problems);
+    if problems.is_empty() {
+        Ok(tables)
+    } else {
+        Err(problems)
+    }
+}
+
 impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Vec<String>> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let mut problems = Vec::new();
+        let tables = read_tables(&lookup, &mut problems);
+        let get = |name: &str| setting(&lookup, name);
         let mut need = |name: &str| {
             get(name).unwrap_or_else(|| {
                 problems.push(format!("{name} is required"));
                 String::new()
             })
         };
-        let tables = DynamoTables { catalog: need(names::CATALOG_TABLE), usage: need(names::USAGE_TABLE) };
         let tokens = need(names::ADMIN_TOKENS);
         let admin_token_hashes = tokens.split(',').map(str::trim).filter(|t| !t.is_empty()).map(hash_secret).collect();
         let edge_names = [
@@ -106,5 +132,13 @@ mod tests {
         let config = Config::from_lookup(|n| env.get(n).map(|v| v.to_string())).expect("valid");
         assert_eq!(config.admin_token_hashes, vec![hash_secret("t1"), hash_secret("t2")]);
         assert_eq!((config.edge, config.ingest_secret), (None, None));
+    }
+
+    #[test]
+    fn compaction_needs_only_the_table_names() {
+        let env = HashMap::from([(names::CATALOG_TABLE, "c"), (names::USAGE_TABLE, " u ")]);
+        let tables = tables_from_lookup(|n| env.get(n).map(|v| v.to_string())).expect("valid");
+        assert_eq!(tables, DynamoTables { catalog: "c".into(), usage: "u".into() });
+        assert_eq!(tables_from_lookup(|_| None).expect_err("missing").len(), 2);
     }
 }

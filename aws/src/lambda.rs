@@ -1,14 +1,17 @@
 //! What each Lambda `main` wires: config → SDK client → store and publisher → the admin
-//! router. Nothing here calls AWS or Cloudflare: clients connect on first use, so a cold
-//! start costs only parsing the environment and building two clients.
+//! router, or (the compaction function) config → SDK client → store → a handler for scheduled
+//! events. Nothing here calls AWS or Cloudflare: clients connect on first use, so a cold start
+//! costs only parsing the environment and building the clients.
 
 use std::sync::Arc;
 
 use axum::Router;
 use gatehouse_admin::{router, AdminSettings, AdminState, Change, PublishError, Publisher};
 use gatehouse_core::cache::PurgeSelector;
+use lambda_http::{service_fn, LambdaEvent};
+use serde_json::Value;
 
-use crate::config::Config;
+use crate::config::{tables_from_lookup, Config};
 use crate::dynamo::{now_millis, DynamoRepo};
 use crate::kv::{KvPublisher, Retry};
 
@@ -58,7 +61,11 @@ pub fn app(config: Config, client: aws_sdk_dynamodb::Client) -> Result<Router, P
 
 /// Config from the process environment, or every problem on stderr and exit 1.
 pub fn config_from_env() -> Config {
-    match Config::from_lookup(|name| std::env::var(name).ok()) {
+    or_exit(Config::from_lookup(|name| std::env::var(name).ok()))
+}
+
+fn or_exit<T>(parsed: Result<T, Vec<String>>) -> T {
+    match parsed {
         Ok(config) => config,
         Err(problems) => {
             for p in problems {
@@ -84,4 +91,26 @@ pub async fn serve() -> Result<(), lambda_http::Error> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let app = app(config, aws_sdk_dynamodb::Client::new(&sdk))?;
     lambda_http::run(app).await
+}
+
+/// One scheduled compaction (the event's content is ignored; it only says "now"): every hour
+/// that is due, as JSON for the invocation's result. An error fails the invocation, and the
+/// next run (15 minutes later) starts again from what is still not compacted.
+pub async fn compact_now(repo: &DynamoRepo, _event: LambdaEvent<Value>) -> Result<Value, lambda_http::Error> {
+    // Boxed: the compaction future is deep, and the runtime's own layers nest it further.
+    let done = Box::pin(repo.compact_due(now_millis())).await?;
+    let written: usize = done.iter().map(|h| h.written).sum();
+    let unsettled = done.iter().filter(|h| !h.settled).count();
+    tracing::info!(hours = done.len(), written, unsettled, "usage compacted");
+    Ok(serde_json::to_value(done)?)
+}
+
+/// The whole of the compaction function's `main`: tracing, the table names, one SDK client,
+/// then [`compact_now`] for each scheduled event.
+pub async fn serve_compaction() -> Result<(), lambda_http::Error> {
+    init_tracing();
+    let tables = or_exit(tables_from_lookup(|name| std::env::var(name).ok()));
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let repo = DynamoRepo::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
+    lambda_http::lambda_runtime::run(service_fn(|event| compact_now(&repo, event))).await
 }

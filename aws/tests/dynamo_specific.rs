@@ -1,5 +1,5 @@
 //! What only the DynamoDB adapter has: TTLs, large batches split across transactions, and
-//! usage answered from per-dimension aggregates.
+//! usage answered from key window items until compaction, and from hour and day items after.
 
 mod support;
 
@@ -63,11 +63,19 @@ async fn a_batch_larger_than_one_transaction_is_applied_once() {
 }
 
 #[tokio::test]
-async fn reports_by_app_api_and_key_come_from_their_own_items() {
+async fn reports_by_app_api_and_key_are_the_same_before_and_after_compaction() {
     let repo = support::fresh_repo().await;
     let batch =
         [rollup("key_a", "app_1", 0, 10), rollup("key_b", "app_2", MINUTE, 5), rollup("key_a", "app_1", HOUR, 1)];
     repo.add_usage_batch("bat_1", &batch).await.expect("ingest");
+    check_reports(&repo).await; // from the key window items only
+    for hour in [0, HOUR] {
+        assert!(repo.compact_hour(hour).await.expect("compaction").settled);
+    }
+    check_reports(&repo).await; // from the compacted hour and day items
+}
+
+async fn check_reports(repo: &gatehouse_aws::DynamoRepo) {
     let q = |f: fn(&mut UsageQuery)| {
         let mut q = UsageQuery { group_by: GroupBy::Hour, ..UsageQuery::default() };
         f(&mut q);
@@ -77,6 +85,8 @@ async fn reports_by_app_api_and_key_come_from_their_own_items() {
     assert_eq!(by_app.iter().map(|r| (r.bucket, r.requests)).collect::<Vec<_>>(), [(Some(0), 10), (Some(HOUR), 1)]);
     let by_api = repo.query_usage(&q(|q| q.api_id = Some("api_1".into()))).await.expect("api");
     assert_eq!(by_api.iter().map(|r| r.requests).collect::<Vec<_>>(), [15, 1]);
+    let by_day = repo.query_usage(&q(|q| q.group_by = GroupBy::Day)).await.expect("all");
+    assert_eq!(by_day.iter().map(|r| (r.bucket, r.requests)).collect::<Vec<_>>(), [(Some(0), 16)]);
     let key_in_range = repo
         .query_usage(&q(|q| {
             q.key_id = Some("key_a".into());
@@ -95,12 +105,16 @@ async fn reports_by_app_api_and_key_come_from_their_own_items() {
         repo.query_usage(&minutes).await.expect("dev").iter().map(|r| (r.bucket, r.requests)).collect::<Vec<_>>(),
         [(Some(0), 10), (Some(MINUTE), 5)]
     );
-    let unsupported = q(|q| {
-        q.app_id = Some("app_1".into());
-        q.api_id = Some("api_1".into());
-    });
+    let combined = |group_by| UsageQuery {
+        app_id: Some("app_1".into()),
+        api_id: Some("api_1".into()),
+        group_by,
+        ..UsageQuery::default()
+    };
     assert!(
-        repo.query_usage(&unsupported).await.is_err(),
-        "app and API together have no item; the caller is told, not misled"
+        repo.query_usage(&combined(GroupBy::Hour)).await.is_err(),
+        "app and API together have no hourly item; the caller is told, not misled"
     );
+    let by_minute = repo.query_usage(&combined(GroupBy::Minute)).await.expect("minutes fan out");
+    assert_eq!(by_minute.iter().map(|r| (r.bucket, r.requests)).collect::<Vec<_>>(), [(Some(0), 10), (Some(HOUR), 1)]);
 }

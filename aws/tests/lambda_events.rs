@@ -1,6 +1,7 @@
-//! The Lambda handler end to end without a network: real API Gateway HTTP API (v2) event
+//! The Lambda handlers end to end without a network: real API Gateway HTTP API (v2) event
 //! JSON → lambda_http's conversion (`Adapter`, what `lambda_http::run` uses) → the admin
-//! router → `DynamoRepo` on moto → the v2 response JSON API Gateway would receive.
+//! router → `DynamoRepo` on moto → the v2 response JSON API Gateway would receive; and an
+//! EventBridge scheduled event → the compaction handler.
 
 mod support;
 
@@ -9,10 +10,13 @@ use std::collections::HashMap;
 use gatehouse_aws::config::names;
 use gatehouse_aws::{lambda, Config};
 use gatehouse_core::signing::sign;
+use gatehouse_core::store::{GroupBy, Repo, UsageQuery};
+use gatehouse_core::time::{DAY, MINUTE};
+use gatehouse_core::usage::{Rollup, RollupKey, RollupValues};
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::ServiceExt;
-use lambda_http::Adapter;
+use lambda_http::{service_fn, Adapter};
 use serde_json::Value;
 
 const INGEST_SECRET: &str = "fixture-ingest-secret";
@@ -87,4 +91,31 @@ async fn a_signed_edge_batch_is_counted_once_and_reported() {
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["items"][0]["requests"], 1000, "{report}");
     assert_eq!(report["items"][0]["outcomes"]["rate_limited"], 10, "{report}");
+}
+
+#[tokio::test]
+async fn a_scheduled_event_compacts_the_hours_that_are_due() {
+    let repo = support::fresh_repo().await;
+    let now = gatehouse_aws::dynamo::now_millis();
+    let yesterday = now - now.rem_euclid(DAY) - DAY;
+    let key = RollupKey {
+        minute: yesterday + 7 * MINUTE,
+        api_id: "api_1".into(),
+        operation_id: "op".into(),
+        key_id: "key_1".into(),
+        app_id: "app_1".into(),
+        developer_id: "dev_1".into(),
+    };
+    let rollup = Rollup { key, values: RollupValues { requests: 42, ..RollupValues::default() } };
+    repo.add_usage_batch("bat_sched", &[rollup]).await.expect("ingest");
+    let event = LambdaEvent::new(fixture("eventbridge-scheduled.json"), Context::default());
+    let handler = service_fn(|event| lambda::compact_now(&repo, event));
+    let result = handler.oneshot(event).await.expect("compacted");
+    assert_eq!(result, serde_json::json!([{"hour": yesterday, "keys": 1, "written": 12, "settled": true}]), "{result}");
+    let event = LambdaEvent::new(fixture("eventbridge-scheduled.json"), Context::default());
+    let again = service_fn(|event| lambda::compact_now(&repo, event)).oneshot(event).await.expect("ran");
+    assert_eq!(again, serde_json::json!([]), "nothing left to compact");
+    let day = UsageQuery { app_id: Some("app_1".into()), group_by: GroupBy::Day, ..UsageQuery::default() };
+    let rows = repo.query_usage(&day).await.expect("report");
+    assert_eq!(rows.iter().map(|r| (r.bucket, r.requests)).collect::<Vec<_>>(), [(Some(yesterday), 42)]);
 }

@@ -30,7 +30,8 @@ pub mod names {
     pub const INGEST_SECRET: &str = "GATEHOUSE_INGEST_SECRET";
     /// HMAC key the control plane signs revocation and purge notices with (secret).
     pub const CONTROL_SECRET: &str = "GATEHOUSE_CONTROL_SECRET";
-    /// Seconds between usage flushes per isolate (var; default 10, 0 flushes every request).
+    /// Usage flush window in seconds (var; default 300, the core's `usage::WINDOW`): an isolate
+    /// sends each window once, after it ends. Keep it a multiple of 300 in production; tests use 1.
     pub const USAGE_FLUSH_SECS: &str = "GATEHOUSE_USAGE_FLUSH_SECS";
     /// Seconds an isolate trusts its copy of KV records (var; default 30).
     pub const READ_CACHE_SECS: &str = "GATEHOUSE_READ_CACHE_SECS";

@@ -22,8 +22,8 @@ use crate::state::AdminState;
 
 /// Longest accepted batch id; ids are the store's idempotency keys.
 const MAX_BATCH_ID_LEN: usize = 128;
-/// Most rollups in one batch (the edge flushes every minute; this is far above one minute
-/// of one location's distinct keys × operations).
+/// Most rollups in one batch (the edge sends at most 1,000, a five-minute window's worth cut
+/// into batches; this leaves room for other senders).
 const MAX_ROLLUPS: usize = 10_000;
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {

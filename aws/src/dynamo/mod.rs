@@ -3,8 +3,9 @@
 //! - the **catalog** table: entity records (`pk = rec#<kind>`, `sk = <id>`), unique-value
 //!   guards (`pk = uniq#<kind>#<value>`), the creation-order counter and the audit trail,
 //!   with the `by_parent` GSI for "records owned by X";
-//! - the **usage** table: pre-aggregated rollup items updated with `ADD`, and the batch
-//!   guards that make ingest idempotent, both expiring by TTL.
+//! - the **usage** table: one item per key, five-minute window and operation updated with
+//!   `ADD` at ingest (with the batch guards that make it idempotent), the hour index, and the
+//!   hour and day items that hourly compaction sums from them (`usage`).
 //!
 //! Uniqueness is enforced by conditional writes of guard items inside the same
 //! `TransactWriteItems` as the record, so a change is all-or-nothing and two writers can never
@@ -25,6 +26,7 @@ use gatehouse_core::time::UnixMillis;
 use gatehouse_core::usage::Rollup;
 
 pub use tables::create_tables;
+pub use usage::{HourCompaction, LATENESS};
 
 /// Names of the two tables (from the SAM template's outputs, via the environment).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +46,18 @@ impl DynamoRepo {
     /// Wraps a client built once at start-up; makes no call.
     pub fn new(client: Client, tables: DynamoTables) -> DynamoRepo {
         DynamoRepo { client, tables }
+    }
+
+    /// Compacts every hour that ended at least [`LATENESS`] before `now` and is not compacted
+    /// (new hours, and hours a late batch reopened), oldest first: what the scheduled
+    /// compaction function runs. Not part of `Repo`: only DynamoDB needs it. Run one at a time.
+    pub async fn compact_due(&self, now: UnixMillis) -> Result<Vec<HourCompaction>, StoreError> {
+        usage::compact_due(self, now).await
+    }
+
+    /// Compacts one hour now, whether or not it is over (tests, backfills); safe to repeat.
+    pub async fn compact_hour(&self, hour: UnixMillis) -> Result<HourCompaction, StoreError> {
+        usage::compact_hour(self, hour).await
     }
 }
 

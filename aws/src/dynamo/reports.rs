@@ -1,18 +1,34 @@
-//! Usage reports from the usage table: which partition and grain answer a query exactly,
-//! and how stored counters become rollup values for `summarise`.
+//! Usage reports from the usage table, exact at any time: compacted hour and day items where
+//! compaction has summed the hour, key window items for the rest (a key's own partition, or a
+//! fan-out over the hour index for a dimension), and window items for minute resolution. So
+//! a batch counts in reports as soon as it is ingested, before any compaction.
+
+use std::collections::BTreeSet;
 
 use gatehouse_core::store::{summarise, GroupBy, StoreError, UsageQuery, UsageRow};
-use gatehouse_core::time::UnixMillis;
-use gatehouse_core::usage::{LatencyHistogram, RollupKey, RollupValues, BUCKET_BOUNDS_US};
+use gatehouse_core::time::{UnixMillis, DAY, HOUR, MINUTE};
+use gatehouse_core::usage::RollupKey;
 
-use super::items::{get_n, get_s, padded, s, Item};
-use super::usage::Grain;
-use super::{unavailable, DynamoRepo};
+use super::items::{get_s, Item};
+use super::usage::{
+    bucket_of, day_of, fan_out, hour_of, key_pk, key_rows, query_all, sk_range, states, uncompacted, values, Row,
+};
+use super::DynamoRepo;
 
-/// The item partition answering `q`; `true` when it is a key partition (full detail).
-fn dimension(q: &UsageQuery) -> Result<(String, bool), StoreError> {
+/// The last time a sort key can hold (15 digits).
+const LAST: UnixMillis = 999_999_999_999_999;
+
+/// Which partition holds a query's compacted items.
+enum Target {
+    Key(String),
+    Dimension(String),
+    /// Several dimensions without a key: no compacted item sums them; only minutes answer.
+    Combination,
+}
+
+fn target(q: &UsageQuery) -> Target {
     if let Some(k) = &q.key_id {
-        return Ok((format!("key#{k}"), true));
+        return Target::Key(k.clone());
     }
     let pk = match (&q.api_id, &q.operation_id, &q.app_id, &q.developer_id) {
         (None, None, None, None) => "all#*".to_owned(),
@@ -20,15 +36,26 @@ fn dimension(q: &UsageQuery) -> Result<(String, bool), StoreError> {
         (Some(api), Some(op), None, None) => format!("op#{api}#{op}"),
         (None, None, Some(app), None) => format!("app#{app}"),
         (None, None, None, Some(dev)) => format!("dev#{dev}"),
-        _ => {
-            return Err(StoreError::Unavailable(
-                "on DynamoDB, filter usage by key_id (with anything), or by one of api_id (+ operation_id), \
-                 app_id, developer_id"
-                    .into(),
-            ))
-        }
+        _ => return Target::Combination,
     };
-    Ok((pk, false))
+    Target::Dimension(pk)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grain {
+    Minute,
+    Hour,
+    Day,
+}
+
+impl Grain {
+    fn width(self) -> i64 {
+        match self {
+            Grain::Minute => MINUTE,
+            Grain::Hour => HOUR,
+            Grain::Day => DAY,
+        }
+    }
 }
 
 /// The coarsest grain that answers `q` exactly: its buckets nest in the grouping and the
@@ -46,80 +73,114 @@ fn grain(q: &UsageQuery) -> Grain {
         .unwrap_or(Grain::Minute)
 }
 
-fn values(item: &Item) -> RollupValues {
-    let count = |name: &str| get_n::<u64>(item, name).unwrap_or(0);
-    let mut v = RollupValues {
-        requests: count("requests"),
-        bytes_in: count("bytes_in"),
-        bytes_out: count("bytes_out"),
-        cache_hits: count("cache_hits"),
-        latency: LatencyHistogram { counts: (0..BUCKET_BOUNDS_US.len()).map(|i| count(&format!("h{i:02}"))).collect() },
-        ..RollupValues::default()
-    };
-    for (i, c) in v.status_classes.iter_mut().enumerate() {
-        *c = count(&format!("s{}", i + 1));
-    }
-    for name in item.keys() {
-        if let Some(code) = name.strip_prefix("o_") {
-            v.outcomes.insert(code.to_owned(), count(name));
-        }
-    }
-    v
+pub(crate) async fn query(repo: &DynamoRepo, q: &UsageQuery) -> Result<Vec<UsageRow>, StoreError> {
+    let (from, to) = (q.from.unwrap_or(0).max(0), q.to.unwrap_or(LAST).min(LAST));
+    let target = target(q);
+    let rows =
+        if from >= to {
+            Vec::new()
+        } else {
+            match (grain(q), &target) {
+                (Grain::Minute, Target::Key(k)) => key_rows(repo, k, from, to, |_| true).await?,
+                (Grain::Minute, _) => {
+                    let hours = states(repo, hour_of(from), to).await?.into_keys().collect();
+                    fan_out(repo, q, &hours).await?
+                }
+                (_, Target::Combination) => return Err(StoreError::Unavailable(
+                    "on DynamoDB, hourly and daily usage is summed per key and per one of api_id (+ operation_id), \
+                     app_id or developer_id: filter by key_id (with anything), by one of those, or ask for minutes \
+                     (group_by=minute, the last 35 days)"
+                        .into(),
+                )),
+                (g, _) => {
+                    let pending = uncompacted(repo, hour_of(from), to).await?;
+                    let mut rows = compacted(repo, q, &target, g, (from, to), &pending).await?;
+                    rows.extend(tail(repo, q, &target, &pending).await?);
+                    rows
+                }
+            }
+        };
+    Ok(summarise(q, rows.iter().map(|(k, v)| (k, v))))
 }
 
-pub(crate) async fn query(repo: &DynamoRepo, q: &UsageQuery) -> Result<Vec<UsageRow>, StoreError> {
-    let (pk, per_key) = dimension(q)?;
-    let g = if per_key { Grain::Minute } else { grain(q) };
-    const LAST: i64 = 999_999_999_999_999;
-    let lower = format!("{}#{}", g.code(), padded(q.from.unwrap_or(0)));
-    let upper = format!("{}#{}", g.code(), padded(q.to.unwrap_or(LAST).min(LAST)));
-    let mut rows: Vec<(RollupKey, RollupValues)> = Vec::new();
-    let mut start = None;
-    loop {
-        let page = repo
-            .client
-            .query()
-            .table_name(&repo.tables.usage)
-            .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
-            .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":lo", s(&lower))
-            .expression_attribute_values(":hi", s(&upper))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        for item in page.items() {
-            let sk = get_s(item, "sk").unwrap_or_default();
-            let bucket: UnixMillis = sk.split('#').nth(1).and_then(|b| b.parse().ok()).unwrap_or(0);
-            let tag = |name: &str, filter: &Option<String>| {
-                if per_key {
-                    get_s(item, name).unwrap_or_default().to_owned()
-                } else {
-                    filter.clone().unwrap_or_default()
-                }
-            };
-            let key = RollupKey {
-                minute: bucket,
-                api_id: tag("api", &q.api_id),
-                operation_id: tag("op", &q.operation_id),
-                key_id: q.key_id.clone().unwrap_or_default(),
-                app_id: tag("app", &q.app_id),
-                developer_id: tag("dev", &q.developer_id),
-            };
-            rows.push((key, values(item)));
+/// Rows from compacted items in `[from, to)`, leaving out hours not compacted (`pending`) and
+/// day items of days holding one (their other hours come from hour items instead).
+async fn compacted(
+    repo: &DynamoRepo,
+    q: &UsageQuery,
+    target: &Target,
+    grain: Grain,
+    (from, to): (UnixMillis, UnixMillis),
+    pending: &BTreeSet<UnixMillis>,
+) -> Result<Vec<Row>, StoreError> {
+    let pk = match target {
+        Target::Key(k) => key_pk(k),
+        Target::Dimension(pk) => pk.clone(),
+        Target::Combination => return Ok(Vec::new()),
+    };
+    let row = |item: &Item| -> Option<Row> {
+        let bucket = bucket_of(get_s(item, "sk")?)?;
+        Some((row_key(q, target, item, bucket), values(item)))
+    };
+    let mut rows = Vec::new();
+    let hour_items = |from, to| {
+        let (lo, hi) = sk_range('h', from, to);
+        let pk = pk.clone();
+        async move { query_all(repo, &pk, &lo, &hi, true).await }
+    };
+    if grain == Grain::Hour {
+        for item in hour_items(from, to).await? {
+            rows.extend(row(&item).filter(|(k, _)| !pending.contains(&k.minute)));
         }
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            break;
+        return Ok(rows);
+    }
+    let dirty: BTreeSet<UnixMillis> = pending.iter().map(|h| day_of(*h)).collect();
+    let (lo, hi) = sk_range('d', from, to);
+    for item in query_all(repo, &pk, &lo, &hi, true).await? {
+        rows.extend(row(&item).filter(|(k, _)| !dirty.contains(&k.minute)));
+    }
+    if let (Some(first), Some(last)) = (dirty.first(), dirty.last()) {
+        for item in hour_items(*first, last + DAY).await? {
+            let keep = |h: &UnixMillis| dirty.contains(&day_of(*h)) && !pending.contains(h);
+            rows.extend(row(&item).filter(|(k, _)| keep(&k.minute)));
         }
     }
-    Ok(summarise(q, rows.iter().map(|(k, v)| (k, v))))
+    Ok(rows)
+}
+
+/// Rows of the hours not compacted, from window items.
+async fn tail(
+    repo: &DynamoRepo,
+    q: &UsageQuery,
+    target: &Target,
+    pending: &BTreeSet<UnixMillis>,
+) -> Result<Vec<Row>, StoreError> {
+    let (Some(first), Some(last)) = (pending.first(), pending.last()) else { return Ok(Vec::new()) };
+    match target {
+        Target::Key(k) => key_rows(repo, k, *first, last + HOUR, |h| pending.contains(&h)).await,
+        _ => fan_out(repo, q, pending).await,
+    }
+}
+
+/// A compacted item's row key: a key's items carry their tags; a dimension's stand for the
+/// query's filters.
+fn row_key(q: &UsageQuery, target: &Target, item: &Item, bucket: UnixMillis) -> RollupKey {
+    let tag = |name: &str, filter: &Option<String>| match target {
+        Target::Key(_) => get_s(item, name).unwrap_or_default().to_owned(),
+        _ => filter.clone().unwrap_or_default(),
+    };
+    RollupKey {
+        minute: bucket,
+        api_id: tag("api", &q.api_id),
+        operation_id: tag("op", &q.operation_id),
+        key_id: q.key_id.clone().unwrap_or_default(),
+        app_id: tag("app", &q.app_id),
+        developer_id: tag("dev", &q.developer_id),
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use gatehouse_core::time::{DAY, HOUR, MINUTE};
-
     use super::*;
 
     #[test]
@@ -133,5 +194,13 @@ mod tests {
         assert_eq!(q(GroupBy::Hour, None, None), Grain::Hour);
         assert_eq!(q(GroupBy::Total, Some(MINUTE), Some(HOUR)), Grain::Minute);
         assert_eq!(q(GroupBy::Minute, None, None), Grain::Minute);
+    }
+
+    #[test]
+    fn several_dimensions_without_a_key_have_no_compacted_item() {
+        let q = UsageQuery { app_id: Some("app_1".into()), api_id: Some("api_1".into()), ..UsageQuery::default() };
+        assert!(matches!(target(&q), Target::Combination));
+        let with_key = UsageQuery { key_id: Some("key_1".into()), ..q };
+        assert!(matches!(target(&with_key), Target::Key(k) if k == "key_1"));
     }
 }

@@ -67,14 +67,17 @@ pub fn endpoint() -> String {
     ENDPOINT.get_or_init(|| std::env::var(ENDPOINT_ENV).unwrap_or_else(|_| start_moto())).clone()
 }
 
-pub fn client() -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
+/// Client settings for the emulator, to add to (e.g. an interceptor) before building.
+pub fn config() -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint())
         .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
-        .build();
-    Client::from_conf(config)
+}
+
+pub fn client() -> Client {
+    Client::from_conf(config().build())
 }
 
 /// Table names unique to this test in this process.

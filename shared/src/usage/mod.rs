@@ -1,6 +1,6 @@
 //! Usage: one event per request, aggregated into per-minute rollups before anything is
 //! stored, so storage cost follows the number of (minute, API, operation, key) pairs and not
-//! the number of requests.
+//! the number of requests. Rollups travel and are stored in [`WINDOW`]s of five minutes.
 
 mod batch;
 mod histogram;
@@ -12,8 +12,25 @@ pub use rollup::{Aggregator, Rollup, RollupKey, RollupValues};
 
 use serde::{Deserialize, Serialize};
 
-use crate::time::UnixMillis;
+use crate::time::{UnixMillis, MINUTE};
 use crate::verdict::Outcome;
+
+/// The unit in which usage is sealed and stored: five minutes, aligned to the Unix epoch.
+///
+/// The edge sends a window's rollups only once the window has ended, so one isolate delivers
+/// each key's window in one batch; the control plane packs a key's window (per API and
+/// operation) into one item. Together that makes steady traffic cost one item write per key
+/// per window whatever the rate: at 1,000 requests a minute, one write per 5,000 requests,
+/// leaving room under the budget of one write per 1,000 for guards, indexes and compaction
+/// (docs/aws.md, "Write cost"). Longer windows would cost less but lose more analytics when an
+/// isolate is evicted, and delay reports by as much.
+pub const WINDOW: i64 = 5 * MINUTE;
+
+/// Start of the window of length `window` (ms, > 0) holding `at`; windows are aligned to the
+/// Unix epoch, so every location cuts them at the same instants.
+pub fn window_start(at: UnixMillis, window: i64) -> UnixMillis {
+    at - at.rem_euclid(window.max(1))
+}
 
 /// What happened to one request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

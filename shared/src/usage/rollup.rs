@@ -92,9 +92,24 @@ impl Aggregator {
 
     /// Takes everything aggregated so far, leaving the aggregator empty.
     pub fn drain(&mut self) -> Vec<Rollup> {
-        let mut out: Vec<Rollup> = self.pending.drain().map(|(key, values)| Rollup { key, values }).collect();
+        self.drain_before(UnixMillis::MAX)
+    }
+
+    /// Takes the rollups of minutes that start before `cutoff`, keeping later ones. With
+    /// `cutoff` the start of the current [`super::WINDOW`], that is every finished window and
+    /// nothing of the one still filling, so a window leaves in one piece.
+    pub fn drain_before(&mut self, cutoff: UnixMillis) -> Vec<Rollup> {
+        let (before, keep): (HashMap<_, _>, HashMap<_, _>) =
+            std::mem::take(&mut self.pending).into_iter().partition(|(key, _)| key.minute < cutoff);
+        self.pending = keep;
+        let mut out: Vec<Rollup> = before.into_iter().map(|(key, values)| Rollup { key, values }).collect();
         out.sort_by(|a, b| a.key.cmp(&b.key));
         out
+    }
+
+    /// Start of the oldest minute pending, if any: when it can be sealed is what a flush waits for.
+    pub fn oldest_minute(&self) -> Option<UnixMillis> {
+        self.pending.keys().map(|k| k.minute).min()
     }
 
     /// Start of the minute `at` falls in.
@@ -143,5 +158,25 @@ mod tests {
         merged.merge(&rollups[1].values);
         assert_eq!(merged.requests, 3);
         assert_eq!(merged.latency.total(), 3);
+    }
+
+    #[test]
+    fn only_minutes_of_finished_windows_are_drained_and_the_rest_waits() {
+        use crate::usage::{window_start, WINDOW};
+        let mut agg = Aggregator::default();
+        for at in [0, 4 * MINUTE + 59_999, WINDOW, WINDOW + 3 * MINUTE] {
+            agg.add(&event(at, 200, Outcome::Valid));
+        }
+        assert_eq!(agg.oldest_minute(), Some(0));
+        let now = WINDOW + 3 * MINUTE + 10_000; // inside the second window
+        let sealed = agg.drain_before(window_start(now, WINDOW));
+        assert_eq!(sealed.iter().map(|r| r.key.minute).collect::<Vec<_>>(), [0, 4 * MINUTE], "the first window whole");
+        assert_eq!(agg.oldest_minute(), Some(WINDOW), "the window still filling stays");
+        assert!(agg.drain_before(window_start(now, WINDOW)).is_empty(), "nothing is sent twice");
+        agg.add(&event(now, 200, Outcome::Valid));
+        let next = agg.drain_before(window_start(2 * WINDOW, WINDOW));
+        let counted: u64 = next.iter().map(|r| r.values.requests).sum();
+        assert_eq!((next.len(), counted), (2, 3), "the second window, with every event once");
+        assert!(agg.is_empty() && agg.oldest_minute().is_none());
     }
 }

@@ -1,0 +1,179 @@
+//! Hourly compaction: once an hour is over (plus [`LATENESS`]), its key window items are summed
+//! into compacted items that reports read instead of fanning out:
+//!
+//! - per key and operation: `key#<k>` / `h#<hour>#<api>#<op>` and `d#<day>#<api>#<op>`;
+//! - per dimension (all, API, operation, app, developer): `<dim>#<id>` / `h#<hour>` and `d#<day>`.
+//!
+//! Hour items are the sum of the hour's windows, day items the sum of the day's hour items
+//! (read back), so every item is a pure function of the key items: compaction writes with
+//! `Put` and can be re-run at any time to the same result. It writes only items whose content
+//! changed, so re-compacting an hour after one late batch costs that key's and its dimensions'
+//! items, not the whole hour's. One compaction runs at a time (the function's reserved
+//! concurrency is 1): two interleaved runs could put an older sum over a newer one.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use gatehouse_core::store::StoreError;
+use gatehouse_core::time::{UnixMillis, DAY, HOUR};
+use gatehouse_core::usage::RollupValues;
+use serde::Serialize;
+
+use super::counters::{minutes, put_counters, values};
+use super::hours::{active, begin, finish, states, HourState};
+use super::io::{batch_get, batch_put, concurrently, query_all};
+use super::layout::{
+    bucket_sk, day_of, dimension_pks, key_bucket_sk, key_pk, sk_range, HOUR_RETENTION, LATENESS, MINUTE_RETENTION,
+};
+use crate::dynamo::items::{get_s, key, s, ttl_secs, Item};
+use crate::dynamo::tables::TTL_ATTRIBUTE;
+use crate::dynamo::DynamoRepo;
+
+/// What compacting one hour did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HourCompaction {
+    /// Start of the hour, Unix ms.
+    pub hour: UnixMillis,
+    /// Keys whose window items were read.
+    pub keys: usize,
+    /// Hour and day items written (those whose content changed).
+    pub written: usize,
+    /// `false` when a batch marked the hour pending meanwhile: the next run compacts it again.
+    pub settled: bool,
+}
+
+/// One key's use of one operation over an hour, summed from its windows.
+struct KeyHour {
+    key_id: String,
+    tags: [(&'static str, String); 4],
+    values: RollupValues,
+}
+
+/// Compacts every hour that is over (by [`LATENESS`]) and not compacted, oldest first, within
+/// the minute retention (older window items are gone).
+pub(crate) async fn compact_due(repo: &DynamoRepo, now: UnixMillis) -> Result<Vec<HourCompaction>, StoreError> {
+    let last_due = now - HOUR - LATENESS;
+    let mut done = Vec::new();
+    for (hour, state) in states(repo, (now - MINUTE_RETENTION).max(0), last_due + 1).await? {
+        if state != HourState::Compacted {
+            done.push(compact_hour(repo, hour).await?);
+        }
+    }
+    Ok(done)
+}
+
+/// Compacts one hour: marks it compacting, sums its windows into hour items and rebuilds the
+/// day items of every partition it touched, then marks it compacted unless a batch arrived.
+pub(crate) async fn compact_hour(repo: &DynamoRepo, hour: UnixMillis) -> Result<HourCompaction, StoreError> {
+    let Some(token) = begin(repo, hour).await? else {
+        return Ok(HourCompaction { hour, settled: true, ..HourCompaction::default() });
+    };
+    let keys: BTreeSet<String> = active(repo, hour).await?.into_iter().map(|a| a.key_id).collect();
+    let key_count = keys.len();
+    let per_key = concurrently(keys.into_iter().collect(), |key_id| {
+        let repo = repo.clone();
+        async move { key_hours(&repo, key_id, hour).await }
+    })
+    .await?;
+    let (items, partitions) = hour_items(hour, per_key.iter().flatten());
+    let mut written = put_changed(repo, items).await?;
+    let days = concurrently(partitions.into_iter().collect(), |pk| {
+        let repo = repo.clone();
+        async move { day_items(&repo, pk, day_of(hour)).await }
+    })
+    .await?;
+    written += put_changed(repo, days.into_iter().flatten().collect()).await?;
+    let settled = finish(repo, hour, &token).await?;
+    Ok(HourCompaction { hour, keys: key_count, written, settled })
+}
+
+/// The hour items of the keys' sums and of the five dimensions they add to, and every
+/// partition they are in (whose day items then need rebuilding).
+fn hour_items<'a>(hour: UnixMillis, sums: impl Iterator<Item = &'a KeyHour>) -> (Vec<Item>, BTreeSet<String>) {
+    let mut items = Vec::new();
+    let mut partitions = BTreeSet::new();
+    let mut dimensions: BTreeMap<String, RollupValues> = BTreeMap::new();
+    for kh in sums {
+        let [(_, api), (_, op), (_, app), (_, dev)] = &kh.tags;
+        let mut item = key(key_pk(&kh.key_id), key_bucket_sk('h', hour, api, op));
+        for (name, value) in &kh.tags {
+            item.insert((*name).to_owned(), s(value));
+        }
+        items.push(with_sum(item, &kh.values, hour));
+        partitions.insert(key_pk(&kh.key_id));
+        for pk in dimension_pks(api, op, app, dev) {
+            dimensions.entry(pk).or_default().merge(&kh.values);
+        }
+    }
+    for (pk, v) in dimensions {
+        items.push(with_sum(key(pk.as_str(), bucket_sk('h', hour)), &v, hour));
+        partitions.insert(pk);
+    }
+    (items, partitions)
+}
+
+/// An hour item with its counters and its TTL.
+fn with_sum(mut item: Item, v: &RollupValues, hour: UnixMillis) -> Item {
+    put_counters(&mut item, v);
+    item.insert(TTL_ATTRIBUTE.into(), ttl_secs(hour + HOUR_RETENTION));
+    item
+}
+
+/// A key's window items of an hour, summed per API operation.
+async fn key_hours(repo: &DynamoRepo, key_id: String, hour: UnixMillis) -> Result<Vec<KeyHour>, StoreError> {
+    let (lo, hi) = sk_range('w', hour, hour + HOUR);
+    let mut sums: BTreeMap<(String, String), KeyHour> = BTreeMap::new();
+    for item in query_all(repo, &key_pk(&key_id), &lo, &hi, true).await? {
+        let tag = |name| get_s(&item, name).unwrap_or_default().to_owned();
+        let tags = [("api", tag("api")), ("op", tag("op")), ("app", tag("app")), ("dev", tag("dev"))];
+        let sum = sums.entry((tag("api"), tag("op"))).or_insert_with(|| KeyHour {
+            key_id: key_id.clone(),
+            tags,
+            values: RollupValues::default(),
+        });
+        for v in minutes(&item).values() {
+            sum.values.merge(v);
+        }
+    }
+    Ok(sums.into_values().collect())
+}
+
+/// A partition's day items rebuilt from its hour items of `day` (one per API operation in a
+/// key's partition, one in a dimension's). Day items never expire.
+async fn day_items(repo: &DynamoRepo, pk: String, day: UnixMillis) -> Result<Vec<Item>, StoreError> {
+    let (lo, hi) = sk_range('h', day, day + DAY);
+    let per_key = pk.starts_with("key#");
+    let mut sums: BTreeMap<(String, String), (Item, RollupValues)> = BTreeMap::new();
+    for hour in query_all(repo, &pk, &lo, &hi, true).await? {
+        let tag = |name| get_s(&hour, name).unwrap_or_default().to_owned();
+        let (api, op) = if per_key { (tag("api"), tag("op")) } else { Default::default() };
+        let (_, sum) = sums.entry((api.clone(), op.clone())).or_insert_with(|| {
+            let sk = if per_key { key_bucket_sk('d', day, &api, &op) } else { bucket_sk('d', day) };
+            let mut item = key(pk.as_str(), sk);
+            for name in ["api", "op", "app", "dev"].into_iter().filter(|_| per_key) {
+                item.insert(name.to_owned(), s(tag(name)));
+            }
+            (item, RollupValues::default())
+        });
+        sum.merge(&values(&hour));
+    }
+    Ok(sums
+        .into_values()
+        .map(|(mut item, sum)| {
+            put_counters(&mut item, &sum);
+            item
+        })
+        .collect())
+}
+
+/// Puts the items whose stored content differs; how many it put.
+async fn put_changed(repo: &DynamoRepo, items: Vec<Item>) -> Result<usize, StoreError> {
+    let id = |item: &Item| {
+        let text = |name| get_s(item, name).unwrap_or_default().to_owned();
+        (text("pk"), text("sk"))
+    };
+    let stored = batch_get(repo, items.iter().map(id).collect(), true).await?;
+    let changed: Vec<Item> = items.into_iter().filter(|item| stored.get(&id(item)) != Some(item)).collect();
+    let count = changed.len();
+    batch_put(repo, changed).await?;
+    Ok(count)
+}

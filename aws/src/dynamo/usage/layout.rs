@@ -1,0 +1,107 @@
+//! Where usage lives in the usage table: partition and sort keys, how long each kind of item
+//! is kept, and how keys parse back. Every number in a key is zero-padded, so sort keys order
+//! by time and a range of time is one `BETWEEN`.
+
+use gatehouse_core::time::{UnixMillis, DAY, HOUR, MINUTE};
+use gatehouse_core::usage::WINDOW;
+
+use crate::dynamo::items::padded;
+
+/// Window items, the hour index and hour states are kept this long; compacted hour items
+/// longer; day items forever.
+pub const MINUTE_RETENTION: i64 = 35 * DAY;
+pub const HOUR_RETENTION: i64 = 400 * DAY;
+/// Batch guards outlive any redelivery: signatures older than minutes are refused anyway.
+pub const BATCH_GUARD_RETENTION: i64 = 7 * DAY;
+/// How long after an hour ends compaction waits for its last batches (the edge sends a window
+/// within minutes of its end); a batch later than that is re-compacted (see `hours`).
+pub const LATENESS: i64 = 15 * MINUTE;
+
+/// The partition of the hour states.
+pub(crate) const HOURS_PK: &str = "hours";
+
+pub(crate) fn window_of(t: UnixMillis) -> UnixMillis {
+    t - t.rem_euclid(WINDOW)
+}
+
+pub(crate) fn hour_of(t: UnixMillis) -> UnixMillis {
+    t - t.rem_euclid(HOUR)
+}
+
+pub(crate) fn day_of(t: UnixMillis) -> UnixMillis {
+    t - t.rem_euclid(DAY)
+}
+
+/// A key's partition: its window, hour and day items.
+pub(crate) fn key_pk(key_id: &str) -> String {
+    format!("key#{key_id}")
+}
+
+/// A key's window item for one API operation: `w#<window>#<api>#<op>`.
+pub(crate) fn window_sk(window: UnixMillis, api: &str, op: &str) -> String {
+    format!("w#{}#{api}#{op}", padded(window))
+}
+
+/// A key's compacted item for one API operation: `h#<hour>#<api>#<op>` or `d#<day>#<api>#<op>`.
+pub(crate) fn key_bucket_sk(grain: char, bucket: UnixMillis, api: &str, op: &str) -> String {
+    format!("{grain}#{}#{api}#{op}", padded(bucket))
+}
+
+/// A dimension's compacted item: `h#<hour>` or `d#<day>`.
+pub(crate) fn bucket_sk(grain: char, bucket: UnixMillis) -> String {
+    format!("{grain}#{}", padded(bucket))
+}
+
+/// The first and last sort key of `grain` items in `[from, to)`, for a `BETWEEN`.
+pub(crate) fn sk_range(grain: char, from: UnixMillis, to: UnixMillis) -> (String, String) {
+    (format!("{grain}#{}", padded(from)), format!("{grain}#{}", padded(to - 1)))
+}
+
+/// The time in a sort key (`<grain>#<time>…`).
+pub(crate) fn bucket_of(sk: &str) -> Option<UnixMillis> {
+    sk.split('#').nth(1)?.parse().ok()
+}
+
+/// The hour index: which key was active on which operation in an hour.
+pub(crate) fn active_pk(hour: UnixMillis) -> String {
+    format!("active#{}", padded(hour))
+}
+
+pub(crate) fn active_sk(key_id: &str, api: &str, op: &str) -> String {
+    format!("{key_id}#{api}#{op}")
+}
+
+/// The partitions of the dimensions a key's traffic adds to: all, its API, its operation, its
+/// app and its developer (the last two when known).
+pub(crate) fn dimension_pks(api: &str, op: &str, app: &str, dev: &str) -> Vec<String> {
+    let mut pks = vec!["all#*".to_owned(), format!("api#{api}"), format!("op#{api}#{op}")];
+    if !app.is_empty() {
+        pks.push(format!("app#{app}"));
+    }
+    if !dev.is_empty() {
+        pks.push(format!("dev#{dev}"));
+    }
+    pks
+}
+
+/// Which minute of its window `minute` is (0 to 4): the prefix of its counters in a window item.
+pub(crate) fn minute_index(minute: UnixMillis) -> i64 {
+    (minute - window_of(minute)) / MINUTE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_sort_by_time_and_parse_back() {
+        let sk = window_sk(WINDOW * 3, "api_1", "getPet");
+        assert_eq!(sk, "w#000000000900000#api_1#getPet");
+        assert_eq!(bucket_of(&sk), Some(WINDOW * 3));
+        let (lo, hi) = sk_range('w', 0, HOUR);
+        assert!(lo <= window_sk(0, "a", "b") && window_sk(HOUR - WINDOW, "z", "z") <= hi);
+        assert!(window_sk(HOUR, "a", "a") > hi, "the next hour is outside");
+        assert_eq!(minute_index(WINDOW + 4 * MINUTE), 4);
+        assert_eq!(dimension_pks("api_1", "op", "", "dev_1"), ["all#*", "api#api_1", "op#api_1#op", "dev#dev_1"]);
+    }
+}
