@@ -1,5 +1,7 @@
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 use serde::{Deserialize, Serialize};
 
@@ -7,7 +9,7 @@ use super::{LatencyHistogram, UsageEvent};
 use crate::time::{UnixMillis, MINUTE};
 
 /// The grain of stored usage: one minute of one key calling one operation.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RollupKey {
     /// Start of the minute, Unix milliseconds.
     pub minute: UnixMillis,
@@ -17,6 +19,53 @@ pub struct RollupKey {
     pub key_id: String,
     pub app_id: String,
     pub developer_id: String,
+}
+
+/// A rollup key's fields, borrowed, so an event finds its rollup without first building (and
+/// allocating) an owned key: one lookup per request, on the gateway's hot path.
+type KeyParts<'a> = (UnixMillis, &'a str, &'a str, &'a str, &'a str, &'a str);
+
+/// Owned and borrowed keys as one type for map lookups; both hash and compare their parts.
+trait AsKeyParts {
+    fn parts(&self) -> KeyParts<'_>;
+}
+
+impl AsKeyParts for RollupKey {
+    fn parts(&self) -> KeyParts<'_> {
+        (self.minute, &self.api_id, &self.operation_id, &self.key_id, &self.app_id, &self.developer_id)
+    }
+}
+
+impl AsKeyParts for KeyParts<'_> {
+    fn parts(&self) -> KeyParts<'_> {
+        *self
+    }
+}
+
+impl Hash for RollupKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+impl Hash for dyn AsKeyParts + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+impl PartialEq for dyn AsKeyParts + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn AsKeyParts + '_ {}
+
+impl<'a> Borrow<dyn AsKeyParts + 'a> for RollupKey {
+    fn borrow(&self) -> &(dyn AsKeyParts + 'a) {
+        self
+    }
 }
 
 /// Counters for one [`RollupKey`]. Every field merges by addition, so rollups from several
@@ -39,7 +88,12 @@ impl RollupValues {
         self.requests += 1;
         let class = usize::from((e.status / 100).clamp(1, 5) - 1);
         self.status_classes[class] += 1;
-        *self.outcomes.entry(e.outcome.code().to_string()).or_default() += 1;
+        match self.outcomes.get_mut(e.outcome.code()) {
+            Some(count) => *count += 1,
+            None => {
+                self.outcomes.insert(e.outcome.code().to_string(), 1);
+            }
+        }
         self.latency.record(e.latency_us);
         self.bytes_in += e.bytes_in;
         self.bytes_out += e.bytes_out;
@@ -75,13 +129,24 @@ pub struct Aggregator {
 
 impl Aggregator {
     pub fn add(&mut self, e: &UsageEvent) {
+        let minute = e.at - e.at.rem_euclid(MINUTE);
+        let (key_id, app_id, developer_id) = (
+            e.key_id.as_deref().unwrap_or(""),
+            e.app_id.as_deref().unwrap_or(""),
+            e.developer_id.as_deref().unwrap_or(""),
+        );
+        let parts: KeyParts<'_> = (minute, &e.api_id, &e.operation_id, key_id, app_id, developer_id);
+        if let Some(values) = self.pending.get_mut(&parts as &dyn AsKeyParts) {
+            values.add_event(e);
+            return;
+        }
         let key = RollupKey {
-            minute: e.at - e.at.rem_euclid(MINUTE),
+            minute,
             api_id: e.api_id.clone(),
             operation_id: e.operation_id.clone(),
-            key_id: e.key_id.clone().unwrap_or_default(),
-            app_id: e.app_id.clone().unwrap_or_default(),
-            developer_id: e.developer_id.clone().unwrap_or_default(),
+            key_id: key_id.to_owned(),
+            app_id: app_id.to_owned(),
+            developer_id: developer_id.to_owned(),
         };
         self.pending.entry(key).or_default().add_event(e);
     }
@@ -138,6 +203,32 @@ mod tests {
             bytes_out: 100,
             cache_hit: status == 200,
         }
+    }
+
+    #[test]
+    fn interleaved_callers_each_get_their_own_rollup() {
+        let mut agg = Aggregator::default();
+        for i in 0..10 {
+            let mut e = event(60_000, 200, Outcome::Valid);
+            if i % 2 == 1 {
+                e.key_id = Some("key_2".into());
+            }
+            if i % 5 == 0 {
+                e.developer_id = None; // anonymous parts are an empty id, never another caller's
+            }
+            agg.add(&e);
+        }
+        let counts: Vec<(String, String, u64)> =
+            agg.drain().into_iter().map(|r| (r.key.key_id, r.key.developer_id, r.values.requests)).collect();
+        assert_eq!(
+            counts,
+            vec![
+                ("key_1".into(), "".into(), 1),
+                ("key_1".into(), "dev_1".into(), 4),
+                ("key_2".into(), "".into(), 1),
+                ("key_2".into(), "dev_1".into(), 4),
+            ]
+        );
     }
 
     #[test]
