@@ -81,11 +81,16 @@ free_port() {
 }
 UP_PORT=$(free_port); NGX_PORT=$(free_port); GH_PORT=$(free_port); ADMIN_PORT=$(free_port)
 
-wait_port() { # port what
-    for _ in $(seq 100); do
+wait_port() { # port what [pid [log]]: fails early, with the log's tail, if pid exits first
+    for _ in $(seq 200); do
         (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        if [[ -n ${3:-} ]] && ! kill -0 "$3" 2>/dev/null; then
+            [[ -z ${4:-} ]] || tail -n 20 "$4" >&2
+            die "$2 exited before listening on 127.0.0.1:$1"
+        fi
         sleep 0.1
     done
+    [[ -z ${4:-} ]] || tail -n 20 "$4" >&2
     die "$2 did not listen on 127.0.0.1:$1 (see logs in $TMP; BENCH_KEEP=1 keeps them)"
 }
 
@@ -149,8 +154,8 @@ RUST_LOG=${RUST_LOG:-warn} TOKIO_WORKER_THREADS=$GW_WORKERS GATEHOUSE_GATEWAY_TH
     >"$TMP/gatehouse.log" 2>&1 &
 GH_PID=$!
 PIDS+=("$GH_PID")
-wait_port "$ADMIN_PORT" "gatehouse admin API"
-wait_port "$GH_PORT" "gatehouse gateway"
+wait_port "$ADMIN_PORT" "gatehouse admin API" "$GH_PID" "$TMP/gatehouse.log"
+wait_port "$GH_PORT" "gatehouse gateway" "$GH_PID" "$TMP/gatehouse.log"
 for _ in $(seq 50); do [[ -s $TMP/gh-data/admin-token ]] && break; sleep 0.1; done
 TOKEN=$(cat "$TMP/gh-data/admin-token") || die "no admin token in $TMP/gh-data"
 
