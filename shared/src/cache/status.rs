@@ -55,7 +55,14 @@ impl CacheStatus {
     /// The list member, e.g. `Gatehouse; hit; ttl=42` or `Gatehouse; fwd=uri-miss; stored`.
     pub fn member(&self) -> String {
         match *self {
-            CacheStatus::Hit { ttl_secs } => format!("{CACHE_NAME}; hit; ttl={}", ttl_secs.max(0)),
+            CacheStatus::Hit { ttl_secs } => {
+                // Every hit builds this: plain pushes rather than the formatting machinery.
+                let mut s = String::with_capacity(CACHE_NAME.len() + 32);
+                s.push_str(CACHE_NAME);
+                s.push_str("; hit; ttl=");
+                push_decimal(&mut s, ttl_secs.max(0).unsigned_abs());
+                s
+            }
             CacheStatus::Forward { reason, fwd_status, stored } => {
                 let mut s = format!("{CACHE_NAME}; fwd={}", reason.as_str());
                 if let Some(status) = fwd_status {
@@ -81,6 +88,21 @@ impl CacheStatus {
     }
 }
 
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // in tests a panic is the failure report
 mod tests {
@@ -89,6 +111,9 @@ mod tests {
     #[test]
     fn members_follow_rfc_9211_syntax() {
         assert_eq!(CacheStatus::Hit { ttl_secs: 42 }.member(), "Gatehouse; hit; ttl=42");
+        for (ttl_secs, shown) in [(0, "0"), (-5, "0"), (10, "10"), (31_536_000_123, "31536000123")] {
+            assert_eq!(CacheStatus::Hit { ttl_secs }.member(), format!("Gatehouse; hit; ttl={shown}"));
+        }
         let stored = CacheStatus::Forward { reason: FwdReason::UriMiss, fwd_status: None, stored: true };
         assert_eq!(stored.member(), "Gatehouse; fwd=uri-miss; stored");
         let merged = CacheStatus::Forward { reason: FwdReason::Stale, fwd_status: Some(304), stored: false };

@@ -186,7 +186,11 @@ pub fn counter_key(
         LimitScope::Developer => ("dev", developer_id),
         LimitScope::Group => ("grp", group?),
     };
-    Some(format!("{kind}:{owner}:{policy_name}"))
+    let mut key = String::with_capacity(kind.len() + owner.len() + policy_name.len() + 2);
+    for part in [kind, ":", owner, ":", policy_name] {
+        key.push_str(part);
+    }
+    Some(key)
 }
 
 #[cfg(test)]
