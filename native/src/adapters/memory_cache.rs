@@ -6,9 +6,10 @@
 //!
 //! - **Size.** The cache holds at most `max_bytes` (by [`CachedResponse::size_bytes`], an
 //!   estimate that counts bodies, headers and a fixed overhead). When a `put` would exceed it,
-//!   the least recently used entries go first: recency is a counter bumped on every hit, and a
-//!   `BTreeMap` from counter to key finds the oldest in O(log n). LRU is simple, predictable and
-//!   good enough for API responses, whose popularity is usually stable over minutes.
+//!   the least recently used entries go first: recency is a counter bumped when an entry is
+//!   stored or read from the older half of the ranking, and a `BTreeMap` from counter to key
+//!   finds the oldest in O(log n). LRU is simple, predictable and good enough for API
+//!   responses, whose popularity is usually stable over minutes.
 //! - **Useful life.** An entry past [`CachedResponse::useful_until`] (stale and not worth
 //!   revalidating) is dropped when it is next read, and [`MemoryResponseCache::remove_expired`]
 //!   sweeps them all for a periodic task. Unread expired entries also sink to the LRU end.
@@ -106,8 +107,17 @@ impl Inner {
         self.entries.insert(key, Slot { entry: Arc::new(entry), size, tick });
     }
 
-    /// Marks `key` most recently used and returns its entry.
+    /// Marks `key` recently used and returns its entry. An entry already in the most recently
+    /// ranked half keeps its rank: it is far from eviction, and the first read that finds it
+    /// in the older half ranks it first again. That approximates LRU closely (an entry read at
+    /// least once per half a cache of new ranks is never evicted) and spares hot entries two
+    /// `BTreeMap` updates on every hit.
     fn touch(&mut self, key: &str) -> Option<Arc<CachedResponse>> {
+        let recent_from = self.next_tick.saturating_sub(self.entries.len() as u64 / 2);
+        let slot = self.entries.get(key)?;
+        if slot.tick > recent_from {
+            return Some(Arc::clone(&slot.entry));
+        }
         let tick = self.tick();
         let slot = self.entries.get_mut(key)?;
         let shared_key = self.recency.remove(&slot.tick)?;
@@ -250,6 +260,22 @@ mod tests {
             assert!(cache.get(key).await.unwrap().is_some(), "{key}");
         }
         assert!(cache.bytes() <= 3 * one);
+    }
+
+    #[tokio::test]
+    async fn an_entry_read_between_insertions_is_never_evicted() {
+        let one = entry("api_a", &[], 1000, 60).size_bytes() + "new-19".len();
+        let (cache, _) = cache(4 * one);
+        for key in ["hot", "b", "c", "d"] {
+            cache.put(key, entry("api_a", &[], 1000, 60)).await.unwrap();
+        }
+        for i in 0..20 {
+            assert!(cache.get("hot").await.unwrap().is_some(), "hot survived {i} insertions");
+            cache.put(&format!("new-{i}"), entry("api_a", &[], 1000, 60)).await.unwrap();
+        }
+        assert!(cache.get("hot").await.unwrap().is_some());
+        assert_eq!(cache.len(), 4);
+        assert!(cache.get("new-0").await.unwrap().is_none(), "cold entries still go first");
     }
 
     #[tokio::test]

@@ -114,8 +114,10 @@ pub async fn lookup<C: ResponseCache>(cache: &C, req: &CacheRequest<'_>, now: Un
 
 fn hit(req: &CacheRequest<'_>, stored: &CachedResponse, ttl_secs: i64, age_secs: i64) -> Lookup {
     let mut response = serve(req, stored.status, &stored.headers, &stored.body, Some(age_secs));
-    let outcome = CacheOutcome { status: Some(CacheStatus::Hit { ttl_secs }), not_stored: None, error: None };
-    finish(&mut response, outcome);
+    // No tag headers to strip: entries are stored without them (`entry::storable_headers`).
+    let status = CacheStatus::Hit { ttl_secs };
+    status.apply(response.headers_mut());
+    response.extensions_mut().insert(CacheOutcome { status: Some(status), not_stored: None, error: None });
     Lookup::Hit(Box::new(response))
 }
 
