@@ -8,6 +8,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod decimal;
 pub mod entitlements;
 pub mod hex;
 pub mod ids;

@@ -11,6 +11,8 @@
 //! authenticated request the caller's identity is part of the key, unless the API owner has
 //! declared the API's responses identical for everyone (`CacheSettings::public`).
 
+use std::borrow::Cow;
+
 use http::Method;
 use sha2::{Digest, Sha256};
 
@@ -33,11 +35,7 @@ pub fn cache_key(api: &Api, method: &Method, path_and_query: &str, identity: Opt
     };
     field(api.id.as_bytes());
     field(method_class(method).as_bytes());
-    if path_and_query.contains(['?', '#']) {
-        field(normalise_target(path_and_query, &credential_params(api)).as_bytes());
-    } else {
-        field(path_and_query.as_bytes()); // already normal: nothing to sort or drop
-    }
+    field(normalise_target(path_and_query, &credential_params(api)).as_bytes());
     match identity.filter(|_| !api.cache.public) {
         Some(id) => {
             field(b"identity");
@@ -69,8 +67,9 @@ fn credential_params(api: &Api) -> Vec<&str> {
 
 /// Sorts query parameters (so `?b=2&a=1` and `?a=1&b=2` share an entry), drops empty members
 /// and credential parameters, and drops any fragment. Values are compared as sent: decoding
-/// percent-escapes could merge targets the upstream treats as different.
-pub fn normalise_target(path_and_query: &str, drop_params: &[&str]) -> String {
+/// percent-escapes could merge targets the upstream treats as different. A target without
+/// query parameters is returned as is, without a copy: it is the common case on every request.
+pub fn normalise_target<'t>(path_and_query: &'t str, drop_params: &[&str]) -> Cow<'t, str> {
     let without_fragment = path_and_query.split('#').next().unwrap_or_default();
     let (path, query) = without_fragment.split_once('?').unwrap_or((without_fragment, ""));
     let mut params: Vec<&str> = query
@@ -80,9 +79,9 @@ pub fn normalise_target(path_and_query: &str, drop_params: &[&str]) -> String {
         .collect();
     params.sort_unstable();
     if params.is_empty() {
-        path.to_string()
+        Cow::Borrowed(path)
     } else {
-        format!("{path}?{}", params.join("&"))
+        Cow::Owned(format!("{path}?{}", params.join("&")))
     }
 }
 

@@ -60,7 +60,9 @@ impl CacheStatus {
                 let mut s = String::with_capacity(CACHE_NAME.len() + 32);
                 s.push_str(CACHE_NAME);
                 s.push_str("; hit; ttl=");
-                push_decimal(&mut s, ttl_secs.max(0).unsigned_abs());
+                s.extend(
+                    crate::decimal::digits(ttl_secs.max(0).unsigned_abs(), &mut [0; 20]).iter().map(|&d| char::from(d)),
+                );
                 s
             }
             CacheStatus::Forward { reason, fwd_status, stored } => {
@@ -86,21 +88,6 @@ impl CacheStatus {
             headers.insert(CACHE_STATUS, value);
         }
     }
-}
-
-/// Appends `n` in decimal.
-fn push_decimal(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 #[cfg(test)]

@@ -112,11 +112,6 @@ impl IdentitySigner {
     }
 }
 
-/// Hex HMAC-SHA256 of `message` under `secret`.
-pub fn sign(secret: &[u8], message: &str) -> String {
-    IdentitySigner::new(secret).sign(message)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,7 +131,7 @@ mod tests {
     fn identity_signature_is_rfc_4231_hmac_sha256() {
         // RFC 4231 test case 2.
         assert_eq!(
-            sign(b"Jefe", "what do ya want for nothing?"),
+            IdentitySigner::new(b"Jefe").sign("what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }

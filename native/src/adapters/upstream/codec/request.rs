@@ -4,6 +4,8 @@
 use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, Method, Uri};
 
+use gatehouse_core::decimal;
+
 use super::has_token;
 
 /// What encoding learned about the request that the exchange needs afterwards.
@@ -50,7 +52,7 @@ pub fn encode_head(method: &Method, uri: &Uri, headers: &HeaderMap, body_len: us
     }
     if body_len > 0 || matches!(*method, Method::POST | Method::PUT | Method::PATCH) {
         out.extend_from_slice(b"content-length: ");
-        push_decimal(body_len, out);
+        out.extend_from_slice(decimal::digits(body_len as u64, &mut [0; 20]));
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
@@ -65,22 +67,7 @@ fn push_host(uri: &Uri, out: &mut Vec<u8>) {
     out.extend_from_slice(authority.host().as_bytes());
     if let Some(port) = authority.port_u16().filter(|p| *p != 80) {
         out.push(b':');
-        push_decimal(usize::from(port), out);
+        out.extend_from_slice(decimal::digits(u64::from(port), &mut [0; 20]));
     }
     out.extend_from_slice(b"\r\n");
-}
-
-/// Decimal digits without the `fmt` machinery, which showed up in profiles of the hot path.
-fn push_decimal(mut n: usize, out: &mut Vec<u8>) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
 }
