@@ -1,18 +1,13 @@
-//! The native gateway: the core pipeline behind a hyper HTTP/1.1 server, with the native
+//! The native gateway: the core pipeline behind the lean HTTP/1.1 server of [`crate::server`], with the native
 //! adapters made concrete here (so the compiler can prove every future `Send`).
 
-use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
-use gatehouse_core::pipeline::{too_large, Adapters, Gateway};
-use gatehouse_core::problem::{Problem, ProblemKind};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper::body::Body;
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use gatehouse_core::pipeline::{Adapters, Gateway};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -22,6 +17,11 @@ use crate::adapters::memory_limiter::MemoryLimiter;
 use crate::adapters::read_model::InProcessReadModel;
 use crate::adapters::upstream::PooledUpstream;
 use crate::adapters::usage::UsageRecorder;
+use crate::server::{self, Handler, Limits};
+
+/// How long a client has to send a request head (and to keep a body coming); also how long
+/// an idle keep-alive connection stays open. hyper's `header_read_timeout` default.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The native runtime's adapters.
 pub struct NativeAdapters {
@@ -130,57 +130,15 @@ fn reuseport_socket(addr: SocketAddr) -> std::io::Result<tokio::net::TcpSocket> 
     Ok(socket)
 }
 
-/// Serves `gateway` on `listener` until `shutdown` turns true, then lets in-flight requests
-/// finish.
-pub async fn serve(listener: TcpListener, gateway: Arc<NativeGateway>, mut shutdown: watch::Receiver<bool>) {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => { tracing::warn!(error = %e, "accept failed"); continue; }
-            },
-            _ = shutdown.changed() => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let gateway = Arc::clone(&gateway);
-        let service = service_fn(move |req| handle(Arc::clone(&gateway), peer, req));
-        let conn = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(std::time::Duration::from_secs(30))
-            .serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
+impl Handler for NativeGateway {
+    fn respond(&self, request: http::Request<Bytes>) -> impl Future<Output = http::Response<Bytes>> + Send {
+        Gateway::handle(self, request)
     }
-    graceful.shutdown().await;
 }
 
-async fn handle(
-    gateway: Arc<NativeGateway>,
-    _peer: SocketAddr,
-    request: http::Request<Incoming>,
-) -> Result<http::Response<Full<Bytes>>, Infallible> {
-    let limit = gateway.config.max_body_bytes;
-    let announced =
-        request.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if announced.is_some_and(|n| n > limit as u64) {
-        // Refused from the announced length, so the client need not upload the body.
-        return Ok(too_large(limit).map(Full::new));
-    }
-    let (parts, body) = request.into_parts();
-    if body.is_end_stream() {
-        // No body (most GETs): nothing to collect.
-        return Ok(gateway.handle(http::Request::from_parts(parts, Bytes::new())).await.map(Full::new));
-    }
-    let response = match Limited::new(body, limit).collect().await {
-        Ok(body) => gateway.handle(http::Request::from_parts(parts, body.to_bytes())).await.map(Full::new),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => too_large(limit).map(Full::new),
-        Err(_) => Problem::new(ProblemKind::BadRequest)
-            .detail("The request body could not be read.")
-            .into_response()
-            .map(Full::new),
-    };
-    Ok(response)
+/// Serves `gateway` on `listener` until `shutdown` turns true, then lets in-flight requests
+/// finish.
+pub async fn serve(listener: TcpListener, gateway: Arc<NativeGateway>, shutdown: watch::Receiver<bool>) {
+    let limits = Limits { max_body_bytes: gateway.config.max_body_bytes, read_timeout: READ_TIMEOUT };
+    server::serve(listener, gateway, limits, shutdown).await;
 }

@@ -33,12 +33,16 @@ pub enum ProblemKind {
     InvalidTransition,
     MethodNotAllowed,
     UnsupportedMediaType,
+    HeadersTooLarge,
+    RequestTimeout,
+    ExpectationFailed,
+    NotImplemented,
     Internal,
 }
 
 impl ProblemKind {
     /// Every kind, for documentation and for checking the table.
-    pub const ALL: [ProblemKind; 26] = {
+    pub const ALL: [ProblemKind; 30] = {
         use ProblemKind::*;
         [
             MissingCredential,
@@ -66,6 +70,10 @@ impl ProblemKind {
             InvalidTransition,
             MethodNotAllowed,
             UnsupportedMediaType,
+            HeadersTooLarge,
+            RequestTimeout,
+            ExpectationFailed,
+            NotImplemented,
             Internal,
         ]
     };
@@ -99,6 +107,10 @@ impl ProblemKind {
             InvalidTransition => (409, "invalid-transition", "Lifecycle transition not allowed"),
             MethodNotAllowed => (405, "method-not-allowed", "Method not allowed"),
             UnsupportedMediaType => (415, "unsupported-media-type", "Unsupported media type"),
+            HeadersTooLarge => (431, "headers-too-large", "Request header fields too large"),
+            RequestTimeout => (408, "request-timeout", "Request not received in time"),
+            ExpectationFailed => (417, "expectation-failed", "Expectation not supported"),
+            NotImplemented => (501, "not-implemented", "Not implemented"),
             Internal => (500, "internal", "Internal error"),
         }
     }

@@ -6,7 +6,7 @@ use http::{HeaderMap, Method, Uri};
 
 use gatehouse_core::decimal;
 
-use super::has_token;
+use crate::http1::has_token;
 
 /// What encoding learned about the request that the exchange needs afterwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,8 +5,9 @@ use bytes::{Buf, Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, Version};
 
-use super::chunked::ChunkedDecoder;
-use super::{has_token, last_token, trim_ows, CodecError};
+use super::CodecError;
+use crate::http1::chunked::ChunkedDecoder;
+use crate::http1::{content_length, has_token, last_token};
 
 /// Most header fields accepted in one response head (hyper's default too).
 const MAX_HEADERS: usize = 100;
@@ -266,22 +267,4 @@ fn parse_head(buf: &[u8]) -> Result<Option<Parsed>, CodecError> {
     // HTTP/1.1 is persistent unless told otherwise; HTTP/1.0 only when it says keep-alive.
     let keep_alive = !close && (version == Version::HTTP_11 || keep_alive);
     Ok(Some(Parsed { len, head: Head { status, version, headers, keep_alive }, length, transfer_encoding }))
-}
-
-/// The body length from one `Content-Length` line, which may repeat the same value as a list;
-/// any disagreement, with this line or an earlier one, is an error (RFC 9110 §8.6).
-fn content_length(value: &[u8], earlier: Option<usize>) -> Result<usize, CodecError> {
-    let mut found = earlier;
-    for item in value.split(|b| *b == b',') {
-        let item = trim_ows(item);
-        if item.is_empty() || item.len() > 19 || !item.iter().all(u8::is_ascii_digit) {
-            return Err(CodecError::Invalid("content-length"));
-        }
-        let n = item.iter().fold(0usize, |n, d| n.saturating_mul(10).saturating_add(usize::from(d - b'0')));
-        match found {
-            Some(seen) if seen != n => return Err(CodecError::Invalid("conflicting content-length")),
-            _ => found = Some(n),
-        }
-    }
-    found.ok_or(CodecError::Invalid("content-length"))
 }

@@ -4,7 +4,7 @@
 
 use bytes::{Buf, BytesMut};
 
-use super::CodecError;
+use super::FramingError;
 
 /// Longest chunk-size line (size plus extensions) or trailer line accepted. Without a bound a
 /// peer could make the read buffer grow forever by never ending a line.
@@ -42,7 +42,7 @@ impl Default for ChunkedDecoder {
 impl ChunkedDecoder {
     /// Moves decoded data from `buf` to `body`, consuming the framing. Returns `true` once the
     /// last chunk and the trailers are consumed; bytes after that stay in `buf`.
-    pub fn decode(&mut self, buf: &mut BytesMut, body: &mut BytesMut, max_body: usize) -> Result<bool, CodecError> {
+    pub fn decode(&mut self, buf: &mut BytesMut, body: &mut BytesMut, max_body: usize) -> Result<bool, FramingError> {
         loop {
             match self.state {
                 State::Size => {
@@ -50,7 +50,7 @@ impl ChunkedDecoder {
                     let size = chunk_size(&buf[..len])?;
                     buf.advance(consumed);
                     if size > max_body.saturating_sub(body.len()) {
-                        return Err(CodecError::BodyTooLarge(max_body));
+                        return Err(FramingError::BodyTooLarge(max_body));
                     }
                     self.state = if size == 0 { State::Trailer { seen: 0 } } else { State::Data(size) };
                 }
@@ -75,9 +75,9 @@ impl ChunkedDecoder {
                             buf.advance(2);
                             self.state = State::Size;
                         }
-                        Some(_) => return Err(CodecError::Invalid("chunk data not followed by CRLF")),
+                        Some(_) => return Err(FramingError::Invalid("chunk data not followed by CRLF")),
                     },
-                    Some(_) => return Err(CodecError::Invalid("chunk data longer than its size")),
+                    Some(_) => return Err(FramingError::Invalid("chunk data longer than its size")),
                 },
                 State::Trailer { seen } => {
                     let Some((len, consumed)) = line(buf)? else { return Ok(false) };
@@ -85,7 +85,7 @@ impl ChunkedDecoder {
                     if len == 0 {
                         self.state = State::Done;
                     } else if seen + consumed > MAX_TRAILER_BYTES {
-                        return Err(CodecError::Invalid("chunked trailers too large"));
+                        return Err(FramingError::Invalid("chunked trailers too large"));
                     } else {
                         self.state = State::Trailer { seen: seen + consumed };
                     }
@@ -98,26 +98,26 @@ impl ChunkedDecoder {
 
 /// The next line in `buf`: (length without its terminator, bytes to consume). A bare LF is
 /// accepted as a line end, as RFC 9112 §2.2 allows a recipient to.
-fn line(buf: &[u8]) -> Result<Option<(usize, usize)>, CodecError> {
+fn line(buf: &[u8]) -> Result<Option<(usize, usize)>, FramingError> {
     match buf.iter().take(MAX_LINE_BYTES + 1).position(|b| *b == b'\n') {
         Some(lf) => {
             let len = if lf > 0 && buf[lf - 1] == b'\r' { lf - 1 } else { lf };
             Ok(Some((len, lf + 1)))
         }
-        None if buf.len() > MAX_LINE_BYTES => Err(CodecError::Invalid("chunk line too long")),
+        None if buf.len() > MAX_LINE_BYTES => Err(FramingError::Invalid("chunk line too long")),
         None => Ok(None),
     }
 }
 
 /// The hexadecimal size at the start of a chunk-size line; extensions after `;` are ignored.
-fn chunk_size(line: &[u8]) -> Result<usize, CodecError> {
+fn chunk_size(line: &[u8]) -> Result<usize, FramingError> {
     let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
     if digits == 0 {
-        return Err(CodecError::Invalid("chunk size is not hexadecimal"));
+        return Err(FramingError::Invalid("chunk size is not hexadecimal"));
     }
     let rest = super::trim_ows(&line[digits..]);
     if !(rest.is_empty() || rest.starts_with(b";")) {
-        return Err(CodecError::Invalid("junk after chunk size"));
+        return Err(FramingError::Invalid("junk after chunk size"));
     }
     let mut size: usize = 0;
     for digit in &line[..digits] {
@@ -125,7 +125,7 @@ fn chunk_size(line: &[u8]) -> Result<usize, CodecError> {
         size = size
             .checked_mul(16)
             .and_then(|s| s.checked_add(value))
-            .ok_or(CodecError::Invalid("chunk size overflows"))?;
+            .ok_or(FramingError::Invalid("chunk size overflows"))?;
     }
     Ok(size)
 }

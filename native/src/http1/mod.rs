@@ -1,0 +1,76 @@
+//! HTTP/1.1 message syntax shared by the gateway's server ([`crate::server`]) and its upstream
+//! client ([`crate::adapters::upstream`]): field-list tokens, `Content-Length` and chunked
+//! framing (RFC 9112). Free of I/O, so every framing case is tested byte by byte.
+
+pub mod chunked;
+
+/// Why a message's framing is unusable. Either way the connection cannot carry another message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FramingError {
+    #[error("invalid framing: {0}")]
+    Invalid(&'static str),
+    #[error("body larger than {0} bytes")]
+    BodyTooLarge(usize),
+}
+
+/// Whether a comma-separated field value (`Connection`, `Transfer-Encoding`) lists `token`,
+/// compared case-insensitively as RFC 9110 §5.6.1 says.
+pub fn has_token(value: &[u8], token: &[u8]) -> bool {
+    value.split(|b| *b == b',').any(|item| trim_ows(item).eq_ignore_ascii_case(token))
+}
+
+/// The last item of a comma-separated field value.
+pub fn last_token(value: &[u8]) -> &[u8] {
+    value.rsplit(|b| *b == b',').map(trim_ows).next().unwrap_or_default()
+}
+
+/// `value` without optional whitespace (spaces and tabs) at either end.
+pub fn trim_ows(value: &[u8]) -> &[u8] {
+    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = value.iter().position(|b| !is_ows(b)).unwrap_or(value.len());
+    let end = value.iter().rposition(|b| !is_ows(b)).map_or(start, |i| i + 1);
+    &value[start..end]
+}
+
+/// The body length from one `Content-Length` line, which may repeat the same value as a list;
+/// any disagreement, with this line or an earlier one, is an error (RFC 9110 §8.6). Lengths
+/// that differ are how request smuggling starts, so there is no "first one wins".
+pub fn content_length(value: &[u8], earlier: Option<usize>) -> Result<usize, FramingError> {
+    let mut found = earlier;
+    for item in value.split(|b| *b == b',') {
+        let item = trim_ows(item);
+        if item.is_empty() || item.len() > 19 || !item.iter().all(u8::is_ascii_digit) {
+            return Err(FramingError::Invalid("content-length"));
+        }
+        let n = item.iter().fold(0usize, |n, d| n.saturating_mul(10).saturating_add(usize::from(d - b'0')));
+        match found {
+            Some(seen) if seen != n => return Err(FramingError::Invalid("conflicting content-length")),
+            _ => found = Some(n),
+        }
+    }
+    found.ok_or(FramingError::Invalid("content-length"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_found_case_insensitively_between_optional_whitespace() {
+        assert!(has_token(b"keep-alive, Close", b"close"));
+        assert!(!has_token(b"closed", b"close"));
+        assert_eq!(last_token(b"gzip ,\tchunked "), b"chunked");
+        assert_eq!(trim_ows(b" \t "), b"");
+    }
+
+    #[test]
+    fn content_length_accepts_repeats_of_one_value_only() {
+        assert_eq!(content_length(b"42", None), Ok(42));
+        assert_eq!(content_length(b"42, 42", None), Ok(42));
+        assert_eq!(content_length(b"42", Some(42)), Ok(42));
+        for bad in [&b"42, 43"[..], b"-1", b"+1", b"", b"0x10", b"1 2", b"99999999999999999999"] {
+            assert!(content_length(bad, None).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        assert!(content_length(b"42", Some(41)).is_err());
+    }
+}

@@ -1,0 +1,237 @@
+//! One client connection: read a request, let the handler answer it, write the answer, and
+//! again while the connection stays persistent (RFC 9112 §9.3). Requests are answered in the
+//! order they arrive, so pipelined requests need nothing special.
+
+use std::io::IoSlice;
+use std::pin::Pin;
+
+use bytes::{Bytes, BytesMut};
+use http::{Method, Response, Version};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::{Instant, Sleep};
+
+use super::request::{parse_head, Framing, Head, Refusal};
+use super::response::{encode_head, has_body, Exchange, CONTINUE};
+use super::{refusal_response, Handler, Limits};
+use crate::http1::chunked::ChunkedDecoder;
+use crate::http1::FramingError;
+
+/// The read buffer always offers at least this much room, so one read takes a typical request.
+const MIN_READ_ROOM: usize = 4 * 1024;
+/// How much the read buffer grows by when it runs short of room.
+const READ_GROWTH: usize = 8 * 1024;
+/// After refusing a request whose body was not read, how long and how much to keep reading
+/// (and discarding) before closing, so the client sees the answer instead of a reset.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+const LINGER_BYTES: usize = 1024 * 1024;
+
+pub(super) struct Connection {
+    stream: TcpStream,
+    buf: BytesMut,
+    out: Vec<u8>,
+    limits: Limits,
+    shutdown: watch::Receiver<bool>,
+    /// One timer for the connection's life, re-armed only when it fires (see [`Self::fill`]):
+    /// arming a timer per request costs more than the rest of reading one.
+    timer: Pin<Box<Sleep>>,
+}
+
+/// How waiting for more bytes ended.
+enum Filled {
+    Data,
+    /// The peer closed the connection, or it failed.
+    Closed,
+    TimedOut,
+    /// The server is shutting down and the connection was idle.
+    ShuttingDown,
+}
+
+impl Connection {
+    pub(super) fn new(stream: TcpStream, limits: Limits, shutdown: watch::Receiver<bool>) -> Self {
+        Connection {
+            stream,
+            buf: BytesMut::with_capacity(READ_GROWTH),
+            out: Vec::with_capacity(1024),
+            timer: Box::pin(tokio::time::sleep(limits.read_timeout)),
+            limits,
+            shutdown,
+        }
+    }
+
+    pub(super) async fn run<H: Handler>(mut self, handler: &H) {
+        loop {
+            let head = match self.read_head().await {
+                Ok(Some(head)) => head,
+                Ok(None) => return,
+                Err(refusal) => return self.refuse(refusal).await,
+            };
+            let Head { request, framing, keep_alive, expects_continue } = head;
+            let body = match self.read_body(framing, expects_continue).await {
+                Ok(Some(body)) => body,
+                Ok(None) => return,
+                Err(refusal) => return self.refuse(refusal).await,
+            };
+            let head_request = request.method() == Method::HEAD;
+            let confirm_keep_alive = keep_alive && request.version() == Version::HTTP_10;
+            let response = handler.respond(request.map(|()| body)).await;
+            let close = !keep_alive || self.shutting_down();
+            let exchange = Exchange { head_request, close, confirm_keep_alive };
+            if self.write(&response, exchange).await.is_err() || close {
+                return;
+            }
+        }
+    }
+
+    /// The next request head; `None` when the connection ended cleanly between requests.
+    async fn read_head(&mut self) -> Result<Option<Head>, Refusal> {
+        let deadline = Instant::now() + self.limits.read_timeout;
+        loop {
+            if !self.buf.is_empty() {
+                if let Some((head, len)) = parse_head(&self.buf)? {
+                    let _ = self.buf.split_to(len);
+                    return Ok(Some(head));
+                }
+            }
+            let idle = self.buf.is_empty();
+            match self.fill(deadline, idle).await {
+                Filled::Data => {}
+                Filled::Closed | Filled::ShuttingDown => return Ok(None),
+                // Silence between requests is an idle connection timing out, not an error.
+                Filled::TimedOut if idle => return Ok(None),
+                Filled::TimedOut => return Err(Refusal::Timeout),
+            }
+        }
+    }
+
+    /// The whole body; `None` if the connection ended before it did.
+    async fn read_body(&mut self, framing: Framing, expects_continue: bool) -> Result<Option<Bytes>, Refusal> {
+        let max = self.limits.max_body_bytes;
+        let continue_unless_sent = |received: bool| expects_continue && !received;
+        match framing {
+            Framing::None => Ok(Some(Bytes::new())),
+            // Refused on the announced length, so the client need not upload the body.
+            Framing::Length(n) if n > max => Err(Refusal::BodyTooLarge),
+            Framing::Length(n) => {
+                if continue_unless_sent(!self.buf.is_empty()) && self.stream.write_all(CONTINUE).await.is_err() {
+                    return Ok(None);
+                }
+                self.buf.reserve(n.saturating_sub(self.buf.len()));
+                while self.buf.len() < n {
+                    if !self.fill_body().await? {
+                        return Ok(None);
+                    }
+                }
+                Ok(Some(self.buf.split_to(n).freeze()))
+            }
+            Framing::Chunked => {
+                if continue_unless_sent(!self.buf.is_empty()) && self.stream.write_all(CONTINUE).await.is_err() {
+                    return Ok(None);
+                }
+                let (mut decoder, mut body) = (ChunkedDecoder::default(), BytesMut::new());
+                loop {
+                    match decoder.decode(&mut self.buf, &mut body, max) {
+                        Ok(true) => return Ok(Some(body.freeze())),
+                        Ok(false) => {}
+                        Err(FramingError::BodyTooLarge(_)) => return Err(Refusal::BodyTooLarge),
+                        Err(FramingError::Invalid(_)) => {
+                            return Err(Refusal::BadRequest("The chunked request body is malformed."))
+                        }
+                    }
+                    if !self.fill_body().await? {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// More body bytes; `false` if the connection ended. Each read must make progress within
+    /// the read timeout.
+    async fn fill_body(&mut self) -> Result<bool, Refusal> {
+        match self.fill(Instant::now() + self.limits.read_timeout, false).await {
+            Filled::Data => Ok(true),
+            Filled::Closed | Filled::ShuttingDown => Ok(false),
+            Filled::TimedOut => Err(Refusal::Timeout),
+        }
+    }
+
+    /// Reads what has arrived into the buffer, waiting until `deadline`. While `idle` (between
+    /// requests) a shutdown ends the wait too.
+    async fn fill(&mut self, deadline: Instant, idle: bool) -> Filled {
+        if self.buf.capacity() - self.buf.len() < MIN_READ_ROOM {
+            self.buf.reserve(READ_GROWTH);
+        }
+        loop {
+            tokio::select! {
+                biased;
+                read = self.stream.read_buf(&mut self.buf) => {
+                    return match read {
+                        Ok(0) | Err(_) => Filled::Closed,
+                        Ok(_) => Filled::Data,
+                    };
+                }
+                () = &mut self.timer => {
+                    // The timer may have been armed for an earlier deadline; deadlines only
+                    // move later, so a firing timer means "check", not "expired".
+                    if Instant::now() >= deadline {
+                        return Filled::TimedOut;
+                    }
+                    self.timer.as_mut().reset(deadline);
+                }
+                _ = self.shutdown.changed(), if idle => return Filled::ShuttingDown,
+            }
+        }
+    }
+
+    fn shutting_down(&self) -> bool {
+        // A dropped sender means the server is gone too.
+        self.shutdown.has_changed().unwrap_or(true)
+    }
+
+    async fn write(&mut self, response: &Response<Bytes>, exchange: Exchange) -> std::io::Result<()> {
+        self.out.clear();
+        encode_head(response, exchange, &mut self.out);
+        let body: &[u8] =
+            if exchange.head_request || !has_body(response.status()) { &[] } else { response.body() };
+        write_all_vectored(&mut self.stream, &self.out, body).await
+    }
+
+    /// Answers a request the server refused itself, then closes the connection, reading and
+    /// discarding what the client still sends for a while so that it gets the answer.
+    async fn refuse(mut self, refusal: Refusal) {
+        let response = refusal_response(refusal, self.limits.max_body_bytes);
+        let exchange = Exchange { head_request: false, close: true, confirm_keep_alive: false };
+        if self.write(&response, exchange).await.is_err() || self.stream.shutdown().await.is_err() {
+            return;
+        }
+        let until = Instant::now() + LINGER;
+        let mut discarded = 0;
+        while discarded < LINGER_BYTES {
+            self.buf.clear();
+            match self.fill(until, false).await {
+                Filled::Data => discarded += self.buf.len(),
+                Filled::Closed | Filled::TimedOut | Filled::ShuttingDown => return,
+            }
+        }
+    }
+}
+
+/// Writes `head` then `body`, in as few system calls as the socket allows (usually one).
+async fn write_all_vectored(stream: &mut TcpStream, head: &[u8], body: &[u8]) -> std::io::Result<()> {
+    let mut written = 0;
+    let total = head.len() + body.len();
+    while written < total {
+        let n = if written < head.len() {
+            stream.write_vectored(&[IoSlice::new(&head[written..]), IoSlice::new(body)]).await?
+        } else {
+            stream.write(&body[written - head.len()..]).await?
+        };
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        written += n;
+    }
+    Ok(())
+}

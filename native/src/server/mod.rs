@@ -1,0 +1,100 @@
+//! The gateway's HTTP/1.1 server: accepts connections and hands each complete request to a
+//! [`Handler`] (the core pipeline), then writes its answer.
+//!
+//! Why not hyper's server: a gateway answers tens of thousands of small requests a second per
+//! core, and hyper's general machinery (a dispatcher state machine, a body channel per
+//! request, a timer armed per request head) cost about as much user CPU per request as the
+//! whole gateway pipeline (bench/README.md). This server does only what the gateway needs:
+//! bodies are read whole (they are bounded by `max_body_bytes` anyway) and responses are
+//! always complete `Bytes`, so a response is one head plus one body in one `writev`.
+//!
+//! What it does not skip is RFC 9112's framing rules, which it applies strictly (see
+//! [`request`]): ambiguous lengths are refused, never guessed at, so nothing can be smuggled
+//! past the pipeline's checks to the upstream.
+
+mod connection;
+pub mod request;
+pub mod response;
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use gatehouse_core::pipeline::too_large;
+use gatehouse_core::problem::{Problem, ProblemKind};
+use http::{Request, Response};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use connection::Connection;
+use request::Refusal;
+
+/// What answers requests: the gateway pipeline in production, anything in tests.
+pub trait Handler: Send + Sync + 'static {
+    fn respond(&self, request: Request<Bytes>) -> impl Future<Output = Response<Bytes>> + Send;
+}
+
+/// Bounds on what one client may make the server hold or wait for.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Larger bodies get `413` (from `Content-Length` before they are sent, when announced).
+    pub max_body_bytes: usize,
+    /// A request head must arrive within this time of the server starting to wait for it
+    /// (which also closes idle keep-alive connections), and each read of a body must make
+    /// progress within it.
+    pub read_timeout: Duration,
+}
+
+/// Serves `handler` on `listener` until `shutdown` turns true (or its sender is dropped), then
+/// stops accepting, closes idle connections, and waits for in-flight requests to be answered.
+pub async fn serve<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    limits: Limits,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, usually: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        while connections.try_join_next().is_some() {}
+        let _ = stream.set_nodelay(true);
+        let (handler, shutdown) = (Arc::clone(&handler), shutdown.clone());
+        connections.spawn(async move { Connection::new(stream, limits, shutdown).run(&*handler).await });
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+}
+
+/// The problem+json answer to a request the server refused itself.
+fn refusal_response(refusal: Refusal, max_body_bytes: usize) -> Response<Bytes> {
+    let problem = match refusal {
+        Refusal::BodyTooLarge => return too_large(max_body_bytes),
+        Refusal::BadRequest(why) => Problem::new(ProblemKind::BadRequest).detail(why),
+        Refusal::HeadTooLarge => Problem::new(ProblemKind::HeadersTooLarge).detail(format!(
+            "A request head is limited to {} bytes and {} header fields.",
+            request::MAX_HEAD_BYTES,
+            request::MAX_HEADERS
+        )),
+        Refusal::NotImplemented(what) => Problem::new(ProblemKind::NotImplemented).detail(what),
+        Refusal::ExpectationFailed => {
+            Problem::new(ProblemKind::ExpectationFailed).detail("Only Expect: 100-continue is supported.")
+        }
+        Refusal::Timeout => Problem::new(ProblemKind::RequestTimeout).detail("The request did not arrive in time."),
+    };
+    problem.into_response()
+}
