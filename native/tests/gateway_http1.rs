@@ -296,7 +296,9 @@ async fn head_and_bodiless_statuses_send_no_body() {
     let head = client.read(true).await;
     assert_eq!((head.status, head.header("content-length")), (200, Some("1234")));
     for status in [204, 304] {
-        client.send(format!("POST /status/{status} HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc").as_bytes()).await;
+        client
+            .send(format!("POST /status/{status} HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc").as_bytes())
+            .await;
         let reply = client.read(false).await;
         assert_eq!((reply.status, reply.header("content-length")), (status, None));
     }

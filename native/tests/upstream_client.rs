@@ -140,6 +140,21 @@ async fn silent_upstream_times_out_within_the_deadline() {
 }
 
 #[tokio::test]
+async fn a_pooled_connection_honours_each_exchange_deadline_long_then_short() {
+    // The first exchange arms the connection's timer 60 s out; the second, on the same pooled
+    // connection, must still give up at its own 200 ms.
+    let upstream = RawUpstream::start(|_, n, _| if n == 0 { Action::Respond(ok("first")) } else { Action::Hang }).await;
+    let first = PooledUpstream.send(request("GET", &upstream.url("/"), ""), 60_000).await.unwrap();
+    assert_eq!(first.body(), "first");
+    let started = Instant::now();
+    let result = PooledUpstream.send(request("GET", &upstream.url("/"), ""), 200).await;
+    assert!(matches!(result, Err(UpstreamError::Timeout)), "{result:?}");
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(190) && elapsed < Duration::from_secs(2), "{elapsed:?}");
+    assert_eq!(upstream.accepted(), 1, "the second exchange reused the pooled connection");
+}
+
+#[tokio::test]
 async fn refused_connection_is_a_connect_error() {
     let addr = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
     let result = send("GET", &format!("http://{addr}/"), "").await;

@@ -18,7 +18,9 @@
 //! `.await` inside, so a lock is cheaper and simpler than sharding. Purges scan every entry
 //! (O(n)); they are rare admin actions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -42,6 +44,7 @@ pub struct MemoryResponseCache {
 #[derive(Default)]
 struct Inner {
     /// Keys are shared with `recency`, so a hit re-ranks an entry without copying its key.
+    /// Keys are SHA-256 digests, so a fast hasher is safe from crafted collisions.
     entries: HashMap<Arc<str>, Slot>,
     /// Recency counter → key; the first entry is the least recently used.
     recency: BTreeMap<u64, Arc<str>>,
@@ -107,22 +110,25 @@ impl Inner {
         self.entries.insert(key, Slot { entry: Arc::new(entry), size, tick });
     }
 
-    /// Marks `key` recently used and returns its entry. An entry already in the most recently
-    /// ranked half keeps its rank: it is far from eviction, and the first read that finds it
-    /// in the older half ranks it first again. That approximates LRU closely (an entry read at
-    /// least once per half a cache of new ranks is never evicted) and spares hot entries two
-    /// `BTreeMap` updates on every hit.
-    fn touch(&mut self, key: &str) -> Option<Arc<CachedResponse>> {
-        let recent_from = self.next_tick.saturating_sub(self.entries.len() as u64 / 2);
-        let slot = self.entries.get(key)?;
-        if slot.tick > recent_from {
-            return Some(Arc::clone(&slot.entry));
-        }
-        let tick = self.tick();
+    /// The entry under `key` if it is still useful, marked recently used; an expired one is
+    /// dropped. An entry already among the most recently ranked half keeps its rank: it is
+    /// far from eviction, and the first read that finds it in the older half ranks it first
+    /// again. That approximates LRU closely (an entry read at least once per half a cache of
+    /// new ranks is never evicted) and spares hot entries two `BTreeMap` updates on every hit.
+    fn read(&mut self, key: &str, now: UnixMillis) -> Option<Arc<CachedResponse>> {
+        let recent_from = (self.next_tick + 1).saturating_sub((self.entries.len() as u64).div_ceil(2));
         let slot = self.entries.get_mut(key)?;
-        let shared_key = self.recency.remove(&slot.tick)?;
-        slot.tick = tick;
-        self.recency.insert(tick, shared_key);
+        if slot.entry.useful_until() <= now {
+            self.remove(key);
+            return None;
+        }
+        if slot.tick < recent_from {
+            self.next_tick += 1;
+            if let Some(shared_key) = self.recency.remove(&slot.tick) {
+                self.recency.insert(self.next_tick, shared_key);
+            }
+            slot.tick = self.next_tick;
+        }
         Some(Arc::clone(&slot.entry))
     }
 
@@ -152,16 +158,7 @@ impl Inner {
 impl ResponseCache for MemoryResponseCache {
     async fn get(&self, key: &str) -> Result<Option<Arc<CachedResponse>>, PortError> {
         let now = (self.clock)();
-        let mut inner = self.lock()?;
-        let expired = match inner.entries.get(key) {
-            None => return Ok(None),
-            Some(slot) => slot.entry.useful_until() <= now,
-        };
-        if expired {
-            inner.remove(key);
-            return Ok(None);
-        }
-        Ok(inner.touch(key))
+        Ok(self.lock()?.read(key, now))
     }
 
     /// Replaces any entry under `key`. An entry bigger than the whole cache is not stored, and

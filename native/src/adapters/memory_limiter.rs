@@ -1,9 +1,9 @@
 //! `MemoryLimiter`: the core's limiter port over a process-local map, for the native gateway
 //! (one process, so in-memory counters are exact) and as the in-memory twin in tests.
 
-use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use foldhash::HashMap;
 use gatehouse_core::limits::{evaluate, CounterState, LimitCheck, LimitDecision};
 use gatehouse_core::ports::{Limiter, PortError};
 use gatehouse_core::time::{UnixMillis, MINUTE};
@@ -37,6 +37,8 @@ pub struct MemoryLimiter {
 
 #[derive(Debug, Default)]
 struct Counters {
+    /// Counter keys are built from our own ids (never raw client input), so a fast hasher is
+    /// safe from crafted collisions.
     map: HashMap<String, Entry>,
     next_sweep: UnixMillis,
     sweep_at_len: usize,

@@ -3,10 +3,10 @@
 //! snapshot and revocations apply to the very next request.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use foldhash::HashMap;
 use gatehouse_core::entitlements::{compile_identity, Identity};
 use gatehouse_core::keys::KeyHash;
 use gatehouse_core::model::{Developer, Key};
@@ -18,6 +18,8 @@ use gatehouse_core::store::CatalogSnapshot;
 #[derive(Default)]
 pub struct Snapshot {
     routes: Arc<RouteTable>,
+    /// Keyed by SHA-256 digests and our own ids, so a fast hasher is safe from crafted
+    /// collisions.
     keys_by_hash: HashMap<String, Arc<Key>>,
     identities: HashMap<String, Arc<Identity>>,
 }

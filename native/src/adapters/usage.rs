@@ -16,7 +16,7 @@ pub struct UsageRecorder {
 struct Pending {
     aggregator: Aggregator,
     /// Last use per key id, to show "last used" in key listings.
-    last_used: std::collections::HashMap<String, i64>,
+    last_used: foldhash::HashMap<String, i64>,
 }
 
 impl UsageRecorder {

@@ -193,8 +193,7 @@ impl Connection {
     async fn write(&mut self, response: &Response<Bytes>, exchange: Exchange) -> std::io::Result<()> {
         self.out.clear();
         encode_head(response, exchange, &mut self.out);
-        let body: &[u8] =
-            if exchange.head_request || !has_body(response.status()) { &[] } else { response.body() };
+        let body: &[u8] = if exchange.head_request || !has_body(response.status()) { &[] } else { response.body() };
         write_all_vectored(&mut self.stream, &self.out, body).await
     }
 

@@ -1,7 +1,9 @@
 //! One keep-alive connection to an upstream and one request/response exchange on it, done in
 //! the calling task: write the request, then read until the codec has a whole response.
 
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -9,6 +11,7 @@ use gatehouse_core::ports::UpstreamError;
 use http::{Method, Request};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
 
 use super::codec::{encode_head, Decoded, ResponseDecoder};
 use super::MAX_RESPONSE_BYTES;
@@ -78,6 +81,48 @@ pub struct Conn {
     stream: TcpStream,
     read: BytesMut,
     write: Vec<u8>,
+    /// One timer for the connection's life, re-armed only when it fires or a deadline comes
+    /// before the armed one (see [`Deadline::wait`]): arming a timer per exchange costs more
+    /// than the rest of writing the request.
+    timer: Deadline,
+}
+
+#[derive(Debug)]
+struct Deadline {
+    sleep: Pin<Box<Sleep>>,
+    armed: Instant,
+}
+
+impl Deadline {
+    fn new(at: Instant) -> Self {
+        Deadline { sleep: Box::pin(tokio::time::sleep_until(at)), armed: at }
+    }
+
+    /// `io`'s output, or `None` once `deadline` has passed.
+    async fn wait<T>(&mut self, deadline: Instant, io: impl Future<Output = T>) -> Option<T> {
+        if self.armed > deadline {
+            self.rearm(deadline);
+        }
+        let mut io = std::pin::pin!(io);
+        loop {
+            tokio::select! {
+                biased;
+                out = &mut io => return Some(out),
+                // Armed for an earlier deadline than this one, possibly: then it means "check".
+                () = self.sleep.as_mut() => {
+                    if Instant::now() >= deadline {
+                        return None;
+                    }
+                    self.rearm(deadline);
+                }
+            }
+        }
+    }
+
+    fn rearm(&mut self, at: Instant) {
+        self.sleep.as_mut().reset(at);
+        self.armed = at;
+    }
 }
 
 impl Conn {
@@ -91,7 +136,8 @@ impl Conn {
             .map_err(|e| fail(&e))?
             .map_err(|e| fail(&e))?;
         stream.set_nodelay(true).map_err(|e| fail(&e))?;
-        Ok(Conn { stream, read: BytesMut::with_capacity(READ_BUFFER), write: Vec::with_capacity(512) })
+        let timer = Deadline::new(Instant::now() + CONNECT_TIMEOUT);
+        Ok(Conn { stream, read: BytesMut::with_capacity(READ_BUFFER), write: Vec::with_capacity(512), timer })
     }
 
     /// Whether an idle connection still looks open. An idle connection has nothing to read, so
@@ -111,16 +157,18 @@ impl Conn {
         self
     }
 
-    /// Sends `request` and reads its response. The head and the body go out in one vectored
-    /// write; the response is decoded as it arrives.
-    pub async fn exchange(&mut self, request: &Request<Bytes>) -> Result<Decoded, Failure> {
+    /// Sends `request` and reads its response, unless `deadline` passes first. The head and
+    /// the body go out in one vectored write; the response is decoded as it arrives.
+    pub async fn exchange(&mut self, request: &Request<Bytes>, deadline: Instant) -> Result<Decoded, Failure> {
+        let timed_out = || Failure::Failed(UpstreamError::Timeout);
         self.write.clear();
         let body = request.body();
         let encoded = encode_head(request.method(), request.uri(), request.headers(), body.len(), &mut self.write);
         let total = self.write.len() + body.len();
         let mut data = Buf::chain(&self.write[..], &body[..]);
         while data.has_remaining() {
-            let error = match self.stream.write_buf(&mut data).await {
+            let written = self.timer.wait(deadline, self.stream.write_buf(&mut data)).await.ok_or_else(timed_out)?;
+            let error = match written {
                 Ok(0) => io::Error::from(io::ErrorKind::WriteZero),
                 Ok(_) => continue,
                 Err(e) => e,
@@ -131,7 +179,8 @@ impl Conn {
         let mut decoder = ResponseDecoder::new(request.method() == Method::HEAD, MAX_RESPONSE_BYTES);
         let mut answered = false;
         loop {
-            let read = self.stream.read_buf(decoder.read_target(&mut self.read)).await;
+            let target = decoder.read_target(&mut self.read);
+            let read = self.timer.wait(deadline, self.stream.read_buf(target)).await.ok_or_else(timed_out)?;
             let decoded = match read {
                 Ok(0) if !answered => {
                     let error = io::Error::from(io::ErrorKind::UnexpectedEof);

@@ -54,24 +54,26 @@ thread_local! {
 
 impl Upstream for PooledUpstream {
     async fn send(&self, request: Request<Bytes>, timeout_ms: u64) -> Result<Response<Bytes>, UpstreamError> {
-        tokio::time::timeout(Duration::from_millis(timeout_ms), exchange(&request))
-            .await
-            .unwrap_or(Err(UpstreamError::Timeout))
+        exchange(&request, tokio::time::Instant::now() + Duration::from_millis(timeout_ms)).await
     }
 }
 
-/// One request on a pooled connection, with the single retry a stale connection allows.
-async fn exchange(request: &Request<Bytes>) -> Result<Response<Bytes>, UpstreamError> {
+/// One request on a pooled connection, with the single retry a stale connection allows, all
+/// within `deadline`.
+async fn exchange(request: &Request<Bytes>, deadline: tokio::time::Instant) -> Result<Response<Bytes>, UpstreamError> {
     let target = Target::from_uri(request.uri())?;
+    let connect = || async {
+        tokio::time::timeout_at(deadline, Conn::connect(&target)).await.unwrap_or(Err(UpstreamError::Timeout))
+    };
     let (mut conn, reused) = match checkout(target.authority) {
         Some(conn) => (conn, true),
-        None => (Conn::connect(&target).await?, false),
+        None => (connect().await?, false),
     };
-    let outcome = match conn.exchange(request).await {
+    let outcome = match conn.exchange(request, deadline).await {
         Err(Failure::Unanswered { written, error }) if reused && (!written || is_idempotent(request.method())) => {
             tracing::debug!(authority = target.authority, %error, "stale pooled upstream connection; retrying once");
-            conn = Conn::connect(&target).await?;
-            conn.exchange(request).await
+            conn = connect().await?;
+            conn.exchange(request, deadline).await
         }
         outcome => outcome,
     };

@@ -7,8 +7,8 @@ mod response;
 #[cfg(test)]
 mod tests;
 
-pub use request::encode_head;
 use crate::http1::FramingError;
+pub use request::encode_head;
 use response::MAX_HEAD_BYTES;
 pub use response::{Decoded, ResponseDecoder};
 
