@@ -5,11 +5,18 @@ const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 pub fn encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
+    push(&mut out, bytes);
+    out
+}
+
+/// Appends the lower-case hex of `bytes` to `out`, for callers that build a larger string
+/// around it (one allocation instead of two).
+pub fn push(out: &mut String, bytes: &[u8]) {
+    out.reserve(bytes.len() * 2);
     for b in bytes {
         out.push(char::from(DIGITS[usize::from(b >> 4)]));
         out.push(char::from(DIGITS[usize::from(b & 0xf)]));
     }
-    out
 }
 
 /// Decodes hex of either case; `None` for odd length or a non-hex character.
@@ -27,6 +34,9 @@ mod tests {
     #[test]
     fn hex_round_trips_and_refuses_garbage() {
         assert_eq!(encode(&[0x00, 0xab, 0xff]), "00abff");
+        let mut out = String::from("k:");
+        push(&mut out, &[0x0f, 0xf0]);
+        assert_eq!(out, "k:0ff0");
         assert_eq!(decode("00abFF"), Some(vec![0x00, 0xab, 0xff]));
         assert_eq!(decode("abc"), None);
         assert_eq!(decode("zz"), None);

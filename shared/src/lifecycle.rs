@@ -3,9 +3,13 @@
 //! Deprecated APIs keep answering but tell callers so, with `Deprecation` (RFC 9745),
 //! `Sunset` (RFC 8594) and a `Link` to the successor; retired APIs answer `410 Gone`.
 
+use http::header::{HeaderName, LINK};
 use serde::{Deserialize, Serialize};
 
 use crate::time::{http_date, UnixMillis, SECOND};
+
+const DEPRECATION: HeaderName = HeaderName::from_static("deprecation");
+const SUNSET: HeaderName = HeaderName::from_static("sunset");
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -92,16 +96,16 @@ impl Lifecycle {
     }
 
     /// Headers a deprecated API adds to every response.
-    pub fn response_headers(&self) -> Vec<(&'static str, String)> {
+    pub fn response_headers(&self) -> Vec<(HeaderName, String)> {
         let Lifecycle::Deprecated { deprecated_at, sunset_at, successor } = self else {
             return Vec::new();
         };
-        let mut headers = vec![("deprecation", format!("@{}", deprecated_at.div_euclid(SECOND)))];
+        let mut headers = vec![(DEPRECATION, format!("@{}", deprecated_at.div_euclid(SECOND)))];
         if let Some(sunset) = sunset_at {
-            headers.push(("sunset", http_date(*sunset)));
+            headers.push((SUNSET, http_date(*sunset)));
         }
         if let Some(url) = successor {
-            headers.push(("link", format!("<{url}>; rel=\"successor-version\"")));
+            headers.push((LINK, format!("<{url}>; rel=\"successor-version\"")));
         }
         headers
     }
@@ -134,14 +138,14 @@ mod tests {
             sunset_at: Some(784_111_777_000),
             successor: Some("https://api.example.com/v2".into()),
         };
-        assert_eq!(
-            l.response_headers(),
-            vec![
-                ("deprecation", "@1700000000".to_string()),
-                ("sunset", "Sun, 06 Nov 1994 08:49:37 GMT".to_string()),
-                ("link", "<https://api.example.com/v2>; rel=\"successor-version\"".to_string()),
-            ]
-        );
+        let shown: Vec<(String, String)> =
+            l.response_headers().into_iter().map(|(name, value)| (name.as_str().to_owned(), value)).collect();
+        let expected = [
+            ("deprecation", "@1700000000"),
+            ("sunset", "Sun, 06 Nov 1994 08:49:37 GMT"),
+            ("link", "<https://api.example.com/v2>; rel=\"successor-version\""),
+        ];
+        assert_eq!(shown, expected.map(|(name, value)| (name.to_owned(), value.to_owned())));
         assert!(Lifecycle::Published { published_at: 0 }.response_headers().is_empty());
     }
 }

@@ -43,11 +43,12 @@ pub fn cache_key(api: &Api, method: &Method, path_and_query: &str, identity: Opt
         }
         None => field(b"shared"),
     }
-    let hex = crate::hex::encode(&hasher.finalize());
-    let mut key = String::with_capacity(PREFIX.len() + api.id.len() + 1 + hex.len());
-    for part in [PREFIX, api.id.as_str(), ":", hex.as_str()] {
+    // One allocation: the digest's hex is written straight after the prefix.
+    let mut key = String::with_capacity(PREFIX.len() + api.id.len() + 1 + 64);
+    for part in [PREFIX, api.id.as_str(), ":"] {
         key.push_str(part);
     }
+    crate::hex::push(&mut key, &hasher.finalize());
     key
 }
 

@@ -14,6 +14,9 @@ use crate::time::parse_http_date;
 /// Fields a 304 carries from the stored response (RFC 9110 §15.4.5).
 const NOT_MODIFIED_FIELDS: [HeaderName; 6] = [CACHE_CONTROL, CONTENT_LOCATION, DATE, ETAG, EXPIRES, VARY];
 
+/// Headers the pipeline adds to a response served from storage.
+const SERVED_HEADERS: usize = 4;
+
 /// The stored response (`status`, `headers`, `body`) as the client should get it: a 304 when
 /// the client's own validators match it, the bare headers for HEAD, the full response otherwise.
 /// `age_secs` adds `Age`, which only responses served from storage carry (RFC 9111 §5.1).
@@ -38,6 +41,9 @@ pub fn serve(
         let mut r = Response::new(body);
         *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
         *r.headers_mut() = headers.clone();
+        // Room for what a hit adds (`Age`, `Cache-Status`, the two `RateLimit` fields) in one
+        // growth, rather than a reallocation and a rehash as they arrive.
+        r.headers_mut().reserve(SERVED_HEADERS);
         r
     };
     if let Some(age) = age_secs {

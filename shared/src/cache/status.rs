@@ -54,37 +54,47 @@ impl CacheStatus {
 
     /// The list member, e.g. `Gatehouse; hit; ttl=42` or `Gatehouse; fwd=uri-miss; stored`.
     pub fn member(&self) -> String {
+        let mut s = String::with_capacity(CACHE_NAME.len() + 40);
+        self.push_member(&mut s);
+        s
+    }
+
+    /// Writes [`Self::member`] onto `out`. Every response of a caching API builds one, so this
+    /// uses plain pushes rather than the formatting machinery.
+    fn push_member(&self, out: &mut String) {
+        out.push_str(CACHE_NAME);
         match *self {
             CacheStatus::Hit { ttl_secs } => {
-                // Every hit builds this: plain pushes rather than the formatting machinery.
-                let mut s = String::with_capacity(CACHE_NAME.len() + 32);
-                s.push_str(CACHE_NAME);
-                s.push_str("; hit; ttl=");
-                s.extend(
-                    crate::decimal::digits(ttl_secs.max(0).unsigned_abs(), &mut [0; 20]).iter().map(|&d| char::from(d)),
-                );
-                s
+                out.push_str("; hit; ttl=");
+                crate::decimal::push(out, ttl_secs.max(0).unsigned_abs());
             }
             CacheStatus::Forward { reason, fwd_status, stored } => {
-                let mut s = format!("{CACHE_NAME}; fwd={}", reason.as_str());
+                out.push_str("; fwd=");
+                out.push_str(reason.as_str());
                 if let Some(status) = fwd_status {
-                    s.push_str(&format!("; fwd-status={status}"));
+                    out.push_str("; fwd-status=");
+                    crate::decimal::push(out, u64::from(status));
                 }
                 if stored {
-                    s.push_str("; stored");
+                    out.push_str("; stored");
                 }
-                s
             }
         }
     }
 
     /// Appends this cache's member after any the upstream's caches added: RFC 9211 §2 orders
     /// the list from the origin towards the client and asks caches to keep earlier members.
+    /// Upstreams rarely send `Cache-Status`, so without one our member is the whole value,
+    /// built once and handed to the header without a copy.
     pub fn apply(&self, headers: &mut HeaderMap) {
-        let mut members: Vec<&str> = headers.get_all(&CACHE_STATUS).iter().filter_map(|v| v.to_str().ok()).collect();
-        let ours = self.member();
-        members.push(&ours);
-        if let Ok(value) = HeaderValue::from_str(&members.join(", ")) {
+        let mut value = String::new();
+        for upstream in headers.get_all(&CACHE_STATUS).iter().filter_map(|v| v.to_str().ok()) {
+            value.push_str(upstream);
+            value.push_str(", ");
+        }
+        value.reserve(CACHE_NAME.len() + 40);
+        self.push_member(&mut value);
+        if let Ok(value) = HeaderValue::try_from(value) {
             headers.insert(CACHE_STATUS, value);
         }
     }
@@ -115,5 +125,19 @@ mod tests {
         headers.insert(CACHE_STATUS, HeaderValue::from_static("Origin; fwd=uri-miss"));
         CacheStatus::Hit { ttl_secs: 1 }.apply(&mut headers);
         assert_eq!(headers[CACHE_STATUS], "Origin; fwd=uri-miss, Gatehouse; hit; ttl=1");
+        let mut headers = HeaderMap::new();
+        headers.append(CACHE_STATUS, HeaderValue::from_static("A; hit"));
+        headers.append(CACHE_STATUS, HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap());
+        headers.append(CACHE_STATUS, HeaderValue::from_static("B; fwd=stale"));
+        CacheStatus::Forward { reason: FwdReason::Stale, fwd_status: Some(304), stored: false }.apply(&mut headers);
+        let all: Vec<_> = headers.get_all(CACHE_STATUS).iter().collect();
+        assert_eq!(all, ["A; hit, B; fwd=stale, Gatehouse; fwd=stale; fwd-status=304"], "one line; junk dropped");
+    }
+
+    #[test]
+    fn without_upstream_members_ours_is_the_whole_value() {
+        let mut headers = HeaderMap::new();
+        CacheStatus::Forward { reason: FwdReason::UriMiss, fwd_status: None, stored: true }.apply(&mut headers);
+        assert_eq!(headers[CACHE_STATUS], "Gatehouse; fwd=uri-miss; stored");
     }
 }

@@ -1,45 +1,58 @@
 //! `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers, as Structured
 //! Field lists) and `Retry-After`, from a [`LimitDecision`].
 use std::cmp::Reverse;
-use std::fmt::Write;
+
+use http::header::{HeaderName, RETRY_AFTER};
 
 use super::LimitDecision;
+use crate::decimal;
+
+/// The draft's field names, made once: a `&str` name is parsed again on every use.
+const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
 /// Largest sf-integer (RFC 8941 §3.3.1); larger counts are clamped so the field stays valid.
 const SF_INTEGER_MAX: u64 = 999_999_999_999_999;
 
-/// The response headers for a decision, names in lowercase (as HTTP/2 requires and as
-/// `http::HeaderName::from_static` accepts).
+/// The response headers for a decision.
 ///
 /// `ratelimit-policy` lists every policy (`"burst";q=10;w=1, "daily";q=1000;w=86400`).
 /// `ratelimit` reports one policy, the most restrictive: a refusing one first, then the one
 /// with the fewest remaining, then the one that takes longest to reset; that is the number a
 /// client must pace itself by. `retry-after` (seconds) is added when the call is refused.
 /// An empty decision (no policies) yields no headers.
-pub fn headers(decision: &LimitDecision) -> Vec<(&'static str, String)> {
+pub fn headers(decision: &LimitDecision) -> Vec<(HeaderName, String)> {
     let Some(tightest) = decision.results.iter().min_by_key(|r| (r.allowed, r.remaining, Reverse(r.reset_secs))) else {
         return Vec::new();
     };
+    // Built on every admitted call: plain pushes rather than the formatting machinery.
     let mut policies = String::with_capacity(32 * decision.results.len());
     for (i, result) in decision.results.iter().enumerate() {
         if i > 0 {
             policies.push_str(", ");
         }
         push_sf_string(&mut policies, &result.name);
-        let _ = write!(policies, ";q={};w={}", int(result.limit), int(result.window_secs));
+        push_param(&mut policies, ";q=", result.limit);
+        push_param(&mut policies, ";w=", result.window_secs);
     }
     let mut current = String::with_capacity(32);
     push_sf_string(&mut current, &tightest.name);
-    let _ = write!(current, ";r={};t={}", int(tightest.remaining), int(tightest.reset_secs));
-    let mut out = vec![("ratelimit-policy", policies), ("ratelimit", current)];
+    push_param(&mut current, ";r=", tightest.remaining);
+    push_param(&mut current, ";t=", tightest.reset_secs);
+    let mut out = Vec::with_capacity(3);
+    out.extend([(RATELIMIT_POLICY, policies), (RATELIMIT, current)]);
     if !decision.allowed() {
-        out.push(("retry-after", decision.retry_after_secs().to_string()));
+        let mut retry_after = String::new();
+        decimal::push(&mut retry_after, decision.retry_after_secs());
+        out.push((RETRY_AFTER, retry_after));
     }
     out
 }
 
-fn int(n: u64) -> u64 {
-    n.min(SF_INTEGER_MAX)
+/// `;<key>=<n>`, with `n` clamped to an sf-integer.
+fn push_param(out: &mut String, key: &str, n: u64) {
+    out.push_str(key);
+    decimal::push(out, n.min(SF_INTEGER_MAX));
 }
 
 /// An sf-string (RFC 8941 §3.3.3): quoted, with `"` and `\` escaped. Only printable ASCII is
@@ -84,8 +97,8 @@ mod tests {
         assert_eq!(
             headers(&decision),
             vec![
-                ("ratelimit-policy", r#""burst";q=10;w=1, "daily";q=1000;w=86400"#.to_owned()),
-                ("ratelimit", r#""burst";r=3;t=1"#.to_owned()),
+                (RATELIMIT_POLICY, r#""burst";q=10;w=1, "daily";q=1000;w=86400"#.to_owned()),
+                (RATELIMIT, r#""burst";r=3;t=1"#.to_owned()),
             ]
         );
     }
@@ -96,8 +109,8 @@ mod tests {
             results: vec![result("burst", true, 10, 0, 1, 1), result("daily", false, 1000, 0, 86_400, 5_000)],
         };
         let h = headers(&decision);
-        assert_eq!(h[1], ("ratelimit", r#""daily";r=0;t=5000"#.to_owned()));
-        assert_eq!(h[2], ("retry-after", "5000".to_owned()));
+        assert_eq!(h[1], (RATELIMIT, r#""daily";r=0;t=5000"#.to_owned()));
+        assert_eq!(h[2], (RETRY_AFTER, "5000".to_owned()));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::{HeaderName, Request, Response};
 
 use super::{append_headers, credential, refuse, Adapters};
 use crate::entitlements::{Grant, Identity};
@@ -25,7 +25,7 @@ pub struct Admitted {
     /// `None` for a public operation.
     pub caller: Option<(Arc<Key>, Arc<Identity>)>,
     /// `RateLimit-Policy` / `RateLimit` headers to add to the response.
-    pub limit_headers: Vec<(&'static str, String)>,
+    pub limit_headers: Vec<(HeaderName, String)>,
 }
 
 /// A refusal, boxed because a response is large and refusals are the uncommon path.
@@ -133,7 +133,7 @@ async fn enforce_limits<A: Adapters>(
     identity: &Identity,
     now: UnixMillis,
     event: &mut UsageEvent,
-) -> Result<Vec<(&'static str, String)>, Refusal> {
+) -> Result<Vec<(HeaderName, String)>, Refusal> {
     let plan = grant.limits.iter().map(|p| (p, Some(grant.since)));
     let checks: Vec<LimitCheck> = plan
         .chain(key.limits.iter().map(|p| (p, None)))

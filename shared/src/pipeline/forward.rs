@@ -3,7 +3,8 @@
 
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
-use http::{HeaderMap, HeaderName, HeaderValue, Request};
+use http::header::{CONNECTION, HOST};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Uri};
 use sha2::Sha256;
 
 use crate::entitlements::Identity;
@@ -16,31 +17,45 @@ pub const IDENTITY_HEADER: &str = "gatehouse-identity";
 /// upstream can trust the identity without trusting the network path.
 pub const SIGNATURE_HEADER: &str = "gatehouse-signature";
 
+/// The header names above, made once: a `&str` name is parsed again on every use.
+const IDENTITY: HeaderName = HeaderName::from_static(IDENTITY_HEADER);
+const SIGNATURE: HeaderName = HeaderName::from_static(SIGNATURE_HEADER);
+
 /// Headers that describe one connection, never the message (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
+fn is_hop_by_hop(name: &str) -> bool {
+    matches!(
+        name,
+        "connection"
+            | "keep-alive"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+    )
+}
 
 /// Removes hop-by-hop headers, including those the `Connection` header names. One pass over
-/// the (few) names present rather than a lookup per listed name: most messages carry none.
+/// the (few) names present rather than a lookup per listed name: most messages carry none,
+/// and only a message with a `Connection` header has its list read.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let mut doomed: Vec<HeaderName> =
-        headers.keys().filter(|name| HOP_BY_HOP.contains(&name.as_str())).cloned().collect();
-    doomed.extend(
-        headers
-            .get_all(http::header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok()),
-    );
+    let mut doomed: Vec<HeaderName> = Vec::new();
+    let mut has_connection = false;
+    for name in headers.keys().filter(|name| is_hop_by_hop(name.as_str())) {
+        has_connection |= name == CONNECTION;
+        doomed.push(name.clone());
+    }
+    if has_connection {
+        doomed.extend(
+            headers
+                .get_all(CONNECTION)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok()),
+        );
+    }
     for name in doomed {
         headers.remove(name);
     }
@@ -55,10 +70,15 @@ pub struct Caller<'a> {
 /// The upstream URL for `rest` (the path below the API's base path) and `query`.
 pub fn upstream_url(api: &Api, rest: &str, query: Option<&str>) -> String {
     let base = api.upstream.url.trim_end_matches('/');
-    match query {
-        Some(q) if !q.is_empty() => format!("{base}{rest}?{q}"),
-        _ => format!("{base}{rest}"),
+    let query = query.filter(|q| !q.is_empty());
+    let mut url = String::with_capacity(base.len() + rest.len() + query.map_or(0, |q| q.len() + 1));
+    url.push_str(base);
+    url.push_str(rest);
+    if let Some(q) = query {
+        url.push('?');
+        url.push_str(q);
     }
+    url
 }
 
 /// Builds the request to send upstream from the caller's request.
@@ -71,25 +91,35 @@ pub fn build(
     now: UnixMillis,
 ) -> Result<Request<Bytes>, http::Error> {
     strip_hop_by_hop(&mut headers);
-    headers.remove(http::header::HOST);
-    headers.remove(IDENTITY_HEADER);
-    headers.remove(SIGNATURE_HEADER);
+    headers.remove(HOST);
+    headers.remove(&IDENTITY);
+    headers.remove(&SIGNATURE);
     if let Some(caller) = caller {
-        let value = format!(
-            "app={};dev={};key={};ts={}",
-            caller.identity.app_id,
-            caller.identity.developer_id,
-            caller.key_id,
-            now.div_euclid(SECOND)
-        );
-        if let (Ok(v), Ok(sig)) = (HeaderValue::from_str(&value), HeaderValue::from_str(&signer.sign(&value))) {
-            headers.insert(IDENTITY_HEADER, v);
-            headers.insert(SIGNATURE_HEADER, sig);
+        let value = identity_value(&caller, now);
+        let signature = signer.sign(&value);
+        // `try_from(String)` keeps each string's buffer as the header value, without a copy.
+        if let (Ok(v), Ok(sig)) = (HeaderValue::try_from(value), HeaderValue::try_from(signature)) {
+            headers.insert(IDENTITY, v);
+            headers.insert(SIGNATURE, sig);
         }
     }
-    let mut req = Request::builder().method(original.method().clone()).uri(url).body(original.body().clone())?;
+    let mut req = Request::new(original.body().clone());
+    *req.method_mut() = original.method().clone();
+    *req.uri_mut() = Uri::try_from(url)?;
     *req.headers_mut() = headers;
     Ok(req)
+}
+
+/// `app=…;dev=…;key=…;ts=…` (`ts` in Unix seconds). Built on every proxied call, so with
+/// plain pushes rather than the formatting machinery.
+fn identity_value(caller: &Caller<'_>, now: UnixMillis) -> String {
+    let (identity, key_id) = (caller.identity, caller.key_id);
+    let mut value = String::with_capacity(32 + identity.app_id.len() + identity.developer_id.len() + key_id.len());
+    for part in ["app=", &identity.app_id, ";dev=", &identity.developer_id, ";key=", key_id, ";ts="] {
+        value.push_str(part);
+    }
+    crate::decimal::push_signed(&mut value, now.div_euclid(SECOND));
+    value
 }
 
 /// Signs identity headers with the gateway's identity secret. The MAC is keyed once, at
@@ -125,6 +155,21 @@ mod tests {
         h.insert("accept", "*/*".parse().expect("v"));
         strip_hop_by_hop(&mut h);
         assert_eq!(h.keys().map(|k| k.as_str()).collect::<Vec<_>>(), vec!["accept"]);
+    }
+
+    #[test]
+    fn identity_value_and_url_read_as_their_formats_say() {
+        let identity = Identity { app_id: "app_1".into(), developer_id: "dev_1".into(), group: None, grants: vec![] };
+        let caller = Caller { identity: &identity, key_id: "key_1" };
+        for now in [0, 1_800_000_123_456, -1, -1_000, i64::MIN] {
+            let expected = format!("app=app_1;dev=dev_1;key=key_1;ts={}", now.div_euclid(SECOND));
+            assert_eq!(identity_value(&caller, now), expected);
+        }
+        let mut api = crate::cache::testkit::api(false);
+        api.upstream.url = "http://up.test/base/".into();
+        assert_eq!(upstream_url(&api, "/pets/1", Some("a=1")), "http://up.test/base/pets/1?a=1");
+        assert_eq!(upstream_url(&api, "/pets/1", Some("")), "http://up.test/base/pets/1");
+        assert_eq!(upstream_url(&api, "", None), "http://up.test/base");
     }
 
     #[test]

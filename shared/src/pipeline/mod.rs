@@ -23,7 +23,7 @@ pub use admit::Admitted;
 /// Appends computed headers (limits, lifecycle) to a response; a value that is not a valid
 /// header value is left out rather than failing the call. Takes the strings to reuse their
 /// buffers as the header values.
-fn append_headers(response: &mut Response<Bytes>, headers: Vec<(&'static str, String)>) {
+fn append_headers(response: &mut Response<Bytes>, headers: Vec<(http::HeaderName, String)>) {
     for (name, value) in headers {
         if let Ok(v) = http::HeaderValue::try_from(value) {
             response.headers_mut().append(name, v);
