@@ -1,12 +1,12 @@
 //! The native gateway: the core pipeline behind the lean HTTP/1.1 server of [`crate::server`], with the native
 //! adapters made concrete here (so the compiler can prove every future `Send`).
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use gatehouse_core::cache::CacheOutcome;
 use gatehouse_core::pipeline::{Adapters, Gateway};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -131,8 +131,12 @@ fn reuseport_socket(addr: SocketAddr) -> std::io::Result<tokio::net::TcpSocket> 
 }
 
 impl Handler for NativeGateway {
-    fn respond(&self, request: http::Request<Bytes>) -> impl Future<Output = http::Response<Bytes>> + Send {
-        Gateway::handle(self, request)
+    async fn respond(&self, request: http::Request<Bytes>) -> http::Response<Bytes> {
+        let response = Gateway::handle(self, request).await;
+        if let Some(CacheOutcome { error: Some(error), .. }) = response.extensions().get() {
+            tracing::warn!(%error, "response cache failed; the call went on without it");
+        }
+        response
     }
 }
 

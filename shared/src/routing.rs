@@ -14,11 +14,12 @@ pub struct RouteTable {
 
 /// A request matched to an API and one of its operations.
 #[derive(Debug, Clone)]
-pub struct Route<'t> {
+pub struct Route<'t, 'p> {
     pub api: &'t Arc<Api>,
     pub operation: &'t Operation,
-    /// The request path below the API's base path (always starts with `/`).
-    pub rest: String,
+    /// The request path below the API's base path: a suffix of the path, starting with `/`,
+    /// or empty when the path is the base path itself (which the API sees as `/`).
+    pub rest: &'p str,
 }
 
 /// Why a request did not match an operation.
@@ -46,10 +47,10 @@ impl RouteTable {
     }
 
     /// The API that owns `path` on `host`: the longest base path that is a whole-segment prefix.
-    pub fn api_for(&self, host: &str, path: &str) -> Option<(&Arc<Api>, String)> {
-        let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+    pub fn api_for<'p>(&self, host: &str, path: &'p str) -> Option<(&Arc<Api>, &'p str)> {
+        let host = host.split(':').next().unwrap_or(host);
         self.apis.iter().find_map(|api| {
-            if !api.hosts.is_empty() && !api.hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+            if !api.hosts.is_empty() && !api.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
                 return None;
             }
             let rest = strip_base(&api.base_path, path)?;
@@ -57,11 +58,11 @@ impl RouteTable {
         })
     }
 
-    pub fn resolve(&self, host: &str, method: &str, path: &str) -> Result<Route<'_>, NoMatch> {
+    pub fn resolve<'p>(&self, host: &str, method: &str, path: &'p str) -> Result<Route<'_, 'p>, NoMatch> {
         let (api, rest) = self.api_for(host, path).ok_or(NoMatch::NoApi)?;
         let mut path_matched = false;
         for op in &api.operations {
-            if template_matches(&op.path, &rest) {
+            if template_matches(&op.path, if rest.is_empty() { "/" } else { rest }) {
                 path_matched = true;
                 if op.method.eq_ignore_ascii_case(method) || (method == "HEAD" && op.method == "GET") {
                     return Ok(Route { api, operation: op, rest });
@@ -72,17 +73,11 @@ impl RouteTable {
     }
 }
 
-/// `/pets/42` below `/v1` for `/v1/pets/42`; `None` unless `base` ends on a segment boundary.
-fn strip_base(base: &str, path: &str) -> Option<String> {
-    let base = base.trim_end_matches('/');
-    let rest = path.strip_prefix(base)?;
-    if rest.is_empty() {
-        Some("/".to_string())
-    } else if rest.starts_with('/') {
-        Some(rest.to_string())
-    } else {
-        None
-    }
+/// `/pets/42` below `/v1` for `/v1/pets/42` (empty for `/v1` itself); `None` unless `base`
+/// ends on a segment boundary.
+fn strip_base<'p>(base: &str, path: &'p str) -> Option<&'p str> {
+    let rest = path.strip_prefix(base.trim_end_matches('/'))?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
 
 /// Matches an OpenAPI path template (`/pets/{petId}`) against a concrete path, segment by
@@ -156,9 +151,9 @@ mod tests {
         let t = table();
         assert_eq!(t.resolve("h", "GET", "/pets/v2/7").map(|r| r.api.id.clone()), Ok("api_long".into()));
         let r = t.resolve("h", "GET", "/pets/7").expect("route");
-        assert_eq!((r.api.id.as_str(), r.rest.as_str(), r.operation.path.as_str()), ("api_short", "/7", "/{id}"));
+        assert_eq!((r.api.id.as_str(), r.rest, r.operation.path.as_str()), ("api_short", "/7", "/{id}"));
         assert_eq!(t.resolve("h", "GET", "/petsx/7").err(), Some(NoMatch::NoApi));
-        assert_eq!(t.resolve("h", "GET", "/pets").map(|r| r.rest), Ok("/".into()));
+        assert_eq!(t.resolve("h", "GET", "/pets").map(|r| r.rest), Ok(""), "the base path itself is `/` below it");
     }
 
     #[test]

@@ -21,9 +21,9 @@
 //! ```
 //!
 //! Every response of an API with caching enabled leaves these calls with a `Cache-Status`
-//! header and without the upstream's `Cache-Tag`/`Surrogate-Key`. Each response also carries a
-//! [`CacheOutcome`] in its extensions: the status for the usage event and any port error for
-//! the runtime to log (the core logs nothing; a broken cache degrades to misses, never to a
+//! header and without the upstream's `Cache-Tag`/`Surrogate-Key`. A response whose cache store
+//! failed also carries a [`CacheOutcome`] in its extensions, with the port error for the
+//! runtime to log (the core logs nothing; a broken cache degrades to misses, never to a
 //! failed call).
 //!
 //! # What is simplified, on purpose

@@ -48,7 +48,9 @@ pub enum Lookup {
     Hit(Box<Response<Bytes>>),
 }
 
-/// Put in every response's extensions by the stage, for the usage event and for logging.
+/// Put in a response's extensions when a cache store failed, for the runtime to log; the call
+/// went on without the cache. Not attached otherwise: `Cache-Status` already says how the
+/// cache handled a response, and an extension costs two allocations on every response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheOutcome {
     /// `None` when the API has caching off.
@@ -117,7 +119,6 @@ fn hit(req: &CacheRequest<'_>, stored: &CachedResponse, ttl_secs: i64, age_secs:
     // No tag headers to strip: entries are stored without them (`entry::storable_headers`).
     let status = CacheStatus::Hit { ttl_secs };
     status.apply(response.headers_mut());
-    response.extensions_mut().insert(CacheOutcome { status: Some(status), not_stored: None, error: None });
     Lookup::Hit(Box::new(response))
 }
 
@@ -218,11 +219,14 @@ async fn refresh<C: ResponseCache>(
     response
 }
 
-/// Strips tag headers, adds `Cache-Status` and records the outcome, for caching-enabled APIs.
+/// Strips tag headers and adds `Cache-Status`, for caching-enabled APIs, and attaches the
+/// outcome if a store failed.
 fn finish(response: &mut Response<Bytes>, outcome: CacheOutcome) {
     if let Some(status) = outcome.status {
         strip_tag_headers(response.headers_mut());
         status.apply(response.headers_mut());
     }
-    response.extensions_mut().insert(outcome);
+    if outcome.error.is_some() {
+        response.extensions_mut().insert(outcome);
+    }
 }

@@ -20,8 +20,9 @@ use crate::verdict::Outcome;
 /// A request that passed every check, with what the later stages need.
 pub struct Admitted {
     pub api: Arc<Api>,
-    /// Path below the API's base path.
-    pub rest: String,
+    /// Where the path below the API's base path starts in the request's path; see
+    /// [`Admitted::rest`].
+    rest_start: usize,
     /// `None` for a public operation.
     pub caller: Option<(Arc<Key>, Arc<Identity>)>,
     /// `RateLimit-Policy` / `RateLimit` headers to add to the response.
@@ -43,14 +44,15 @@ pub async fn admit<A: Adapters>(
         event.outcome = Outcome::NoRoute;
         Box::new(refuse::no_route(why))
     })?;
-    let (api, operation, rest) = (Arc::clone(route.api), route.operation, route.rest);
+    let (api, operation) = (Arc::clone(route.api), route.operation);
+    let rest_start = request.uri().path().len() - route.rest.len();
     event.api_id.clone_from(&api.id);
     event.operation_id.clone_from(&operation.id);
 
     if operation.public {
         event.outcome = Outcome::Public;
         check_lifecycle(&api, event)?;
-        return Ok(Admitted { api, rest, caller: None, limit_headers: Vec::new() });
+        return Ok(Admitted { api, rest_start, caller: None, limit_headers: Vec::new() });
     }
     let (key, identity) = authenticate(adapters, request, &api, now, event).await?;
     let Some(grant) = identity.grant_for(&api.id, &operation.id, &operation.scopes) else {
@@ -67,7 +69,18 @@ pub async fn admit<A: Adapters>(
         refusal
     })?;
     event.outcome = Outcome::Valid;
-    Ok(Admitted { api, rest, caller: Some((key, identity)), limit_headers })
+    Ok(Admitted { api, rest_start, caller: Some((key, identity)), limit_headers })
+}
+
+impl Admitted {
+    /// The request path below the API's base path (`/` when the path is the base path): a
+    /// slice of `path`, so routing allocates nothing.
+    pub fn rest<'p>(&self, path: &'p str) -> &'p str {
+        match path.get(self.rest_start..) {
+            Some(rest) if !rest.is_empty() => rest,
+            _ => "/",
+        }
+    }
 }
 
 fn refused(event: &mut UsageEvent, outcome: Outcome, detail: &str) -> Refusal {

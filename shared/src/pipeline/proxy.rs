@@ -43,7 +43,7 @@ impl Admitted {
         for (name, value) in lookup.conditional_headers() {
             headers.insert(name, value);
         }
-        let url = forward::upstream_url(api, &self.rest, query.as_deref());
+        let url = forward::upstream_url(api, self.rest(request.uri().path()), query.as_deref());
         let caller = self.caller.as_ref().map(|(key, identity)| Caller { identity, key_id: &key.id });
         let upstream_req = match forward::build(&request, &url, headers, caller, &gateway.signer, now) {
             Ok(req) => req,

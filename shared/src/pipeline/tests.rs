@@ -127,6 +127,7 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
         scopes: vec![],
         summary: None,
     };
+    let root_op = op.clone();
     let api = Api {
         id: "api_1".into(),
         name: "Pets".into(),
@@ -141,7 +142,7 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
         auth: AuthSettings::default(),
         cache: CacheSettings { enabled: true, public: false, default_ttl_secs: None },
         lifecycle: Lifecycle::Published { published_at: 0 },
-        operations: vec![op],
+        operations: vec![op, Operation { id: "root".into(), path: "/".into(), ..root_op }],
         openapi: serde_json::Value::Null,
         created_at: 0,
         updated_at: 0,
@@ -209,6 +210,16 @@ fn malformed_key_is_refused_without_any_lookup() {
     assert_eq!(res.status(), 401);
     assert_eq!(gw.adapters.key_lookups.get(), 0);
     assert_eq!(gw.adapters.events.borrow()[0].outcome, Outcome::Malformed);
+}
+
+#[test]
+fn the_base_path_itself_is_forwarded_as_the_upstream_root() {
+    let (gw, key) = gateway(vec![], false);
+    for path in ["/v1", "/v1/", "/v1?q=1"] {
+        assert_eq!(block_on(gw.handle(get(path, Some(&key)))).status(), 200, "{path}");
+    }
+    let seen: Vec<String> = gw.adapters.upstream_seen.borrow().iter().map(|r| r.uri().to_string()).collect();
+    assert_eq!(seen, ["http://upstream.test/base/", "http://upstream.test/base/", "http://upstream.test/base/?q=1"]);
 }
 
 #[test]
