@@ -126,14 +126,14 @@ mod tests {
     use gatehouse_core::usage::WINDOW;
     use gatehouse_core::verdict::Outcome;
 
-    fn event_of(key: &str, at: UnixMillis) -> UsageEvent {
+    fn event_of(key: &str, at: UnixMillis) -> UsageEvent<'_> {
         UsageEvent {
             at,
-            api_id: "api_1".into(),
-            operation_id: "op".into(),
-            key_id: Some(key.into()),
-            app_id: Some("app_1".into()),
-            developer_id: Some("dev_1".into()),
+            api_id: "api_1",
+            operation_id: "op",
+            key_id: Some(key),
+            app_id: Some("app_1"),
+            developer_id: Some("dev_1"),
             status: 200,
             outcome: Outcome::Valid,
             latency_us: 900,
@@ -143,7 +143,7 @@ mod tests {
         }
     }
 
-    fn event(at: UnixMillis) -> UsageEvent {
+    fn event(at: UnixMillis) -> UsageEvent<'static> {
         event_of("key_1", at)
     }
 

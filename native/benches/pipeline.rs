@@ -323,11 +323,11 @@ fn bench_stages(c: &mut Criterion, f: &Fixture) {
     // traffic).
     let event = UsageEvent {
         at: T0,
-        api_id: api.id.clone(),
-        operation_id: "getPet".into(),
-        key_id: Some("key_000001".into()),
-        app_id: Some("app_0001".into()),
-        developer_id: Some("dev_0001".into()),
+        api_id: &api.id,
+        operation_id: "getPet",
+        key_id: Some("key_000001"),
+        app_id: Some("app_0001"),
+        developer_id: Some("dev_0001"),
         status: 200,
         outcome: Outcome::Valid,
         latency_us: 40,

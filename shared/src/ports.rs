@@ -79,7 +79,7 @@ pub trait Upstream {
 
 /// Receives one event per request; adapters aggregate before storing.
 pub trait UsageSink {
-    fn record(&self, event: UsageEvent);
+    fn record(&self, event: UsageEvent<'_>);
 }
 
 /// Wall-clock and monotonic time, from the runtime.

@@ -17,6 +17,8 @@ pub struct RouteTable {
 pub struct Route<'t, 'p> {
     pub api: &'t Arc<Api>,
     pub operation: &'t Operation,
+    /// `operation`'s index in `api.operations`, to refer to it without a borrow.
+    pub operation_index: usize,
     /// The request path below the API's base path: a suffix of the path, starting with `/`,
     /// or empty when the path is the base path itself (which the API sees as `/`).
     pub rest: &'p str,
@@ -61,11 +63,11 @@ impl RouteTable {
     pub fn resolve<'p>(&self, host: &str, method: &str, path: &'p str) -> Result<Route<'_, 'p>, NoMatch> {
         let (api, rest) = self.api_for(host, path).ok_or(NoMatch::NoApi)?;
         let mut path_matched = false;
-        for op in &api.operations {
+        for (operation_index, op) in api.operations.iter().enumerate() {
             if template_matches(&op.path, if rest.is_empty() { "/" } else { rest }) {
                 path_matched = true;
                 if op.method.eq_ignore_ascii_case(method) || (method == "HEAD" && op.method == "GET") {
-                    return Ok(Route { api, operation: op, rest });
+                    return Ok(Route { api, operation: op, operation_index, rest });
                 }
             }
         }

@@ -34,11 +34,11 @@ impl UsageRecorder {
 impl UsageSink for UsageRecorder {
     fn record(&self, event: UsageEvent) {
         if let Ok(mut pending) = self.pending.lock() {
-            if let (Some(key), true) = (&event.key_id, event.outcome.admitted()) {
+            if let (Some(key), true) = (event.key_id, event.outcome.admitted()) {
                 match pending.last_used.get_mut(key) {
                     Some(at) => *at = (*at).max(event.at),
                     None => {
-                        pending.last_used.insert(key.clone(), event.at);
+                        pending.last_used.insert(key.to_owned(), event.at);
                     }
                 }
             }

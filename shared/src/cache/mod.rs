@@ -9,9 +9,9 @@
 //! ```ignore
 //! let req = CacheRequest { api, method, path_and_query, headers, identity: Some(app_id) };
 //! let lookup = cache::lookup(adapters.cache(), &req, now).await;
-//! let lookup = match lookup.hit() {
-//!     Ok(response) => return response,          // Cache-Status and Age already set
-//!     Err(lookup) => lookup,
+//! let lookup = match lookup {
+//!     Lookup::Hit(response) => return response, // Cache-Status and Age already set
+//!     lookup => lookup,
 //! };
 //! for (name, value) in lookup.conditional_headers() {
 //!     upstream_request.headers_mut().insert(name, value); // replaces the client's own

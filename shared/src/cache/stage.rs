@@ -44,8 +44,9 @@ pub enum Lookup {
     Miss { key: String, reason: FwdReason, requested_at: UnixMillis, error: Option<PortError> },
     /// Forward with [`Lookup::conditional_headers`]; a 304 refreshes `stored`.
     Revalidate { key: String, reason: FwdReason, stored: Arc<CachedResponse>, requested_at: UnixMillis },
-    /// Answer with this response; do not call the upstream. Boxed: it dwarfs the other variants.
-    Hit(Box<Response<Bytes>>),
+    /// Answer with this response; do not call the upstream. Not boxed, although it is the
+    /// largest variant: a hit is the path that must be fastest, and a box is an allocation.
+    Hit(Response<Bytes>),
 }
 
 /// Put in a response's extensions when a cache store failed, for the runtime to log; the call
@@ -67,14 +68,6 @@ impl Lookup {
         match self {
             Lookup::Revalidate { stored, .. } => conditional_headers(stored),
             _ => Vec::new(),
-        }
-    }
-
-    /// The response to send without calling the upstream, or the lookup back to forward.
-    pub fn hit(self) -> Result<Response<Bytes>, Lookup> {
-        match self {
-            Lookup::Hit(response) => Ok(*response),
-            other => Err(other),
         }
     }
 }
@@ -119,7 +112,7 @@ fn hit(req: &CacheRequest<'_>, stored: &CachedResponse, ttl_secs: i64, age_secs:
     // No tag headers to strip: entries are stored without them (`entry::storable_headers`).
     let status = CacheStatus::Hit { ttl_secs };
     status.apply(response.headers_mut());
-    Lookup::Hit(Box::new(response))
+    Lookup::Hit(response)
 }
 
 /// Stores the upstream's response if allowed (or refreshes the stored one on a 304) and
@@ -132,7 +125,7 @@ pub async fn complete<C: ResponseCache>(
     now: UnixMillis,
 ) -> Response<Bytes> {
     match lookup {
-        Lookup::Hit(response) => *response,
+        Lookup::Hit(response) => response,
         Lookup::Bypass { announce } => {
             let mut response = upstream;
             let status = CacheStatus::Forward { reason: FwdReason::Bypass, fwd_status: None, stored: false };

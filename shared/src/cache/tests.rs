@@ -38,9 +38,9 @@ fn exchange(
 ) -> Response<Bytes> {
     let req = CacheRequest { api, method: &method, path_and_query: TARGET, headers: request, identity };
     let lookup = block_on(lookup(cache, &req, now));
-    match lookup.hit() {
-        Ok(hit) => hit,
-        Err(lookup) => block_on(complete(cache, &req, lookup, upstream, now)),
+    match lookup {
+        Lookup::Hit(hit) => hit,
+        lookup => block_on(complete(cache, &req, lookup, upstream, now)),
     }
 }
 

@@ -29,16 +29,16 @@ pub struct Evaluation {
 /// otherwise two concurrent calls can both be admitted on the last unit.
 pub fn evaluate(checks: &[LimitCheck], states: &[Option<CounterState>], now: UnixMillis, cost: u64) -> Evaluation {
     let stored = |i: usize| states.get(i).copied().flatten();
-    let mut pending: Vec<(&str, CounterState)> = Vec::new();
+    // `writes[j]` is the new state of `checks[j]`'s counter: what a repeated counter chains on.
+    let mut writes: Vec<CounterState> = Vec::with_capacity(checks.len());
     let mut steps = Vec::with_capacity(checks.len());
     for (i, check) in checks.iter().enumerate() {
-        let earlier = pending.iter().rev().find(|(counter, _)| *counter == check.counter).map(|(_, s)| *s);
+        let earlier = (0..i).rev().find(|&j| checks[j].counter == check.counter).map(|j| writes[j]);
         let (result, next) = step(check, earlier.or(stored(i)).as_ref(), now, cost);
-        pending.push((&check.counter, next));
+        writes.push(next);
         steps.push(result);
     }
     if steps.iter().all(|result| result.allowed) {
-        let writes = pending.into_iter().map(|(_, state)| state).collect();
         return Evaluation { decision: LimitDecision { results: steps }, writes: Some(writes) };
     }
     let results = steps

@@ -10,10 +10,14 @@ pub mod forward;
 mod proxy;
 mod refuse;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{Request, Response};
 
 use crate::config::GatewayConfig;
+use crate::entitlements::Identity;
+use crate::model::{Api, Key};
 use crate::ports::{Clock, Limiter, ReadModel, ResponseCache, Upstream, UsageSink};
 use crate::usage::UsageEvent;
 use crate::verdict::Outcome;
@@ -22,9 +26,12 @@ pub use admit::Admitted;
 
 /// Appends computed headers (limits, lifecycle) to a response; a value that is not a valid
 /// header value is left out rather than failing the call. Takes the strings to reuse their
-/// buffers as the header values.
+/// buffers as the header values: a buffer without spare capacity becomes the value's `Bytes`
+/// as is, where one with spare capacity would cost `Bytes` a second allocation (shrinking
+/// within the allocator's size class happens in place).
 fn append_headers(response: &mut Response<Bytes>, headers: Vec<(http::HeaderName, String)>) {
-    for (name, value) in headers {
+    for (name, mut value) in headers {
+        value.shrink_to_fit();
         if let Ok(v) = http::HeaderValue::try_from(value) {
             response.headers_mut().append(name, v);
         }
@@ -67,37 +74,60 @@ impl<A: Adapters> Gateway<A> {
         let clock = self.adapters.clock();
         let started = clock.monotonic_micros();
         let now = clock.now();
-        let mut event = UsageEvent {
+        let bytes_in = request.body().len() as u64;
+        let mut trace = Trace { outcome: Outcome::NoRoute, api: None, operation: 0, caller: KnownCaller::default() };
+        let (response, cache_hit) = self.process(request, now, &mut trace).await;
+        let event = UsageEvent {
             at: now,
-            api_id: String::new(),
-            operation_id: String::new(),
-            key_id: None,
-            app_id: None,
-            developer_id: None,
-            status: 0,
-            outcome: Outcome::NoRoute,
-            latency_us: 0,
-            bytes_in: request.body().len() as u64,
-            bytes_out: 0,
-            cache_hit: false,
+            api_id: trace.api.as_deref().map_or("", |api| api.id.as_str()),
+            operation_id: trace.operation_id(),
+            key_id: trace.caller.key.as_deref().map(|key| key.id.as_str()),
+            app_id: trace.caller.key.as_deref().map(|key| key.app_id.as_str()),
+            developer_id: trace.caller.identity.as_deref().map(|identity| identity.developer_id.as_str()),
+            status: response.status().as_u16(),
+            outcome: trace.outcome,
+            latency_us: clock.monotonic_micros().saturating_sub(started),
+            bytes_in,
+            bytes_out: response.body().len() as u64,
+            cache_hit,
         };
-        let response = self.process(request, now, &mut event).await;
-        event.status = response.status().as_u16();
-        event.bytes_out = response.body().len() as u64;
-        event.latency_us = clock.monotonic_micros().saturating_sub(started);
         self.adapters.usage().record(event);
         response
     }
 
-    async fn process(&self, request: Request<Bytes>, now: i64, event: &mut UsageEvent) -> Response<Bytes> {
+    /// The response, and whether the cache answered it.
+    async fn process(&self, request: Request<Bytes>, now: i64, trace: &mut Trace) -> (Response<Bytes>, bool) {
         if request.body().len() > self.config.max_body_bytes {
-            return refuse::too_large(self.config.max_body_bytes);
+            return (refuse::too_large(self.config.max_body_bytes), false);
         }
-        let admitted = match admit::admit(&self.adapters, &request, now, event).await {
-            Ok(admitted) => admitted,
-            Err(response) => return *response,
-        };
-        admitted.forward(self, request, now, event).await
+        match admit::admit(&self.adapters, &request, now, trace).await {
+            Ok(admitted) => admitted.forward(self, request, now).await,
+            Err(response) => (*response, false),
+        }
+    }
+}
+
+/// What the pipeline learnt about a request on its way through, kept by [`Gateway::handle`]
+/// for the usage event, which borrows its ids from here. Refusals need it as much as admitted
+/// calls: a disabled key's refusal is still that key's usage.
+struct Trace {
+    outcome: Outcome,
+    /// The matched API, and the index of the matched operation in it.
+    api: Option<Arc<Api>>,
+    operation: usize,
+    caller: KnownCaller,
+}
+
+/// The authenticated caller, as far as authentication got.
+#[derive(Default)]
+struct KnownCaller {
+    key: Option<Arc<Key>>,
+    identity: Option<Arc<Identity>>,
+}
+
+impl Trace {
+    fn operation_id(&self) -> &str {
+        self.api.as_deref().and_then(|api| api.operations.get(self.operation)).map_or("", |op| op.id.as_str())
     }
 }
 #[cfg(test)]

@@ -6,32 +6,28 @@ use http::{Request, Response};
 
 use super::forward::{self, Caller};
 use super::{append_headers, credential, refuse, Adapters, Admitted, Gateway};
-use crate::cache::{self, CacheRequest};
+use crate::cache::{self, CacheRequest, Lookup};
 use crate::ports::{Upstream, UpstreamError};
 use crate::time::UnixMillis;
-use crate::usage::UsageEvent;
 
-impl Admitted {
+impl Admitted<'_> {
+    /// The response, and whether the cache answered it.
     pub(super) async fn forward<A: Adapters>(
         self,
         gateway: &Gateway<A>,
         request: Request<Bytes>,
         now: UnixMillis,
-        event: &mut UsageEvent,
-    ) -> Response<Bytes> {
-        let api = &self.api;
+    ) -> (Response<Bytes>, bool) {
+        let api = self.api;
         let identity = self.caller.as_ref().map(|(_, identity)| identity.app_id.as_str());
         let path_and_query = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
         let cache_req =
             CacheRequest { api, method: request.method(), path_and_query, headers: request.headers(), identity };
         let cache_port = gateway.adapters.cache();
         let lookup = cache::lookup(cache_port, &cache_req, now).await;
-        let lookup = match lookup.hit() {
-            Ok(hit) => {
-                event.cache_hit = true;
-                return self.decorate(hit);
-            }
-            Err(lookup) => lookup,
+        let lookup = match lookup {
+            Lookup::Hit(hit) => return (self.decorate(hit), true),
+            lookup => lookup,
         };
 
         let mut headers = request.headers().clone();
@@ -44,19 +40,19 @@ impl Admitted {
             headers.insert(name, value);
         }
         let url = forward::upstream_url(api, self.rest(request.uri().path()), query.as_deref());
-        let caller = self.caller.as_ref().map(|(key, identity)| Caller { identity, key_id: &key.id });
+        let caller = self.caller.map(|(key, identity)| Caller { identity, key_id: &key.id });
         let upstream_req = match forward::build(&request, &url, headers, caller, &gateway.signer, now) {
             Ok(req) => req,
-            Err(_) => return refuse::upstream_failed(false),
+            Err(_) => return (refuse::upstream_failed(false), false),
         };
         let mut response = match gateway.adapters.upstream().send(upstream_req, api.upstream.timeout_ms).await {
             Ok(response) => response,
-            Err(UpstreamError::Timeout) => return self.decorate(refuse::upstream_failed(true)),
-            Err(_) => return self.decorate(refuse::upstream_failed(false)),
+            Err(UpstreamError::Timeout) => return (self.decorate(refuse::upstream_failed(true)), false),
+            Err(_) => return (self.decorate(refuse::upstream_failed(false)), false),
         };
         forward::strip_hop_by_hop(response.headers_mut());
         let response = cache::complete(cache_port, &cache_req, lookup, response, now).await;
-        self.decorate(response)
+        (self.decorate(response), false)
     }
 
     /// Adds the limit headers and, for a deprecated API, `Deprecation`/`Sunset`/`Link`.

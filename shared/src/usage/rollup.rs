@@ -138,20 +138,17 @@ type RollupHasher = foldhash::fast::FixedState;
 impl Aggregator {
     pub fn add(&mut self, e: &UsageEvent) {
         let minute = e.at - e.at.rem_euclid(MINUTE);
-        let (key_id, app_id, developer_id) = (
-            e.key_id.as_deref().unwrap_or(""),
-            e.app_id.as_deref().unwrap_or(""),
-            e.developer_id.as_deref().unwrap_or(""),
-        );
-        let parts: KeyParts<'_> = (minute, &e.api_id, &e.operation_id, key_id, app_id, developer_id);
+        let (key_id, app_id, developer_id) =
+            (e.key_id.unwrap_or(""), e.app_id.unwrap_or(""), e.developer_id.unwrap_or(""));
+        let parts: KeyParts<'_> = (minute, e.api_id, e.operation_id, key_id, app_id, developer_id);
         if let Some(values) = self.pending.get_mut(&parts as &dyn AsKeyParts) {
             values.add_event(e);
             return;
         }
         let key = RollupKey {
             minute,
-            api_id: e.api_id.clone(),
-            operation_id: e.operation_id.clone(),
+            api_id: e.api_id.to_owned(),
+            operation_id: e.operation_id.to_owned(),
             key_id: key_id.to_owned(),
             app_id: app_id.to_owned(),
             developer_id: developer_id.to_owned(),
@@ -196,14 +193,14 @@ mod tests {
     use super::*;
     use crate::verdict::Outcome;
 
-    fn event(at: i64, status: u16, outcome: Outcome) -> UsageEvent {
+    fn event(at: i64, status: u16, outcome: Outcome) -> UsageEvent<'static> {
         UsageEvent {
             at,
-            api_id: "api_1".into(),
-            operation_id: "getPet".into(),
-            key_id: Some("key_1".into()),
-            app_id: Some("app_1".into()),
-            developer_id: Some("dev_1".into()),
+            api_id: "api_1",
+            operation_id: "getPet",
+            key_id: Some("key_1"),
+            app_id: Some("app_1"),
+            developer_id: Some("dev_1"),
             status,
             outcome,
             latency_us: 1_200,
@@ -219,7 +216,7 @@ mod tests {
         for i in 0..10 {
             let mut e = event(60_000, 200, Outcome::Valid);
             if i % 2 == 1 {
-                e.key_id = Some("key_2".into());
+                e.key_id = Some("key_2");
             }
             if i % 5 == 0 {
                 e.developer_id = None; // anonymous parts are an empty id, never another caller's
