@@ -11,6 +11,9 @@ use gatehouse_core::time::{UnixMillis, MINUTE};
 /// Counters kept before a size-triggered sweep, by default.
 pub const DEFAULT_MAX_COUNTERS: usize = 100_000;
 
+/// Checks per call whose counter states are gathered without allocating.
+const INLINE_CHECKS: usize = 8;
+
 /// How often (in request time) expired counters are swept even when the map is small.
 const SWEEP_EVERY: UnixMillis = MINUTE;
 
@@ -84,9 +87,19 @@ impl MemoryLimiter {
 
     fn acquire_now(&self, checks: &[LimitCheck], now: UnixMillis) -> LimitDecision {
         let mut counters = self.lock();
-        let states: Vec<Option<CounterState>> =
-            checks.iter().map(|c| counters.map.get(&c.counter).map(|e| e.state)).collect();
-        let evaluation = evaluate(checks, &states, now, 1);
+        // A call has a few checks (a burst limit, a quota or two): their states fit on the
+        // stack, so the common call allocates nothing here.
+        let (mut inline, mut spilled) = ([None; INLINE_CHECKS], Vec::new());
+        let states = if checks.len() <= INLINE_CHECKS {
+            &mut inline[..checks.len()]
+        } else {
+            spilled.resize(checks.len(), None);
+            &mut spilled[..]
+        };
+        for (state, check) in states.iter_mut().zip(checks) {
+            *state = counters.map.get(&check.counter).map(|e| e.state);
+        }
+        let evaluation = evaluate(checks, states, now, 1);
         for (check, state) in checks.iter().zip(evaluation.writes.into_iter().flatten()) {
             let entry = Entry { state, expires_at: state.expires_at(check) };
             match counters.map.get_mut(&check.counter) {

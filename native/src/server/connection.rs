@@ -6,7 +6,7 @@ use std::io::IoSlice;
 use std::pin::Pin;
 
 use bytes::{Bytes, BytesMut};
-use http::{Method, Response, Version};
+use http::{HeaderMap, Method, Response, Version};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -26,11 +26,18 @@ const READ_GROWTH: usize = 8 * 1024;
 /// (and discarding) before closing, so the client sees the answer instead of a reset.
 const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
 const LINGER_BYTES: usize = 1024 * 1024;
+/// A response's header map with room for more fields than this is not kept for the next
+/// request (see [`Connection::spare_headers`]), so an unusual response does not leave its
+/// memory on an idle connection.
+const MAX_SPARE_HEADERS: usize = 32;
 
 pub(super) struct Connection {
     stream: TcpStream,
     buf: BytesMut,
     out: Vec<u8>,
+    /// The last response's header map, emptied, whose capacity the next request's fields
+    /// reuse: a map costs two allocations, which a keep-alive connection then pays once.
+    spare_headers: HeaderMap,
     limits: Limits,
     shutdown: watch::Receiver<bool>,
     /// One timer for the connection's life, re-armed only when it fires (see [`Self::fill`]):
@@ -54,6 +61,7 @@ impl Connection {
             stream,
             buf: BytesMut::with_capacity(READ_GROWTH),
             out: Vec::with_capacity(1024),
+            spare_headers: HeaderMap::new(),
             timer: Box::pin(tokio::time::sleep(limits.read_timeout)),
             limits,
             shutdown,
@@ -81,6 +89,12 @@ impl Connection {
             if self.write(&response, exchange).await.is_err() || close {
                 return;
             }
+            let mut headers = response.into_parts().0.headers;
+            if headers.capacity() <= MAX_SPARE_HEADERS {
+                // Emptied now: its values may share memory with a response body.
+                headers.clear();
+                self.spare_headers = headers;
+            }
         }
     }
 
@@ -89,8 +103,7 @@ impl Connection {
         let deadline = Instant::now() + self.limits.read_timeout;
         loop {
             if !self.buf.is_empty() {
-                if let Some((head, len)) = parse_head(&self.buf)? {
-                    let _ = self.buf.split_to(len);
+                if let Some(head) = parse_head(&mut self.buf, &mut self.spare_headers)? {
                     return Ok(Some(head));
                 }
             }

@@ -7,7 +7,7 @@
 
 use std::mem::MaybeUninit;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
 
@@ -55,12 +55,70 @@ pub enum Refusal {
     Timeout,
 }
 
-/// Parses the head at the start of `buf`: `Ok(None)` until it is complete, else the head and
-/// its length in bytes.
+/// Parses the head at the start of `buf`: `Ok(None)` while it is incomplete (`buf` is left as
+/// it was), else the head, which is split off the front of `buf`.
 ///
-/// The head is copied once into its own allocation and header values are slices of it, so
-/// nothing the gateway keeps (a cache entry's `Vary` values) pins the connection's buffer.
-pub fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Refusal> {
+/// Zero-copy: the URI and header values are slices of the head's bytes where they were read,
+/// so they keep that part of the connection's read buffer alive as long as they live. That
+/// costs nothing because no request field outlives its exchange: the request is dropped once
+/// answered (the buffer is then reclaimed in place), and the cache stores response fields and
+/// only a digest of the request's `Vary` fields (`gatehouse_core::cache::entry::vary_digest`).
+/// Anything that keeps a request field for longer must copy it, or it pins the whole buffer.
+///
+/// The fields go into the map taken from `spare` (emptied first), so that a connection can
+/// offer one whose capacity an earlier message already allocated.
+pub fn parse_head(buf: &mut BytesMut, spare: &mut HeaderMap) -> Result<Option<Head>, Refusal> {
+    let mut fields = [Field::default(); MAX_HEADERS];
+    let Some(layout) = locate(buf, &mut fields)? else { return Ok(None) };
+    let head = buf.split_to(layout.len).freeze();
+    let count = layout.fields;
+    build(&head, layout, &fields[..count], std::mem::take(spare)).map(Some)
+}
+
+/// Where a part of the head lies, as offsets from its start.
+#[derive(Debug, Clone, Copy, Default)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    /// `part`, a slice of `buf` (as the parser returns them).
+    fn of(part: &[u8], buf: &[u8]) -> Span {
+        let start = (part.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+        let offset = |at: usize| u32::try_from(at).unwrap_or(u32::MAX);
+        Span { start: offset(start), end: offset(start.saturating_add(part.len())) }
+    }
+
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
+    /// The part as a slice of `head`, sharing its memory; `None` if it is not within `head`.
+    fn slice(self, head: &Bytes) -> Option<Bytes> {
+        head.get(self.range()).map(|part| head.slice_ref(part))
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Field {
+    name: Span,
+    value: Span,
+}
+
+/// What [`locate`] learnt about a complete head before it is split off the buffer (the parser
+/// borrows the buffer, so parts are kept as offsets until then).
+struct Layout {
+    len: usize,
+    version: Version,
+    method: Method,
+    path: Span,
+    /// How many of the fields were filled in.
+    fields: usize,
+}
+
+/// Parses the request line and finds the header fields; `None` while the head is incomplete.
+fn locate(buf: &[u8], fields: &mut [Field; MAX_HEADERS]) -> Result<Option<Layout>, Refusal> {
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut []);
     let len = match parsed.parse_with_uninit_headers(buf, &mut slots) {
@@ -69,30 +127,46 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Refusal> {
         Ok(_) | Err(httparse::Error::TooManyHeaders) => return Err(Refusal::HeadTooLarge),
         Err(_) => return Err(Refusal::BadRequest("The request head is not valid HTTP/1.1.")),
     };
-    let bad = Refusal::BadRequest;
     let version = if parsed.version == Some(0) { Version::HTTP_10 } else { Version::HTTP_11 };
     let method = Method::from_bytes(parsed.method.unwrap_or_default().as_bytes())
-        .map_err(|_| bad("The request method is not a valid token."))?;
+        .map_err(|_| Refusal::BadRequest("The request method is not a valid token."))?;
     if method == Method::CONNECT {
         return Err(Refusal::NotImplemented("CONNECT tunnels are not offered by this gateway."));
     }
-    let head_bytes = Bytes::copy_from_slice(&buf[..len]);
-    let slice = |part: &[u8]| {
-        let start = (part.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
-        head_bytes.slice(start..start + part.len())
-    };
-    let uri = Uri::from_maybe_shared(slice(parsed.path.unwrap_or_default().as_bytes()))
-        .map_err(|_| bad("The request target is not a valid URI."))?;
+    for (field, header) in fields.iter_mut().zip(parsed.headers.iter()) {
+        *field = Field { name: Span::of(header.name.as_bytes(), buf), value: Span::of(header.value, buf) };
+    }
+    let path = Span::of(parsed.path.unwrap_or_default().as_bytes(), buf);
+    Ok(Some(Layout { len, version, method, path, fields: parsed.headers.len() }))
+}
 
-    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+/// The request from its head's bytes, with the framing decided and checked.
+fn build(head: &Bytes, layout: Layout, fields: &[Field], mut headers: HeaderMap) -> Result<Head, Refusal> {
+    let bad = Refusal::BadRequest;
+    let version = layout.version;
+    let uri = layout
+        .path
+        .slice(head)
+        .and_then(|path| Uri::from_maybe_shared(path).ok())
+        .ok_or(bad("The request target is not a valid URI."))?;
+
+    headers.clear();
+    headers.reserve(fields.len());
     let (mut length, mut codings, mut hosts) = (None, Codings::Absent, 0);
     let (mut close, mut keep_alive, mut expects_continue) = (false, false, false);
-    for field in parsed.headers.iter() {
-        let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| bad("A header field name is invalid."))?;
-        let value = if field.value.is_empty() {
+    for field in fields {
+        let name = head
+            .get(field.name.range())
+            .and_then(|name| HeaderName::from_bytes(name).ok())
+            .ok_or(bad("A header field name is invalid."))?;
+        let value = if field.value.start == field.value.end {
             HeaderValue::from_static("")
         } else {
-            HeaderValue::from_maybe_shared(slice(field.value)).map_err(|_| bad("A header field value is invalid."))?
+            field
+                .value
+                .slice(head)
+                .and_then(|value| HeaderValue::from_maybe_shared(value).ok())
+                .ok_or(bad("A header field value is invalid."))?
         };
         let bytes = value.as_bytes();
         if name == CONTENT_LENGTH {
@@ -132,11 +206,11 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Refusal> {
     let keep_alive = !close && (version == Version::HTTP_11 || keep_alive);
 
     let mut request = Request::new(());
-    *request.method_mut() = method;
+    *request.method_mut() = layout.method;
     *request.uri_mut() = uri;
     *request.version_mut() = version;
     *request.headers_mut() = headers;
-    Ok(Some((Head { request, framing, keep_alive, expects_continue }, len)))
+    Ok(Head { request, framing, keep_alive, expects_continue })
 }
 
 /// What the `Transfer-Encoding` lines say, read as one list across all of them.

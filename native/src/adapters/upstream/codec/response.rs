@@ -72,7 +72,8 @@ impl ResponseDecoder {
         loop {
             match &mut self.state {
                 State::Head => {
-                    let Some(parsed) = parse_head(buf)? else { return Ok(None) };
+                    let room = |status, fields: &Fields| self.body_room(status, fields);
+                    let Some(parsed) = parse_head(buf, room)? else { return Ok(None) };
                     buf.advance(parsed.len);
                     if parsed.head.status.is_informational() {
                         // 100 Continue, 103 Early Hints…: interim, a final response follows.
@@ -154,7 +155,7 @@ impl ResponseDecoder {
 
     /// Chooses the body's framing; `None` when there is no body and the response is complete.
     fn framing(&self, parsed: Parsed) -> Result<(Head, Option<Framing>), CodecError> {
-        let Parsed { mut head, length, transfer_encoding, .. } = parsed;
+        let Parsed { mut head, fields: Fields { length, transfer_encoding, .. }, body, .. } = parsed;
         let status = head.status;
         if self.head_request || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
             return Ok((head, None));
@@ -177,6 +178,8 @@ impl ResponseDecoder {
             }
             (None, Some(total)) if total > self.max_body => return Err(CodecError::BodyTooLarge(self.max_body)),
             (None, Some(0)) => return Ok((head, None)),
+            // Room for the body was reserved after the head when it was small enough.
+            (None, Some(total)) if body.capacity() >= total => Framing::Length { body, total },
             (None, Some(total)) => {
                 Framing::Length { body: BytesMut::with_capacity(total.min(MAX_BODY_PREALLOC)), total }
             }
@@ -186,6 +189,20 @@ impl ResponseDecoder {
             }
         };
         Ok((head, Some(framing)))
+    }
+
+    /// How much room to leave after the head's copy for the body: its announced length when
+    /// that will be its framing and is small enough to reserve ahead, else none (the body then
+    /// gets its own buffer, as large bodies and chunked ones always do).
+    fn body_room(&self, status: StatusCode, fields: &Fields) -> usize {
+        let bodiless = self.head_request
+            || status.is_informational()
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED;
+        match (bodiless, fields.transfer_encoding, fields.length) {
+            (false, None, Some(total)) if total <= self.max_body.min(MAX_BODY_PREALLOC) => total,
+            _ => 0,
+        }
     }
 
     /// The finished response; `retire` forbids reusing the connection.
@@ -218,16 +235,27 @@ fn finish(head: Head, body: Bytes, retire: bool, rest: &BytesMut) -> Decoded {
 struct Parsed {
     len: usize,
     head: Head,
+    fields: Fields,
+    /// Empty, with any room reserved for the body right after the head's bytes.
+    body: BytesMut,
+}
+
+/// What a head's fields say about framing and persistence.
+struct Fields {
     length: Option<usize>,
     /// `Some(true)` when `Transfer-Encoding` is present and ends in `chunked`.
     transfer_encoding: Option<bool>,
+    /// HTTP/1.1 is persistent unless told otherwise; HTTP/1.0 only when it says keep-alive.
+    keep_alive: bool,
 }
 
 /// Parses a response head at the start of `buf`; `None` until it is complete.
 ///
-/// The head is copied once into its own allocation and header values are slices of it, so a
-/// response (which the cache may keep) never pins the connection's read buffer.
-fn parse_head(buf: &[u8]) -> Result<Option<Parsed>, CodecError> {
+/// The head is copied once out of the connection's read buffer, so a response (which the cache
+/// may keep) never pins that buffer, and header values are slices of the copy. The copy is
+/// followed by `body_room(status, fields)` bytes of room, so that a body of announced length
+/// lands in the same allocation as its head: one allocation per response instead of two.
+fn parse_head(buf: &[u8], body_room: impl FnOnce(StatusCode, &Fields) -> usize) -> Result<Option<Parsed>, CodecError> {
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Response::new(&mut slots);
     let len = match parsed.parse(buf)? {
@@ -237,10 +265,12 @@ fn parse_head(buf: &[u8]) -> Result<Option<Parsed>, CodecError> {
     };
     let status = parsed.code.and_then(|c| StatusCode::from_u16(c).ok()).ok_or(CodecError::Invalid("status code"))?;
     let version = if parsed.version == Some(0) { Version::HTTP_10 } else { Version::HTTP_11 };
-    let head_bytes = Bytes::copy_from_slice(&buf[..len]);
+    let fields = framing_fields(parsed.headers, version)?;
+    let mut body = BytesMut::with_capacity(len.saturating_add(body_room(status, &fields)));
+    body.extend_from_slice(&buf[..len]);
+    let head_bytes = body.split_to(len).freeze();
     let base = buf.as_ptr() as usize;
     let mut headers = HeaderMap::with_capacity(parsed.headers.len());
-    let (mut length, mut transfer_encoding, mut close, mut keep_alive) = (None, None, false, false);
     for field in parsed.headers.iter() {
         let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| CodecError::Invalid("field name"))?;
         let value = if field.value.is_empty() {
@@ -253,18 +283,27 @@ fn parse_head(buf: &[u8]) -> Result<Option<Parsed>, CodecError> {
             }
             HeaderValue::from_maybe_shared(head_bytes.slice(range)).map_err(|_| CodecError::Invalid("field value"))?
         };
-        if name == CONTENT_LENGTH {
-            length = Some(content_length(value.as_bytes(), length)?);
-        } else if name == TRANSFER_ENCODING {
-            // Only the last coding matters, across all the field's lines.
-            transfer_encoding = Some(last_token(value.as_bytes()).eq_ignore_ascii_case(b"chunked"));
-        } else if name == CONNECTION {
-            close |= has_token(value.as_bytes(), b"close");
-            keep_alive |= has_token(value.as_bytes(), b"keep-alive");
-        }
         headers.append(name, value);
     }
-    // HTTP/1.1 is persistent unless told otherwise; HTTP/1.0 only when it says keep-alive.
+    let head = Head { status, version, headers, keep_alive: fields.keep_alive };
+    Ok(Some(Parsed { len, head, fields, body }))
+}
+
+/// Reads the framing and connection fields, before anything is copied.
+fn framing_fields(fields: &[httparse::Header<'_>], version: Version) -> Result<Fields, CodecError> {
+    let (mut length, mut transfer_encoding, mut close, mut keep_alive) = (None, None, false, false);
+    for field in fields {
+        let (name, value) = (field.name.as_bytes(), field.value);
+        if name.eq_ignore_ascii_case(CONTENT_LENGTH.as_str().as_bytes()) {
+            length = Some(content_length(value, length)?);
+        } else if name.eq_ignore_ascii_case(TRANSFER_ENCODING.as_str().as_bytes()) {
+            // Only the last coding matters, across all the field's lines.
+            transfer_encoding = Some(last_token(value).eq_ignore_ascii_case(b"chunked"));
+        } else if name.eq_ignore_ascii_case(CONNECTION.as_str().as_bytes()) {
+            close |= has_token(value, b"close");
+            keep_alive |= has_token(value, b"keep-alive");
+        }
+    }
     let keep_alive = !close && (version == Version::HTTP_11 || keep_alive);
-    Ok(Some(Parsed { len, head: Head { status, version, headers, keep_alive }, length, transfer_encoding }))
+    Ok(Fields { length, transfer_encoding, keep_alive })
 }
