@@ -19,6 +19,15 @@ pub fn push(out: &mut String, bytes: &[u8]) {
     }
 }
 
+/// Writes the lower-case hex of `bytes` into `out`, which must be twice as long (the rest of
+/// a longer `out` is left as is), for fixed-size results that need no allocation.
+pub fn encode_into(bytes: &[u8], out: &mut [u8]) {
+    for (b, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0xf)];
+    }
+}
+
 /// Decodes hex of either case; `None` for odd length or a non-hex character.
 pub fn decode(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 {

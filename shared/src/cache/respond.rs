@@ -40,10 +40,13 @@ pub fn serve(
         let body = if *req.method == Method::HEAD { Bytes::new() } else { body.clone() };
         let mut r = Response::new(body);
         *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-        *r.headers_mut() = headers.clone();
-        // Room for what a hit adds (`Age`, `Cache-Status`, the two `RateLimit` fields) in one
-        // growth, rather than a reallocation and a rehash as they arrive.
-        r.headers_mut().reserve(SERVED_HEADERS);
+        // Sized for what a hit adds (`Age`, `Cache-Status`, the two `RateLimit` fields) from
+        // the start: a clone is exactly full, and growing it reallocates and rehashes.
+        let copy = r.headers_mut();
+        copy.reserve(headers.len() + SERVED_HEADERS);
+        for (name, value) in headers {
+            copy.append(name.clone(), value.clone());
+        }
         r
     };
     if let Some(age) = age_secs {

@@ -94,6 +94,9 @@ impl CacheStatus {
         }
         value.reserve(CACHE_NAME.len() + 40);
         self.push_member(&mut value);
+        // Without spare capacity the buffer becomes the value's `Bytes` as is; with it, `Bytes`
+        // would allocate again (shrinking within the allocator's size class is in place).
+        value.shrink_to_fit();
         if let Ok(value) = HeaderValue::try_from(value) {
             headers.insert(CACHE_STATUS, value);
         }

@@ -142,6 +142,13 @@ pub fn generate(env: KeyEnv, random: &[u8; RANDOM_BYTES]) -> ParsedKey {
 /// store read. Never panics, whatever the input (length is checked before anything else, and
 /// only ASCII input is sliced).
 pub fn parse(candidate: &str) -> Result<ParsedKey, KeyFormatError> {
+    let env = check(candidate)?;
+    Ok(ParsedKey { secret: candidate.to_owned(), env })
+}
+
+/// [`parse`] without keeping the key: its environment if `candidate` is well formed. The
+/// gateway checks every presented key this way and hashes the string it already has.
+pub fn check(candidate: &str) -> Result<KeyEnv, KeyFormatError> {
     if candidate.len() != KEY_LEN || !candidate.is_ascii() {
         return Err(KeyFormatError::Shape);
     }
@@ -160,7 +167,7 @@ pub fn parse(candidate: &str) -> Result<ParsedKey, KeyFormatError> {
     if checksum(body) != sum.as_bytes() {
         return Err(KeyFormatError::Checksum);
     }
-    Ok(ParsedKey { secret: candidate.to_owned(), env })
+    Ok(env)
 }
 
 #[cfg(test)]

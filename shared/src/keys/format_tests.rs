@@ -68,6 +68,14 @@ fn mistyped_key_is_rejected_by_checksum_without_lookup() {
 }
 
 #[test]
+fn check_accepts_what_parse_accepts_and_tells_the_environment() {
+    for env in [KeyEnv::Live, KeyEnv::Test] {
+        assert_eq!(check(key(env, 3).secret()), Ok(env));
+    }
+    assert_eq!(check("gh_live_short"), Err(KeyFormatError::Shape));
+}
+
+#[test]
 fn test_key_cannot_be_relabelled_live() {
     let k = key(KeyEnv::Test, 5);
     let relabelled = k.secret().replacen("gh_test_", "gh_live_", 1);
@@ -85,6 +93,7 @@ fn every_single_character_change_is_caught() {
             changed[pos] = c;
             let changed = String::from_utf8(changed).expect("ascii");
             assert!(parse(&changed).is_err(), "change at {pos} to {:?} passed", char::from(c));
+            assert_eq!(check(&changed).err(), parse(&changed).err(), "check and parse agree");
         }
     }
 }

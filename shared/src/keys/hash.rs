@@ -8,24 +8,29 @@ use subtle::ConstantTimeEq;
 ///
 /// Invariant: exactly 64 lowercase hex characters; deserialising anything else fails, so a
 /// corrupt record is caught when read, not silently never matched.
+///
+/// The hex digits are kept inline, not in a `String`: every request hashes the key it
+/// presents, and that should not cost an allocation.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
-pub struct KeyHash(String);
+pub struct KeyHash([u8; 64]);
 
 impl KeyHash {
     /// Accepts exactly 64 lowercase hex characters, the form [`hash_secret`] produces.
     pub fn from_hex(hex: &str) -> Option<KeyHash> {
-        let valid = hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        valid.then(|| KeyHash(hex.to_owned()))
+        let digits: [u8; 64] = hex.as_bytes().try_into().ok()?;
+        digits.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')).then_some(KeyHash(digits))
     }
+
     pub fn as_hex(&self) -> &str {
-        &self.0
+        // Always ASCII hex (both constructors ensure it), so the fallback is never taken.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
 impl PartialEq for KeyHash {
     fn eq(&self, other: &Self) -> bool {
-        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+        self.0.ct_eq(&other.0).into()
     }
 }
 impl Eq for KeyHash {}
@@ -33,13 +38,13 @@ impl Eq for KeyHash {}
 /// Consistent with `Eq` (equal hex, equal hash); only used for map lookups of stored hashes.
 impl std::hash::Hash for KeyHash {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
+        self.as_hex().hash(state);
     }
 }
 
 impl From<KeyHash> for String {
     fn from(hash: KeyHash) -> String {
-        hash.0
+        hash.as_hex().to_owned()
     }
 }
 
@@ -52,7 +57,7 @@ impl TryFrom<String> for KeyHash {
 
 impl std::fmt::Debug for KeyHash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "KeyHash({}…)", self.0.get(..8).unwrap_or(""))
+        write!(f, "KeyHash({}…)", self.as_hex().get(..8).unwrap_or(""))
     }
 }
 
@@ -60,7 +65,9 @@ impl std::fmt::Debug for KeyHash {
 /// the hash cannot be reversed by guessing, and an unsalted hash can be looked up directly.
 pub fn hash_secret(secret: &str) -> KeyHash {
     let digest = Sha256::digest(secret.as_bytes());
-    KeyHash(crate::hex::encode(&digest))
+    let mut digits = [0; 64];
+    crate::hex::encode_into(&digest, &mut digits);
+    KeyHash(digits)
 }
 
 #[cfg(test)]

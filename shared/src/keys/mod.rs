@@ -9,6 +9,8 @@ mod format;
 mod hash;
 mod status;
 
-pub use format::{base62, generate, parse, KeyEnv, KeyFormatError, ParsedKey, KEY_LEN, KEY_PREFIX, RANDOM_BYTES};
+pub use format::{
+    base62, check, generate, parse, KeyEnv, KeyFormatError, ParsedKey, KEY_LEN, KEY_PREFIX, RANDOM_BYTES,
+};
 pub use hash::{hash_secret, KeyHash};
 pub use status::{check_key, rotation_grace_end, KeyCheck};
