@@ -18,6 +18,9 @@ use super::MAX_RESPONSE_BYTES;
 
 /// Connecting (name resolution included) gives up after this, whatever the exchange's timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Request bodies up to this size are copied behind the head and sent with it in one `send`,
+/// which skips the VFS layers `writev` passes through; copying a small body costs less.
+const COPY_BODY_BYTES: usize = 16 * 1024;
 /// A fresh connection's read buffer; most API responses fit in one read.
 const READ_BUFFER: usize = 8 * 1024;
 /// A pooled connection whose read buffer grew past this gets a fresh one, so a rare large
@@ -157,18 +160,33 @@ impl Conn {
         self
     }
 
-    /// Sends `request` and reads its response, unless `deadline` passes first. The head and
-    /// the body go out in one vectored write; the response is decoded as it arrives.
+    /// Sends `request` and reads its response, unless `deadline` passes first. The head and a
+    /// small body go out in one `send` (see [`COPY_BODY_BYTES`]), a large body in one vectored
+    /// write with the head; the response is decoded as it arrives.
     pub async fn exchange(&mut self, request: &Request<Bytes>, deadline: Instant) -> Result<Decoded, Failure> {
         let timed_out = || Failure::Failed(UpstreamError::Timeout);
         self.write.clear();
         let body = request.body();
         let encoded = encode_head(request.method(), request.uri(), request.headers(), body.len(), &mut self.write);
+        let body: &[u8] = if body.len() <= COPY_BODY_BYTES {
+            self.write.extend_from_slice(body);
+            &[]
+        } else {
+            body
+        };
         let total = self.write.len() + body.len();
-        let mut data = Buf::chain(&self.write[..], &body[..]);
+        let mut data = Buf::chain(&self.write[..], body);
         while data.has_remaining() {
-            let written = self.timer.wait(deadline, self.stream.write_buf(&mut data)).await.ok_or_else(timed_out)?;
-            let error = match written {
+            let written = if body.is_empty() {
+                let sent = self.timer.wait(deadline, self.stream.write(data.chunk())).await;
+                if let Some(Ok(n)) = sent {
+                    data.advance(n);
+                }
+                sent
+            } else {
+                self.timer.wait(deadline, self.stream.write_buf(&mut data)).await
+            };
+            let error = match written.ok_or_else(timed_out)? {
                 Ok(0) => io::Error::from(io::ErrorKind::WriteZero),
                 Ok(_) => continue,
                 Err(e) => e,
