@@ -11,6 +11,8 @@
 //! never refused. The guarantee, checked by property tests: in any interval of `d` ms at most
 //! `burst + limit·(d + 1)/period_ms` requests pass, and every request of a client whose real
 //! send times are at least `T` apart passes.
+use std::sync::Arc;
+
 use super::{CounterState, LimitResult};
 use crate::time::{UnixMillis, SECOND};
 
@@ -29,7 +31,7 @@ pub(super) struct Rate {
 /// then one every `T`. A zero `limit` refuses every request of non-zero cost (the policy is a
 /// block); a zero `period_secs` or `burst` is treated as 1 so nothing divides by zero.
 pub(super) fn step(
-    name: &str,
+    name: &Arc<str>,
     rate: Rate,
     state: Option<&CounterState>,
     now: UnixMillis,
@@ -53,7 +55,7 @@ pub(super) fn step(
         if allowed { used } else { base + i128::from(cost).min(capacity / interval) * interval - capacity - now_ticks };
     let blocked = rate.limit == 0;
     let result = LimitResult {
-        name: name.to_owned(),
+        name: Arc::clone(name),
         is_quota: false,
         allowed,
         limit: u64::from(rate.burst.max(1)),
@@ -96,7 +98,7 @@ mod tests {
     const T0: UnixMillis = 1_800_000_000_000;
 
     fn run(rate: Rate, state: &mut Option<CounterState>, now: UnixMillis) -> LimitResult {
-        let (result, next) = step("burst", rate, state.as_ref(), now, 1);
+        let (result, next) = step(&"burst".into(), rate, state.as_ref(), now, 1);
         if result.allowed {
             *state = Some(next);
         }
@@ -161,9 +163,9 @@ mod tests {
     #[test]
     fn zero_limit_blocks_and_zero_cost_only_peeks() {
         let block = Rate { limit: 0, period_secs: 60, burst: 5 };
-        assert!(!step("b", block, None, T0, 1).0.allowed);
+        assert!(!step(&"b".into(), block, None, T0, 1).0.allowed);
         let rate = Rate { limit: 1, period_secs: 1, burst: 1 };
-        let (peek, next) = step("b", rate, None, T0, 0);
+        let (peek, next) = step(&"b".into(), rate, None, T0, 0);
         assert!(peek.allowed);
         assert_eq!(peek.remaining, 1);
         assert_eq!(next, CounterState::Rate { tat: T0, tat_frac: 0 });

@@ -10,6 +10,8 @@ mod headers;
 mod props;
 mod quota;
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 pub use evaluate::{evaluate, fails_open, Evaluation};
@@ -23,8 +25,9 @@ use crate::verdict::Outcome;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LimitPolicy {
     /// Short name, unique among the policies that apply to one call (`burst`, `daily`);
-    /// used in headers and counter keys.
-    pub name: String,
+    /// used in headers and counter keys. Shared, not copied: every call's checks and results
+    /// carry it.
+    pub name: Arc<str>,
     pub scope: LimitScope,
     #[serde(flatten)]
     pub kind: LimitKind,
@@ -123,7 +126,7 @@ impl CounterState {
 /// The answer for one policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LimitResult {
-    pub name: String,
+    pub name: Arc<str>,
     pub is_quota: bool,
     pub allowed: bool,
     pub limit: u64,

@@ -50,7 +50,7 @@ fn decision_lists_every_policy_even_when_refused() {
     let checks = [quota("daily", 0, QuotaWindow::Day), rate("burst", 5, 1, 5)];
     let eval = evaluate(&checks, &[], T0, 1);
     assert_eq!(eval.writes, None);
-    let names: Vec<&str> = eval.decision.results.iter().map(|r| r.name.as_str()).collect();
+    let names: Vec<&str> = eval.decision.results.iter().map(|r| &*r.name).collect();
     assert_eq!(names, ["daily", "burst"]);
     assert_eq!(eval.decision.results[1].remaining, 5);
 }
@@ -62,7 +62,7 @@ fn quota_refusal_is_reported_over_rate_refusal() {
     assert!(call(&checks, &mut states, T0).allowed());
     let refused = call(&checks, &mut states, T0 + 1);
     assert_eq!(refused.refusal(), Some(Outcome::QuotaExceeded));
-    assert_eq!(refused.first_refusal().map(|r| r.name.as_str()), Some("daily"));
+    assert_eq!(refused.first_refusal().map(|r| &*r.name), Some("daily"));
     let day_end = (T0 / 86_400_000 + 1) * 86_400_000;
     assert_eq!(refused.retry_after_secs(), ((day_end - T0 - 1 + 999) / 1000) as u64);
 }

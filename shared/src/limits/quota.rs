@@ -1,6 +1,8 @@
 //! Calendar quotas: a count per window aligned in UTC (minute, hour, day, month), so every
 //! runtime and every replica agrees on when a quota resets, and the reset is at a time a
 //! person can predict ("midnight UTC", "the 15th of each month at 09:30 UTC").
+use std::sync::Arc;
+
 use super::{CounterState, LimitResult, QuotaWindow};
 use crate::time::{civil_from_days, days_from_civil, days_in_month, UnixMillis, DAY, HOUR, MINUTE, SECOND};
 
@@ -57,7 +59,7 @@ fn previous(year: i64, month: u32) -> (i64, u32) {
 /// ignored (the quota has reset). Returns the result and the state to store if the call is
 /// admitted; when refused the count is left as it was.
 pub(super) fn step(
-    name: &str,
+    name: &Arc<str>,
     limit: u64,
     window: QuotaWindow,
     anchor: Option<UnixMillis>,
@@ -75,7 +77,7 @@ pub(super) fn step(
     let used = if allowed { after } else { used };
     let secs = |ms: i64| u64::try_from((ms + SECOND - 1) / SECOND).unwrap_or(0);
     let result = LimitResult {
-        name: name.to_owned(),
+        name: Arc::clone(name),
         is_quota: true,
         allowed,
         limit,
@@ -109,14 +111,15 @@ mod tests {
         let mut state = None;
         let before = at("2026-03-14T23:59:59.999Z");
         for _ in 0..3 {
-            let (r, next) = step("daily", 3, QuotaWindow::Day, None, state.as_ref(), before, 1);
+            let (r, next) = step(&"daily".into(), 3, QuotaWindow::Day, None, state.as_ref(), before, 1);
             assert!(r.allowed);
             state = Some(next);
         }
-        let (refused, _) = step("daily", 3, QuotaWindow::Day, None, state.as_ref(), before, 1);
+        let (refused, _) = step(&"daily".into(), 3, QuotaWindow::Day, None, state.as_ref(), before, 1);
         assert!(!refused.allowed);
         assert_eq!((refused.remaining, refused.reset_secs), (0, 1));
-        let (fresh, _) = step("daily", 3, QuotaWindow::Day, None, state.as_ref(), at("2026-03-15T00:00:00Z"), 1);
+        let (fresh, _) =
+            step(&"daily".into(), 3, QuotaWindow::Day, None, state.as_ref(), at("2026-03-15T00:00:00Z"), 1);
         assert!(fresh.allowed);
         assert_eq!((fresh.remaining, fresh.reset_secs, fresh.window_secs), (2, 86_400, 86_400));
     }
@@ -160,7 +163,7 @@ mod tests {
     #[test]
     fn stale_window_state_counts_as_zero() {
         let stale = CounterState::Quota { window_start: at("2026-03-13T00:00:00Z"), used: 1_000 };
-        let (r, next) = step("daily", 5, QuotaWindow::Day, None, Some(&stale), at("2026-03-14T08:00:00Z"), 2);
+        let (r, next) = step(&"daily".into(), 5, QuotaWindow::Day, None, Some(&stale), at("2026-03-14T08:00:00Z"), 2);
         assert!(r.allowed);
         assert_eq!(next, CounterState::Quota { window_start: at("2026-03-14T00:00:00Z"), used: 2 });
     }
