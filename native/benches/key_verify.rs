@@ -1,5 +1,5 @@
 //! In-process API key verification, as the native gateway does it on every request:
-//! `keys::parse` (shape + checksum) → `hash_secret` (SHA-256 hex) → `ReadModel::key` on the
+//! `keys::check` (shape + checksum) → `hash_secret` (SHA-256 hex) → `ReadModel::key` on the
 //! `InProcessReadModel` → `check_key`. Target: ≤ 2 µs per verification with 10,000 keys.
 //!
 //! Peers in the same run: a malformed key (checksum refusal, no lookup), an unknown but
@@ -7,12 +7,12 @@
 //! `HashMap<String, Key>` looked up by the raw secret (no checksum, no hashing). After the
 //! criterion groups, `cargo bench` also prints a direct ratio of the full path to the floor.
 
-use std::future::Future;
+mod common;
+
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
+use common::ready;
 use criterion::{criterion_group, Criterion};
 use gatehouse_core::keys::{self, check_key, hash_secret, KeyCheck, KeyEnv, ParsedKey};
 use gatehouse_core::model::{App, Developer, Key, KeyStatus};
@@ -23,16 +23,6 @@ use gatehouse_native::adapters::read_model::{InProcessReadModel, Snapshot};
 const KEYS: usize = 10_000;
 const APPS: usize = 100;
 const NOW: i64 = 1_750_000_000_000;
-
-/// Polls a future that completes without waiting (the in-process read model never waits).
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    match future.as_mut().poll(&mut cx) {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the in-process read model never waits"),
-    }
-}
 
 /// Deterministic key material (splitmix64), so runs compare like with like.
 fn random_bytes(seed: u64) -> [u8; keys::RANDOM_BYTES] {
@@ -116,10 +106,13 @@ enum Verified {
     Checked(KeyCheck),
 }
 
-/// The gateway's full path: parse, hash, look up in the read model, check status at `now`.
+/// The gateway's full path: check the shape, hash, look up in the read model, check status at
+/// `now`.
 fn verify(read_model: &InProcessReadModel, presented: &str, now: i64) -> Verified {
-    let Ok(parsed) = keys::parse(presented) else { return Verified::Malformed };
-    let hash = hash_secret(parsed.secret());
+    if keys::check(presented).is_err() {
+        return Verified::Malformed;
+    }
+    let hash = hash_secret(presented);
     match ready(read_model.key(&hash)) {
         Ok(Some(key)) => Verified::Checked(check_key(&key, now)),
         Ok(None) | Err(_) => Verified::NotFound,
@@ -149,10 +142,9 @@ fn bench_verify(c: &mut Criterion) {
     group.finish();
 
     let mut stages = c.benchmark_group("key_verify_stage");
-    stages.bench_function("parse", |b| b.iter(|| keys::parse(black_box(&f.valid))));
-    let parsed = keys::parse(&f.valid).expect("valid key parses");
-    stages.bench_function("hash_secret", |b| b.iter(|| hash_secret(black_box(parsed.secret()))));
-    let hash = hash_secret(parsed.secret());
+    stages.bench_function("check", |b| b.iter(|| keys::check(black_box(&f.valid))));
+    stages.bench_function("hash_secret", |b| b.iter(|| hash_secret(black_box(&f.valid))));
+    let hash = hash_secret(&f.valid);
     stages.bench_function("read_model_key", |b| b.iter(|| ready(f.read_model.key(black_box(&hash)))));
     stages.finish();
 }
@@ -180,7 +172,7 @@ fn print_ratio() {
     let floor = median_ns(|| verify_floor(&f.by_secret, black_box(&f.valid), NOW));
     let verdict = if full <= 2_000.0 { "MET" } else { "NOT MET" };
     println!("\nkey_verify summary ({KEYS} keys, median of 7 x 200k calls):");
-    println!("  full verification (parse+hash+lookup+check): {full:8.1} ns  target <= 2000 ns: {verdict}");
+    println!("  full verification (check+hash+lookup+status): {full:8.1} ns  target <= 2000 ns: {verdict}");
     println!("  malformed key (checksum refusal):             {malformed:8.1} ns");
     println!("  floor (raw HashMap<String, Key> + check):     {floor:8.1} ns");
     println!("  full / floor: {:.1}x", full / floor);

@@ -15,15 +15,15 @@
 //! Requests are built outside the timed section (`iter_batched`); responses are dropped
 //! outside it too. Usage events are recorded as in production (one aggregator lookup each).
 
-use std::future::Future;
+mod common;
+
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
+use common::ready;
 use criterion::{criterion_group, BatchSize, Criterion};
 use gatehouse_core::cache::FwdReason;
 use gatehouse_core::cache::{self, CacheRequest, Lookup};
@@ -50,17 +50,6 @@ use gatehouse_native::gateway::{NativeAdapters, NativeGateway};
 use http::{Request, Response};
 
 const T0: i64 = 1_750_000_000_000;
-
-/// Polls a future that must complete without waiting (every port on the hit and refusal
-/// paths answers at once).
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    match future.as_mut().poll(&mut cx) {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the in-process ports never wait on these paths"),
-    }
-}
 
 /// A keep-alive HTTP/1.1 upstream answering every request with a small cacheable JSON body.
 fn start_upstream() -> std::net::SocketAddr {
