@@ -4,6 +4,12 @@
 
 pub mod chunked;
 
+/// A message body up to this size is copied behind its head and written with it as one buffer,
+/// with `send`, which skips the VFS layers `writev` passes through (copying a small body costs
+/// less than those); a larger body goes out with `writev` from where it is. The server and the
+/// upstream client both write this way.
+pub const COPY_BODY_BYTES: usize = 16 * 1024;
+
 /// Why a message's framing is unusable. Either way the connection cannot carry another message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FramingError {

@@ -16,7 +16,7 @@ use super::request::{parse_head, Framing, Head, Refusal};
 use super::response::{encode_head, has_body, Exchange, CONTINUE};
 use super::{refusal_response, Handler, Limits};
 use crate::http1::chunked::ChunkedDecoder;
-use crate::http1::FramingError;
+use crate::http1::{FramingError, COPY_BODY_BYTES};
 
 /// The read buffer always offers at least this much room, so one read takes a typical request.
 const MIN_READ_ROOM: usize = 4 * 1024;
@@ -26,9 +26,6 @@ const READ_GROWTH: usize = 8 * 1024;
 /// (and discarding) before closing, so the client sees the answer instead of a reset.
 const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
 const LINGER_BYTES: usize = 1024 * 1024;
-/// Bodies up to this size are copied behind the head and written with it in one `send`;
-/// larger ones go out with `writev` from where they are.
-pub(super) const COPY_BODY_BYTES: usize = 16 * 1024;
 /// A response's header map with room for more fields than this is not kept for the next
 /// request (see [`Connection::spare_headers`]), so an unusual response does not leave its
 /// memory on an idle connection.
@@ -211,8 +208,6 @@ impl Connection {
         encode_head(response, exchange, &mut self.out);
         let body: &[u8] = if exchange.head_request || !has_body(response.status()) { &[] } else { response.body() };
         if body.len() <= COPY_BODY_BYTES {
-            // One contiguous buffer goes out with `send`, which skips the VFS layers `writev`
-            // passes through; copying a small body costs less than those.
             self.out.extend_from_slice(body);
             return self.stream.write_all(&self.out).await;
         }

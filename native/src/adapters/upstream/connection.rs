@@ -15,12 +15,10 @@ use tokio::time::{Instant, Sleep};
 
 use super::codec::{encode_head, Decoded, ResponseDecoder};
 use super::MAX_RESPONSE_BYTES;
+use crate::http1::COPY_BODY_BYTES;
 
 /// Connecting (name resolution included) gives up after this, whatever the exchange's timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Request bodies up to this size are copied behind the head and sent with it in one `send`,
-/// which skips the VFS layers `writev` passes through; copying a small body costs less.
-const COPY_BODY_BYTES: usize = 16 * 1024;
 /// A fresh connection's read buffer; most API responses fit in one read.
 const READ_BUFFER: usize = 8 * 1024;
 /// A pooled connection whose read buffer grew past this gets a fresh one, so a rare large
