@@ -4,17 +4,18 @@
 
 use std::io::IoSlice;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method, Response, Version};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio::sync::futures::OwnedNotified;
 use tokio::time::{Instant, Sleep};
 
 use super::request::{parse_head, Framing, Head, Refusal};
 use super::response::{encode_head, has_body, Exchange, CONTINUE};
-use super::{refusal_response, Handler, Limits};
+use super::{refusal_response, Handler, Limits, Stop};
 use crate::http1::chunked::ChunkedDecoder;
 use crate::http1::{FramingError, COPY_BODY_BYTES};
 
@@ -39,7 +40,9 @@ pub(super) struct Connection {
     /// reuse: a map costs two allocations, which a keep-alive connection then pays once.
     spare_headers: HeaderMap,
     limits: Limits,
-    shutdown: watch::Receiver<bool>,
+    stop: Arc<Stop>,
+    /// Registered with `stop` when the connection starts, so waiting on it costs nothing more.
+    stopped: Pin<Box<OwnedNotified>>,
     /// One timer for the connection's life, re-armed only when it fires (see [`Self::fill`]):
     /// arming a timer per request costs more than the rest of reading one.
     timer: Pin<Box<Sleep>>,
@@ -56,7 +59,10 @@ enum Filled {
 }
 
 impl Connection {
-    pub(super) fn new(stream: TcpStream, limits: Limits, shutdown: watch::Receiver<bool>) -> Self {
+    pub(super) fn new(stream: TcpStream, limits: Limits, stop: Arc<Stop>) -> Self {
+        let mut stopped = Box::pin(Arc::clone(&stop.notify).notified_owned());
+        // Registered now, so a stop signalled while this connection is busy is not missed.
+        stopped.as_mut().enable();
         Connection {
             stream,
             buf: BytesMut::with_capacity(READ_GROWTH),
@@ -64,7 +70,8 @@ impl Connection {
             spare_headers: HeaderMap::new(),
             timer: Box::pin(tokio::time::sleep(limits.read_timeout)),
             limits,
-            shutdown,
+            stop,
+            stopped,
         }
     }
 
@@ -173,6 +180,9 @@ impl Connection {
     /// Reads what has arrived into the buffer, waiting until `deadline`. While `idle` (between
     /// requests) a shutdown ends the wait too.
     async fn fill(&mut self, deadline: Instant, idle: bool) -> Filled {
+        if idle && self.shutting_down() {
+            return Filled::ShuttingDown;
+        }
         if self.buf.capacity() - self.buf.len() < MIN_READ_ROOM {
             self.buf.reserve(READ_GROWTH);
         }
@@ -193,14 +203,13 @@ impl Connection {
                     }
                     self.timer.as_mut().reset(deadline);
                 }
-                _ = self.shutdown.changed(), if idle => return Filled::ShuttingDown,
+                () = self.stopped.as_mut(), if idle => return Filled::ShuttingDown,
             }
         }
     }
 
     fn shutting_down(&self) -> bool {
-        // A dropped sender means the server is gone too.
-        self.shutdown.has_changed().unwrap_or(true)
+        self.stop.is_set()
     }
 
     async fn write(&mut self, response: &Response<Bytes>, exchange: Exchange) -> std::io::Result<()> {

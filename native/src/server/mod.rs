@@ -19,6 +19,7 @@ pub mod response;
 mod tests;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ use gatehouse_core::pipeline::too_large;
 use gatehouse_core::problem::{Problem, ProblemKind};
 use http::{Request, Response};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 use connection::Connection;
@@ -58,6 +59,7 @@ pub async fn serve<H: Handler>(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut connections = JoinSet::new();
+    let stop = Arc::new(Stop::default());
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -73,11 +75,33 @@ pub async fn serve<H: Handler>(
         };
         while connections.try_join_next().is_some() {}
         let _ = stream.set_nodelay(true);
-        let (handler, shutdown) = (Arc::clone(&handler), shutdown.clone());
-        connections.spawn(async move { Connection::new(stream, limits, shutdown).run(&*handler).await });
+        let (handler, stop) = (Arc::clone(&handler), Arc::clone(&stop));
+        connections.spawn(async move { Connection::new(stream, limits, stop).run(&*handler).await });
     }
     drop(listener);
+    stop.signal();
     while connections.join_next().await.is_some() {}
+}
+
+/// The server's stop signal as its connections see it: a flag to check after each answer, and
+/// a notification that wakes the connections waiting idle for a request. A connection
+/// registers for the notification once, when it starts; a watch channel's `changed()` would
+/// register and unregister a waiter on every wait, which is every request.
+#[derive(Default)]
+struct Stop {
+    stopping: AtomicBool,
+    notify: Arc<Notify>,
+}
+
+impl Stop {
+    fn signal(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.notify.notify_waiters();
+    }
+
+    fn is_set(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
 }
 
 /// The problem+json answer to a request the server refused itself.
