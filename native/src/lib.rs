@@ -5,6 +5,7 @@
 pub mod adapters;
 pub mod app;
 pub mod cli;
+pub mod deadline;
 pub mod demo;
 pub mod dev;
 pub mod gateway;

@@ -242,6 +242,23 @@ async fn an_announced_body_over_the_limit_is_refused_without_reading_it() {
 }
 
 #[tokio::test]
+async fn a_refused_connection_lingers_briefly_not_for_the_whole_read_timeout() {
+    // After a refusal the server reads and discards for a short while (2 s) so the client
+    // sees the answer; that must not stretch to the read timeout, which is far longer here.
+    let server = start(Duration::from_secs(30)).await;
+    let mut client = Client::connect(&server).await;
+    let raw = format!("POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n", MAX_BODY + 1);
+    client.send(raw.as_bytes()).await;
+    assert_eq!(client.read(false).await.status, 413);
+    // The client keeps its side open and sends nothing; shutdown waits for the lingering
+    // connection, so the server's end shows how long it lingers.
+    server.shutdown.send(true).unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(6), server.done).await;
+    assert!(ended.is_ok(), "the refused connection lingered for the read timeout");
+    drop(client);
+}
+
+#[tokio::test]
 async fn a_chunked_body_over_the_limit_is_refused_and_the_connection_closed() {
     let server = server().await;
     let mut client = Client::connect(&server).await;

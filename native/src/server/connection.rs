@@ -11,11 +11,12 @@ use http::{HeaderMap, Method, Response, Version};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::futures::OwnedNotified;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
 use super::request::{parse_head, Framing, Head, Refusal};
 use super::response::{encode_head, has_body, Exchange, CONTINUE};
 use super::{refusal_response, Handler, Limits, Stop};
+use crate::deadline::Deadline;
 use crate::http1::chunked::ChunkedDecoder;
 use crate::http1::{FramingError, COPY_BODY_BYTES};
 
@@ -43,9 +44,8 @@ pub(super) struct Connection {
     stop: Arc<Stop>,
     /// Registered with `stop` when the connection starts, so waiting on it costs nothing more.
     stopped: Pin<Box<OwnedNotified>>,
-    /// One timer for the connection's life, re-armed only when it fires (see [`Self::fill`]):
-    /// arming a timer per request costs more than the rest of reading one.
-    timer: Pin<Box<Sleep>>,
+    /// Each wait's deadline, on one timer for the connection's life.
+    timer: Deadline,
 }
 
 /// How waiting for more bytes ended.
@@ -68,7 +68,7 @@ impl Connection {
             buf: BytesMut::with_capacity(READ_GROWTH),
             out: Vec::with_capacity(1024),
             spare_headers: HeaderMap::new(),
-            timer: Box::pin(tokio::time::sleep(limits.read_timeout)),
+            timer: Deadline::new(Instant::now() + limits.read_timeout),
             limits,
             stop,
             stopped,
@@ -186,25 +186,19 @@ impl Connection {
         if self.buf.capacity() - self.buf.len() < MIN_READ_ROOM {
             self.buf.reserve(READ_GROWTH);
         }
-        loop {
+        let (stream, buf, stopped) = (&mut self.stream, &mut self.buf, &mut self.stopped);
+        let read_or_stop = async {
             tokio::select! {
                 biased;
-                read = self.stream.read_buf(&mut self.buf) => {
-                    return match read {
-                        Ok(0) | Err(_) => Filled::Closed,
-                        Ok(_) => Filled::Data,
-                    };
-                }
-                () = &mut self.timer => {
-                    // The timer may have been armed for an earlier deadline; deadlines only
-                    // move later, so a firing timer means "check", not "expired".
-                    if Instant::now() >= deadline {
-                        return Filled::TimedOut;
-                    }
-                    self.timer.as_mut().reset(deadline);
-                }
-                () = self.stopped.as_mut(), if idle => return Filled::ShuttingDown,
+                read = stream.read_buf(buf) => Some(read),
+                () = stopped.as_mut(), if idle => None,
             }
+        };
+        match self.timer.wait(deadline, read_or_stop).await {
+            None => Filled::TimedOut,
+            Some(None) => Filled::ShuttingDown,
+            Some(Some(Ok(0) | Err(_))) => Filled::Closed,
+            Some(Some(Ok(_))) => Filled::Data,
         }
     }
 

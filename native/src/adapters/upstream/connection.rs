@@ -1,9 +1,7 @@
 //! One keep-alive connection to an upstream and one request/response exchange on it, done in
 //! the calling task: write the request, then read until the codec has a whole response.
 
-use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -11,10 +9,11 @@ use gatehouse_core::ports::UpstreamError;
 use http::{Method, Request};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
 use super::codec::{encode_head, Decoded, ResponseDecoder};
 use super::MAX_RESPONSE_BYTES;
+use crate::deadline::Deadline;
 use crate::http1::COPY_BODY_BYTES;
 
 /// Connecting (name resolution included) gives up after this, whatever the exchange's timeout.
@@ -82,48 +81,8 @@ pub struct Conn {
     stream: TcpStream,
     read: BytesMut,
     write: Vec<u8>,
-    /// One timer for the connection's life, re-armed only when it fires or a deadline comes
-    /// before the armed one (see [`Deadline::wait`]): arming a timer per exchange costs more
-    /// than the rest of writing the request.
+    /// Each exchange's deadline, on one timer for the connection's life.
     timer: Deadline,
-}
-
-#[derive(Debug)]
-struct Deadline {
-    sleep: Pin<Box<Sleep>>,
-    armed: Instant,
-}
-
-impl Deadline {
-    fn new(at: Instant) -> Self {
-        Deadline { sleep: Box::pin(tokio::time::sleep_until(at)), armed: at }
-    }
-
-    /// `io`'s output, or `None` once `deadline` has passed.
-    async fn wait<T>(&mut self, deadline: Instant, io: impl Future<Output = T>) -> Option<T> {
-        if self.armed > deadline {
-            self.rearm(deadline);
-        }
-        let mut io = std::pin::pin!(io);
-        loop {
-            tokio::select! {
-                biased;
-                out = &mut io => return Some(out),
-                // Armed for an earlier deadline than this one, possibly: then it means "check".
-                () = self.sleep.as_mut() => {
-                    if Instant::now() >= deadline {
-                        return None;
-                    }
-                    self.rearm(deadline);
-                }
-            }
-        }
-    }
-
-    fn rearm(&mut self, at: Instant) {
-        self.sleep.as_mut().reset(at);
-        self.armed = at;
-    }
 }
 
 impl Conn {
