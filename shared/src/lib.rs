@@ -10,6 +10,7 @@ pub mod cache;
 pub mod config;
 pub mod decimal;
 pub mod entitlements;
+pub mod field_value;
 pub mod hex;
 pub mod ids;
 pub mod keys;

@@ -4,10 +4,11 @@
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use http::header::{CONNECTION, HOST};
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Uri};
+use http::{HeaderMap, HeaderName, Request, Uri};
 use sha2::Sha256;
 
 use crate::entitlements::Identity;
+use crate::field_value::from_string;
 use crate::model::Api;
 use crate::time::{UnixMillis, SECOND};
 
@@ -97,8 +98,7 @@ pub fn build(
     if let Some(caller) = caller {
         let value = identity_value(&caller, now);
         let signature = signer.sign(&value);
-        // `try_from(String)` keeps each string's buffer as the header value, without a copy.
-        if let (Ok(v), Ok(sig)) = (HeaderValue::try_from(value), HeaderValue::try_from(signature)) {
+        if let (Some(v), Some(sig)) = (from_string(value), from_string(signature)) {
             headers.insert(IDENTITY, v);
             headers.insert(SIGNATURE, sig);
         }

@@ -25,14 +25,10 @@ use crate::verdict::Outcome;
 pub use admit::Admitted;
 
 /// Appends computed headers (limits, lifecycle) to a response; a value that is not a valid
-/// header value is left out rather than failing the call. Takes the strings to reuse their
-/// buffers as the header values: a buffer without spare capacity becomes the value's `Bytes`
-/// as is, where one with spare capacity would cost `Bytes` a second allocation (shrinking
-/// within the allocator's size class happens in place).
+/// header value is left out rather than failing the call.
 fn append_headers(response: &mut Response<Bytes>, headers: Vec<(http::HeaderName, String)>) {
-    for (name, mut value) in headers {
-        value.shrink_to_fit();
-        if let Ok(v) = http::HeaderValue::try_from(value) {
+    for (name, value) in headers {
+        if let Some(v) = crate::field_value::from_string(value) {
             response.headers_mut().append(name, v);
         }
     }
