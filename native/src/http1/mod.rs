@@ -4,6 +4,8 @@
 
 pub mod chunked;
 
+use bytes::Bytes;
+
 /// A message body up to this size is copied behind its head and written with it as one buffer,
 /// with `send`, which skips the VFS layers `writev` passes through (copying a small body costs
 /// less than those); a larger body goes out with `writev` from where it is. The server and the
@@ -17,6 +19,38 @@ pub enum FramingError {
     Invalid(&'static str),
     #[error("body larger than {0} bytes")]
     BodyTooLarge(usize),
+}
+
+/// Where a part of a message head lies, as offsets from the head's start. `httparse` hands out
+/// slices of the buffer it parsed; a span carries such a slice over to a `Bytes` holding the
+/// same bytes (a copy of the head, or the head split off the buffer), so field values can
+/// share that memory instead of each being copied.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    /// `part`, a slice of `buf` (as the parser returns them).
+    pub fn of(part: &[u8], buf: &[u8]) -> Span {
+        let start = (part.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+        let offset = |at: usize| u32::try_from(at).unwrap_or(u32::MAX);
+        Span { start: offset(start), end: offset(start.saturating_add(part.len())) }
+    }
+
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.start == self.end
+    }
+
+    /// The part as a slice of `head`, sharing its memory; `None` if it is not within `head`.
+    pub fn slice(self, head: &Bytes) -> Option<Bytes> {
+        head.get(self.range()).map(|part| head.slice_ref(part))
+    }
 }
 
 /// Whether a comma-separated field value (`Connection`, `Transfer-Encoding`) lists `token`,

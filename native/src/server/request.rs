@@ -11,7 +11,7 @@ use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
 
-use crate::http1::{content_length, has_token, trim_ows};
+use crate::http1::{content_length, has_token, trim_ows, Span};
 
 /// Most header fields accepted in one request head (hyper's and nginx's order of magnitude).
 pub const MAX_HEADERS: usize = 100;
@@ -75,31 +75,6 @@ pub fn parse_head(buf: &mut BytesMut, spare: &mut HeaderMap) -> Result<Option<He
     build(&head, layout, &fields[..count], std::mem::take(spare)).map(Some)
 }
 
-/// Where a part of the head lies, as offsets from its start.
-#[derive(Debug, Clone, Copy, Default)]
-struct Span {
-    start: u32,
-    end: u32,
-}
-
-impl Span {
-    /// `part`, a slice of `buf` (as the parser returns them).
-    fn of(part: &[u8], buf: &[u8]) -> Span {
-        let start = (part.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
-        let offset = |at: usize| u32::try_from(at).unwrap_or(u32::MAX);
-        Span { start: offset(start), end: offset(start.saturating_add(part.len())) }
-    }
-
-    fn range(self) -> std::ops::Range<usize> {
-        self.start as usize..self.end as usize
-    }
-
-    /// The part as a slice of `head`, sharing its memory; `None` if it is not within `head`.
-    fn slice(self, head: &Bytes) -> Option<Bytes> {
-        head.get(self.range()).map(|part| head.slice_ref(part))
-    }
-}
-
 #[derive(Debug, Clone, Copy, Default)]
 struct Field {
     name: Span,
@@ -159,7 +134,7 @@ fn build(head: &Bytes, layout: Layout, fields: &[Field], mut headers: HeaderMap)
             .get(field.name.range())
             .and_then(|name| HeaderName::from_bytes(name).ok())
             .ok_or(bad("A header field name is invalid."))?;
-        let value = if field.value.start == field.value.end {
+        let value = if field.value.is_empty() {
             HeaderValue::from_static("")
         } else {
             field

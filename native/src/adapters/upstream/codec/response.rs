@@ -7,7 +7,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, Version};
 
 use super::CodecError;
 use crate::http1::chunked::ChunkedDecoder;
-use crate::http1::{content_length, has_token, last_token};
+use crate::http1::{content_length, has_token, last_token, Span};
 
 /// Most header fields accepted in one response head (hyper's default too).
 const MAX_HEADERS: usize = 100;
@@ -269,19 +269,16 @@ fn parse_head(buf: &[u8], body_room: impl FnOnce(StatusCode, &Fields) -> usize) 
     let mut body = BytesMut::with_capacity(len.saturating_add(body_room(status, &fields)));
     body.extend_from_slice(&buf[..len]);
     let head_bytes = body.split_to(len).freeze();
-    let base = buf.as_ptr() as usize;
     let mut headers = HeaderMap::with_capacity(parsed.headers.len());
     for field in parsed.headers.iter() {
         let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| CodecError::Invalid("field name"))?;
         let value = if field.value.is_empty() {
             HeaderValue::from_static("")
         } else {
-            let start = (field.value.as_ptr() as usize).wrapping_sub(base);
-            let range = start..start.saturating_add(field.value.len());
-            if range.end > len {
-                return Err(CodecError::Invalid("field value outside the head"));
-            }
-            HeaderValue::from_maybe_shared(head_bytes.slice(range)).map_err(|_| CodecError::Invalid("field value"))?
+            Span::of(field.value, buf)
+                .slice(&head_bytes)
+                .and_then(|value| HeaderValue::from_maybe_shared(value).ok())
+                .ok_or(CodecError::Invalid("field value"))?
         };
         headers.append(name, value);
     }
