@@ -5,6 +5,7 @@
 pub mod chunked;
 
 use bytes::Bytes;
+use http::{HeaderValue, Version};
 
 /// A message body up to this size is copied behind its head and written with it as one buffer,
 /// with `send`, which skips the VFS layers `writev` passes through (copying a small body costs
@@ -50,6 +51,34 @@ impl Span {
     /// The part as a slice of `head`, sharing its memory; `None` if it is not within `head`.
     pub fn slice(self, head: &Bytes) -> Option<Bytes> {
         head.get(self.range()).map(|part| head.slice_ref(part))
+    }
+
+    /// The part as a field value sharing `head`'s memory; `None` if it is not a valid value.
+    pub fn field_value(self, head: &Bytes) -> Option<HeaderValue> {
+        if self.is_empty() {
+            return Some(HeaderValue::from_static(""));
+        }
+        self.slice(head).and_then(|value| HeaderValue::from_maybe_shared(value).ok())
+    }
+}
+
+/// What a message's `Connection` lines say about persistence, read across all of them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConnectionTokens {
+    close: bool,
+    keep_alive: bool,
+}
+
+impl ConnectionTokens {
+    pub fn add(&mut self, line: &[u8]) {
+        self.close |= has_token(line, b"close");
+        self.keep_alive |= has_token(line, b"keep-alive");
+    }
+
+    /// Whether the connection may carry another message (RFC 9112 §9.3): HTTP/1.1 is
+    /// persistent unless told otherwise; HTTP/1.0 only when it says keep-alive.
+    pub fn persistent(self, version: Version) -> bool {
+        !self.close && (version == Version::HTTP_11 || self.keep_alive)
     }
 }
 
@@ -101,6 +130,19 @@ mod tests {
         assert!(!has_token(b"closed", b"close"));
         assert_eq!(last_token(b"gzip ,\tchunked "), b"chunked");
         assert_eq!(trim_ows(b" \t "), b"");
+    }
+
+    #[test]
+    fn persistence_follows_the_version_and_every_connection_line() {
+        let tokens = |lines: &[&[u8]]| {
+            let mut tokens = ConnectionTokens::default();
+            lines.iter().for_each(|line| tokens.add(line));
+            tokens
+        };
+        assert!(tokens(&[]).persistent(Version::HTTP_11));
+        assert!(!tokens(&[]).persistent(Version::HTTP_10));
+        assert!(tokens(&[b"Keep-Alive"]).persistent(Version::HTTP_10));
+        assert!(!tokens(&[b"keep-alive", b"upgrade, close"]).persistent(Version::HTTP_11));
     }
 
     #[test]

@@ -9,9 +9,9 @@ use std::mem::MaybeUninit;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
+use http::{HeaderMap, HeaderName, Method, Request, Uri, Version};
 
-use crate::http1::{content_length, has_token, trim_ows, Span};
+use crate::http1::{content_length, trim_ows, ConnectionTokens, Span};
 
 /// Most header fields accepted in one request head (hyper's and nginx's order of magnitude).
 pub const MAX_HEADERS: usize = 100;
@@ -128,21 +128,13 @@ fn build(head: &Bytes, layout: Layout, fields: &[Field], mut headers: HeaderMap)
     headers.clear();
     headers.reserve(fields.len());
     let (mut length, mut codings, mut hosts) = (None, Codings::Absent, 0);
-    let (mut close, mut keep_alive, mut expects_continue) = (false, false, false);
+    let (mut connection, mut expects_continue) = (ConnectionTokens::default(), false);
     for field in fields {
         let name = head
             .get(field.name.range())
             .and_then(|name| HeaderName::from_bytes(name).ok())
             .ok_or(bad("A header field name is invalid."))?;
-        let value = if field.value.is_empty() {
-            HeaderValue::from_static("")
-        } else {
-            field
-                .value
-                .slice(head)
-                .and_then(|value| HeaderValue::from_maybe_shared(value).ok())
-                .ok_or(bad("A header field value is invalid."))?
-        };
+        let value = field.value.field_value(head).ok_or(bad("A header field value is invalid."))?;
         let bytes = value.as_bytes();
         if name == CONTENT_LENGTH {
             length = Some(content_length(bytes, length).map_err(|_| bad("Content-Length is invalid or conflicting."))?);
@@ -151,8 +143,7 @@ fn build(head: &Bytes, layout: Layout, fields: &[Field], mut headers: HeaderMap)
         } else if name == HOST {
             hosts += 1;
         } else if name == CONNECTION {
-            close |= has_token(bytes, b"close");
-            keep_alive |= has_token(bytes, b"keep-alive");
+            connection.add(bytes);
         } else if name == EXPECT {
             if !trim_ows(bytes).eq_ignore_ascii_case(b"100-continue") {
                 return Err(Refusal::ExpectationFailed);
@@ -178,7 +169,7 @@ fn build(head: &Bytes, layout: Layout, fields: &[Field], mut headers: HeaderMap)
             return Err(bad("Transfer-Encoding must end in chunked, applied once (RFC 9112 §6.3)."))
         }
     };
-    let keep_alive = !close && (version == Version::HTTP_11 || keep_alive);
+    let keep_alive = connection.persistent(version);
 
     let mut request = Request::new(());
     *request.method_mut() = layout.method;

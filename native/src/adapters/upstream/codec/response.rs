@@ -3,11 +3,11 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, Version};
+use http::{HeaderMap, HeaderName, Response, StatusCode, Version};
 
 use super::CodecError;
 use crate::http1::chunked::ChunkedDecoder;
-use crate::http1::{content_length, has_token, last_token, Span};
+use crate::http1::{content_length, last_token, ConnectionTokens, Span};
 
 /// Most header fields accepted in one response head (hyper's default too).
 const MAX_HEADERS: usize = 100;
@@ -272,14 +272,7 @@ fn parse_head(buf: &[u8], body_room: impl FnOnce(StatusCode, &Fields) -> usize) 
     let mut headers = HeaderMap::with_capacity(parsed.headers.len());
     for field in parsed.headers.iter() {
         let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| CodecError::Invalid("field name"))?;
-        let value = if field.value.is_empty() {
-            HeaderValue::from_static("")
-        } else {
-            Span::of(field.value, buf)
-                .slice(&head_bytes)
-                .and_then(|value| HeaderValue::from_maybe_shared(value).ok())
-                .ok_or(CodecError::Invalid("field value"))?
-        };
+        let value = Span::of(field.value, buf).field_value(&head_bytes).ok_or(CodecError::Invalid("field value"))?;
         headers.append(name, value);
     }
     let head = Head { status, version, headers, keep_alive: fields.keep_alive };
@@ -288,7 +281,7 @@ fn parse_head(buf: &[u8], body_room: impl FnOnce(StatusCode, &Fields) -> usize) 
 
 /// Reads the framing and connection fields, before anything is copied.
 fn framing_fields(fields: &[httparse::Header<'_>], version: Version) -> Result<Fields, CodecError> {
-    let (mut length, mut transfer_encoding, mut close, mut keep_alive) = (None, None, false, false);
+    let (mut length, mut transfer_encoding, mut connection) = (None, None, ConnectionTokens::default());
     for field in fields {
         let (name, value) = (field.name.as_bytes(), field.value);
         if name.eq_ignore_ascii_case(CONTENT_LENGTH.as_str().as_bytes()) {
@@ -297,10 +290,8 @@ fn framing_fields(fields: &[httparse::Header<'_>], version: Version) -> Result<F
             // Only the last coding matters, across all the field's lines.
             transfer_encoding = Some(last_token(value).eq_ignore_ascii_case(b"chunked"));
         } else if name.eq_ignore_ascii_case(CONNECTION.as_str().as_bytes()) {
-            close |= has_token(value, b"close");
-            keep_alive |= has_token(value, b"keep-alive");
+            connection.add(value);
         }
     }
-    let keep_alive = !close && (version == Version::HTTP_11 || keep_alive);
-    Ok(Fields { length, transfer_encoding, keep_alive })
+    Ok(Fields { length, transfer_encoding, keep_alive: connection.persistent(version) })
 }
