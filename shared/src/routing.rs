@@ -64,7 +64,7 @@ impl RouteTable {
         let (api, rest) = self.api_for(host, path).ok_or(NoMatch::NoApi)?;
         let mut path_matched = false;
         for (operation_index, op) in api.operations.iter().enumerate() {
-            if template_matches(&op.path, if rest.is_empty() { "/" } else { rest }) {
+            if template_matches(&op.path, path_below_base(rest)) {
                 path_matched = true;
                 if op.method.eq_ignore_ascii_case(method) || (method == "HEAD" && op.method == "GET") {
                     return Ok(Route { api, operation: op, operation_index, rest });
@@ -72,6 +72,15 @@ impl RouteTable {
             }
         }
         Err(if path_matched { NoMatch::MethodNotAllowed } else { NoMatch::NoOperation })
+    }
+}
+
+/// The path an API sees for `rest`, a [`Route::rest`]: the base path itself is its `/`.
+pub fn path_below_base(rest: &str) -> &str {
+    if rest.is_empty() {
+        "/"
+    } else {
+        rest
     }
 }
 

@@ -13,6 +13,7 @@ use crate::lifecycle::Lifecycle;
 use crate::limits::{self, LimitCheck};
 use crate::model::{Api, Key};
 use crate::ports::{Limiter, ReadModel};
+use crate::routing;
 use crate::time::UnixMillis;
 use crate::verdict::Outcome;
 
@@ -79,10 +80,7 @@ impl Admitted<'_> {
     /// The request path below the API's base path (`/` when the path is the base path): a
     /// slice of `path`, so routing allocates nothing.
     pub fn rest<'p>(&self, path: &'p str) -> &'p str {
-        match path.get(self.rest_start..) {
-            Some(rest) if !rest.is_empty() => rest,
-            _ => "/",
-        }
+        routing::path_below_base(path.get(self.rest_start..).unwrap_or_default())
     }
 }
 
