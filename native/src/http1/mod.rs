@@ -5,7 +5,7 @@
 pub mod chunked;
 
 use bytes::Bytes;
-use http::{HeaderValue, Version};
+use http::{HeaderValue, StatusCode, Version};
 
 /// A message body up to this size is copied behind its head and written with it as one buffer,
 /// with `send`, which skips the VFS layers `writev` passes through (copying a small body costs
@@ -80,6 +80,11 @@ impl ConnectionTokens {
     pub fn persistent(self, version: Version) -> bool {
         !self.close && (version == Version::HTTP_11 || self.keep_alive)
     }
+}
+
+/// Whether a response with this status carries a body at all (RFC 9110 §6.4.1).
+pub fn has_body(status: StatusCode) -> bool {
+    !(status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED)
 }
 
 /// Whether a comma-separated field value (`Connection`, `Transfer-Encoding`) lists `token`,

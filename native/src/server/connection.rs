@@ -14,11 +14,11 @@ use tokio::sync::futures::OwnedNotified;
 use tokio::time::Instant;
 
 use super::request::{parse_head, Framing, Head, Refusal};
-use super::response::{encode_head, has_body, Exchange, CONTINUE};
+use super::response::{encode_head, Exchange, CONTINUE};
 use super::{refusal_response, Handler, Limits, Stop};
 use crate::deadline::Deadline;
 use crate::http1::chunked::ChunkedDecoder;
-use crate::http1::{FramingError, COPY_BODY_BYTES};
+use crate::http1::{has_body, FramingError, COPY_BODY_BYTES};
 
 /// The read buffer always offers at least this much room, so one read takes a typical request.
 const MIN_READ_ROOM: usize = 4 * 1024;

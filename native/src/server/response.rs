@@ -6,7 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
-use http::{Response, StatusCode};
+use http::Response;
+
+use crate::http1::has_body;
 
 /// What the connection decided about the exchange, which the head must announce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,13 +21,8 @@ pub struct Exchange {
     pub confirm_keep_alive: bool,
 }
 
-/// Whether a response with this status carries a body at all (RFC 9110 §6.4.1).
-pub fn has_body(status: StatusCode) -> bool {
-    !(status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED)
-}
-
 /// Appends the status line and header section of `response` to `out`, ready to be followed by
-/// the body (when [`has_body`] and not HEAD). Framing and connection fields are ours: any the
+/// the body (when [`crate::http1::has_body`] and not HEAD). Framing and connection fields are ours: any the
 /// response carries are dropped and rewritten from the body and `exchange`.
 pub fn encode_head(response: &Response<Bytes>, exchange: Exchange, out: &mut Vec<u8>) {
     let status = response.status();

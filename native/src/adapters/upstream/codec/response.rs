@@ -7,7 +7,7 @@ use http::{HeaderMap, HeaderName, Response, StatusCode, Version};
 
 use super::CodecError;
 use crate::http1::chunked::ChunkedDecoder;
-use crate::http1::{content_length, last_token, ConnectionTokens, Span};
+use crate::http1::{content_length, has_body, last_token, ConnectionTokens, Span};
 
 /// Most header fields accepted in one response head (hyper's default too).
 const MAX_HEADERS: usize = 100;
@@ -157,7 +157,7 @@ impl ResponseDecoder {
     fn framing(&self, parsed: Parsed) -> Result<(Head, Option<Framing>), CodecError> {
         let Parsed { mut head, fields: Fields { length, transfer_encoding, .. }, body, .. } = parsed;
         let status = head.status;
-        if self.head_request || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+        if self.bodiless(status) {
             return Ok((head, None));
         }
         let framing = match (transfer_encoding, length) {
@@ -191,15 +191,17 @@ impl ResponseDecoder {
         Ok((head, Some(framing)))
     }
 
+    /// The answer to a HEAD request, and 1xx, 204 and 304 answers, have no body whatever their
+    /// headers say.
+    fn bodiless(&self, status: StatusCode) -> bool {
+        self.head_request || !has_body(status)
+    }
+
     /// How much room to leave after the head's copy for the body: its announced length when
     /// that will be its framing and is small enough to reserve ahead, else none (the body then
     /// gets its own buffer, as large bodies and chunked ones always do).
     fn body_room(&self, status: StatusCode, fields: &Fields) -> usize {
-        let bodiless = self.head_request
-            || status.is_informational()
-            || status == StatusCode::NO_CONTENT
-            || status == StatusCode::NOT_MODIFIED;
-        match (bodiless, fields.transfer_encoding, fields.length) {
+        match (self.bodiless(status), fields.transfer_encoding, fields.length) {
             (false, None, Some(total)) if total <= self.max_body.min(MAX_BODY_PREALLOC) => total,
             _ => 0,
         }
