@@ -6,7 +6,8 @@
 //! request, a timer armed per request head) cost about as much user CPU per request as the
 //! whole gateway pipeline (bench/README.md). This server does only what the gateway needs:
 //! bodies are read whole (they are bounded by `max_body_bytes` anyway) and responses are
-//! always complete `Bytes`, so a response is one head plus one body in one `writev`.
+//! always complete `Bytes`, so a response is written in one system call: head and body as one
+//! buffer when the body is small ([`crate::http1::COPY_BODY_BYTES`]), one `writev` otherwise.
 //!
 //! What it does not skip is RFC 9112's framing rules, which it applies strictly (see
 //! [`request`]): ambiguous lengths are refused, never guessed at, so nothing can be smuggled

@@ -5,7 +5,7 @@
 //! pool checkout, boxed futures, a spawned task per connection and channel hand-offs between
 //! the request's task and that connection task, which is more than nginx spends on the whole
 //! request (about 3 µs). Here the whole exchange runs inside the calling task: take an idle
-//! `TcpStream` from this thread's pool (or connect), write the request in one vectored write,
+//! `TcpStream` from this thread's pool (or connect), write the request in one system call,
 //! read and decode the response into the connection's own buffer, and put the stream back.
 //! No task is spawned and nothing crosses a channel.
 //!
