@@ -15,7 +15,7 @@ impl Admitted<'_> {
     pub(super) async fn forward<A: Adapters>(
         self,
         gateway: &Gateway<A>,
-        request: Request<Bytes>,
+        request: &Request<Bytes>,
         now: UnixMillis,
     ) -> (Response<Bytes>, bool) {
         let api = self.api;
@@ -41,7 +41,7 @@ impl Admitted<'_> {
         }
         let url = forward::upstream_url(api, self.rest(request.uri().path()), query.as_deref());
         let caller = self.caller.map(|(key, identity)| Caller { identity, key_id: &key.id });
-        let upstream_req = match forward::build(&request, &url, headers, caller, &gateway.signer, now) {
+        let upstream_req = match forward::build(request, &url, headers, caller, &gateway.signer, now) {
             Ok(req) => req,
             Err(_) => return (refuse::upstream_failed(false), false),
         };

@@ -1,6 +1,8 @@
 //! Decoding a response: the head with `httparse`, then the body by the framing RFC 9112 §6.3
 //! prescribes, and whether the connection may carry another request afterwards.
 
+use std::mem::MaybeUninit;
+
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, Response, StatusCode, Version};
@@ -9,6 +11,8 @@ use super::CodecError;
 use crate::http1::chunked::ChunkedDecoder;
 use crate::http1::{content_length, has_body, last_token, ConnectionTokens, Span};
 
+/// Fields the gateway may add to a proxied response; see `parse_head`.
+const ADDED_BY_GATEWAY: usize = 4;
 /// Most header fields accepted in one response head (hyper's default too).
 const MAX_HEADERS: usize = 100;
 /// Largest response head accepted; beyond it the peer is not speaking sane HTTP.
@@ -258,9 +262,12 @@ struct Fields {
 /// followed by `body_room(status, fields)` bytes of room, so that a body of announced length
 /// lands in the same allocation as its head: one allocation per response instead of two.
 fn parse_head(buf: &[u8], body_room: impl FnOnce(StatusCode, &Fields) -> usize) -> Result<Option<Parsed>, CodecError> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut parsed = httparse::Response::new(&mut slots);
-    let len = match parsed.parse(buf)? {
+    // Uninitialised, as in the server's parser: httparse fills the slots it reports and nothing
+    // reads the others, so zeroing all 100 (3.2 KB) for every response would be wasted.
+    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut []);
+    let parser = httparse::ParserConfig::default();
+    let len = match parser.parse_response_with_uninit_headers(&mut parsed, buf, &mut slots)? {
         httparse::Status::Complete(len) if len <= MAX_HEAD_BYTES => len,
         httparse::Status::Partial if buf.len() <= MAX_HEAD_BYTES => return Ok(None),
         _ => return Err(CodecError::HeadTooLarge),
@@ -271,7 +278,9 @@ fn parse_head(buf: &[u8], body_room: impl FnOnce(StatusCode, &Fields) -> usize) 
     let mut body = BytesMut::with_capacity(len.saturating_add(body_room(status, &fields)));
     body.extend_from_slice(&buf[..len]);
     let head_bytes = body.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+    // Room for what the gateway adds before sending the response on (`Cache-Status`, the
+    // `RateLimit` fields): filling the map up would reallocate and rehash it.
+    let mut headers = HeaderMap::with_capacity(parsed.headers.len() + ADDED_BY_GATEWAY);
     for field in parsed.headers.iter() {
         let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| CodecError::Invalid("field name"))?;
         let value = Span::of(field.value, buf).field_value(&head_bytes).ok_or(CodecError::Invalid("field value"))?;
