@@ -4,7 +4,9 @@
 #
 # Env: BENCH_SECS (10), BENCH_WARMUP_SECS (2), BENCH_CONNS (32), BENCH_PIN (1: gateway on
 # its own core; 0: no pinning, 2 workers each), BENCH_KEEP (1 keeps the temp dir),
-# CARGO_TARGET_DIR (~/.cache/gatehouse/target-release), BENCH_PROFILE (dir: perf-record Gatehouse).
+# CARGO_TARGET_DIR (~/.cache/gatehouse/target-release), BENCH_PROFILE (dir: perf-record Gatehouse),
+# BENCH_FLOOR (1: also measure the proxy floor, Gatehouse's server and upstream client with no
+# pipeline between them: native/examples/bare_proxy.rs; 0: skip it).
 # Exit 0 even when a target is missed; non-zero on any setup error.
 set -euo pipefail
 
@@ -15,6 +17,7 @@ CONNS=${BENCH_CONNS:-32}
 # BENCH_PROFILE=DIR: perf-record Gatehouse during each measured run into DIR/perf-<case>.data.
 PROFILE=${BENCH_PROFILE:-}
 PIN=${BENCH_PIN:-1}
+FLOOR=${BENCH_FLOOR:-1}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse/target-release}
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -39,9 +42,10 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [[ -x $NGINX ]] || die "nginx not found after install"
 
 say "building gatehouse (release, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-(cd "$ROOT" && cargo build --release -q -p gatehouse) || die "cargo build failed"
+(cd "$ROOT" && cargo build --release -q -p gatehouse --bin gatehouse --example bare_proxy) || die "cargo build failed"
 GATEHOUSE=$CARGO_TARGET_DIR/release/gatehouse
-[[ -x $GATEHOUSE ]] || die "no binary at $GATEHOUSE"
+BARE_PROXY=$CARGO_TARGET_DIR/release/examples/bare_proxy
+[[ -x $GATEHOUSE && -x $BARE_PROXY ]] || die "no binaries at $GATEHOUSE and $BARE_PROXY"
 
 # ---------------------------------------------------------------- processes and cleanup
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-bench.XXXXXX")
@@ -79,7 +83,7 @@ free_port() {
     done
     die "no free port"
 }
-UP_PORT=$(free_port); NGX_PORT=$(free_port); GH_PORT=$(free_port); ADMIN_PORT=$(free_port)
+UP_PORT=$(free_port); NGX_PORT=$(free_port); GH_PORT=$(free_port); ADMIN_PORT=$(free_port); FLOOR_PORT=$(free_port)
 
 wait_port() { # port what [pid [log]]: fails early, with the log's tail, if pid exits first
     for _ in $(seq 200); do
@@ -233,6 +237,14 @@ NGX_PID=${PIDS[-1]}
 wait_port "$NGX_PORT" "nginx gateway"
 [[ $(cat "/proc/$NGX_PID/comm" 2>/dev/null) == nginx ]] || die "nginx gateway pid $NGX_PID is not nginx"
 
+if [[ $FLOOR == 1 ]]; then
+    say "proxy floor (bare_proxy: Gatehouse's server and upstream client, no pipeline) on 127.0.0.1:$FLOOR_PORT"
+    "${ON_GW[@]}" "$BARE_PROXY" "127.0.0.1:$FLOOR_PORT" "http://127.0.0.1:$UP_PORT" >"$TMP/bare-proxy.log" 2>&1 &
+    FLOOR_PID=$!
+    PIDS+=("$FLOOR_PID")
+    wait_port "$FLOOR_PORT" "bare proxy" "$FLOOR_PID" "$TMP/bare-proxy.log"
+fi
+
 # ---------------------------------------------------------------- same work, checked first
 check() { # name url expected-status expected-body header-regex-or-empty [key]
     local name=$1 url=$2 want=$3 body=$4 hdr=$5 key=${6:-} out status
@@ -254,6 +266,8 @@ for gw in GH NG; do
 done
 check "GH cached hit" "$GH/bench/cached" 200 "$CACHED_BODY" '^cache-status: *gatehouse; *hit' "$KEY"
 check "NG cached hit" "$NG/bench/cached" 200 "$CACHED_BODY" '^x-cache-status: *hit' "$KEY"
+FLOOR_URL=http://127.0.0.1:$FLOOR_PORT/plain
+[[ $FLOOR != 1 ]] || check "floor plain" "$FLOOR_URL" 200 "$PLAIN_BODY" "" "$KEY"
 
 # ---------------------------------------------------------------- load
 TICKS=$(getconf CLK_TCK)
@@ -302,6 +316,7 @@ for c in plain cached; do
     measure "$c" nginx "$NG/bench/$c" "$NGX_PID"
     measure "$c" gatehouse "$GH/bench/$c" "$GH_PID"
 done
+[[ $FLOOR != 1 ]] || measure plain floor "$FLOOR_URL" "$FLOOR_PID"
 
 # ---------------------------------------------------------------- report
 label() { [[ $1 == plain ]] && echo "auth+limit+proxy" || echo "cache hit"; }
@@ -311,13 +326,16 @@ printf '\nGatehouse vs nginx %s — %s, %s cores, %s\n' "$("$NGINX" -v 2>&1 | se
 printf 'wrk -t1 -c%s -d%ss (+%ss warm-up), one key, 127.0.0.1\n\n' "$CONNS" "$SECS" "$WARMUP"
 printf '%-18s %-10s %10s %9s %6s %10s %6s %7s %7s\n' case gateway req/s "p99 ms" "CPU%" "req/CPU-s" errors "rps ×" "p99 ×"
 for c in plain cached; do
-    for gw in nginx gatehouse; do
+    for gw in nginx gatehouse floor; do
+        [[ -n ${RPS[$c,$gw]:-} ]] || continue
         ratio=""; pratio=""
-        if [[ $gw == gatehouse ]]; then
-            ratio=$(awk -v a="${RPS[$c,gatehouse]}" -v b="${RPS[$c,nginx]}" 'BEGIN { printf "%.2f", a / b }')
-            pratio=$(awk -v a="${P99[$c,gatehouse]}" -v b="${P99[$c,nginx]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+        if [[ $gw != nginx ]]; then
+            ratio=$(awk -v a="${RPS[$c,$gw]}" -v b="${RPS[$c,nginx]}" 'BEGIN { printf "%.2f", a / b }')
+            pratio=$(awk -v a="${P99[$c,$gw]}" -v b="${P99[$c,nginx]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
         fi
-        printf '%-18s %-10s %10s %9s %6s %10s %6s %7s %7s\n' "$(label $c)" "$gw" "${RPS[$c,$gw]}" "${P99[$c,$gw]}" \
+        row=$(label "$c")
+        [[ $gw != floor ]] || row="proxy, no policy"
+        printf '%-18s %-10s %10s %9s %6s %10s %6s %7s %7s\n' "$row" "$gw" "${RPS[$c,$gw]}" "${P99[$c,$gw]}" \
             "${CPU[$c,$gw]}" "$(per_cpu "${RPS[$c,$gw]}" "${CPU[$c,$gw]}")" "${ERR[$c,$gw]}" "$ratio" "$pratio"
     done
 done
@@ -325,6 +343,7 @@ verdict() { awk "BEGIN { exit !($1) }" && echo MET || echo "NOT MET"; }
 rp=$(awk -v a="${RPS[plain,gatehouse]}" -v b="${RPS[plain,nginx]}" 'BEGIN { print a / b }')
 pp=$(awk -v a="${P99[plain,gatehouse]}" -v b="${P99[plain,nginx]}" 'BEGIN { print (b > 0 ? a / b : 99) }')
 rc=$(awk -v a="${RPS[cached,gatehouse]}" -v b="${RPS[cached,nginx]}" 'BEGIN { print a / b }')
+[[ -z ${RPS[plain,floor]:-} ]] || printf '\nfloor: bare_proxy, the same HTTP/1.1 server and pooled upstream client with no route, key,\nlimit, cache, identity header or usage event between them (native/examples/bare_proxy.rs).\n'
 printf '\ntargets:\n'
 printf '  auth+limit+proxy: req/s ≥ 1.0× nginx and p99 no worse: %s (%.2f×, p99 %.2f×)\n' \
     "$(verdict "$rp >= 1.0 && $pp <= 1.0")" "$rp" "$pp"

@@ -1,0 +1,64 @@
+//! The floor under the auth+limit+proxy benchmark: Gatehouse's own HTTP/1.1 server and pooled
+//! upstream client, on one current-thread runtime as the gateway runs them, with nothing in
+//! between: no route, key, limit, cache, identity header or usage event. `bench/run.sh` runs
+//! it with `BENCH_FLOOR=1`, so the report shows how much of the gap to nginx is the I/O layer
+//! and how much the pipeline.
+//!
+//! `cargo run --release -p gatehouse --example bare_proxy -- 127.0.0.1:8080 http://127.0.0.1:9000`
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use gatehouse_core::ports::Upstream;
+use gatehouse_native::adapters::upstream::PooledUpstream;
+use gatehouse_native::server::{self, Handler, Limits};
+use http::header::HOST;
+use http::{Request, Response, StatusCode, Uri};
+
+/// The gateway binary's allocator, so the comparison is like for like.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Sends every request to `upstream` + its path and query, and relays the answer.
+struct BareProxy {
+    upstream: String,
+}
+
+impl Handler for BareProxy {
+    async fn respond(&self, request: Request<Bytes>) -> Response<Bytes> {
+        let (mut parts, body) = request.into_parts();
+        let path = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        let Ok(uri) = Uri::try_from(format!("{}{path}", self.upstream)) else {
+            return status(StatusCode::BAD_REQUEST);
+        };
+        parts.uri = uri;
+        parts.headers.remove(HOST);
+        match PooledUpstream.send(Request::from_parts(parts, body), 5_000).await {
+            Ok(response) => response,
+            Err(_) => status(StatusCode::BAD_GATEWAY),
+        }
+    }
+}
+
+fn status(code: StatusCode) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = code;
+    response
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let (Some(listen), Some(upstream)) = (args.next(), args.next()) else {
+        return Err("usage: bare_proxy LISTEN_ADDR UPSTREAM_URL".into());
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&listen).await?;
+        let (_stop, stopped) = tokio::sync::watch::channel(false);
+        let limits = Limits { max_body_bytes: 1 << 20, read_timeout: Duration::from_secs(30) };
+        let proxy = Arc::new(BareProxy { upstream: upstream.trim_end_matches('/').to_owned() });
+        server::serve(listener, proxy, limits, stopped).await;
+        Ok(())
+    })
+}
