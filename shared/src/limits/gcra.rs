@@ -59,7 +59,14 @@ pub(super) fn step(
         is_quota: false,
         allowed,
         limit: u64::from(rate.burst.max(1)),
-        remaining: if blocked { 0 } else { saturate((capacity - used).max(0) / interval) },
+        // At most `q`: above about 1,000 requests a second, the 1 ms of tolerance is worth whole
+        // requests, which pass but are not advertised (a client told `r > q` could not trust
+        // either number).
+        remaining: if blocked {
+            0
+        } else {
+            saturate((capacity - used).max(0) / interval).min(u64::from(rate.burst.max(1)))
+        },
         window_secs: refill_secs(rate),
         reset_secs: if blocked { u64::from(rate.period_secs) } else { ceil_div(wait, limit * 1_000) },
     };
@@ -158,6 +165,18 @@ mod tests {
         assert_eq!((r.limit, r.window_secs, r.remaining), (20, 2, 19));
         let uneven = Rate { limit: 3, period_secs: 1, burst: 5 };
         assert_eq!(run(uneven, &mut None, T0).window_secs, 2, "rounded up: never advertises more than the rate");
+    }
+
+    #[test]
+    fn remaining_never_exceeds_the_advertised_quota_at_high_rates() {
+        // 1 ms of tolerance is 1,000 requests here; a fresh bucket once reported 1,000,999.
+        let rate = Rate { limit: 1_000_000, period_secs: 1, burst: 1_000_000 };
+        let r = run(rate, &mut None, T0);
+        assert_eq!((r.limit, r.remaining), (1_000_000, 1_000_000));
+        let fast = Rate { limit: 5_000, period_secs: 1, burst: 3 };
+        let mut state = None;
+        let remaining: Vec<u64> = (0..4).map(|_| run(fast, &mut state, T0).remaining).collect();
+        assert_eq!(remaining, [3, 3, 3, 3], "5 per ms of tolerance keep the advertised 3 full");
     }
 
     #[test]
