@@ -2,8 +2,9 @@
 # Gatehouse vs nginx, same work on the same box: API-key check + rate limiter + keepalive
 # proxy (/plain), and a per-key cache hit (/cached). See bench/README.md.
 #
-# Env: BENCH_SECS (10), BENCH_WARMUP_SECS (2), BENCH_CONNS (32), BENCH_PIN (1: gateway on
-# its own core; 0: no pinning, 2 workers each), BENCH_KEEP (1 keeps the temp dir),
+# Env: BENCH_SECS (6 per run), BENCH_ROUNDS (3 alternating rounds), BENCH_WARMUP_SECS (2),
+# BENCH_CONNS (32), BENCH_PIN (1: gateway on its own core; 0: no pinning, 2 workers each),
+# BENCH_KEEP (1 keeps the temp dir),
 # CARGO_TARGET_DIR (~/.cache/gatehouse/target-release), BENCH_PROFILE (dir: perf-record Gatehouse),
 # BENCH_FLOOR (1: also measure the proxy floor, Gatehouse's server and upstream client with no
 # pipeline between them: native/examples/bare_proxy.rs; 0: skip it).
@@ -11,7 +12,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SECS=${BENCH_SECS:-10}
+SECS=${BENCH_SECS:-6}
+ROUNDS=${BENCH_ROUNDS:-3}
 WARMUP=${BENCH_WARMUP_SECS:-2}
 CONNS=${BENCH_CONNS:-32}
 # BENCH_PROFILE=DIR: perf-record Gatehouse during each measured run into DIR/perf-<case>.data.
@@ -139,8 +141,9 @@ $(nginx_http_common)
     server {
         listen 127.0.0.1:$UP_PORT reuseport;
         default_type application/json;
-        location = /plain  { add_header Cache-Control "no-store" always; return 200 '$PLAIN_BODY'; }
-        location = /cached { add_header Cache-Control "public, max-age=300" always; return 200 '$CACHED_BODY'; }
+        # /plain/ too: Gatehouse forwards an API's base path as the upstream URL and a slash.
+        location ~ ^/plain/?\$  { add_header Cache-Control "no-store" always; return 200 '$PLAIN_BODY'; }
+        location ~ ^/cached/?\$ { add_header Cache-Control "public, max-age=300" always; return 200 '$CACHED_BODY'; }
         location / { return 404; }
     }
 }
@@ -174,19 +177,26 @@ admin() { # method path json → response body; fails on non-2xx
 }
 field() { jq -er "$1" <<<"$2" || die "no $1 in: $2"; }
 
-OPENAPI='openapi: 3.0.3
+# Two APIs, so each path gets what nginx's location for it does: `/bench/plain` proxies with no
+# cache (nginx has no `proxy_cache` there), `/bench/cached` caches. Each API's base path is its
+# one route, forwarded as the upstream URL itself.
+api_for() { # base-path upstream-url cache-enabled → API id, published
+    local doc id
+    doc='openapi: 3.0.3
 info: { title: Bench, version: 1.0.0 }
 paths:
-  /plain:
-    get: { operationId: plain, responses: { "200": { description: ok } } }
-  /cached:
-    get: { operationId: cached, responses: { "200": { description: ok } } }
+  /:
+    get: { operationId: get, responses: { "200": { description: ok } } }
 '
-api=$(admin POST /v1/apis "$(jq -n --arg doc "$OPENAPI" --arg up "http://127.0.0.1:$UP_PORT" \
-    '{openapi: $doc, base_path: "/bench", upstream: {url: $up}, cache: {enabled: true}}')")
-API_ID=$(field .id "$api")
-admin POST "/v1/apis/$API_ID/lifecycle" '{"action":"publish"}' >/dev/null
-PRODUCT_ID=$(field .id "$(admin POST /v1/products "$(jq -n --arg api "$API_ID" '{name: "bench", items: [{api_id: $api}]}')")")
+    id=$(field .id "$(admin POST /v1/apis "$(jq -n --arg doc "$doc" --arg base "$1" --arg up "$2" --argjson cache "$3" \
+        '{openapi: $doc, base_path: $base, upstream: {url: $up}, cache: {enabled: $cache}}')")")
+    admin POST "/v1/apis/$id/lifecycle" '{"action":"publish"}' >/dev/null
+    printf '%s' "$id"
+}
+PLAIN_API=$(api_for /bench/plain "http://127.0.0.1:$UP_PORT/plain" false)
+CACHED_API=$(api_for /bench/cached "http://127.0.0.1:$UP_PORT/cached" true)
+PRODUCT_ID=$(field .id "$(admin POST /v1/products "$(jq -n --arg a "$PLAIN_API" --arg b "$CACHED_API" \
+    '{name: "bench", items: [{api_id: $a}, {api_id: $b}]}')")")
 PLAN_ID=$(field .id "$(admin POST /v1/plans "$(jq -n --arg p "$PRODUCT_ID" '{name: "bench", product_id: $p,
     limits: [{name: "burst", scope: "app", type: "rate", limit: 1000000, period_secs: 1, burst: 1000000}]}')")")
 DEV_ID=$(field .id "$(admin POST /v1/developers '{"email":"bench@example.com","name":"Bench"}')")
@@ -284,25 +294,25 @@ to_ms() { # wrk duration (e.g. 812.00us, 1.20ms, 1.01s) → ms
 }
 WRK_ARGS=(-t1 -c"$CONNS" --latency -H "X-API-Key: $KEY")
 declare -A RPS P99 CPU ERR
-measure() { # case gw url pid
-    local c=$1 gw=$2 url=$3 pid=$4 out before after
+measure() { # case gw url pid round
+    local c=$1 gw=$2 url=$3 pid=$4 r=$5 k="$1,$2,$5" out before after
     "${ON_LOAD[@]}" wrk -t1 -c"$CONNS" -d"${WARMUP}s" -H "X-API-Key: $KEY" "$url" >/dev/null
     before=$(cpu_ticks "$pid")
     local perf_pid=""
-    if [[ -n $PROFILE && $gw == gatehouse ]]; then
+    if [[ -n $PROFILE && $gw == gatehouse && $r == 1 ]]; then
         perf record -q -F 2999 -p "$pid" -o "$PROFILE/perf-$c.data" -- sleep "$SECS" 2>/dev/null &
         perf_pid=$!
     fi
     out=$("${ON_LOAD[@]}" wrk "${WRK_ARGS[@]}" -d"${SECS}s" "$url")
     after=$(cpu_ticks "$pid")
     [[ -z $perf_pid ]] || wait "$perf_pid" || true
-    printf '%s\n' "$out" >"$TMP/wrk-$c-$gw.txt"
-    RPS[$c,$gw]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
-    P99[$c,$gw]=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
-    CPU[$c,$gw]=$(awk -v d=$((after - before)) -v t="$TICKS" -v s="$SECS" 'BEGIN { printf "%.0f", 100 * d / t / s }')
-    ERR[$c,$gw]=$(awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' <<<"$out")
-    [[ -n ${RPS[$c,$gw]} ]] || die "could not parse wrk output: $out"
-    say "$c/$gw: ${RPS[$c,$gw]} req/s, p99 ${P99[$c,$gw]} ms, gateway CPU ${CPU[$c,$gw]}%, errors ${ERR[$c,$gw]}"
+    printf '%s\n' "$out" >"$TMP/wrk-$c-$gw-$r.txt"
+    RPS[$k]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
+    P99[$k]=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+    CPU[$k]=$(awk -v d=$((after - before)) -v t="$TICKS" -v s="$SECS" 'BEGIN { printf "%.0f", 100 * d / t / s }')
+    ERR[$k]=$(awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' <<<"$out")
+    [[ -n ${RPS[$k]} ]] || die "could not parse wrk output: $out"
+    say "round $r, $c/$gw: ${RPS[$k]} req/s, p99 ${P99[$k]} ms, gateway CPU ${CPU[$k]}%, errors ${ERR[$k]}"
 }
 
 if [[ $PIN == 1 ]]; then
@@ -311,39 +321,72 @@ else
     PLACEMENT="unpinned: nginx worker_processes $GW_WORKERS, Gatehouse $GW_WORKERS gateway threads; wrk and upstream share all cores"
 fi
 say "$PLACEMENT"
-say "wrk -t1 -c$CONNS --latency -d${SECS}s after ${WARMUP}s warm-up; upstream nginx worker_processes 1"
-for c in plain cached; do
-    measure "$c" nginx "$NG/bench/$c" "$NGX_PID"
-    measure "$c" gatehouse "$GH/bench/$c" "$GH_PID"
+say "$ROUNDS rounds of wrk -t1 -c$CONNS --latency -d${SECS}s, each after ${WARMUP}s warm-up; upstream nginx worker_processes 1"
+# Rounds alternate the gateways, so each ratio compares runs a few seconds apart: the machine's
+# drift over minutes is larger than the differences measured.
+for r in $(seq "$ROUNDS"); do
+    for c in plain cached; do
+        measure "$c" nginx "$NG/bench/$c" "$NGX_PID" "$r"
+        measure "$c" gatehouse "$GH/bench/$c" "$GH_PID" "$r"
+    done
+    [[ $FLOOR != 1 ]] || measure plain floor "$FLOOR_URL" "$FLOOR_PID" "$r"
 done
-[[ $FLOOR != 1 ]] || measure plain floor "$FLOOR_URL" "$FLOOR_PID"
 
 # ---------------------------------------------------------------- report
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+over_rounds() { # array case gw → that figure of every round, one per line
+    local -n figures=$1
+    local r
+    for r in $(seq "$ROUNDS"); do echo "${figures[$2,$3,$r]}"; done
+}
+ratios() { # array case gw → gw/nginx of every round, one per line
+    local -n figures=$1
+    local r
+    for r in $(seq "$ROUNDS"); do
+        awk -v a="${figures[$2,$3,$r]}" -v b="${figures[$2,nginx,$r]}" 'BEGIN { printf "%.4f\n", (b > 0 ? a / b : 99) }'
+    done
+}
 label() { [[ $1 == plain ]] && echo "auth+limit+proxy" || echo "cache hit"; }
 # Requests per second of gateway CPU: the fair figure when the load generator, not the gateway, is the limit.
 per_cpu() { awk -v r="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.0f", r / (c / 100); else print "-" }'; }
 printf '\nGatehouse vs nginx %s — %s, %s cores, %s\n' "$("$NGINX" -v 2>&1 | sed 's/.*: //')" "$(date -u +%Y-%m-%dT%H:%MZ)" "$NCPU" "$PLACEMENT"
-printf 'wrk -t1 -c%s -d%ss (+%ss warm-up), one key, 127.0.0.1\n\n' "$CONNS" "$SECS" "$WARMUP"
+printf 'wrk -t1 -c%s -d%ss (+%ss warm-up) per gateway and case, %s alternating rounds, one key, 127.0.0.1\n' \
+    "$CONNS" "$SECS" "$WARMUP" "$ROUNDS"
+printf 'Medians over the rounds; the ratios are medians of each round'"'"'s ratio.\n\n'
 printf '%-18s %-10s %10s %9s %6s %10s %6s %7s %7s\n' case gateway req/s "p99 ms" "CPU%" "req/CPU-s" errors "rps ×" "p99 ×"
+declare -A RATIO P99_RATIO
 for c in plain cached; do
     for gw in nginx gatehouse floor; do
-        [[ -n ${RPS[$c,$gw]:-} ]] || continue
+        [[ -n ${RPS[$c,$gw,1]:-} ]] || continue
+        rps=$(over_rounds RPS "$c" "$gw" | median)
+        p99=$(over_rounds P99 "$c" "$gw" | median)
+        cpu=$(over_rounds CPU "$c" "$gw" | median)
+        errors=$(over_rounds ERR "$c" "$gw" | awk '{ n += $1 } END { print n + 0 }')
         ratio=""; pratio=""
         if [[ $gw != nginx ]]; then
-            ratio=$(awk -v a="${RPS[$c,$gw]}" -v b="${RPS[$c,nginx]}" 'BEGIN { printf "%.2f", a / b }')
-            pratio=$(awk -v a="${P99[$c,$gw]}" -v b="${P99[$c,nginx]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+            RATIO[$c,$gw]=$(ratios RPS "$c" "$gw" | median)
+            P99_RATIO[$c,$gw]=$(ratios P99 "$c" "$gw" | median)
+            ratio=$(printf '%.2f' "${RATIO[$c,$gw]}"); pratio=$(printf '%.2f' "${P99_RATIO[$c,$gw]}")
         fi
         row=$(label "$c")
         [[ $gw != floor ]] || row="proxy, no policy"
-        printf '%-18s %-10s %10s %9s %6s %10s %6s %7s %7s\n' "$row" "$gw" "${RPS[$c,$gw]}" "${P99[$c,$gw]}" \
-            "${CPU[$c,$gw]}" "$(per_cpu "${RPS[$c,$gw]}" "${CPU[$c,$gw]}")" "${ERR[$c,$gw]}" "$ratio" "$pratio"
+        printf '%-18s %-10s %10.0f %9.3f %6.0f %10s %6s %7s %7s\n' "$row" "$gw" "$rps" "$p99" "$cpu" \
+            "$(per_cpu "$rps" "$cpu")" "$errors" "$ratio" "$pratio"
     done
 done
+printf '\nrps × by round:'
+for c in plain cached; do
+    for gw in gatehouse floor; do
+        [[ -n ${RATIO[$c,$gw]:-} ]] || continue
+        name=floor
+        [[ $gw == floor ]] || name=$(label "$c")
+        printf '  %s %s' "$name" "$(ratios RPS "$c" "$gw" | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 }')"
+    done
+done
+printf '\n'
+[[ -z ${RATIO[plain,floor]:-} ]] || printf '\nfloor: bare_proxy, the same HTTP/1.1 server and pooled upstream client with no route, key,\nlimit, cache, identity header or usage event between them (native/examples/bare_proxy.rs).\n'
 verdict() { awk "BEGIN { exit !($1) }" && echo MET || echo "NOT MET"; }
-rp=$(awk -v a="${RPS[plain,gatehouse]}" -v b="${RPS[plain,nginx]}" 'BEGIN { print a / b }')
-pp=$(awk -v a="${P99[plain,gatehouse]}" -v b="${P99[plain,nginx]}" 'BEGIN { print (b > 0 ? a / b : 99) }')
-rc=$(awk -v a="${RPS[cached,gatehouse]}" -v b="${RPS[cached,nginx]}" 'BEGIN { print a / b }')
-[[ -z ${RPS[plain,floor]:-} ]] || printf '\nfloor: bare_proxy, the same HTTP/1.1 server and pooled upstream client with no route, key,\nlimit, cache, identity header or usage event between them (native/examples/bare_proxy.rs).\n'
+rp=${RATIO[plain,gatehouse]}; pp=${P99_RATIO[plain,gatehouse]}; rc=${RATIO[cached,gatehouse]}
 printf '\ntargets:\n'
 printf '  auth+limit+proxy: req/s ≥ 1.0× nginx and p99 no worse: %s (%.2f×, p99 %.2f×)\n' \
     "$(verdict "$rp >= 1.0 && $pp <= 1.0")" "$rp" "$pp"
