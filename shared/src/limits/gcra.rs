@@ -39,7 +39,9 @@ pub(super) fn step(
 ) -> (LimitResult, CounterState) {
     let limit = i128::from(rate.limit.max(1));
     let interval = i128::from(rate.period_secs.max(1)) * i128::from(SECOND);
-    let capacity = i128::from(rate.burst.max(1)) * interval + limit;
+    // What clients are told they may send at once (`q`), and what the bucket holds.
+    let burst = rate.burst.max(1);
+    let capacity = i128::from(burst) * interval + limit;
     let now_ticks = i128::from(now) * limit;
     let tat = match state {
         Some(CounterState::Rate { tat, tat_frac }) => i128::from(*tat) * limit + i128::from(*tat_frac).min(limit - 1),
@@ -58,15 +60,11 @@ pub(super) fn step(
         name: Arc::clone(name),
         is_quota: false,
         allowed,
-        limit: u64::from(rate.burst.max(1)),
+        limit: u64::from(burst),
         // At most `q`: above about 1,000 requests a second, the 1 ms of tolerance is worth whole
         // requests, which pass but are not advertised (a client told `r > q` could not trust
         // either number).
-        remaining: if blocked {
-            0
-        } else {
-            saturate((capacity - used).max(0) / interval).min(u64::from(rate.burst.max(1)))
-        },
+        remaining: if blocked { 0 } else { saturate((capacity - used).max(0) / interval).min(u64::from(burst)) },
         window_secs: refill_secs(rate),
         reset_secs: if blocked { u64::from(rate.period_secs) } else { ceil_div(wait, limit * 1_000) },
     };
