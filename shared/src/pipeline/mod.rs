@@ -7,6 +7,7 @@
 mod admit;
 mod credential;
 pub mod forward;
+pub mod identity_header;
 mod proxy;
 mod refuse;
 
