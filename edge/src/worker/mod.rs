@@ -41,7 +41,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     };
     let request = convert::to_http(req).await?;
     let gateway = Gateway::new(EdgeAdapters::new(&env), config);
-    let mut response = gateway.handle(request).await;
+    let mut response = gateway.handle(&request).await;
     if setting(&env, names::SERVER_TIMING).as_deref() == Some("1") {
         gateway.adapters.limiter.server_timing(&mut response);
     }

@@ -58,7 +58,7 @@ use crate::time::UnixMillis;
 pub use directives::CacheControl;
 pub use key::cache_key;
 pub use policy::NotStored;
-pub use stage::{complete, lookup, CacheOutcome, CacheRequest, Lookup};
+pub use stage::{bypassed, complete, lookup, CacheOutcome, CacheRequest, Lookup};
 pub use status::{CacheStatus, FwdReason, CACHE_NAME, CACHE_STATUS};
 
 /// A stored response with what is needed to judge its freshness later.

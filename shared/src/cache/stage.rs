@@ -126,13 +126,7 @@ pub async fn complete<C: ResponseCache>(
 ) -> Response<Bytes> {
     match lookup {
         Lookup::Hit(response) => response,
-        Lookup::Bypass { announce } => {
-            let mut response = upstream;
-            let status = CacheStatus::Forward { reason: FwdReason::Bypass, fwd_status: None, stored: false };
-            let outcome = CacheOutcome { status: announce.then_some(status), not_stored: None, error: None };
-            finish(&mut response, outcome);
-            response
-        }
+        Lookup::Bypass { announce } => bypassed(upstream, announce),
         Lookup::Revalidate { key, reason, stored, requested_at } if upstream.status() == StatusCode::NOT_MODIFIED => {
             refresh(cache, req, &key, reason, &stored, upstream, requested_at, now).await
         }
@@ -143,6 +137,15 @@ pub async fn complete<C: ResponseCache>(
             store(cache, req, &key, reason, upstream, requested_at, now, error).await
         }
     }
+}
+
+/// [`complete`] for a [`Lookup::Bypass`], which needs no store: callable without awaiting,
+/// so a call to an API with caching off does not move its response through `complete`'s
+/// future (nine moves of a 144-byte response, 1.3 KB of copying per call).
+pub fn bypassed(mut upstream: Response<Bytes>, announce: bool) -> Response<Bytes> {
+    let status = CacheStatus::Forward { reason: FwdReason::Bypass, fwd_status: None, stored: false };
+    finish(&mut upstream, CacheOutcome { status: announce.then_some(status), not_stored: None, error: None });
+    upstream
 }
 
 #[allow(clippy::too_many_arguments)] // the stage's whole context, passed through once

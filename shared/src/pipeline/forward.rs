@@ -48,7 +48,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
         .filter(|token| !token.eq_ignore_ascii_case("close") && !is_hop_by_hop(token))
         .filter_map(|token| HeaderName::from_bytes(token.as_bytes()).ok())
         .collect();
-    for name in present.into_iter().flatten().chain(named) {
+    for name in present.iter().flatten().chain(&named) {
         headers.remove(name);
     }
 }

@@ -24,10 +24,16 @@ impl Admitted<'_> {
         let cache_req =
             CacheRequest { api, method: request.method(), path_and_query, headers: request.headers(), identity };
         let cache_port = gateway.adapters.cache();
-        let lookup = cache::lookup(cache_port, &cache_req, now).await;
-        let lookup = match lookup {
-            Lookup::Hit(hit) => return (self.decorate(hit), true),
-            lookup => lookup,
+        // Caching off skips the cache stage's futures, as `cache::lookup` would only answer
+        // `Bypass` (and moving a large `Lookup` and response through them costs more than
+        // that answer).
+        let lookup = if api.cache.enabled {
+            match cache::lookup(cache_port, &cache_req, now).await {
+                Lookup::Hit(hit) => return (self.decorate(hit), true),
+                lookup => lookup,
+            }
+        } else {
+            Lookup::Bypass { announce: false }
         };
 
         let mut headers = request.headers().clone();
@@ -51,7 +57,10 @@ impl Admitted<'_> {
             Err(_) => return (self.decorate(refuse::upstream_failed(false)), false),
         };
         forward::strip_hop_by_hop(response.headers_mut());
-        let response = cache::complete(cache_port, &cache_req, lookup, response, now).await;
+        let response = match lookup {
+            Lookup::Bypass { announce } => cache::bypassed(response, announce),
+            lookup => cache::complete(cache_port, &cache_req, lookup, response, now).await,
+        };
         (self.decorate(response), false)
     }
 
