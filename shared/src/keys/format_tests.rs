@@ -14,7 +14,7 @@ fn key(env: KeyEnv, seed: u8) -> ParsedKey {
 fn checksum_digits_are_the_base62_of_the_crc() {
     for body in ["", "gh_live_x", "gh_test_000000000000000000000000000000000"] {
         let expected = base62(&crate::keys::crc32::crc32(body.as_bytes()).to_be_bytes());
-        assert_eq!(checksum(body).as_slice(), expected.as_bytes(), "{body:?}");
+        assert_eq!(checksum(body.as_bytes()).as_slice(), expected.as_bytes(), "{body:?}");
     }
 }
 
@@ -134,7 +134,44 @@ fn wrong_shape_is_refused_as_shape() {
     }
 }
 
+/// The shape rule as the documentation states it, by splitting on `_`: what [`check`]'s
+/// fixed offsets must agree with.
+fn check_by_split(candidate: &str) -> Result<KeyEnv, KeyFormatError> {
+    if candidate.len() != KEY_LEN || !candidate.is_ascii() {
+        return Err(KeyFormatError::Shape);
+    }
+    let parts: Vec<&str> = candidate.split('_').collect();
+    let [prefix, env, random, sum] = parts[..] else {
+        return Err(KeyFormatError::Shape);
+    };
+    let env = KeyEnv::from_segment(env).ok_or(KeyFormatError::Shape)?;
+    let is_base62 = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_alphanumeric());
+    if prefix != KEY_PREFIX || !is_base62(random, RANDOM_CHARS) || !is_base62(sum, CHECKSUM_CHARS) {
+        return Err(KeyFormatError::Shape);
+    }
+    let body = &candidate[..candidate.len() - CHECKSUM_CHARS - 1];
+    if checksum(body.as_bytes()) != sum.as_bytes() {
+        return Err(KeyFormatError::Checksum);
+    }
+    Ok(env)
+}
+
 proptest! {
+    /// Keys with segments moved, resized, emptied or merged, and any character anywhere.
+    #[test]
+    fn fixed_offsets_agree_with_splitting_on_underscores(
+        seed in any::<u8>(),
+        cut in 0..KEY_LEN,
+        insert in "[_a-zA-Z0-9\u{e9}]{0,3}",
+        remove in 0..4usize,
+    ) {
+        let valid = key(KeyEnv::Test, seed).secret().to_owned();
+        let mut edited: String = valid.chars().take(cut).collect();
+        edited.push_str(&insert);
+        edited.extend(valid.chars().skip(cut + remove));
+        prop_assert_eq!(check(&edited), check_by_split(&edited), "{}", edited);
+    }
+
     #[test]
     fn parse_never_panics_on_arbitrary_text(s in "\\PC{0,80}") {
         let _ = parse(&s);

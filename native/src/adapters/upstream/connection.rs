@@ -5,7 +5,9 @@ use std::io;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
+use gatehouse_core::decimal;
 use gatehouse_core::ports::UpstreamError;
+use http::uri::Authority;
 use http::{Method, Request};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -24,13 +26,11 @@ const READ_BUFFER: usize = 8 * 1024;
 /// response does not keep its memory on an idle connection.
 const MAX_IDLE_READ_BUFFER: usize = 64 * 1024;
 
-/// Where to connect, from the request's URL.
+/// Where to connect, from the request's URL. Only the authority is read per request (it is
+/// the pool's key); host and port are parsed when a connection is opened.
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
-    /// The URL's authority as written; the pool's key.
-    pub authority: &'a str,
-    host: &'a str,
-    port: u16,
+    authority: &'a Authority,
 }
 
 impl<'a> Target<'a> {
@@ -43,10 +43,35 @@ impl<'a> Target<'a> {
         let Some(authority) = uri.authority() else {
             return Err(UpstreamError::Connect("upstream URL has no host".into()));
         };
-        let host = authority.host();
-        // `Uri` keeps an IPv6 literal's brackets; the resolver wants the bare address.
-        let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-        Ok(Target { authority: authority.as_str(), host, port: authority.port_u16().unwrap_or(80) })
+        Ok(Target { authority })
+    }
+
+    /// The URL's authority as written; the pool's key.
+    pub fn authority(&self) -> &'a str {
+        self.authority.as_str()
+    }
+
+    /// The host to resolve: `Uri` keeps an IPv6 literal's brackets, the resolver wants the bare
+    /// address.
+    fn host(&self) -> &'a str {
+        let host = self.authority.host();
+        host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
+    }
+
+    fn port(&self) -> u16 {
+        self.authority.port_u16().unwrap_or(80)
+    }
+
+    /// The `Host` field's value for requests to this target: the authority without userinfo,
+    /// and without the port when it is HTTP's default, as browsers and hyper do (some virtual
+    /// hosts compare the field literally).
+    pub fn host_field(&self) -> Vec<u8> {
+        let mut field = self.authority.host().as_bytes().to_vec();
+        if let Some(port) = self.authority.port_u16().filter(|p| *p != 80) {
+            field.push(b':');
+            field.extend_from_slice(decimal::digits(u64::from(port), &mut [0; 20]));
+        }
+        field
     }
 }
 
@@ -83,6 +108,9 @@ pub struct Conn {
     write: Vec<u8>,
     /// Each exchange's deadline, on one timer for the connection's life.
     timer: Deadline,
+    /// The `Host` field for requests that carry none, made once per connection: every request
+    /// on it goes to the same authority.
+    host_field: Vec<u8>,
 }
 
 impl Conn {
@@ -90,14 +118,16 @@ impl Conn {
     /// latency) within [`CONNECT_TIMEOUT`].
     pub async fn connect(target: &Target<'_>) -> Result<Conn, UpstreamError> {
         // Host and port only: the authority could carry userinfo, which must never be logged.
-        let fail = |e: &dyn std::fmt::Display| UpstreamError::Connect(format!("{}:{}: {e}", target.host, target.port));
-        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((target.host, target.port)))
+        let (host, port) = (target.host(), target.port());
+        let fail = |e: &dyn std::fmt::Display| UpstreamError::Connect(format!("{host}:{port}: {e}"));
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host, port)))
             .await
             .map_err(|e| fail(&e))?
             .map_err(|e| fail(&e))?;
         stream.set_nodelay(true).map_err(|e| fail(&e))?;
         let timer = Deadline::new(Instant::now() + CONNECT_TIMEOUT);
-        Ok(Conn { stream, read: BytesMut::with_capacity(READ_BUFFER), write: Vec::with_capacity(512), timer })
+        let (read, write) = (BytesMut::with_capacity(READ_BUFFER), Vec::with_capacity(512));
+        Ok(Conn { stream, read, write, timer, host_field: target.host_field() })
     }
 
     /// Whether an idle connection still looks open. An idle connection has nothing to read, so
@@ -124,7 +154,14 @@ impl Conn {
         let timed_out = || Failure::Failed(UpstreamError::Timeout);
         self.write.clear();
         let body = request.body();
-        let encoded = encode_head(request.method(), request.uri(), request.headers(), body.len(), &mut self.write);
+        let encoded = encode_head(
+            request.method(),
+            request.uri(),
+            request.headers(),
+            &self.host_field,
+            body.len(),
+            &mut self.write,
+        );
         let body: &[u8] = if body.len() <= COPY_BODY_BYTES {
             self.write.extend_from_slice(body);
             &[]

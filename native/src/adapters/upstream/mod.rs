@@ -65,13 +65,13 @@ async fn exchange(request: &Request<Bytes>, deadline: tokio::time::Instant) -> R
     let connect = || async {
         tokio::time::timeout_at(deadline, Conn::connect(&target)).await.unwrap_or(Err(UpstreamError::Timeout))
     };
-    let (mut conn, reused) = match checkout(target.authority) {
+    let (mut conn, reused) = match checkout(target.authority()) {
         Some(conn) => (conn, true),
         None => (connect().await?, false),
     };
     let outcome = match conn.exchange(request, deadline).await {
         Err(Failure::Unanswered { written, error }) if reused && (!written || is_idempotent(request.method())) => {
-            tracing::debug!(authority = target.authority, %error, "stale pooled upstream connection; retrying once");
+            tracing::debug!(authority = target.authority(), %error, "stale pooled upstream connection; retrying once");
             conn = connect().await?;
             conn.exchange(request, deadline).await
         }
@@ -79,7 +79,7 @@ async fn exchange(request: &Request<Bytes>, deadline: tokio::time::Instant) -> R
     };
     let decoded = outcome.map_err(Failure::into_error)?;
     if decoded.reusable {
-        checkin(target.authority, conn);
+        checkin(target.authority(), conn);
     }
     Ok(decoded.response)
 }

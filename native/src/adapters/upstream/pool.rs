@@ -1,8 +1,10 @@
 //! Idle keep-alive connections per upstream authority, as a plain data structure that takes
 //! `now`: the adapter keeps one per gateway thread, and tests drive it with made-up times.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
+
+use foldhash::HashMap;
 
 /// How often every authority's list is swept for expired connections, so an upstream that is
 /// no longer called does not hold sockets open forever.
@@ -11,6 +13,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(10);
 /// Idle connections, most recently used last.
 #[derive(Debug)]
 pub struct IdlePool<C> {
+    /// Keyed by upstream authorities from the catalog, never by caller input, so a fast hasher
+    /// is safe (SipHash here was 0.5k instructions per proxied request, checkout and checkin).
     by_authority: HashMap<String, VecDeque<Idle<C>>>,
     /// Invariant: no list is longer than this.
     max_per_authority: usize,
@@ -26,7 +30,7 @@ struct Idle<C> {
 
 impl<C> IdlePool<C> {
     pub fn new(max_per_authority: usize, idle_timeout: Duration) -> Self {
-        IdlePool { by_authority: HashMap::new(), max_per_authority, idle_timeout, last_sweep: None }
+        IdlePool { by_authority: HashMap::default(), max_per_authority, idle_timeout, last_sweep: None }
     }
 
     /// The most recently used idle connection to `authority` that `usable` accepts. Taking the

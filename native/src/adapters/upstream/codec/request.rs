@@ -18,11 +18,19 @@ pub struct Encoded {
 /// Appends the head of `method uri` with `headers` and a body of `body_len` bytes to `out`.
 ///
 /// The body itself is not copied: the caller writes it after the head (vectored), so a large
-/// upload costs no extra copy. `Host` comes from the URL's authority unless the caller set one.
+/// upload costs no extra copy. `Host` is `host_field` (the connection's, see
+/// `Target::host_field`) unless the caller set one.
 /// `Content-Length` is computed here and any caller-supplied `Content-Length` or
 /// `Transfer-Encoding` is dropped: the framing must describe the bytes actually sent, and a
 /// stale or conflicting length would desynchronise the connection (request smuggling).
-pub fn encode_head(method: &Method, uri: &Uri, headers: &HeaderMap, body_len: usize, out: &mut Vec<u8>) -> Encoded {
+pub fn encode_head(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    host_field: &[u8],
+    body_len: usize,
+    out: &mut Vec<u8>,
+) -> Encoded {
     out.extend_from_slice(method.as_str().as_bytes());
     out.push(b' ');
     match uri.path_and_query().map(|pq| pq.as_str()) {
@@ -35,7 +43,9 @@ pub fn encode_head(method: &Method, uri: &Uri, headers: &HeaderMap, body_len: us
     }
     out.extend_from_slice(b" HTTP/1.1\r\n");
     if !headers.contains_key(HOST) {
-        push_host(uri, out);
+        out.extend_from_slice(b"host: ");
+        out.extend_from_slice(host_field);
+        out.extend_from_slice(b"\r\n");
     }
     let mut close = false;
     for (name, value) in headers {
@@ -57,17 +67,4 @@ pub fn encode_head(method: &Method, uri: &Uri, headers: &HeaderMap, body_len: us
     }
     out.extend_from_slice(b"\r\n");
     Encoded { close }
-}
-
-/// `Host: host[:port]`, leaving out the port when it is HTTP's default, as browsers and hyper do
-/// (some virtual hosts compare the field literally).
-fn push_host(uri: &Uri, out: &mut Vec<u8>) {
-    let Some(authority) = uri.authority() else { return };
-    out.extend_from_slice(b"host: ");
-    out.extend_from_slice(authority.host().as_bytes());
-    if let Some(port) = authority.port_u16().filter(|p| *p != 80) {
-        out.push(b':');
-        out.extend_from_slice(decimal::digits(u64::from(port), &mut [0; 20]));
-    }
-    out.extend_from_slice(b"\r\n");
 }

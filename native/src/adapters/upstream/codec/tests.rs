@@ -251,7 +251,9 @@ fn head(method: Method, uri: &str, headers: &[(&'static str, &str)], body_len: u
         map.append(*name, HeaderValue::from_str(value).unwrap());
     }
     let mut out = Vec::new();
-    let encoded = encode_head(&method, &uri.parse::<Uri>().unwrap(), &map, body_len, &mut out);
+    let uri = uri.parse::<Uri>().unwrap();
+    let host_field = crate::adapters::upstream::connection::Target::from_uri(&uri).unwrap().host_field();
+    let encoded = encode_head(&method, &uri, &map, &host_field, body_len, &mut out);
     (String::from_utf8(out).unwrap(), encoded.close)
 }
 
