@@ -115,8 +115,10 @@ pub struct Conn {
 
 impl Conn {
     /// Opens a connection with Nagle off (a request is written whole, so delaying it only adds
-    /// latency) within [`CONNECT_TIMEOUT`].
-    pub async fn connect(target: &Target<'_>) -> Result<Conn, UpstreamError> {
+    /// latency) within [`CONNECT_TIMEOUT`]. Boxed for its whole life: every request takes it
+    /// from the pool and puts it back, and moving the box is cheaper than moving the 136-byte
+    /// connection through both (five copies each way).
+    pub async fn connect(target: &Target<'_>) -> Result<Box<Conn>, UpstreamError> {
         // Host and port only: the authority could carry userinfo, which must never be logged.
         let (host, port) = (target.host(), target.port());
         let fail = |e: &dyn std::fmt::Display| UpstreamError::Connect(format!("{host}:{port}: {e}"));
@@ -127,7 +129,7 @@ impl Conn {
         stream.set_nodelay(true).map_err(|e| fail(&e))?;
         let timer = Deadline::new(Instant::now() + CONNECT_TIMEOUT);
         let (read, write) = (BytesMut::with_capacity(READ_BUFFER), Vec::with_capacity(512));
-        Ok(Conn { stream, read, write, timer, host_field: target.host_field() })
+        Ok(Box::new(Conn { stream, read, write, timer, host_field: target.host_field() }))
     }
 
     /// Whether an idle connection still looks open. An idle connection has nothing to read, so
@@ -140,7 +142,7 @@ impl Conn {
     }
 
     /// Gets the connection ready to sit idle in the pool.
-    pub fn idle(mut self) -> Conn {
+    pub fn idle(mut self: Box<Self>) -> Box<Conn> {
         if self.read.capacity() > MAX_IDLE_READ_BUFFER {
             self.read = BytesMut::with_capacity(READ_BUFFER);
         }

@@ -49,7 +49,7 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct PooledUpstream;
 
 thread_local! {
-    static IDLE: RefCell<IdlePool<Conn>> = RefCell::new(IdlePool::new(MAX_IDLE_PER_AUTHORITY, IDLE_TIMEOUT));
+    static IDLE: RefCell<IdlePool<Box<Conn>>> = RefCell::new(IdlePool::new(MAX_IDLE_PER_AUTHORITY, IDLE_TIMEOUT));
 }
 
 impl Upstream for PooledUpstream {
@@ -91,13 +91,13 @@ fn is_idempotent(method: &Method) -> bool {
 
 /// An idle connection to `authority` from this thread's pool. A pool that cannot be reached
 /// (thread shutting down) is a miss, never a panic.
-fn checkout(authority: &str) -> Option<Conn> {
-    IDLE.try_with(|idle| idle.try_borrow_mut().ok()?.checkout(authority, Instant::now(), Conn::looks_usable))
+fn checkout(authority: &str) -> Option<Box<Conn>> {
+    IDLE.try_with(|idle| idle.try_borrow_mut().ok()?.checkout(authority, Instant::now(), |conn| conn.looks_usable()))
         .ok()
         .flatten()
 }
 
-fn checkin(authority: &str, conn: Conn) {
+fn checkin(authority: &str, conn: Box<Conn>) {
     let _ = IDLE.try_with(|idle| {
         if let Ok(mut idle) = idle.try_borrow_mut() {
             idle.checkin(authority, conn.idle(), Instant::now());
