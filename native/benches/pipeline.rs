@@ -240,21 +240,21 @@ fn bench_pipeline(c: &mut Criterion) {
     let f = fixture();
     // Fill the cache with one real upstream call (the upstream port needs a runtime).
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-    let first = runtime.block_on(f.gateway.handle(&get(&f.valid)));
+    let first = runtime.block_on(f.gateway.handle(&mut get(&f.valid)));
     assert_eq!(first.status(), 200, "{:?}", first.body());
     assert!(header(&first, "cache-status").contains("stored"), "{:?}", first.headers());
-    let hit = ready(f.gateway.handle(&get(&f.valid)));
+    let hit = ready(f.gateway.handle(&mut get(&f.valid)));
     assert_eq!(hit.status(), 200);
     assert!(header(&hit, "cache-status").contains("hit"), "{:?}", hit.headers());
     assert!(hit.headers().contains_key("ratelimit"));
-    assert_eq!(ready(f.gateway.handle(&get(&f.unknown))).status(), 401);
+    assert_eq!(ready(f.gateway.handle(&mut get(&f.unknown))).status(), 401);
 
     let mut group = c.benchmark_group("pipeline");
     group.bench_function("cache_hit", |b| {
-        b.iter_batched(|| get(&f.valid), |req| ready(f.gateway.handle(&req)), BatchSize::SmallInput)
+        b.iter_batched(|| get(&f.valid), |mut req| ready(f.gateway.handle(&mut req)), BatchSize::SmallInput)
     });
     group.bench_function("refused_unknown_key", |b| {
-        b.iter_batched(|| get(&f.unknown), |req| ready(f.gateway.handle(&req)), BatchSize::SmallInput)
+        b.iter_batched(|| get(&f.unknown), |mut req| ready(f.gateway.handle(&mut req)), BatchSize::SmallInput)
     });
     group.finish();
     bench_stages(c, &f);

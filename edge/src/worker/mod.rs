@@ -39,9 +39,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         // Misconfigured: refuse (fail closed) and say nothing about which setting.
         Err(_) => return convert::to_worker(Problem::new(ProblemKind::ServiceUnavailable).into_response()),
     };
-    let request = convert::to_http(req).await?;
+    let mut request = convert::to_http(req).await?;
     let gateway = Gateway::new(EdgeAdapters::new(&env), config);
-    let mut response = gateway.handle(&request).await;
+    let mut response = gateway.handle(&mut request).await;
     if setting(&env, names::SERVER_TIMING).as_deref() == Some("1") {
         gateway.adapters.limiter.server_timing(&mut response);
     }

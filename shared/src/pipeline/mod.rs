@@ -66,9 +66,11 @@ impl<A: Adapters> Gateway<A> {
         Gateway { adapters, config, signer }
     }
 
-    /// Handles one request end to end and records its usage event. Borrows the request: a
-    /// 256-byte `Request` moved into this future would be copied on every call.
-    pub async fn handle(&self, request: &Request<Bytes>) -> Response<Bytes> {
+    /// Handles one request end to end and records its usage event. Borrows the request (a
+    /// 256-byte `Request` moved into this future would be copied on every call) mutably: a
+    /// call to an API with caching off forwards the request's own header map, which leaves it
+    /// empty.
+    pub async fn handle(&self, request: &mut Request<Bytes>) -> Response<Bytes> {
         let clock = self.adapters.clock();
         let started = clock.monotonic_micros();
         let now = clock.now();
@@ -94,7 +96,7 @@ impl<A: Adapters> Gateway<A> {
     }
 
     /// The response, and whether the cache answered it.
-    async fn process(&self, request: &Request<Bytes>, now: i64, trace: &mut Trace) -> (Response<Bytes>, bool) {
+    async fn process(&self, request: &mut Request<Bytes>, now: i64, trace: &mut Trace) -> (Response<Bytes>, bool) {
         if request.body().len() > self.config.max_body_bytes {
             return (refuse::too_large(self.config.max_body_bytes), false);
         }

@@ -2,7 +2,7 @@
 //! with limit and lifecycle headers.
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::{HeaderMap, Request, Response};
 
 use super::forward::{self, Caller};
 use super::{append_headers, credential, refuse, Adapters, Admitted, Gateway};
@@ -12,56 +12,78 @@ use crate::time::UnixMillis;
 
 impl Admitted<'_> {
     /// The response, and whether the cache answered it.
+    ///
+    /// With caching off the request's own header map becomes the upstream request's (taken,
+    /// not copied). With caching on it is copied: the cache still reads the request's fields
+    /// (`Vary`, `Authorization`, `Cache-Control`) once the upstream has answered.
     pub(super) async fn forward<A: Adapters>(
         self,
         gateway: &Gateway<A>,
-        request: &Request<Bytes>,
+        request: &mut Request<Bytes>,
         now: UnixMillis,
     ) -> (Response<Bytes>, bool) {
         let api = self.api;
+        if !api.cache.enabled {
+            // No cache stage at all, as `cache::lookup` would only answer `Bypass` (and moving
+            // a large `Lookup` and response through its futures costs more than that answer).
+            let headers = std::mem::take(request.headers_mut());
+            let response = match self.call_upstream(gateway, request, headers, now).await {
+                Ok(response) => cache::bypassed(response, false),
+                Err(refusal) => refusal,
+            };
+            return (self.decorate(response), false);
+        }
+        let request = &*request;
         let identity = self.caller.as_ref().map(|(_, identity)| identity.app_id.as_str());
         let path_and_query = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
         let cache_req =
             CacheRequest { api, method: request.method(), path_and_query, headers: request.headers(), identity };
         let cache_port = gateway.adapters.cache();
-        // Caching off skips the cache stage's futures, as `cache::lookup` would only answer
-        // `Bypass` (and moving a large `Lookup` and response through them costs more than
-        // that answer).
-        let lookup = if api.cache.enabled {
-            match cache::lookup(cache_port, &cache_req, now).await {
-                Lookup::Hit(hit) => return (self.decorate(hit), true),
-                lookup => lookup,
-            }
-        } else {
-            Lookup::Bypass { announce: false }
+        let lookup = match cache::lookup(cache_port, &cache_req, now).await {
+            Lookup::Hit(hit) => return (self.decorate(hit), true),
+            lookup => lookup,
         };
-
         let mut headers = request.headers().clone();
+        for (name, value) in lookup.conditional_headers() {
+            headers.insert(name, value);
+        }
+        let response = match self.call_upstream(gateway, request, headers, now).await {
+            Ok(response) => match lookup {
+                Lookup::Bypass { announce } => cache::bypassed(response, announce),
+                lookup => cache::complete(cache_port, &cache_req, lookup, response, now).await,
+            },
+            Err(refusal) => refusal,
+        };
+        (self.decorate(response), false)
+    }
+
+    /// Sends `request` upstream with `headers` (the credential removed unless the API forwards
+    /// it, the caller's signed identity added): the answer without its hop-by-hop fields, or
+    /// the `502`/`504` to send instead.
+    async fn call_upstream<A: Adapters>(
+        &self,
+        gateway: &Gateway<A>,
+        request: &Request<Bytes>,
+        mut headers: HeaderMap,
+        now: UnixMillis,
+    ) -> Result<Response<Bytes>, Response<Bytes>> {
+        let api = self.api;
         let query = if api.upstream.forward_credential {
             request.uri().query().map(str::to_string)
         } else {
             credential::strip(&api.auth, &mut headers, request.uri().query())
         };
-        for (name, value) in lookup.conditional_headers() {
-            headers.insert(name, value);
-        }
         let url = forward::upstream_url(api, self.rest(request.uri().path()), query.as_deref());
         let caller = self.caller.map(|(key, identity)| Caller { identity, key_id: &key.id });
-        let upstream_req = match forward::build(request, &url, headers, caller, &gateway.signer, now) {
-            Ok(req) => req,
-            Err(_) => return (refuse::upstream_failed(false), false),
-        };
+        let upstream_req = forward::build(request, &url, headers, caller, &gateway.signer, now)
+            .map_err(|_| refuse::upstream_failed(false))?;
         let mut response = match gateway.adapters.upstream().send(upstream_req, api.upstream.timeout_ms).await {
             Ok(response) => response,
-            Err(UpstreamError::Timeout) => return (self.decorate(refuse::upstream_failed(true)), false),
-            Err(_) => return (self.decorate(refuse::upstream_failed(false)), false),
+            Err(UpstreamError::Timeout) => return Err(refuse::upstream_failed(true)),
+            Err(_) => return Err(refuse::upstream_failed(false)),
         };
         forward::strip_hop_by_hop(response.headers_mut());
-        let response = match lookup {
-            Lookup::Bypass { announce } => cache::bypassed(response, announce),
-            lookup => cache::complete(cache_port, &cache_req, lookup, response, now).await,
-        };
-        (self.decorate(response), false)
+        Ok(response)
     }
 
     /// Adds the limit headers and, for a deprecated API, `Deprecation`/`Sunset`/`Link`.

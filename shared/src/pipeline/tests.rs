@@ -214,7 +214,7 @@ fn quota(limit: u64) -> LimitPolicy {
 #[test]
 fn malformed_key_is_refused_without_any_lookup() {
     let (gw, _) = gateway(vec![], false);
-    let res = block_on(gw.handle(&get("/v1/pets/1", Some("gh_live_not-a-key"))));
+    let res = block_on(gw.handle(&mut get("/v1/pets/1", Some("gh_live_not-a-key"))));
     assert_eq!(res.status(), 401);
     assert_eq!(gw.adapters.key_lookups.get(), 0);
     assert_eq!(gw.adapters.events.borrow()[0].outcome, Outcome::Malformed);
@@ -224,7 +224,7 @@ fn malformed_key_is_refused_without_any_lookup() {
 fn the_base_path_itself_is_forwarded_as_the_upstream_root() {
     let (gw, key) = gateway(vec![], false);
     for path in ["/v1", "/v1/", "/v1?q=1"] {
-        assert_eq!(block_on(gw.handle(&get(path, Some(&key)))).status(), 200, "{path}");
+        assert_eq!(block_on(gw.handle(&mut get(path, Some(&key)))).status(), 200, "{path}");
     }
     let seen: Vec<String> = gw.adapters.upstream_seen.borrow().iter().map(|r| r.uri().to_string()).collect();
     assert_eq!(seen, ["http://upstream.test/base/", "http://upstream.test/base/", "http://upstream.test/base/?q=1"]);
@@ -233,7 +233,7 @@ fn the_base_path_itself_is_forwarded_as_the_upstream_root() {
 #[test]
 fn valid_call_reaches_upstream_without_the_credential_but_with_a_signed_identity() {
     let (gw, key) = gateway(vec![], false);
-    let res = block_on(gw.handle(&get("/v1/pets/1?x=1", Some(&key))));
+    let res = block_on(gw.handle(&mut get("/v1/pets/1?x=1", Some(&key))));
     assert_eq!(res.status(), 200);
     let seen = gw.adapters.upstream_seen.borrow();
     assert_eq!(seen[0].uri(), "http://upstream.test/base/pets/1?x=1");
@@ -249,9 +249,9 @@ fn valid_call_reaches_upstream_without_the_credential_but_with_a_signed_identity
 #[test]
 fn refused_quota_call_is_answered_before_the_cache() {
     let (gw, key) = gateway(vec![quota(1)], false);
-    assert_eq!(block_on(gw.handle(&get("/v1/pets/1", Some(&key)))).status(), 200);
+    assert_eq!(block_on(gw.handle(&mut get("/v1/pets/1", Some(&key)))).status(), 200);
     // The response is now cached, but the quota is used up: the cache must not answer.
-    let res = block_on(gw.handle(&get("/v1/pets/1", Some(&key))));
+    let res = block_on(gw.handle(&mut get("/v1/pets/1", Some(&key))));
     assert_eq!(res.status(), 429);
     assert!(res.headers().contains_key("retry-after"));
     assert_eq!(gw.adapters.events.borrow()[1].outcome, Outcome::QuotaExceeded);
@@ -260,7 +260,7 @@ fn refused_quota_call_is_answered_before_the_cache() {
 #[test]
 fn unreachable_limiter_fails_closed_for_quotas() {
     let (gw, key) = gateway(vec![quota(100)], true);
-    let res = block_on(gw.handle(&get("/v1/pets/1", Some(&key))));
+    let res = block_on(gw.handle(&mut get("/v1/pets/1", Some(&key))));
     assert_eq!(res.status(), 503);
     assert!(gw.adapters.upstream_seen.borrow().is_empty());
 }
@@ -273,9 +273,9 @@ fn unreachable_limiter_follows_a_burst_policy_that_fails_open() {
         kind: LimitKind::Rate { limit: 10, period_secs: 1, burst: 10, on_failure },
     };
     let (gw, key) = gateway(vec![burst(FailureMode::Open)], true);
-    assert_eq!(block_on(gw.handle(&get("/v1/pets/1", Some(&key)))).status(), 200);
+    assert_eq!(block_on(gw.handle(&mut get("/v1/pets/1", Some(&key)))).status(), 200);
     let (gw, key) = gateway(vec![burst(FailureMode::Closed)], true);
-    assert_eq!(block_on(gw.handle(&get("/v1/pets/1", Some(&key)))).status(), 503);
+    assert_eq!(block_on(gw.handle(&mut get("/v1/pets/1", Some(&key)))).status(), 503);
 }
 
 #[test]
@@ -283,6 +283,6 @@ fn oversized_body_is_refused_before_routing() {
     let (gw, key) = gateway(vec![], false);
     let mut req = get("/v1/pets/1", Some(&key));
     *req.body_mut() = Bytes::from(vec![0; 65]);
-    assert_eq!(block_on(gw.handle(&req)).status(), 413);
+    assert_eq!(block_on(gw.handle(&mut req)).status(), 413);
     assert_eq!(gw.adapters.key_lookups.get(), 0);
 }
