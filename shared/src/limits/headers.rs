@@ -1,11 +1,14 @@
 //! `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers, as Structured
 //! Field lists) and `Retry-After`, from a [`LimitDecision`].
+use std::cell::RefCell;
 use std::cmp::Reverse;
+use std::sync::Arc;
 
-use http::header::{HeaderName, RETRY_AFTER};
+use http::header::{HeaderName, HeaderValue, RETRY_AFTER};
 
-use super::LimitDecision;
+use super::{LimitDecision, LimitResult};
 use crate::decimal;
+use crate::field_value::from_string;
 
 /// The draft's field names, made once: a `&str` name is parsed again on every use.
 const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
@@ -21,13 +24,44 @@ const SF_INTEGER_MAX: u64 = 999_999_999_999_999;
 /// with the fewest remaining, then the one that takes longest to reset; that is the number a
 /// client must pace itself by. `retry-after` (seconds) is added when the call is refused.
 /// An empty decision (no policies) yields no headers.
-pub fn headers(decision: &LimitDecision) -> Vec<(HeaderName, String)> {
+pub fn headers(decision: &LimitDecision) -> Vec<(HeaderName, HeaderValue)> {
     let Some(tightest) = decision.results.iter().min_by_key(|r| (r.allowed, r.remaining, Reverse(r.reset_secs))) else {
         return Vec::new();
     };
     // Built on every admitted call: plain pushes rather than the formatting machinery.
-    let mut policies = String::with_capacity(32 * decision.results.len());
-    for (i, result) in decision.results.iter().enumerate() {
+    let mut current = String::with_capacity(32);
+    push_sf_string(&mut current, &tightest.name);
+    push_param(&mut current, ";r=", tightest.remaining);
+    push_param(&mut current, ";t=", tightest.reset_secs);
+    let retry_after = (!decision.allowed()).then(|| {
+        let mut retry_after = String::new();
+        decimal::push(&mut retry_after, decision.retry_after_secs());
+        retry_after
+    });
+    let fields = [
+        (RATELIMIT_POLICY, policy_field(&decision.results)),
+        (RATELIMIT, from_string(current)),
+        (RETRY_AFTER, retry_after.and_then(from_string)),
+    ];
+    fields.into_iter().filter_map(|(name, value)| Some((name, value?))).collect()
+}
+
+/// `RateLimit-Policy` for `results`. It describes the policies, not their counters, so it is
+/// the same on every call under one plan: each thread keeps the values it built for the
+/// policy sets it saw last, and a call under one of them only compares.
+fn policy_field(results: &[LimitResult]) -> Option<HeaderValue> {
+    let slot = results.first().map_or(0, |first| Arc::as_ptr(&first.name).cast::<u8>() as usize / 8) % POLICY_SLOTS;
+    let remembered = RECENT_POLICIES.try_with(|recent| {
+        let recent = recent.borrow();
+        let (shapes, value) = recent.get(slot)?.as_ref()?;
+        (shapes.len() == results.len() && shapes.iter().zip(results).all(|(shape, result)| shape.describes(result)))
+            .then(|| value.clone())
+    });
+    if let Ok(Some(value)) = remembered {
+        return Some(value);
+    }
+    let mut policies = String::with_capacity(32 * results.len());
+    for (i, result) in results.iter().enumerate() {
         if i > 0 {
             policies.push_str(", ");
         }
@@ -35,18 +69,43 @@ pub fn headers(decision: &LimitDecision) -> Vec<(HeaderName, String)> {
         push_param(&mut policies, ";q=", result.limit);
         push_param(&mut policies, ";w=", result.window_secs);
     }
-    let mut current = String::with_capacity(32);
-    push_sf_string(&mut current, &tightest.name);
-    push_param(&mut current, ";r=", tightest.remaining);
-    push_param(&mut current, ";t=", tightest.reset_secs);
-    let mut out = Vec::with_capacity(3);
-    out.extend([(RATELIMIT_POLICY, policies), (RATELIMIT, current)]);
-    if !decision.allowed() {
-        let mut retry_after = String::new();
-        decimal::push(&mut retry_after, decision.retry_after_secs());
-        out.push((RETRY_AFTER, retry_after));
+    let value = from_string(policies)?;
+    let _ = RECENT_POLICIES.try_with(|recent| {
+        if let Some(entry) = recent.borrow_mut().get_mut(slot) {
+            *entry = Some((results.iter().map(PolicyShape::of).collect(), value.clone()));
+        }
+    });
+    Some(value)
+}
+
+/// How many policy sets a thread remembers a `RateLimit-Policy` value for.
+const POLICY_SLOTS: usize = 8;
+
+/// A `RateLimit-Policy` value and the policies it was built for.
+type RememberedPolicy = (Vec<PolicyShape>, HeaderValue);
+
+thread_local! {
+    static RECENT_POLICIES: RefCell<Vec<Option<RememberedPolicy>>> = RefCell::new((0..POLICY_SLOTS).map(|_| None).collect());
+}
+
+/// What `RateLimit-Policy` says about one policy.
+struct PolicyShape {
+    name: Arc<str>,
+    limit: u64,
+    window_secs: u64,
+}
+
+impl PolicyShape {
+    fn of(result: &LimitResult) -> PolicyShape {
+        PolicyShape { name: Arc::clone(&result.name), limit: result.limit, window_secs: result.window_secs }
     }
-    out
+
+    /// Names are compared by pointer first: results share their policy's name.
+    fn describes(&self, result: &LimitResult) -> bool {
+        (Arc::ptr_eq(&self.name, &result.name) || self.name == result.name)
+            && self.limit == result.limit
+            && self.window_secs == result.window_secs
+    }
 }
 
 /// `;<key>=<n>`, with `n` clamped to an sf-integer.
@@ -76,7 +135,33 @@ fn push_sf_string(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::LimitResult;
+
+    fn text(fields: &[(HeaderName, HeaderValue)]) -> Vec<(HeaderName, String)> {
+        fields.iter().map(|(n, v)| (n.clone(), v.to_str().expect("ascii").to_owned())).collect()
+    }
+
+    #[test]
+    fn a_remembered_policy_field_is_only_reused_for_the_same_policies() {
+        let burst = result("burst", true, 10, 3, 1, 1);
+        let mut decision = LimitDecision { results: vec![burst.clone()] };
+        let policy = |d: &LimitDecision| text(&headers(d))[0].1.clone();
+        assert_eq!(policy(&decision), r#""burst";q=10;w=1"#);
+        assert_eq!(policy(&decision), r#""burst";q=10;w=1"#, "served from memory, the same");
+        // The same name (the same `Arc`) with another limit, then with another window.
+        decision.results[0].limit = 20;
+        assert_eq!(policy(&decision), r#""burst";q=20;w=1"#);
+        decision.results[0].window_secs = 60;
+        assert_eq!(policy(&decision), r#""burst";q=20;w=60"#);
+        // A second policy after the same first one.
+        decision.results.push(result("daily", true, 1000, 900, 86_400, 5_000));
+        assert_eq!(policy(&decision), r#""burst";q=20;w=60, "daily";q=1000;w=86400"#);
+        decision.results.pop();
+        assert_eq!(policy(&decision), r#""burst";q=20;w=60"#);
+        // An equal name in another allocation is the same policy.
+        let mut copy = burst;
+        copy.name = Arc::from("burst");
+        assert_eq!(policy(&LimitDecision { results: vec![copy] }), r#""burst";q=10;w=1"#);
+    }
 
     fn sf_string(s: &str) -> String {
         let mut out = String::new();
@@ -95,7 +180,7 @@ mod tests {
             results: vec![result("burst", true, 10, 3, 1, 1), result("daily", true, 1000, 900, 86_400, 5_000)],
         };
         assert_eq!(
-            headers(&decision),
+            text(&headers(&decision)),
             vec![
                 (RATELIMIT_POLICY, r#""burst";q=10;w=1, "daily";q=1000;w=86400"#.to_owned()),
                 (RATELIMIT, r#""burst";r=3;t=1"#.to_owned()),
@@ -108,7 +193,7 @@ mod tests {
         let decision = LimitDecision {
             results: vec![result("burst", true, 10, 0, 1, 1), result("daily", false, 1000, 0, 86_400, 5_000)],
         };
-        let h = headers(&decision);
+        let h = text(&headers(&decision));
         assert_eq!(h[1], (RATELIMIT, r#""daily";r=0;t=5000"#.to_owned()));
         assert_eq!(h[2], (RETRY_AFTER, "5000".to_owned()));
     }
@@ -122,7 +207,7 @@ mod tests {
     #[test]
     fn huge_counts_are_clamped_to_sf_integers() {
         let decision = LimitDecision { results: vec![result("q", true, u64::MAX, u64::MAX, 60, 1)] };
-        assert_eq!(headers(&decision)[0].1, format!(r#""q";q={SF_INTEGER_MAX};w=60"#));
+        assert_eq!(text(&headers(&decision))[0].1, format!(r#""q";q={SF_INTEGER_MAX};w=60"#));
     }
 
     #[test]

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderName, Request, Response};
+use http::{HeaderName, HeaderValue, Request, Response};
 
-use super::{append_headers, credential, refuse, Adapters, KnownCaller, Trace};
+use super::{append_headers, append_values, credential, refuse, Adapters, KnownCaller, Trace};
 use crate::entitlements::{Grant, Identity};
 use crate::keys::{self, KeyCheck};
 use crate::lifecycle::Lifecycle;
@@ -27,7 +27,7 @@ pub struct Admitted<'t> {
     /// `None` for a public operation.
     pub caller: Option<(&'t Key, &'t Identity)>,
     /// `RateLimit-Policy` / `RateLimit` headers to add to the response.
-    pub limit_headers: Vec<(HeaderName, String)>,
+    pub limit_headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// A refusal, boxed because a response is large and refusals are the uncommon path.
@@ -150,7 +150,7 @@ async fn enforce_limits<A: Adapters>(
     identity: &Identity,
     now: UnixMillis,
     outcome: &mut Outcome,
-) -> Result<Vec<(HeaderName, String)>, Refusal> {
+) -> Result<Vec<(HeaderName, HeaderValue)>, Refusal> {
     let plan = grant.limits.iter().map(|p| (p, Some(grant.since)));
     let checks: Vec<LimitCheck> = plan
         .chain(key.limits.iter().map(|p| (p, None)))
@@ -184,6 +184,6 @@ async fn enforce_limits<A: Adapters>(
         "Too many requests; slow down."
     };
     let mut res = refused(outcome, refusal, detail);
-    append_headers(&mut res, headers);
+    append_values(&mut res, headers);
     Err(res)
 }
