@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::FieldName;
 use crate::lifecycle::Lifecycle;
 use crate::time::UnixMillis;
 
@@ -61,7 +62,8 @@ pub struct AuthSettings {
 
 impl Default for AuthSettings {
     fn default() -> Self {
-        AuthSettings { key_locations: vec![KeyLocation::Header { name: "x-api-key".into() }, KeyLocation::Bearer] }
+        let x_api_key = FieldName::parse("x-api-key").unwrap_or_else(|_| unreachable!("a valid field name"));
+        AuthSettings { key_locations: vec![KeyLocation::Header { name: x_api_key }, KeyLocation::Bearer] }
     }
 }
 
@@ -69,7 +71,7 @@ impl Default for AuthSettings {
 #[serde(tag = "in", rename_all = "snake_case")]
 pub enum KeyLocation {
     /// A request header, e.g. `X-API-Key` (matched case-insensitively).
-    Header { name: String },
+    Header { name: FieldName },
     /// `Authorization: Bearer <key>`.
     Bearer,
     /// A query parameter, e.g. `?api_key=`; removed before forwarding.

@@ -3,8 +3,10 @@
 
 mod api;
 mod catalog;
+mod field_name;
 mod key;
 
 pub use api::{Api, AuthSettings, CacheSettings, KeyLocation, Operation, UpstreamSettings};
 pub use catalog::{App, Developer, Plan, Product, ProductItem, Subscription, SubscriptionStatus};
+pub use field_name::{FieldName, InvalidFieldName};
 pub use key::{Key, KeyStatus};

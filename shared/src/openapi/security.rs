@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::document::{kind, optional_str, required_str};
 use super::pointer::{child, follow, index, Target};
 use super::Problems;
-use crate::model::{AuthSettings, KeyLocation};
+use crate::model::{AuthSettings, FieldName, KeyLocation};
 
 /// What a declared security scheme means to the gateway.
 #[derive(Debug, Clone)]
@@ -185,7 +185,13 @@ fn api_key(scheme: &Map<String, Value>, at: &str, problems: &mut Problems) -> Op
     let location = required_str(scheme, at, "in", problems);
     let _ = optional_str(scheme, at, "description", problems);
     match (name?, location?) {
-        (name, "header") => Some(Scheme::Key(KeyLocation::Header { name: name.to_ascii_lowercase() })),
+        (name, "header") => match FieldName::parse(name) {
+            Ok(name) => Some(Scheme::Key(KeyLocation::Header { name })),
+            Err(invalid) => {
+                problems.push(child(at, "name"), invalid.to_string());
+                None
+            }
+        },
         (name, "query") => Some(Scheme::Key(KeyLocation::Query { name: name.to_owned() })),
         (_, "cookie") => Some(Scheme::Other),
         (_, other) => {

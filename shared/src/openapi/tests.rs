@@ -1,7 +1,7 @@
 use serde_json::{json, Value};
 
 use super::{import, pointer, ImportProblem, ImportedApi, MAX_DOCUMENT_BYTES};
-use crate::model::{AuthSettings, KeyLocation, Operation};
+use crate::model::{AuthSettings, FieldName, KeyLocation, Operation};
 
 const PETSTORE_30_YAML: &str = include_str!("../../tests/fixtures/openapi/petstore-3.0.yaml");
 const MUSEUM_31_JSON: &str = include_str!("../../tests/fixtures/openapi/museum-3.1.json");
@@ -56,7 +56,7 @@ fn petstore_3_0_yaml_imports_operations_auth_and_servers() {
     assert_eq!(delete.summary.as_deref(), Some("Deletes a pet"));
     assert!(!operation(&api, "getInventory").public, "inherits the top-level api_key requirement");
     // Cookie and OAuth2 schemes add no location; header names are lower-cased.
-    let expected = [KeyLocation::Header { name: "x-api-key".into() }, KeyLocation::Bearer];
+    let expected = [KeyLocation::Header { name: FieldName::parse("x-api-key").expect("valid") }, KeyLocation::Bearer];
     assert_eq!(sorted(&api.auth.key_locations), sorted(&expected));
     assert_eq!(api.document["paths"]["/pet"]["put"]["responses"]["200"]["description"], "Successful operation");
 }
@@ -71,7 +71,10 @@ fn museum_3_1_json_follows_path_item_refs_and_keeps_roles() {
     assert!(operation(&api, "getMuseumHours").public, "[{{}}] states that no credential is needed");
     assert_eq!(operation(&api, "deleteSpecialEvent").scopes, ["curator"]);
     assert_eq!(operation(&api, "POST /tickets").scopes, ["visitor", "tickets:write"]);
-    let expected = [KeyLocation::Header { name: "museum-key".into() }, KeyLocation::Query { name: "ticket".into() }];
+    let expected = [
+        KeyLocation::Header { name: FieldName::parse("museum-key").expect("valid") },
+        KeyLocation::Query { name: "ticket".into() },
+    ];
     assert_eq!(sorted(&api.auth.key_locations), sorted(&expected));
 }
 
@@ -112,6 +115,14 @@ fn yaml_and_json_forms_import_identically() {
     let as_yaml = serde_yaml_ng::to_string(&from_json.document).expect("serialises");
     assert!(!as_yaml.trim_start().starts_with('{'));
     assert_eq!(imported(&as_yaml), from_json);
+}
+
+#[test]
+fn an_api_key_header_that_is_no_header_name_is_a_problem() {
+    let schemes = json!({ "components": { "securitySchemes": {
+        "k": { "type": "apiKey", "name": "API Key", "in": "header" } } } });
+    let problems = refused(&doc(json!({ "/a": { "get": { "security": [{ "k": [] }] } } }), schemes));
+    assert!(has(&problems, "/components/securitySchemes/k/name", "not a valid header field name"), "{problems:#?}");
 }
 
 #[test]

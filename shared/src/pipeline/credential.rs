@@ -3,6 +3,8 @@
 
 use http::HeaderMap;
 
+#[cfg(test)]
+use crate::model::FieldName;
 use crate::model::{AuthSettings, KeyLocation};
 
 /// A credential as presented, before any check. Holds a secret: never log it.
@@ -15,7 +17,7 @@ pub fn find<'r>(auth: &AuthSettings, headers: &'r HeaderMap, query: Option<&'r s
     auth.key_locations
         .iter()
         .find_map(|loc| match loc {
-            KeyLocation::Header { name } => headers.get(name.as_str())?.to_str().ok().map(str::trim),
+            KeyLocation::Header { name } => headers.get(name.header_name())?.to_str().ok().map(str::trim),
             KeyLocation::Bearer => {
                 let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
                 let (scheme, token) = value.split_once(' ')?;
@@ -41,7 +43,7 @@ pub fn strip(auth: &AuthSettings, headers: &mut HeaderMap, query: Option<&str>) 
     for loc in &auth.key_locations {
         match loc {
             KeyLocation::Header { name } => {
-                headers.remove(name.as_str());
+                headers.remove(name.header_name());
             }
             KeyLocation::Bearer => {
                 headers.remove(http::header::AUTHORIZATION);
@@ -66,7 +68,7 @@ mod tests {
     fn auth() -> AuthSettings {
         AuthSettings {
             key_locations: vec![
-                KeyLocation::Header { name: "x-api-key".into() },
+                KeyLocation::Header { name: FieldName::parse("x-api-key").expect("valid") },
                 KeyLocation::Bearer,
                 KeyLocation::Query { name: "api_key".into() },
             ],

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use http::header::{CONNECTION, HOST};
-use http::{HeaderMap, HeaderName, Request, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Uri};
 
 pub use super::identity_header::{Caller, IdentitySigner, IDENTITY_HEADER, SIGNATURE_HEADER};
 use super::identity_header::{IDENTITY, SIGNATURE};
@@ -56,9 +56,15 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     if present[0].is_none() {
         return;
     }
+    // The usual `Connection` field names no other header: skip reading its list then.
+    let lists_only_itself = |v: &&HeaderValue| {
+        let v = v.as_bytes();
+        v.eq_ignore_ascii_case(b"keep-alive") || v.eq_ignore_ascii_case(b"close")
+    };
     let named: Vec<HeaderName> = headers
         .get_all(CONNECTION)
         .iter()
+        .filter(|v| !lists_only_itself(v))
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
@@ -95,11 +101,13 @@ pub fn build(
 ) -> Result<Request<Bytes>, http::Error> {
     strip_hop_by_hop(&mut headers);
     headers.remove(HOST);
-    headers.remove(&IDENTITY);
-    headers.remove(&SIGNATURE);
+    // Whatever identity the client sent is never forwarded: `insert` replaces every value.
     if let Some(signed) = caller.and_then(|caller| signer.headers(&caller, now)) {
         headers.insert(IDENTITY, signed.identity);
         headers.insert(SIGNATURE, signed.signature);
+    } else {
+        headers.remove(&IDENTITY);
+        headers.remove(&SIGNATURE);
     }
     let mut req = Request::new(original.body().clone());
     *req.method_mut() = original.method().clone();

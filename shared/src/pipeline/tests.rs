@@ -247,6 +247,25 @@ fn valid_call_reaches_upstream_without_the_credential_but_with_a_signed_identity
 }
 
 #[test]
+fn an_identity_the_client_sends_never_reaches_the_upstream() {
+    let (gw, key) = gateway(vec![], false);
+    let mut req = get("/v1/pets/1", Some(&key));
+    for (name, value) in
+        [("gatehouse-identity", "app=forged"), ("gatehouse-signature", "00"), ("gatehouse-identity", "x")]
+    {
+        req.headers_mut().append(name, http::HeaderValue::from_static(value));
+    }
+    assert_eq!(block_on(gw.handle(&mut req)).status(), 200);
+    let seen = gw.adapters.upstream_seen.borrow();
+    let values = |name| seen[0].headers().get_all(name).iter().map(|v| v.to_str().unwrap_or("")).collect::<Vec<_>>();
+    let identity = values("gatehouse-identity");
+    assert_eq!(identity.len(), 1, "{identity:?}");
+    assert!(identity[0].starts_with("app=app_1;dev=dev_1;key=key_1;"), "{identity:?}");
+    assert_eq!(values("gatehouse-signature").len(), 1);
+    assert_ne!(values("gatehouse-signature"), ["00"]);
+}
+
+#[test]
 fn refused_quota_call_is_answered_before_the_cache() {
     let (gw, key) = gateway(vec![quota(1)], false);
     assert_eq!(block_on(gw.handle(&mut get("/v1/pets/1", Some(&key)))).status(), 200);
