@@ -269,14 +269,14 @@ fn bench_stages(c: &mut Criterion, f: &Fixture) {
         .expect("an identity");
     let signer = IdentitySigner::new(b"bench-identity-secret-0123456789");
     let original = get(&f.valid);
-    let url = forward::upstream_url(&api, "/pets/1", None);
+    let uri = forward::upstream_uri(&api, "/pets/1", None).expect("a valid upstream URL");
     let mut stages = c.benchmark_group("pipeline_stage");
     stages.bench_function("forward_build", |b| {
         b.iter_batched(
             || original.headers().clone(),
             |headers| {
                 let caller = Some(Caller { identity: &identity, key_id: "key_000001" });
-                forward::build(&original, &url, headers, caller, &signer, T0)
+                forward::build(&original, uri.clone(), headers, caller, &signer, T0)
             },
             BatchSize::SmallInput,
         )

@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod pipeline;
 pub mod ports;
 pub mod problem;
+pub mod recent;
 pub mod revocation;
 pub mod routing;
 pub mod signing;

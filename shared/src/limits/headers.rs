@@ -9,6 +9,7 @@ use http::header::{HeaderName, HeaderValue, RETRY_AFTER};
 use super::{LimitDecision, LimitResult};
 use crate::decimal;
 use crate::field_value::from_string;
+use crate::recent::Recent;
 
 /// The draft's field names, made once: a `&str` name is parsed again on every use.
 const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
@@ -48,16 +49,18 @@ pub fn headers(decision: &LimitDecision) -> Vec<(HeaderName, HeaderValue)> {
 
 /// `RateLimit-Policy` for `results`. It describes the policies, not their counters, so it is
 /// the same on every call under one plan: each thread keeps the values it built for the
-/// policy sets it saw last, and a call under one of them only compares.
+/// policy sets it saw last ([`Recent`]), and a call under one of them only compares.
 fn policy_field(results: &[LimitResult]) -> Option<HeaderValue> {
-    let slot = results.first().map_or(0, |first| Arc::as_ptr(&first.name).cast::<u8>() as usize / 8) % POLICY_SLOTS;
+    let matches = |(shapes, _): &RememberedPolicy| {
+        shapes.len() == results.len() && shapes.iter().zip(results).all(|(shape, result)| shape.describes(result))
+    };
     let remembered = RECENT_POLICIES.try_with(|recent| {
         let recent = recent.borrow();
-        let (shapes, value) = recent.get(slot)?.as_ref()?;
-        (shapes.len() == results.len() && shapes.iter().zip(results).all(|(shape, result)| shape.describes(result)))
-            .then(|| value.clone())
+        // Results share their policy's name, so its address tells policy sets apart cheaply.
+        let slot = recent.slot(results.first().map(|first| Arc::as_ptr(&first.name).cast::<u8>()));
+        (slot, recent.find(slot, matches).map(|(_, value)| value.clone()))
     });
-    if let Ok(Some(value)) = remembered {
+    if let Ok((_, Some(value))) = remembered {
         return Some(value);
     }
     let mut policies = String::with_capacity(32 * results.len());
@@ -70,11 +73,10 @@ fn policy_field(results: &[LimitResult]) -> Option<HeaderValue> {
         push_param(&mut policies, ";w=", result.window_secs);
     }
     let value = from_string(policies)?;
-    let _ = RECENT_POLICIES.try_with(|recent| {
-        if let Some(entry) = recent.borrow_mut().get_mut(slot) {
-            *entry = Some((results.iter().map(PolicyShape::of).collect(), value.clone()));
-        }
-    });
+    if let Ok((slot, None)) = remembered {
+        let entry = (results.iter().map(PolicyShape::of).collect(), value.clone());
+        let _ = RECENT_POLICIES.try_with(|recent| recent.borrow_mut().remember(slot, entry));
+    }
     Some(value)
 }
 
@@ -85,7 +87,7 @@ const POLICY_SLOTS: usize = 8;
 type RememberedPolicy = (Vec<PolicyShape>, HeaderValue);
 
 thread_local! {
-    static RECENT_POLICIES: RefCell<Vec<Option<RememberedPolicy>>> = RefCell::new((0..POLICY_SLOTS).map(|_| None).collect());
+    static RECENT_POLICIES: RefCell<Recent<RememberedPolicy>> = RefCell::new(Recent::with_slots(POLICY_SLOTS));
 }
 
 /// What `RateLimit-Policy` says about one policy.

@@ -3,11 +3,11 @@
 //! upstream can trust the identity without trusting the network path.
 //!
 //! The pair only changes when the second (`ts`) does, so each thread keeps the pairs it signed
-//! last, one per recent key: a busy key is signed once a second rather than on every call
-//! (the MAC, its hex and the two field values were 0.25 µs of every proxied request).
+//! last ([`Recent`]), one per recent key: a busy key is signed once a second rather than on
+//! every call (the MAC, its hex and the two field values were 0.25 µs of every proxied
+//! request).
 
 use std::cell::RefCell;
-use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use hmac::{Hmac, Mac};
@@ -16,6 +16,7 @@ use sha2::Sha256;
 
 use crate::entitlements::Identity;
 use crate::field_value::from_string;
+use crate::recent::Recent;
 use crate::time::{UnixMillis, SECOND};
 
 /// Header carrying `app=…;dev=…;key=…;ts=…` to the upstream.
@@ -71,37 +72,32 @@ impl IdentitySigner {
     /// value (ids are ours, so only a corrupt record gets there).
     pub fn headers(&self, caller: &Caller<'_>, now: UnixMillis) -> Option<SignedIdentity> {
         let second = now.div_euclid(SECOND);
-        let slot = slot_for(caller.key_id);
         let remembered = RECENT.try_with(|recent| {
             let recent = recent.borrow();
-            let entry = recent.get(slot)?.as_ref()?;
-            entry.is_for(self.id, caller, second).then(|| entry.headers.clone())
+            let slot = recent.slot(caller.key_id);
+            let entry = recent.find(slot, |entry| entry.is_for(self.id, caller, second));
+            (slot, entry.map(|entry| entry.headers.clone()))
         });
-        if let Ok(Some(headers)) = remembered {
+        if let Ok((_, Some(headers))) = remembered {
             return Some(headers);
         }
         let value = identity_value(caller, second);
         let signature = self.sign(&value);
         let headers = SignedIdentity { identity: from_string(value)?, signature: from_string(signature)? };
-        let _ = RECENT.try_with(|recent| {
-            if let Some(entry) = recent.borrow_mut().get_mut(slot) {
-                *entry = Some(Remembered::new(self.id, caller, second, headers.clone()));
-            }
-        });
+        if let Ok((slot, None)) = remembered {
+            let entry = Remembered::new(self.id, caller, second, headers.clone());
+            let _ = RECENT.try_with(|recent| recent.borrow_mut().remember(slot, entry));
+        }
         Some(headers)
     }
 }
 
-/// How many keys a thread remembers a signed pair for. Slots are picked by a hash of the key
-/// id, so two busy keys share one only by chance, and then merely take turns being signed.
+/// How many keys a thread remembers a signed pair for. Two busy keys share a slot only by
+/// chance, and then merely take turns being signed.
 const SLOTS: usize = 64;
 
 thread_local! {
-    static RECENT: RefCell<Vec<Option<Remembered>>> = RefCell::new((0..SLOTS).map(|_| None).collect());
-}
-
-fn slot_for(key_id: &str) -> usize {
-    foldhash::fast::FixedState::default().hash_one(key_id) as usize % SLOTS
+    static RECENT: RefCell<Recent<Remembered>> = RefCell::new(Recent::with_slots(SLOTS));
 }
 
 /// A pair signed earlier, with everything it was signed for.

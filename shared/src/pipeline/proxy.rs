@@ -73,9 +73,10 @@ impl Admitted<'_> {
         } else {
             credential::strip(&api.auth, &mut headers, request.uri().query())
         };
-        let url = forward::upstream_url(api, self.rest(request.uri().path()), query.as_deref());
+        let uri = forward::upstream_uri(api, self.rest(request.uri().path()), query.as_deref())
+            .map_err(|_| refuse::upstream_failed(false))?;
         let caller = self.caller.map(|(key, identity)| Caller { identity, key_id: &key.id });
-        let upstream_req = forward::build(request, &url, headers, caller, &gateway.signer, now)
+        let upstream_req = forward::build(request, uri, headers, caller, &gateway.signer, now)
             .map_err(|_| refuse::upstream_failed(false))?;
         let mut response = match gateway.adapters.upstream().send(upstream_req, api.upstream.timeout_ms).await {
             Ok(response) => response,
