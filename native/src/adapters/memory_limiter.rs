@@ -87,6 +87,22 @@ impl MemoryLimiter {
 
     fn acquire_now(&self, checks: &[LimitCheck], now: UnixMillis) -> LimitDecision {
         let mut counters = self.lock();
+        if let [check] = checks {
+            // The usual call, one policy: its counter is looked up once, read and written.
+            let entry = counters.map.get_mut(&check.counter);
+            let evaluation = evaluate(checks, &[entry.as_ref().map(|e| e.state)], now, 1);
+            if let Some(&state) = evaluation.writes.as_ref().and_then(|writes| writes.first()) {
+                let written = Entry { state, expires_at: state.expires_at(check) };
+                match entry {
+                    Some(existing) => *existing = written,
+                    None => {
+                        counters.map.insert(check.counter.clone(), written);
+                    }
+                }
+            }
+            counters.sweep_if_due(now, self.max_counters);
+            return evaluation.decision;
+        }
         // A call has a few checks (a burst limit, a quota or two): their states fit on the
         // stack, so the common call allocates nothing here.
         let (mut inline, mut spilled) = ([None; INLINE_CHECKS], Vec::new());

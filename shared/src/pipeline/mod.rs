@@ -80,7 +80,16 @@ impl<A: Adapters> Gateway<A> {
         let now = clock.now();
         let bytes_in = request.body().len() as u64;
         let mut trace = Trace { outcome: Outcome::NoRoute, api: None, operation: 0, caller: KnownCaller::default() };
-        let (response, cache_hit) = self.process(request, now, &mut trace).await;
+        // The stages inline rather than in a helper `async fn`: each level of future the
+        // response passes through copies it again.
+        let (response, cache_hit) = if request.body().len() > self.config.max_body_bytes {
+            (refuse::too_large(self.config.max_body_bytes), false)
+        } else {
+            match admit::admit(&self.adapters, request, now, &mut trace).await {
+                Ok(admitted) => admitted.forward(self, request, now).await,
+                Err(response) => (*response, false),
+            }
+        };
         let event = UsageEvent {
             at: now,
             api_id: trace.api.as_deref().map_or("", |api| api.id.as_str()),
@@ -97,17 +106,6 @@ impl<A: Adapters> Gateway<A> {
         };
         self.adapters.usage().record(event);
         response
-    }
-
-    /// The response, and whether the cache answered it.
-    async fn process(&self, request: &mut Request<Bytes>, now: i64, trace: &mut Trace) -> (Response<Bytes>, bool) {
-        if request.body().len() > self.config.max_body_bytes {
-            return (refuse::too_large(self.config.max_body_bytes), false);
-        }
-        match admit::admit(&self.adapters, request, now, trace).await {
-            Ok(admitted) => admitted.forward(self, request, now).await,
-            Err(response) => (*response, false),
-        }
     }
 }
 
