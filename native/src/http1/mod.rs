@@ -70,9 +70,12 @@ pub struct ConnectionTokens {
 }
 
 impl ConnectionTokens {
+    /// One pass over the line's tokens for both words: every response carries this field.
     pub fn add(&mut self, line: &[u8]) {
-        self.close |= has_token(line, b"close");
-        self.keep_alive |= has_token(line, b"keep-alive");
+        for token in line.split(|b| *b == b',').map(trim_ows) {
+            self.close |= token.eq_ignore_ascii_case(b"close");
+            self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+        }
     }
 
     /// Whether the connection may carry another message (RFC 9112 §9.3): HTTP/1.1 is
