@@ -173,7 +173,7 @@ pub fn build(
     caller: Option<Caller<'_>>,
     signer: &IdentitySigner,
     now: UnixMillis,
-) -> Result<Request<Bytes>, http::Error> {
+) -> Request<Bytes> {
     strip_hop_by_hop(&mut headers);
     headers.remove(HOST);
     // Whatever identity the client sent is never forwarded: `insert` replaces every value.
@@ -188,7 +188,7 @@ pub fn build(
     *req.method_mut() = original.method().clone();
     *req.uri_mut() = uri;
     *req.headers_mut() = headers;
-    Ok(req)
+    req
 }
 
 #[cfg(test)]

@@ -76,8 +76,7 @@ impl Admitted<'_> {
         let uri = forward::upstream_uri(api, self.rest(request.uri().path()), query.as_deref())
             .map_err(|_| refuse::upstream_failed(false))?;
         let caller = self.caller.map(|(key, identity)| Caller { identity, key_id: &key.id });
-        let upstream_req = forward::build(request, uri, headers, caller, &gateway.signer, now)
-            .map_err(|_| refuse::upstream_failed(false))?;
+        let upstream_req = forward::build(request, uri, headers, caller, &gateway.signer, now);
         let mut response = match gateway.adapters.upstream().send(upstream_req, api.upstream.timeout_ms).await {
             Ok(response) => response,
             Err(UpstreamError::Timeout) => return Err(refuse::upstream_failed(true)),
