@@ -67,15 +67,25 @@ impl Span {
 pub struct ConnectionTokens {
     close: bool,
     keep_alive: bool,
+    /// Some token names a header field (anything but `close` and `keep-alive`), which is then
+    /// hop-by-hop too.
+    names_fields: bool,
 }
 
 impl ConnectionTokens {
-    /// One pass over the line's tokens for both words: every response carries this field.
+    /// One pass over the line's tokens for all three: every response carries this field.
     pub fn add(&mut self, line: &[u8]) {
         for token in line.split(|b| *b == b',').map(trim_ows) {
-            self.close |= token.eq_ignore_ascii_case(b"close");
-            self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+            let (close, keep_alive) = (token.eq_ignore_ascii_case(b"close"), token.eq_ignore_ascii_case(b"keep-alive"));
+            self.close |= close;
+            self.keep_alive |= keep_alive;
+            self.names_fields |= !(close || keep_alive || token.is_empty());
         }
+    }
+
+    /// Whether the lines name header fields besides saying close or keep-alive.
+    pub fn names_fields(self) -> bool {
+        self.names_fields
     }
 
     /// Whether the connection may carry another message (RFC 9112 §9.3): HTTP/1.1 is

@@ -253,6 +253,9 @@ struct Fields {
     transfer_encoding: Option<bool>,
     /// HTTP/1.1 is persistent unless told otherwise; HTTP/1.0 only when it says keep-alive.
     keep_alive: bool,
+    /// `Connection` says only close or keep-alive (or is absent), so it and `Keep-Alive`, which
+    /// describe this connection alone, can be left out of the response's fields.
+    connection_fields_are_ours: bool,
 }
 
 /// Parses a response head at the start of `buf`; `None` until it is complete.
@@ -282,6 +285,13 @@ fn parse_head(buf: &[u8], body_room: impl FnOnce(StatusCode, &Fields) -> usize) 
     // `RateLimit` fields): filling the map up would reallocate and rehash it.
     let mut headers = HeaderMap::with_capacity(parsed.headers.len() + ADDED_BY_GATEWAY);
     for field in parsed.headers.iter() {
+        // Fields about this connection only are consumed here, not passed on: the gateway
+        // would strip them before answering anyway (hop-by-hop, RFC 9110 §7.6.1). A
+        // `Connection` that names other fields is kept, so those are stripped too.
+        let own = |word: &[u8]| field.name.as_bytes().eq_ignore_ascii_case(word);
+        if fields.connection_fields_are_ours && (own(b"connection") || own(b"keep-alive")) {
+            continue;
+        }
         let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| CodecError::Invalid("field name"))?;
         let value = Span::of(field.value, buf).field_value(&head_bytes).ok_or(CodecError::Invalid("field value"))?;
         headers.append(name, value);
@@ -304,5 +314,6 @@ fn framing_fields(fields: &[httparse::Header<'_>], version: Version) -> Result<F
             connection.add(value);
         }
     }
-    Ok(Fields { length, transfer_encoding, keep_alive: connection.persistent(version) })
+    let connection_fields_are_ours = !connection.names_fields();
+    Ok(Fields { length, transfer_encoding, keep_alive: connection.persistent(version), connection_fields_are_ours })
 }

@@ -287,3 +287,23 @@ fn caller_headers_pass_as_given_and_connection_close_is_noticed() {
     assert_eq!(text, "GET / HTTP/1.1\r\nhost: b.test\r\nx-multi: 1\r\nx-multi: 2\r\nconnection: Close\r\n\r\n");
     assert!(close);
 }
+
+#[test]
+fn connection_fields_about_this_connection_only_are_not_passed_on() {
+    let names = |d: &Decoded| {
+        let mut names: Vec<String> = d.response.headers().keys().map(|n| n.to_string()).collect();
+        names.sort();
+        names
+    };
+    let d = ok(
+        b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert_eq!(names(&d), ["content-length", "x-a"]);
+    assert!(d.reusable);
+    let d = ok(b"HTTP/1.1 200 OK\r\nConnection: Close\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(names(&d), ["content-length"]);
+    assert!(!d.reusable, "still read: close retires the connection");
+    // Naming another field keeps `Connection`, so the gateway strips that field as well.
+    let d = ok(b"HTTP/1.1 200 OK\r\nConnection: keep-alive, X-A\r\nKeep-Alive: timeout=5\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(names(&d), ["connection", "content-length", "keep-alive", "x-a"]);
+}
