@@ -91,7 +91,8 @@ pub fn storable_headers(headers: &HeaderMap) -> Option<HeaderMap> {
         .flat_map(|v| v.split(','))
         .map(|n| n.trim().to_ascii_lowercase())
         .collect();
-    let mut out = HeaderMap::with_capacity(headers.len());
+    // Room for the fields added whenever the entry is served (see `respond::serve`).
+    let mut out = HeaderMap::with_capacity(headers.len() + super::respond::SERVED_HEADERS);
     for (name, value) in headers {
         let n = name.as_str();
         if NOT_STORED.contains(&n) || TAG_HEADERS.iter().any(|t| t == n) || connection_listed.iter().any(|c| c == n) {

@@ -14,8 +14,9 @@ use crate::time::parse_http_date;
 /// Fields a 304 carries from the stored response (RFC 9110 §15.4.5).
 const NOT_MODIFIED_FIELDS: [HeaderName; 6] = [CACHE_CONTROL, CONTENT_LOCATION, DATE, ETAG, EXPIRES, VARY];
 
-/// Headers the pipeline adds to a response served from storage.
-const SERVED_HEADERS: usize = 4;
+/// Headers the pipeline adds to a response served from storage: `Age`, `Cache-Status` and the
+/// two `RateLimit` fields.
+pub(super) const SERVED_HEADERS: usize = 4;
 
 /// The stored response (`status`, `headers`, `body`) as the client should get it: a 304 when
 /// the client's own validators match it, the bare headers for HEAD, the full response otherwise.
@@ -40,13 +41,10 @@ pub fn serve(
         let body = if *req.method == Method::HEAD { Bytes::new() } else { body.clone() };
         let mut r = Response::new(body);
         *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-        // Sized for what a hit adds (`Age`, `Cache-Status`, the two `RateLimit` fields) from
-        // the start: a clone is exactly full, and growing it reallocates and rehashes.
-        let copy = r.headers_mut();
-        copy.reserve(headers.len() + SERVED_HEADERS);
-        for (name, value) in headers {
-            copy.append(name.clone(), value.clone());
-        }
+        // A clone, not field by field (which hashes every name again): stored maps are made
+        // with room for what a hit adds (`entry::storable_headers`), and a clone keeps its
+        // table's size, so adding those fields does not rehash it.
+        *r.headers_mut() = headers.clone();
         r
     };
     if let Some(age) = age_secs {
