@@ -34,17 +34,17 @@ pub fn headers(decision: &LimitDecision) -> Vec<(HeaderName, HeaderValue)> {
     push_sf_string(&mut current, &tightest.name);
     push_param(&mut current, ";r=", tightest.remaining);
     push_param(&mut current, ";t=", tightest.reset_secs);
-    let retry_after = (!decision.allowed()).then(|| {
-        let mut retry_after = String::new();
-        decimal::push(&mut retry_after, decision.retry_after_secs());
-        retry_after
-    });
-    let fields = [
-        (RATELIMIT_POLICY, policy_field(&decision.results)),
-        (RATELIMIT, from_string(current)),
-        (RETRY_AFTER, retry_after.and_then(from_string)),
-    ];
-    fields.into_iter().filter_map(|(name, value)| Some((name, value?))).collect()
+    let mut fields = Vec::with_capacity(3);
+    if let Some(policy) = policy_field(&decision.results) {
+        fields.push((RATELIMIT_POLICY, policy));
+    }
+    if let Some(current) = from_string(current) {
+        fields.push((RATELIMIT, current));
+    }
+    if !decision.allowed() {
+        fields.push((RETRY_AFTER, HeaderValue::from(decision.retry_after_secs())));
+    }
+    fields
 }
 
 /// `RateLimit-Policy` for `results`. It describes the policies, not their counters, so it is
