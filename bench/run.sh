@@ -7,7 +7,8 @@
 # BENCH_KEEP (1 keeps the temp dir),
 # CARGO_TARGET_DIR (~/.cache/gatehouse/target-release), BENCH_PROFILE (dir: perf-record Gatehouse),
 # BENCH_FLOOR (1: also measure the proxy floor, Gatehouse's server and upstream client with no
-# pipeline between them: native/examples/bare_proxy.rs; 0: skip it).
+# pipeline between them: native/examples/bare_proxy.rs; 0: skip it), BENCH_INSTRUCTIONS (1: also count
+# instructions per request under callgrind, installing valgrind if missing).
 # Exit 0 even when a target is missed; non-zero on any setup error.
 set -euo pipefail
 
@@ -391,6 +392,66 @@ printf '\ntargets:\n'
 printf '  auth+limit+proxy: req/s ≥ 1.0× nginx and p99 no worse: %s (%.2f×, p99 %.2f×)\n' \
     "$(verdict "$rp >= 1.0 && $pp <= 1.0")" "$rp" "$pp"
 printf '  cache hit:        req/s ≥ 1.2× nginx:                  %s (%.2f×)\n' "$(verdict "$rc >= 1.2")" "$rc"
+# ---------------------------------------------------------------- instructions per request
+# BENCH_INSTRUCTIONS=1: each case again under callgrind, which counts the instructions a process
+# runs; unlike req/s the count barely moves between runs, so it shows the effect of a change too
+# small for this machine's drift. The gateway and the floor are restarted under valgrind (about
+# 50 times slower), warmed up, then counted over a bounded wrk run at a fixed connection count.
+# Counts are of the whole process (every thread) and use valgrind's own CPU model: SHA-256 runs
+# in software there, without the SHA extensions the host has, so the key and cache-key hashes
+# count for more than they cost natively.
+if [[ ${BENCH_INSTRUCTIONS:-0} == 1 ]]; then
+    command -v valgrind >/dev/null || {
+        say "installing valgrind"
+        SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq valgrind >/dev/null
+    }
+    counted() { # name url pid-of-valgrind nth-dump → instructions per request of url's requests
+        local name=$1 url=$2 vg=$3 dump=$4 out n ir
+        for _ in $(seq 100); do curl -s -o /dev/null -H "X-API-Key: $KEY" "$url" && break; sleep 0.2; done
+        taskset -c "$LOAD_CPUS" wrk -t1 -c8 -d2s -H "X-API-Key: $KEY" "$url" >/dev/null
+        callgrind_control -z "$vg" >/dev/null 2>&1
+        out=$(taskset -c "$LOAD_CPUS" wrk -t1 -c8 -d6s -H "X-API-Key: $KEY" "$url")
+        callgrind_control -d "$vg" >/dev/null 2>&1
+        sleep 1
+        n=$(awk '/requests in/ { print $1 }' <<<"$out")
+        # Dumps of process $vg are numbered from 1 (taskset and valgrind exec in place, so $! is
+        # its pid).
+        ir=$(callgrind_annotate "$TMP/callgrind.$vg.$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+        [[ -n $n && -n $ir && $n -gt 0 ]] || die "callgrind count failed for $name"
+        echo $((ir / n))
+    }
+    under_callgrind() { # what-to-run... → pid of valgrind; instrumentation on once listening
+        RUST_LOG=warn TOKIO_WORKER_THREADS=1 GATEHOUSE_GATEWAY_THREADS=1 "${ON_GW[@]}" valgrind --tool=callgrind \
+            --instr-atstart=no --callgrind-out-file="$TMP/callgrind.%p" "$@" >"$TMP/callgrind.log" 2>&1 &
+        VG_PID=$!
+        PIDS+=("$VG_PID")
+    }
+    kill -TERM "$GH_PID"
+    for _ in $(seq 50); do kill -0 "$GH_PID" 2>/dev/null || break; sleep 0.1; done
+    under_callgrind "$GATEHOUSE" dev --data-dir "$TMP/gh-data" --gateway-addr "127.0.0.1:$GH_PORT" \
+        --admin-addr "127.0.0.1:$ADMIN_PORT" --demo-upstream-addr "127.0.0.1:$(free_port)" --no-demo \
+        --usage-flush-secs 10 --cache-mib 64
+    wait_port "$GH_PORT" "gatehouse under callgrind" "$VG_PID" "$TMP/callgrind.log"
+    callgrind_control -i on "$VG_PID" >/dev/null 2>&1
+    IR_PLAIN=$(counted plain "$GH/bench/plain" "$VG_PID" 1)
+    IR_CACHED=$(counted cached "$GH/bench/cached" "$VG_PID" 2)
+    kill -TERM "$VG_PID"
+    IR_FLOOR=-
+    if [[ $FLOOR == 1 ]]; then
+        kill -TERM "$FLOOR_PID"
+        for _ in $(seq 50); do kill -0 "$FLOOR_PID" 2>/dev/null || break; sleep 0.1; done
+        under_callgrind "$BARE_PROXY" "127.0.0.1:$FLOOR_PORT" "http://127.0.0.1:$UP_PORT"
+        wait_port "$FLOOR_PORT" "bare proxy under callgrind" "$VG_PID" "$TMP/callgrind.log"
+        callgrind_control -i on "$VG_PID" >/dev/null 2>&1
+        IR_FLOOR=$(counted floor "$FLOOR_URL" "$VG_PID" 1)
+        kill -TERM "$VG_PID"
+    fi
+    printf '\ninstructions per request (callgrind, whole process, wrk -c8 for 6 s):\n'
+    printf '  auth+limit+proxy  gatehouse %s   floor %s\n' "$IR_PLAIN" "$IR_FLOOR"
+    printf '  cache hit         gatehouse %s\n' "$IR_CACHED"
+fi
+
 total_err=0
 for k in "${!ERR[@]}"; do total_err=$((total_err + ERR[$k])); done
 ((total_err == 0)) || printf 'warning: %s non-2xx/socket errors during load (see wrk output; BENCH_KEEP=1)\n' "$total_err"
