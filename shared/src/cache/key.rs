@@ -107,6 +107,21 @@ mod tests {
         }
     }
 
+    /// The layout is what stored entries are found by, so it is pinned: these are SHA-256 of
+    /// the length-prefixed fields, computed outside Rust. A change here needs a new `PREFIX`.
+    #[test]
+    fn keys_are_the_documented_layout() {
+        let api = api(false);
+        assert_eq!(
+            cache_key(&api, &Method::HEAD, "/a?x=1", Some("app_1")),
+            "gatehouse:v1:api_pets:08f70b7e4d7c795e80165d7fc6b0ce16a2ee1461f9c84cfab2608af0e5b4accf"
+        );
+        assert_eq!(
+            cache_key(&api, &Method::GET, "/a", None),
+            "gatehouse:v1:api_pets:15ca58aef908df6936102059159b46d3d2b76be2cdda5f69ff46ee9b7fd6bf1c"
+        );
+    }
+
     #[test]
     fn public_api_shares_one_entry_across_identities() {
         let api = api(true);
