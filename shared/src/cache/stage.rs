@@ -10,10 +10,11 @@ use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 use super::directives::CacheControl;
 use super::entry::{conditional_headers, merge_headers, strip_tag_headers, tags, vary_matches};
 use super::freshness::{usability, Usability};
+use super::key::{remember_served, served_key};
 use super::policy::{authorization_allows_sharing, entry_for, NotStored};
 use super::respond::serve;
 use super::status::{CacheStatus, FwdReason};
-use super::{cache_key, CachedResponse};
+use super::CachedResponse;
 use crate::model::Api;
 use crate::ports::{PortError, ResponseCache};
 use crate::time::UnixMillis;
@@ -81,7 +82,7 @@ pub async fn lookup<C: ResponseCache>(cache: &C, req: &CacheRequest<'_>, now: Un
     if !(*req.method == Method::GET || *req.method == Method::HEAD) || request_cc.no_store {
         return Lookup::Bypass { announce: true };
     }
-    let key = cache_key(req.api, req.method, req.path_and_query, req.identity);
+    let (key, remembered) = served_key(req.api, req.method, req.path_and_query, req.identity);
     let stored = match cache.get(&key).await {
         Ok(Some(stored)) => stored,
         Ok(None) => return Lookup::Miss { key, reason: FwdReason::UriMiss, requested_at: now, error: None },
@@ -95,7 +96,12 @@ pub async fn lookup<C: ResponseCache>(cache: &C, req: &CacheRequest<'_>, now: Un
             FwdReason::Request // RFC 9111 §3.5, for entries stored from requests without it
         } else {
             match usability(&stored, &request_cc, now) {
-                Usability::Fresh { ttl_secs, age_secs } => return hit(req, &stored, ttl_secs, age_secs),
+                Usability::Fresh { ttl_secs, age_secs } => {
+                    if !remembered {
+                        remember_served(req.api, req.method, req.path_and_query, req.identity, &key);
+                    }
+                    return hit(req, &stored, ttl_secs, age_secs);
+                }
                 Usability::Stale => FwdReason::Stale,
                 Usability::RequestForbids => FwdReason::Request,
             }
