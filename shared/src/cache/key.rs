@@ -62,7 +62,7 @@ pub fn cache_key(api: &Api, method: &Method, path_and_query: &str, identity: Opt
 pub(super) fn served_key(api: &Api, method: &Method, path_and_query: &str, identity: Option<&str>) -> (String, bool) {
     let remembered = RECENT_SERVED.try_with(|recent| {
         let recent = recent.borrow();
-        let slot = recent.slot((api.id.as_str(), path_and_query, identity));
+        let slot = served_slot(&recent, api, path_and_query, identity);
         let entry = recent.find(slot, |served| served.is_for(api, method, path_and_query, identity));
         entry.map(|served| served.key.clone())
     });
@@ -86,9 +86,14 @@ pub(super) fn remember_served(api: &Api, method: &Method, path_and_query: &str, 
     };
     let _ = RECENT_SERVED.try_with(|recent| {
         let mut recent = recent.borrow_mut();
-        let slot = recent.slot((api.id.as_str(), path_and_query, identity));
+        let slot = served_slot(&recent, api, path_and_query, identity);
         recent.remember(slot, served);
     });
+}
+
+/// The one slot a served key can be in, the same for finding and remembering it.
+fn served_slot(recent: &Recent<ServedKey>, api: &Api, path_and_query: &str, identity: Option<&str>) -> usize {
+    recent.slot((api.id.as_str(), path_and_query, identity))
 }
 
 /// How many served keys a thread remembers.

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use bytes::Bytes;
 use http::header::{CONNECTION, HOST};
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Uri};
+use http::{HeaderMap, HeaderName, Request, Uri};
 
 pub use super::identity_header::{Caller, IdentitySigner, IDENTITY_HEADER, SIGNATURE_HEADER};
 use super::identity_header::{IDENTITY, SIGNATURE};
@@ -49,8 +49,8 @@ fn is_hop_by_hop_token(token: &str) -> bool {
 
 /// Removes hop-by-hop headers, including those the `Connection` header names. One pass over
 /// the (few) names present rather than a lookup per hop-by-hop name, and nothing allocated
-/// unless `Connection` names some other header: an upstream's `Connection: keep-alive` or
-/// `close` lists only what goes anyway.
+/// unless `Connection` names some other header: `keep-alive` and `close` name only what goes
+/// anyway.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     let mut present: [Option<HeaderName>; HOP_BY_HOP.len()] = Default::default();
     for (slot, name) in present.iter_mut().zip(headers.keys().filter(|name| is_hop_by_hop(name.as_str()))) {
@@ -59,15 +59,9 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     if present[0].is_none() {
         return;
     }
-    // The usual `Connection` field names no other header: skip reading its list then.
-    let lists_only_itself = |v: &&HeaderValue| {
-        let v = v.as_bytes();
-        v.eq_ignore_ascii_case(b"keep-alive") || v.eq_ignore_ascii_case(b"close")
-    };
     let named: Vec<HeaderName> = headers
         .get_all(CONNECTION)
         .iter()
-        .filter(|v| !lists_only_itself(v))
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
