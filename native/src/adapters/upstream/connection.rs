@@ -53,12 +53,12 @@ impl<'a> Target<'a> {
 
     /// The host to resolve: `Uri` keeps an IPv6 literal's brackets, the resolver wants the bare
     /// address.
-    fn host(&self) -> &'a str {
+    pub fn host(&self) -> &'a str {
         let host = self.authority.host();
         host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
     }
 
-    fn port(&self) -> u16 {
+    pub fn port(&self) -> u16 {
         self.authority.port_u16().unwrap_or(80)
     }
 

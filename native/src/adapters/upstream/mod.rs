@@ -79,7 +79,9 @@ async fn exchange(
     };
     let outcome = match conn.exchange(request, deadline).await {
         Err(Failure::Unanswered { written, error }) if reused && (!written || is_idempotent(request.method())) => {
-            tracing::debug!(authority = target.authority(), %error, "stale pooled upstream connection; retrying once");
+            // Host and port, not the authority: it could carry userinfo, a credential.
+            let (host, port) = (target.host(), target.port());
+            tracing::debug!(host, port, %error, "stale pooled upstream connection; retrying once");
             conn = connect().await?;
             conn.exchange(request, deadline).await
         }
