@@ -33,6 +33,11 @@ impl<T> Recent<T> {
         self.slots.get(slot)?.as_ref().filter(|entry| matches(entry))
     }
 
+    /// [`Recent::find`], for an entry that keeps state of its own.
+    pub fn find_mut(&mut self, slot: usize, matches: impl FnOnce(&T) -> bool) -> Option<&mut T> {
+        self.slots.get_mut(slot)?.as_mut().filter(|entry| matches(entry))
+    }
+
     /// Puts `entry` in `slot`, replacing what was there.
     pub fn remember(&mut self, slot: usize, entry: T) {
         if let Some(place) = self.slots.get_mut(slot) {

@@ -48,7 +48,10 @@ pub fn serve(
         r
     };
     if let Some(age) = age_secs {
-        response.headers_mut().insert(AGE, HeaderValue::from(age.max(0)));
+        // The same few ages on every hit: remembered per thread rather than built each time.
+        let age = age.max(0).unsigned_abs();
+        let value = crate::field_value::numbered("", age).unwrap_or_else(|| HeaderValue::from(age));
+        response.headers_mut().insert(AGE, value);
     }
     response
 }

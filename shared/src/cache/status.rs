@@ -7,6 +7,9 @@ use http::HeaderMap;
 /// The cache's name in `Cache-Status`.
 pub const CACHE_NAME: &str = "Gatehouse";
 
+/// A hit's member up to its TTL: [`CACHE_NAME`], then `; hit; ttl=`.
+const HIT_MEMBER_PREFIX: &str = "Gatehouse; hit; ttl=";
+
 /// `Cache-Status` header name (not among `http`'s constants).
 pub const CACHE_STATUS: HeaderName = HeaderName::from_static("cache-status");
 
@@ -62,13 +65,13 @@ impl CacheStatus {
     /// Writes [`Self::member`] onto `out`. Every response of a caching API builds one, so this
     /// uses plain pushes rather than the formatting machinery.
     fn push_member(&self, out: &mut String) {
-        out.push_str(CACHE_NAME);
         match *self {
             CacheStatus::Hit { ttl_secs } => {
-                out.push_str("; hit; ttl=");
+                out.push_str(HIT_MEMBER_PREFIX);
                 crate::decimal::push(out, ttl_secs.max(0).unsigned_abs());
             }
             CacheStatus::Forward { reason, fwd_status, stored } => {
+                out.push_str(CACHE_NAME);
                 out.push_str("; fwd=");
                 out.push_str(reason.as_str());
                 if let Some(status) = fwd_status {
@@ -87,6 +90,13 @@ impl CacheStatus {
     /// Upstreams rarely send `Cache-Status`, so without one our member is the whole value,
     /// built once and handed to the header without a copy.
     pub fn apply(&self, headers: &mut HeaderMap) {
+        if let (&CacheStatus::Hit { ttl_secs }, false) = (self, headers.contains_key(CACHE_STATUS)) {
+            // Every hit of an entry within a second has the same member: made once per thread.
+            if let Some(value) = crate::field_value::numbered(HIT_MEMBER_PREFIX, ttl_secs.max(0).unsigned_abs()) {
+                headers.insert(CACHE_STATUS, value);
+                return;
+            }
+        }
         let mut value = String::new();
         for upstream in headers.get_all(&CACHE_STATUS).iter().filter_map(|v| v.to_str().ok()) {
             value.push_str(upstream);
@@ -109,6 +119,7 @@ mod tests {
 
     #[test]
     fn members_follow_rfc_9211_syntax() {
+        assert_eq!(HIT_MEMBER_PREFIX, format!("{CACHE_NAME}; hit; ttl="));
         assert_eq!(CacheStatus::Hit { ttl_secs: 42 }.member(), "Gatehouse; hit; ttl=42");
         for (ttl_secs, shown) in [(0, "0"), (-5, "0"), (10, "10"), (31_536_000_123, "31536000123")] {
             assert_eq!(CacheStatus::Hit { ttl_secs }.member(), format!("Gatehouse; hit; ttl={shown}"));
@@ -141,5 +152,11 @@ mod tests {
         let mut headers = HeaderMap::new();
         CacheStatus::Forward { reason: FwdReason::UriMiss, fwd_status: None, stored: true }.apply(&mut headers);
         assert_eq!(headers[CACHE_STATUS], "Gatehouse; fwd=uri-miss; stored");
+        // A hit's member, made or remembered, for TTLs in turn.
+        for ttl_secs in [5, 6, 5, -1, 0, 5] {
+            let mut headers = HeaderMap::new();
+            CacheStatus::Hit { ttl_secs }.apply(&mut headers);
+            assert_eq!(headers[CACHE_STATUS], CacheStatus::Hit { ttl_secs }.member());
+        }
     }
 }

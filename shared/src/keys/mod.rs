@@ -7,10 +7,12 @@
 mod crc32;
 mod format;
 mod hash;
+mod presented;
 mod status;
 
 pub use format::{
     base62, check, generate, parse, KeyEnv, KeyFormatError, ParsedKey, KEY_LEN, KEY_PREFIX, RANDOM_BYTES,
 };
 pub use hash::{hash_secret, KeyHash};
+pub use presented::checked_hash;
 pub use status::{check_key, rotation_grace_end, KeyCheck};

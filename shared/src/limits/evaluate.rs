@@ -3,13 +3,17 @@ use super::gcra::{self, Rate};
 use super::{quota, CounterState, FailureMode, LimitCheck, LimitDecision, LimitKind, LimitResult};
 use crate::time::UnixMillis;
 
+/// New counter states, one per check: on the stack for the few checks of a usual call, as
+/// this is built on every admitted call.
+pub type Writes = smallvec::SmallVec<[CounterState; 4]>;
+
 /// What a limiter does with one call's counters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evaluation {
     pub decision: LimitDecision,
     /// The new state of each check's counter, in the order of the checks, when the call is
     /// admitted. `None` when refused: there is nothing to write.
-    pub writes: Option<Vec<CounterState>>,
+    pub writes: Option<Writes>,
 }
 
 /// Evaluates every check against its counter's current state (`states[i]` for `checks[i]`;
@@ -30,7 +34,7 @@ pub struct Evaluation {
 pub fn evaluate(checks: &[LimitCheck], states: &[Option<CounterState>], now: UnixMillis, cost: u64) -> Evaluation {
     let stored = |i: usize| states.get(i).copied().flatten();
     // `writes[j]` is the new state of `checks[j]`'s counter: what a repeated counter chains on.
-    let mut writes: Vec<CounterState> = Vec::with_capacity(checks.len());
+    let mut writes = Writes::with_capacity(checks.len());
     let mut steps = Vec::with_capacity(checks.len());
     for (i, check) in checks.iter().enumerate() {
         let earlier = (0..i).rev().find(|&j| checks[j].counter == check.counter).map(|j| writes[j]);

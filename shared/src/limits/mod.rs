@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use evaluate::{evaluate, fails_open, Evaluation};
+pub use evaluate::{evaluate, fails_open, Evaluation, Writes};
 pub use headers::headers;
 pub use quota::window_bounds;
 

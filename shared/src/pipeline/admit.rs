@@ -110,10 +110,10 @@ async fn authenticate<'c, A: Adapters>(
 ) -> Result<(&'c Key, &'c Identity), Refusal> {
     let presented = credential::find(&api.auth, request.headers(), request.uri().query())
         .ok_or_else(|| refused(outcome, Outcome::Missing, "This API needs an API key."))?;
-    keys::check(presented.value)
+    let hash = keys::checked_hash(presented.value)
         .map_err(|e| refused(outcome, Outcome::Malformed, &format!("The API key was refused before lookup: {e}.")))?;
     let read = adapters.read_model();
-    let key = match read.key(&keys::hash_secret(presented.value)).await {
+    let key = match read.key(&hash).await {
         Ok(Some(key)) => &**caller.key.insert(key),
         Ok(None) => return Err(refused(outcome, Outcome::NotFound, "No such API key.")),
         Err(_) => return Err(unavailable(outcome)),

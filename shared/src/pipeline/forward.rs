@@ -84,17 +84,19 @@ pub fn upstream_url(api: &Api, rest: &str, query: Option<&str>) -> String {
 
 /// [`upstream_url`] as a `Uri`. The upstream URL's scheme and authority are parsed once per
 /// thread for each recent upstream ([`Recent`]) and only the path is parsed per call: parsing
-/// the whole URL again was a tenth of the pipeline's own work on a proxied call.
+/// the whole URL again was a tenth of the pipeline's own work on a proxied call. The last URI
+/// built for each upstream is kept too, and a call for the same path and query (a client
+/// polling one resource) clones it instead of building it again.
 pub fn upstream_uri(api: &Api, rest: &str, query: Option<&str>) -> Result<Uri, http::Error> {
     let base_url = api.upstream.url.as_str();
     let from_recent = RECENT_UPSTREAMS.try_with(|recent| {
         let mut recent = recent.borrow_mut();
         let slot = recent.slot(base_url);
-        if let Some(base) = recent.find(slot, |base| base.url == base_url) {
-            return Some(base.join(rest, query));
+        if let Some(base) = recent.find_mut(slot, |base| base.url == base_url) {
+            return Some(base.uri(rest, query));
         }
-        let base = UpstreamBase::parse(base_url)?;
-        let uri = base.join(rest, query);
+        let mut base = UpstreamBase::parse(base_url)?;
+        let uri = base.uri(rest, query);
         recent.remember(slot, base);
         Some(uri)
     });
@@ -121,6 +123,8 @@ struct UpstreamBase {
     authority: http::uri::Authority,
     /// The URL's path without its trailing `/` (empty for none).
     path: String,
+    /// The URI built last, for the next call to the same path and query.
+    last: Option<Uri>,
 }
 
 impl UpstreamBase {
@@ -134,7 +138,34 @@ impl UpstreamBase {
             Some(pq) => pq.path().trim_end_matches('/').to_owned(),
             None => String::new(),
         };
-        Some(UpstreamBase { url: url.to_owned(), scheme, authority, path })
+        Some(UpstreamBase { url: url.to_owned(), scheme, authority, path, last: None })
+    }
+
+    /// The URI for `rest` and `query`: the last one when it was for the same, else joined.
+    fn uri(&mut self, rest: &str, query: Option<&str>) -> Result<Uri, http::Error> {
+        if let Some(last) = self.last.as_ref().filter(|last| self.is_joined(last, rest, query)) {
+            return Ok(last.clone());
+        }
+        let uri = self.join(rest, query)?;
+        self.last = Some(uri.clone());
+        Ok(uri)
+    }
+
+    /// Whether `uri`'s path and query are what [`UpstreamBase::join`] makes of `rest` and
+    /// `query`, compared piece by piece rather than by joining them again.
+    fn is_joined(&self, uri: &Uri, rest: &str, query: Option<&str>) -> bool {
+        let Some(joined) = uri.path_and_query().map(|pq| pq.as_str()) else { return false };
+        let query = query.filter(|q| !q.is_empty());
+        if self.path.is_empty() && rest.is_empty() && query.is_none() {
+            return joined == "/";
+        }
+        let Some(after_path) = joined.strip_prefix(self.path.as_str()).and_then(|r| r.strip_prefix(rest)) else {
+            return false;
+        };
+        match query {
+            None => after_path.is_empty(),
+            Some(query) => after_path.strip_prefix('?') == Some(query),
+        }
     }
 
     fn join(&self, rest: &str, query: Option<&str>) -> Result<Uri, http::Error> {
@@ -235,9 +266,19 @@ mod tests {
             ("http://up.test", "", None),
             ("https://user@up.test/a/b//", "/c", None),
             ("http://[::1]:9/x", "/y", Some("z")),
+            // The same upstream for other paths and queries.
+            ("http://up.test/base/", "/pets/1", Some("a=2")),
+            ("http://up.test/base/", "/pets/1", None),
+            ("http://up.test/base/", "/pets", Some("1")),
+            ("http://up.test", "/", None),
+            ("http://up.test", "", Some("q")),
+            ("http://up.test", "/", Some("q")),
         ];
+        // Twice over, and each case right after every other: a remembered URI is only reused
+        // for the same path and query.
+        let pairs = cases.iter().flat_map(|a| cases.iter().flat_map(move |b| [a, b]));
         for _ in 0..2 {
-            for (url, rest, query) in cases {
+            for &(url, rest, query) in cases.iter().chain(pairs.clone()) {
                 api.upstream.url = url.into();
                 let whole = Uri::try_from(upstream_url(&api, rest, query)).expect("valid");
                 let uri = upstream_uri(&api, rest, query).expect("valid");
@@ -255,5 +296,28 @@ mod tests {
         assert_eq!(upstream_uri(&api, "/x", None).expect("valid").to_string(), "http://up.test/?k=v/x");
         api.upstream.url = "http://up test".into();
         assert!(upstream_uri(&api, "/x", None).is_err());
+    }
+
+    proptest::proptest! {
+        /// Whatever was asked for before, on the same upstream, the URI is the URL parsed whole.
+        #[test]
+        fn upstream_uri_after_any_calls_is_the_url_parsed_whole(
+            base in "(/[a-z]{0,2}){0,2}/?",
+            calls in proptest::collection::vec(("(/[a-z#%]{0,2}){0,3}", proptest::option::of("[a-z=&#/?]{0,4}")), 1..6),
+        ) {
+            let mut api = crate::cache::testkit::api(false);
+            api.upstream.url = format!("http://up.test{base}");
+            for (rest, query) in &calls {
+                let whole = Uri::try_from(upstream_url(&api, rest, query.as_deref()));
+                let uri = upstream_uri(&api, rest, query.as_deref());
+                match (uri, whole) {
+                    (Ok(uri), Ok(whole)) => proptest::prop_assert_eq!(
+                        (uri.to_string(), uri.path_and_query().map(|pq| pq.as_str().to_owned())),
+                        (whole.to_string(), Some(whole.path_and_query().map_or("/", |pq| pq.as_str()).to_owned()))
+                    ),
+                    (uri, whole) => proptest::prop_assert_eq!(uri.is_err(), whole.is_err()),
+                }
+            }
+        }
     }
 }
