@@ -5,6 +5,7 @@ use std::cmp::Reverse;
 use std::sync::Arc;
 
 use http::header::{HeaderName, HeaderValue, RETRY_AFTER};
+use http::HeaderMap;
 
 use super::{LimitDecision, LimitResult};
 use crate::decimal;
@@ -24,27 +25,26 @@ const SF_INTEGER_MAX: u64 = 999_999_999_999_999;
 /// `ratelimit` reports one policy, the most restrictive: a refusing one first, then the one
 /// with the fewest remaining, then the one that takes longest to reset; that is the number a
 /// client must pace itself by. `retry-after` (seconds) is added when the call is refused.
-/// An empty decision (no policies) yields no headers.
-pub fn headers(decision: &LimitDecision) -> Vec<(HeaderName, HeaderValue)> {
+/// An empty decision (no policies) yields no headers. Appended to `out` (the response's
+/// fields) directly: a list of them in between cost an allocation on every call.
+pub fn append_headers(decision: &LimitDecision, out: &mut HeaderMap) {
     let Some(tightest) = decision.results.iter().min_by_key(|r| (r.allowed, r.remaining, Reverse(r.reset_secs))) else {
-        return Vec::new();
+        return;
     };
     // Built on every admitted call: plain pushes rather than the formatting machinery.
     let mut current = String::with_capacity(32);
     push_sf_string(&mut current, &tightest.name);
     push_param(&mut current, ";r=", tightest.remaining);
     push_param(&mut current, ";t=", tightest.reset_secs);
-    let mut fields = Vec::with_capacity(3);
     if let Some(policy) = policy_field(&decision.results) {
-        fields.push((RATELIMIT_POLICY, policy));
+        out.append(RATELIMIT_POLICY, policy);
     }
     if let Some(current) = from_string(current) {
-        fields.push((RATELIMIT, current));
+        out.append(RATELIMIT, current);
     }
     if !decision.allowed() {
-        fields.push((RETRY_AFTER, HeaderValue::from(decision.retry_after_secs())));
+        out.append(RETRY_AFTER, HeaderValue::from(decision.retry_after_secs()));
     }
-    fields
 }
 
 /// `RateLimit-Policy` for `results`. It describes the policies, not their counters, so it is
@@ -138,8 +138,14 @@ fn push_sf_string(out: &mut String, s: &str) {
 mod tests {
     use super::*;
 
-    fn text(fields: &[(HeaderName, HeaderValue)]) -> Vec<(HeaderName, String)> {
+    fn text(fields: &HeaderMap) -> Vec<(HeaderName, String)> {
         fields.iter().map(|(n, v)| (n.clone(), v.to_str().expect("ascii").to_owned())).collect()
+    }
+
+    fn headers(decision: &LimitDecision) -> HeaderMap {
+        let mut out = HeaderMap::new();
+        append_headers(decision, &mut out);
+        out
     }
 
     #[test]

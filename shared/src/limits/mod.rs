@@ -15,7 +15,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use evaluate::{evaluate, fails_open, Evaluation, Writes};
-pub use headers::headers;
+pub use headers::append_headers;
 pub use quota::window_bounds;
 
 use crate::time::UnixMillis;

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Request, Response};
+use http::{Request, Response};
 
-use super::{append_headers, append_values, credential, refuse, Adapters, KnownCaller, Trace};
+use super::{append_headers, credential, refuse, Adapters, KnownCaller, Trace};
 use crate::entitlements::{Grant, Identity};
 use crate::keys::{self, KeyCheck};
 use crate::lifecycle::Lifecycle;
-use crate::limits::{self, LimitCheck};
+use crate::limits::{self, LimitCheck, LimitDecision};
 use crate::model::{Api, Key};
 use crate::ports::{Limiter, ReadModel};
 use crate::routing;
@@ -26,8 +26,9 @@ pub struct Admitted<'t> {
     rest_start: usize,
     /// `None` for a public operation.
     pub caller: Option<(&'t Key, &'t Identity)>,
-    /// `RateLimit-Policy` / `RateLimit` headers to add to the response.
-    pub limit_headers: Vec<(HeaderName, HeaderValue)>,
+    /// The limits' verdict, for the response's `RateLimit-Policy` / `RateLimit` fields;
+    /// `None` when no limit applies.
+    pub limits: Option<LimitDecision>,
 }
 
 /// A refusal, boxed because a response is large and refusals are the uncommon path.
@@ -56,7 +57,7 @@ pub(super) async fn admit<'t, A: Adapters>(
     if operation.public {
         *outcome = Outcome::Public;
         check_lifecycle(api, outcome)?;
-        return Ok(Admitted { api, rest_start, caller: None, limit_headers: Vec::new() });
+        return Ok(Admitted { api, rest_start, caller: None, limits: None });
     }
     let (key, identity) = authenticate(adapters, request, api, now, outcome, caller).await?;
     let Some(grant) = identity.grant_for(&api.id, &operation.id, &operation.scopes) else {
@@ -67,13 +68,13 @@ pub(super) async fn admit<'t, A: Adapters>(
         ));
     };
     check_lifecycle(api, outcome)?;
-    let limit_headers = enforce_limits(adapters, grant, key, identity, now, outcome).await.map_err(|mut refusal| {
+    let limits = enforce_limits(adapters, grant, key, identity, now, outcome).await.map_err(|mut refusal| {
         // A deprecated API says so on every answer, refusals included.
         append_headers(&mut refusal, api.lifecycle.response_headers());
         refusal
     })?;
     *outcome = Outcome::Valid;
-    Ok(Admitted { api, rest_start, caller: Some((key, identity)), limit_headers })
+    Ok(Admitted { api, rest_start, caller: Some((key, identity)), limits })
 }
 
 impl Admitted<'_> {
@@ -150,7 +151,7 @@ async fn enforce_limits<A: Adapters>(
     identity: &Identity,
     now: UnixMillis,
     outcome: &mut Outcome,
-) -> Result<Vec<(HeaderName, HeaderValue)>, Refusal> {
+) -> Result<Option<LimitDecision>, Refusal> {
     let plan = grant.limits.iter().map(|p| (p, Some(grant.since)));
     let checks: Vec<LimitCheck> = plan
         .chain(key.limits.iter().map(|p| (p, None)))
@@ -167,16 +168,15 @@ async fn enforce_limits<A: Adapters>(
         })
         .collect();
     if checks.is_empty() {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let decision = match adapters.limiter().acquire(&checks, now).await {
         Ok(decision) => decision,
-        Err(_) if limits::fails_open(&checks) => return Ok(Vec::new()),
+        Err(_) if limits::fails_open(&checks) => return Ok(None),
         Err(_) => return Err(unavailable(outcome)),
     };
-    let headers = limits::headers(&decision);
     let Some(refusal) = decision.refusal() else {
-        return Ok(headers);
+        return Ok(Some(decision));
     };
     let detail = if refusal == Outcome::QuotaExceeded {
         "The quota for this period is used up."
@@ -184,6 +184,6 @@ async fn enforce_limits<A: Adapters>(
         "Too many requests; slow down."
     };
     let mut res = refused(outcome, refusal, detail);
-    append_values(&mut res, headers);
+    limits::append_headers(&decision, res.headers_mut());
     Err(res)
 }

@@ -14,7 +14,7 @@ mod refuse;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response};
+use http::{Request, Response};
 
 use crate::config::GatewayConfig;
 use crate::entitlements::Identity;
@@ -29,13 +29,10 @@ pub use admit::Admitted;
 /// Appends computed headers (lifecycle) to a response; a value that is not a valid header
 /// value is left out rather than failing the call.
 fn append_headers(response: &mut Response<Bytes>, headers: Vec<(http::HeaderName, String)>) {
-    append_values(response, headers.into_iter().filter_map(|(name, value)| Some((name, from_string(value)?))));
-}
-
-/// Appends header fields (the limit fields, made as values by `limits::headers`).
-fn append_values(response: &mut Response<Bytes>, fields: impl IntoIterator<Item = (http::HeaderName, HeaderValue)>) {
-    for (name, value) in fields {
-        response.headers_mut().append(name, value);
+    for (name, value) in headers {
+        if let Some(value) = from_string(value) {
+            response.headers_mut().append(name, value);
+        }
     }
 }
 pub use credential::{find as find_credential, strip as strip_credential};

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
 
 use super::forward::{self, Caller};
-use super::{append_headers, append_values, credential, refuse, Adapters, Admitted, Gateway};
+use super::{append_headers, credential, refuse, Adapters, Admitted, Gateway};
 use crate::cache::{self, CacheRequest, Lookup};
 use crate::ports::{Upstream, UpstreamError};
 use crate::time::UnixMillis;
@@ -88,9 +88,10 @@ impl Admitted<'_> {
 
     /// Adds the limit headers and, for a deprecated API, `Deprecation`/`Sunset`/`Link`.
     fn decorate(self, mut response: Response<Bytes>) -> Response<Bytes> {
-        let lifecycle = self.api.lifecycle.response_headers();
-        append_values(&mut response, self.limit_headers);
-        append_headers(&mut response, lifecycle);
+        if let Some(decision) = &self.limits {
+            crate::limits::append_headers(decision, response.headers_mut());
+        }
+        append_headers(&mut response, self.api.lifecycle.response_headers());
         response
     }
 }
