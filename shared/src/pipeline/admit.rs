@@ -6,8 +6,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{Request, Response};
 
-use super::{append_headers, credential, refuse, Adapters, KnownCaller, Trace};
-use crate::entitlements::{Grant, Identity};
+use super::{append_headers, credential, limit_checks, refuse, Adapters, KnownCaller, Trace};
+use crate::entitlements::Identity;
 use crate::keys::{self, KeyCheck};
 use crate::lifecycle::Lifecycle;
 use crate::limits::{self, LimitCheck, LimitDecision};
@@ -68,13 +68,14 @@ pub(super) async fn admit<'t, A: Adapters>(
         ));
     };
     check_lifecycle(api, outcome)?;
-    let limits = enforce_limits(adapters, grant, key, identity, now, outcome).await.map_err(|mut refusal| {
+    let checks = limit_checks::for_call(grant, key, identity);
+    let limits = enforce_limits(adapters, &checks, now, outcome).await.map_err(|mut refusal| {
         // A deprecated API says so on every answer, refusals included.
         append_headers(&mut refusal, api.lifecycle.response_headers());
         refusal
     })?;
     *outcome = Outcome::Valid;
-    Ok(Admitted { api, rest_start, caller: Some((key, identity)), limits })
+    Ok(Admitted { api, rest_start, caller: Some((&**key, &**identity)), limits })
 }
 
 impl Admitted<'_> {
@@ -108,14 +109,14 @@ async fn authenticate<'c, A: Adapters>(
     now: UnixMillis,
     outcome: &mut Outcome,
     caller: &'c mut KnownCaller,
-) -> Result<(&'c Key, &'c Identity), Refusal> {
+) -> Result<(&'c Arc<Key>, &'c Arc<Identity>), Refusal> {
     let presented = credential::find(&api.auth, request.headers(), request.uri().query())
         .ok_or_else(|| refused(outcome, Outcome::Missing, "This API needs an API key."))?;
     let hash = keys::checked_hash(presented.value)
         .map_err(|e| refused(outcome, Outcome::Malformed, &format!("The API key was refused before lookup: {e}.")))?;
     let read = adapters.read_model();
     let key = match read.key(&hash).await {
-        Ok(Some(key)) => &**caller.key.insert(key),
+        Ok(Some(key)) => &*caller.key.insert(key),
         Ok(None) => return Err(refused(outcome, Outcome::NotFound, "No such API key.")),
         Err(_) => return Err(unavailable(outcome)),
     };
@@ -126,7 +127,7 @@ async fn authenticate<'c, A: Adapters>(
         KeyCheck::Expired => return Err(refused(outcome, Outcome::Expired, "This API key has expired.")),
     }
     let identity = match read.identity(&key.app_id).await {
-        Ok(Some(identity)) => &**caller.identity.insert(identity),
+        Ok(Some(identity)) => &*caller.identity.insert(identity),
         Ok(None) => return Err(refused(outcome, Outcome::Forbidden, "The key's app has no active subscription.")),
         Err(_) => return Err(unavailable(outcome)),
     };
@@ -146,33 +147,16 @@ fn check_lifecycle(api: &Api, outcome: &mut Outcome) -> Result<(), Refusal> {
 /// policy's `on_failure`.
 async fn enforce_limits<A: Adapters>(
     adapters: &A,
-    grant: &Grant,
-    key: &Key,
-    identity: &Identity,
+    checks: &[LimitCheck],
     now: UnixMillis,
     outcome: &mut Outcome,
 ) -> Result<Option<LimitDecision>, Refusal> {
-    let plan = grant.limits.iter().map(|p| (p, Some(grant.since)));
-    let checks: Vec<LimitCheck> = plan
-        .chain(key.limits.iter().map(|p| (p, None)))
-        .filter_map(|(policy, anchor)| {
-            let counter = limits::counter_key(
-                policy.scope,
-                &key.id,
-                &identity.app_id,
-                &identity.developer_id,
-                identity.group.as_deref(),
-                &policy.name,
-            )?;
-            Some(LimitCheck { counter, policy: policy.clone(), anchor })
-        })
-        .collect();
     if checks.is_empty() {
         return Ok(None);
     }
-    let decision = match adapters.limiter().acquire(&checks, now).await {
+    let decision = match adapters.limiter().acquire(checks, now).await {
         Ok(decision) => decision,
-        Err(_) if limits::fails_open(&checks) => return Ok(None),
+        Err(_) if limits::fails_open(checks) => return Ok(None),
         Err(_) => return Err(unavailable(outcome)),
     };
     let Some(refusal) = decision.refusal() else {

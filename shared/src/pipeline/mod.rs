@@ -8,6 +8,7 @@ mod admit;
 mod credential;
 pub mod forward;
 pub mod identity_header;
+mod limit_checks;
 mod proxy;
 mod refuse;
 
