@@ -28,18 +28,22 @@ const SF_INTEGER_MAX: u64 = 999_999_999_999_999;
 /// An empty decision (no policies) yields no headers. Appended to `out` (the response's
 /// fields) directly: a list of them in between cost an allocation on every call.
 pub fn append_headers(decision: &LimitDecision, out: &mut HeaderMap) {
-    let Some(tightest) = decision.results.iter().min_by_key(|r| (r.allowed, r.remaining, Reverse(r.reset_secs))) else {
+    let results = &decision.results;
+    let tightest_at = (0..results.len()).min_by_key(|&i| {
+        let r = &results[i];
+        (r.allowed, r.remaining, Reverse(r.reset_secs))
+    });
+    let Some((tightest_at, tightest)) = tightest_at.and_then(|i| Some((i, results.get(i)?))) else {
         return;
     };
-    // Built on every admitted call: plain pushes rather than the formatting machinery.
-    let mut current = String::with_capacity(32);
-    push_sf_string(&mut current, &tightest.name);
-    push_param(&mut current, ";r=", tightest.remaining);
-    push_param(&mut current, ";t=", tightest.reset_secs);
-    if let Some(policy) = policy_field(&decision.results) {
+    let (policy, current) = with_description(results, |described| {
+        let prefix = described.shapes.get(tightest_at).map_or("", |shape| &*shape.current_prefix);
+        (described.policy.clone(), current_value(prefix, tightest))
+    });
+    if let Some(policy) = policy {
         out.append(RATELIMIT_POLICY, policy);
     }
-    if let Some(current) = from_string(current) {
+    if let Some(current) = current {
         out.append(RATELIMIT, current);
     }
     if !decision.allowed() {
@@ -47,22 +51,55 @@ pub fn append_headers(decision: &LimitDecision, out: &mut HeaderMap) {
     }
 }
 
-/// `RateLimit-Policy` for `results`. It describes the policies, not their counters, so it is
-/// the same on every call under one plan: each thread keeps the values it built for the
-/// policy sets it saw last ([`Recent`]), and a call under one of them only compares.
-fn policy_field(results: &[LimitResult]) -> Option<HeaderValue> {
-    let matches = |(shapes, _): &RememberedPolicy| {
-        shapes.len() == results.len() && shapes.iter().zip(results).all(|(shape, result)| shape.describes(result))
+/// `RateLimit` for `result`, after its policy's `prefix` (`"burst";r=`): the one field value
+/// built on every admitted call, so into a buffer of exactly its size, which becomes the
+/// value without a copy.
+fn current_value(prefix: &str, result: &LimitResult) -> Option<HeaderValue> {
+    let mut remaining = [0; 20];
+    let mut reset = [0; 20];
+    let remaining = decimal::digits(result.remaining.min(SF_INTEGER_MAX), &mut remaining);
+    let reset = decimal::digits(result.reset_secs.min(SF_INTEGER_MAX), &mut reset);
+    let mut value = Vec::with_capacity(prefix.len() + remaining.len() + 3 + reset.len());
+    for part in [prefix.as_bytes(), remaining, b";t=", reset] {
+        value.extend_from_slice(part);
+    }
+    HeaderValue::try_from(value).ok()
+}
+
+/// What the limit fields say about a set of policies, which does not change from call to
+/// call under one plan: the `RateLimit-Policy` value and each policy's `RateLimit` prefix.
+/// Each thread keeps the descriptions it built for the policy sets it saw last ([`Recent`]),
+/// and a call under one of them only compares.
+struct Described {
+    shapes: Vec<PolicyShape>,
+    /// `None` if a value could not be made (never, as names are escaped).
+    policy: Option<HeaderValue>,
+}
+
+/// Runs `use_it` on the description of `results`' policies, remembered or built.
+fn with_description<R>(results: &[LimitResult], use_it: impl Fn(&Described) -> R) -> R {
+    let matches = |described: &Described| {
+        described.shapes.len() == results.len()
+            && described.shapes.iter().zip(results).all(|(shape, result)| shape.describes(result))
     };
     let remembered = RECENT_POLICIES.try_with(|recent| {
         let recent = recent.borrow();
         // Results share their policy's name, so its address tells policy sets apart cheaply.
         let slot = recent.slot(results.first().map(|first| Arc::as_ptr(&first.name).cast::<u8>()));
-        (slot, recent.find(slot, matches).map(|(_, value)| value.clone()))
+        (slot, recent.find(slot, matches).map(&use_it))
     });
-    if let Ok((_, Some(value))) = remembered {
-        return Some(value);
+    if let Ok((_, Some(answer))) = remembered {
+        return answer;
     }
+    let described = describe(results);
+    let answer = use_it(&described);
+    if let Ok((slot, None)) = remembered {
+        let _ = RECENT_POLICIES.try_with(|recent| recent.borrow_mut().remember(slot, described));
+    }
+    answer
+}
+
+fn describe(results: &[LimitResult]) -> Described {
     let mut policies = String::with_capacity(32 * results.len());
     for (i, result) in results.iter().enumerate() {
         if i > 0 {
@@ -72,34 +109,36 @@ fn policy_field(results: &[LimitResult]) -> Option<HeaderValue> {
         push_param(&mut policies, ";q=", result.limit);
         push_param(&mut policies, ";w=", result.window_secs);
     }
-    let value = from_string(policies)?;
-    if let Ok((slot, None)) = remembered {
-        let entry = (results.iter().map(PolicyShape::of).collect(), value.clone());
-        let _ = RECENT_POLICIES.try_with(|recent| recent.borrow_mut().remember(slot, entry));
-    }
-    Some(value)
+    Described { shapes: results.iter().map(PolicyShape::of).collect(), policy: from_string(policies) }
 }
 
-/// How many policy sets a thread remembers a `RateLimit-Policy` value for.
+/// How many policy sets a thread remembers a description of.
 const POLICY_SLOTS: usize = 8;
 
-/// A `RateLimit-Policy` value and the policies it was built for.
-type RememberedPolicy = (Vec<PolicyShape>, HeaderValue);
-
 thread_local! {
-    static RECENT_POLICIES: RefCell<Recent<RememberedPolicy>> = RefCell::new(Recent::with_slots(POLICY_SLOTS));
+    static RECENT_POLICIES: RefCell<Recent<Described>> = RefCell::new(Recent::with_slots(POLICY_SLOTS));
 }
 
-/// What `RateLimit-Policy` says about one policy.
+/// What the limit fields say about one policy.
 struct PolicyShape {
     name: Arc<str>,
     limit: u64,
     window_secs: u64,
+    /// `RateLimit` for this policy up to its remaining count: `"<name>";r=`.
+    current_prefix: Box<str>,
 }
 
 impl PolicyShape {
     fn of(result: &LimitResult) -> PolicyShape {
-        PolicyShape { name: Arc::clone(&result.name), limit: result.limit, window_secs: result.window_secs }
+        let mut current_prefix = String::with_capacity(result.name.len() + 5);
+        push_sf_string(&mut current_prefix, &result.name);
+        current_prefix.push_str(";r=");
+        PolicyShape {
+            name: Arc::clone(&result.name),
+            limit: result.limit,
+            window_secs: result.window_secs,
+            current_prefix: current_prefix.into(),
+        }
     }
 
     /// Names are compared by pointer first: results share their policy's name.
@@ -169,6 +208,26 @@ mod tests {
         let mut copy = burst;
         copy.name = Arc::from("burst");
         assert_eq!(policy(&LimitDecision { results: vec![copy] }), r#""burst";q=10;w=1"#);
+    }
+
+    #[test]
+    fn a_remembered_description_reports_whichever_policy_is_tightest() {
+        let mut decision = LimitDecision {
+            results: vec![result("burst", true, 10, 3, 1, 1), result("daily", true, 1000, 900, 86_400, 5_000)],
+        };
+        let current = |d: &LimitDecision| text(&headers(d))[1].1.clone();
+        assert_eq!(current(&decision), r#""burst";r=3;t=1"#);
+        decision.results[0].remaining = 950;
+        assert_eq!(current(&decision), r#""daily";r=900;t=5000"#, "the same policies, another tightest");
+        decision.results[1].name = Arc::from("dai\"ly");
+        assert_eq!(current(&decision), r#""dai\"ly";r=900;t=5000"#, "a renamed policy is described again");
+        decision.results[0].remaining = u64::MAX;
+        decision.results[1].remaining = u64::MAX;
+        assert_eq!(
+            current(&decision),
+            format!(r#""dai\"ly";r={SF_INTEGER_MAX};t=5000"#),
+            "clamped; a tie goes to the longer reset"
+        );
     }
 
     fn sf_string(s: &str) -> String {
