@@ -26,15 +26,17 @@ struct BareProxy {
 }
 
 impl Handler for BareProxy {
-    async fn respond(&self, request: Request<Bytes>) -> Response<Bytes> {
-        let (mut parts, body) = request.into_parts();
-        let path = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    async fn respond(&self, request: &mut Request<Bytes>) -> Response<Bytes> {
+        let path = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
         let Ok(uri) = Uri::try_from(format!("{}{path}", self.upstream)) else {
             return status(StatusCode::BAD_REQUEST);
         };
-        parts.uri = uri;
-        parts.headers.remove(HOST);
-        match PooledUpstream.send(Request::from_parts(parts, body), 5_000).await {
+        let mut upstream = Request::new(request.body().clone());
+        *upstream.method_mut() = request.method().clone();
+        *upstream.uri_mut() = uri;
+        *upstream.headers_mut() = std::mem::take(request.headers_mut());
+        upstream.headers_mut().remove(HOST);
+        match PooledUpstream.send(upstream, 5_000).await {
             Ok(response) => response,
             Err(_) => status(StatusCode::BAD_GATEWAY),
         }

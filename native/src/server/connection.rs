@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, Method, Response, Version};
+use http::{Method, Request, Response, Uri, Version};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::futures::OwnedNotified;
@@ -29,17 +29,19 @@ const READ_GROWTH: usize = 8 * 1024;
 const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
 const LINGER_BYTES: usize = 1024 * 1024;
 /// A response's header map with room for more fields than this is not kept for the next
-/// request (see [`Connection::spare_headers`]), so an unusual response does not leave its
-/// memory on an idle connection.
+/// request (see [`Connection::request`]), so an unusual response does not leave its memory on
+/// an idle connection.
 const MAX_SPARE_HEADERS: usize = 32;
 
 pub(super) struct Connection {
     stream: TcpStream,
     buf: BytesMut,
     out: Vec<u8>,
-    /// The last response's header map, emptied, whose capacity the next request's fields
-    /// reuse: a map costs two allocations, which a keep-alive connection then pays once.
-    spare_headers: HeaderMap,
+    /// Every request of the connection is parsed into this one and handed to the handler by
+    /// reference, so it is never moved; emptied after each answer. Its header map keeps its
+    /// capacity from message to message (a map costs two allocations, which a keep-alive
+    /// connection then pays once), or takes the last response's when the handler took it.
+    request: Request<Bytes>,
     limits: Limits,
     stop: Arc<Stop>,
     /// Registered with `stop` when the connection starts, so waiting on it costs nothing more.
@@ -67,7 +69,7 @@ impl Connection {
             stream,
             buf: BytesMut::with_capacity(READ_GROWTH),
             out: Vec::with_capacity(1024),
-            spare_headers: HeaderMap::new(),
+            request: Request::new(Bytes::new()),
             timer: Deadline::new(Instant::now() + limits.read_timeout),
             limits,
             stop,
@@ -82,25 +84,41 @@ impl Connection {
                 Ok(None) => return,
                 Err(refusal) => return self.refuse(refusal).await,
             };
-            let Head { request, framing, keep_alive, expects_continue } = head;
+            let Head { framing, keep_alive, expects_continue } = head;
             let body = match self.read_body(framing, expects_continue).await {
                 Ok(Some(body)) => body,
                 Ok(None) => return,
                 Err(refusal) => return self.refuse(refusal).await,
             };
-            let head_request = request.method() == Method::HEAD;
-            let confirm_keep_alive = keep_alive && request.version() == Version::HTTP_10;
-            let response = handler.respond(request.map(|()| body)).await;
+            *self.request.body_mut() = body;
+            let head_request = self.request.method() == Method::HEAD;
+            let confirm_keep_alive = keep_alive && self.request.version() == Version::HTTP_10;
+            let response = handler.respond(&mut self.request).await;
             let close = !keep_alive || self.shutting_down();
             let exchange = Exchange { head_request, close, confirm_keep_alive };
             if self.write(&response, exchange).await.is_err() || close {
                 return;
             }
-            let mut headers = response.into_parts().0.headers;
-            if headers.capacity() <= MAX_SPARE_HEADERS {
+            self.empty_request(response);
+        }
+    }
+
+    /// Lets go of everything the answered request held, so the read buffer it was parsed from
+    /// is reclaimed in place by the next read, and gives its header map the response's when
+    /// the handler took the request's own.
+    fn empty_request(&mut self, response: Response<Bytes>) {
+        let request = &mut self.request;
+        *request.uri_mut() = Uri::default();
+        *request.body_mut() = Bytes::new();
+        request.extensions_mut().clear();
+        let headers = request.headers_mut();
+        headers.clear();
+        if headers.capacity() == 0 {
+            let mut spare = response.into_parts().0.headers;
+            if spare.capacity() <= MAX_SPARE_HEADERS {
                 // Emptied now: its values may share memory with a response body.
-                headers.clear();
-                self.spare_headers = headers;
+                spare.clear();
+                *headers = spare;
             }
         }
     }
@@ -110,7 +128,7 @@ impl Connection {
         let deadline = Instant::now() + self.limits.read_timeout;
         loop {
             if !self.buf.is_empty() {
-                if let Some(head) = parse_head(&mut self.buf, &mut self.spare_headers)? {
+                if let Some(head) = parse_head(&mut self.buf, &mut self.request)? {
                     return Ok(Some(head));
                 }
             }

@@ -37,7 +37,9 @@ use request::Refusal;
 
 /// What answers requests: the gateway pipeline in production, anything in tests.
 pub trait Handler: Send + Sync + 'static {
-    fn respond(&self, request: Request<Bytes>) -> impl Future<Output = Response<Bytes>> + Send;
+    /// Answers `request`. The server owns it and parses the connection's next request into
+    /// it, so a handler may take parts of it (its header map, say) rather than copy them.
+    fn respond(&self, request: &mut Request<Bytes>) -> impl Future<Output = Response<Bytes>> + Send;
 }
 
 /// Bounds on what one client may make the server hold or wait for.

@@ -9,7 +9,7 @@ use std::mem::MaybeUninit;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, Method, Request, Uri, Version};
+use http::{HeaderName, Method, Request, Uri, Version};
 
 use crate::http1::{content_length, trim_ows, ConnectionTokens, Span};
 
@@ -18,10 +18,9 @@ pub const MAX_HEADERS: usize = 100;
 /// Largest request head accepted; nginx's default `large_client_header_buffers` is 4 × 8 KiB.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
-/// A parsed head: the request without its body, and what the connection must do around it.
+/// What a parsed head says the connection must do around its request.
 #[derive(Debug)]
 pub struct Head {
-    pub request: Request<()>,
     pub framing: Framing,
     /// The client will keep the connection open after this exchange if we do.
     pub keep_alive: bool,
@@ -55,24 +54,26 @@ pub enum Refusal {
     Timeout,
 }
 
-/// Parses the head at the start of `buf`: `Ok(None)` while it is incomplete (`buf` is left as
-/// it was), else the head, which is split off the front of `buf`.
+/// Parses the head at the start of `buf` into `request` (method, target, version, fields; its
+/// body and extensions are the caller's): `Ok(None)` while it is incomplete (`buf` and
+/// `request` are left as they were), else what the head says about framing and persistence.
+/// The head is split off the front of `buf`.
 ///
 /// Zero-copy: the URI and header values are slices of the head's bytes where they were read,
 /// so they keep that part of the connection's read buffer alive as long as they live. That
-/// costs nothing because no request field outlives its exchange: the request is dropped once
-/// answered (the buffer is then reclaimed in place), and the cache stores response fields and
+/// costs nothing because no request field outlives its exchange: the connection empties its
+/// request once answered (the buffer is then reclaimed in place), and the cache stores response fields and
 /// only a digest of the request's `Vary` fields (`gatehouse_core::cache::entry::vary_digest`).
 /// Anything that keeps a request field for longer must copy it, or it pins the whole buffer.
 ///
-/// The fields go into the map taken from `spare` (emptied first), so that a connection can
-/// offer one whose capacity an earlier message already allocated.
-pub fn parse_head(buf: &mut BytesMut, spare: &mut HeaderMap) -> Result<Option<Head>, Refusal> {
+/// A connection parses each of its requests into the same `Request`, so the request is never
+/// moved (it is 224 bytes) and its header map keeps the capacity earlier messages allocated.
+pub fn parse_head(buf: &mut BytesMut, request: &mut Request<Bytes>) -> Result<Option<Head>, Refusal> {
     let mut fields = [Field::default(); MAX_HEADERS];
     let Some(layout) = locate(buf, &mut fields)? else { return Ok(None) };
     let head = buf.split_to(layout.len).freeze();
     let count = layout.fields;
-    build(&head, layout, &fields[..count], std::mem::take(spare)).map(Some)
+    build(&head, layout, &fields[..count], request).map(Some)
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -115,8 +116,8 @@ fn locate(buf: &[u8], fields: &mut [Field; MAX_HEADERS]) -> Result<Option<Layout
     Ok(Some(Layout { len, version, method, path, fields: parsed.headers.len() }))
 }
 
-/// The request from its head's bytes, with the framing decided and checked.
-fn build(head: &Bytes, layout: Layout, fields: &[Field], mut headers: HeaderMap) -> Result<Head, Refusal> {
+/// The request from its head's bytes, into `request`, with the framing decided and checked.
+fn build(head: &Bytes, layout: Layout, fields: &[Field], request: &mut Request<Bytes>) -> Result<Head, Refusal> {
     let bad = Refusal::BadRequest;
     let version = layout.version;
     let uri = layout
@@ -125,6 +126,7 @@ fn build(head: &Bytes, layout: Layout, fields: &[Field], mut headers: HeaderMap)
         .and_then(|path| Uri::from_maybe_shared(path).ok())
         .ok_or(bad("The request target is not a valid URI."))?;
 
+    let headers = request.headers_mut();
     headers.clear();
     headers.reserve(fields.len());
     let (mut length, mut codings, mut hosts) = (None, Codings::Absent, 0);
@@ -171,12 +173,10 @@ fn build(head: &Bytes, layout: Layout, fields: &[Field], mut headers: HeaderMap)
     };
     let keep_alive = connection.persistent(version);
 
-    let mut request = Request::new(());
     *request.method_mut() = layout.method;
     *request.uri_mut() = uri;
     *request.version_mut() = version;
-    *request.headers_mut() = headers;
-    Ok(Head { request, framing, keep_alive, expects_continue })
+    Ok(Head { framing, keep_alive, expects_continue })
 }
 
 /// What the `Transfer-Encoding` lines say, read as one list across all of them.

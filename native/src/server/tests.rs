@@ -1,27 +1,46 @@
 //! Request-head cases, byte-level: what is accepted, and what is refused with which answer.
 
-use bytes::BytesMut;
-use http::{HeaderMap, Method, Version};
+use bytes::{Bytes, BytesMut};
+use http::{Method, Request, Version};
 
 use super::request::{parse_head, Framing, Head, Refusal, MAX_HEAD_BYTES};
 
+/// A parsed head and the request it was parsed into.
+struct Parsed {
+    request: Request<Bytes>,
+    head: Head,
+}
+
+impl std::ops::Deref for Parsed {
+    type Target = Head;
+    fn deref(&self) -> &Head {
+        &self.head
+    }
+}
+
+/// [`parse_head`] into a new request.
+fn parse_from(buf: &mut BytesMut) -> Result<Option<Parsed>, Refusal> {
+    let mut request = Request::new(Bytes::new());
+    Ok(parse_head(buf, &mut request)?.map(|head| Parsed { request, head }))
+}
+
 /// Parses a complete head; for a valid one, also checks that every prefix of it is merely
 /// incomplete and left in the buffer, so a head may arrive split anywhere.
-fn parse(raw: &str) -> Result<Head, Refusal> {
+fn parse(raw: &str) -> Result<Parsed, Refusal> {
     let bytes = raw.as_bytes();
     let mut buf = BytesMut::from(bytes);
-    let Some(head) = parse_head(&mut buf, &mut HeaderMap::new())? else { panic!("incomplete: {raw:?}") };
+    let Some(head) = parse_from(&mut buf)? else { panic!("incomplete: {raw:?}") };
     assert!(buf.is_empty(), "the whole head is taken from the buffer: {raw:?}");
     for cut in 0..bytes.len() {
         let mut prefix = BytesMut::from(&bytes[..cut]);
-        assert!(matches!(parse_head(&mut prefix, &mut HeaderMap::new()), Ok(None)), "prefix of {cut} bytes: {raw:?}");
+        assert!(matches!(parse_from(&mut prefix), Ok(None)), "prefix of {cut} bytes: {raw:?}");
         assert_eq!(prefix, &bytes[..cut], "an incomplete head stays in the buffer");
     }
     Ok(head)
 }
 
-fn parse_bytes(raw: &[u8]) -> Result<Option<Head>, Refusal> {
-    parse_head(&mut BytesMut::from(raw), &mut HeaderMap::new())
+fn parse_bytes(raw: &[u8]) -> Result<Option<Parsed>, Refusal> {
+    parse_from(&mut BytesMut::from(raw))
 }
 
 #[test]
@@ -117,11 +136,26 @@ fn oversized_heads_are_refused_with_431() {
 fn only_the_head_is_taken_and_pipelined_bytes_stay_in_the_buffer() {
     let first = "GET /a HTTP/1.1\r\nHost: a\r\nX-Key: k\r\n\r\n";
     let mut buf = BytesMut::from(format!("{first}GET /b HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
-    let head = parse_head(&mut buf, &mut HeaderMap::new()).expect("valid").expect("complete");
+    let head = parse_from(&mut buf).expect("valid").expect("complete");
     assert_eq!(head.request.uri(), "/a");
     assert_eq!(head.request.headers()["x-key"], "k");
-    let next = parse_head(&mut buf, &mut HeaderMap::new()).expect("valid").expect("complete");
+    let next = parse_from(&mut buf).expect("valid").expect("complete");
     assert_eq!(next.request.uri(), "/b");
     assert!(buf.is_empty());
     assert_eq!(head.request.headers()["x-key"], "k", "values outlive later reads of the buffer");
+}
+
+#[test]
+fn a_request_parsed_into_a_used_one_keeps_nothing_of_it() {
+    let mut request = Request::new(Bytes::new());
+    let mut buf = BytesMut::from(&b"POST /a?q HTTP/1.0\r\nHost: a\r\nX-Old: 1\r\nContent-Length: 0\r\n\r\n"[..]);
+    parse_head(&mut buf, &mut request).expect("valid").expect("complete");
+    let mut buf = BytesMut::from(&b"GET /b HTTP/1.1\r\nHost: b\r\n\r\n"[..]);
+    parse_head(&mut buf, &mut request).expect("valid").expect("complete");
+    assert_eq!(
+        (request.method(), request.uri().to_string(), request.version()),
+        (&Method::GET, "/b".into(), Version::HTTP_11)
+    );
+    assert_eq!(request.headers().len(), 1, "only the second request's fields");
+    assert_eq!(request.headers()["host"], "b");
 }
