@@ -1,6 +1,8 @@
-//! `Recent`: what a thread derived lately from configuration that changes rarely (a signed
-//! identity for the current second, a `RateLimit-Policy` value, a parsed upstream address),
-//! kept so the next call under the same configuration only compares instead of rebuilding.
+//! `Recent`: what a thread derived lately from inputs that repeat from call to call (a
+//! presented key's hash, a caller's limit checks, a signed identity for the current second,
+//! the limit fields of a policy set, a parsed upstream address and its last URI, a hit's `Age`
+//! and `Cache-Status`, a served entry's cache key), kept so the next call with the same inputs
+//! only compares instead of rebuilding.
 //!
 //! A small direct-mapped table: each entry has one slot, chosen by a hash of what it was
 //! derived from, and a newer entry for the same slot replaces it. The caller checks that an
@@ -10,8 +12,9 @@
 
 use std::hash::{BuildHasher, Hash};
 
-/// The hasher choosing slots: fixed-seed foldhash, as the keys are our own configuration
-/// (ids, policy names, upstream URLs), not something a caller picks.
+/// The hasher choosing slots: fixed-seed foldhash. Most keys are our own configuration (ids,
+/// policy names, upstream URLs); where a caller picks them (a presented key), crafted
+/// collisions only make the callers sharing a slot take turns rebuilding.
 type SlotHasher = foldhash::fast::FixedState;
 
 pub struct Recent<T> {
