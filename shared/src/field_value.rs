@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use http::HeaderValue;
 
-use crate::recent::Recent;
+use crate::recent::{recall, Recent};
 
 /// `s` as a field value, `None` if it is not a valid one. Takes the string to reuse its
 /// buffer: one without spare capacity becomes the value's `Bytes` as is, where one with spare
@@ -23,23 +23,13 @@ pub fn from_string(mut s: String) -> Option<HeaderValue> {
 pub fn numbered(prefix: &'static str, n: u64) -> Option<HeaderValue> {
     // A `&'static str` is told apart by where it lives: the few prefixes are constants.
     let matches = |entry: &Numbered| std::ptr::eq(entry.prefix, prefix) && entry.n == n;
-    let remembered = RECENT_NUMBERED.try_with(|recent| {
-        let recent = recent.borrow();
-        let slot = recent.slot((prefix.as_ptr(), n));
-        (slot, recent.find(slot, matches).map(|entry| entry.value.clone()))
-    });
-    if let Ok((_, Some(value))) = remembered {
-        return Some(value);
-    }
-    let mut text = String::with_capacity(prefix.len() + 20);
-    text.push_str(prefix);
-    crate::decimal::push(&mut text, n);
-    let value = from_string(text)?;
-    if let Ok((slot, None)) = remembered {
-        let entry = Numbered { prefix, n, value: value.clone() };
-        let _ = RECENT_NUMBERED.try_with(|recent| recent.borrow_mut().remember(slot, entry));
-    }
-    Some(value)
+    let make = || {
+        let mut text = String::with_capacity(prefix.len() + 20);
+        text.push_str(prefix);
+        crate::decimal::push(&mut text, n);
+        from_string(text).map(|value| Numbered { prefix, n, value }).ok_or(())
+    };
+    recall(&RECENT_NUMBERED, (prefix.as_ptr(), n), matches, |entry| entry.value.clone(), make).ok()
 }
 
 /// How many numbered values a thread remembers: enough for the ages and TTLs of its busy

@@ -10,7 +10,9 @@
 //! keeps its own table in a `thread_local!`, so the gateway's threads share nothing and take
 //! no lock; on wasm32 there is one thread.
 
+use std::cell::RefCell;
 use std::hash::{BuildHasher, Hash};
+use std::thread::LocalKey;
 
 /// The hasher choosing slots: fixed-seed foldhash. Most keys are our own configuration (ids,
 /// policy names, upstream URLs); where a caller picks them (a presented key), crafted
@@ -49,6 +51,33 @@ impl<T> Recent<T> {
     }
 }
 
+/// What every user of a table does: read the entry `key`'s slot holds if `matches` accepts it;
+/// else `make` one (its error, if any, is the answer), read it and remember it. `read` runs
+/// while the table is borrowed, so it must not use the table. A thread whose table is gone
+/// (it is exiting) makes a new entry every time.
+pub fn recall<T, R, E>(
+    table: &'static LocalKey<RefCell<Recent<T>>>,
+    key: impl Hash,
+    matches: impl FnOnce(&T) -> bool,
+    read: impl Fn(&T) -> R,
+    make: impl FnOnce() -> Result<T, E>,
+) -> Result<R, E> {
+    let found = table.try_with(|recent| {
+        let recent = recent.borrow();
+        let slot = recent.slot(key);
+        (slot, recent.find(slot, matches).map(&read))
+    });
+    if let Ok((_, Some(answer))) = found {
+        return Ok(answer);
+    }
+    let entry = make()?;
+    let answer = read(&entry);
+    if let Ok((slot, None)) = found {
+        let _ = table.try_with(|recent| recent.borrow_mut().remember(slot, entry));
+    }
+    Ok(answer)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +96,35 @@ mod tests {
         recent.remember(99, "c");
         assert_eq!(recent.find(99, |_| true), None, "out of range is ignored");
         assert!((0..100).all(|i| recent.slot(i) < 4));
+    }
+
+    thread_local! {
+        static TABLE: RefCell<Recent<(u32, String)>> = RefCell::new(Recent::with_slots(2));
+    }
+
+    #[test]
+    fn recall_makes_an_entry_once_and_then_reads_it() {
+        let made = std::cell::Cell::new(0);
+        let get = |n: u32| {
+            recall(
+                &TABLE,
+                n,
+                |e: &(u32, String)| e.0 == n,
+                |e| e.1.clone(),
+                || {
+                    made.set(made.get() + 1);
+                    if n == 7 {
+                        Err("seven")
+                    } else {
+                        Ok((n, format!("v{n}")))
+                    }
+                },
+            )
+        };
+        assert_eq!((get(1), get(1), made.get()), (Ok("v1".into()), Ok("v1".into()), 1));
+        assert_eq!((get(7), get(7), made.get()), (Err("seven"), Err("seven"), 3), "a failure is not remembered");
+        for n in 0..10 {
+            assert_eq!(get(n % 5), if n % 5 == 7 { Err("seven") } else { Ok(format!("v{}", n % 5)) });
+        }
     }
 }

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use subtle::ConstantTimeEq;
 
 use super::{check, hash_secret, KeyFormatError, KeyHash, KEY_LEN};
-use crate::recent::Recent;
+use crate::recent::{recall, Recent};
 
 /// How many keys a thread remembers. Clients that share a slot only take turns being hashed;
 /// a caller can choose keys that share one, which costs them and their slot-mate a hash.
@@ -52,21 +52,16 @@ pub fn checked_hash(presented: &str) -> Result<KeyHash, KeyFormatError> {
     let secret = words(secret);
     // Constant-time, so how long a comparison takes says nothing about a remembered key.
     let matches = |entry: &Remembered| bool::from(entry.secret[..].ct_eq(&secret[..]));
-    let remembered = RECENT.try_with(|recent| {
-        let recent = recent.borrow();
-        let slot = recent.slot(secret);
-        (slot, recent.find(slot, matches).map(|entry| entry.hash.clone()))
-    });
-    if let Ok((_, Some(hash))) = remembered {
-        return Ok(hash);
-    }
-    check(presented)?;
-    let hash = hash_secret(presented);
-    if let Ok((slot, None)) = remembered {
-        let entry = Remembered { secret, hash: hash.clone() };
-        let _ = RECENT.try_with(|recent| recent.borrow_mut().remember(slot, entry));
-    }
-    Ok(hash)
+    recall(
+        &RECENT,
+        secret,
+        matches,
+        |entry| entry.hash.clone(),
+        || {
+            check(presented)?;
+            Ok(Remembered { secret, hash: hash_secret(presented) })
+        },
+    )
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! Field lists) and `Retry-After`, from a [`LimitDecision`].
 use std::cell::RefCell;
 use std::cmp::Reverse;
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use http::header::{HeaderName, HeaderValue, RETRY_AFTER};
@@ -10,7 +11,7 @@ use http::HeaderMap;
 use super::{LimitDecision, LimitResult};
 use crate::decimal;
 use crate::field_value::from_string;
-use crate::recent::Recent;
+use crate::recent::{recall, Recent};
 
 /// The draft's field names, made once: a `&str` name is parsed again on every use.
 const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
@@ -82,20 +83,9 @@ fn with_description<R>(results: &[LimitResult], use_it: impl Fn(&Described) -> R
         described.shapes.len() == results.len()
             && described.shapes.iter().zip(results).all(|(shape, result)| shape.describes(result))
     };
-    let remembered = RECENT_POLICIES.try_with(|recent| {
-        let recent = recent.borrow();
-        // Results share their policy's name, so its address tells policy sets apart cheaply.
-        let slot = recent.slot(results.first().map(|first| Arc::as_ptr(&first.name).cast::<u8>()));
-        (slot, recent.find(slot, matches).map(&use_it))
-    });
-    if let Ok((_, Some(answer))) = remembered {
-        return answer;
-    }
-    let described = describe(results);
-    let answer = use_it(&described);
-    if let Ok((slot, None)) = remembered {
-        let _ = RECENT_POLICIES.try_with(|recent| recent.borrow_mut().remember(slot, described));
-    }
+    // Results share their policy's name, so its address tells policy sets apart cheaply.
+    let key = results.first().map(|first| Arc::as_ptr(&first.name).cast::<u8>());
+    let Ok(answer) = recall(&RECENT_POLICIES, key, matches, use_it, || Ok::<_, Infallible>(describe(results)));
     answer
 }
 

@@ -16,7 +16,7 @@ use sha2::Sha256;
 
 use crate::entitlements::Identity;
 use crate::field_value::from_string;
-use crate::recent::Recent;
+use crate::recent::{recall, Recent};
 use crate::time::{UnixMillis, SECOND};
 
 /// Header carrying `app=…;dev=…;key=…;ts=…` to the upstream.
@@ -72,23 +72,14 @@ impl IdentitySigner {
     /// value (ids are ours, so only a corrupt record gets there).
     pub fn headers(&self, caller: &Caller<'_>, now: UnixMillis) -> Option<SignedIdentity> {
         let second = now.div_euclid(SECOND);
-        let remembered = RECENT.try_with(|recent| {
-            let recent = recent.borrow();
-            let slot = recent.slot(caller.key_id);
-            let entry = recent.find(slot, |entry| entry.is_for(self.id, caller, second));
-            (slot, entry.map(|entry| entry.headers.clone()))
-        });
-        if let Ok((_, Some(headers))) = remembered {
-            return Some(headers);
-        }
-        let value = identity_value(caller, second);
-        let signature = self.sign(&value);
-        let headers = SignedIdentity { identity: from_string(value)?, signature: from_string(signature)? };
-        if let Ok((slot, None)) = remembered {
-            let entry = Remembered::new(self.id, caller, second, headers.clone());
-            let _ = RECENT.try_with(|recent| recent.borrow_mut().remember(slot, entry));
-        }
-        Some(headers)
+        let make = || {
+            let value = identity_value(caller, second);
+            let signature = self.sign(&value);
+            let headers = SignedIdentity { identity: from_string(value)?, signature: from_string(signature)? };
+            Some(Remembered::new(self.id, caller, second, headers))
+        };
+        let matches = |entry: &Remembered| entry.is_for(self.id, caller, second);
+        recall(&RECENT, caller.key_id, matches, |entry| entry.headers.clone(), || make().ok_or(())).ok()
     }
 }
 

@@ -9,12 +9,13 @@
 //! built from, so an address can never be reused for another record while the entry lives.
 
 use std::cell::RefCell;
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use crate::entitlements::{Grant, Identity};
 use crate::limits::{self, LimitCheck};
 use crate::model::Key;
-use crate::recent::Recent;
+use crate::recent::{recall, Recent};
 
 /// The checks for a call by `key`'s app under `grant` (one of `identity`'s grants).
 pub fn for_call(grant: &Grant, key: &Arc<Key>, identity: &Arc<Identity>) -> Arc<[LimitCheck]> {
@@ -22,20 +23,11 @@ pub fn for_call(grant: &Grant, key: &Arc<Key>, identity: &Arc<Identity>) -> Arc<
     let matches = |entry: &Remembered| {
         Arc::ptr_eq(&entry.key, key) && Arc::ptr_eq(&entry.identity, identity) && entry.grant_at == grant_at
     };
-    let remembered = RECENT.try_with(|recent| {
-        let recent = recent.borrow();
-        let slot = recent.slot((Arc::as_ptr(key) as usize, grant_at));
-        (slot, recent.find(slot, matches).map(|entry| Arc::clone(&entry.checks)))
-    });
-    if let Ok((_, Some(checks))) = remembered {
-        return checks;
-    }
-    let checks = build(grant, key, identity);
-    if let Ok((slot, None)) = remembered {
-        let entry =
-            Remembered { key: Arc::clone(key), identity: Arc::clone(identity), grant_at, checks: Arc::clone(&checks) };
-        let _ = RECENT.try_with(|recent| recent.borrow_mut().remember(slot, entry));
-    }
+    let make = || {
+        let checks = build(grant, key, identity);
+        Ok::<_, Infallible>(Remembered { key: Arc::clone(key), identity: Arc::clone(identity), grant_at, checks })
+    };
+    let Ok(checks) = recall(&RECENT, (Arc::as_ptr(key) as usize, grant_at), matches, |e| Arc::clone(&e.checks), make);
     checks
 }
 
