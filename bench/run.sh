@@ -389,9 +389,9 @@ printf '\n'
 verdict() { awk "BEGIN { exit !($1) }" && echo MET || echo "NOT MET"; }
 rp=${RATIO[plain,gatehouse]}; pp=${P99_RATIO[plain,gatehouse]}; rc=${RATIO[cached,gatehouse]}
 printf '\ntargets:\n'
-printf '  auth+limit+proxy: req/s ≥ 1.0× nginx and p99 no worse: %s (%.2f×, p99 %.2f×)\n' \
-    "$(verdict "$rp >= 1.0 && $pp <= 1.0")" "$rp" "$pp"
-printf '  cache hit:        req/s ≥ 1.2× nginx:                  %s (%.2f×)\n' "$(verdict "$rc >= 1.2")" "$rc"
+printf '  auth+limit+proxy: req/s ≥ 1.0× nginx and p99 no worse: %s (%s×, p99 %s×)\n' \
+    "$(verdict "$rp >= 1.0 && $pp <= 1.0")" "$(two_places "$rp")" "$(two_places "$pp")"
+printf '  cache hit:        req/s ≥ 1.2× nginx:                  %s (%s×)\n' "$(verdict "$rc >= 1.2")" "$(two_places "$rc")"
 # ---------------------------------------------------------------- instructions per request
 # BENCH_INSTRUCTIONS=1: each case again under callgrind, which counts the instructions a process
 # runs; unlike req/s the count barely moves between runs, so it shows the effect of a change too
