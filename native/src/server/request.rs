@@ -62,9 +62,10 @@ pub enum Refusal {
 /// Zero-copy: the URI and header values are slices of the head's bytes where they were read,
 /// so they keep that part of the connection's read buffer alive as long as they live. That
 /// costs nothing because no request field outlives its exchange: the connection empties its
-/// request once answered (the buffer is then reclaimed in place), and the cache stores response fields and
-/// only a digest of the request's `Vary` fields (`gatehouse_core::cache::entry::vary_digest`).
-/// Anything that keeps a request field for longer must copy it, or it pins the whole buffer.
+/// request once answered (the buffer is then reclaimed in place), and the cache stores
+/// response fields and only a digest of the request's `Vary` fields
+/// (`gatehouse_core::cache::entry::vary_digest`). Anything that keeps a request field for
+/// longer must copy it, or it pins the whole buffer.
 ///
 /// A connection parses each of its requests into the same `Request`, so the request is never
 /// moved (it is 224 bytes) and its header map keeps the capacity earlier messages allocated.
