@@ -30,11 +30,8 @@ const SF_INTEGER_MAX: u64 = 999_999_999_999_999;
 /// fields) directly: a list of them in between cost an allocation on every call.
 pub fn append_headers(decision: &LimitDecision, out: &mut HeaderMap) {
     let results = &decision.results;
-    let tightest_at = (0..results.len()).min_by_key(|&i| {
-        let r = &results[i];
-        (r.allowed, r.remaining, Reverse(r.reset_secs))
-    });
-    let Some((tightest_at, tightest)) = tightest_at.and_then(|i| Some((i, results.get(i)?))) else {
+    let tightest = results.iter().enumerate().min_by_key(|(_, r)| (r.allowed, r.remaining, Reverse(r.reset_secs)));
+    let Some((tightest_at, tightest)) = tightest else {
         return;
     };
     let (policy, current) = with_description(results, |described| {
