@@ -89,14 +89,6 @@ impl ResponseDecoder {
                     }
                     match self.framing(parsed)? {
                         (head, None) => return Ok(Some(finish(head, Bytes::new(), false, buf))),
-                        // The usual small response, its body already read with its head:
-                        // finished here rather than stored as a state and taken out again.
-                        (head, Some(Framing::Length { mut body, total })) if body.is_empty() && buf.len() >= total => {
-                            body.extend_from_slice(&buf[..total]);
-                            buf.advance(total);
-                            self.state = State::Done;
-                            return Ok(Some(finish(head, body.freeze(), false, buf)));
-                        }
                         (head, Some(framing)) => self.state = State::Body(head, framing),
                     }
                 }
