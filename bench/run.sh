@@ -44,10 +44,10 @@ fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [[ -x $NGINX ]] || die "nginx not found after install"
 
-say "building gatehouse (release, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-(cd "$ROOT" && cargo build --release -q -p gatehouse --bin gatehouse --example bare_proxy) || die "cargo build failed"
-GATEHOUSE=$CARGO_TARGET_DIR/release/gatehouse
-BARE_PROXY=$CARGO_TARGET_DIR/release/examples/bare_proxy
+say "building gatehouse (profile dist, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
+(cd "$ROOT" && cargo build --profile dist -q -p gatehouse --bin gatehouse --example bare_proxy) || die "cargo build failed"
+GATEHOUSE=$CARGO_TARGET_DIR/dist/gatehouse
+BARE_PROXY=$CARGO_TARGET_DIR/dist/examples/bare_proxy
 [[ -x $GATEHOUSE && -x $BARE_PROXY ]] || die "no binaries at $GATEHOUSE and $BARE_PROXY"
 
 # ---------------------------------------------------------------- processes and cleanup

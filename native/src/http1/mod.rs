@@ -3,6 +3,9 @@
 //! framing (RFC 9112). Free of I/O, so every framing case is tested byte by byte.
 
 pub mod chunked;
+mod field_name;
+
+pub use field_name::field_name;
 
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, Version};

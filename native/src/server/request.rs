@@ -9,9 +9,9 @@ use std::mem::MaybeUninit;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
-use http::{HeaderName, Method, Request, Uri, Version};
+use http::{Method, Request, Uri, Version};
 
-use crate::http1::{content_length, trim_ows, ConnectionTokens, Span};
+use crate::http1::{content_length, field_name, trim_ows, ConnectionTokens, Span};
 
 /// Most header fields accepted in one request head (hyper's and nginx's order of magnitude).
 pub const MAX_HEADERS: usize = 100;
@@ -135,7 +135,7 @@ fn build(head: &Bytes, layout: Layout, fields: &[Field], request: &mut Request<B
     for field in fields {
         let name = head
             .get(field.name.range())
-            .and_then(|name| HeaderName::from_bytes(name).ok())
+            .and_then(|name| field_name(name).ok())
             .ok_or(bad("A header field name is invalid."))?;
         let value = field.value.field_value(head).ok_or(bad("A header field value is invalid."))?;
         let bytes = value.as_bytes();

@@ -5,11 +5,11 @@ use std::mem::MaybeUninit;
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, Response, StatusCode, Version};
+use http::{HeaderMap, Response, StatusCode, Version};
 
 use super::CodecError;
 use crate::http1::chunked::ChunkedDecoder;
-use crate::http1::{content_length, has_body, last_token, ConnectionTokens, Span};
+use crate::http1::{content_length, field_name, has_body, last_token, ConnectionTokens, Span};
 
 /// Fields the gateway may add to a proxied response; see `parse_head`.
 const ADDED_BY_GATEWAY: usize = 4;
@@ -292,7 +292,7 @@ fn parse_head(buf: &[u8], body_room: impl FnOnce(StatusCode, &Fields) -> usize) 
         if fields.connection_fields_are_ours && (own(b"connection") || own(b"keep-alive")) {
             continue;
         }
-        let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| CodecError::Invalid("field name"))?;
+        let name = field_name(field.name.as_bytes()).map_err(|_| CodecError::Invalid("field name"))?;
         let value = Span::of(field.value, buf).field_value(&head_bytes).ok_or(CodecError::Invalid("field value"))?;
         headers.append(name, value);
     }
