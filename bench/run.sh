@@ -347,6 +347,9 @@ ratios() { # array case gw → gw/nginx of every round, one per line
         awk -v a="${figures[$2,$3,$r]}" -v b="${figures[$2,nginx,$r]}" 'BEGIN { printf "%.4f\n", (b > 0 ? a / b : 99) }'
     done
 }
+# Every ratio is printed through awk: bash's printf rounds a half differently, so a median
+# would read otherwise in the table than among its rounds.
+two_places() { awk -v v="$1" 'BEGIN { printf "%.2f", v }'; }
 label() { [[ $1 == plain ]] && echo "auth+limit+proxy" || echo "cache hit"; }
 # Requests per second of gateway CPU: the fair figure when the load generator, not the gateway, is the limit.
 per_cpu() { awk -v r="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.0f", r / (c / 100); else print "-" }'; }
@@ -367,7 +370,7 @@ for c in plain cached; do
         if [[ $gw != nginx ]]; then
             RATIO[$c,$gw]=$(ratios RPS "$c" "$gw" | median)
             P99_RATIO[$c,$gw]=$(ratios P99 "$c" "$gw" | median)
-            ratio=$(printf '%.2f' "${RATIO[$c,$gw]}"); pratio=$(printf '%.2f' "${P99_RATIO[$c,$gw]}")
+            ratio=$(two_places "${RATIO[$c,$gw]}"); pratio=$(two_places "${P99_RATIO[$c,$gw]}")
         fi
         row=$(label "$c")
         [[ $gw != floor ]] || row="proxy, no policy"
