@@ -1,8 +1,9 @@
 //! `Recent`: what a thread derived lately from inputs that repeat from call to call (a
 //! presented key's hash, a caller's limit checks, a signed identity for the current second,
 //! the limit fields of a policy set, a parsed upstream address and its last URI, a hit's `Age`
-//! and `Cache-Status`, a served entry's cache key), kept so the next call with the same inputs
-//! only compares instead of rebuilding.
+//! and `Cache-Status`, a served entry's cache key; an adapter's too, such as the field names
+//! a server's peers send), kept so the next call with the same inputs only compares instead of
+//! rebuilding.
 //!
 //! A small direct-mapped table: each entry has one slot, chosen by a hash of what it was
 //! derived from, and a newer entry for the same slot replaces it. The caller checks that an
