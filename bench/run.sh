@@ -78,15 +78,27 @@ else
     PIN=0; GW_WORKERS=$NCPU; ON_GW=(); ON_LOAD=()
 fi
 
-free_port() {
+# Listening ports come from below the kernel's ephemeral range: a port inside it may still be
+# the local end of a client connection in TIME_WAIT (wrk's, from a run a minute earlier), and a
+# listener cannot bind over that one (a run failed so on 2026-11-25). No port is handed out twice.
+read -r EPHEMERAL_LOW _ </proc/sys/net/ipv4/ip_local_port_range
+PORT_SPAN=$((EPHEMERAL_LOW - 10000))
+((PORT_SPAN >= 1000)) || PORT_SPAN=30000 # an unusual range: take the old chance of a clash
+GIVEN=" "
+free_port() { # variable-name → sets it to a port nothing listens on
     local p
     for _ in $(seq 200); do
-        p=$((20000 + RANDOM % 30000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+        p=$((10000 + (RANDOM * 32768 + RANDOM) % PORT_SPAN))
+        [[ $GIVEN == *" $p "* ]] && continue
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            GIVEN+="$p "
+            printf -v "$1" '%s' "$p"
+            return
+        fi
     done
     die "no free port"
 }
-UP_PORT=$(free_port); NGX_PORT=$(free_port); GH_PORT=$(free_port); ADMIN_PORT=$(free_port); FLOOR_PORT=$(free_port)
+for port in UP_PORT NGX_PORT GH_PORT ADMIN_PORT FLOOR_PORT DEMO_PORT; do free_port "$port"; done
 
 wait_port() { # port what [pid [log]]: fails early, with the log's tail, if pid exits first
     for _ in $(seq 200); do
@@ -158,7 +170,7 @@ say "gatehouse on 127.0.0.1:$GH_PORT (admin $ADMIN_PORT), tokio workers: $GW_WOR
 mkdir -p "$TMP/gh-data"
 RUST_LOG=${RUST_LOG:-warn} TOKIO_WORKER_THREADS=$GW_WORKERS GATEHOUSE_GATEWAY_THREADS=$GW_WORKERS "${ON_GW[@]}" "$GATEHOUSE" dev --data-dir "$TMP/gh-data" \
     --gateway-addr "127.0.0.1:$GH_PORT" --admin-addr "127.0.0.1:$ADMIN_PORT" \
-    --demo-upstream-addr "127.0.0.1:$(free_port)" --no-demo --usage-flush-secs 10 --cache-mib 64 \
+    --demo-upstream-addr "127.0.0.1:$DEMO_PORT" --no-demo --usage-flush-secs 10 --cache-mib 64 \
     >"$TMP/gatehouse.log" 2>&1 &
 GH_PID=$!
 PIDS+=("$GH_PID")
@@ -433,7 +445,7 @@ if [[ ${BENCH_INSTRUCTIONS:-0} == 1 ]]; then
     kill -TERM "$GH_PID"
     for _ in $(seq 50); do kill -0 "$GH_PID" 2>/dev/null || break; sleep 0.1; done
     under_callgrind "$GATEHOUSE" dev --data-dir "$TMP/gh-data" --gateway-addr "127.0.0.1:$GH_PORT" \
-        --admin-addr "127.0.0.1:$ADMIN_PORT" --demo-upstream-addr "127.0.0.1:$(free_port)" --no-demo \
+        --admin-addr "127.0.0.1:$ADMIN_PORT" --demo-upstream-addr "127.0.0.1:$DEMO_PORT" --no-demo \
         --usage-flush-secs 10 --cache-mib 64
     wait_port "$GH_PORT" "gatehouse under callgrind" "$VG_PID" "$TMP/callgrind.log"
     callgrind_control -i on "$VG_PID" >/dev/null 2>&1
