@@ -8,7 +8,8 @@
 # CARGO_TARGET_DIR (~/.cache/gatehouse/target-release), BENCH_PROFILE (dir: perf-record Gatehouse),
 # BENCH_FLOOR (1: also measure the proxy floor, Gatehouse's server and upstream client with no
 # pipeline between them: native/examples/bare_proxy.rs; 0: skip it), BENCH_INSTRUCTIONS (1: also count
-# instructions per request under callgrind, installing valgrind if missing).
+# instructions per request under callgrind, installing valgrind if missing), BENCH_CONTROL (1: also
+# measure nginx a second time in each round, nginx2: how far two runs of one gateway differ).
 # Exit 0 even when a target is missed; non-zero on any setup error.
 set -euo pipefail
 
@@ -21,6 +22,7 @@ CONNS=${BENCH_CONNS:-32}
 PROFILE=${BENCH_PROFILE:-}
 PIN=${BENCH_PIN:-1}
 FLOOR=${BENCH_FLOOR:-1}
+CONTROL=${BENCH_CONTROL:-0}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse/target-release}
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -343,6 +345,7 @@ for r in $(seq "$ROUNDS"); do
         measure "$c" gatehouse "$GH/bench/$c" "$GH_PID" "$r"
     done
     [[ $FLOOR != 1 ]] || measure plain floor "$FLOOR_URL" "$FLOOR_PID" "$r"
+    [[ $CONTROL != 1 ]] || measure plain nginx2 "$NG/bench/plain" "$NGX_PID" "$r"
 done
 
 # ---------------------------------------------------------------- report
@@ -372,7 +375,7 @@ printf 'Medians over the rounds; the ratios are medians of each round'"'"'s rati
 printf '%-18s %-10s %10s %9s %6s %10s %6s %7s %7s\n' case gateway req/s "p99 ms" "CPU%" "req/CPU-s" errors "rps ×" "p99 ×"
 declare -A RATIO P99_RATIO
 for c in plain cached; do
-    for gw in nginx gatehouse floor; do
+    for gw in nginx gatehouse floor nginx2; do
         [[ -n ${RPS[$c,$gw,1]:-} ]] || continue
         rps=$(over_rounds RPS "$c" "$gw" | median)
         p99=$(over_rounds P99 "$c" "$gw" | median)
@@ -386,21 +389,30 @@ for c in plain cached; do
         fi
         row=$(label "$c")
         [[ $gw != floor ]] || row="proxy, no policy"
+        [[ $gw != nginx2 ]] || row="nginx again"
         printf '%-18s %-10s %10.0f %9.3f %6.0f %10s %6s %7s %7s\n' "$row" "$gw" "$rps" "$p99" "$cpu" \
             "$(per_cpu "$rps" "$cpu")" "$errors" "$ratio" "$pratio"
     done
 done
-printf '\nrps × by round:'
-for c in plain cached; do
-    for gw in gatehouse floor; do
-        [[ -n ${RATIO[$c,$gw]:-} ]] || continue
-        name=floor
-        [[ $gw == floor ]] || name=$(label "$c")
-        printf '  %s %s' "$name" "$(ratios RPS "$c" "$gw" | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 }')"
+# Each round's ratios, not only their median: a round's p99 hangs on a few stalls of some
+# milliseconds (see bench/README.md), so its ratio moves far more from round to round than req/s.
+by_round() { # array heading
+    local c gw name
+    printf '%s' "$2"
+    for c in plain cached; do
+        for gw in gatehouse floor nginx2; do
+            [[ -n ${RATIO[$c,$gw]:-} ]] || continue
+            case $gw in floor) name=floor ;; nginx2) name="nginx again" ;; *) name=$(label "$c") ;; esac
+            printf '  %s %s' "$name" "$(ratios "$1" "$c" "$gw" | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 }')"
+        done
     done
-done
+    printf '\n'
+}
 printf '\n'
+by_round RPS 'rps × by round:'
+by_round P99 'p99 × by round:'
 [[ -z ${RATIO[plain,floor]:-} ]] || printf '\nfloor: bare_proxy, the same HTTP/1.1 server and pooled upstream client with no route, key,\nlimit, cache, identity header or usage event between them (native/examples/bare_proxy.rs).\n'
+[[ -z ${RATIO[plain,nginx2]:-} ]] || printf '\nnginx again: the same nginx on the same case, measured once more later in each round; its\nratios are how far two runs of one gateway differ here, with nothing changed between them.\n'
 verdict() { awk "BEGIN { exit !($1) }" && echo MET || echo "NOT MET"; }
 rp=${RATIO[plain,gatehouse]}; pp=${P99_RATIO[plain,gatehouse]}; rc=${RATIO[cached,gatehouse]}
 printf '\ntargets:\n'
