@@ -124,8 +124,9 @@ mod tests {
         };
         assert_eq!((get(1), get(1), made.get()), (Ok("v1".into()), Ok("v1".into()), 1));
         assert_eq!((get(7), get(7), made.get()), (Err("seven"), Err("seven"), 3), "a failure is not remembered");
+        // Five keys share two slots and evict one another; one made again gives the same answer.
         for n in 0..10 {
-            assert_eq!(get(n % 5), if n % 5 == 7 { Err("seven") } else { Ok(format!("v{}", n % 5)) });
+            assert_eq!(get(n % 5), Ok(format!("v{}", n % 5)));
         }
     }
 }
