@@ -55,9 +55,26 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminEr
     from_value(value)
 }
 
-/// Deserialises a parsed document, reporting a wrong shape as 422.
+/// Deserialises a parsed document, reporting a wrong shape as 422 located by JSON Pointer
+/// (e.g. `/expires_at` for a time out of range), so the client knows which field to fix.
 pub(crate) fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, AdminError> {
-    serde_json::from_value(value).map_err(|e| AdminError::validation(vec![FieldError::new("", e.to_string())]))
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let pointer = json_pointer(e.path());
+        AdminError::validation(vec![FieldError::new(pointer, e.into_inner().to_string())])
+    })
+}
+
+/// RFC 6901 pointer of a serde path: `keys[0].name` becomes `/keys/0/name`.
+fn json_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(index.to_string()),
+            Segment::Map { key } => Some(key.replace('~', "~0").replace('/', "~1")),
+            Segment::Enum { variant } => Some(variant.clone()),
+            Segment::Unknown => None,
+        })
+        .fold(String::new(), |pointer, token| pointer + "/" + &token)
 }
 
 impl<T: DeserializeOwned, R: Send + Sync, P: Send + Sync> FromRequest<AdminState<R, P>> for JsonBody<T> {

@@ -10,6 +10,23 @@ pub const MINUTE: i64 = 60 * SECOND;
 pub const HOUR: i64 = 60 * MINUTE;
 pub const DAY: i64 = 24 * HOUR;
 
+/// The earliest time Gatehouse accepts or stores: the Unix epoch, 1970-01-01T00:00:00Z.
+pub const EARLIEST: UnixMillis = 0;
+/// The latest time Gatehouse accepts or stores: 9999-12-31T23:59:59.999Z, the last instant an
+/// RFC 3339 four-digit year can write. Every time taken in (API bodies, config, records) is
+/// checked against [`EARLIEST`]..=[`LATEST`] by [`serde_rfc3339`], so [`rfc3339`] only ever
+/// writes text that [`parse_rfc3339`] reads back: one far-future value must never make a
+/// stored record unreadable.
+pub const LATEST: UnixMillis = 253_402_300_799_999;
+
+/// Why a time was refused, in words a client can act on.
+pub const RANGE_MESSAGE: &str = "must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z";
+
+/// Whether `millis` lies in the range every Gatehouse time must hold (see [`LATEST`]).
+pub fn in_range(millis: UnixMillis) -> bool {
+    (EARLIEST..=LATEST).contains(&millis)
+}
+
 /// Formats `millis` as an IMF-fixdate (RFC 9110 HTTP-date), e.g. for `Sunset`.
 pub fn http_date(millis: UnixMillis) -> String {
     let secs = millis.div_euclid(SECOND).max(0) as u64;
@@ -56,8 +73,14 @@ pub fn days_in_month(year: i64, month: u32) -> u32 {
 }
 
 /// Formats `millis` as RFC 3339 UTC, e.g. `2026-11-24T07:22:23Z`, with a `.mmm` fraction only
-/// when the time is not on a whole second (so it round-trips through [`parse_rfc3339`]).
+/// when the time is not on a whole second. For every time [`in_range`] it round-trips through
+/// [`parse_rfc3339`] (a property test proves it); a time outside that range is clamped to it,
+/// so even a value computed past the range writes text that reads back.
 pub fn rfc3339(millis: UnixMillis) -> String {
+    format_unclamped(millis.clamp(EARLIEST, LATEST))
+}
+
+fn format_unclamped(millis: UnixMillis) -> String {
     let secs = millis.div_euclid(SECOND);
     let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400);
@@ -68,8 +91,13 @@ pub fn rfc3339(millis: UnixMillis) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}{frac}Z", sod / 3600, sod / 60 % 60, sod % 60)
 }
 
-/// Parses RFC 3339 (`Z` or numeric offset, optional fraction) into Unix milliseconds.
+/// Parses RFC 3339 (`Z` or numeric offset, optional fraction) into Unix milliseconds; `None`
+/// for anything malformed or outside [`EARLIEST`]..=[`LATEST`].
 pub fn parse_rfc3339(s: &str) -> Option<UnixMillis> {
+    parse_rfc3339_any(s).filter(|t| in_range(*t))
+}
+
+fn parse_rfc3339_any(s: &str) -> Option<UnixMillis> {
     let b = s.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;
@@ -108,7 +136,7 @@ pub fn parse_rfc3339(s: &str) -> Option<UnixMillis> {
 pub mod serde_rfc3339 {
     use serde::{de, Deserializer, Serializer};
 
-    use super::{parse_rfc3339, rfc3339, UnixMillis};
+    use super::{rfc3339, UnixMillis};
 
     pub fn serialize<S: Serializer>(millis: &UnixMillis, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&rfc3339(*millis))
@@ -126,15 +154,29 @@ pub mod serde_rfc3339 {
             f.write_str("an RFC 3339 time such as 2026-11-24T07:22:23Z, or Unix milliseconds")
         }
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<UnixMillis, E> {
-            Ok(v)
+            checked(v)
         }
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<UnixMillis, E> {
-            i64::try_from(v).map_err(|_| E::custom("time out of range"))
+            checked(i64::try_from(v).unwrap_or(i64::MAX))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<UnixMillis, E> {
+            // A float never names an exact millisecond (e.g. 1e300); say so instead of rounding.
+            Err(E::custom(format!("{v} is not a time: send RFC 3339 text or whole Unix milliseconds")))
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<UnixMillis, E> {
-            parse_rfc3339(v)
-                .or_else(|| v.parse::<i64>().ok())
-                .ok_or_else(|| E::custom(format!("{v:?} is not an RFC 3339 time (e.g. 2026-11-24T07:22:23Z)")))
+            match super::parse_rfc3339_any(v).or_else(|| v.parse::<i64>().ok()) {
+                Some(t) => checked(t),
+                None => Err(E::custom(format!("{v:?} is not an RFC 3339 time (e.g. 2026-11-24T07:22:23Z)"))),
+            }
+        }
+    }
+
+    /// Every time read passes here: outside the range, the value is refused with words that
+    /// say which range (see [`super::LATEST`] for why).
+    fn checked<E: de::Error>(t: UnixMillis) -> Result<UnixMillis, E> {
+        match super::in_range(t) {
+            true => Ok(t),
+            false => Err(E::custom(format!("time {}", super::RANGE_MESSAGE))),
         }
     }
 }
@@ -217,6 +259,66 @@ mod tests {
         assert_eq!(from_ms.until, Some(1_795_504_943_000));
         assert_eq!(serde_json::from_str::<T>(r#"{"at":1795504943250}"#).expect("absent").until, None);
         assert!(serde_json::from_str::<T>(r#"{"at":"yesterday"}"#).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_time_in_range_round_trips_as_text_and_as_json(t in EARLIEST..=LATEST) {
+            proptest::prop_assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
+            #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+            struct T {
+                #[serde(with = "serde_rfc3339")]
+                at: UnixMillis,
+            }
+            let json = serde_json::to_string(&T { at: t }).map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+            proptest::prop_assert_eq!(serde_json::from_str::<T>(&json).ok(), Some(T { at: t }));
+            let millis = format!(r#"{{"at":{t}}}"#);
+            proptest::prop_assert!(serde_json::from_str::<T>(&millis).is_ok());
+        }
+
+        #[test]
+        fn no_time_outside_the_range_is_accepted_in_any_form(
+            t in proptest::prop_oneof![i64::MIN..EARLIEST, (LATEST + 1)..=i64::MAX, (LATEST + 1)..(LATEST + 1_000 * 365 * DAY)],
+        ) {
+            #[derive(serde::Deserialize, Debug)]
+            #[allow(dead_code)]
+            struct T {
+                #[serde(with = "serde_rfc3339")]
+                at: UnixMillis,
+            }
+            #[derive(serde::Deserialize, Debug)]
+            #[allow(dead_code)]
+            struct O {
+                #[serde(default, with = "serde_rfc3339_opt")]
+                at: Option<UnixMillis>,
+            }
+            let text = format_unclamped(t);
+            proptest::prop_assert_eq!(parse_rfc3339(&text), None, "{}", text);
+            for json in [format!(r#"{{"at":{t}}}"#), format!(r#"{{"at":"{t}"}}"#), format!(r#"{{"at":"{text}"}}"#)] {
+                proptest::prop_assert!(serde_json::from_str::<T>(&json).is_err(), "{}", json);
+                proptest::prop_assert!(serde_json::from_str::<O>(&json).is_err(), "{}", json);
+            }
+        }
+    }
+
+    #[test]
+    fn the_range_ends_are_exactly_the_epoch_and_the_last_four_digit_year() {
+        assert_eq!(rfc3339(EARLIEST), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(LATEST), "9999-12-31T23:59:59.999Z");
+        assert_eq!(rfc3339(LATEST + 1), rfc3339(LATEST), "a computed time past the range is clamped, never unreadable");
+        for far in ["10000-01-01T00:00:00Z", "+10000-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "9223372036854775807"] {
+            assert_eq!(parse_rfc3339(far), None, "{far}");
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct T {
+            #[serde(with = "serde_rfc3339")]
+            at: UnixMillis,
+        }
+        let err = serde_json::from_str::<T>(r#"{"at":9223372036854775807}"#).expect_err("i64::MAX is refused");
+        assert!(err.to_string().contains("9999-12-31"), "{err}");
+        assert!(serde_json::from_str::<T>(r#"{"at":1e300}"#).is_err());
+        assert!(serde_json::from_str::<T>(r#"{"at":18446744073709551615}"#).is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use gatehouse_core::model::{Api, AuthSettings, CacheSettings, UpstreamSettings};
 use gatehouse_core::openapi::{import, ImportedApi};
 use gatehouse_core::problem::ProblemKind;
 use gatehouse_core::store::{Repo, Write};
+use gatehouse_core::time::UnixMillis;
 use serde::Deserialize;
 
 use super::{route, validate, Route};
@@ -162,12 +163,53 @@ async fn patch<R: Repo, P: Publisher>(
     Ok(Json(api))
 }
 
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum LifecycleAction {
+    Publish,
+    Deprecate,
+    Retire,
+}
+
+/// The body of a lifecycle call, read flat rather than as the core's internally tagged
+/// [`Transition`]: serde reads a tagged enum through a buffer that loses the field path, and a
+/// refused `sunset_at` must be named in the 422.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LifecycleRequest {
+    action: LifecycleAction,
+    #[serde(default, with = "gatehouse_core::time::serde_rfc3339_opt")]
+    sunset_at: Option<UnixMillis>,
+    #[serde(default)]
+    successor: Option<String>,
+}
+
+impl LifecycleRequest {
+    fn transition(self) -> Result<Transition, AdminError> {
+        let refuse = |field: &str, action: &str| {
+            let message = format!("{field} does not apply to {action}");
+            AdminError::validation(vec![FieldError::new(format!("/{field}"), message)])
+        };
+        match self.action {
+            LifecycleAction::Publish if self.sunset_at.is_some() => Err(refuse("sunset_at", "publish")),
+            LifecycleAction::Publish if self.successor.is_some() => Err(refuse("successor", "publish")),
+            LifecycleAction::Publish => Ok(Transition::Publish),
+            LifecycleAction::Deprecate => {
+                Ok(Transition::Deprecate { sunset_at: self.sunset_at, successor: self.successor })
+            }
+            LifecycleAction::Retire if self.sunset_at.is_some() => Err(refuse("sunset_at", "retire")),
+            LifecycleAction::Retire => Ok(Transition::Retire { successor: self.successor }),
+        }
+    }
+}
+
 async fn lifecycle<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     Id(id): Id,
-    JsonBody(transition): JsonBody<Transition>,
+    JsonBody(request): JsonBody<LifecycleRequest>,
 ) -> Result<Json<Api>, AdminError> {
+    let transition = request.transition()?;
     let mut api = s.load::<Api>("API", &id).await?;
     let now = s.now();
     api.lifecycle = api

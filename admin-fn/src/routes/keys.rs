@@ -6,7 +6,9 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::Json;
 use gatehouse_core::ids::IdKind;
-use gatehouse_core::keys::{check_key, generate, hash_secret, rotation_grace_end, KeyCheck, RANDOM_BYTES};
+use gatehouse_core::keys::{
+    check_key, generate, hash_secret, rotation_grace_end, KeyCheck, MAX_GRACE_SECS, RANDOM_BYTES,
+};
 use gatehouse_core::limits::LimitPolicy;
 use gatehouse_core::model::{App, Key, KeyStatus};
 use gatehouse_core::store::{Repo, Write};
@@ -107,6 +109,11 @@ async fn rotate<R: Repo, P: Publisher>(
     Id(id): Id,
     OptionalJson(body): OptionalJson<RotateRequest>,
 ) -> Result<(StatusCode, Json<IssuedKey>), AdminError> {
+    let grace_secs = body.grace_secs.unwrap_or(s.settings.default_grace_secs);
+    if grace_secs > MAX_GRACE_SECS {
+        let message = format!("must be at most {MAX_GRACE_SECS} seconds (365 days)");
+        return Err(AdminError::validation(vec![FieldError::new("/grace_secs", message)]));
+    }
     let mut old = s.load::<Key>("key", &id).await?;
     let now = s.now();
     if check_key(&old, now) != KeyCheck::Active || old.replaced_by.is_some() {
@@ -115,7 +122,7 @@ async fn rotate<R: Repo, P: Publisher>(
     let (mut new, secret) = issue(&s, &old.app_id, old.name.clone(), now)?;
     new.limits = old.limits.clone();
     new.expires_at = old.expires_at;
-    old.grace_until = Some(rotation_grace_end(now, body.grace_secs.unwrap_or(s.settings.default_grace_secs)));
+    old.grace_until = Some(rotation_grace_end(now, grace_secs));
     old.replaced_by = Some(new.id.clone());
     let writes = vec![Write::insert(&new)?, Write::update(&old)?];
     let changes = vec![Change::of(&new, ChangeOp::Created), Change::of(&old, ChangeOp::Updated)];

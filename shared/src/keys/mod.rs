@@ -15,4 +15,4 @@ pub use format::{
 };
 pub use hash::{hash_secret, KeyHash};
 pub use presented::checked_hash;
-pub use status::{check_key, rotation_grace_end, KeyCheck};
+pub use status::{check_key, rotation_grace_end, KeyCheck, MAX_GRACE_SECS};

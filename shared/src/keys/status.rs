@@ -32,6 +32,11 @@ pub fn check_key(key: &Key, now: UnixMillis) -> KeyCheck {
     KeyCheck::Active
 }
 
+/// The longest rotation grace period accepted: 365 days. A grace longer than that keeps a
+/// replaced (possibly leaked) key alive for no good reason, and bounding it keeps
+/// [`rotation_grace_end`] far inside the time range every record must hold.
+pub const MAX_GRACE_SECS: u64 = 365 * 24 * 3600;
+
 /// When the old key of a rotation stops working: it stays valid until then (exclusive), so
 /// clients can deploy the new key without an outage. Saturates instead of overflowing.
 pub fn rotation_grace_end(now: UnixMillis, grace_secs: u64) -> UnixMillis {
