@@ -191,6 +191,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         apps: vec![app],
         subscriptions: vec![subscription],
         keys: vec![key],
+        unreadable: vec![],
     }
 }
 

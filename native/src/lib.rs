@@ -8,6 +8,7 @@ pub mod cli;
 pub mod deadline;
 pub mod demo;
 pub mod dev;
+pub mod doctor;
 pub mod gateway;
 pub mod http1;
 pub mod logging;

@@ -22,6 +22,10 @@ impl<R: Repo> InProcessPublisher<R> {
     /// Rebuilds the read model from the store. Also run once at start-up.
     pub async fn rebuild(&self) -> Result<(), PublishError> {
         let catalog = self.repo.snapshot().await.map_err(|e| PublishError::new(e.to_string()))?;
+        for bad in &catalog.unreadable {
+            let kind = bad.kind.as_str();
+            tracing::error!(kind, id = %bad.id, reason = %bad.reason, "unreadable record left out; see `gatehouse doctor`");
+        }
         self.read_model.replace(Snapshot::compile(catalog));
         Ok(())
     }

@@ -6,7 +6,7 @@ mod support;
 
 use bytes::Bytes;
 use serde_json::{json, Value};
-use support::{announce_oversized, assert_problem, Harness};
+use support::{announce_oversized, assert_problem, onboard, Harness};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -55,31 +55,6 @@ async fn upstream() -> MockServer {
         .mount(&server)
         .await;
     server
-}
-
-/// Creates developer → app → subscription (product, plan with `limits`) → key; returns (app id, key id, secret).
-async fn onboard(h: &Harness, api_id: &str, email: &str, limits: Value) -> (String, String, String) {
-    let product =
-        h.admin_ok("POST", "/v1/products", json!({"name": format!("p-{email}"), "items": [{"api_id": api_id}]})).await;
-    let plan = h
-        .admin_ok(
-            "POST",
-            "/v1/plans",
-            json!({"name": format!("plan-{email}"), "product_id": product["id"], "limits": limits}),
-        )
-        .await;
-    let dev = h.admin_ok("POST", "/v1/developers", json!({"email": email, "name": email})).await;
-    let app = h.admin_ok("POST", "/v1/apps", json!({"developer_id": dev["id"], "name": "app"})).await;
-    let app_id = app["id"].as_str().unwrap().to_string();
-    h.admin_ok(
-        "POST",
-        &format!("/v1/apps/{app_id}/subscriptions"),
-        json!({"product_id": product["id"], "plan_id": plan["id"]}),
-    )
-    .await;
-    let created = h.admin_ok("POST", &format!("/v1/apps/{app_id}/keys"), json!({"name": "k"})).await;
-    let key_id = created["key"]["id"].as_str().unwrap().to_string();
-    (app_id, key_id, created["secret"].as_str().unwrap().to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the gateway, the admin API and a demo upstream with an embedded SQLite store.
     Dev(crate::dev::DevArgs),
+    /// Check the store of a data dir: list every record that cannot be read.
+    Doctor(crate::doctor::DoctorArgs),
     /// Apply declarative config (YAML or JSON) to the admin API.
     Apply {
         #[command(flatten)]
@@ -115,6 +117,7 @@ pub struct AdminArgs {
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Dev(args) => crate::dev::run(args).await,
+        Command::Doctor(args) => crate::doctor::run(args).await,
         Command::Apply { admin, file } => commands::apply(&admin.client()?, &file).await,
         Command::Export { admin, output } => commands::export(&admin.client()?, output.as_deref()).await,
         Command::Keys { admin, action } => commands::keys(&admin.client()?, action).await,

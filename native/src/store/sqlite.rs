@@ -134,7 +134,14 @@ fn mark_used(tx: &Transaction<'_>, id: &str, at: UnixMillis) -> Result<(), Store
     let Some(record) = found.first() else {
         return Ok(());
     };
-    let mut key: Key = record.decode()?;
+    let mut key: Key = match record.decode() {
+        Ok(key) => key,
+        Err(e) => {
+            // Skipped, not fatal: one unreadable key must not stop the rest of the flush.
+            tracing::warn!(kind = "key", id, error = %e, "unreadable record skipped; see `gatehouse doctor`");
+            return Ok(());
+        }
+    };
     key.last_used_at = Some(key.last_used_at.map_or(at, |t| t.max(at)));
     let body = serde_json::to_string(&key).map_err(unavailable)?;
     tx.execute("UPDATE records SET body = ?2 WHERE kind = 'key' AND id = ?1", params![id, body])

@@ -39,9 +39,19 @@ impl Harness {
         let mut config = AppConfig::for_tests(dir.path());
         config.demo = with_demo;
         let app = gatehouse_native::app::start(config).await.unwrap();
-        let http =
-            Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(5)).build(HttpConnector::new());
-        Harness { app, http, _dir: dir }
+        Harness { app, http: client(), _dir: dir }
+    }
+
+    /// Stops gracefully and starts again on the same data dir (new ports), as an upgrade does.
+    pub async fn restart(self) -> Harness {
+        let Harness { app, _dir, .. } = self;
+        app.shutdown().await;
+        let app = gatehouse_native::app::start(AppConfig::for_tests(_dir.path())).await.unwrap();
+        Harness { app, http: client(), _dir }
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     pub async fn send(&self, method: &str, url: &str, headers: &[(&str, &str)], body: Bytes) -> Reply {
@@ -78,6 +88,40 @@ impl Harness {
             None => self.send(method, &url, &[], Bytes::new()).await,
         }
     }
+}
+
+fn client() -> Client<HttpConnector, Full<Bytes>> {
+    Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(5)).build(HttpConnector::new())
+}
+
+/// Creates developer → app → subscription (product, plan with `limits`) → key; returns (app id, key id, secret).
+pub async fn onboard(h: &Harness, api_id: &str, email: &str, limits: Value) -> (String, String, String) {
+    let product = h
+        .admin_ok(
+            "POST",
+            "/v1/products",
+            serde_json::json!({"name": format!("p-{email}"), "items": [{"api_id": api_id}]}),
+        )
+        .await;
+    let plan = h
+        .admin_ok(
+            "POST",
+            "/v1/plans",
+            serde_json::json!({"name": format!("plan-{email}"), "product_id": product["id"], "limits": limits}),
+        )
+        .await;
+    let dev = h.admin_ok("POST", "/v1/developers", serde_json::json!({"email": email, "name": email})).await;
+    let app = h.admin_ok("POST", "/v1/apps", serde_json::json!({"developer_id": dev["id"], "name": "app"})).await;
+    let app_id = app["id"].as_str().unwrap().to_string();
+    h.admin_ok(
+        "POST",
+        &format!("/v1/apps/{app_id}/subscriptions"),
+        serde_json::json!({"product_id": product["id"], "plan_id": plan["id"]}),
+    )
+    .await;
+    let created = h.admin_ok("POST", &format!("/v1/apps/{app_id}/keys"), serde_json::json!({"name": "k"})).await;
+    let key_id = created["key"]["id"].as_str().unwrap().to_string();
+    (app_id, key_id, created["secret"].as_str().unwrap().to_string())
 }
 
 /// Asserts a problem+json body with the given `type` suffix and returns it.

@@ -173,7 +173,11 @@ impl Repo for MemoryRepo {
                 let Some((_, record)) = state.tables.records.get_mut(&(EntityKind::Key, id.clone())) else {
                     continue;
                 };
-                let mut key: Key = record.decode()?;
+                // A key record that does not decode is skipped: it must not stop the others'
+                // marks (the snapshot lists it as unreadable).
+                let Ok(mut key) = record.decode::<Key>() else {
+                    continue;
+                };
                 key.last_used_at = Some(key.last_used_at.map_or(*at, |t| t.max(*at)));
                 *record = Record::of(&key)?;
             }

@@ -70,21 +70,42 @@ pub struct CatalogSnapshot {
     pub apps: Vec<App>,
     pub subscriptions: Vec<Subscription>,
     pub keys: Vec<Key>,
+    /// Records that could not be decoded, left out of everything above. The caller logs them
+    /// (see [`Unreadable`]).
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A stored record that does not decode (written by a buggy or newer build, or damaged).
+///
+/// Leaving it out fails closed: a key that is not in the read model is refused, an app or
+/// developer that is missing grants nothing, and an API that is missing is not routed. What
+/// must never happen is that one such record stops the catalog from loading, which would block
+/// every later write and keep a revoked key alive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub kind: EntityKind,
+    pub id: String,
+    /// Why it does not decode; never holds secret material (a key's body holds only its hash).
+    pub reason: String,
 }
 
 impl CatalogSnapshot {
-    /// Decodes records (in creation order) into a snapshot.
+    /// Decodes records (in creation order) into a snapshot; a record that does not decode is
+    /// listed in [`CatalogSnapshot::unreadable`] instead of failing the whole snapshot.
     pub fn from_records<'a>(records: impl IntoIterator<Item = &'a Record>) -> Result<CatalogSnapshot, StoreError> {
         let mut s = CatalogSnapshot::default();
         for r in records {
-            match r.kind {
-                EntityKind::Api => s.apis.push(r.decode()?),
-                EntityKind::Product => s.products.push(r.decode()?),
-                EntityKind::Plan => s.plans.push(r.decode()?),
-                EntityKind::Developer => s.developers.push(r.decode()?),
-                EntityKind::App => s.apps.push(r.decode()?),
-                EntityKind::Subscription => s.subscriptions.push(r.decode()?),
-                EntityKind::Key => s.keys.push(r.decode()?),
+            let decoded = match r.kind {
+                EntityKind::Api => r.decode().map(|e| s.apis.push(e)),
+                EntityKind::Product => r.decode().map(|e| s.products.push(e)),
+                EntityKind::Plan => r.decode().map(|e| s.plans.push(e)),
+                EntityKind::Developer => r.decode().map(|e| s.developers.push(e)),
+                EntityKind::App => r.decode().map(|e| s.apps.push(e)),
+                EntityKind::Subscription => r.decode().map(|e| s.subscriptions.push(e)),
+                EntityKind::Key => r.decode().map(|e| s.keys.push(e)),
+            };
+            if let Err(e) = decoded {
+                s.unreadable.push(Unreadable { kind: r.kind, id: r.id.clone(), reason: e.to_string() });
             }
         }
         Ok(s)
