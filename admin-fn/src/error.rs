@@ -81,6 +81,8 @@ impl AdminError {
             AdminError::Unauthorized(detail) => Problem::new(ProblemKind::Unauthorized).detail(*detail),
             AdminError::Store(StoreError::NotFound) => Problem::new(ProblemKind::NotFound),
             AdminError::Store(StoreError::Conflict(what)) => Problem::new(ProblemKind::Conflict).detail(what.clone()),
+            AdminError::Store(StoreError::Changed) => Problem::new(ProblemKind::PreconditionFailed)
+                .detail("the resource changed since you read it (If-Match); read it again and retry"),
             AdminError::Store(StoreError::Unavailable(_)) => {
                 Problem::new(ProblemKind::ServiceUnavailable).detail("the store is unavailable; try again shortly")
             }

@@ -9,6 +9,7 @@
 mod auth;
 mod error;
 mod extract;
+mod preconditions;
 mod publisher;
 mod routes;
 mod state;

@@ -5,14 +5,24 @@ use std::sync::Arc;
 
 use gatehouse_core::ids::{new_id, IdKind};
 use gatehouse_core::keys::{KeyEnv, KeyHash};
-use gatehouse_core::store::{AuditEntry, Repo, StoreError, Write};
+use gatehouse_core::store::{AuditEntry, Entity, Etag, Record, Repo, StoreError, Write};
 use gatehouse_core::time::UnixMillis;
 use rand::rngs::OsRng;
 use rand::TryRngCore;
 
 use crate::auth::Actor;
 use crate::error::AdminError;
-use crate::publisher::{Change, Publisher};
+use crate::preconditions::{IfMatch, Tagged};
+use crate::publisher::{Change, ChangeOp, Publisher};
+
+/// How often a write is re-applied to a record that another write changed under it before the
+/// caller is told to retry. Each attempt re-reads, so only a record under constant concurrent
+/// writes could use them all.
+const MAX_ATTEMPTS: usize = 16;
+
+/// What one attempt of a conditional write produces: the writes, the changes to publish, and
+/// the answer to give if they commit.
+pub(crate) type Attempt<T> = (Vec<Write>, Vec<Change>, T);
 
 /// The clock, injected so tests control time (the core never reads one).
 pub type Clock = Arc<dyn Fn() -> UnixMillis + Send + Sync>;
@@ -111,6 +121,62 @@ impl<R: Repo, P: Publisher> AdminState<R, P> {
         Ok(())
     }
 
+    /// Loads an entity with its `ETag`, turning a missing record into a 404 that names it.
+    pub(crate) async fn load_tagged<E: Entity>(&self, what: &str, id: &str) -> Result<(E, Etag), AdminError> {
+        let record = match self.repo.get_record(E::KIND, id).await {
+            Err(StoreError::NotFound) => return Err(AdminError::not_found(what, id)),
+            other => other?,
+        };
+        Ok((record.decode()?, Etag::of_body(&record.body)))
+    }
+
+    /// Writes against the version of `id` read here, atomically (compare-and-set on its
+    /// `ETag`, `Write::UpdateIf`/`DeleteIf`). If another write changed the record in between,
+    /// the attempt is made again on the fresh record, so its change is kept, not overwritten:
+    /// two PATCHes of different fields both land. With `If-Match`, the client has already
+    /// decided against one version, so a mismatch is a 412 instead.
+    pub(crate) async fn conditional<E: Entity, T>(
+        &self,
+        actor: &Actor,
+        action: &str,
+        (what, id): (&str, &str),
+        if_match: &IfMatch,
+        mut attempt: impl FnMut(E, Etag) -> Result<Attempt<T>, AdminError>,
+    ) -> Result<T, AdminError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let (entity, etag) = self.load_tagged::<E>(what, id).await?;
+            if_match.check(&etag)?;
+            let (writes, changes, answer) = attempt(entity, etag)?;
+            match self.commit(actor, action, writes, changes).await {
+                Err(AdminError::Store(StoreError::Changed)) if !if_match.is_given() => continue,
+                other => return other.map(|()| answer),
+            }
+        }
+        Err(AdminError::conflict(format!("the {what} kept changing while this change was made; retry")))
+    }
+
+    /// Changes `id` with `edit` through [`AdminState::conditional`]; `edit` may add writes of
+    /// other records (a rotation's new key) that commit with it. Answers the new version.
+    pub(crate) async fn modify<E: Entity>(
+        &self,
+        actor: &Actor,
+        action: &str,
+        (what, id): (&str, &str),
+        if_match: &IfMatch,
+        mut edit: impl FnMut(&mut E) -> Result<Vec<(Write, Change)>, AdminError>,
+    ) -> Result<Tagged<E>, AdminError> {
+        self.conditional(actor, action, (what, id), if_match, |mut entity: E, expected| {
+            let (mut writes, mut changes): (Vec<Write>, Vec<Change>) = edit(&mut entity)?.into_iter().unzip();
+            let record = Record::of(&entity)?;
+            let etag = Etag::of_body(&record.body);
+            // Last, so the records it refers to (a rotation's new key) reach the edge first.
+            writes.push(Write::UpdateIf { record, expected });
+            changes.push(Change::of(&entity, ChangeOp::Updated));
+            Ok((writes, changes, Tagged(etag, entity)))
+        })
+        .await
+    }
+
     /// Loads an entity, turning a missing record into a 404 that names it.
     pub(crate) async fn load<E: gatehouse_core::store::Entity>(&self, what: &str, id: &str) -> Result<E, AdminError> {
         match self.repo.get::<E>(id).await {
@@ -118,6 +184,11 @@ impl<R: Repo, P: Publisher> AdminState<R, P> {
             other => Ok(other?),
         }
     }
+}
+
+/// The `ETag` a new entity will have once stored.
+pub(crate) fn etag_of<E: Entity>(entity: &E) -> Result<Etag, AdminError> {
+    Ok(Etag::of_body(&Record::of(entity)?.body))
 }
 
 /// Random bytes from the operating system's CSPRNG.

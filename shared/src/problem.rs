@@ -30,6 +30,7 @@ pub enum ProblemKind {
     Unauthorized,
     NotFound,
     Conflict,
+    PreconditionFailed,
     InvalidTransition,
     MethodNotAllowed,
     UnsupportedMediaType,
@@ -42,7 +43,7 @@ pub enum ProblemKind {
 
 impl ProblemKind {
     /// Every kind, for documentation and for checking the table.
-    pub const ALL: [ProblemKind; 30] = {
+    pub const ALL: [ProblemKind; 31] = {
         use ProblemKind::*;
         [
             MissingCredential,
@@ -67,6 +68,7 @@ impl ProblemKind {
             Unauthorized,
             NotFound,
             Conflict,
+            PreconditionFailed,
             InvalidTransition,
             MethodNotAllowed,
             UnsupportedMediaType,
@@ -104,6 +106,7 @@ impl ProblemKind {
             Unauthorized => (401, "unauthorized", "Authentication required"),
             NotFound => (404, "not-found", "Not found"),
             Conflict => (409, "conflict", "Conflict"),
+            PreconditionFailed => (412, "precondition-failed", "The resource changed since it was read"),
             InvalidTransition => (409, "invalid-transition", "Lifecycle transition not allowed"),
             MethodNotAllowed => (405, "method-not-allowed", "Method not allowed"),
             UnsupportedMediaType => (415, "unsupported-media-type", "Unsupported media type"),

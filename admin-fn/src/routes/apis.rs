@@ -9,7 +9,7 @@ use gatehouse_core::lifecycle::{Lifecycle, Transition};
 use gatehouse_core::model::{Api, AuthSettings, CacheSettings, UpstreamSettings};
 use gatehouse_core::openapi::{import, ImportedApi};
 use gatehouse_core::problem::ProblemKind;
-use gatehouse_core::store::{Repo, Write};
+use gatehouse_core::store::{EntityKind, Repo, Write};
 use gatehouse_core::time::UnixMillis;
 use serde::Deserialize;
 
@@ -17,8 +17,9 @@ use super::{route, validate, Route};
 use crate::auth::Actor;
 use crate::error::{AdminError, FieldError};
 use crate::extract::{Id, JsonBody, OptionalJson};
+use crate::preconditions::{IfMatch, Tagged};
 use crate::publisher::{Change, ChangeOp, Publisher};
-use crate::state::{fresh_id, AdminState};
+use crate::state::{etag_of, fresh_id, AdminState};
 use crate::views::Items;
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
@@ -97,7 +98,7 @@ async fn create<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     JsonBody(body): JsonBody<NewApi>,
-) -> Result<(StatusCode, Json<Api>), AdminError> {
+) -> Result<(StatusCode, Tagged<Json<Api>>), AdminError> {
     let imported = import_document(&body.openapi)?;
     let now = s.now();
     let mut api = Api {
@@ -118,15 +119,19 @@ async fn create<R: Repo, P: Publisher>(
     apply_document(&mut api, imported, body.auth);
     check_placement(&api)?;
     s.commit(&actor, "api.create", vec![Write::insert(&api)?], vec![Change::of(&api, ChangeOp::Created)]).await?;
-    Ok((StatusCode::CREATED, Json(api)))
+    Ok((StatusCode::CREATED, Tagged(etag_of(&api)?, Json(api))))
 }
 
 async fn list<R: Repo, P: Publisher>(State(s): State<AdminState<R, P>>) -> Result<Json<Items<Api>>, AdminError> {
     Ok(Json(Items { items: s.repo.list::<Api>(None).await? }))
 }
 
-async fn get<R: Repo, P: Publisher>(State(s): State<AdminState<R, P>>, Id(id): Id) -> Result<Json<Api>, AdminError> {
-    Ok(Json(s.load::<Api>("API", &id).await?))
+async fn get<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    Id(id): Id,
+) -> Result<Tagged<Json<Api>>, AdminError> {
+    let (api, etag) = s.load_tagged::<Api>("API", &id).await?;
+    Ok(Tagged(etag, Json(api)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,22 +150,38 @@ async fn patch<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     Id(id): Id,
+    if_match: IfMatch,
     JsonBody(patch): JsonBody<ApiPatch>,
-) -> Result<Json<Api>, AdminError> {
-    let mut api = s.load::<Api>("API", &id).await?;
-    match patch.openapi.as_ref().map(import_document).transpose()? {
-        Some(imported) => apply_document(&mut api, imported, patch.auth),
-        None => api.auth = patch.auth.unwrap_or(api.auth),
-    }
-    api.name = patch.name.unwrap_or(api.name);
-    api.base_path = patch.base_path.unwrap_or(api.base_path);
-    api.hosts = patch.hosts.map_or(api.hosts, |h| validate::normal_hosts(&h));
-    api.upstream = patch.upstream.unwrap_or(api.upstream);
-    api.cache = patch.cache.unwrap_or(api.cache);
-    api.updated_at = s.now();
-    check_placement(&api)?;
-    s.commit(&actor, "api.update", vec![Write::update(&api)?], vec![Change::of(&api, ChangeOp::Updated)]).await?;
-    Ok(Json(api))
+) -> Result<Tagged<Json<Api>>, AdminError> {
+    let imported = patch.openapi.as_ref().map(import_document).transpose()?;
+    let now = s.now();
+    let patched = s
+        .modify(&actor, "api.update", ("API", &id), &if_match, |api: &mut Api| {
+            match &imported {
+                Some(imported) => apply_document(api, imported.clone(), patch.auth.clone()),
+                None => api.auth = patch.auth.clone().unwrap_or_else(|| api.auth.clone()),
+            }
+            if let Some(name) = &patch.name {
+                api.name.clone_from(name);
+            }
+            if let Some(base_path) = &patch.base_path {
+                api.base_path.clone_from(base_path);
+            }
+            if let Some(hosts) = &patch.hosts {
+                api.hosts = validate::normal_hosts(hosts);
+            }
+            if let Some(upstream) = &patch.upstream {
+                api.upstream.clone_from(upstream);
+            }
+            if let Some(cache) = &patch.cache {
+                api.cache.clone_from(cache);
+            }
+            api.updated_at = now;
+            check_placement(api)?;
+            Ok(vec![])
+        })
+        .await?;
+    Ok(patched.map(Json))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -207,18 +228,22 @@ async fn lifecycle<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     Id(id): Id,
+    if_match: IfMatch,
     JsonBody(request): JsonBody<LifecycleRequest>,
-) -> Result<Json<Api>, AdminError> {
+) -> Result<Tagged<Json<Api>>, AdminError> {
     let transition = request.transition()?;
-    let mut api = s.load::<Api>("API", &id).await?;
     let now = s.now();
-    api.lifecycle = api
-        .lifecycle
-        .apply(transition, now)
-        .map_err(|e| AdminError::problem(ProblemKind::InvalidTransition, e.to_string()))?;
-    api.updated_at = now;
-    s.commit(&actor, "api.lifecycle", vec![Write::update(&api)?], vec![Change::of(&api, ChangeOp::Updated)]).await?;
-    Ok(Json(api))
+    let moved = s
+        .modify(&actor, "api.lifecycle", ("API", &id), &if_match, |api: &mut Api| {
+            api.lifecycle = api
+                .lifecycle
+                .apply(transition.clone(), now)
+                .map_err(|e| AdminError::problem(ProblemKind::InvalidTransition, e.to_string()))?;
+            api.updated_at = now;
+            Ok(vec![])
+        })
+        .await?;
+    Ok(moved.map(Json))
 }
 
 /// Only drafts can be deleted: a published API has callers, who deserve a deprecation and a
@@ -227,16 +252,18 @@ async fn delete<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     Id(id): Id,
+    if_match: IfMatch,
 ) -> Result<StatusCode, AdminError> {
-    let api = s.load::<Api>("API", &id).await?;
-    if api.lifecycle != Lifecycle::Draft {
-        let state = api.lifecycle.name();
-        return Err(AdminError::conflict(format!(
-            "the API is {state}; only drafts can be deleted (retire it instead)"
-        )));
-    }
-    s.commit(&actor, "api.delete", vec![Write::delete::<Api>(&id)], vec![Change::of(&api, ChangeOp::Deleted)]).await?;
-    Ok(StatusCode::NO_CONTENT)
+    s.conditional(&actor, "api.delete", ("API", &id), &if_match, |api: Api, expected| {
+        if api.lifecycle != Lifecycle::Draft {
+            let state = api.lifecycle.name();
+            let detail = format!("the API is {state}; only drafts can be deleted (retire it instead)");
+            return Err(AdminError::conflict(detail));
+        }
+        let write = Write::DeleteIf { kind: EntityKind::Api, id: id.clone(), expected };
+        Ok((vec![write], vec![Change::of(&api, ChangeOp::Deleted)], StatusCode::NO_CONTENT))
+    })
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -6,15 +6,16 @@ use axum::Json;
 use gatehouse_core::ids::IdKind;
 use gatehouse_core::limits::LimitPolicy;
 use gatehouse_core::model::{Api, Plan, Product, ProductItem, Subscription};
-use gatehouse_core::store::{Repo, Write};
+use gatehouse_core::store::{EntityKind, Repo, Write};
 use serde::Deserialize;
 
 use super::{route, validate, Route};
 use crate::auth::Actor;
 use crate::error::{AdminError, FieldError};
 use crate::extract::{Id, JsonBody};
+use crate::preconditions::{IfMatch, Tagged};
 use crate::publisher::{Change, ChangeOp, Publisher};
-use crate::state::{fresh_id, AdminState};
+use crate::state::{etag_of, fresh_id, AdminState};
 use crate::views::Items;
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
@@ -58,28 +59,18 @@ struct ProductBody {
     items: Option<Vec<ProductItem>>,
 }
 
-async fn save_product<R: Repo, P: Publisher>(
-    s: &AdminState<R, P>,
-    actor: &Actor,
-    product: &Product,
-    op: ChangeOp,
-) -> Result<(), AdminError> {
+fn check_product(product: &Product, apis: &[Api]) -> Result<(), AdminError> {
     let mut errors = Vec::new();
     validate::non_empty(&product.name, "/name", &mut errors);
-    check_items(&product.items, &s.repo.list::<Api>(None).await?, &mut errors);
-    AdminError::check(errors)?;
-    let (write, action) = match op {
-        ChangeOp::Created => (Write::insert(product)?, "product.create"),
-        _ => (Write::update(product)?, "product.update"),
-    };
-    s.commit(actor, action, vec![write], vec![Change::of(product, op)]).await
+    check_items(&product.items, apis, &mut errors);
+    AdminError::check(errors)
 }
 
 async fn create_product<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     JsonBody(body): JsonBody<ProductBody>,
-) -> Result<(StatusCode, Json<Product>), AdminError> {
+) -> Result<(StatusCode, Tagged<Json<Product>>), AdminError> {
     let product = Product {
         id: fresh_id(IdKind::Product)?,
         name: body.name.unwrap_or_default(),
@@ -87,22 +78,42 @@ async fn create_product<R: Repo, P: Publisher>(
         items: body.items.unwrap_or_default(),
         created_at: s.now(),
     };
-    save_product(&s, &actor, &product, ChangeOp::Created).await?;
-    Ok((StatusCode::CREATED, Json(product)))
+    check_product(&product, &s.repo.list::<Api>(None).await?)?;
+    let change = Change::of(&product, ChangeOp::Created);
+    s.commit(&actor, "product.create", vec![Write::insert(&product)?], vec![change]).await?;
+    Ok((StatusCode::CREATED, Tagged(etag_of(&product)?, Json(product))))
 }
 
 async fn patch_product<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     Id(id): Id,
+    if_match: IfMatch,
     JsonBody(body): JsonBody<ProductBody>,
-) -> Result<Json<Product>, AdminError> {
-    let mut product = s.load::<Product>("product", &id).await?;
-    product.name = body.name.unwrap_or(product.name);
-    product.description = body.description.unwrap_or(product.description);
-    product.items = body.items.unwrap_or(product.items);
-    save_product(&s, &actor, &product, ChangeOp::Updated).await?;
-    Ok(Json(product))
+) -> Result<Tagged<Json<Product>>, AdminError> {
+    let apis = match body.items {
+        Some(_) => s.repo.list::<Api>(None).await?,
+        None => Vec::new(), // the stored items were checked when they were written
+    };
+    let patched = s
+        .modify(&actor, "product.update", ("product", &id), &if_match, |product: &mut Product| {
+            if let Some(name) = &body.name {
+                product.name.clone_from(name);
+            }
+            if let Some(description) = &body.description {
+                product.description.clone_from(description);
+            }
+            let mut errors = Vec::new();
+            validate::non_empty(&product.name, "/name", &mut errors);
+            if let Some(items) = &body.items {
+                product.items.clone_from(items);
+                check_items(&product.items, &apis, &mut errors);
+            }
+            AdminError::check(errors)?;
+            Ok(vec![])
+        })
+        .await?;
+    Ok(patched.map(Json))
 }
 
 async fn list_products<R: Repo, P: Publisher>(
@@ -114,8 +125,9 @@ async fn list_products<R: Repo, P: Publisher>(
 async fn get_product<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     Id(id): Id,
-) -> Result<Json<Product>, AdminError> {
-    Ok(Json(s.load("product", &id).await?))
+) -> Result<Tagged<Json<Product>>, AdminError> {
+    let (product, etag) = s.load_tagged("product", &id).await?;
+    Ok(Tagged(etag, Json(product)))
 }
 
 /// Refused while any app subscribes to it; its plans go with it, in one transaction.
@@ -123,18 +135,20 @@ async fn delete_product<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     Id(id): Id,
+    if_match: IfMatch,
 ) -> Result<StatusCode, AdminError> {
-    let product = s.load::<Product>("product", &id).await?;
     if s.repo.list::<Subscription>(None).await?.iter().any(|sub| sub.product_id == id) {
         return Err(AdminError::conflict("apps still subscribe to this product"));
     }
     let plans = s.repo.list::<Plan>(Some(&id)).await?;
-    let mut writes: Vec<Write> = plans.iter().map(|p| Write::delete::<Plan>(&p.id)).collect();
-    let mut changes: Vec<Change> = plans.iter().map(|p| Change::of(p, ChangeOp::Deleted)).collect();
-    writes.push(Write::delete::<Product>(&id));
-    changes.push(Change::of(&product, ChangeOp::Deleted));
-    s.commit(&actor, "product.delete", writes, changes).await?;
-    Ok(StatusCode::NO_CONTENT)
+    s.conditional(&actor, "product.delete", ("product", &id), &if_match, |product: Product, expected| {
+        let mut writes: Vec<Write> = plans.iter().map(|p| Write::delete::<Plan>(&p.id)).collect();
+        let mut changes: Vec<Change> = plans.iter().map(|p| Change::of(p, ChangeOp::Deleted)).collect();
+        writes.push(Write::DeleteIf { kind: EntityKind::Product, id: id.clone(), expected });
+        changes.push(Change::of(&product, ChangeOp::Deleted));
+        Ok((writes, changes, StatusCode::NO_CONTENT))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,7 +172,7 @@ async fn create_plan<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     JsonBody(body): JsonBody<PlanBody>,
-) -> Result<(StatusCode, Json<Plan>), AdminError> {
+) -> Result<(StatusCode, Tagged<Json<Plan>>), AdminError> {
     let product_id = body.product_id.unwrap_or_default();
     if s.repo.get::<Product>(&product_id).await.is_err() {
         return Err(AdminError::validation(vec![FieldError::new("/product_id", "no product with this id")]));
@@ -174,29 +188,37 @@ async fn create_plan<R: Repo, P: Publisher>(
     };
     check_plan(&plan)?;
     s.commit(&actor, "plan.create", vec![Write::insert(&plan)?], vec![Change::of(&plan, ChangeOp::Created)]).await?;
-    Ok((StatusCode::CREATED, Json(plan)))
+    Ok((StatusCode::CREATED, Tagged(etag_of(&plan)?, Json(plan))))
 }
 
 async fn patch_plan<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     Id(id): Id,
+    if_match: IfMatch,
     JsonBody(body): JsonBody<PlanBody>,
-) -> Result<Json<Plan>, AdminError> {
-    let mut plan = s.load::<Plan>("plan", &id).await?;
-    if body.product_id.as_ref().is_some_and(|p| *p != plan.product_id) {
-        return Err(AdminError::validation(vec![FieldError::new(
-            "/product_id",
-            "a plan cannot move to another product",
-        )]));
-    }
-    plan.name = body.name.unwrap_or(plan.name);
-    plan.limits = body.limits.unwrap_or(plan.limits);
-    plan.scopes = body.scopes.unwrap_or(plan.scopes);
-    plan.requires_approval = body.requires_approval.unwrap_or(plan.requires_approval);
-    check_plan(&plan)?;
-    s.commit(&actor, "plan.update", vec![Write::update(&plan)?], vec![Change::of(&plan, ChangeOp::Updated)]).await?;
-    Ok(Json(plan))
+) -> Result<Tagged<Json<Plan>>, AdminError> {
+    let patched = s
+        .modify(&actor, "plan.update", ("plan", &id), &if_match, |plan: &mut Plan| {
+            if body.product_id.as_ref().is_some_and(|p| *p != plan.product_id) {
+                let message = "a plan cannot move to another product";
+                return Err(AdminError::validation(vec![FieldError::new("/product_id", message)]));
+            }
+            if let Some(name) = &body.name {
+                plan.name.clone_from(name);
+            }
+            if let Some(limits) = &body.limits {
+                plan.limits.clone_from(limits);
+            }
+            if let Some(scopes) = &body.scopes {
+                plan.scopes.clone_from(scopes);
+            }
+            plan.requires_approval = body.requires_approval.unwrap_or(plan.requires_approval);
+            check_plan(plan)?;
+            Ok(vec![])
+        })
+        .await?;
+    Ok(patched.map(Json))
 }
 
 async fn list_plans<R: Repo, P: Publisher>(
@@ -210,20 +232,23 @@ async fn list_plans<R: Repo, P: Publisher>(
 async fn get_plan<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     Id(id): Id,
-) -> Result<Json<Plan>, AdminError> {
-    Ok(Json(s.load("plan", &id).await?))
+) -> Result<Tagged<Json<Plan>>, AdminError> {
+    let (plan, etag) = s.load_tagged("plan", &id).await?;
+    Ok(Tagged(etag, Json(plan)))
 }
 
 async fn delete_plan<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     Id(id): Id,
+    if_match: IfMatch,
 ) -> Result<StatusCode, AdminError> {
-    let plan = s.load::<Plan>("plan", &id).await?;
     if s.repo.list::<Subscription>(None).await?.iter().any(|sub| sub.plan_id == id) {
         return Err(AdminError::conflict("apps still subscribe under this plan; move them to another plan first"));
     }
-    s.commit(&actor, "plan.delete", vec![Write::delete::<Plan>(&id)], vec![Change::of(&plan, ChangeOp::Deleted)])
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    s.conditional(&actor, "plan.delete", ("plan", &id), &if_match, |plan: Plan, expected| {
+        let write = Write::DeleteIf { kind: EntityKind::Plan, id: id.clone(), expected };
+        Ok((vec![write], vec![Change::of(&plan, ChangeOp::Deleted)], StatusCode::NO_CONTENT))
+    })
+    .await
 }

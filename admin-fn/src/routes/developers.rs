@@ -12,8 +12,9 @@ use super::{route, validate, Route};
 use crate::auth::Actor;
 use crate::error::{AdminError, FieldError};
 use crate::extract::{Id, JsonBody};
+use crate::preconditions::{IfMatch, Tagged};
 use crate::publisher::{Change, ChangeOp, Publisher};
-use crate::state::{fresh_id, AdminState};
+use crate::state::{etag_of, fresh_id, AdminState};
 use crate::views::Items;
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
@@ -51,7 +52,7 @@ async fn create_developer<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     JsonBody(body): JsonBody<DeveloperBody>,
-) -> Result<(StatusCode, Json<Developer>), AdminError> {
+) -> Result<(StatusCode, Tagged<Json<Developer>>), AdminError> {
     let developer = Developer {
         id: fresh_id(IdKind::Developer)?,
         email: body.email.unwrap_or_default().trim().to_owned(),
@@ -63,24 +64,37 @@ async fn create_developer<R: Repo, P: Publisher>(
     check_developer(&developer)?;
     let change = Change::of(&developer, ChangeOp::Created);
     s.commit(&actor, "developer.create", vec![Write::insert(&developer)?], vec![change]).await?;
-    Ok((StatusCode::CREATED, Json(developer)))
+    Ok((StatusCode::CREATED, Tagged(etag_of(&developer)?, Json(developer))))
 }
 
+/// Changes only the fields the body names, on the stored record as it is at the write (see
+/// `AdminState::modify`), so a concurrent PATCH of another field is kept.
 async fn patch_developer<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     Id(id): Id,
+    if_match: IfMatch,
     JsonBody(body): JsonBody<DeveloperBody>,
-) -> Result<Json<Developer>, AdminError> {
-    let mut developer = s.load::<Developer>("developer", &id).await?;
-    developer.email = body.email.map_or(developer.email, |e| e.trim().to_owned());
-    developer.name = body.name.unwrap_or(developer.name);
-    developer.group = body.group.or(developer.group);
-    developer.organisation = body.organisation.or(developer.organisation);
-    check_developer(&developer)?;
-    let change = Change::of(&developer, ChangeOp::Updated);
-    s.commit(&actor, "developer.update", vec![Write::update(&developer)?], vec![change]).await?;
-    Ok(Json(developer))
+) -> Result<Tagged<Json<Developer>>, AdminError> {
+    let patched = s
+        .modify(&actor, "developer.update", ("developer", &id), &if_match, |developer: &mut Developer| {
+            if let Some(email) = &body.email {
+                developer.email = email.trim().to_owned();
+            }
+            if let Some(name) = &body.name {
+                developer.name.clone_from(name);
+            }
+            if body.group.is_some() {
+                developer.group.clone_from(&body.group);
+            }
+            if body.organisation.is_some() {
+                developer.organisation.clone_from(&body.organisation);
+            }
+            check_developer(developer)?;
+            Ok(vec![])
+        })
+        .await?;
+    Ok(patched.map(Json))
 }
 
 async fn list_developers<R: Repo, P: Publisher>(
@@ -92,8 +106,9 @@ async fn list_developers<R: Repo, P: Publisher>(
 async fn get_developer<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     Id(id): Id,
-) -> Result<Json<Developer>, AdminError> {
-    Ok(Json(s.load("developer", &id).await?))
+) -> Result<Tagged<Json<Developer>>, AdminError> {
+    let (developer, etag) = s.load_tagged("developer", &id).await?;
+    Ok(Tagged(etag, Json(developer)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,39 +137,50 @@ async fn create_developer_app<R: Repo, P: Publisher>(
     actor: Actor,
     Id(id): Id,
     JsonBody(body): JsonBody<AppBody>,
-) -> Result<(StatusCode, Json<App>), AdminError> {
+) -> Result<(StatusCode, Tagged<Json<App>>), AdminError> {
     s.load::<Developer>("developer", &id).await?;
-    Ok((StatusCode::CREATED, Json(insert_app(&s, &actor, id, body.name).await?)))
+    let app = insert_app(&s, &actor, id, body.name).await?;
+    Ok((StatusCode::CREATED, Tagged(etag_of(&app)?, Json(app))))
 }
 
 async fn create_app<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     JsonBody(body): JsonBody<AppBody>,
-) -> Result<(StatusCode, Json<App>), AdminError> {
+) -> Result<(StatusCode, Tagged<Json<App>>), AdminError> {
     let developer_id = body.developer_id.unwrap_or_default();
     if s.repo.get::<Developer>(&developer_id).await.is_err() {
         return Err(AdminError::validation(vec![FieldError::new("/developer_id", "no developer with this id")]));
     }
-    Ok((StatusCode::CREATED, Json(insert_app(&s, &actor, developer_id, body.name).await?)))
+    let app = insert_app(&s, &actor, developer_id, body.name).await?;
+    Ok((StatusCode::CREATED, Tagged(etag_of(&app)?, Json(app))))
 }
 
 async fn patch_app<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     Id(id): Id,
+    if_match: IfMatch,
     JsonBody(body): JsonBody<AppBody>,
-) -> Result<Json<App>, AdminError> {
-    let mut app = s.load::<App>("app", &id).await?;
-    if body.developer_id.as_ref().is_some_and(|d| *d != app.developer_id) {
-        return Err(AdminError::validation(vec![FieldError::new("/developer_id", "an app cannot change owner")]));
-    }
-    app.name = body.name.unwrap_or(app.name);
-    let mut errors = Vec::new();
-    validate::non_empty(&app.name, "/name", &mut errors);
-    AdminError::check(errors)?;
-    s.commit(&actor, "app.update", vec![Write::update(&app)?], vec![Change::of(&app, ChangeOp::Updated)]).await?;
-    Ok(Json(app))
+) -> Result<Tagged<Json<App>>, AdminError> {
+    let patched = s
+        .modify(&actor, "app.update", ("app", &id), &if_match, |app: &mut App| {
+            if body.developer_id.as_ref().is_some_and(|d| *d != app.developer_id) {
+                return Err(AdminError::validation(vec![FieldError::new(
+                    "/developer_id",
+                    "an app cannot change owner",
+                )]));
+            }
+            if let Some(name) = &body.name {
+                app.name.clone_from(name);
+            }
+            let mut errors = Vec::new();
+            validate::non_empty(&app.name, "/name", &mut errors);
+            AdminError::check(errors)?;
+            Ok(vec![])
+        })
+        .await?;
+    Ok(patched.map(Json))
 }
 
 async fn list_developer_apps<R: Repo, P: Publisher>(
@@ -172,6 +198,7 @@ async fn list_apps<R: Repo, P: Publisher>(State(s): State<AdminState<R, P>>) -> 
 async fn get_app<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     Id(id): Id,
-) -> Result<Json<App>, AdminError> {
-    Ok(Json(s.load("app", &id).await?))
+) -> Result<Tagged<Json<App>>, AdminError> {
+    let (app, etag) = s.load_tagged("app", &id).await?;
+    Ok(Tagged(etag, Json(app)))
 }

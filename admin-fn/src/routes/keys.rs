@@ -19,8 +19,9 @@ use super::{route, validate, Route};
 use crate::auth::Actor;
 use crate::error::{AdminError, FieldError};
 use crate::extract::{Id, JsonBody, OptionalJson};
+use crate::preconditions::{IfMatch, Tagged};
 use crate::publisher::{Change, ChangeOp, Publisher};
-use crate::state::{fresh_id, random, AdminState};
+use crate::state::{etag_of, fresh_id, random, AdminState};
 use crate::views::{Items, KeyView};
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
@@ -78,7 +79,7 @@ async fn create<R: Repo, P: Publisher>(
     actor: Actor,
     Id(app_id): Id,
     JsonBody(body): JsonBody<NewKey>,
-) -> Result<(StatusCode, Json<IssuedKey>), AdminError> {
+) -> Result<(StatusCode, Tagged<Json<IssuedKey>>), AdminError> {
     s.load::<App>("app", &app_id).await?;
     let now = s.now();
     let mut errors = Vec::new();
@@ -92,7 +93,8 @@ async fn create<R: Repo, P: Publisher>(
     key.expires_at = body.expires_at;
     key.limits = body.limits;
     s.commit(&actor, "key.create", vec![Write::insert(&key)?], vec![Change::of(&key, ChangeOp::Created)]).await?;
-    Ok((StatusCode::CREATED, Json(IssuedKey { key: KeyView::new(&key, now), secret })))
+    let etag = etag_of(&key)?;
+    Ok((StatusCode::CREATED, Tagged(etag, Json(IssuedKey { key: KeyView::new(&key, now), secret }))))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -103,76 +105,92 @@ struct RotateRequest {
 
 /// The new key and the old key's grace period are written in one transaction: there is no
 /// moment when the old key is already on its way out and the new one does not exist yet.
+/// `If-Match` names the old key's version. Answers the new key, with its tag.
 async fn rotate<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     Id(id): Id,
+    if_match: IfMatch,
     OptionalJson(body): OptionalJson<RotateRequest>,
-) -> Result<(StatusCode, Json<IssuedKey>), AdminError> {
+) -> Result<(StatusCode, Tagged<Json<IssuedKey>>), AdminError> {
     let grace_secs = body.grace_secs.unwrap_or(s.settings.default_grace_secs);
     if grace_secs > MAX_GRACE_SECS {
         let message = format!("must be at most {MAX_GRACE_SECS} seconds (365 days)");
         return Err(AdminError::validation(vec![FieldError::new("/grace_secs", message)]));
     }
-    let mut old = s.load::<Key>("key", &id).await?;
     let now = s.now();
-    if check_key(&old, now) != KeyCheck::Active || old.replaced_by.is_some() {
-        return Err(AdminError::conflict("only an active key that was not rotated already can be rotated"));
-    }
-    let (mut new, secret) = issue(&s, &old.app_id, old.name.clone(), now)?;
-    new.limits = old.limits.clone();
-    new.expires_at = old.expires_at;
-    old.grace_until = Some(rotation_grace_end(now, grace_secs));
-    old.replaced_by = Some(new.id.clone());
-    let writes = vec![Write::insert(&new)?, Write::update(&old)?];
-    let changes = vec![Change::of(&new, ChangeOp::Created), Change::of(&old, ChangeOp::Updated)];
-    s.commit(&actor, "key.rotate", writes, changes).await?;
-    Ok((StatusCode::CREATED, Json(IssuedKey { key: KeyView::new(&new, now), secret })))
+    let mut issued = None;
+    s.modify(&actor, "key.rotate", ("key", &id), &if_match, |old: &mut Key| {
+        if check_key(old, now) != KeyCheck::Active || old.replaced_by.is_some() {
+            return Err(AdminError::conflict("only an active key that was not rotated already can be rotated"));
+        }
+        let (mut new, secret) = issue(&s, &old.app_id, old.name.clone(), now)?;
+        new.limits = old.limits.clone();
+        new.expires_at = old.expires_at;
+        old.grace_until = Some(rotation_grace_end(now, grace_secs));
+        old.replaced_by = Some(new.id.clone());
+        let also = vec![(Write::insert(&new)?, Change::of(&new, ChangeOp::Created))];
+        issued = Some((new, secret));
+        Ok(also)
+    })
+    .await?;
+    let (new, secret) = issued.ok_or_else(|| AdminError::Internal("a committed rotation issued no key".into()))?;
+    let etag = etag_of(&new)?;
+    Ok((StatusCode::CREATED, Tagged(etag, Json(IssuedKey { key: KeyView::new(&new, now), secret }))))
 }
 
 /// Moves a key to `to`; revocation is final, so a revoked key accepts no other status.
+/// Revoking reads and writes this key's record only, never another.
 async fn set_status<R: Repo, P: Publisher>(
     s: &AdminState<R, P>,
     actor: &Actor,
     id: &str,
+    if_match: &IfMatch,
     to: KeyStatus,
-) -> Result<Json<KeyView>, AdminError> {
-    let mut key = s.load::<Key>("key", id).await?;
-    if key.status == KeyStatus::Revoked && to != KeyStatus::Revoked {
-        return Err(AdminError::conflict("the key is revoked; issue a new key instead"));
-    }
-    key.status = to;
+) -> Result<Tagged<Json<KeyView>>, AdminError> {
     let action = match to {
         KeyStatus::Revoked => "key.revoke",
         KeyStatus::Disabled => "key.disable",
         _ => "key.enable",
     };
-    s.commit(actor, action, vec![Write::update(&key)?], vec![Change::of(&key, ChangeOp::Updated)]).await?;
-    Ok(Json(KeyView::new(&key, s.now())))
+    let changed = s
+        .modify(actor, action, ("key", id), if_match, |key: &mut Key| {
+            if key.status == KeyStatus::Revoked && to != KeyStatus::Revoked {
+                return Err(AdminError::conflict("the key is revoked; issue a new key instead"));
+            }
+            key.status = to;
+            Ok(vec![])
+        })
+        .await?;
+    let now = s.now();
+    Ok(changed.map(|key| Json(KeyView::new(&key, now))))
 }
 
 async fn revoke<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     Id(id): Id,
-) -> Result<Json<KeyView>, AdminError> {
-    set_status(&s, &actor, &id, KeyStatus::Revoked).await
+    if_match: IfMatch,
+) -> Result<Tagged<Json<KeyView>>, AdminError> {
+    set_status(&s, &actor, &id, &if_match, KeyStatus::Revoked).await
 }
 
 async fn disable<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     Id(id): Id,
-) -> Result<Json<KeyView>, AdminError> {
-    set_status(&s, &actor, &id, KeyStatus::Disabled).await
+    if_match: IfMatch,
+) -> Result<Tagged<Json<KeyView>>, AdminError> {
+    set_status(&s, &actor, &id, &if_match, KeyStatus::Disabled).await
 }
 
 async fn enable<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     Id(id): Id,
-) -> Result<Json<KeyView>, AdminError> {
-    set_status(&s, &actor, &id, KeyStatus::Active).await
+    if_match: IfMatch,
+) -> Result<Tagged<Json<KeyView>>, AdminError> {
+    set_status(&s, &actor, &id, &if_match, KeyStatus::Active).await
 }
 
 async fn list<R: Repo, P: Publisher>(
@@ -188,7 +206,7 @@ async fn list<R: Repo, P: Publisher>(
 async fn get<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     Id(id): Id,
-) -> Result<Json<KeyView>, AdminError> {
-    let key = s.load::<Key>("key", &id).await?;
-    Ok(Json(KeyView::new(&key, s.now())))
+) -> Result<Tagged<Json<KeyView>>, AdminError> {
+    let (key, etag) = s.load_tagged::<Key>("key", &id).await?;
+    Ok(Tagged(etag, Json(KeyView::new(&key, s.now()))))
 }

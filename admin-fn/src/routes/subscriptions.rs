@@ -13,8 +13,9 @@ use super::{route, Route};
 use crate::auth::Actor;
 use crate::error::{AdminError, FieldError};
 use crate::extract::{Id, JsonBody};
+use crate::preconditions::{IfMatch, Tagged};
 use crate::publisher::{Change, ChangeOp, Publisher};
-use crate::state::{fresh_id, AdminState};
+use crate::state::{etag_of, fresh_id, AdminState};
 use crate::views::Items;
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
@@ -61,7 +62,7 @@ async fn create<R: Repo, P: Publisher>(
     actor: Actor,
     Id(app_id): Id,
     JsonBody(body): JsonBody<NewSubscription>,
-) -> Result<(StatusCode, Json<Subscription>), AdminError> {
+) -> Result<(StatusCode, Tagged<Json<Subscription>>), AdminError> {
     s.load::<App>("app", &app_id).await?;
     if s.repo.get::<Product>(&body.product_id).await.is_err() {
         return Err(AdminError::validation(vec![FieldError::new("/product_id", "no product with this id")]));
@@ -81,7 +82,7 @@ async fn create<R: Repo, P: Publisher>(
     };
     s.commit(&actor, "subscription.create", vec![Write::insert(&sub)?], vec![Change::of(&sub, ChangeOp::Created)])
         .await?;
-    Ok((StatusCode::CREATED, Json(sub)))
+    Ok((StatusCode::CREATED, Tagged(etag_of(&sub)?, Json(sub))))
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,32 +95,40 @@ async fn change_plan<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     Id(id): Id,
+    if_match: IfMatch,
     JsonBody(body): JsonBody<PlanChange>,
-) -> Result<Json<Subscription>, AdminError> {
-    let mut sub = s.load::<Subscription>("subscription", &id).await?;
-    let plan = plan_of(&s, &sub.product_id, &body.plan_id).await?;
-    if plan.id != sub.plan_id {
-        sub.status = status_for(&plan);
-        sub.plan_id = plan.id;
-    }
-    let change = Change::of(&sub, ChangeOp::Updated);
-    s.commit(&actor, "subscription.change_plan", vec![Write::update(&sub)?], vec![change]).await?;
-    Ok(Json(sub))
+) -> Result<Tagged<Json<Subscription>>, AdminError> {
+    // A subscription never changes product, so the plan can be checked before the write.
+    let product_id = s.load::<Subscription>("subscription", &id).await?.product_id;
+    let plan = plan_of(&s, &product_id, &body.plan_id).await?;
+    let changed = s
+        .modify(&actor, "subscription.change_plan", ("subscription", &id), &if_match, |sub: &mut Subscription| {
+            if plan.id != sub.plan_id {
+                sub.status = status_for(&plan);
+                sub.plan_id.clone_from(&plan.id);
+            }
+            Ok(vec![])
+        })
+        .await?;
+    Ok(changed.map(Json))
 }
 
 async fn approve<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     Id(id): Id,
-) -> Result<Json<Subscription>, AdminError> {
-    let mut sub = s.load::<Subscription>("subscription", &id).await?;
-    if sub.status == SubscriptionStatus::Suspended {
-        return Err(AdminError::conflict("the subscription is suspended"));
-    }
-    sub.status = SubscriptionStatus::Active;
-    let change = Change::of(&sub, ChangeOp::Updated);
-    s.commit(&actor, "subscription.approve", vec![Write::update(&sub)?], vec![change]).await?;
-    Ok(Json(sub))
+    if_match: IfMatch,
+) -> Result<Tagged<Json<Subscription>>, AdminError> {
+    let approved = s
+        .modify(&actor, "subscription.approve", ("subscription", &id), &if_match, |sub: &mut Subscription| {
+            if sub.status == SubscriptionStatus::Suspended {
+                return Err(AdminError::conflict("the subscription is suspended"));
+            }
+            sub.status = SubscriptionStatus::Active;
+            Ok(vec![])
+        })
+        .await?;
+    Ok(approved.map(Json))
 }
 
 async fn list<R: Repo, P: Publisher>(
@@ -133,6 +142,7 @@ async fn list<R: Repo, P: Publisher>(
 async fn get<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     Id(id): Id,
-) -> Result<Json<Subscription>, AdminError> {
-    Ok(Json(s.load("subscription", &id).await?))
+) -> Result<Tagged<Json<Subscription>>, AdminError> {
+    let (sub, etag) = s.load_tagged("subscription", &id).await?;
+    Ok(Tagged(etag, Json(sub)))
 }

@@ -35,7 +35,7 @@ fn with_last_used(body: String, last_used: Option<UnixMillis>) -> Result<String,
     serde_json::to_string(&key).map_err(unavailable)
 }
 
-fn to_record(kind: EntityKind, item: &Item) -> Result<Record, StoreError> {
+pub(crate) fn to_record(kind: EntityKind, item: &Item) -> Result<Record, StoreError> {
     let mut body = require_s(item, "body")?;
     if kind == EntityKind::Key {
         body = with_last_used(body, get_n(item, "last_used"))?;

@@ -6,10 +6,10 @@ use std::collections::HashSet;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
 use gatehouse_core::model::{Key, KeyStatus};
-use gatehouse_core::store::{EntityKind, Record, StoreError, Write};
+use gatehouse_core::store::{EntityKind, Etag, Record, StoreError, Write};
 use gatehouse_core::time::{UnixMillis, DAY};
 
-use super::catalog::{guard_pk, rec_pk, stored, GUARD_SK};
+use super::catalog::{guard_pk, rec_pk, stored, to_record, Stored, GUARD_SK};
 use super::items::{get_n, key, n, padded, s, ttl_secs};
 use super::tables::TTL_ATTRIBUTE;
 use super::{now_millis, unavailable, DynamoRepo};
@@ -25,6 +25,8 @@ enum Fail {
     IdTaken(EntityKind, String),
     Unique(String),
     Changed,
+    /// A conditional write's record changed after the caller read it.
+    Stale,
 }
 
 impl Fail {
@@ -33,6 +35,7 @@ impl Fail {
             Fail::IdTaken(kind, id) => StoreError::Conflict(format!("{} id {id} is taken", kind.as_str())),
             Fail::Unique(what) => StoreError::Conflict(what.clone()),
             Fail::Changed => StoreError::Conflict("the record changed while it was being written; try again".into()),
+            Fail::Stale => StoreError::Changed,
         }
     }
 }
@@ -180,7 +183,7 @@ pub(crate) async fn transact(repo: &DynamoRepo, writes: Vec<Write>) -> Result<()
     let inserts = writes.iter().filter(|w| matches!(w, Write::Insert(_))).count();
     let mut seq = if inserts > 0 { next_seqs(repo, inserts).await? } else { 0 };
     let now = now_millis();
-    let mut plan: Vec<(TransactWriteItem, (String, String), Fail)> = Vec::new();
+    let mut plan: Plan = Vec::new();
     for write in writes {
         match write {
             Write::Insert(r) => {
@@ -196,40 +199,73 @@ pub(crate) async fn transact(repo: &DynamoRepo, writes: Vec<Write>) -> Result<()
                     plan.push((claim_guard(repo, r.kind, &u.value, &r.id, ttl)?, at, Fail::Unique(u.what.clone())));
                 }
             }
-            Write::Update(r) => {
-                let (old, _) = stored(repo, r.kind, &r.id).await?.ok_or(StoreError::NotFound)?;
-                let ttl = record_ttl(&r, now)?;
-                plan.push((update_record(repo, &r, old.ver, ttl)?, (rec_pk(r.kind), r.id.clone()), Fail::Changed));
-                let kept: HashSet<&str> = r.uniques.iter().map(|u| u.value.as_str()).collect();
-                for u in &r.uniques {
-                    let at = (guard_pk(r.kind, &u.value), GUARD_SK.to_owned());
-                    plan.push((claim_guard(repo, r.kind, &u.value, &r.id, ttl)?, at, Fail::Unique(u.what.clone())));
-                }
-                for value in old.uniques.iter().filter(|v| !kept.contains(v.as_str())) {
-                    let at = (guard_pk(r.kind, value), GUARD_SK.to_owned());
-                    let delete = delete_item(repo, at.0.clone(), GUARD_SK, "holder = :id", (":id", s(&r.id)))?;
-                    plan.push((delete, at, Fail::Changed));
-                }
-            }
-            Write::Delete { kind, id } => {
-                let (old, _) = stored(repo, kind, &id).await?.ok_or(StoreError::NotFound)?;
-                let delete = delete_item(repo, rec_pk(kind), &id, "ver = :ver", (":ver", n(old.ver)))?;
-                plan.push((delete, (rec_pk(kind), id.clone()), Fail::Changed));
-                for value in &old.uniques {
-                    let at = (guard_pk(kind, value), GUARD_SK.to_owned());
-                    plan.push((
-                        delete_item(repo, at.0.clone(), GUARD_SK, "holder = :id", (":id", s(&id)))?,
-                        at,
-                        Fail::Changed,
-                    ));
-                }
-            }
+            Write::Update(r) => plan_update(repo, &mut plan, r, None, now).await?,
+            Write::UpdateIf { record, expected } => plan_update(repo, &mut plan, record, Some(expected), now).await?,
+            Write::Delete { kind, id } => plan_delete(repo, &mut plan, kind, id, None).await?,
+            Write::DeleteIf { kind, id, expected } => plan_delete(repo, &mut plan, kind, id, Some(expected)).await?,
         }
     }
     send(repo, plan).await
 }
 
-async fn send(repo: &DynamoRepo, plan: Vec<(TransactWriteItem, (String, String), Fail)>) -> Result<(), StoreError> {
+type Plan = Vec<(TransactWriteItem, (String, String), Fail)>;
+
+/// The stored version of a record that a write is about to replace, checked against the tag
+/// the caller read (`UpdateIf`/`DeleteIf`). The write is then conditioned on that version's
+/// `ver`, so the check and the write are one atomic step.
+async fn current(repo: &DynamoRepo, kind: EntityKind, id: &str, expected: Option<&Etag>) -> Result<Stored, StoreError> {
+    let (old, item) = stored(repo, kind, id).await?.ok_or(StoreError::NotFound)?;
+    if let Some(expected) = expected {
+        if Etag::of_body(&to_record(kind, &item)?.body) != *expected {
+            return Err(StoreError::Changed);
+        }
+    }
+    Ok(old)
+}
+
+async fn plan_update(
+    repo: &DynamoRepo,
+    plan: &mut Plan,
+    r: Record,
+    expected: Option<Etag>,
+    now: UnixMillis,
+) -> Result<(), StoreError> {
+    let old = current(repo, r.kind, &r.id, expected.as_ref()).await?;
+    let changed = if expected.is_some() { Fail::Stale } else { Fail::Changed };
+    let ttl = record_ttl(&r, now)?;
+    plan.push((update_record(repo, &r, old.ver, ttl)?, (rec_pk(r.kind), r.id.clone()), changed));
+    let kept: HashSet<&str> = r.uniques.iter().map(|u| u.value.as_str()).collect();
+    for u in &r.uniques {
+        let at = (guard_pk(r.kind, &u.value), GUARD_SK.to_owned());
+        plan.push((claim_guard(repo, r.kind, &u.value, &r.id, ttl)?, at, Fail::Unique(u.what.clone())));
+    }
+    for value in old.uniques.iter().filter(|v| !kept.contains(v.as_str())) {
+        let at = (guard_pk(r.kind, value), GUARD_SK.to_owned());
+        let delete = delete_item(repo, at.0.clone(), GUARD_SK, "holder = :id", (":id", s(&r.id)))?;
+        plan.push((delete, at, Fail::Changed));
+    }
+    Ok(())
+}
+
+async fn plan_delete(
+    repo: &DynamoRepo,
+    plan: &mut Plan,
+    kind: EntityKind,
+    id: String,
+    expected: Option<Etag>,
+) -> Result<(), StoreError> {
+    let old = current(repo, kind, &id, expected.as_ref()).await?;
+    let changed = if expected.is_some() { Fail::Stale } else { Fail::Changed };
+    let delete = delete_item(repo, rec_pk(kind), &id, "ver = :ver", (":ver", n(old.ver)))?;
+    plan.push((delete, (rec_pk(kind), id.clone()), changed));
+    for value in &old.uniques {
+        let at = (guard_pk(kind, value), GUARD_SK.to_owned());
+        plan.push((delete_item(repo, at.0.clone(), GUARD_SK, "holder = :id", (":id", s(&id)))?, at, Fail::Changed));
+    }
+    Ok(())
+}
+
+async fn send(repo: &DynamoRepo, plan: Plan) -> Result<(), StoreError> {
     if plan.is_empty() {
         return Ok(());
     }
@@ -239,7 +275,7 @@ async fn send(repo: &DynamoRepo, plan: Vec<(TransactWriteItem, (String, String),
         // only happens when two writes claim the same unique value (or record).
         return Err(match fail {
             Fail::Unique(_) | Fail::IdTaken(..) => fail.error(),
-            Fail::Changed => StoreError::Conflict("one change writes the same record twice".into()),
+            Fail::Changed | Fail::Stale => StoreError::Conflict("one change writes the same record twice".into()),
         });
     }
     if plan.len() > MAX_TRANSACTION_ITEMS {

@@ -19,9 +19,10 @@ fn moto_binary() -> String {
     if let Ok(bin) = std::env::var("GATEHOUSE_MOTO_SERVER") {
         return bin;
     }
-    let venv = format!("{}/.cache/gatehouse/venv/bin/moto_server", std::env::var("HOME").unwrap_or_default());
+    let venv = format!("{}/.cache/gatehouse/venv/bin/python", std::env::var("HOME").unwrap_or_default());
     if std::path::Path::new(&venv).exists() {
-        return venv;
+        // Serial, as scripts/test-aws.sh runs it (see scripts/moto-serial.py for why).
+        return format!("{venv} {}/../scripts/moto-serial.py", env!("CARGO_MANIFEST_DIR"));
     }
     let on_path = std::env::var_os("PATH")
         .into_iter()

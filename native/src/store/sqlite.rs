@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use gatehouse_core::model::Key;
 use gatehouse_core::store::{
-    summarise, AuditEntry, BatchOutcome, CatalogSnapshot, EntityKind, Record, Repo, StoreError, UsageQuery, UsageRow,
-    Write,
+    summarise, AuditEntry, BatchOutcome, CatalogSnapshot, EntityKind, Etag, Record, Repo, StoreError, UsageQuery,
+    UsageRow, Write,
 };
 use gatehouse_core::time::UnixMillis;
 use gatehouse_core::usage::Rollup;
@@ -126,6 +126,29 @@ fn apply(tx: &Transaction<'_>, write: Write) -> Result<(), StoreError> {
             }
             release_uniques(tx, kind, &id)
         }
+        // The transaction is IMMEDIATE (it holds SQLite's write lock from its start), so the
+        // check and the write below it are one atomic step.
+        Write::UpdateIf { record, expected } => {
+            expect(tx, record.kind, &record.id, &expected)?;
+            apply(tx, Write::Update(record))
+        }
+        Write::DeleteIf { kind, id, expected } => {
+            expect(tx, kind, &id, &expected)?;
+            apply(tx, Write::Delete { kind, id })
+        }
+    }
+}
+
+/// `Changed` unless the stored body still has the tag `expected`.
+fn expect(tx: &Transaction<'_>, kind: EntityKind, id: &str, expected: &Etag) -> Result<(), StoreError> {
+    let body: Option<String> = tx
+        .query_row("SELECT body FROM records WHERE kind = ?1 AND id = ?2", params![kind.as_str(), id], |r| r.get(0))
+        .optional()
+        .map_err(unavailable)?;
+    match body {
+        None => Err(StoreError::NotFound),
+        Some(body) if Etag::of_body(&body) == *expected => Ok(()),
+        Some(_) => Err(StoreError::Changed),
     }
 }
 

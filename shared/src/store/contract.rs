@@ -11,7 +11,8 @@ use crate::keys::hash_secret;
 use crate::lifecycle::Lifecycle;
 use crate::model::{Api, App, Developer, Key, KeyStatus, UpstreamSettings};
 use crate::store::{
-    email_unique, key_hash_unique, AuditEntry, BatchOutcome, GroupBy, Repo, StoreError, UsageQuery, Write,
+    email_unique, key_hash_unique, AuditEntry, BatchOutcome, EntityKind, Etag, GroupBy, Record, Repo, StoreError,
+    UsageQuery, Write,
 };
 use crate::usage::{Rollup, RollupKey, RollupValues};
 
@@ -187,6 +188,32 @@ pub async fn snapshot_and_audit_hold_everything_written(repo: impl Repo) {
     assert_eq!(recent.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["key.revoke"]);
 }
 
+/// `UpdateIf`/`DeleteIf` write only while the stored body is the one the caller read (its
+/// `ETag`); otherwise `Changed`, and the whole batch writes nothing.
+pub async fn conditional_writes_apply_only_to_the_version_read(repo: impl Repo) {
+    repo.insert(&developer("dev_1", "a@x.io")).await.unwrap();
+    let read = repo.get_record(EntityKind::Developer, "dev_1").await.unwrap();
+    let tag = Etag::of_body(&read.body);
+    let mut theirs = developer("dev_1", "a@x.io");
+    theirs.name = "theirs".into();
+    repo.transact(vec![Write::UpdateIf { record: Record::of(&theirs).unwrap(), expected: tag.clone() }]).await.unwrap();
+    let mut mine = developer("dev_1", "a@x.io");
+    mine.group = Some("gold".into());
+    let stale = vec![
+        Write::insert(&developer("dev_2", "b@x.io")).unwrap(),
+        Write::UpdateIf { record: Record::of(&mine).unwrap(), expected: tag.clone() },
+    ];
+    assert_eq!(repo.transact(stale).await, Err(StoreError::Changed));
+    assert_eq!(repo.get::<crate::model::Developer>("dev_1").await.unwrap(), theirs, "the stale write lost");
+    assert_eq!(repo.get_record(EntityKind::Developer, "dev_2").await, Err(StoreError::NotFound), "all or nothing");
+    let delete = |expected| Write::DeleteIf { kind: EntityKind::Developer, id: "dev_1".into(), expected };
+    assert_eq!(repo.transact(vec![delete(tag)]).await, Err(StoreError::Changed));
+    let current = Etag::of_body(&repo.get_record(EntityKind::Developer, "dev_1").await.unwrap().body);
+    repo.transact(vec![delete(current.clone())]).await.unwrap();
+    assert_eq!(repo.transact(vec![delete(current)]).await, Err(StoreError::NotFound));
+    assert!(repo.find::<crate::model::Developer>(&email_unique("a@x.io")).await.unwrap().is_none());
+}
+
 pub async fn usage_batches_count_once(repo: impl Repo) {
     let batch = [rollup(60_000, 2, "valid", 900), rollup(120_000, 1, "valid", 900)];
     assert_eq!(repo.add_usage_batch("bat_1", &batch).await, Ok(BatchOutcome::Applied));
@@ -214,6 +241,7 @@ macro_rules! for_each_store_contract {
             usage_batches_count_once,
             key_last_use_only_moves_forward,
             snapshot_and_audit_hold_everything_written,
+            conditional_writes_apply_only_to_the_version_read,
         );
     };
 }

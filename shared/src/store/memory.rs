@@ -6,8 +6,8 @@ use std::future::{ready, Future};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    summarise, AuditEntry, BatchOutcome, CatalogSnapshot, EntityKind, Record, Repo, StoreError, UsageQuery, UsageRow,
-    Write,
+    summarise, AuditEntry, BatchOutcome, CatalogSnapshot, EntityKind, Etag, Record, Repo, StoreError, UsageQuery,
+    UsageRow, Write,
 };
 use crate::model::Key;
 use crate::time::UnixMillis;
@@ -75,8 +75,25 @@ impl Tables {
                 self.records.remove(&(kind, id.clone())).ok_or(StoreError::NotFound)?;
                 self.release_uniques(kind, &id);
             }
+            Write::UpdateIf { record, expected } => {
+                self.expect(record.kind, &record.id, &expected)?;
+                self.apply(Write::Update(record))?;
+            }
+            Write::DeleteIf { kind, id, expected } => {
+                self.expect(kind, &id, &expected)?;
+                self.apply(Write::Delete { kind, id })?;
+            }
         }
         Ok(())
+    }
+
+    /// `Changed` unless the stored body still has the tag `expected`.
+    fn expect(&self, kind: EntityKind, id: &str, expected: &Etag) -> Result<(), StoreError> {
+        let (_, stored) = self.records.get(&(kind, id.to_owned())).ok_or(StoreError::NotFound)?;
+        match Etag::of_body(&stored.body) == *expected {
+            true => Ok(()),
+            false => Err(StoreError::Changed),
+        }
     }
 
     fn claim_uniques(&mut self, record: &Record) -> Result<(), StoreError> {

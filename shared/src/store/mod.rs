@@ -9,6 +9,7 @@
 #[cfg(feature = "contract")]
 pub mod contract;
 mod entity;
+mod etag;
 mod memory;
 mod usage;
 
@@ -17,6 +18,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 
 pub use entity::{email_unique, key_hash_unique, Entity, EntityKind, Record, Unique};
+pub use etag::Etag;
 pub use memory::MemoryRepo;
 pub use usage::{summarise, GroupBy, UsageQuery, UsageRow};
 
@@ -33,6 +35,10 @@ pub enum StoreError {
     Conflict(String),
     #[error("not found")]
     NotFound,
+    /// A conditional write ([`Write::UpdateIf`], [`Write::DeleteIf`]) found the record changed
+    /// since it was read; nothing was written.
+    #[error("the record changed since it was read")]
+    Changed,
     #[error("store unavailable: {0}")]
     Unavailable(String),
 }
@@ -46,6 +52,12 @@ pub enum Write {
     Update(Record),
     /// `NotFound` when absent.
     Delete { kind: EntityKind, id: String },
+    /// [`Write::Update`], but only while the stored body still has the tag `expected` (read
+    /// before the change was made); `Changed` otherwise. Compare-and-set: the read and the
+    /// write are one atomic step, so a concurrent change is never overwritten unseen.
+    UpdateIf { record: Record, expected: Etag },
+    /// [`Write::Delete`], but only while the stored body still has the tag `expected`.
+    DeleteIf { kind: EntityKind, id: String, expected: Etag },
 }
 
 impl Write {
