@@ -10,6 +10,7 @@ use axum::http::{header, Method};
 use axum::Json;
 use gatehouse_core::ids::IdKind;
 use gatehouse_core::lifecycle::Lifecycle;
+use gatehouse_core::limits::LimitPolicy;
 use gatehouse_core::model::{Api, AuthSettings, Plan, Product, ProductItem};
 use gatehouse_core::problem::ProblemKind;
 use gatehouse_core::store::{Entity, Repo, Write};
@@ -17,10 +18,11 @@ use gatehouse_core::time::UnixMillis;
 
 use super::apis::{apply_document, import_or_errors, placement_errors, OpenApiSource};
 use super::config_doc::{export, ApiConfig, ApplyReport, ConfigDocument, Counts, ProductConfig};
+use super::config_shape;
 use super::{route, validate, Route};
 use crate::auth::Actor;
 use crate::error::{AdminError, FieldError};
-use crate::extract::{from_value, parse_json, read_body};
+use crate::extract::{parse_json, read_body};
 use crate::publisher::{Change, ChangeOp, Publisher};
 use crate::state::{fresh_id, AdminState};
 
@@ -45,12 +47,13 @@ async fn read_document<R, P>(s: &AdminState<R, P>, request: Request) -> Result<C
         ));
     }
     let bytes = read_body(request, s.settings.max_body_bytes).await?;
-    if !yaml {
-        return parse_json(&bytes);
-    }
-    let value: serde_json::Value = serde_yaml_ng::from_slice(&bytes)
-        .map_err(|e| AdminError::problem(ProblemKind::BadRequest, format!("the body is not valid YAML: {e}")))?;
-    from_value(value)
+    let value: serde_json::Value = if yaml {
+        serde_yaml_ng::from_slice(&bytes)
+            .map_err(|e| AdminError::problem(ProblemKind::BadRequest, format!("the body is not valid YAML: {e}")))?
+    } else {
+        parse_json(&bytes)?
+    };
+    config_shape::typed(&value)
 }
 
 /// The writes a document needs, the problems found, and the counts to report.
@@ -220,8 +223,9 @@ fn plan_plans(
             b.error(format!("{at}/name"), "several stored plans of this product have this name");
             continue;
         };
+        let limits: Vec<LimitPolicy> = pc.limits.iter().map(|l| l.0.clone()).collect();
         let mut errors = Vec::new();
-        validate::limits(&pc.limits, "/limits", &mut errors);
+        validate::limits(&limits, "/limits", &mut errors);
         b.errors_at(&at, errors);
         let mut plan = match before {
             Some(p) => p.clone(),
@@ -235,8 +239,7 @@ fn plan_plans(
                 created_at: now,
             },
         };
-        (plan.limits, plan.scopes, plan.requires_approval) =
-            (pc.limits.clone(), pc.scopes.clone(), pc.requires_approval);
+        (plan.limits, plan.scopes, plan.requires_approval) = (limits, pc.scopes.clone(), pc.requires_approval);
         b.record(before, plan, |r| &mut r.plans)?;
     }
     Ok(())
