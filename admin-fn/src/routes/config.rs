@@ -145,25 +145,28 @@ fn plan_apis(
             serde_json::Value::String(text) => OpenApiSource::Text(text.clone()),
             value => OpenApiSource::Document(value.clone()),
         };
-        let imported = match import_or_errors(&source) {
-            Ok(imported) => imported,
-            Err(errors) => {
-                b.errors_at(&format!("{at}/openapi"), errors);
-                continue;
-            }
-        };
         let mut api = match before {
             Some(api) => api.clone(),
             None => draft_api(now, c)?,
         };
         (api.base_path, api.hosts) = (c.base_path.clone(), validate::normal_hosts(&c.hosts));
         (api.upstream, api.cache) = (c.upstream.clone(), c.cache.clone());
+        // Known by name even if its document is refused, so products naming it add no noise.
+        ids.insert(c.name.clone(), api.id.clone());
+        let imported = match import_or_errors(&source) {
+            Ok(imported) => imported,
+            Err(errors) => {
+                // Every problem at once: the document's, and where the API is mounted.
+                b.errors_at(&format!("{at}/openapi"), errors);
+                b.errors_at(&at, placement_errors(&api));
+                continue;
+            }
+        };
         apply_document(&mut api, imported, c.auth.clone());
         b.errors_at(&at, placement_errors(&api));
         if before.is_some_and(|stored| *stored != api) {
             api.updated_at = now;
         }
-        ids.insert(c.name.clone(), api.id.clone());
         b.record(before, api, |r| &mut r.apis)?;
     }
     Ok(ids)
