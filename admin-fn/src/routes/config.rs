@@ -48,7 +48,10 @@ async fn read_document<R, P>(s: &AdminState<R, P>, request: Request) -> Result<C
     }
     let bytes = read_body(request, s.settings.max_body_bytes).await?;
     let value: serde_json::Value = if yaml {
-        serde_yaml_ng::from_slice(&bytes)
+        // Through a YAML value first: it refuses a key given twice, where reading straight into
+        // JSON would let the last one win.
+        serde_yaml_ng::from_slice::<serde_yaml_ng::Value>(&bytes)
+            .and_then(serde_yaml_ng::from_value)
             .map_err(|e| AdminError::problem(ProblemKind::BadRequest, format!("the body is not valid YAML: {e}")))?
     } else {
         parse_json(&bytes)?

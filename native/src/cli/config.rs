@@ -21,8 +21,8 @@ struct Inlined {
 /// `openapi_file:` (relative to the config file); it is read and sent inline.
 pub async fn apply(client: &AdminClient, file: &Path) -> Result<(), CliError> {
     let text = read(file)?;
-    let mut config: Value = serde_yaml_ng::from_str(&text)
-        .map_err(|e| CliError::Usage(format!("{} is not valid YAML or JSON: {e}", file.display())))?;
+    let mut config =
+        parse(&text).map_err(|e| CliError::Usage(format!("{} is not valid YAML or JSON: {e}", file.display())))?;
     let inlined = inline_openapi_files(&mut config, file.parent().unwrap_or(Path::new(".")))?;
     match client.put("/v1/config", &config).await {
         Ok(report) => {
@@ -46,6 +46,12 @@ pub async fn apply(client: &AdminClient, file: &Path) -> Result<(), CliError> {
         }
         Err(other) => Err(other),
     }
+}
+
+/// YAML (or JSON) text as JSON. Read through a YAML `Value` first, which refuses a key given
+/// twice in one mapping; read straight into JSON, the last one would silently win.
+fn parse(text: &str) -> Result<Value, serde_yaml_ng::Error> {
+    serde_yaml_ng::from_value(serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text)?)
 }
 
 fn read(file: &Path) -> Result<String, CliError> {
@@ -133,6 +139,13 @@ pub async fn export(client: &AdminClient, output: Option<&Path>) -> Result<(), C
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_given_twice_is_refused() {
+        let err = parse("apis: []\nproducts: []\napis: []\n").map_err(|e| e.to_string());
+        assert!(err.as_ref().is_err_and(|e| e.contains("duplicate entry with key \"apis\"")), "{err:?}");
+        assert_eq!(parse("a: {b: [1, x]}").ok(), Some(serde_json::json!({"a": {"b": [1, "x"]}})));
+    }
 
     #[test]
     fn a_problem_in_an_inlined_document_points_into_its_own_file() {
