@@ -8,13 +8,18 @@ mod dev_process;
 
 use dev_process::Dev;
 
-/// Wrong types, an unknown field and values outside their type: problems of shape.
+/// Wrong types, an unknown field, a value outside its type (problems of shape) and invalid
+/// values in entries that are well shaped (problems of meaning), all in one file.
 const SHAPE: &str = r#"apis:
   - name: Broken
     base_path: /broken
     upstream: { url: "http://127.0.0.1:9", timeout_ms: soon }
     colour: blue
     openapi: { openapi: 3.1.0, info: { title: B, version: "1" }, paths: {} }
+  - name: Misplaced
+    base_path: no-slash
+    upstream: { url: "http://127.0.0.1:9" }
+    openapi: { openapi: 3.1.0, info: { title: M, version: "1" }, paths: {} }
 products:
   - name: Starter
     plans:
@@ -23,6 +28,11 @@ products:
         limits:
           - { name: burst, scope: app, type: rate, limit: 5, period_secs: 1, burst: 10 }
           - { name: daily, scope: planet, type: quota, limit: 5, window: day }
+  - name: Gold
+    apis: [ { api: Broken }, { api: Nowhere } ]
+    plans:
+      - name: gold
+        limits: [ { name: burst, scope: app, type: rate, limit: 0, period_secs: 1, burst: 1 } ]
 "#;
 
 /// Well-shaped, but with invalid values that only the whole document shows.
@@ -54,23 +64,28 @@ fn apply_reports_every_problem_with_its_line_and_applies_nothing() {
     let ran = dev.cli(&["apply", "-f", shape]);
     assert!(!ran.ok, "{}", ran.stdout);
     let lines: Vec<&str> = ran.stderr.lines().collect();
-    for expected in [
+    let expected = [
         format!("{shape}:4: /apis/0/upstream/timeout_ms: invalid type: string \"soon\", expected u64"),
         format!("{shape}:5: /apis/0/colour: unknown field"),
+        format!("{shape}:8: /apis/1/base_path: must start with /"),
         format!(
-            "{shape}:11: /products/0/plans/0/requires_approval: invalid type: string \"maybe\", expected a boolean"
+            "{shape}:15: /products/0/plans/0/requires_approval: invalid type: string \"maybe\", expected a boolean"
         ),
-        format!("{shape}:14: /products/0/plans/0/limits/1/scope: unknown variant `planet`"),
-    ] {
-        assert!(lines.iter().any(|l| l.starts_with(&expected)), "missing {expected:?} in:\n{}", ran.stderr);
+        format!("{shape}:18: /products/0/plans/0/limits/1/scope: unknown variant `planet`"),
+        format!("{shape}:20: /products/1/apis/1/api: no API named Nowhere"),
+        format!("{shape}:23: /products/1/plans/0/limits/0: "),
+    ];
+    assert_eq!(lines.len(), expected.len() + 1, "each problem once, and a closing line:\n{}", ran.stderr);
+    for (line, expected) in lines.iter().zip(&expected) {
+        assert!(line.starts_with(expected.as_str()), "{expected:?}, in file order, in:\n{}", ran.stderr);
     }
-    assert_eq!(lines.len(), 5, "4 problems and a closing line:\n{}", ran.stderr);
+    let last = lines[expected.len()];
     assert!(
-        lines[4].starts_with("error: ") && lines[4].contains("4 problems") && lines[4].contains("nothing was applied")
+        last.starts_with("error: ") && last.contains("7 problems") && last.contains("nothing was applied"),
+        "{last}"
     );
 
-    // Second round: the shape is right, the values are not; each is reported, at its line,
-    // the OpenAPI document's own problem in the document's file.
+    // An OpenAPI document named by `openapi_file:` has its problems shown in its own file.
     std::fs::write(dir.path().join("broken-openapi.yaml"), BROKEN_OPENAPI).unwrap();
     let values = dir.path().join("values.yaml");
     std::fs::write(&values, VALUES).unwrap();

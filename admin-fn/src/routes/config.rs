@@ -18,7 +18,7 @@ use gatehouse_core::time::UnixMillis;
 
 use super::apis::{apply_document, import_or_errors, placement_errors, OpenApiSource};
 use super::config_doc::{export, ApiConfig, ApplyReport, ConfigDocument, Counts, ProductConfig};
-use super::config_shape;
+use super::config_shape::{self, Readable};
 use super::{route, validate, Route};
 use crate::auth::Actor;
 use crate::error::{AdminError, FieldError};
@@ -35,8 +35,12 @@ async fn get<R: Repo, P: Publisher>(State(s): State<AdminState<R, P>>) -> Result
     Ok(Json(export(&apis, &products, &plans)))
 }
 
-/// Reads the document as JSON, or as YAML when the content type says so.
-async fn read_document<R, P>(s: &AdminState<R, P>, request: Request) -> Result<ConfigDocument, AdminError> {
+/// Reads the document as JSON, or as YAML when the content type says so: the entries that
+/// can be checked further, and the problems of shape.
+async fn read_document<R, P>(
+    s: &AdminState<R, P>,
+    request: Request,
+) -> Result<(Readable, Vec<FieldError>), AdminError> {
     let media = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
     let media = media.split(';').next().unwrap_or_default().trim().to_lowercase();
     let yaml = media.ends_with("yaml");
@@ -56,7 +60,10 @@ async fn read_document<R, P>(s: &AdminState<R, P>, request: Request) -> Result<C
     } else {
         parse_json(&bytes)?
     };
-    config_shape::typed(&value)
+    Ok(match config_shape::typed(&value) {
+        Ok(doc) => (Readable::whole(doc), Vec::new()),
+        Err(problems) => (Readable::entries_of(&value, &problems), problems),
+    })
 }
 
 /// The writes a document needs, the problems found, and the counts to report.
@@ -128,19 +135,19 @@ fn draft_api(now: UnixMillis, c: &ApiConfig) -> Result<Api, AdminError> {
 
 /// Plans the APIs; returns API ids by name (stored and new) for the products to refer to.
 fn plan_apis(
-    doc: &[ApiConfig],
+    doc: &[(usize, ApiConfig)],
     stored: &[Api],
     now: UnixMillis,
     b: &mut Batch,
 ) -> Result<HashMap<String, String>, AdminError> {
     let mut ids: HashMap<String, String> = stored.iter().map(|a| (a.name.clone(), a.id.clone())).collect();
-    for (i, c) in doc.iter().enumerate() {
+    for (n, (i, c)) in doc.iter().enumerate() {
         let at = format!("/apis/{i}");
         let Ok(before) = named(stored, &c.name, |a| &a.name) else {
             b.error(format!("{at}/name"), "several stored APIs have this name; rename them first");
             continue;
         };
-        if doc[..i].iter().any(|o| o.name == c.name) {
+        if doc[..n].iter().any(|(_, o)| o.name == c.name) {
             b.error(format!("{at}/name"), "this name appears twice in the document");
             continue;
         }
@@ -176,14 +183,14 @@ fn plan_apis(
 }
 
 fn plan_products(
-    doc: &[ProductConfig],
+    doc: &[(usize, ProductConfig)],
     stored: &[Product],
     plans: &[Plan],
     api_ids: &HashMap<String, String>,
     now: UnixMillis,
     b: &mut Batch,
 ) -> Result<(), AdminError> {
-    for (i, c) in doc.iter().enumerate() {
+    for (i, c) in doc {
         let at = format!("/products/{i}");
         let Ok(before) = named(stored, &c.name, |p| &p.name) else {
             b.error(format!("{at}/name"), "several stored products have this name; rename them first");
@@ -256,13 +263,17 @@ async fn put<R: Repo, P: Publisher>(
     actor: Actor,
     request: Request,
 ) -> Result<Json<ApplyReport>, AdminError> {
-    let doc = read_document(&s, request).await?;
+    let (doc, mut problems) = read_document(&s, request).await?;
     let (apis, products, plans) = (s.repo.list(None).await?, s.repo.list(None).await?, s.repo.list(None).await?);
     let now = s.now();
     let mut batch = Batch::default();
-    let api_ids = plan_apis(&doc.apis, &apis, now, &mut batch)?;
+    let mut api_ids = plan_apis(&doc.apis, &apis, now, &mut batch)?;
+    for name in doc.unread_api_names {
+        api_ids.entry(name).or_default();
+    }
     plan_products(&doc.products, &products, &plans, &api_ids, now, &mut batch)?;
-    AdminError::check(std::mem::take(&mut batch.errors))?;
+    problems.append(&mut batch.errors);
+    AdminError::check(problems)?;
     if !batch.writes.is_empty() {
         s.commit(&actor, "config.apply", batch.writes, batch.changes).await?;
     }

@@ -6,23 +6,70 @@
 use eserde::reporter::ErrorReporter;
 use eserde::EDeserialize;
 
-use crate::error::{AdminError, FieldError};
+use crate::error::FieldError;
 
-use super::config_doc::ConfigDocument;
+use super::config_doc::{ApiConfig, ConfigDocument, ProductConfig};
 
-/// The document as typed config, or 422 listing every shape problem.
-pub(crate) fn typed(value: &serde_json::Value) -> Result<ConfigDocument, AdminError> {
+/// The document as typed config, or every shape problem in it.
+pub(crate) fn typed(value: &serde_json::Value) -> Result<ConfigDocument, Vec<FieldError>> {
     let mut errors = unknown_fields(value);
-    let text = serde_json::to_vec(value).map_err(|e| AdminError::Internal(format!("re-encoding config: {e}")))?;
+    let text = serde_json::to_vec(value).unwrap_or_default(); // a Value always encodes
     match eserde::json::from_slice::<ConfigDocument>(&text) {
         Ok(doc) if errors.is_empty() => Ok(doc),
-        Ok(_) => Err(AdminError::validation(errors)),
+        Ok(_) => Err(errors),
         Err(found) => {
             errors.extend(found.iter().map(field_error));
             errors.sort_by(|a, b| a.pointer.cmp(&b.pointer));
-            Err(AdminError::validation(errors))
+            Err(errors)
         }
     }
+}
+
+/// The entries of a document that can be checked further, each with its index in the
+/// document, so that problems of meaning are reported together with problems of shape.
+#[derive(Default)]
+pub(crate) struct Readable {
+    pub apis: Vec<(usize, ApiConfig)>,
+    pub products: Vec<(usize, ProductConfig)>,
+    /// Names of API entries that could not be read: products naming them are not told
+    /// "no API named" on top of the API's own problem.
+    pub unread_api_names: Vec<String>,
+}
+
+impl Readable {
+    pub(crate) fn whole(doc: ConfigDocument) -> Readable {
+        Readable {
+            apis: doc.apis.into_iter().enumerate().collect(),
+            products: doc.products.into_iter().enumerate().collect(),
+            unread_api_names: Vec::new(),
+        }
+    }
+
+    /// Every entry of a document of the wrong shape that has no shape problem of its own.
+    pub(crate) fn entries_of(value: &serde_json::Value, problems: &[FieldError]) -> Readable {
+        let (apis, unread) = entries::<ApiConfig>(value, "apis", problems);
+        let unread_api_names =
+            unread.iter().filter_map(|i| value["apis"][i]["name"].as_str().map(str::to_owned)).collect();
+        Readable { apis, products: entries(value, "products", problems).0, unread_api_names }
+    }
+}
+
+/// The readable entries of the list `name`, and the indices of the others.
+fn entries<T: serde::de::DeserializeOwned>(
+    value: &serde_json::Value,
+    name: &str,
+    problems: &[FieldError],
+) -> (Vec<(usize, T)>, Vec<usize>) {
+    let (mut read, mut unread) = (Vec::new(), Vec::new());
+    for (i, entry) in value[name].as_array().into_iter().flatten().enumerate() {
+        let at = format!("/{name}/{i}");
+        let troubled = problems.iter().any(|p| p.pointer == at || p.pointer.starts_with(&format!("{at}/")));
+        match serde_json::from_value::<T>(entry.clone()) {
+            Ok(typed) if !troubled => read.push((i, typed)),
+            _ => unread.push(i),
+        }
+    }
+    (read, unread)
 }
 
 /// Every field of the document that no config type knows. eserde's error pass walks past
@@ -120,17 +167,8 @@ mod tests {
     use serde_json::json;
 
     fn problems(doc: serde_json::Value) -> Vec<(String, String)> {
-        let Err(AdminError::Problem(p)) = typed(&doc) else { panic!("expected a problem") };
-        let body = serde_json::to_value(&*p).unwrap_or_default();
-        body["errors"]
-            .as_array()
-            .map(|errors| {
-                errors
-                    .iter()
-                    .map(|e| (e["pointer"].as_str().unwrap_or("").into(), e["message"].as_str().unwrap_or("").into()))
-                    .collect()
-            })
-            .unwrap_or_default()
+        let Err(errors) = typed(&doc) else { panic!("expected problems") };
+        errors.into_iter().map(|e| (e.pointer, e.message)).collect()
     }
 
     #[test]
@@ -167,9 +205,23 @@ mod tests {
     }
 
     #[test]
+    fn entries_without_a_shape_problem_are_still_checked() {
+        let doc = json!({
+            "apis": [{"name": "ok", "base_path": "/a", "upstream": {"url": "http://x"}, "openapi": {}},
+                     {"name": "bad", "base_path": 5, "upstream": {"url": "http://x"}, "openapi": {}}],
+            "products": [{"name": "p", "apis": [{"api": "bad"}]}, {"name": "q", "plans": [{"name": 1}]}]
+        });
+        let problems = typed(&doc).map(|_| ()).expect_err("two problems");
+        let readable = Readable::entries_of(&doc, &problems);
+        assert_eq!(readable.apis.iter().map(|(i, a)| (*i, a.name.as_str())).collect::<Vec<_>>(), [(0, "ok")]);
+        assert_eq!(readable.products.iter().map(|(i, p)| (*i, p.name.as_str())).collect::<Vec<_>>(), [(0, "p")]);
+        assert_eq!(readable.unread_api_names, ["bad"]);
+    }
+
+    #[test]
     fn a_well_shaped_document_is_typed() {
         let doc = json!({"apis": [], "products": [{"name": "p", "plans": [{"name": "free"}]}]});
-        let typed = typed(&doc).map_err(|_| ()).expect("typed");
+        let typed = typed(&doc).expect("typed");
         assert_eq!(typed.products[0].plans[0].name, "free");
     }
 

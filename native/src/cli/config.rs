@@ -33,9 +33,20 @@ pub async fn apply(client: &AdminClient, file: &Path) -> Result<(), CliError> {
             let Some(errors) = problem["errors"].as_array().filter(|e| !e.is_empty()) else {
                 return Err(CliError::Rejected { line, problem });
             };
-            for e in errors {
-                let (pointer, message) = (e["pointer"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or(""));
-                eprintln!("{}: {}: {message}", place(file, &text, &inlined, pointer), shown(pointer));
+            let mut lines: Vec<(String, Option<usize>, String)> = errors
+                .iter()
+                .map(|e| {
+                    let (pointer, message) = (e["pointer"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or(""));
+                    let (path, line) = place(file, &text, &inlined, pointer);
+                    (path, line, format!("{}: {message}", shown(pointer)))
+                })
+                .collect();
+            lines.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1))); // in file order, as an editor lists them
+            for (path, line, problem) in lines {
+                match line {
+                    Some(line) => eprintln!("{path}:{line}: {problem}"),
+                    None => eprintln!("{path}: {problem}"),
+                }
             }
             let title = problem["title"].as_str().unwrap_or("invalid config");
             Err(CliError::Refused(format!(
@@ -74,9 +85,9 @@ fn shown(pointer: &str) -> &str {
     }
 }
 
-/// `file:line` of a pointer into the document as sent. A pointer into an inlined OpenAPI
-/// document is located in the file it came from.
-fn place(file: &Path, text: &str, inlined: &[Inlined], pointer: &str) -> String {
+/// The file and line of a pointer into the document as sent. A pointer into an inlined
+/// OpenAPI document is located in the file it came from.
+fn place(file: &Path, text: &str, inlined: &[Inlined], pointer: &str) -> (String, Option<usize>) {
     let from_file = inlined.iter().find_map(|i| {
         let rest = pointer.strip_prefix(&format!("/apis/{}/openapi", i.api))?;
         (rest.is_empty() || rest.starts_with('/')).then_some((i, rest))
@@ -85,10 +96,7 @@ fn place(file: &Path, text: &str, inlined: &[Inlined], pointer: &str) -> String 
         Some((i, rest)) => (i.path.as_path(), i.text.as_str(), rest),
         None => (file, text, pointer),
     };
-    match line_of(text, pointer) {
-        Some(line) => format!("{}:{line}", path.display()),
-        None => path.display().to_string(),
-    }
+    (path.display().to_string(), line_of(text, pointer))
 }
 
 fn inline_openapi_files(config: &mut Value, base: &Path) -> Result<Vec<Inlined>, CliError> {
@@ -152,8 +160,9 @@ mod tests {
         let inlined =
             [Inlined { api: 1, path: "pets.yaml".into(), text: "openapi: 3.1.0\ninfo:\n  title: x\n".into() }];
         let config = "apis:\n  - name: a\n  - name: b\n";
-        assert_eq!(place(Path::new("c.yaml"), config, &inlined, "/apis/1/openapi/info/title"), "pets.yaml:3");
-        assert_eq!(place(Path::new("c.yaml"), config, &inlined, "/apis/1/name"), "c.yaml:3");
-        assert_eq!(place(Path::new("c.yaml"), config, &inlined, "/apis/10/openapi"), "c.yaml:2");
+        let at = |pointer| place(Path::new("c.yaml"), config, &inlined, pointer);
+        assert_eq!(at("/apis/1/openapi/info/title"), ("pets.yaml".to_string(), Some(3)));
+        assert_eq!(at("/apis/1/name"), ("c.yaml".to_string(), Some(3)));
+        assert_eq!(at("/apis/10/openapi"), ("c.yaml".to_string(), Some(2)));
     }
 }
