@@ -10,6 +10,7 @@ use super::output::{self, Cell, Column, Format};
 pub enum Action {
     /// List every app, or one developer's.
     List {
+        /// Only this developer's apps (the developer's id).
         #[arg(long)]
         developer: Option<String>,
     },
@@ -17,6 +18,7 @@ pub enum Action {
     Get { id: String },
     /// Create an app for a developer.
     Create {
+        /// The owner's developer id.
         #[arg(long)]
         developer: String,
         #[arg(long)]

@@ -11,6 +11,7 @@ use super::output::{self, Cell, Column, Format};
 pub enum Action {
     /// Create a key for an app; the secret is printed once, alone on stdout.
     Create {
+        /// The app's id.
         #[arg(long)]
         app: String,
         #[arg(long, default_value = "cli")]
@@ -18,6 +19,7 @@ pub enum Action {
     },
     /// List an app's keys (never their secrets).
     List {
+        /// The app's id.
         #[arg(long)]
         app: String,
     },

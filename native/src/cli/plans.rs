@@ -11,6 +11,7 @@ use super::output::{self, Cell, Column, Format};
 pub enum Action {
     /// List a product's plans.
     List {
+        /// The product's id.
         #[arg(long)]
         product: String,
     },
@@ -18,6 +19,7 @@ pub enum Action {
     Get { id: String },
     /// Create a plan in a product.
     Create {
+        /// The product's id.
         #[arg(long)]
         product: String,
         #[arg(long)]

@@ -12,6 +12,7 @@ use super::output::{self, Cell, Column, Format};
 pub enum Action {
     /// List an app's subscriptions.
     List {
+        /// The app's id.
         #[arg(long)]
         app: String,
     },
@@ -19,16 +20,20 @@ pub enum Action {
     Get { id: String },
     /// Subscribe an app to a product under one of its plans.
     Create {
+        /// The app's id.
         #[arg(long)]
         app: String,
+        /// The product's id.
         #[arg(long)]
         product: String,
+        /// The id of one of the product's plans.
         #[arg(long)]
         plan: String,
     },
     /// Move a subscription to another plan of the same product (its keys stay).
     Update {
         id: String,
+        /// The id of another plan of the same product.
         #[arg(long)]
         plan: String,
     },
