@@ -22,6 +22,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "unit, router and end-to-end tests"
 cargo test --workspace --locked --exclude gatehouse-aws
 
+step "README walkthrough"
+scripts/test-readme.sh
+
 step "AWS control plane: DynamoDB adapter on moto, Lambda events, KV publisher, cfn-lint"
 scripts/test-aws.sh
 

@@ -79,3 +79,42 @@ async fn config_can_be_applied_as_yaml() {
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     assert_eq!(reply.body["plans"]["created"], 1);
 }
+
+#[tokio::test]
+async fn config_of_the_wrong_shape_lists_every_type_error_and_unknown_field() {
+    let h = Harness::new();
+    let mut doc = document();
+    doc["apis"][0]["upstream"]["timeout_ms"] = json!("soon");
+    doc["apis"][0]["colour"] = json!("blue");
+    doc["products"][0]["plans"][0]["requires_approval"] = json!("maybe");
+    doc["products"][0]["plans"][0]["limits"][0]["window"] = json!("fortnight");
+    let reply = h.call("PUT", "/v1/config", Some(doc)).await;
+    assert_problem(&reply, 422, "validation-failed");
+    let pointers: Vec<&str> =
+        reply.body["errors"].as_array().expect("errors").iter().filter_map(|e| e["pointer"].as_str()).collect();
+    assert_eq!(
+        pointers,
+        [
+            "/apis/0/colour",
+            "/apis/0/upstream/timeout_ms",
+            "/products/0/plans/0/limits/0",
+            "/products/0/plans/0/requires_approval"
+        ]
+    );
+    assert!(h.publisher.changes().is_empty());
+}
+
+#[tokio::test]
+async fn yaml_config_with_a_key_given_twice_is_refused() {
+    let h = Harness::new();
+    let yaml = "products:\n  - name: Empty\n    name: Other\n";
+    let request = Request::put("/v1/config")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("content-type", "application/yaml")
+        .body(Body::from(yaml))
+        .expect("request");
+    let reply = h.send(request).await;
+    assert_problem(&reply, 400, "bad-request");
+    assert!(reply.body["detail"].as_str().is_some_and(|d| d.contains("duplicate")), "{:?}", reply.body);
+    assert!(h.publisher.changes().is_empty());
+}

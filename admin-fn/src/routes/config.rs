@@ -10,6 +10,7 @@ use axum::http::{header, Method};
 use axum::Json;
 use gatehouse_core::ids::IdKind;
 use gatehouse_core::lifecycle::Lifecycle;
+use gatehouse_core::limits::LimitPolicy;
 use gatehouse_core::model::{Api, AuthSettings, Plan, Product, ProductItem};
 use gatehouse_core::problem::ProblemKind;
 use gatehouse_core::store::{Entity, Repo, Write};
@@ -17,10 +18,11 @@ use gatehouse_core::time::UnixMillis;
 
 use super::apis::{apply_document, import_or_errors, placement_errors, OpenApiSource};
 use super::config_doc::{export, ApiConfig, ApplyReport, ConfigDocument, Counts, ProductConfig};
+use super::config_shape::{self, Readable};
 use super::{route, validate, Route};
 use crate::auth::Actor;
 use crate::error::{AdminError, FieldError};
-use crate::extract::{from_value, parse_json, read_body};
+use crate::extract::{parse_json, read_body};
 use crate::publisher::{Change, ChangeOp, Publisher};
 use crate::state::{fresh_id, AdminState};
 
@@ -33,8 +35,12 @@ async fn get<R: Repo, P: Publisher>(State(s): State<AdminState<R, P>>) -> Result
     Ok(Json(export(&apis, &products, &plans)))
 }
 
-/// Reads the document as JSON, or as YAML when the content type says so.
-async fn read_document<R, P>(s: &AdminState<R, P>, request: Request) -> Result<ConfigDocument, AdminError> {
+/// Reads the document as JSON, or as YAML when the content type says so: the entries that
+/// can be checked further, and the problems of shape.
+async fn read_document<R, P>(
+    s: &AdminState<R, P>,
+    request: Request,
+) -> Result<(Readable, Vec<FieldError>), AdminError> {
     let media = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
     let media = media.split(';').next().unwrap_or_default().trim().to_lowercase();
     let yaml = media.ends_with("yaml");
@@ -45,12 +51,19 @@ async fn read_document<R, P>(s: &AdminState<R, P>, request: Request) -> Result<C
         ));
     }
     let bytes = read_body(request, s.settings.max_body_bytes).await?;
-    if !yaml {
-        return parse_json(&bytes);
-    }
-    let value: serde_json::Value = serde_yaml_ng::from_slice(&bytes)
-        .map_err(|e| AdminError::problem(ProblemKind::BadRequest, format!("the body is not valid YAML: {e}")))?;
-    from_value(value)
+    let value: serde_json::Value = if yaml {
+        // Through a YAML value first: it refuses a key given twice, where reading straight into
+        // JSON would let the last one win.
+        serde_yaml_ng::from_slice::<serde_yaml_ng::Value>(&bytes)
+            .and_then(serde_yaml_ng::from_value)
+            .map_err(|e| AdminError::problem(ProblemKind::BadRequest, format!("the body is not valid YAML: {e}")))?
+    } else {
+        parse_json(&bytes)?
+    };
+    Ok(match config_shape::typed(&value) {
+        Ok(doc) => (Readable::whole(doc), Vec::new()),
+        Err(problems) => (Readable::entries_of(&value, &problems), problems),
+    })
 }
 
 /// The writes a document needs, the problems found, and the counts to report.
@@ -122,19 +135,19 @@ fn draft_api(now: UnixMillis, c: &ApiConfig) -> Result<Api, AdminError> {
 
 /// Plans the APIs; returns API ids by name (stored and new) for the products to refer to.
 fn plan_apis(
-    doc: &[ApiConfig],
+    doc: &[(usize, ApiConfig)],
     stored: &[Api],
     now: UnixMillis,
     b: &mut Batch,
 ) -> Result<HashMap<String, String>, AdminError> {
     let mut ids: HashMap<String, String> = stored.iter().map(|a| (a.name.clone(), a.id.clone())).collect();
-    for (i, c) in doc.iter().enumerate() {
+    for (n, (i, c)) in doc.iter().enumerate() {
         let at = format!("/apis/{i}");
         let Ok(before) = named(stored, &c.name, |a| &a.name) else {
             b.error(format!("{at}/name"), "several stored APIs have this name; rename them first");
             continue;
         };
-        if doc[..i].iter().any(|o| o.name == c.name) {
+        if doc[..n].iter().any(|(_, o)| o.name == c.name) {
             b.error(format!("{at}/name"), "this name appears twice in the document");
             continue;
         }
@@ -142,39 +155,42 @@ fn plan_apis(
             serde_json::Value::String(text) => OpenApiSource::Text(text.clone()),
             value => OpenApiSource::Document(value.clone()),
         };
-        let imported = match import_or_errors(&source) {
-            Ok(imported) => imported,
-            Err(errors) => {
-                b.errors_at(&format!("{at}/openapi"), errors);
-                continue;
-            }
-        };
         let mut api = match before {
             Some(api) => api.clone(),
             None => draft_api(now, c)?,
         };
         (api.base_path, api.hosts) = (c.base_path.clone(), validate::normal_hosts(&c.hosts));
         (api.upstream, api.cache) = (c.upstream.clone(), c.cache.clone());
+        // Known by name even if its document is refused, so products naming it add no noise.
+        ids.insert(c.name.clone(), api.id.clone());
+        let imported = match import_or_errors(&source) {
+            Ok(imported) => imported,
+            Err(errors) => {
+                // Every problem at once: the document's, and where the API is mounted.
+                b.errors_at(&format!("{at}/openapi"), errors);
+                b.errors_at(&at, placement_errors(&api));
+                continue;
+            }
+        };
         apply_document(&mut api, imported, c.auth.clone());
         b.errors_at(&at, placement_errors(&api));
         if before.is_some_and(|stored| *stored != api) {
             api.updated_at = now;
         }
-        ids.insert(c.name.clone(), api.id.clone());
         b.record(before, api, |r| &mut r.apis)?;
     }
     Ok(ids)
 }
 
 fn plan_products(
-    doc: &[ProductConfig],
+    doc: &[(usize, ProductConfig)],
     stored: &[Product],
     plans: &[Plan],
     api_ids: &HashMap<String, String>,
     now: UnixMillis,
     b: &mut Batch,
 ) -> Result<(), AdminError> {
-    for (i, c) in doc.iter().enumerate() {
+    for (i, c) in doc {
         let at = format!("/products/{i}");
         let Ok(before) = named(stored, &c.name, |p| &p.name) else {
             b.error(format!("{at}/name"), "several stored products have this name; rename them first");
@@ -220,8 +236,9 @@ fn plan_plans(
             b.error(format!("{at}/name"), "several stored plans of this product have this name");
             continue;
         };
+        let limits: Vec<LimitPolicy> = pc.limits.iter().map(|l| l.0.clone()).collect();
         let mut errors = Vec::new();
-        validate::limits(&pc.limits, "/limits", &mut errors);
+        validate::limits(&limits, "/limits", &mut errors);
         b.errors_at(&at, errors);
         let mut plan = match before {
             Some(p) => p.clone(),
@@ -235,8 +252,7 @@ fn plan_plans(
                 created_at: now,
             },
         };
-        (plan.limits, plan.scopes, plan.requires_approval) =
-            (pc.limits.clone(), pc.scopes.clone(), pc.requires_approval);
+        (plan.limits, plan.scopes, plan.requires_approval) = (limits, pc.scopes.clone(), pc.requires_approval);
         b.record(before, plan, |r| &mut r.plans)?;
     }
     Ok(())
@@ -247,13 +263,17 @@ async fn put<R: Repo, P: Publisher>(
     actor: Actor,
     request: Request,
 ) -> Result<Json<ApplyReport>, AdminError> {
-    let doc = read_document(&s, request).await?;
+    let (doc, mut problems) = read_document(&s, request).await?;
     let (apis, products, plans) = (s.repo.list(None).await?, s.repo.list(None).await?, s.repo.list(None).await?);
     let now = s.now();
     let mut batch = Batch::default();
-    let api_ids = plan_apis(&doc.apis, &apis, now, &mut batch)?;
+    let mut api_ids = plan_apis(&doc.apis, &apis, now, &mut batch)?;
+    for name in doc.unread_api_names {
+        api_ids.entry(name).or_default();
+    }
     plan_products(&doc.products, &products, &plans, &api_ids, now, &mut batch)?;
-    AdminError::check(std::mem::take(&mut batch.errors))?;
+    problems.append(&mut batch.errors);
+    AdminError::check(problems)?;
     if !batch.writes.is_empty() {
         s.commit(&actor, "config.apply", batch.writes, batch.changes).await?;
     }

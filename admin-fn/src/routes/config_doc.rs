@@ -1,14 +1,20 @@
 //! The declarative config document (`GET`/`PUT /v1/config`): APIs, products and their plans,
 //! referring to each other by NAME, never by id, so one file applies to any installation.
+//! These types derive `eserde::Deserialize`, so a document of the wrong shape is answered with
+//! every wrong type, unknown field and bad value at once. Fields of core types are read with
+//! `buffered` (plain serde over the field's own value): each such field reports its first problem.
+//! Unknown fields are refused by `config_shape`, not by `deny_unknown_fields`: eserde stops
+//! reading the rest of the document at the first unknown field it is told to deny.
 
 use std::collections::HashMap;
 
 use gatehouse_core::limits::LimitPolicy;
 use gatehouse_core::model::{Api, AuthSettings, CacheSettings, Plan, Product, UpstreamSettings};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+use super::config_shape::buffered;
+
+#[derive(Debug, Clone, Default, Serialize, eserde::Deserialize)]
 pub(crate) struct ConfigDocument {
     #[serde(default)]
     pub apis: Vec<ApiConfig>,
@@ -16,25 +22,24 @@ pub(crate) struct ConfigDocument {
     pub products: Vec<ProductConfig>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize, eserde::Deserialize)]
 pub(crate) struct ApiConfig {
     pub name: String,
     pub base_path: String,
     #[serde(default)]
     pub hosts: Vec<String>,
+    #[serde(deserialize_with = "buffered")]
     pub upstream: UpstreamSettings,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "buffered")]
     pub cache: CacheSettings,
     /// Overrides what the document's security schemes say; omitted means "as the document says".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "buffered")]
     pub auth: Option<AuthSettings>,
     /// The OpenAPI document, inline (object) or as JSON/YAML text.
     pub openapi: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize, eserde::Deserialize)]
 pub(crate) struct ProductConfig {
     pub name: String,
     #[serde(default)]
@@ -45,8 +50,7 @@ pub(crate) struct ProductConfig {
     pub plans: Vec<PlanConfig>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize, eserde::Deserialize)]
 pub(crate) struct ProductApiConfig {
     /// The API's name.
     pub api: String,
@@ -54,17 +58,21 @@ pub(crate) struct ProductApiConfig {
     pub operations: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize, eserde::Deserialize)]
 pub(crate) struct PlanConfig {
     pub name: String,
     #[serde(default)]
-    pub limits: Vec<LimitPolicy>,
+    pub limits: Vec<Limit>,
     #[serde(default)]
     pub scopes: Vec<String>,
     #[serde(default)]
     pub requires_approval: bool,
 }
+
+/// One limit of a plan. A newtype so that a list of limits reports a problem in each element,
+/// not only in the first.
+#[derive(Debug, Clone, Serialize, eserde::Deserialize)]
+pub(crate) struct Limit(#[serde(deserialize_with = "buffered")] pub LimitPolicy);
 
 /// Writes the catalog as a config document. The export applies back as "unchanged".
 pub(crate) fn export(apis: &[Api], products: &[Product], plans: &[Plan]) -> ConfigDocument {
@@ -97,7 +105,7 @@ pub(crate) fn export(apis: &[Api], products: &[Product], plans: &[Plan]) -> Conf
 fn plan_config(p: &Plan) -> PlanConfig {
     PlanConfig {
         name: p.name.clone(),
-        limits: p.limits.clone(),
+        limits: p.limits.iter().cloned().map(Limit).collect(),
         scopes: p.scopes.clone(),
         requires_approval: p.requires_approval,
     }

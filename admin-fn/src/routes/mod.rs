@@ -13,6 +13,7 @@ pub(crate) mod apis;
 pub(crate) mod catalog;
 pub(crate) mod config;
 mod config_doc;
+mod config_shape;
 pub(crate) mod developers;
 pub(crate) mod ingest;
 pub(crate) mod keys;

@@ -14,6 +14,10 @@ pub enum CliError {
     Unreachable { url: String, reason: String },
     #[error("{0}")]
     Refused(String),
+    /// A problem+json answer: `line` to print, `problem` for callers that show more of it
+    /// (`apply` prints each of its `errors` on a line of its own).
+    #[error("{line}")]
+    Rejected { line: String, problem: Value },
     #[error("{0}")]
     Usage(String),
 }
@@ -42,10 +46,18 @@ impl AdminClient {
         self.call(http::Method::PUT, path, Some(body)).await
     }
 
+    pub async fn patch(&self, path: &str, body: &Value) -> Result<Value, CliError> {
+        self.call(http::Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Result<Value, CliError> {
+        self.call(http::Method::DELETE, path, None).await
+    }
+
     async fn call(&self, method: http::Method, path: &str, body: Option<&Value>) -> Result<Value, CliError> {
         let url = format!("{}{path}", self.base);
         let unreachable = |reason: String| CliError::Unreachable { url: self.base.clone(), reason };
-        let payload = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
+        let payload = body.filter(|b| !b.is_null()).map(|b| Bytes::from(b.to_string())).unwrap_or_default();
         let request = http::Request::builder()
             .method(method)
             .uri(&url)
@@ -62,8 +74,15 @@ impl AdminClient {
         if status.is_success() {
             return Ok(value);
         }
-        Err(CliError::Refused(problem_line(status, &value)))
+        Err(CliError::Rejected { line: problem_line(status, &value), problem: value })
     }
+}
+
+/// `id` made safe as one path segment (ids are plain, but a typo must not reach another route).
+pub fn seg(id: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    utf8_percent_encode(id, SEGMENT).to_string()
 }
 
 /// `"<title>: <detail>"` from a problem body, falling back to the status line.
@@ -99,5 +118,11 @@ mod tests {
         assert_eq!(line, "Invalid OpenAPI document: 2 problems [/info/title: missing; bad]");
         assert!(!line.contains('\n'));
         assert_eq!(problem_line(http::StatusCode::NOT_FOUND, &Value::Null), "Not Found (HTTP 404)");
+    }
+
+    #[test]
+    fn an_id_stays_one_path_segment() {
+        assert_eq!(seg("key_Ab9-x.y~z"), "key_Ab9-x.y~z");
+        assert_eq!(seg("../v1/config?x"), "..%2Fv1%2Fconfig%3Fx");
     }
 }

@@ -1,14 +1,28 @@
 //! Command-line interface. `dev` runs the whole product; every other command talks to a
-//! running admin API, exactly as a script or CI job would.
+//! running admin API, exactly as a script or CI job would. One module per admin resource;
+//! each prints a table by default and the API's own answer with `-o json` or `-o yaml`.
+//! Errors are one line on stderr and a non-zero exit.
 
+mod apis;
+mod apps;
+mod body;
 pub mod client;
-mod commands;
+mod config;
+mod developers;
+mod keys;
+mod locate;
+mod output;
+mod plans;
+mod products;
+mod subscriptions;
+mod usage;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
 pub use client::CliError;
+use output::OutputArgs;
 
 #[derive(Debug, Parser)]
 #[command(name = "gatehouse", version, about = "API management: gateway, admin API and CLI on one machine")]
@@ -26,7 +40,7 @@ pub enum Command {
     Dev(crate::dev::DevArgs),
     /// Check the store of a data dir: list every record that cannot be read.
     Doctor(crate::doctor::DoctorArgs),
-    /// Apply declarative config (YAML or JSON) to the admin API.
+    /// Apply declarative config (YAML or JSON) to the admin API; every problem is listed.
     Apply {
         #[command(flatten)]
         admin: AdminArgs,
@@ -42,64 +56,40 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
-    /// Create, list, revoke and rotate API keys.
-    Keys {
-        #[command(flatten)]
-        admin: AdminArgs,
-        #[command(subcommand)]
-        action: KeysAction,
-    },
+    /// List APIs and move them through their lifecycle.
+    Apis(Resource<apis::Action>),
+    /// Developers: list, get, create, update.
+    Developers(Resource<developers::Action>),
+    /// Apps: list, get, create, update.
+    Apps(Resource<apps::Action>),
+    /// Subscriptions: list, get, create, update (change plan), approve.
+    Subscriptions(Resource<subscriptions::Action>),
+    /// Products: list, get, create, update, delete.
+    Products(Resource<products::Action>),
+    /// Plans: list, get, create, update, delete.
+    Plans(Resource<plans::Action>),
+    /// API keys: create, list, get, revoke, disable, enable, rotate.
+    Keys(Resource<keys::Action>),
     /// Usage report.
     Usage {
         #[command(flatten)]
         admin: AdminArgs,
         #[command(flatten)]
-        filter: UsageFilter,
+        out: OutputArgs,
+        #[command(flatten)]
+        filter: usage::Filter,
     },
 }
 
-#[derive(Debug, Subcommand)]
-pub enum KeysAction {
-    /// Create a key for an app; the secret is printed once.
-    Create {
-        #[arg(long)]
-        app: String,
-        #[arg(long, default_value = "cli")]
-        name: String,
-    },
-    /// List an app's keys (never their secrets).
-    List {
-        #[arg(long)]
-        app: String,
-    },
-    /// Revoke a key at once.
-    Revoke { key_id: String },
-    /// Issue a new key; the old one keeps working for the grace period.
-    Rotate {
-        key_id: String,
-        /// Seconds the old key stays valid.
-        #[arg(long, default_value_t = 86_400)]
-        grace_secs: u64,
-    },
-}
-
+/// A resource command: where the admin API is, how to print, and what to do.
 #[derive(Debug, Args)]
-pub struct UsageFilter {
-    #[arg(long)]
-    pub api_id: Option<String>,
-    #[arg(long)]
-    pub key_id: Option<String>,
-    #[arg(long)]
-    pub app_id: Option<String>,
-    /// RFC 3339 start (default: 24 hours ago).
-    #[arg(long)]
-    pub from: Option<String>,
-    /// RFC 3339 end (default: now).
-    #[arg(long)]
-    pub to: Option<String>,
-    /// minute, hour, day or total.
-    #[arg(long, default_value = "hour")]
-    pub group_by: String,
+pub struct Resource<A: Subcommand> {
+    #[command(flatten)]
+    admin: AdminArgs,
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(subcommand)]
+    action: A,
 }
 
 #[derive(Debug, Args)]
@@ -107,9 +97,11 @@ pub struct AdminArgs {
     /// Base URL of the admin API.
     #[arg(long, global = true, env = "GATEHOUSE_ADMIN_URL", default_value = "http://127.0.0.1:8081")]
     pub admin_url: String,
-    /// Admin bearer token; defaults to the token file `gatehouse dev` wrote in the data dir.
+    /// Admin bearer token; defaults to the `admin-token` file that `gatehouse dev` wrote in
+    /// the data dir.
     #[arg(long, global = true, env = "GATEHOUSE_ADMIN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// The data dir of `gatehouse dev` (relative to the working directory).
     #[arg(long, global = true, env = "GATEHOUSE_DATA_DIR", default_value = ".gatehouse")]
     pub data_dir: PathBuf,
 }
@@ -118,10 +110,16 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Dev(args) => crate::dev::run(args).await,
         Command::Doctor(args) => crate::doctor::run(args).await,
-        Command::Apply { admin, file } => commands::apply(&admin.client()?, &file).await,
-        Command::Export { admin, output } => commands::export(&admin.client()?, output.as_deref()).await,
-        Command::Keys { admin, action } => commands::keys(&admin.client()?, action).await,
-        Command::Usage { admin, filter } => commands::usage(&admin.client()?, &filter).await,
+        Command::Apply { admin, file } => config::apply(&admin.client()?, &file).await,
+        Command::Export { admin, output } => config::export(&admin.client()?, output.as_deref()).await,
+        Command::Apis(r) => apis::run(&r.admin.client()?, r.action, r.out.output).await,
+        Command::Developers(r) => developers::run(&r.admin.client()?, r.action, r.out.output).await,
+        Command::Apps(r) => apps::run(&r.admin.client()?, r.action, r.out.output).await,
+        Command::Subscriptions(r) => subscriptions::run(&r.admin.client()?, r.action, r.out.output).await,
+        Command::Products(r) => products::run(&r.admin.client()?, r.action, r.out.output).await,
+        Command::Plans(r) => plans::run(&r.admin.client()?, r.action, r.out.output).await,
+        Command::Keys(r) => keys::run(&r.admin.client()?, r.action, r.out.output).await,
+        Command::Usage { admin, out, filter } => usage::run(&admin.client()?, &filter, out.output).await,
     }
 }
 
@@ -133,12 +131,29 @@ impl AdminArgs {
                 let path = self.data_dir.join(crate::dev::ADMIN_TOKEN_FILE);
                 std::fs::read_to_string(&path).map(|t| t.trim().to_string()).map_err(|_| {
                     CliError::Usage(format!(
-                        "no admin token: pass --token, set GATEHOUSE_ADMIN_TOKEN, or run `gatehouse dev` to create {}",
+                        "no admin token: pass --token, set GATEHOUSE_ADMIN_TOKEN, or run `gatehouse dev` here to create {}",
                         path.display()
                     ))
                 })?
             }
         };
         Ok(client::AdminClient::new(&self.admin_url, token))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn output_flag_is_accepted_after_the_action() {
+        let cli = Cli::try_parse_from(["gatehouse", "developers", "list", "-o", "json"]).map_err(|e| e.to_string());
+        assert!(cli.is_ok(), "{cli:?}");
     }
 }

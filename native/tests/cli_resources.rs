@@ -1,0 +1,121 @@
+//! The CLI covers every admin resource against a running `gatehouse dev`: developers, apps,
+//! products, plans, subscriptions (with approval), keys, APIs and usage, each printed as a
+//! table, JSON or YAML; a refusal is one line on stderr and a non-zero exit.
+#![allow(clippy::unwrap_used)]
+
+#[path = "support/dev_process.rs"]
+mod dev_process;
+
+use dev_process::Dev;
+use serde_json::Value;
+
+fn id(ran: &dev_process::Ran) -> String {
+    ran.json()["id"].as_str().unwrap().to_string()
+}
+
+/// The first column of the table's second line: the first row's id.
+fn first_id(table: &str) -> &str {
+    table.lines().nth(1).and_then(|l| l.split_whitespace().next()).unwrap_or("")
+}
+
+fn gateway_status(dev: &Dev, path: &str, key: &str) -> u16 {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", &format!("X-API-Key: {key}")])
+        .arg(format!("{}{path}", dev.gateway))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).parse().unwrap_or(0)
+}
+
+#[test]
+fn cli_manages_developers_apps_products_plans_subscriptions_and_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Dev::start(&dir.path().join("data"));
+
+    // Developers: create, get, update only what is named, list as a table.
+    let grace = id(&dev.ok(&["developers", "create", "--email", "grace@example.com", "--name", "Grace", "-o", "json"]));
+    let updated = dev.ok(&["developers", "update", &grace, "--group", "partners", "-o", "json"]).json();
+    assert_eq!((updated["group"].as_str(), updated["name"].as_str()), (Some("partners"), Some("Grace")));
+    let shown: Value = serde_yaml_ng::from_str(&dev.ok(&["developers", "get", &grace, "-o", "yaml"]).stdout).unwrap();
+    assert_eq!(shown["email"], "grace@example.com");
+    let table = dev.ok(&["developers", "list"]).stdout;
+    assert!(table.starts_with("ID ") && table.contains(&grace) && table.contains("partners"), "{table}");
+    assert!(dev.fails(&["developers", "update", &grace]).contains("nothing to change"));
+    assert!(dev
+        .fails(&["developers", "create", "--email", "GRACE@example.com", "--name", "G2"])
+        .to_lowercase()
+        .contains("conflict"));
+
+    // Apps: a developer's app, renamed; listed for that developer.
+    let app = id(&dev.ok(&["apps", "create", "--developer", &grace, "--name", "Mobile", "-o", "json"]));
+    dev.ok(&["apps", "update", &app, "--name", "Mobile app"]);
+    let apps = dev.ok(&["apps", "list", "--developer", &grace]).stdout;
+    assert_eq!(first_id(&apps), app, "{apps}");
+    assert!(apps.contains("Mobile app"), "{apps}");
+
+    // An API to sell: the demo API, published.
+    let apis = dev.ok(&["apis", "list", "-o", "json"]).json();
+    let demo = apis["items"][0]["id"].as_str().unwrap().to_string();
+    let published = dev.ok(&["apis", "get", &demo]).stdout;
+    assert!(published.contains("published"), "the demo API is live: {published}");
+
+    // Products and plans: a plan that needs approval, limits given as YAML.
+    let product =
+        id(&dev.ok(&["products", "create", "--name", "Demo Gold", "--api", &format!("{demo}:getHello"), "-o", "json"]));
+    let limits = "[{name: burst, scope: app, type: rate, limit: 5, period_secs: 1, burst: 10}]";
+    let gold = dev.ok(&["plans", "create", "--product", &product, "--name", "gold", "--limits", limits]);
+    let gold = first_id(&gold.stdout).to_string();
+    let spare = id(&dev.ok(&["plans", "create", "--product", &product, "--name", "spare", "-o", "json"]));
+    dev.ok(&["plans", "update", &gold, "--requires-approval", "true", "--scopes", "read,write"]);
+    let plan = dev.ok(&["plans", "get", &gold, "-o", "json"]).json();
+    assert_eq!(plan["requires_approval"], true);
+    assert_eq!(plan["scopes"], serde_json::json!(["read", "write"]));
+    assert_eq!(plan["limits"][0]["name"], "burst");
+    let plans = dev.ok(&["plans", "list", "--product", &product]).stdout;
+    assert!(plans.contains("required") && plans.contains("burst"), "{plans}");
+
+    // Subscriptions: pending until approved; the key works only then.
+    let sub = dev.ok(&["subscriptions", "create", "--app", &app, "--product", &product, "--plan", &gold, "-o", "json"]);
+    assert_eq!(sub.json()["status"], "pending");
+    let sub = id(&sub);
+    let secret = dev.ok(&["keys", "create", "--app", &app, "--name", "laptop"]).stdout.trim().to_string();
+    assert!(secret.starts_with("gh_live_"), "{secret}");
+    assert_eq!(gateway_status(&dev, "/demo/hello", &secret), 403, "a pending subscription grants nothing");
+    let approved = dev.ok(&["subscriptions", "approve", &sub]).stdout;
+    assert!(approved.contains("active"), "{approved}");
+    assert_eq!(gateway_status(&dev, "/demo/hello", &secret), 200);
+    assert_eq!(gateway_status(&dev, "/demo/catalog", &secret), 403, "the product holds only `getHello`");
+    let listed = dev.ok(&["subscriptions", "list", "--app", &app]).stdout;
+    assert_eq!(first_id(&listed), sub, "{listed}");
+    let moved = dev.ok(&["subscriptions", "update", &sub, "--plan", &spare, "-o", "json"]).json();
+    assert_eq!((moved["plan_id"].as_str(), moved["status"].as_str()), (Some(spare.as_str()), Some("active")));
+    assert_eq!(dev.ok(&["subscriptions", "get", &sub, "-o", "json"]).json()["plan_id"], spare.as_str());
+
+    // Keys: get, disable, enable; a listing never shows the secret.
+    let keys = dev.ok(&["keys", "list", "--app", &app]).stdout;
+    let key = first_id(&keys).to_string();
+    assert!(key.starts_with("key_") && !keys.contains(&secret), "{keys}");
+    dev.ok(&["keys", "disable", &key]);
+    assert_eq!(gateway_status(&dev, "/demo/hello", &secret), 401);
+    let enabled = dev.ok(&["keys", "enable", &key, "-o", "json"]).json();
+    assert_eq!(enabled["status"], "active");
+    assert!(!enabled.to_string().contains(&secret));
+    assert_eq!(gateway_status(&dev, "/demo/hello", &secret), 200);
+    let rotated = dev.ok(&["keys", "rotate", &key, "--grace-secs", "0", "-o", "json"]).json();
+    assert!(rotated["secret"].as_str().unwrap().starts_with("gh_live_"));
+    assert_eq!(dev.ok(&["keys", "get", &key, "-o", "json"]).json()["replaced_by"], rotated["key"]["id"]);
+
+    // Deletes: refused while in use (one line, non-zero), done when not.
+    assert!(dev.fails(&["products", "delete", &product]).contains("subscribe"));
+    assert!(dev.fails(&["plans", "delete", &spare]).contains("subscribe"));
+    assert_eq!(dev.ok(&["plans", "delete", &gold]).stdout.trim(), format!("deleted {gold}"));
+    assert!(dev.fails(&["plans", "get", &gold]).contains(&format!("no plan with id {gold}")));
+
+    // Usage: the table's total and the same report as JSON.
+    let usage = dev.ok(&["usage", "--group-by", "total", "--app-id", &app, "-o", "json"]).json();
+    assert_eq!(usage["query"]["app_id"], app.as_str());
+    assert!(usage["items"].is_array());
+    let table = dev.ok(&["usage", "--group-by", "total"]).stdout;
+    assert!(table.starts_with("PERIOD "), "{table}");
+    dev.stop();
+}

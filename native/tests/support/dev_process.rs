@@ -1,0 +1,109 @@
+//! `gatehouse dev` as a real process on ephemeral ports, and the CLI run against it, for the
+//! tests of what a user types. (Included by path, so the in-process harness in `mod.rs` is not
+//! compiled into these tests.)
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
+
+pub struct Dev {
+    child: Child,
+    pub gateway: String,
+    pub admin: String,
+    pub data: PathBuf,
+}
+
+/// What one CLI run printed.
+pub struct Ran {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+impl Dev {
+    /// Starts `gatehouse dev` with its data in `data` and waits for the addresses it prints.
+    pub fn start(data: &Path) -> Dev {
+        let mut child = Command::new(BIN)
+            .args(["dev", "--gateway-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
+            .args(["--demo-upstream-addr", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let (mut gateway, mut admin) = (None, None);
+        while gateway.is_none() || admin.is_none() {
+            let line = lines.next().expect("gatehouse dev exited before printing its addresses").unwrap();
+            let url =
+                |prefix: &str| line.strip_prefix(prefix).map(|r| r.split_whitespace().next().unwrap_or("").to_string());
+            gateway = gateway.or_else(|| url("gateway   "));
+            admin = admin.or_else(|| url("admin API ").map(|u| u.trim_end_matches("/v1").to_string()));
+        }
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop)); // never block on a full pipe
+        Dev { child, gateway: gateway.unwrap(), admin: admin.unwrap(), data: data.to_path_buf() }
+    }
+
+    /// Runs `gatehouse <args>` against this instance.
+    pub fn cli(&self, args: &[&str]) -> Ran {
+        let out = Command::new(BIN)
+            .args(args)
+            .args(["--admin-url", &self.admin, "--data-dir"])
+            .arg(&self.data)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        Ran {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
+    }
+
+    /// Runs a command that must succeed.
+    pub fn ok(&self, args: &[&str]) -> Ran {
+        let ran = self.cli(args);
+        assert!(ran.ok, "gatehouse {args:?} failed: {}", ran.stderr);
+        ran
+    }
+
+    /// Runs a command that must fail with a one-line error.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let ran = self.cli(args);
+        assert!(!ran.ok, "gatehouse {args:?} should fail: {}", ran.stdout);
+        let err = ran.stderr.trim().to_string();
+        assert!(err.starts_with("error: ") && err.lines().count() == 1, "one line on stderr: {err}");
+        err
+    }
+
+    pub fn stop(mut self) {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        for _ in 0..100 {
+            if self.child.try_wait().unwrap().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.child.kill().unwrap();
+        panic!("gatehouse dev did not stop within 10 s of SIGTERM");
+    }
+}
+
+impl Drop for Dev {
+    /// A failed test must not leave the process running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
