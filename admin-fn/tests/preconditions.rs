@@ -12,18 +12,7 @@ fn etag(reply: &common::Reply) -> String {
 #[tokio::test]
 async fn every_resource_answers_with_the_same_etag_on_create_and_get() {
     let h = Harness::new();
-    let doc = json!({
-        "openapi": "3.1.0",
-        "info": { "title": "Pets", "version": "1.0.0" },
-        "paths": { "/pets": { "get": { "responses": { "200": { "description": "ok" } } } } }
-    });
-    let api = h
-        .call(
-            "POST",
-            "/v1/apis",
-            Some(json!({"openapi": doc, "base_path": "/pets", "upstream": {"url": "http://127.0.0.1:9"}})),
-        )
-        .await;
+    let api = h.pets_api().await;
     let product =
         h.call("POST", "/v1/products", Some(json!({"name": "P", "items": [{"api_id": api.body["id"]}]}))).await;
     let plan = h.call("POST", "/v1/plans", Some(json!({"name": "Free", "product_id": product.body["id"]}))).await;

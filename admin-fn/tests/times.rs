@@ -72,18 +72,7 @@ async fn a_rotation_grace_past_its_maximum_is_refused_and_the_key_is_unchanged()
 #[tokio::test]
 async fn a_sunset_outside_the_time_range_is_refused_and_the_lifecycle_is_unchanged() {
     let h = Harness::new();
-    let doc = json!({
-        "openapi": "3.1.0",
-        "info": { "title": "Pets", "version": "1.0.0" },
-        "paths": { "/pets": { "get": { "responses": { "200": { "description": "ok" } } } } }
-    });
-    let api = h
-        .call(
-            "POST",
-            "/v1/apis",
-            Some(json!({"openapi": doc, "base_path": "/pets", "upstream": {"url": "http://127.0.0.1:9"}})),
-        )
-        .await;
+    let api = h.pets_api().await;
     let id = text(&api.body["id"]);
     let published = h.call("POST", &format!("/v1/apis/{id}/lifecycle"), Some(json!({"action": "publish"}))).await;
     assert_eq!(published.status, 200, "{:?}", published.body);

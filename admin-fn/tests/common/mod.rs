@@ -74,6 +74,17 @@ impl Harness {
         self.send(request.expect("request")).await
     }
 
+    /// Imports a one-operation API at `/pets` (a draft); returns the reply.
+    pub async fn pets_api(&self) -> Reply {
+        let doc = serde_json::json!({
+            "openapi": "3.1.0",
+            "info": { "title": "Pets", "version": "1.0.0" },
+            "paths": { "/pets": { "get": { "responses": { "200": { "description": "ok" } } } } }
+        });
+        let body = serde_json::json!({"openapi": doc, "base_path": "/pets", "upstream": {"url": "http://127.0.0.1:9"}});
+        self.call("POST", "/v1/apis", Some(body)).await
+    }
+
     /// Creates a developer and an app; returns the app id.
     pub async fn app(&self, email: &str) -> String {
         let dev = self.call("POST", "/v1/developers", Some(serde_json::json!({"email": email, "name": "Dev"}))).await;
