@@ -1,5 +1,5 @@
 //! Request extractors whose every rejection is a problem+json, so axum's plain-text
-//! rejections never reach a client: bad JSON syntax is 400, a well-formed body of the wrong
+//! rejections never reach a client: bad JSON syntax (or a member named twice) is 400, a well-formed body of the wrong
 //! shape is 422, a body over the limit is 413, a non-JSON media type is 415.
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
@@ -48,9 +48,9 @@ pub(crate) async fn read_body(request: Request, limit: usize) -> Result<Bytes, A
     }
 }
 
-/// Parses JSON text: syntax errors are 400, shape errors 422.
+/// Parses JSON text: syntax errors and repeated member names are 400, shape errors 422.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
+    let value = crate::strict_json::from_slice(bytes)
         .map_err(|e| AdminError::problem(ProblemKind::InvalidJson, format!("the body is not valid JSON: {e}")))?;
     from_value(value)
 }

@@ -12,6 +12,7 @@ mod extract;
 mod publisher;
 mod routes;
 mod state;
+mod strict_json;
 mod views;
 
 use axum::http::{header, HeaderValue, Method, StatusCode};

@@ -48,7 +48,7 @@ async fn read_document<R, P>(s: &AdminState<R, P>, request: Request) -> Result<C
     if !yaml {
         return parse_json(&bytes);
     }
-    let value: serde_json::Value = serde_yaml_ng::from_slice(&bytes)
+    let value = crate::strict_json::from_yaml_slice(&bytes)
         .map_err(|e| AdminError::problem(ProblemKind::BadRequest, format!("the body is not valid YAML: {e}")))?;
     from_value(value)
 }
