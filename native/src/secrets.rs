@@ -1,6 +1,10 @@
 //! Secrets the native binary keeps in its data dir: the admin token and the identity-signing
 //! secret. Files are created once with owner-only permissions; only hashes of admin tokens are
 //! given to the admin API, and nothing here is ever logged.
+//!
+//! The data dir itself is created owner-only (0700), and the SQLite files are made 0600 before
+//! SQLite opens them ([`private_file`]): the store holds key hashes, the audit trail and usage,
+//! which other local users have no business reading.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -41,16 +45,56 @@ fn read_or_create(path: &Path, make: impl FnOnce() -> String) -> io::Result<Stri
 
 /// Writes `value` to a file only the owner can read.
 pub fn write_private(path: &Path, value: &str) -> io::Result<()> {
+    let mut file = private_options().write(true).truncate(true).open(path)?;
+    restrict(&file)?;
+    file.write_all(value.as_bytes())?;
+    file.write_all(b"\n")
+}
+
+/// Creates the data dir (and missing parents) readable by the owner only. A directory that
+/// already exists is left as it is: it may be one the user chose and shares on purpose.
+pub fn create_data_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Makes `path` an owner-only file, creating it empty when missing, without touching what it
+/// holds. SQLite gives the `-wal` and `-shm` files it creates the database file's mode, so
+/// calling this on the database before SQLite opens it keeps all three private.
+pub fn private_file(path: &Path) -> io::Result<()> {
+    restrict(&private_options().append(true).open(path)?)
+}
+
+/// Create-if-missing options whose new files are born 0600 (never briefly wider).
+fn private_options() -> std::fs::OpenOptions {
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.create(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path)?;
-    file.write_all(value.as_bytes())?;
-    file.write_all(b"\n")
+    options
+}
+
+/// 0600 on a file that may predate this version (created with the umask's 0644).
+fn restrict(file: &std::fs::File) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if file.metadata()?.permissions().mode() & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ pub enum ProblemKind {
     MethodNotAllowed,
     UnsupportedMediaType,
     HeadersTooLarge,
+    UriTooLong,
     RequestTimeout,
     ExpectationFailed,
     NotImplemented,
@@ -42,7 +43,7 @@ pub enum ProblemKind {
 
 impl ProblemKind {
     /// Every kind, for documentation and for checking the table.
-    pub const ALL: [ProblemKind; 30] = {
+    pub const ALL: [ProblemKind; 31] = {
         use ProblemKind::*;
         [
             MissingCredential,
@@ -71,6 +72,7 @@ impl ProblemKind {
             MethodNotAllowed,
             UnsupportedMediaType,
             HeadersTooLarge,
+            UriTooLong,
             RequestTimeout,
             ExpectationFailed,
             NotImplemented,
@@ -108,6 +110,7 @@ impl ProblemKind {
             MethodNotAllowed => (405, "method-not-allowed", "Method not allowed"),
             UnsupportedMediaType => (415, "unsupported-media-type", "Unsupported media type"),
             HeadersTooLarge => (431, "headers-too-large", "Request header fields too large"),
+            UriTooLong => (414, "uri-too-long", "Request target too long"),
             RequestTimeout => (408, "request-timeout", "Request not received in time"),
             ExpectationFailed => (417, "expectation-failed", "Expectation not supported"),
             NotImplemented => (501, "not-implemented", "Not implemented"),
