@@ -10,7 +10,7 @@ use gatehouse_core::model::{Api, AuthSettings, CacheSettings, UpstreamSettings};
 use gatehouse_core::openapi::{import, ImportedApi};
 use gatehouse_core::problem::ProblemKind;
 use gatehouse_core::store::{Repo, Write};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{route, validate, Route};
 use crate::auth::Actor;
@@ -40,6 +40,18 @@ pub(crate) enum OpenApiSource {
     Document(serde_json::Value),
 }
 
+/// Written out because a derive would say `oneOf: [string, {}]`, which every string matches
+/// twice: the document is JSON or YAML text, or a JSON object.
+impl utoipa::PartialSchema for OpenApiSource {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        let text = ObjectBuilder::new().schema_type(Type::String).description(Some("JSON or YAML text"));
+        OneOfBuilder::new().item(text).item(ObjectBuilder::new().schema_type(Type::Object)).into()
+    }
+}
+
+impl utoipa::ToSchema for OpenApiSource {}
+
 /// Imports a document, returning every problem the importer found.
 pub(crate) fn import_or_errors(source: &OpenApiSource) -> Result<ImportedApi, Vec<FieldError>> {
     let text = match source {
@@ -54,9 +66,9 @@ fn import_document(source: &OpenApiSource) -> Result<ImportedApi, AdminError> {
     import_or_errors(source).map_err(|errors| AdminError::invalid(ProblemKind::InvalidOpenApi, errors))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewApi {
+pub(crate) struct NewApi {
     openapi: OpenApiSource,
     base_path: String,
     #[serde(default)]
@@ -128,9 +140,9 @@ async fn get<R: Repo, P: Publisher>(State(s): State<AdminState<R, P>>, Id(id): I
     Ok(Json(s.load::<Api>("API", &id).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ApiPatch {
+pub(crate) struct ApiPatch {
     openapi: Option<OpenApiSource>,
     name: Option<String>,
     base_path: Option<String>,
@@ -197,9 +209,9 @@ async fn delete<R: Repo, P: Publisher>(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PurgeRequest {
+pub(crate) struct PurgeRequest {
     tag: Option<String>,
 }
 
@@ -207,12 +219,18 @@ async fn purge<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     Id(id): Id,
     OptionalJson(request): OptionalJson<PurgeRequest>,
-) -> Result<Json<serde_json::Value>, AdminError> {
+) -> Result<Json<Purged>, AdminError> {
     let api = s.load::<Api>("API", &id).await?;
     let selector = match request.tag {
         Some(tag) => PurgeSelector::Tag { api_id: api.id, tag },
         None => PurgeSelector::Api { api_id: api.id },
     };
-    let purged = s.publisher.purge(selector).await?;
-    Ok(Json(serde_json::json!({ "purged": purged })))
+    Ok(Json(Purged { purged: s.publisher.purge(selector).await? }))
+}
+
+/// What a purge removed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Purged {
+    /// Cached responses removed (0 on the edge, which purges by time and cannot count them).
+    purged: u64,
 }

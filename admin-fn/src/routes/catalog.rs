@@ -50,9 +50,9 @@ pub(crate) fn check_items(items: &[ProductItem], apis: &[Api], errors: &mut Vec<
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ProductBody {
+pub(crate) struct ProductBody {
     name: Option<String>,
     description: Option<String>,
     items: Option<Vec<ProductItem>>,
@@ -137,9 +137,9 @@ async fn delete_product<R: Repo, P: Publisher>(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PlanBody {
+pub(crate) struct PlanBody {
     product_id: Option<String>,
     name: Option<String>,
     limits: Option<Vec<LimitPolicy>>,

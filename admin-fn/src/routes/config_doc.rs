@@ -7,7 +7,7 @@ use gatehouse_core::limits::LimitPolicy;
 use gatehouse_core::model::{Api, AuthSettings, CacheSettings, Plan, Product, UpstreamSettings};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConfigDocument {
     #[serde(default)]
@@ -16,7 +16,7 @@ pub(crate) struct ConfigDocument {
     pub products: Vec<ProductConfig>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ApiConfig {
     pub name: String,
@@ -33,7 +33,7 @@ pub(crate) struct ApiConfig {
     pub openapi: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProductConfig {
     pub name: String,
@@ -45,7 +45,7 @@ pub(crate) struct ProductConfig {
     pub plans: Vec<PlanConfig>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProductApiConfig {
     /// The API's name.
@@ -54,7 +54,7 @@ pub(crate) struct ProductApiConfig {
     pub operations: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PlanConfig {
     pub name: String,
@@ -104,14 +104,14 @@ fn plan_config(p: &Plan) -> PlanConfig {
 }
 
 /// Created / updated / unchanged counts for one kind.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub(crate) struct Counts {
     pub created: u32,
     pub updated: u32,
     pub unchanged: u32,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub(crate) struct ApplyReport {
     pub apis: Counts,
     pub products: Counts,

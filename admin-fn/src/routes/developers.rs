@@ -31,9 +31,9 @@ pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     ]
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct DeveloperBody {
+pub(crate) struct DeveloperBody {
     email: Option<String>,
     name: Option<String>,
     group: Option<String>,
@@ -96,9 +96,9 @@ async fn get_developer<R: Repo, P: Publisher>(
     Ok(Json(s.load("developer", &id).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AppBody {
+pub(crate) struct AppBody {
     developer_id: Option<String>,
     name: Option<String>,
 }

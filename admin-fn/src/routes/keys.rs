@@ -34,8 +34,8 @@ pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
 }
 
 /// The only response that ever carries a secret.
-#[derive(Debug, Serialize)]
-struct IssuedKey {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct IssuedKey {
     key: KeyView,
     secret: String,
 }
@@ -61,11 +61,12 @@ fn issue<R, P>(s: &AdminState<R, P>, app_id: &str, name: String, now: UnixMillis
     Ok((key, parsed.secret().to_owned()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewKey {
+pub(crate) struct NewKey {
     name: String,
     #[serde(default, with = "gatehouse_core::time::serde_rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     expires_at: Option<UnixMillis>,
     #[serde(default)]
     limits: Vec<LimitPolicy>,
@@ -93,9 +94,9 @@ async fn create<R: Repo, P: Publisher>(
     Ok((StatusCode::CREATED, Json(IssuedKey { key: KeyView::new(&key, now), secret })))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RotateRequest {
+pub(crate) struct RotateRequest {
     grace_secs: Option<u64>,
 }
 
