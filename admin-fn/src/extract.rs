@@ -48,15 +48,20 @@ pub(crate) async fn read_body(request: Request, limit: usize) -> Result<Bytes, A
     }
 }
 
-/// Parses JSON text: syntax errors and repeated member names are 400, shape errors 422.
+/// Parses a JSON body: syntax errors and repeated member names are 400, shape errors 422.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminError> {
     let value = crate::strict_json::from_slice(bytes)
         .map_err(|e| AdminError::problem(ProblemKind::InvalidJson, format!("the body is not valid JSON: {e}")))?;
     from_value(value)
 }
 
-/// Deserialises a parsed document, reporting a wrong shape as 422.
+/// Deserialises a parsed body, reporting a wrong shape as 422. Every admin body is a JSON
+/// object: serde would also fill a struct from an array, field by field in declaration order
+/// (`[null, null]` read as a PATCH that changes nothing), which no client means.
 pub(crate) fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, AdminError> {
+    if !value.is_object() {
+        return Err(AdminError::validation(vec![FieldError::new("", "the body must be a JSON object")]));
+    }
     serde_json::from_value(value).map_err(|e| AdminError::validation(vec![FieldError::new("", e.to_string())]))
 }
 

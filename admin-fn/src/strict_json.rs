@@ -55,7 +55,14 @@ impl<'de> Visitor<'de> for Strict {
         Ok(Value::Number(v.into()))
     }
 
+    /// A whole number written with a fraction (`40.0`) is read as the integer it is, as JSON
+    /// Schema reads it (its `integer` type admits `40.0`), so a client whose JSON library
+    /// writes floats is not refused for a `u32` field. Up to 2^53, where doubles stay exact.
     fn visit_f64<E: Error>(self, v: f64) -> Result<Value, E> {
+        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+        if v.fract() == 0.0 && v.abs() <= EXACT {
+            return Ok(Value::Number((v as i64).into()));
+        }
         Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
     }
 
@@ -108,6 +115,13 @@ mod tests {
             let err = from_slice(text.as_bytes()).expect_err(text);
             assert!(err.to_string().contains("appears twice"), "{err}");
         }
+    }
+
+    #[test]
+    fn whole_numbers_written_with_a_fraction_are_integers() {
+        let value = from_slice(b"[40.0, -3.0, 0.0, 2.5, 1e3, 1e300]").expect("valid");
+        assert_eq!(value, serde_json::json!([40, -3, 0, 2.5, 1000, 1e300]));
+        assert!(value[0].is_u64() && value[1].is_i64() && value[3].is_f64() && value[5].is_f64());
     }
 
     #[test]

@@ -70,6 +70,7 @@ fn import_document(source: &OpenApiSource) -> Result<ImportedApi, AdminError> {
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewApi {
     openapi: OpenApiSource,
+    #[schema(pattern = r"^(/|(/[^/\s?#{}]+)+)$")]
     base_path: String,
     #[serde(default)]
     hosts: Vec<String>,
@@ -79,6 +80,7 @@ pub(crate) struct NewApi {
     #[serde(default)]
     auth: Option<AuthSettings>,
     #[serde(default)]
+    #[schema(pattern = r"\S", max_length = 200)]
     name: Option<String>,
 }
 
@@ -144,7 +146,9 @@ async fn get<R: Repo, P: Publisher>(State(s): State<AdminState<R, P>>, Id(id): I
 #[serde(deny_unknown_fields)]
 pub(crate) struct ApiPatch {
     openapi: Option<OpenApiSource>,
+    #[schema(pattern = r"\S", max_length = 200)]
     name: Option<String>,
+    #[schema(pattern = r"^(/|(/[^/\s?#{}]+)+)$")]
     base_path: Option<String>,
     hosts: Option<Vec<String>>,
     upstream: Option<UpstreamSettings>,

@@ -53,6 +53,7 @@ pub(crate) fn check_items(items: &[ProductItem], apis: &[Api], errors: &mut Vec<
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProductBody {
+    #[schema(pattern = r"\S", max_length = 200)]
     name: Option<String>,
     description: Option<String>,
     items: Option<Vec<ProductItem>>,
@@ -141,6 +142,7 @@ async fn delete_product<R: Repo, P: Publisher>(
 #[serde(deny_unknown_fields)]
 pub(crate) struct PlanBody {
     product_id: Option<String>,
+    #[schema(pattern = r"\S", max_length = 200)]
     name: Option<String>,
     limits: Option<Vec<LimitPolicy>>,
     scopes: Option<Vec<String>>,

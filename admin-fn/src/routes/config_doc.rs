@@ -19,7 +19,9 @@ pub(crate) struct ConfigDocument {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ApiConfig {
+    #[schema(pattern = r"\S", max_length = 200)]
     pub name: String,
+    #[schema(pattern = r"^(/|(/[^/\s?#{}]+)+)$")]
     pub base_path: String,
     #[serde(default)]
     pub hosts: Vec<String>,

@@ -34,7 +34,9 @@ pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DeveloperBody {
+    #[schema(pattern = r"^[^@\s]+@\S*\.\S*$")]
     email: Option<String>,
+    #[schema(pattern = r"\S", max_length = 200)]
     name: Option<String>,
     group: Option<String>,
     organisation: Option<String>,
@@ -100,6 +102,7 @@ async fn get_developer<R: Repo, P: Publisher>(
 #[serde(deny_unknown_fields)]
 pub(crate) struct AppBody {
     developer_id: Option<String>,
+    #[schema(pattern = r"\S", max_length = 200)]
     name: Option<String>,
 }
 

@@ -64,6 +64,7 @@ fn issue<R, P>(s: &AdminState<R, P>, app_id: &str, name: String, now: UnixMillis
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewKey {
+    #[schema(pattern = r"\S", max_length = 200)]
     name: String,
     #[serde(default, with = "gatehouse_core::time::serde_rfc3339_opt")]
     #[schema(value_type = Option<String>, format = DateTime)]

@@ -52,14 +52,20 @@ pub enum LimitScope {
 pub enum LimitKind {
     /// `limit` requests per `period_secs`, allowing bursts of `burst`.
     Rate {
+        #[cfg_attr(feature = "schema", schema(minimum = 1))]
         limit: u32,
+        #[cfg_attr(feature = "schema", schema(minimum = 1))]
         period_secs: u32,
         burst: u32,
         #[serde(default)]
         on_failure: FailureMode,
     },
     /// `limit` requests per calendar window (UTC).
-    Quota { limit: u64, window: QuotaWindow },
+    Quota {
+        #[cfg_attr(feature = "schema", schema(minimum = 1))]
+        limit: u64,
+        window: QuotaWindow,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

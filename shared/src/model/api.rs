@@ -42,8 +42,10 @@ pub struct Api {
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct UpstreamSettings {
     /// Absolute `http`/`https` URL; the request path below `base_path` is appended.
+    #[cfg_attr(feature = "schema", schema(pattern = r"^https?://[^/]"))]
     pub url: String,
     #[serde(default = "UpstreamSettings::default_timeout_ms")]
+    #[cfg_attr(feature = "schema", schema(minimum = 1, maximum = 300_000))]
     pub timeout_ms: u64,
     /// Forward the caller's API key to the upstream. Off by default: the upstream gets the
     /// signed identity headers instead.
