@@ -29,6 +29,18 @@ const SIGNATURE: &str = "gatehouse-signature";
 
 /// Describes every admin operation into `d`.
 pub(super) fn describe(d: &mut Doc) {
+    apis(d);
+    catalog(d);
+    config(d);
+    developers(d);
+    keys(d);
+    meta(d);
+    subscriptions(d);
+    usage(d);
+}
+
+/// APIs: import, edit, lifecycle, delete, cache purge.
+fn apis(d: &mut Doc) {
     d.op(Method::GET, "/v1/apis", "List APIs").ok::<Items<Api>>().add();
     d.op(Method::POST, "/v1/apis", "Import an API from an OpenAPI document (created as draft)")
         .body::<NewApi>()
@@ -55,6 +67,10 @@ pub(super) fn describe(d: &mut Doc) {
         .optional_body::<PurgeRequest>()
         .ok::<Purged>()
         .add();
+}
+
+/// Products and their plans.
+fn catalog(d: &mut Doc) {
     d.op(Method::GET, "/v1/products", "List products").ok::<Items<Product>>().add();
     d.op(Method::POST, "/v1/products", "Create a product")
         .body::<ProductBody>()
@@ -76,6 +92,10 @@ pub(super) fn describe(d: &mut Doc) {
     d.op(Method::GET, "/v1/plans/{id}", "Get a plan").ok::<Plan>().add();
     d.op(Method::PATCH, "/v1/plans/{id}", "Change a plan").body::<PlanBody>().ok::<Plan>().errors(&[409]).add();
     d.op(Method::DELETE, "/v1/plans/{id}", "Delete a plan (no subscriptions left)").no_content().errors(&[409]).add();
+}
+
+/// Declarative config, as JSON or YAML.
+fn config(d: &mut Doc) {
     d.op(Method::GET, "/v1/config", "Export APIs, products and plans as a config document")
         .ok::<ConfigDocument>()
         .add();
@@ -84,6 +104,10 @@ pub(super) fn describe(d: &mut Doc) {
         .ok::<ApplyReport>()
         .errors(&[409])
         .add();
+}
+
+/// Developers and their apps.
+fn developers(d: &mut Doc) {
     d.op(Method::GET, "/v1/developers", "List developers").ok::<Items<Developer>>().add();
     d.op(Method::POST, "/v1/developers", "Create a developer (email unique)")
         .body::<DeveloperBody>()
@@ -106,6 +130,10 @@ pub(super) fn describe(d: &mut Doc) {
     d.op(Method::POST, "/v1/apps", "Create an app").body::<AppBody>().created::<App>().errors(&[409]).add();
     d.op(Method::GET, "/v1/apps/{id}", "Get an app").ok::<App>().add();
     d.op(Method::PATCH, "/v1/apps/{id}", "Rename an app").body::<AppBody>().ok::<App>().errors(&[409]).add();
+}
+
+/// Keys: the secret only in the answer that creates it.
+fn keys(d: &mut Doc) {
     d.op(Method::GET, "/v1/apps/{id}/keys", "List an app's keys (never secrets or hashes)")
         .ok::<Items<KeyView>>()
         .add();
@@ -127,12 +155,20 @@ pub(super) fn describe(d: &mut Doc) {
     d.op(Method::POST, "/v1/keys/{id}/revoke", "Revoke a key (final)").ok::<KeyView>().errors(&[409]).add();
     d.op(Method::POST, "/v1/keys/{id}/disable", "Disable a key").ok::<KeyView>().errors(&[409]).add();
     d.op(Method::POST, "/v1/keys/{id}/enable", "Enable a disabled key").ok::<KeyView>().errors(&[409]).add();
+}
+
+/// Open to anyone, and touching no store.
+fn meta(d: &mut Doc) {
     d.op(Method::GET, "/v1/health", "Liveness").ok::<Health>().public().without(&[503]).add();
     d.op(Method::GET, "/v1/openapi.json", "This document")
         .answers::<OpenApiDocument>(200, "This document")
         .public()
         .without(&[503])
         .add();
+}
+
+/// Subscriptions of apps to products.
+fn subscriptions(d: &mut Doc) {
     d.op(Method::GET, "/v1/apps/{id}/subscriptions", "List an app's subscriptions").ok::<Items<Subscription>>().add();
     d.op(Method::POST, "/v1/apps/{id}/subscriptions", "Subscribe an app to a product under a plan")
         .body::<NewSubscription>()
@@ -149,6 +185,10 @@ pub(super) fn describe(d: &mut Doc) {
         .ok::<Subscription>()
         .errors(&[409])
         .add();
+}
+
+/// Usage reports and the edge's signed ingest.
+fn usage(d: &mut Doc) {
     d.op(Method::GET, "/v1/usage", "Usage report").query::<UsageQuery>().ok::<Report>().add();
     d.op(Method::POST, "/v1/usage/batches", "Ingest a signed usage batch from the edge")
         .describe("description", json!(INGEST))
