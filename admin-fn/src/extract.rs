@@ -56,13 +56,14 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminEr
 }
 
 /// Deserialises a parsed body, reporting a wrong shape as 422. Every admin body is a JSON
-/// object: serde would also fill a struct from an array, field by field in declaration order
-/// (`[null, null]` read as a PATCH that changes nothing), which no client means.
+/// object, and so is every struct inside it: serde would also fill a struct from an array,
+/// field by field in declaration order (`[null, null]` read as a PATCH that changes nothing),
+/// which no client means ([`crate::objects_only`]).
 pub(crate) fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, AdminError> {
     if !value.is_object() {
         return Err(AdminError::validation(vec![FieldError::new("", "the body must be a JSON object")]));
     }
-    serde_json::from_value(value).map_err(|e| AdminError::validation(vec![FieldError::new("", e.to_string())]))
+    crate::objects_only::from_value(value).map_err(|e| AdminError::validation(vec![FieldError::new("", e.to_string())]))
 }
 
 impl<T: DeserializeOwned, R: Send + Sync, P: Send + Sync> FromRequest<AdminState<R, P>> for JsonBody<T> {

@@ -9,6 +9,7 @@
 mod auth;
 mod error;
 mod extract;
+mod objects_only;
 mod openapi;
 mod publisher;
 mod routes;

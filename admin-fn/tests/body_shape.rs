@@ -23,6 +23,20 @@ async fn a_body_that_is_not_an_object_gets_422_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_nested_struct_given_as_an_array_gets_422() {
+    let h = Harness::new();
+    let app_id = h.app("a@x.io").await;
+    let limit = json!(["burst", "key", "rate", 10, 60, 5]);
+    let reply = h.call("POST", &format!("/v1/apps/{app_id}/keys"), Some(json!({"name": "k", "limits": [limit]}))).await;
+    assert_problem(&reply, 422, "validation-failed");
+    let product = json!({"name": "p", "items": [["api_1", null]]});
+    let reply = h.call("POST", "/v1/products", Some(product)).await;
+    assert_problem(&reply, 422, "validation-failed");
+    let message = reply.body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("expected a JSON object"), "{message}");
+}
+
+#[tokio::test]
 async fn whole_numbers_written_as_floats_are_read_as_integers() {
     let h = Harness::new();
     let app_id = h.app("a@x.io").await;
