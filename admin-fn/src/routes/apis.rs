@@ -68,6 +68,7 @@ fn import_document(source: &OpenApiSource) -> Result<ImportedApi, AdminError> {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"openapi": {"openapi": "3.1.0", "info": {"title": "Pets", "version": "1.0.0"}, "paths": {"/pets": {"get": {"operationId": "listPets", "responses": {"200": {"description": "OK"}}}}}}, "base_path": "/pets", "upstream": {"url": "https://pets.internal", "timeout_ms": 5000}}))]
 pub(crate) struct NewApi {
     openapi: OpenApiSource,
     #[schema(pattern = r"^(/|(/[^/\s?#{}]+)+)$")]

@@ -52,6 +52,7 @@ pub(crate) fn check_items(items: &[ProductItem], apis: &[Api], errors: &mut Vec<
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Pets", "description": "Everything about pets", "items": []}))]
 pub(crate) struct ProductBody {
     #[schema(pattern = r"\S", max_length = 200)]
     name: Option<String>,

@@ -33,6 +33,7 @@ pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "ada@example.com", "name": "Ada", "group": "partners"}))]
 pub(crate) struct DeveloperBody {
     #[schema(pattern = r"^[^@\s]+@\S*\.\S*$")]
     email: Option<String>,

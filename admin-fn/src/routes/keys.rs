@@ -63,6 +63,7 @@ fn issue<R, P>(s: &AdminState<R, P>, app_id: &str, name: String, now: UnixMillis
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "ci", "expires_at": "2099-01-01T00:00:00Z", "limits": [{"name": "burst", "scope": "key", "type": "rate", "limit": 10, "period_secs": 1, "burst": 20}]}))]
 pub(crate) struct NewKey {
     #[schema(pattern = r"\S", max_length = 200)]
     name: String,
