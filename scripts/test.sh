@@ -34,6 +34,9 @@ scripts/wasm-check.sh -p gatehouse-core
 step "edge: the Worker built to wasm32 and tested end to end under workerd"
 scripts/test-edge.sh
 
+step "admin API under schemathesis: generated requests against gatehouse dev, served schema enforced"
+scripts/test-schemathesis.sh
+
 step "all passed in $((SECONDS - started)) s"
 sleep 0.2 # let tee write out the runners' summaries
 awk '/^test result: /{p += $4; f += $6} /^ℹ pass /{p += $3} /^ℹ fail /{f += $3} END {printf "%d passed, %d failed\n", p, f}' "$log"

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::publisher::PublishError;
 
 /// One thing wrong with a request, located by JSON Pointer (RFC 6901) into the body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub pointer: String,
     pub message: String,

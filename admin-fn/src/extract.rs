@@ -1,5 +1,5 @@
 //! Request extractors whose every rejection is a problem+json, so axum's plain-text
-//! rejections never reach a client: bad JSON syntax is 400, a well-formed body of the wrong
+//! rejections never reach a client: bad JSON syntax (or a member named twice) is 400, a well-formed body of the wrong
 //! shape is 422, a body over the limit is 413, a non-JSON media type is 415.
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
@@ -48,17 +48,23 @@ pub(crate) async fn read_body(request: Request, limit: usize) -> Result<Bytes, A
     }
 }
 
-/// Parses JSON text: syntax errors are 400, shape errors 422.
+/// Parses a JSON body: syntax errors and repeated member names are 400, shape errors 422.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
+    let value = crate::strict_json::from_slice(bytes)
         .map_err(|e| AdminError::problem(ProblemKind::InvalidJson, format!("the body is not valid JSON: {e}")))?;
     from_value(value)
 }
 
-/// Deserialises a parsed document, reporting a wrong shape as 422 located by JSON Pointer
-/// (e.g. `/expires_at` for a time out of range), so the client knows which field to fix.
+/// Deserialises a parsed body, reporting a wrong shape as 422 located by JSON Pointer (e.g.
+/// `/expires_at` for a time out of range), so the client knows which field to fix. Every admin
+/// body is a JSON object, and so is every struct inside it: serde would also fill a struct from
+/// an array, field by field in declaration order (`[null, null]` read as a PATCH that changes
+/// nothing), which no client means ([`crate::objects_only`]).
 pub(crate) fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, AdminError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    if !value.is_object() {
+        return Err(AdminError::validation(vec![FieldError::new("", "the body must be a JSON object")]));
+    }
+    crate::objects_only::from_value(value).map_err(|e| {
         let pointer = json_pointer(e.path());
         AdminError::validation(vec![FieldError::new(pointer, e.into_inner().to_string())])
     })

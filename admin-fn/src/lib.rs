@@ -9,10 +9,13 @@
 mod auth;
 mod error;
 mod extract;
+mod objects_only;
+mod openapi;
 mod preconditions;
 mod publisher;
 mod routes;
 mod state;
+mod strict_json;
 mod views;
 
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -28,8 +31,11 @@ pub use publisher::{Change, ChangeOp, PublishError, Publisher, RecordingPublishe
 pub use state::{AdminSettings, AdminState, Clock};
 pub use views::KeyView;
 
-/// The admin API's own OpenAPI 3.1 document, served at `GET /v1/openapi.json`.
-pub const OPENAPI_DOCUMENT: &str = include_str!("../openapi.json");
+/// The admin API's own OpenAPI 3.1 document, served at `GET /v1/openapi.json`: built from the
+/// Rust types on first use (see `openapi`).
+pub fn openapi_document() -> &'static str {
+    openapi::document()
+}
 
 /// The admin API router, ready to serve.
 pub fn router<R: Repo, P: Publisher>(state: AdminState<R, P>) -> Router {

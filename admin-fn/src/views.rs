@@ -8,7 +8,7 @@ use gatehouse_core::time::UnixMillis;
 use serde::{Deserialize, Serialize};
 
 /// A key as the admin API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct KeyView {
     pub id: String,
     pub app_id: String,
@@ -21,13 +21,17 @@ pub struct KeyView {
     /// Whether the key works right now, including expiry and rotation grace.
     pub usable: bool,
     #[serde(with = "gatehouse_core::time::serde_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: UnixMillis,
     #[serde(default, with = "gatehouse_core::time::serde_rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<UnixMillis>,
     #[serde(default, with = "gatehouse_core::time::serde_rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub grace_until: Option<UnixMillis>,
     pub replaced_by: Option<String>,
     #[serde(default, with = "gatehouse_core::time::serde_rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub last_used_at: Option<UnixMillis>,
     pub limits: Vec<LimitPolicy>,
 }
@@ -57,4 +61,24 @@ impl KeyView {
 #[derive(Debug, Serialize)]
 pub struct Items<T> {
     pub items: Vec<T>,
+}
+
+/// `Items<T>` is named `<T>List` in the document (e.g. `ApiList`), one schema per item type.
+impl<T: utoipa::ToSchema> utoipa::PartialSchema for Items<T> {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let items =
+            utoipa::openapi::schema::ArrayBuilder::new().items(utoipa::openapi::Ref::from_schema_name(T::name()));
+        utoipa::openapi::ObjectBuilder::new().property("items", items).required("items").into()
+    }
+}
+
+impl<T: utoipa::ToSchema> utoipa::ToSchema for Items<T> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        format!("{}List", T::name()).into()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        schemas.push((T::name().into_owned(), T::schema()));
+        T::schemas(schemas);
+    }
 }

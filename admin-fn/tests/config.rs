@@ -115,6 +115,6 @@ async fn yaml_config_with_a_key_given_twice_is_refused() {
         .expect("request");
     let reply = h.send(request).await;
     assert_problem(&reply, 400, "bad-request");
-    assert!(reply.body["detail"].as_str().is_some_and(|d| d.contains("duplicate")), "{:?}", reply.body);
+    assert!(reply.body["detail"].as_str().is_some_and(|d| d.contains("appears twice")), "{:?}", reply.body);
     assert!(h.publisher.changes().is_empty());
 }

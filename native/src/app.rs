@@ -22,6 +22,7 @@ use crate::adapters::memory_limiter::MemoryLimiter;
 use crate::adapters::read_model::InProcessReadModel;
 use crate::adapters::upstream::PooledUpstream;
 use crate::adapters::usage::UsageRecorder;
+use crate::admin_server;
 use crate::cli::CliError;
 use crate::gateway::{self, NativeAdapters};
 use crate::publisher::InProcessPublisher;
@@ -42,6 +43,8 @@ pub struct AppConfig {
     /// Gateway worker threads (one runtime and listener each).
     pub gateway_threads: usize,
     pub gateway: GatewayConfig,
+    /// How long the admin port waits for a request head (and for a body to keep coming).
+    pub admin_read_timeout: Duration,
 }
 
 impl AppConfig {
@@ -61,6 +64,7 @@ impl AppConfig {
                 max_body_bytes: GatewayConfig::DEFAULT_MAX_BODY_BYTES,
                 identity_secret: b"test-identity-secret-0123456789".to_vec(),
             },
+            admin_read_timeout: gateway::READ_TIMEOUT,
         }
     }
 }
@@ -82,7 +86,7 @@ pub struct Running {
 
 pub async fn start(config: AppConfig) -> Result<Running, CliError> {
     let fail = |what: &str, e: &dyn std::fmt::Display| CliError::Usage(format!("{what}: {e}"));
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| fail("cannot create the data dir", &e))?;
+    secrets::create_data_dir(&config.data_dir).map_err(|e| fail("cannot create the data dir", &e))?;
     let repo = Arc::new(
         SqliteRepo::open(config.data_dir.join("gatehouse.db")).map_err(|e| fail("cannot open the SQLite store", &e))?,
     );
@@ -107,6 +111,7 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
     };
 
     let settings = AdminSettings::default();
+    let max_admin_body = settings.max_body_bytes;
     let state = AdminState::new(
         Arc::clone(&repo),
         Arc::new(publisher),
@@ -122,15 +127,8 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
 
     let admin_listener = bind(config.admin_addr).await?;
     let admin_addr = admin_listener.local_addr().map_err(|e| fail("admin API", &e))?;
-    let mut admin_shutdown = shutdown_rx.clone();
-    tasks.spawn(async move {
-        let serve = axum::serve(admin_listener, admin).with_graceful_shutdown(async move {
-            let _ = admin_shutdown.changed().await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "admin API stopped");
-        }
-    });
+    let admin_timeout = config.admin_read_timeout;
+    tasks.spawn(admin_server::serve(admin_listener, admin, max_admin_body, admin_timeout, shutdown_rx.clone()));
 
     let adapters = NativeAdapters {
         read_model,

@@ -44,7 +44,8 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
         Ok(secret) => secret,
         Err(_) => crate::secrets::identity_secret(&args.data_dir)
             .or_else(|_| {
-                std::fs::create_dir_all(&args.data_dir).and_then(|_| crate::secrets::identity_secret(&args.data_dir))
+                crate::secrets::create_data_dir(&args.data_dir)
+                    .and_then(|_| crate::secrets::identity_secret(&args.data_dir))
             })
             .map_err(|e| CliError::Usage(format!("cannot create the identity secret: {e}")))?,
     };
@@ -61,6 +62,7 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
             .gateway_threads
             .unwrap_or_else(|| std::thread::available_parallelism().map(usize::from).unwrap_or(1)),
         gateway: GatewayConfig { max_body_bytes: args.max_body_bytes, identity_secret: identity_secret.into_bytes() },
+        admin_read_timeout: crate::gateway::READ_TIMEOUT,
     };
     let running = app::start(config).await?;
     eprintln!("gateway   http://{}", running.gateway_addr);

@@ -21,7 +21,7 @@ use crate::server::{self, Handler, Limits};
 
 /// How long a client has to send a request head (and to keep a body coming); also how long
 /// an idle keep-alive connection stays open. hyper's `header_read_timeout` default.
-const READ_TIMEOUT: Duration = Duration::from_secs(30);
+pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The native runtime's adapters.
 pub struct NativeAdapters {

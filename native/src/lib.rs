@@ -3,6 +3,7 @@
 //! API in `gatehouse-admin`, and this crate only supplies native adapters and wiring.
 
 pub mod adapters;
+pub mod admin_server;
 pub mod app;
 pub mod cli;
 pub mod deadline;

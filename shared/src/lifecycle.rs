@@ -12,18 +12,22 @@ const DEPRECATION: HeaderName = HeaderName::from_static("deprecation");
 const SUNSET: HeaderName = HeaderName::from_static("sunset");
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Lifecycle {
     /// Not served by the gateway yet.
     Draft,
     Published {
         #[serde(with = "crate::time::serde_rfc3339")]
+        #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
         published_at: UnixMillis,
     },
     Deprecated {
         #[serde(with = "crate::time::serde_rfc3339")]
+        #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
         deprecated_at: UnixMillis,
         #[serde(default, with = "crate::time::serde_rfc3339_opt")]
+        #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
         sunset_at: Option<UnixMillis>,
         /// URL of the version that replaces this one.
         #[serde(default)]
@@ -31,6 +35,7 @@ pub enum Lifecycle {
     },
     Retired {
         #[serde(with = "crate::time::serde_rfc3339")]
+        #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
         retired_at: UnixMillis,
         #[serde(default)]
         successor: Option<String>,
@@ -39,11 +44,13 @@ pub enum Lifecycle {
 
 /// A lifecycle change asked for through the admin API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Transition {
     Publish,
     Deprecate {
         #[serde(default, with = "crate::time::serde_rfc3339_opt")]
+        #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
         sunset_at: Option<UnixMillis>,
         #[serde(default)]
         successor: Option<String>,

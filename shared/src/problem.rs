@@ -35,6 +35,7 @@ pub enum ProblemKind {
     MethodNotAllowed,
     UnsupportedMediaType,
     HeadersTooLarge,
+    UriTooLong,
     RequestTimeout,
     ExpectationFailed,
     NotImplemented,
@@ -43,7 +44,7 @@ pub enum ProblemKind {
 
 impl ProblemKind {
     /// Every kind, for documentation and for checking the table.
-    pub const ALL: [ProblemKind; 31] = {
+    pub const ALL: [ProblemKind; 32] = {
         use ProblemKind::*;
         [
             MissingCredential,
@@ -73,6 +74,7 @@ impl ProblemKind {
             MethodNotAllowed,
             UnsupportedMediaType,
             HeadersTooLarge,
+            UriTooLong,
             RequestTimeout,
             ExpectationFailed,
             NotImplemented,
@@ -111,6 +113,7 @@ impl ProblemKind {
             MethodNotAllowed => (405, "method-not-allowed", "Method not allowed"),
             UnsupportedMediaType => (415, "unsupported-media-type", "Unsupported media type"),
             HeadersTooLarge => (431, "headers-too-large", "Request header fields too large"),
+            UriTooLong => (414, "uri-too-long", "Request target too long"),
             RequestTimeout => (408, "request-timeout", "Request not received in time"),
             ExpectationFailed => (417, "expectation-failed", "Expectation not supported"),
             NotImplemented => (501, "not-implemented", "Not implemented"),
@@ -125,6 +128,7 @@ impl ProblemKind {
 
 /// An RFC 9457 problem details object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Problem {
     #[serde(rename = "type")]
     pub type_uri: String,

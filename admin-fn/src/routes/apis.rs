@@ -11,7 +11,7 @@ use gatehouse_core::openapi::{import, ImportedApi};
 use gatehouse_core::problem::ProblemKind;
 use gatehouse_core::store::{EntityKind, Repo, Write};
 use gatehouse_core::time::UnixMillis;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{route, validate, Route};
 use crate::auth::Actor;
@@ -42,6 +42,18 @@ pub(crate) enum OpenApiSource {
     Document(serde_json::Value),
 }
 
+/// Written out because a derive would say `oneOf: [string, {}]`, which every string matches
+/// twice: the document is JSON or YAML text, or a JSON object.
+impl utoipa::PartialSchema for OpenApiSource {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        let text = ObjectBuilder::new().schema_type(Type::String).description(Some("JSON or YAML text"));
+        OneOfBuilder::new().item(text).item(ObjectBuilder::new().schema_type(Type::Object)).into()
+    }
+}
+
+impl utoipa::ToSchema for OpenApiSource {}
+
 /// Imports a document, returning every problem the importer found.
 pub(crate) fn import_or_errors(source: &OpenApiSource) -> Result<ImportedApi, Vec<FieldError>> {
     let text = match source {
@@ -56,10 +68,12 @@ fn import_document(source: &OpenApiSource) -> Result<ImportedApi, AdminError> {
     import_or_errors(source).map_err(|errors| AdminError::invalid(ProblemKind::InvalidOpenApi, errors))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewApi {
+#[schema(example = json!({"openapi": {"openapi": "3.1.0", "info": {"title": "Pets", "version": "1.0.0"}, "paths": {"/pets": {"get": {"operationId": "listPets", "responses": {"200": {"description": "OK"}}}}}}, "base_path": "/pets", "upstream": {"url": "https://pets.internal", "timeout_ms": 5000}}))]
+pub(crate) struct NewApi {
     openapi: OpenApiSource,
+    #[schema(pattern = r"^(/|(/[^/\s?#{}]+)+)$")]
     base_path: String,
     #[serde(default)]
     hosts: Vec<String>,
@@ -69,6 +83,7 @@ struct NewApi {
     #[serde(default)]
     auth: Option<AuthSettings>,
     #[serde(default)]
+    #[schema(pattern = r"\S", max_length = 200)]
     name: Option<String>,
 }
 
@@ -134,11 +149,13 @@ async fn get<R: Repo, P: Publisher>(
     Ok(Tagged(etag, Json(api)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ApiPatch {
+pub(crate) struct ApiPatch {
     openapi: Option<OpenApiSource>,
+    #[schema(pattern = r"\S", max_length = 200)]
     name: Option<String>,
+    #[schema(pattern = r"^(/|(/[^/\s?#{}]+)+)$")]
     base_path: Option<String>,
     hosts: Option<Vec<String>>,
     upstream: Option<UpstreamSettings>,
@@ -184,9 +201,9 @@ async fn patch<R: Repo, P: Publisher>(
     Ok(patched.map(Json))
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-enum LifecycleAction {
+pub(crate) enum LifecycleAction {
     Publish,
     Deprecate,
     Retire,
@@ -195,12 +212,16 @@ enum LifecycleAction {
 /// The body of a lifecycle call, read flat rather than as the core's internally tagged
 /// [`Transition`]: serde reads a tagged enum through a buffer that loses the field path, and a
 /// refused `sunset_at` must be named in the 422.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LifecycleRequest {
+#[schema(example = json!({"action": "deprecate", "sunset_at": "2030-06-30T00:00:00Z", "successor": "https://api.example.com/v2"}))]
+pub(crate) struct LifecycleRequest {
     action: LifecycleAction,
+    /// Deprecate only: when the API stops answering (the `Sunset` header).
     #[serde(default, with = "gatehouse_core::time::serde_rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     sunset_at: Option<UnixMillis>,
+    /// Deprecate or retire: the URL of the version that replaces this one.
     #[serde(default)]
     successor: Option<String>,
 }
@@ -266,9 +287,9 @@ async fn delete<R: Repo, P: Publisher>(
     .await
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PurgeRequest {
+pub(crate) struct PurgeRequest {
     tag: Option<String>,
 }
 
@@ -276,12 +297,18 @@ async fn purge<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     Id(id): Id,
     OptionalJson(request): OptionalJson<PurgeRequest>,
-) -> Result<Json<serde_json::Value>, AdminError> {
+) -> Result<Json<Purged>, AdminError> {
     let api = s.load::<Api>("API", &id).await?;
     let selector = match request.tag {
         Some(tag) => PurgeSelector::Tag { api_id: api.id, tag },
         None => PurgeSelector::Api { api_id: api.id },
     };
-    let purged = s.publisher.purge(selector).await?;
-    Ok(Json(serde_json::json!({ "purged": purged })))
+    Ok(Json(Purged { purged: s.publisher.purge(selector).await? }))
+}
+
+/// What a purge removed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Purged {
+    /// Cached responses removed (0 on the edge, which purges by time and cannot count them).
+    purged: u64,
 }

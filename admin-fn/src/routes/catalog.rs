@@ -51,9 +51,11 @@ pub(crate) fn check_items(items: &[ProductItem], apis: &[Api], errors: &mut Vec<
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ProductBody {
+#[schema(example = json!({"name": "Pets", "description": "Everything about pets", "items": []}))]
+pub(crate) struct ProductBody {
+    #[schema(pattern = r"\S", max_length = 200)]
     name: Option<String>,
     description: Option<String>,
     items: Option<Vec<ProductItem>>,
@@ -151,10 +153,11 @@ async fn delete_product<R: Repo, P: Publisher>(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PlanBody {
+pub(crate) struct PlanBody {
     product_id: Option<String>,
+    #[schema(pattern = r"\S", max_length = 200)]
     name: Option<String>,
     limits: Option<Vec<LimitPolicy>>,
     scopes: Option<Vec<String>>,

@@ -52,10 +52,8 @@ async fn read_document<R, P>(
     }
     let bytes = read_body(request, s.settings.max_body_bytes).await?;
     let value: serde_json::Value = if yaml {
-        // Through a YAML value first: it refuses a key given twice, where reading straight into
-        // JSON would let the last one win.
-        serde_yaml_ng::from_slice::<serde_yaml_ng::Value>(&bytes)
-            .and_then(serde_yaml_ng::from_value)
+        // Refuses a key given twice, where reading straight into JSON would let the last win.
+        crate::strict_json::from_yaml_slice(&bytes)
             .map_err(|e| AdminError::problem(ProblemKind::BadRequest, format!("the body is not valid YAML: {e}")))?
     } else {
         parse_json(&bytes)?

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::config_shape::buffered;
 
-#[derive(Debug, Clone, Default, Serialize, eserde::Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, eserde::Deserialize, utoipa::ToSchema)]
 pub(crate) struct ConfigDocument {
     #[serde(default)]
     pub apis: Vec<ApiConfig>,
@@ -22,9 +22,11 @@ pub(crate) struct ConfigDocument {
     pub products: Vec<ProductConfig>,
 }
 
-#[derive(Debug, Clone, Serialize, eserde::Deserialize)]
+#[derive(Debug, Clone, Serialize, eserde::Deserialize, utoipa::ToSchema)]
 pub(crate) struct ApiConfig {
+    #[schema(pattern = r"\S", max_length = 200)]
     pub name: String,
+    #[schema(pattern = r"^(/|(/[^/\s?#{}]+)+)$")]
     pub base_path: String,
     #[serde(default)]
     pub hosts: Vec<String>,
@@ -39,7 +41,7 @@ pub(crate) struct ApiConfig {
     pub openapi: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Serialize, eserde::Deserialize)]
+#[derive(Debug, Clone, Serialize, eserde::Deserialize, utoipa::ToSchema)]
 pub(crate) struct ProductConfig {
     pub name: String,
     #[serde(default)]
@@ -50,7 +52,7 @@ pub(crate) struct ProductConfig {
     pub plans: Vec<PlanConfig>,
 }
 
-#[derive(Debug, Clone, Serialize, eserde::Deserialize)]
+#[derive(Debug, Clone, Serialize, eserde::Deserialize, utoipa::ToSchema)]
 pub(crate) struct ProductApiConfig {
     /// The API's name.
     pub api: String,
@@ -58,7 +60,7 @@ pub(crate) struct ProductApiConfig {
     pub operations: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Serialize, eserde::Deserialize)]
+#[derive(Debug, Clone, Serialize, eserde::Deserialize, utoipa::ToSchema)]
 pub(crate) struct PlanConfig {
     pub name: String,
     #[serde(default)]
@@ -71,7 +73,7 @@ pub(crate) struct PlanConfig {
 
 /// One limit of a plan. A newtype so that a list of limits reports a problem in each element,
 /// not only in the first.
-#[derive(Debug, Clone, Serialize, eserde::Deserialize)]
+#[derive(Debug, Clone, Serialize, eserde::Deserialize, utoipa::ToSchema)]
 pub(crate) struct Limit(#[serde(deserialize_with = "buffered")] pub LimitPolicy);
 
 /// Writes the catalog as a config document. The export applies back as "unchanged".
@@ -112,14 +114,14 @@ fn plan_config(p: &Plan) -> PlanConfig {
 }
 
 /// Created / updated / unchanged counts for one kind.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub(crate) struct Counts {
     pub created: u32,
     pub updated: u32,
     pub unchanged: u32,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub(crate) struct ApplyReport {
     pub apis: Counts,
     pub products: Counts,

@@ -32,10 +32,13 @@ pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     ]
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct DeveloperBody {
+#[schema(example = json!({"email": "ada@example.com", "name": "Ada", "group": "partners"}))]
+pub(crate) struct DeveloperBody {
+    #[schema(pattern = r"^[^@\s]+@\S*\.\S*$")]
     email: Option<String>,
+    #[schema(pattern = r"\S", max_length = 200)]
     name: Option<String>,
     group: Option<String>,
     organisation: Option<String>,
@@ -111,10 +114,11 @@ async fn get_developer<R: Repo, P: Publisher>(
     Ok(Tagged(etag, Json(developer)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AppBody {
+pub(crate) struct AppBody {
     developer_id: Option<String>,
+    #[schema(pattern = r"\S", max_length = 200)]
     name: Option<String>,
 }
 

@@ -30,8 +30,8 @@ pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     vec![route(Method::POST, "/v1/usage/batches", ingest::<R, P>)]
 }
 
-#[derive(Debug, Serialize)]
-struct Receipt {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Receipt {
     batch_id: String,
     outcome: BatchOutcome,
     rollups: usize,

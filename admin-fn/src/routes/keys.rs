@@ -37,8 +37,8 @@ pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
 }
 
 /// The only response that ever carries a secret.
-#[derive(Debug, Serialize)]
-struct IssuedKey {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct IssuedKey {
     key: KeyView,
     secret: String,
 }
@@ -64,11 +64,14 @@ fn issue<R, P>(s: &AdminState<R, P>, app_id: &str, name: String, now: UnixMillis
     Ok((key, parsed.secret().to_owned()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewKey {
+#[schema(example = json!({"name": "ci", "expires_at": "2099-01-01T00:00:00Z", "limits": [{"name": "burst", "scope": "key", "type": "rate", "limit": 10, "period_secs": 1, "burst": 20}]}))]
+pub(crate) struct NewKey {
+    #[schema(pattern = r"\S", max_length = 200)]
     name: String,
     #[serde(default, with = "gatehouse_core::time::serde_rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     expires_at: Option<UnixMillis>,
     #[serde(default)]
     limits: Vec<LimitPolicy>,
@@ -97,9 +100,9 @@ async fn create<R: Repo, P: Publisher>(
     Ok((StatusCode::CREATED, Tagged(etag, Json(IssuedKey { key: KeyView::new(&key, now), secret }))))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RotateRequest {
+pub(crate) struct RotateRequest {
     grace_secs: Option<u64>,
 }
 

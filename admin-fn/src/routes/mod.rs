@@ -12,7 +12,7 @@ use crate::state::AdminState;
 pub(crate) mod apis;
 pub(crate) mod catalog;
 pub(crate) mod config;
-mod config_doc;
+pub(crate) mod config_doc;
 mod config_shape;
 pub(crate) mod developers;
 pub(crate) mod ingest;

@@ -28,9 +28,9 @@ pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     ]
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewSubscription {
+pub(crate) struct NewSubscription {
     product_id: String,
     plan_id: String,
 }
@@ -85,9 +85,9 @@ async fn create<R: Repo, P: Publisher>(
     Ok((StatusCode::CREATED, Tagged(etag_of(&sub)?, Json(sub))))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PlanChange {
+pub(crate) struct PlanChange {
     plan_id: String,
 }
 

@@ -16,8 +16,8 @@ pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     vec![route(Method::GET, "/v1/usage", report::<R, P>)]
 }
 
-#[derive(Debug, Serialize)]
-struct Report {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Report {
     query: UsageQuery,
     items: Vec<UsageRow>,
 }

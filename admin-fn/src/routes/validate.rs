@@ -9,7 +9,7 @@ use crate::error::FieldError;
 pub(crate) fn non_empty(value: &str, pointer: &str, errors: &mut Vec<FieldError>) {
     if value.trim().is_empty() {
         errors.push(FieldError::new(pointer, "must not be empty"));
-    } else if value.len() > 200 {
+    } else if value.chars().count() > 200 {
         errors.push(FieldError::new(pointer, "must be at most 200 characters"));
     }
 }

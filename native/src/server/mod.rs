@@ -117,6 +117,8 @@ fn refusal_response(refusal: Refusal, max_body_bytes: usize) -> Response<Bytes> 
             request::MAX_HEAD_BYTES,
             request::MAX_HEADERS
         )),
+        Refusal::UriTooLong => Problem::new(ProblemKind::UriTooLong)
+            .detail(format!("A request target is limited to {} bytes.", request::MAX_URI_BYTES)),
         Refusal::NotImplemented(what) => Problem::new(ProblemKind::NotImplemented).detail(what),
         Refusal::ExpectationFailed => {
             Problem::new(ProblemKind::ExpectationFailed).detail("Only Expect: 100-continue is supported.")

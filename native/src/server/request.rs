@@ -17,6 +17,11 @@ use crate::http1::{content_length, field_name, trim_ows, ConnectionTokens, Span}
 pub const MAX_HEADERS: usize = 100;
 /// Largest request head accepted; nginx's default `large_client_header_buffers` is 4 × 8 KiB.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Longest request target accepted (414 beyond): Cloudflare's URL limit, so an API takes the
+/// same URLs from this gateway as from the edge one.
+pub const MAX_URI_BYTES: usize = 16 * 1024;
+/// Room for the method and version around the target on an unfinished request line.
+const REQUEST_LINE_SLACK: usize = 64;
 
 /// What a parsed head says the connection must do around its request.
 #[derive(Debug)]
@@ -44,6 +49,8 @@ pub enum Refusal {
     BadRequest(&'static str),
     /// 431.
     HeadTooLarge,
+    /// 414: the request target is longer than [`MAX_URI_BYTES`].
+    UriTooLong,
     /// 413.
     BodyTooLarge,
     /// 501, with what is not implemented.
@@ -99,7 +106,11 @@ fn locate(buf: &[u8], fields: &mut [Field; MAX_HEADERS]) -> Result<Option<Layout
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut []);
     let len = match parsed.parse_with_uninit_headers(buf, &mut slots) {
+        Ok(httparse::Status::Complete(_)) if parsed.path.is_some_and(|p| p.len() > MAX_URI_BYTES) => {
+            return Err(Refusal::UriTooLong)
+        }
         Ok(httparse::Status::Complete(len)) if len <= MAX_HEAD_BYTES => len,
+        Ok(httparse::Status::Partial) if unfinished_target_too_long(buf) => return Err(Refusal::UriTooLong),
         Ok(httparse::Status::Partial) if buf.len() <= MAX_HEAD_BYTES => return Ok(None),
         Ok(_) | Err(httparse::Error::TooManyHeaders) => return Err(Refusal::HeadTooLarge),
         Err(_) => return Err(Refusal::BadRequest("The request head is not valid HTTP/1.1.")),
@@ -115,6 +126,12 @@ fn locate(buf: &[u8], fields: &mut [Field; MAX_HEADERS]) -> Result<Option<Layout
     }
     let path = Span::of(parsed.path.unwrap_or_default().as_bytes(), buf);
     Ok(Some(Layout { len, version, method, path, fields: parsed.headers.len() }))
+}
+
+/// A request line still unfinished after more bytes than the longest target needs: refused
+/// now, rather than once the whole head limit has been read.
+fn unfinished_target_too_long(buf: &[u8]) -> bool {
+    buf.len() > MAX_URI_BYTES + REQUEST_LINE_SLACK && !buf.contains(&b'\n')
 }
 
 /// The request from its head's bytes, into `request`, with the framing decided and checked.

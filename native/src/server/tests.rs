@@ -3,7 +3,7 @@
 use bytes::{Bytes, BytesMut};
 use http::{Method, Request, Version};
 
-use super::request::{parse_head, Framing, Head, Refusal, MAX_HEAD_BYTES};
+use super::request::{parse_head, Framing, Head, Refusal, MAX_HEAD_BYTES, MAX_URI_BYTES};
 
 /// A parsed head and the request it was parsed into.
 struct Parsed {
@@ -130,6 +130,16 @@ fn oversized_heads_are_refused_with_431() {
     let many: String = (0..101).map(|i| format!("X-{i}: v\r\n")).collect();
     let raw = format!("GET / HTTP/1.1\r\nHost: a\r\n{many}\r\n");
     assert!(matches!(parse_bytes(raw.as_bytes()), Err(Refusal::HeadTooLarge)));
+}
+
+#[test]
+fn overlong_targets_are_refused_with_414_whole_or_still_arriving() {
+    let at_limit = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(MAX_URI_BYTES - 1));
+    assert!(parse_bytes(at_limit.as_bytes()).is_ok());
+    let whole = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(MAX_URI_BYTES));
+    assert!(matches!(parse_bytes(whole.as_bytes()), Err(Refusal::UriTooLong)));
+    let arriving = format!("GET /{}", "a".repeat(MAX_URI_BYTES + 100));
+    assert!(matches!(parse_bytes(arriving.as_bytes()), Err(Refusal::UriTooLong)));
 }
 
 #[test]

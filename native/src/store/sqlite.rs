@@ -33,6 +33,7 @@ impl SqliteRepo {
     /// Opens (creating if needed) the database file and migrates its schema. Blocking: call it
     /// at start-up, before serving.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteRepo, StoreError> {
+        crate::secrets::private_database(path.as_ref()).map_err(unavailable)?; // and its -wal, -shm
         let mut conn = Connection::open(path).map_err(unavailable)?;
         schema::prepare(&mut conn).map_err(unavailable)?.map_err(StoreError::Unavailable)?;
         Ok(SqliteRepo { conn: Arc::new(Mutex::new(conn)) })

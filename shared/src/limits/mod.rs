@@ -23,10 +23,12 @@ use crate::verdict::Outcome;
 
 /// A limit attached to a key, an app, a developer or a group (tier).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct LimitPolicy {
     /// Short name, unique among the policies that apply to one call (`burst`, `daily`);
     /// used in headers and counter keys. Shared, not copied: every call's checks and results
     /// carry it.
+    #[cfg_attr(feature = "schema", schema(value_type = String))]
     pub name: Arc<str>,
     pub scope: LimitScope,
     #[serde(flatten)]
@@ -35,6 +37,7 @@ pub struct LimitPolicy {
 
 /// Whose counter a policy consumes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LimitScope {
     Key,
@@ -44,21 +47,29 @@ pub enum LimitScope {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LimitKind {
     /// `limit` requests per `period_secs`, allowing bursts of `burst`.
     Rate {
+        #[cfg_attr(feature = "schema", schema(minimum = 1))]
         limit: u32,
+        #[cfg_attr(feature = "schema", schema(minimum = 1))]
         period_secs: u32,
         burst: u32,
         #[serde(default)]
         on_failure: FailureMode,
     },
     /// `limit` requests per calendar window (UTC).
-    Quota { limit: u64, window: QuotaWindow },
+    Quota {
+        #[cfg_attr(feature = "schema", schema(minimum = 1))]
+        limit: u64,
+        window: QuotaWindow,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum QuotaWindow {
     Minute,
@@ -69,6 +80,7 @@ pub enum QuotaWindow {
 
 /// What a burst limit does when its counter store is unreachable. Quotas always fail closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FailureMode {
     #[default]

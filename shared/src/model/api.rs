@@ -7,6 +7,7 @@ use crate::time::UnixMillis;
 /// A published (or draft) API: where it lives at the edge, where it forwards to, and which
 /// operations its OpenAPI document declares.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Api {
     pub id: String,
     pub name: String,
@@ -29,17 +30,22 @@ pub struct Api {
     /// The OpenAPI document as imported, kept for docs, export and mocking.
     pub openapi: serde_json::Value,
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub created_at: UnixMillis,
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub updated_at: UnixMillis,
 }
 
 /// Where and how the gateway forwards calls.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct UpstreamSettings {
     /// Absolute `http`/`https` URL; the request path below `base_path` is appended.
+    #[cfg_attr(feature = "schema", schema(pattern = r"^https?://[^/]"))]
     pub url: String,
     #[serde(default = "UpstreamSettings::default_timeout_ms")]
+    #[cfg_attr(feature = "schema", schema(minimum = 1, maximum = 300_000))]
     pub timeout_ms: u64,
     /// Forward the caller's API key to the upstream. Off by default: the upstream gets the
     /// signed identity headers instead.
@@ -55,6 +61,7 @@ impl UpstreamSettings {
 
 /// How callers present their credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct AuthSettings {
     /// Where to look for an API key, in order. Empty means the API is public.
     pub key_locations: Vec<KeyLocation>,
@@ -68,10 +75,14 @@ impl Default for AuthSettings {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(tag = "in", rename_all = "snake_case")]
 pub enum KeyLocation {
     /// A request header, e.g. `X-API-Key` (matched case-insensitively).
-    Header { name: FieldName },
+    Header {
+        #[cfg_attr(feature = "schema", schema(value_type = String, pattern = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"))]
+        name: FieldName,
+    },
     /// `Authorization: Bearer <key>`.
     Bearer,
     /// A query parameter, e.g. `?api_key=`; removed before forwarding.
@@ -81,6 +92,7 @@ pub enum KeyLocation {
 /// Edge caching for an API. Off unless enabled: a gateway must not surprise an API owner by
 /// caching what the upstream did not ask to be cached.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct CacheSettings {
     pub enabled: bool,
     /// Responses are the same for every caller, so one cached copy may serve all identities.
@@ -94,6 +106,7 @@ pub struct CacheSettings {
 
 /// One operation from the OpenAPI document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Operation {
     /// `operationId`, or `<METHOD> <path>` when the document gives none.
     pub id: String,

@@ -5,6 +5,7 @@ use crate::time::UnixMillis;
 
 /// A bundle of APIs (or some of their operations) offered under plans.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Product {
     pub id: String,
     pub name: String,
@@ -12,11 +13,13 @@ pub struct Product {
     pub description: String,
     pub items: Vec<ProductItem>,
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub created_at: UnixMillis,
 }
 
 /// One API in a product; `operations: None` means every operation of the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct ProductItem {
     pub api_id: String,
     #[serde(default)]
@@ -25,6 +28,7 @@ pub struct ProductItem {
 
 /// What a subscriber gets: limits, quotas, scopes, and whether an owner must approve.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Plan {
     pub id: String,
     pub product_id: String,
@@ -36,11 +40,13 @@ pub struct Plan {
     #[serde(default)]
     pub requires_approval: bool,
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub created_at: UnixMillis,
 }
 
 /// A person (or team) who builds apps against the APIs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Developer {
     pub id: String,
     /// Unique across developers, compared lower-cased.
@@ -52,21 +58,25 @@ pub struct Developer {
     #[serde(default)]
     pub organisation: Option<String>,
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub created_at: UnixMillis,
 }
 
 /// A developer's application. Keys and subscriptions belong to the app, so a plan change
 /// never needs a new key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct App {
     pub id: String,
     pub developer_id: String,
     pub name: String,
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub created_at: UnixMillis,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SubscriptionStatus {
     /// Waiting for an owner's approval (plans with `requires_approval`).
@@ -77,6 +87,7 @@ pub enum SubscriptionStatus {
 
 /// An app's subscription to a product under a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Subscription {
     pub id: String,
     pub app_id: String,
@@ -85,5 +96,6 @@ pub struct Subscription {
     pub status: SubscriptionStatus,
     /// Monthly quotas are anchored here (billing-cycle day), not at the calendar month.
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub created_at: UnixMillis,
 }

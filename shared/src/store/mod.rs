@@ -126,6 +126,7 @@ impl CatalogSnapshot {
 
 /// What [`Repo::add_usage_batch`] did with a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BatchOutcome {
     /// The batch's rollups were added now.

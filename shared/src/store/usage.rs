@@ -11,6 +11,7 @@ use crate::usage::{RollupKey, RollupValues};
 
 /// How rows are grouped in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GroupBy {
     Minute,
@@ -37,10 +38,13 @@ impl GroupBy {
 /// A usage query. Every filter is optional; `from` is inclusive and `to` exclusive (Unix ms,
 /// compared with the start of each stored minute).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct UsageQuery {
     #[serde(default, with = "crate::time::serde_rfc3339_opt")]
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
     pub from: Option<UnixMillis>,
     #[serde(default, with = "crate::time::serde_rfc3339_opt")]
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
     pub to: Option<UnixMillis>,
     #[serde(default)]
     pub api_id: Option<String>,
@@ -72,9 +76,11 @@ impl UsageQuery {
 /// One group of a usage report. Percentiles are bucket upper bounds of the merged latency
 /// histograms (see [`crate::usage::BUCKET_BOUNDS_US`]), `None` when the group has no requests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct UsageRow {
     /// Start of the group (Unix ms); `None` for a total.
     #[serde(default, with = "crate::time::serde_rfc3339_opt")]
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
     pub bucket: Option<UnixMillis>,
     pub requests: u64,
     /// Index 0 = 1xx … 4 = 5xx.

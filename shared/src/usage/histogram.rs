@@ -40,6 +40,7 @@ pub const BUCKET_BOUNDS_US: [u64; 32] = [
 
 /// A fixed-bucket latency histogram that merges by addition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct LatencyHistogram {
     pub counts: Vec<u64>,
 }

@@ -10,6 +10,7 @@ use crate::time::{UnixMillis, MINUTE};
 
 /// The grain of stored usage: one minute of one key calling one operation.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct RollupKey {
     /// Start of the minute, Unix milliseconds.
     pub minute: UnixMillis,
@@ -78,6 +79,7 @@ impl<'a> Borrow<dyn AsKeyParts + 'a> for RollupKey {
 /// Counters for one [`RollupKey`]. Every field merges by addition, so rollups from several
 /// flushes (or several edge locations) combine without coordination.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct RollupValues {
     pub requests: u64,
     /// Index 0 = 1xx … 4 = 5xx.
@@ -123,6 +125,7 @@ impl RollupValues {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Rollup {
     pub key: RollupKey,
     pub values: RollupValues,

@@ -1,0 +1,240 @@
+//! Which type each admin route takes and answers, with its statuses: the part of the OpenAPI
+//! document the types cannot say themselves. One line per routed (method, path); the test
+//! `every_route_is_documented_and_the_document_parses` keeps this table and the router equal.
+
+use axum::http::Method;
+use gatehouse_core::model::{Api, App, Developer, Plan, Product, Subscription};
+use gatehouse_core::store::UsageQuery;
+use gatehouse_core::usage::UsageBatch;
+use serde_json::json;
+
+use super::Doc;
+use crate::routes::apis::{ApiPatch, LifecycleRequest, NewApi, PurgeRequest, Purged};
+use crate::routes::catalog::{PlanBody, ProductBody};
+use crate::routes::config_doc::{ApplyReport, ConfigDocument};
+use crate::routes::developers::{AppBody, DeveloperBody};
+use crate::routes::ingest::Receipt;
+use crate::routes::keys::{IssuedKey, NewKey, RotateRequest};
+use crate::routes::meta::{Health, OpenApiDocument};
+use crate::routes::subscriptions::{NewSubscription, PlanChange};
+use crate::routes::usage::Report;
+use crate::views::{Items, KeyView};
+
+const INGEST: &str =
+    "Authenticated by the `gatehouse-signature` header (`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\">` \
+    with the ingest secret), not by the admin token. Idempotent by `batch_id`: a redelivery answers 200 with outcome \
+    `duplicate` and adds nothing.";
+const SIGNATURE: &str = "gatehouse-signature";
+
+/// Describes every admin operation into `d`.
+pub(super) fn describe(d: &mut Doc) {
+    apis(d);
+    catalog(d);
+    config(d);
+    developers(d);
+    keys(d);
+    meta(d);
+    subscriptions(d);
+    usage(d);
+}
+
+/// APIs: import, edit, lifecycle, delete, cache purge.
+fn apis(d: &mut Doc) {
+    d.op(Method::GET, "/v1/apis", "List APIs").ok::<Items<Api>>().add();
+    d.op(Method::POST, "/v1/apis", "Import an API from an OpenAPI document (created as draft)")
+        .body::<NewApi>()
+        .created::<Api>()
+        .tagged()
+        .errors(&[409])
+        .add();
+    d.op(Method::GET, "/v1/apis/{id}", "Get an API").ok::<Api>().tagged().add();
+    d.op(
+        Method::PATCH,
+        "/v1/apis/{id}",
+        "Change upstream, cache, hosts, base path, auth or replace the OpenAPI document",
+    )
+    .body::<ApiPatch>()
+    .ok::<Api>()
+    .conditional()
+    .errors(&[409])
+    .add();
+    d.op(Method::DELETE, "/v1/apis/{id}", "Delete a draft API").no_content().conditional().errors(&[409]).add();
+    d.op(Method::POST, "/v1/apis/{id}/lifecycle", "Publish, deprecate or retire")
+        .body::<LifecycleRequest>()
+        .ok::<Api>()
+        .conditional()
+        .errors(&[409])
+        .add();
+    d.op(Method::POST, "/v1/apis/{id}/cache/purge", "Purge cached responses of an API (optionally one tag)")
+        .optional_body::<PurgeRequest>()
+        .ok::<Purged>()
+        .add();
+}
+
+/// Products and their plans.
+fn catalog(d: &mut Doc) {
+    d.op(Method::GET, "/v1/products", "List products").ok::<Items<Product>>().add();
+    d.op(Method::POST, "/v1/products", "Create a product")
+        .body::<ProductBody>()
+        .created::<Product>()
+        .tagged()
+        .errors(&[409])
+        .add();
+    d.op(Method::GET, "/v1/products/{id}", "Get a product").ok::<Product>().tagged().add();
+    d.op(Method::PATCH, "/v1/products/{id}", "Change a product")
+        .body::<ProductBody>()
+        .ok::<Product>()
+        .conditional()
+        .errors(&[409])
+        .add();
+    d.op(Method::DELETE, "/v1/products/{id}", "Delete a product and its plans (no subscriptions left)")
+        .no_content()
+        .conditional()
+        .errors(&[409])
+        .add();
+    d.op(Method::GET, "/v1/products/{id}/plans", "List a product's plans").ok::<Items<Plan>>().add();
+    d.op(Method::POST, "/v1/plans", "Create a plan").body::<PlanBody>().created::<Plan>().tagged().errors(&[409]).add();
+    d.op(Method::GET, "/v1/plans/{id}", "Get a plan").ok::<Plan>().tagged().add();
+    d.op(Method::PATCH, "/v1/plans/{id}", "Change a plan")
+        .body::<PlanBody>()
+        .ok::<Plan>()
+        .conditional()
+        .errors(&[409])
+        .add();
+    d.op(Method::DELETE, "/v1/plans/{id}", "Delete a plan (no subscriptions left)")
+        .no_content()
+        .conditional()
+        .errors(&[409])
+        .add();
+}
+
+/// Declarative config, as JSON or YAML.
+fn config(d: &mut Doc) {
+    d.op(Method::GET, "/v1/config", "Export APIs, products and plans as a config document")
+        .ok::<ConfigDocument>()
+        .add();
+    d.op(Method::PUT, "/v1/config", "Apply a config document (upsert by name)")
+        .body_as::<ConfigDocument>(true, &["application/json", "application/yaml"])
+        .ok::<ApplyReport>()
+        .errors(&[409])
+        .add();
+}
+
+/// Developers and their apps.
+fn developers(d: &mut Doc) {
+    d.op(Method::GET, "/v1/developers", "List developers").ok::<Items<Developer>>().add();
+    d.op(Method::POST, "/v1/developers", "Create a developer (email unique)")
+        .body::<DeveloperBody>()
+        .created::<Developer>()
+        .tagged()
+        .errors(&[409])
+        .add();
+    d.op(Method::GET, "/v1/developers/{id}", "Get a developer").ok::<Developer>().tagged().add();
+    d.op(Method::PATCH, "/v1/developers/{id}", "Change a developer")
+        .body::<DeveloperBody>()
+        .ok::<Developer>()
+        .conditional()
+        .errors(&[409])
+        .add();
+    d.op(Method::GET, "/v1/developers/{id}/apps", "List a developer's apps").ok::<Items<App>>().add();
+    d.op(Method::POST, "/v1/developers/{id}/apps", "Create an app for a developer")
+        .body::<AppBody>()
+        .created::<App>()
+        .tagged()
+        .errors(&[409])
+        .add();
+    d.op(Method::GET, "/v1/apps", "List apps").ok::<Items<App>>().add();
+    d.op(Method::POST, "/v1/apps", "Create an app").body::<AppBody>().created::<App>().tagged().errors(&[409]).add();
+    d.op(Method::GET, "/v1/apps/{id}", "Get an app").ok::<App>().tagged().add();
+    d.op(Method::PATCH, "/v1/apps/{id}", "Rename an app")
+        .body::<AppBody>()
+        .ok::<App>()
+        .conditional()
+        .errors(&[409])
+        .add();
+}
+
+/// Keys: the secret only in the answer that creates it.
+fn keys(d: &mut Doc) {
+    d.op(Method::GET, "/v1/apps/{id}/keys", "List an app's keys (never secrets or hashes)")
+        .ok::<Items<KeyView>>()
+        .add();
+    d.op(Method::POST, "/v1/apps/{id}/keys", "Issue a key; the secret is in this response only")
+        .body::<NewKey>()
+        .created::<IssuedKey>()
+        .tagged()
+        .errors(&[409])
+        .add();
+    d.op(Method::GET, "/v1/keys/{id}", "Get a key").ok::<KeyView>().tagged().add();
+    d.op(
+        Method::POST,
+        "/v1/keys/{id}/rotate",
+        "Rotate: new key (secret once), old key works until the grace period ends",
+    )
+    .optional_body::<RotateRequest>()
+    .created::<IssuedKey>()
+    .conditional()
+    .errors(&[409])
+    .add();
+    d.op(Method::POST, "/v1/keys/{id}/revoke", "Revoke a key (final)")
+        .ok::<KeyView>()
+        .conditional()
+        .errors(&[409])
+        .add();
+    d.op(Method::POST, "/v1/keys/{id}/disable", "Disable a key").ok::<KeyView>().conditional().errors(&[409]).add();
+    d.op(Method::POST, "/v1/keys/{id}/enable", "Enable a disabled key")
+        .ok::<KeyView>()
+        .conditional()
+        .errors(&[409])
+        .add();
+}
+
+/// Open to anyone, and touching no store.
+fn meta(d: &mut Doc) {
+    d.op(Method::GET, "/v1/health", "Liveness").ok::<Health>().public().without(&[503]).add();
+    d.op(Method::GET, "/v1/openapi.json", "This document")
+        .answers::<OpenApiDocument>(200, "This document")
+        .public()
+        .without(&[503])
+        .add();
+}
+
+/// Subscriptions of apps to products.
+fn subscriptions(d: &mut Doc) {
+    d.op(Method::GET, "/v1/apps/{id}/subscriptions", "List an app's subscriptions").ok::<Items<Subscription>>().add();
+    d.op(Method::POST, "/v1/apps/{id}/subscriptions", "Subscribe an app to a product under a plan")
+        .body::<NewSubscription>()
+        .created::<Subscription>()
+        .tagged()
+        .errors(&[409])
+        .add();
+    d.op(Method::GET, "/v1/subscriptions/{id}", "Get a subscription").ok::<Subscription>().tagged().add();
+    d.op(Method::PATCH, "/v1/subscriptions/{id}", "Change plan (keys stay the same)")
+        .body::<PlanChange>()
+        .ok::<Subscription>()
+        .conditional()
+        .errors(&[409])
+        .add();
+    d.op(Method::POST, "/v1/subscriptions/{id}/approve", "Approve a pending subscription")
+        .ok::<Subscription>()
+        .conditional()
+        .errors(&[409])
+        .add();
+}
+
+/// Usage reports and the edge's signed ingest.
+fn usage(d: &mut Doc) {
+    d.op(Method::GET, "/v1/usage", "Usage report").query::<UsageQuery>().ok::<Report>().add();
+    d.op(Method::POST, "/v1/usage/batches", "Ingest a signed usage batch from the edge")
+        .describe("description", json!(INGEST))
+        .describe(
+            "parameters",
+            json!([{ "name": SIGNATURE, "in": "header", "required": true, "schema": { "type": "string" } }]),
+        )
+        .body::<UsageBatch>()
+        .answers::<Receipt>(202, "Applied")
+        .answers::<Receipt>(200, "Duplicate: already applied, nothing added")
+        .public()
+        .errors(&[401, 404])
+        .add();
+}
