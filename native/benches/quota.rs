@@ -7,6 +7,8 @@
 //! - `quota/acquire_exact`: the same call under a `durable: exact` quota: the count is
 //!   committed (`synchronous = FULL`) before the call is admitted. The difference between
 //!   the two rows is the price per admitted call of an exact quota.
+//! - `quota/acquire_exact_16_concurrent`: 16 exact calls at once (one batch per iteration):
+//!   group commit lets them share commits, so this is far below 16 × `acquire_exact`.
 //! - `quota/flush_1000_counters`: one write-behind flush saving 1,000 changed counts.
 //! - `usage/flush_100_rollups`: one usage flush of 100 per-minute rollups (what a flush
 //!   every second writes with 100 distinct callers active).
@@ -51,6 +53,21 @@ fn bench_quota(c: &mut Criterion) {
             })
         });
     }
+    group.bench_function("acquire_exact_16_concurrent", |b| {
+        let checks = Arc::new([daily("app:bench:concurrent", Durability::Exact)]);
+        b.iter(|| {
+            runtime.block_on(async {
+                let mut calls = tokio::task::JoinSet::new();
+                for _ in 0..16 {
+                    let (limiter, checks) = (Arc::clone(&limiter), Arc::clone(&checks));
+                    calls.spawn(async move { limiter.acquire(&*checks, now_millis()).await });
+                }
+                while let Some(done) = calls.join_next().await {
+                    assert!(done.expect("task").expect("the store is up").allowed());
+                }
+            })
+        })
+    });
     limiter.flush(now_millis()).expect("save what the rows above changed");
     let many: Vec<_> = (0..1_000).map(|i| [daily(&format!("app:a{i}:daily"), Durability::Flushed)]).collect();
     group.bench_function("flush_1000_counters", |b| {

@@ -9,7 +9,8 @@
 //!   calls can be admitted again after the restart.
 //! - **Exact** ([`Durability::Exact`](gatehouse_core::limits::Durability::Exact)): an admitted call's exact quota counts are committed
 //!   before the call goes ahead, so a crash never over-admits; the call pays one synchronous
-//!   SQLite commit (measured by `native/benches/quota.rs`).
+//!   SQLite commit (measured by `native/benches/quota.rs`), shared with the exact calls that
+//!   wait beside it ([`group_commit`]).
 //! - **Burst (GCRA) state is not kept**: a restart refills every bucket.
 //!
 //! Saved counts are loaded into memory by [`SqliteLimiter::open`], before the gateway serves.
@@ -26,6 +27,9 @@ use gatehouse_core::time::UnixMillis;
 use super::memory_limiter::MemoryLimiter;
 use crate::store::counters::{self, SqliteCounters};
 
+mod group_commit;
+use group_commit::GroupCommit;
+
 /// How often dirty quota counts are saved, by default: the crash bound of a quota written
 /// behind (and of usage, which flushes on the same interval by default).
 pub const DEFAULT_FLUSH: Duration = Duration::from_secs(1);
@@ -34,6 +38,7 @@ pub const DEFAULT_FLUSH: Duration = Duration::from_secs(1);
 pub struct SqliteLimiter {
     memory: Arc<MemoryLimiter>,
     store: SqliteCounters,
+    exact: Arc<GroupCommit>,
 }
 
 impl SqliteLimiter {
@@ -43,7 +48,7 @@ impl SqliteLimiter {
         let store = SqliteCounters::open(path)?;
         let memory = Arc::new(MemoryLimiter::default());
         memory.restore(store.load(now)?, now);
-        Ok(SqliteLimiter { memory, store })
+        Ok(SqliteLimiter { memory, store, exact: Arc::default() })
     }
 
     /// The counters themselves.
@@ -70,14 +75,22 @@ impl SqliteLimiter {
     /// Commits the exact quota counts of a call admitted at `now`. When that fails, the call
     /// is given its quota units back and refused as unavailable (quotas fail closed).
     async fn write_through(&self, checks: &[LimitCheck], now: UnixMillis) -> Result<(), PortError> {
+        let ticket = self.exact.enqueue(checks.iter().filter(|c| c.is_exact()).map(|c| c.counter.clone()));
         let checks = checks.to_vec();
-        let (memory, store) = (Arc::clone(&self.memory), self.store.clone());
+        let (memory, store, exact) = (Arc::clone(&self.memory), self.store.clone(), Arc::clone(&self.exact));
         let work = move || {
             store.locked(|conn| {
-                let exact: Vec<_> = checks.iter().filter(|c| c.is_exact()).cloned().collect();
-                let saved = counters::save(conn, &memory.saved(&exact), None);
-                if saved.is_err() {
-                    memory.refund(&checks, now, 1);
+                if exact.is_committed(ticket) {
+                    return Ok(()); // saved by the commit of a call that held the connection first
+                }
+                let (queued, upto) = exact.take();
+                let saved = counters::save(conn, &memory.saved(&queued), None);
+                match saved {
+                    Ok(()) => exact.committed(upto),
+                    Err(_) => {
+                        exact.requeue(queued);
+                        memory.refund(&checks, now, 1);
+                    }
                 }
                 saved
             })
@@ -172,6 +185,25 @@ mod tests {
         let restarted = SqliteLimiter::open(&db, T0).expect("reopen");
         assert!(!admitted(&restarted, &checks, T0).await);
         assert!(limiter.memory().take_dirty().is_empty(), "an exact count is not also written behind");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_exact_calls_never_over_admit_and_all_are_saved() {
+        let (_dir, db) = store();
+        let limiter = Arc::new(SqliteLimiter::open(&db, T0).expect("open"));
+        let calls: Vec<_> = (0..40)
+            .map(|_| {
+                let limiter = Arc::clone(&limiter);
+                tokio::spawn(async move { admitted(&limiter, &quota(25, Durability::Exact), T0).await })
+            })
+            .collect();
+        let mut admitted_calls = 0;
+        for call in calls {
+            admitted_calls += usize::from(call.await.expect("task"));
+        }
+        assert_eq!(admitted_calls, 25);
+        let restarted = SqliteLimiter::open(&db, T0).expect("reopen without a flush");
+        assert!(!admitted(&restarted, &quota(25, Durability::Exact), T0).await, "all 25 were committed");
     }
 
     #[tokio::test]

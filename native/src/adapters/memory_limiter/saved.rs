@@ -47,11 +47,11 @@ impl MemoryLimiter {
         }
     }
 
-    /// The current quota counts of these checks' counters (those that exist).
-    pub fn saved(&self, checks: &[LimitCheck]) -> Vec<SavedCounter> {
+    /// The current quota counts of these counters (those that exist).
+    pub fn saved(&self, counters: &[String]) -> Vec<SavedCounter> {
         let guard = self.lock();
-        let found = checks.iter().filter_map(|c| guard.map.get(&c.counter).map(|e| (c, e)));
-        found.filter_map(|(check, entry)| entry.saved(check.counter.clone())).collect()
+        let found = counters.iter().filter_map(|c| guard.map.get(c).map(|e| (c, e)));
+        found.filter_map(|(counter, entry)| entry.saved(counter.clone())).collect()
     }
 
     /// Puts saved counts back (at start-up, before serving). A count whose window has ended
