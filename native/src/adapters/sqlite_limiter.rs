@@ -2,15 +2,15 @@
 //! within the process, as before); quota counts are also kept in the store file, so a
 //! restart or a crash does not hand every caller a fresh day or month.
 //!
-//! - **Written behind** (the default, [`Durability::Flushed`](gatehouse_core::limits::Durability::Flushed)): a call only flags its quota
+//! - **Written behind** (the default, `durable: flushed`): a call only flags its quota
 //!   counters dirty; a flush every [`DEFAULT_FLUSH`] saves the changed counts in one
 //!   transaction, off the request path, and a graceful stop saves the rest. A crash can lose
 //!   what changed since the last flush: at most one interval (plus the commit) of admitted
 //!   calls can be admitted again after the restart.
-//! - **Exact** ([`Durability::Exact`](gatehouse_core::limits::Durability::Exact)): an admitted call's exact quota counts are committed
+//! - **Exact** (`durable: exact`): an admitted call's exact quota counts are committed
 //!   before the call goes ahead, so a crash never over-admits; the call pays one synchronous
 //!   SQLite commit (measured by `native/benches/quota.rs`), shared with the exact calls that
-//!   wait beside it ([`group_commit`]).
+//!   wait beside it (`group_commit.rs`).
 //! - **Burst (GCRA) state is not kept**: a restart refills every bucket.
 //!
 //! Saved counts are loaded into memory by [`SqliteLimiter::open`], before the gateway serves.
