@@ -78,7 +78,7 @@ fn main() {
     let daily = |limit| LimitPolicy {
         name: "daily".into(),
         scope: LimitScope::App,
-        kind: LimitKind::Quota { limit, window: QuotaWindow::Day },
+        kind: LimitKind::Quota { limit, window: QuotaWindow::Day, durable: Default::default() },
     };
     let burst = LimitPolicy {
         name: "burst".into(),
@@ -100,7 +100,7 @@ fn main() {
     let team = LimitPolicy {
         name: "team".into(),
         scope: LimitScope::Group,
-        kind: LimitKind::Quota { limit: 5, window: QuotaWindow::Day },
+        kind: LimitKind::Quota { limit: 5, window: QuotaWindow::Day, durable: Default::default() },
     };
     // (who, app grants); alice's plan has a generous quota so her calls cross the limiter.
     let mut alice = everything();

@@ -112,7 +112,7 @@ mod tests {
             "dev" => LimitScope::Developer,
             _ => LimitScope::Group,
         };
-        let kind = LimitKind::Quota { limit: 1, window: QuotaWindow::Day };
+        let kind = LimitKind::Quota { limit: 1, window: QuotaWindow::Day, durable: Default::default() };
         LimitCheck { counter: counter.into(), policy: LimitPolicy { name: "d".into(), scope, kind }, anchor: None }
     }
 

@@ -34,7 +34,7 @@ mod tests {
 
     #[test]
     fn a_decision_survives_the_trip_through_the_durable_object() {
-        let kind = LimitKind::Quota { limit: 2, window: QuotaWindow::Day };
+        let kind = LimitKind::Quota { limit: 2, window: QuotaWindow::Day, durable: Default::default() };
         let check = LimitCheck {
             counter: "app:a:daily".into(),
             policy: LimitPolicy { name: "daily".into(), scope: LimitScope::App, kind },

@@ -1,5 +1,5 @@
 //! The core request pipeline in process: `Gateway::handle` on the native adapters
-//! (`InProcessReadModel`, `MemoryLimiter`, `MemoryResponseCache`, `UsageRecorder`,
+//! (`InProcessReadModel`, `SqliteLimiter`, `MemoryResponseCache`, `UsageRecorder`,
 //! `SystemClock`, `PooledUpstream`), without the HTTP server in front of it.
 //!
 //! - `pipeline/cache_hit`: a valid key under a plan with a burst limit and a daily quota,
@@ -42,8 +42,8 @@ use gatehouse_core::usage::{Aggregator, UsageEvent};
 use gatehouse_core::verdict::Outcome;
 use gatehouse_native::adapters::clock::{now_millis, SystemClock};
 use gatehouse_native::adapters::memory_cache::MemoryResponseCache;
-use gatehouse_native::adapters::memory_limiter::MemoryLimiter;
 use gatehouse_native::adapters::read_model::{InProcessReadModel, Snapshot};
+use gatehouse_native::adapters::sqlite_limiter::SqliteLimiter;
 use gatehouse_native::adapters::upstream::PooledUpstream;
 use gatehouse_native::adapters::usage::UsageRecorder;
 use gatehouse_native::gateway::{NativeAdapters, NativeGateway};
@@ -132,7 +132,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
     let daily = LimitPolicy {
         name: "daily".into(),
         scope: LimitScope::App,
-        kind: LimitKind::Quota { limit: 1_000_000_000_000, window: QuotaWindow::Day },
+        kind: LimitKind::Quota { limit: 1_000_000_000_000, window: QuotaWindow::Day, durable: Default::default() },
     };
     let product = Product {
         id: "prd_1".into(),
@@ -199,6 +199,8 @@ struct Fixture {
     gateway: NativeGateway,
     valid: String,
     unknown: String,
+    /// Holds the limiter's SQLite file for the bench's lifetime.
+    _store: tempfile::TempDir,
 }
 
 fn fixture() -> Fixture {
@@ -207,9 +209,12 @@ fn fixture() -> Fixture {
     let unknown = keys::generate(KeyEnv::Live, &[8; keys::RANDOM_BYTES]).secret().to_owned();
     let read_model = InProcessReadModel::default();
     read_model.replace(Snapshot::compile(catalog(&upstream, &valid)));
+    // The gateway's own limiter: the daily quota is written behind (marked dirty per call).
+    let store = tempfile::tempdir().expect("a temp dir for the limiter's store");
+    let limiter = SqliteLimiter::open(store.path().join("gatehouse.db"), now_millis()).expect("open the counter store");
     let adapters = NativeAdapters {
         read_model,
-        limiter: MemoryLimiter::default(),
+        limiter: Arc::new(limiter),
         cache: Arc::new(MemoryResponseCache::new(16 * 1024 * 1024)),
         upstream: PooledUpstream,
         usage: Arc::new(UsageRecorder::default()),
@@ -219,7 +224,7 @@ fn fixture() -> Fixture {
         max_body_bytes: GatewayConfig::DEFAULT_MAX_BODY_BYTES,
         identity_secret: b"bench-identity-secret-0123456789".to_vec(),
     };
-    Fixture { gateway: Gateway::new(adapters, config), valid, unknown }
+    Fixture { gateway: Gateway::new(adapters, config), valid, unknown, _store: store }
 }
 
 fn get(key: &str) -> Request<Bytes> {

@@ -18,8 +18,8 @@ use tokio::task::JoinSet;
 
 use crate::adapters::clock::{now_millis, SystemClock};
 use crate::adapters::memory_cache::MemoryResponseCache;
-use crate::adapters::memory_limiter::MemoryLimiter;
 use crate::adapters::read_model::InProcessReadModel;
+use crate::adapters::sqlite_limiter::{self, SqliteLimiter};
 use crate::adapters::upstream::PooledUpstream;
 use crate::adapters::usage::UsageRecorder;
 use crate::admin_server;
@@ -38,7 +38,11 @@ pub struct AppConfig {
     pub demo_upstream_addr: SocketAddr,
     /// Start the demo upstream and seed the demo API, app and key on an empty store.
     pub demo: bool,
+    /// How often aggregated usage is saved: the most usage a crash can lose.
     pub usage_flush: Duration,
+    /// How often changed quota counts are saved: what a crash can over-admit (see
+    /// [`SqliteLimiter`]).
+    pub quota_flush: Duration,
     pub cache_max_bytes: usize,
     /// Gateway worker threads (one runtime and listener each).
     pub gateway_threads: usize,
@@ -58,6 +62,7 @@ impl AppConfig {
             demo_upstream_addr: any,
             demo: false,
             usage_flush: Duration::from_secs(3600),
+            quota_flush: sqlite_limiter::DEFAULT_FLUSH,
             cache_max_bytes: 16 * 1024 * 1024,
             gateway_threads: 2,
             gateway: GatewayConfig {
@@ -79,6 +84,7 @@ pub struct Running {
     pub demo_key: Option<String>,
     repo: Arc<SqliteRepo>,
     usage: Arc<UsageRecorder>,
+    limiter: Arc<SqliteLimiter>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
     workers: Option<gateway::Workers>,
@@ -87,9 +93,11 @@ pub struct Running {
 pub async fn start(config: AppConfig) -> Result<Running, CliError> {
     let fail = |what: &str, e: &dyn std::fmt::Display| CliError::Usage(format!("{what}: {e}"));
     secrets::create_data_dir(&config.data_dir).map_err(|e| fail("cannot create the data dir", &e))?;
-    let repo = Arc::new(
-        SqliteRepo::open(config.data_dir.join("gatehouse.db")).map_err(|e| fail("cannot open the SQLite store", &e))?,
-    );
+    let db = config.data_dir.join("gatehouse.db");
+    let repo = Arc::new(SqliteRepo::open(&db).map_err(|e| fail("cannot open the SQLite store", &e))?);
+    // Quota counts saved by the last run are back in memory before the gateway serves.
+    let limiter =
+        Arc::new(SqliteLimiter::open(&db, now_millis()).map_err(|e| fail("cannot load the quota counters", &e))?);
     let admin_token = secrets::admin_token(&config.data_dir).map_err(|e| fail("cannot read the admin token", &e))?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -132,7 +140,7 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
 
     let adapters = NativeAdapters {
         read_model,
-        limiter: MemoryLimiter::default(),
+        limiter: Arc::clone(&limiter),
         cache,
         upstream: PooledUpstream,
         usage: Arc::clone(&usage),
@@ -142,6 +150,7 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
     let workers = gateway::spawn_workers(config.gateway_addr, config.gateway_threads, gateway, shutdown_rx.clone())
         .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", config.gateway_addr)))?;
     let gateway_addr = workers.addr;
+    tasks.spawn(flush_counters_periodically(Arc::clone(&limiter), config.quota_flush, shutdown_rx.clone()));
     tasks.spawn(flush_periodically(Arc::clone(&repo), Arc::clone(&usage), config.usage_flush, shutdown_rx));
 
     tracing::info!(%gateway_addr, %admin_addr, data_dir = %config.data_dir.display(), "gatehouse is running");
@@ -153,6 +162,7 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
         demo_key,
         repo,
         usage,
+        limiter,
         shutdown,
         tasks,
         workers: Some(workers),
@@ -163,17 +173,47 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, CliError> {
     TcpListener::bind(addr).await.map_err(|e| CliError::Usage(format!("cannot listen on {addr}: {e}")))
 }
 
+/// A timer that ticks every `every` from now on, whatever each flush takes (unless one
+/// takes longer), so the crash bound is the interval itself, not the interval plus a flush.
+fn ticker(every: Duration) -> tokio::time::Interval {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks
+}
+
 async fn flush_periodically(
     repo: Arc<SqliteRepo>,
     usage: Arc<UsageRecorder>,
     every: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut ticks = ticker(every);
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(every) => flush(&*repo, &usage).await,
+            _ = ticks.tick() => flush(&*repo, &usage).await,
             _ = stop.changed() => return,
         }
+    }
+}
+
+async fn flush_counters_periodically(limiter: Arc<SqliteLimiter>, every: Duration, mut stop: watch::Receiver<bool>) {
+    let mut ticks = ticker(every);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => flush_counters(&limiter).await,
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Saves the changed quota counts on the blocking pool. A failure is logged and the counts
+/// stay dirty for the next tick; the gateway keeps serving from memory.
+async fn flush_counters(limiter: &Arc<SqliteLimiter>) {
+    let limiter = Arc::clone(limiter);
+    match tokio::task::spawn_blocking(move || limiter.flush(now_millis())).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "quota counter flush failed; retrying on the next tick"),
+        Err(e) => tracing::error!(error = %e, "quota counter flush did not run"),
     }
 }
 
@@ -199,14 +239,15 @@ impl Running {
         flush(&*self.repo, &self.usage).await;
     }
 
-    /// Stops accepting requests, lets in-flight ones finish, then flushes usage, so no event
-    /// recorded before shutdown is lost.
+    /// Stops accepting requests, lets in-flight ones finish, then saves quota counts and
+    /// usage, so nothing admitted or recorded before shutdown is lost.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         while self.tasks.join_next().await.is_some() {}
         if let Some(workers) = self.workers.take() {
             let _ = tokio::task::spawn_blocking(move || workers.join()).await;
         }
+        flush_counters(&self.limiter).await;
         self.flush_usage().await;
         tracing::info!("gatehouse stopped; usage flushed");
     }

@@ -25,9 +25,13 @@ pub struct DevArgs {
     /// Do not start the demo upstream or seed the demo API.
     #[arg(long)]
     pub no_demo: bool,
-    /// Seconds between usage flushes to the store.
-    #[arg(long, env = "GATEHOUSE_USAGE_FLUSH_SECS", default_value_t = 10)]
+    /// Seconds between usage flushes to the store: the most usage a crash can lose.
+    #[arg(long, env = "GATEHOUSE_USAGE_FLUSH_SECS", default_value_t = 1)]
     pub usage_flush_secs: u64,
+    /// Milliseconds between saves of changed quota counts: a crash can admit again what was
+    /// admitted in this interval (quotas with `durable: exact` never).
+    #[arg(long, env = "GATEHOUSE_QUOTA_FLUSH_MS", default_value_t = 1000)]
+    pub quota_flush_ms: u64,
     /// Memory for the response cache, in MiB.
     #[arg(long, env = "GATEHOUSE_CACHE_MIB", default_value_t = 64)]
     pub cache_mib: usize,
@@ -57,6 +61,7 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
         demo_upstream_addr: args.demo_upstream_addr,
         demo: !args.no_demo,
         usage_flush: Duration::from_secs(args.usage_flush_secs.max(1)),
+        quota_flush: Duration::from_millis(args.quota_flush_ms.max(1)),
         cache_max_bytes: args.cache_mib * 1024 * 1024,
         gateway_threads: args
             .gateway_threads
@@ -76,4 +81,26 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
     }
     running.run_until_signal().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::DevArgs;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        dev: DevArgs,
+    }
+
+    /// The README promises that a crash loses at most 1 s of usage and over-admits at most
+    /// 1 s of quota traffic; these defaults are that promise.
+    #[test]
+    fn defaults_bound_what_a_crash_loses_to_one_second() {
+        let cli = Cli::try_parse_from(["gatehouse"]).expect("no flags needed");
+        assert_eq!(cli.dev.usage_flush_secs, 1);
+        assert_eq!(cli.dev.quota_flush_ms, 1000);
+    }
 }

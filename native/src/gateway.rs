@@ -13,8 +13,8 @@ use tokio::sync::watch;
 
 use crate::adapters::clock::SystemClock;
 use crate::adapters::memory_cache::MemoryResponseCache;
-use crate::adapters::memory_limiter::MemoryLimiter;
 use crate::adapters::read_model::InProcessReadModel;
+use crate::adapters::sqlite_limiter::SqliteLimiter;
 use crate::adapters::upstream::PooledUpstream;
 use crate::adapters::usage::UsageRecorder;
 use crate::server::{self, Handler, Limits};
@@ -26,7 +26,8 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// The native runtime's adapters.
 pub struct NativeAdapters {
     pub read_model: InProcessReadModel,
-    pub limiter: MemoryLimiter,
+    /// Shared with the task that flushes its quota counts.
+    pub limiter: Arc<SqliteLimiter>,
     pub cache: Arc<MemoryResponseCache>,
     pub upstream: PooledUpstream,
     pub usage: Arc<UsageRecorder>,
@@ -35,7 +36,7 @@ pub struct NativeAdapters {
 
 impl Adapters for NativeAdapters {
     type Read = InProcessReadModel;
-    type Limit = MemoryLimiter;
+    type Limit = SqliteLimiter;
     type Cache = MemoryResponseCache;
     type Up = PooledUpstream;
     type Usage = UsageRecorder;
@@ -43,7 +44,7 @@ impl Adapters for NativeAdapters {
     fn read_model(&self) -> &InProcessReadModel {
         &self.read_model
     }
-    fn limiter(&self) -> &MemoryLimiter {
+    fn limiter(&self) -> &SqliteLimiter {
         &self.limiter
     }
     fn cache(&self) -> &MemoryResponseCache {

@@ -1,10 +1,11 @@
 //! `MemoryLimiter`: the core's limiter port over a process-local map, for the native gateway
-//! (one process, so in-memory counters are exact) and as the in-memory twin in tests.
+//! (one process, so in-memory counters are exact) and as the in-memory twin in tests. Quota
+//! counters are marked dirty when they change, so `SqliteLimiter` can save them behind.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use foldhash::HashMap;
-use gatehouse_core::limits::{evaluate, CounterState, LimitCheck, LimitDecision};
+use gatehouse_core::limits::{evaluate, CounterState, Durability, LimitCheck, LimitDecision, LimitKind};
 use gatehouse_core::ports::{Limiter, PortError};
 use gatehouse_core::time::{UnixMillis, MINUTE};
 
@@ -32,6 +33,10 @@ const SWEEP_EVERY: UnixMillis = MINUTE;
 /// and whenever the map passes its bound. Live counters are never dropped, even past the
 /// bound, because forgetting one would let its caller exceed the limit; the bound is then
 /// raised to twice the live count so sweeps stay amortised O(1) per call.
+///
+/// Persistence: a quota written behind ([`Durability::Flushed`]) is flagged dirty when a call
+/// changes it, and its name queued once until [`MemoryLimiter::take_dirty`] collects it; that
+/// flag is all the request path pays. Burst (GCRA) counters are never saved.
 #[derive(Debug)]
 pub struct MemoryLimiter {
     counters: Mutex<Counters>,
@@ -43,6 +48,9 @@ struct Counters {
     /// Counter keys are built from our own ids (never raw client input), so a fast hasher is
     /// safe from crafted collisions.
     map: HashMap<String, Entry>,
+    /// Names of the entries whose `dirty` flag is set, each once (a sweep drops the names of
+    /// the entries it removes).
+    dirty: Vec<String>,
     next_sweep: UnixMillis,
     sweep_at_len: usize,
 }
@@ -51,6 +59,23 @@ struct Counters {
 struct Entry {
     state: CounterState,
     expires_at: UnixMillis,
+    /// Changed since it was last collected for saving.
+    dirty: bool,
+}
+
+/// A quota counter as it is saved and restored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedCounter {
+    pub counter: String,
+    pub window_start: UnixMillis,
+    pub used: u64,
+    /// The end of the window: from then on the count is moot.
+    pub expires_at: UnixMillis,
+}
+
+/// Whether a check's counter is saved behind its call.
+fn writes_behind(check: &LimitCheck) -> bool {
+    matches!(check.policy.kind, LimitKind::Quota { durable: Durability::Flushed, .. })
 }
 
 impl Default for MemoryLimiter {
@@ -85,19 +110,25 @@ impl MemoryLimiter {
         self.counters.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn acquire_now(&self, checks: &[LimitCheck], now: UnixMillis) -> LimitDecision {
-        let mut counters = self.lock();
+    /// Evaluates and consumes one call's counters; what [`Limiter::acquire`] answers.
+    pub fn acquire_now(&self, checks: &[LimitCheck], now: UnixMillis) -> LimitDecision {
+        let mut guard = self.lock();
+        let counters = &mut *guard;
         if let [check] = checks {
             // The usual call, one policy: its counter is looked up once, read and written.
             let entry = counters.map.get_mut(&check.counter);
             let evaluation = evaluate(checks, &[entry.as_ref().map(|e| e.state)], now, 1);
             if let Some(&state) = evaluation.writes.as_ref().and_then(|writes| writes.first()) {
-                let written = Entry { state, expires_at: state.expires_at(check) };
+                let behind = writes_behind(check);
+                let fresh = Entry { state, expires_at: state.expires_at(check), dirty: behind };
                 match entry {
-                    Some(existing) => *existing = written,
-                    None => {
-                        counters.map.insert(check.counter.clone(), written);
+                    Some(existing) => {
+                        if behind && !existing.dirty {
+                            counters.dirty.push(check.counter.clone());
+                        }
+                        *existing = Entry { dirty: existing.dirty || behind, ..fresh };
                     }
+                    None => counters.insert(&check.counter, fresh),
                 }
             }
             counters.sweep_if_due(now, self.max_counters);
@@ -117,13 +148,7 @@ impl MemoryLimiter {
         }
         let evaluation = evaluate(checks, states, now, 1);
         for (check, state) in checks.iter().zip(evaluation.writes.into_iter().flatten()) {
-            let entry = Entry { state, expires_at: state.expires_at(check) };
-            match counters.map.get_mut(&check.counter) {
-                Some(existing) => *existing = entry, // the usual case: no key copy
-                None => {
-                    counters.map.insert(check.counter.clone(), entry);
-                }
-            }
+            counters.write(check, state);
         }
         counters.sweep_if_due(now, self.max_counters);
         evaluation.decision
@@ -131,11 +156,35 @@ impl MemoryLimiter {
 }
 
 impl Counters {
+    fn write(&mut self, check: &LimitCheck, state: CounterState) {
+        let behind = writes_behind(check);
+        let fresh = Entry { state, expires_at: state.expires_at(check), dirty: behind };
+        match self.map.get_mut(&check.counter) {
+            // The usual case: no key copy (unless the counter turns dirty).
+            Some(existing) => {
+                if behind && !existing.dirty {
+                    self.dirty.push(check.counter.clone());
+                }
+                *existing = Entry { dirty: existing.dirty || behind, ..fresh };
+            }
+            None => self.insert(&check.counter, fresh),
+        }
+    }
+
+    fn insert(&mut self, counter: &str, entry: Entry) {
+        if entry.dirty {
+            self.dirty.push(counter.to_owned());
+        }
+        self.map.insert(counter.to_owned(), entry);
+    }
+
     fn sweep_if_due(&mut self, now: UnixMillis, max_counters: usize) {
         if now < self.next_sweep && self.map.len() <= self.sweep_at_len {
             return;
         }
         self.map.retain(|_, entry| entry.expires_at > now);
+        let map = &self.map;
+        self.dirty.retain(|counter| map.contains_key(counter));
         self.next_sweep = now.saturating_add(SWEEP_EVERY);
         self.sweep_at_len = max_counters.max(self.map.len().saturating_mul(2));
     }
@@ -146,6 +195,9 @@ impl Limiter for MemoryLimiter {
         Ok(self.acquire_now(checks, now))
     }
 }
+
+/// Moving quota counts out of the map to be saved, and back in at start-up.
+mod saved;
 
 #[cfg(test)]
 mod tests {
@@ -163,7 +215,7 @@ mod tests {
     }
 
     fn daily(counter: &str, limit: u64) -> LimitCheck {
-        check(counter, LimitKind::Quota { limit, window: QuotaWindow::Day })
+        check(counter, LimitKind::Quota { limit, window: QuotaWindow::Day, durable: Default::default() })
     }
 
     fn burst(counter: &str, limit: u32, burst: u32) -> LimitCheck {
@@ -231,6 +283,33 @@ mod tests {
         for i in 0..6 {
             assert!(!allowed(&limiter, &[daily(&format!("app:{i}:daily"), 1)], T0 + 1).await, "counter {i} forgotten");
         }
+    }
+
+    #[tokio::test]
+    async fn each_changed_quota_is_collected_once_and_burst_counters_never() {
+        let limiter = MemoryLimiter::new();
+        let checks = [burst("key:k:burst", 100, 100), daily("app:a:daily", 10)];
+        for _ in 0..3 {
+            assert!(allowed(&limiter, &checks, T0).await);
+        }
+        let saved = limiter.take_dirty();
+        assert_eq!(saved.len(), 1, "{saved:?}");
+        assert_eq!((saved[0].counter.as_str(), saved[0].used), ("app:a:daily", 3));
+        assert!(limiter.take_dirty().is_empty(), "nothing changed since");
+        assert!(allowed(&limiter, &checks, T0).await);
+        assert_eq!(limiter.take_dirty().iter().map(|s| s.used).collect::<Vec<_>>(), [4]);
+    }
+
+    #[tokio::test]
+    async fn a_sweep_forgets_the_dirty_names_of_the_counters_it_drops() {
+        let limiter = MemoryLimiter::with_max_counters(1);
+        for i in 0..4 {
+            assert!(allowed(&limiter, &[daily(&format!("app:{i}:daily"), 1)], T0).await);
+        }
+        let next_day = T0 + 86_400_000;
+        assert!(allowed(&limiter, &[daily("app:late:daily", 1)], next_day).await);
+        let saved = limiter.take_dirty();
+        assert_eq!(saved.iter().map(|s| s.counter.as_str()).collect::<Vec<_>>(), ["app:late:daily"]);
     }
 
     #[test]

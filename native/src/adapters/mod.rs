@@ -5,5 +5,6 @@ pub mod clock;
 pub mod memory_cache;
 pub mod memory_limiter;
 pub mod read_model;
+pub mod sqlite_limiter;
 pub mod upstream;
 pub mod usage;

@@ -55,6 +55,17 @@ const MIGRATIONS: &[&str] = &[
         rollups     INTEGER NOT NULL
     ) WITHOUT ROWID;
 "#,
+    r#"
+    -- Quota counts of the native gateway (store/counters.rs): saved behind every flush, or
+    -- before the call for exact quotas, and loaded at start-up. Burst state is not kept.
+    CREATE TABLE quota_counters (
+        counter      TEXT PRIMARY KEY,
+        window_start INTEGER NOT NULL,
+        used         INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX quota_counters_by_expiry ON quota_counters (expires_at);
+"#,
 ];
 
 /// The schema version this build writes.

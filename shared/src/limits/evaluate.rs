@@ -59,7 +59,7 @@ fn step(check: &LimitCheck, state: Option<&CounterState>, now: UnixMillis, cost:
         LimitKind::Rate { limit, period_secs, burst, .. } => {
             gcra::step(name, Rate { limit, period_secs, burst }, state, now, cost)
         }
-        LimitKind::Quota { limit, window } => quota::step(name, limit, window, check.anchor, state, now, cost),
+        LimitKind::Quota { limit, window, .. } => quota::step(name, limit, window, check.anchor, state, now, cost),
     }
 }
 

@@ -65,7 +65,41 @@ pub enum LimitKind {
         #[cfg_attr(feature = "schema", schema(minimum = 1))]
         limit: u64,
         window: QuotaWindow,
+        /// How the count survives a restart or a crash; left out of the stored form when
+        /// it is the default, so existing configs and their exports do not change.
+        #[serde(default, skip_serializing_if = "Durability::is_flushed")]
+        durable: Durability,
     },
+}
+
+/// How a runtime that keeps counters in memory (the native gateway) makes a quota's count
+/// survive a restart or a crash. At the edge every quota is already [`Durability::Exact`]:
+/// its Durable Object persists the count before the answer leaves (output gate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Durability {
+    /// Written behind: the count is saved at most one flush interval after it changes (1 s
+    /// by default), off the request path. A graceful stop saves everything; a crash can
+    /// admit again what was admitted within that interval before it.
+    #[default]
+    Flushed,
+    /// Written through: the count is saved before the call is admitted, so a crash never
+    /// over-admits; costs one synchronous store write per admitted call.
+    Exact,
+}
+
+impl Durability {
+    pub fn is_flushed(&self) -> bool {
+        *self == Durability::Flushed
+    }
+}
+
+impl LimitCheck {
+    /// Whether this check's counter must be saved before its call is admitted.
+    pub fn is_exact(&self) -> bool {
+        matches!(self.policy.kind, LimitKind::Quota { durable: Durability::Exact, .. })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -12,7 +12,7 @@ pub(super) fn rate(name: &str, limit: u32, period_secs: u32, burst: u32) -> Limi
 }
 
 fn quota(name: &str, limit: u64, window: QuotaWindow) -> LimitCheck {
-    let kind = LimitKind::Quota { limit, window };
+    let kind = LimitKind::Quota { limit, window, durable: Durability::Flushed };
     LimitCheck {
         counter: format!("app:a:{name}"),
         policy: LimitPolicy { name: name.into(), scope: LimitScope::App, kind },
@@ -128,4 +128,24 @@ fn a_counter_named_twice_is_consumed_twice_not_lost() {
     };
     let writes = eval.writes.expect("admitted");
     assert_eq!(writes.iter().map(used).collect::<Vec<_>>(), [1, 2]);
+}
+
+#[test]
+fn quota_durability_defaults_to_flushed_and_is_left_out_of_the_stored_form() {
+    let exact: LimitPolicy = serde_json::from_str(
+        r#"{"name":"daily","scope":"app","type":"quota","limit":5,"window":"day","durable":"exact"}"#,
+    )
+    .expect("exact quota");
+    assert_eq!(exact.kind, LimitKind::Quota { limit: 5, window: QuotaWindow::Day, durable: Durability::Exact });
+    let check = LimitCheck { counter: "app:a:daily".into(), policy: exact, anchor: None };
+    assert!(check.is_exact());
+    let flushed: LimitPolicy =
+        serde_json::from_str(r#"{"name":"daily","scope":"app","type":"quota","limit":5,"window":"day"}"#)
+            .expect("quota");
+    assert_eq!(flushed.kind, LimitKind::Quota { limit: 5, window: QuotaWindow::Day, durable: Durability::Flushed });
+    let stored = serde_json::to_string(&flushed).expect("serialise");
+    assert!(!stored.contains("durable"), "{stored}");
+    assert!(!LimitCheck { counter: "app:a:daily".into(), policy: flushed, anchor: None }.is_exact());
+    let typo = r#"{"name":"d","scope":"app","type":"quota","limit":5,"window":"day","durable":"exactly"}"#;
+    assert!(serde_json::from_str::<LimitPolicy>(typo).is_err());
 }

@@ -113,7 +113,7 @@ proptest! {
         limit in 0u64..30, cost in 1u64..4,
         gaps in prop::collection::vec(0u32..20_000, 1..200),
     ) {
-        let check = check(LimitKind::Quota { limit, window: QuotaWindow::Minute });
+        let check = check(LimitKind::Quota { limit, window: QuotaWindow::Minute, durable: Default::default() });
         let times = times_from_gaps(&gaps);
         let admitted = replay(&check, &times, cost);
         let mut used: std::collections::HashMap<i64, u64> = Default::default();

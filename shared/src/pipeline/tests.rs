@@ -207,7 +207,7 @@ fn quota(limit: u64) -> LimitPolicy {
     LimitPolicy {
         name: "daily".into(),
         scope: LimitScope::App,
-        kind: LimitKind::Quota { limit, window: QuotaWindow::Day },
+        kind: LimitKind::Quota { limit, window: QuotaWindow::Day, durable: Default::default() },
     }
 }
 
