@@ -10,15 +10,16 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+#[path = "support/dev_process.rs"]
+mod dev_process;
 
-const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
+use dev_process::{status_of, Dev};
+use serde_json::{json, Value};
 
 /// How long a condition may take on a loaded machine before the test gives up.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -67,91 +68,22 @@ fn serve_counting(stream: TcpStream, hits: &AtomicU64) {
     }
 }
 
-struct Dev {
-    child: Child,
-    gateway: String,
-    admin: String,
-    data: PathBuf,
-}
-
-/// Starts `gatehouse dev` with its default flush intervals and waits for its addresses.
+/// `gatehouse dev` with its default flush intervals and no demo.
 fn start_dev(data: &Path) -> Dev {
-    let mut child = Command::new(BIN)
-        .args(["dev", "--no-demo", "--gateway-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .env_remove("GATEHOUSE_USAGE_FLUSH_SECS")
-        .env_remove("GATEHOUSE_QUOTA_FLUSH_MS")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let (mut gateway, mut admin) = (None, None);
-    while gateway.is_none() || admin.is_none() {
-        let line = lines.next().expect("gatehouse dev exited before printing its addresses").unwrap();
-        let url =
-            |prefix: &str| line.strip_prefix(prefix).map(|r| r.split_whitespace().next().unwrap_or("").to_string());
-        gateway = gateway.or_else(|| url("gateway   "));
-        admin = admin.or_else(|| url("admin API ").map(|u| u.trim_end_matches("/v1").to_string()));
-    }
-    // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
-    Dev { child, gateway: gateway.unwrap(), admin: admin.unwrap(), data: data.to_path_buf() }
+    Dev::start_with(data, &["--no-demo"])
 }
 
-impl Dev {
-    fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let token = std::fs::read_to_string(self.data.join("admin-token")).unwrap();
-        let mut cmd = Command::new("curl");
-        cmd.args(["-sS", "-X", method, "-H", &format!("Authorization: Bearer {}", token.trim())]);
-        if let Some(body) = body {
-            cmd.args(["-H", "content-type: application/json", "-d", &body.to_string()]);
-        }
-        let out = cmd.arg(format!("{}{path}", self.admin)).output().unwrap();
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{method} {path}: {out:?}"))
-    }
-
-    /// A gateway call with the key; returns the status.
-    fn call(&self, key: &str) -> u16 {
-        let out = Command::new("curl")
-            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", &format!("X-API-Key: {key}")])
-            .arg(format!("{}/counted/hit", self.gateway))
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).parse().unwrap_or(0)
-    }
-
-    /// The key's usage totals: (requests, 2xx answers, quota refusals).
-    fn usage(&self, key_id: &str) -> (u64, u64, u64) {
-        let usage = self.admin("GET", &format!("/v1/usage?key_id={key_id}&group_by=total"), None);
-        let row = &usage["items"][0];
-        let n = |v: &Value| v.as_u64().unwrap_or(0);
-        (n(&row["requests"]), n(&row["status_classes"][1]), n(&row["outcomes"]["quota_exceeded"]))
-    }
-
-    /// SIGTERM, as a service manager stops it; waits for the exit.
-    fn terminate(mut self) {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        let started = Instant::now();
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(started.elapsed() < PATIENCE, "gatehouse dev did not stop after SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGKILL: the process gets no chance to save anything.
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
+/// A gateway call with the key; returns the status.
+fn call(dev: &Dev, key: &str) -> u16 {
+    status_of(&format!("{}/counted/hit", dev.gateway), Some(key))
 }
 
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The key's usage totals: (requests, 2xx answers, quota refusals).
+fn usage(dev: &Dev, key_id: &str) -> (u64, u64, u64) {
+    let usage = dev.admin_call("GET", &format!("/v1/usage?key_id={key_id}&group_by=total"), None);
+    let row = &usage["items"][0];
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    (n(&row["requests"]), n(&row["status_classes"][1]), n(&row["outcomes"]["quota_exceeded"]))
 }
 
 /// Polls `condition` until it holds; fails the test after [`PATIENCE`].
@@ -166,28 +98,32 @@ fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
 /// Publishes an API on `upstream` and onboards an app on a plan of 5 calls a day; returns
 /// (key id, key secret).
 fn onboard(dev: &Dev, upstream: &str, durable: Option<&str>) -> (String, String) {
-    let api = dev.admin(
+    let api = dev.admin_call(
         "POST",
         "/v1/apis",
         Some(json!({"openapi": OPENAPI, "base_path": "/counted", "upstream": {"url": upstream},
             "cache": {"enabled": false}})),
     );
     let api_id = api["id"].as_str().unwrap_or_else(|| panic!("{api}"));
-    dev.admin("POST", &format!("/v1/apis/{api_id}/lifecycle"), Some(json!({"action": "publish"})));
-    let product = dev.admin("POST", "/v1/products", Some(json!({"name": "counted", "items": [{"api_id": api_id}]})));
+    dev.admin_call("POST", &format!("/v1/apis/{api_id}/lifecycle"), Some(json!({"action": "publish"})));
+    let product =
+        dev.admin_call("POST", "/v1/products", Some(json!({"name": "counted", "items": [{"api_id": api_id}]})));
     let mut quota = json!({"name": "daily", "scope": "app", "type": "quota", "limit": 5, "window": "day"});
     if let Some(durable) = durable {
         quota["durable"] = json!(durable);
     }
-    let plan =
-        dev.admin("POST", "/v1/plans", Some(json!({"name": "five", "product_id": product["id"], "limits": [quota]})));
+    let plan = dev.admin_call(
+        "POST",
+        "/v1/plans",
+        Some(json!({"name": "five", "product_id": product["id"], "limits": [quota]})),
+    );
     assert_eq!(plan["limits"][0]["durable"].as_str(), durable, "{plan}");
-    let developer = dev.admin("POST", "/v1/developers", Some(json!({"email": "q@example.com", "name": "Q"})));
-    let app = dev.admin("POST", "/v1/apps", Some(json!({"developer_id": developer["id"], "name": "app"})));
+    let developer = dev.admin_call("POST", "/v1/developers", Some(json!({"email": "q@example.com", "name": "Q"})));
+    let app = dev.admin_call("POST", "/v1/apps", Some(json!({"developer_id": developer["id"], "name": "app"})));
     let app_id = app["id"].as_str().unwrap();
     let subscription = json!({"product_id": product["id"], "plan_id": plan["id"]});
-    dev.admin("POST", &format!("/v1/apps/{app_id}/subscriptions"), Some(subscription));
-    let created = dev.admin("POST", &format!("/v1/apps/{app_id}/keys"), Some(json!({"name": "k"})));
+    dev.admin_call("POST", &format!("/v1/apps/{app_id}/subscriptions"), Some(subscription));
+    let created = dev.admin_call("POST", &format!("/v1/apps/{app_id}/keys"), Some(json!({"name": "k"})));
     (created["key"]["id"].as_str().unwrap().to_string(), created["secret"].as_str().unwrap().to_string())
 }
 
@@ -201,7 +137,7 @@ fn saved_count(data: &Path) -> Option<i64> {
 /// Five calls pass, and the upstream served exactly those.
 fn use_the_quota(dev: &Dev, key: &str, hits: &AtomicU64) {
     for i in 1..=5 {
-        assert_eq!(dev.call(key), 200, "call {i} of 5");
+        assert_eq!(call(dev, key), 200, "call {i} of 5");
     }
     assert_eq!(hits.load(Ordering::SeqCst), 5);
 }
@@ -209,11 +145,11 @@ fn use_the_quota(dev: &Dev, key: &str, hits: &AtomicU64) {
 /// After the restart the 6th call is refused, never reaches the upstream, and usage shows the
 /// 5 served calls plus the refusal once it is flushed.
 fn sixth_call_is_refused(dev: &Dev, key: &str, key_id: &str, hits: &AtomicU64) {
-    assert_eq!(dev.call(key), 429, "the 6th call of a quota of 5 after the restart");
+    assert_eq!(call(dev, key), 429, "the 6th call of a quota of 5 after the restart");
     assert_eq!(hits.load(Ordering::SeqCst), 5, "the refused call never reached the upstream");
-    wait_until("the refusal in usage", || dev.usage(key_id).2 == 1);
+    wait_until("the refusal in usage", || usage(dev, key_id).2 == 1);
     let served = hits.load(Ordering::SeqCst);
-    assert_eq!(dev.usage(key_id), (6, served, 1), "usage: 6 requests, of which the 5 served answered 2xx");
+    assert_eq!(usage(dev, key_id), (6, served, 1), "usage: 6 requests, of which the 5 served answered 2xx");
 }
 
 #[test]
@@ -224,13 +160,13 @@ fn quota_and_usage_survive_a_crash_once_the_flush_interval_has_passed() {
     let (key_id, key) = onboard(&dev, &upstream, None);
     use_the_quota(&dev, &key, &hits);
     // Past the bound: the flushes (every 1 s by default) have saved both figures.
-    wait_until("usage of the 5 calls to be flushed", || dev.usage(&key_id) == (5, 5, 0));
+    wait_until("usage of the 5 calls to be flushed", || usage(&dev, &key_id) == (5, 5, 0));
     wait_until("the quota count to be saved", || saved_count(&dev.data) == Some(5));
     let data = dev.data.clone();
     dev.kill();
 
     let dev = start_dev(&data);
-    assert_eq!(dev.usage(&key_id), (5, 5, 0), "no usage lost to the crash");
+    assert_eq!(usage(&dev, &key_id), (5, 5, 0), "no usage lost to the crash");
     sixth_call_is_refused(&dev, &key, &key_id, &hits);
 }
 
@@ -243,10 +179,10 @@ fn quota_and_usage_survive_a_graceful_stop_at_once() {
     use_the_quota(&dev, &key, &hits);
     // No wait: a graceful stop saves what the flushes have not yet.
     let data = dev.data.clone();
-    dev.terminate();
+    assert!(dev.stop().success());
 
     let dev = start_dev(&data);
-    assert_eq!(dev.usage(&key_id), (5, 5, 0), "no usage lost to a graceful stop");
+    assert_eq!(usage(&dev, &key_id), (5, 5, 0), "no usage lost to a graceful stop");
     sixth_call_is_refused(&dev, &key, &key_id, &hits);
 }
 
@@ -262,10 +198,10 @@ fn an_exact_quota_survives_a_crash_right_after_the_last_call() {
     dev.kill();
 
     let dev = start_dev(&data);
-    assert_eq!(dev.call(&key), 429, "the 6th call of an exact quota of 5 after a crash");
+    assert_eq!(call(&dev, &key), 429, "the 6th call of an exact quota of 5 after a crash");
     assert_eq!(hits.load(Ordering::SeqCst), 5);
     // Usage is written behind even here: what the crash cut from it is bounded, never added.
-    wait_until("the refusal in usage", || dev.usage(&key_id).2 == 1);
-    let (requests, ok, refused) = dev.usage(&key_id);
+    wait_until("the refusal in usage", || usage(&dev, &key_id).2 == 1);
+    let (requests, ok, refused) = usage(&dev, &key_id);
     assert!(ok <= 5 && requests == ok + refused, "usage ({requests}, {ok}, {refused}) counts no call twice");
 }
