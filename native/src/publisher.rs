@@ -1,16 +1,23 @@
 //! `InProcessPublisher`: how the native control plane "publishes to the edge" when the edge is
-//! in the same process — it rebuilds the gateway's read model from the store after every
-//! change, so a revocation applies to the very next request, and purges the in-memory cache.
+//! in the same process. Each change reads the one record it names from the store and updates
+//! only the read-model entries that record touches (`read_model::apply`), then swaps the new
+//! snapshot in before the admin call returns, so a revocation applies to the very next
+//! request. It also purges the in-memory cache.
+//!
+//! The whole catalogue is read once, at start-up ([`InProcessPublisher::rebuild`]), one kind
+//! at a time, decoding record by record, so no full copy of the store (nor any OpenAPI
+//! document beyond the one being decoded) is held at once.
 
 use std::sync::Arc;
 
-use gatehouse_admin::{Change, PublishError, Publisher};
+use gatehouse_admin::{Change, ChangeOp, PublishError, Publisher};
 use gatehouse_core::cache::PurgeSelector;
+use gatehouse_core::model::Key;
 use gatehouse_core::ports::ResponseCache;
-use gatehouse_core::store::Repo;
+use gatehouse_core::store::{EntityKind, Record, Repo, StoreError};
 
 use crate::adapters::memory_cache::MemoryResponseCache;
-use crate::adapters::read_model::{InProcessReadModel, Snapshot};
+use crate::adapters::read_model::{self, decoded, CatalogIndex, InProcessReadModel, Snapshot};
 
 pub struct InProcessPublisher<R> {
     pub repo: Arc<R>,
@@ -18,21 +25,74 @@ pub struct InProcessPublisher<R> {
     pub cache: Arc<MemoryResponseCache>,
 }
 
+fn unavailable(e: StoreError) -> PublishError {
+    PublishError::new(e.to_string())
+}
+
+/// The kinds an identity or a route is built from, in an order where each kind's references
+/// (an app's developer, a subscription's plan) are loaded before it; keys come last.
+const CATALOGUE: [EntityKind; 6] = [
+    EntityKind::Api,
+    EntityKind::Product,
+    EntityKind::Plan,
+    EntityKind::Developer,
+    EntityKind::App,
+    EntityKind::Subscription,
+];
+
 impl<R: Repo> InProcessPublisher<R> {
-    /// Rebuilds the read model from the store. Also run once at start-up.
+    /// Loads the whole read model from the store. Run once at start-up; records that cannot
+    /// be decoded are logged and left out (the gateway refuses what they would grant).
     pub async fn rebuild(&self) -> Result<(), PublishError> {
-        let catalog = self.repo.snapshot().await.map_err(|e| PublishError::new(e.to_string()))?;
-        self.read_model.replace(Snapshot::compile(catalog));
+        let mut writer = self.read_model.writer().await;
+        let mut index = CatalogIndex::default();
+        let mut snapshot = Snapshot::default();
+        for kind in CATALOGUE {
+            for record in self.repo.list_records(kind, None).await.map_err(unavailable)? {
+                // Routes and identities are built once, below, when every kind is in.
+                read_model::index_record(&mut index, kind, &record.id, Some(&record));
+            }
+        }
+        read_model::finish(&index, &mut snapshot);
+        for record in self.repo.list_records(EntityKind::Key, None).await.map_err(unavailable)? {
+            if let Some(key) = decoded::<Key>(&record) {
+                snapshot.put_key(key);
+            }
+        }
+        *writer = index;
+        self.read_model.replace(snapshot);
         Ok(())
+    }
+
+    /// The record as stored now; `None` when it is gone.
+    async fn stored(&self, change: &Change) -> Result<Option<Record>, PublishError> {
+        if change.op == ChangeOp::Deleted {
+            return Ok(None);
+        }
+        match self.repo.get_record(change.kind, &change.id).await {
+            Ok(record) => Ok(Some(record)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 }
 
 impl<R: Repo> Publisher for InProcessPublisher<R> {
-    async fn changed(&self, _change: Change) -> Result<(), PublishError> {
-        self.rebuild().await
+    /// Reads and applies under the writer lock, so concurrent changes apply in the order their
+    /// records were read and the last read (the newest state) is the one that stays.
+    async fn changed(&self, change: Change) -> Result<(), PublishError> {
+        let mut writer = self.read_model.writer().await;
+        let record = self.stored(&change).await?;
+        let mut snapshot = self.read_model.current();
+        read_model::apply(&mut writer, &mut snapshot, change.kind, &change.id, record.as_ref());
+        self.read_model.replace(snapshot);
+        Ok(())
     }
 
     async fn purge(&self, selector: PurgeSelector) -> Result<u64, PublishError> {
         self.cache.purge(&selector).await.map_err(|e| PublishError::new(e.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests;
