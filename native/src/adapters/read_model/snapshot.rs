@@ -13,34 +13,104 @@ use std::sync::Arc;
 
 use gatehouse_core::entitlements::Identity;
 use gatehouse_core::keys::KeyHash;
-use gatehouse_core::model::Key;
+use gatehouse_core::limits::LimitPolicy;
+use gatehouse_core::model::{Key, KeyStatus};
 use gatehouse_core::routing::RouteTable;
+use gatehouse_core::time::UnixMillis;
 use imbl::shared_ptr::DefaultSharedPtr;
 
 /// Keyed by SHA-256 digests and our own ids, so a fast hasher is safe from crafted collisions.
 type Map<K, V> = imbl::GenericHashMap<K, V, foldhash::fast::RandomState, DefaultSharedPtr>;
 
-/// A key in the snapshot, found by its hash. The map holds only this pointer: the hash it is
-/// found by is read from the key itself, so a million keys cost no second copy of their hashes.
-#[derive(Clone)]
-struct KeyEntry(Arc<Key>);
+/// SHA-256 digest bytes: half the size of the hex the rest of the system uses.
+type Digest = [u8; 32];
 
-impl Borrow<str> for KeyEntry {
-    fn borrow(&self) -> &str {
-        self.0.hash.as_hex()
+fn digest(hash: &KeyHash) -> Digest {
+    fn nibble(c: u8) -> u8 {
+        // `KeyHash` holds only lowercase hex digits.
+        if c >= b'a' {
+            c - b'a' + 10
+        } else {
+            c.wrapping_sub(b'0')
+        }
+    }
+    let hex = hash.as_hex().as_bytes();
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]);
+    }
+    out
+}
+
+/// A key as the snapshot keeps it: only what the request path reads (id, app, status, times,
+/// limits), in about a third of a `Key`'s memory — a million keys are most of the process's
+/// memory, and a `Key` is ~300 bytes before its strings. Display fields (name, prefix, last
+/// four), rotation links and usage stamps stay in the store, which the admin API reads.
+struct StoredKey {
+    digest: Digest,
+    id: Box<str>,
+    app_id: Box<str>,
+    status: KeyStatus,
+    created_at: UnixMillis,
+    expires_at: Option<UnixMillis>,
+    grace_until: Option<UnixMillis>,
+    limits: Box<[LimitPolicy]>,
+}
+
+impl StoredKey {
+    fn of(key: Key) -> StoredKey {
+        StoredKey {
+            digest: digest(&key.hash),
+            id: key.id.into_boxed_str(),
+            app_id: key.app_id.into_boxed_str(),
+            status: key.status,
+            created_at: key.created_at,
+            expires_at: key.expires_at,
+            grace_until: key.grace_until,
+            limits: key.limits.into_boxed_slice(),
+        }
+    }
+
+    /// The `Key` the read-model port answers with, display fields empty.
+    fn to_key(&self, hash: &KeyHash) -> Key {
+        Key {
+            id: self.id.to_string(),
+            app_id: self.app_id.to_string(),
+            name: String::new(),
+            hash: hash.clone(),
+            display_prefix: String::new(),
+            last4: String::new(),
+            status: self.status,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            grace_until: self.grace_until,
+            replaced_by: None,
+            last_used_at: None,
+            limits: self.limits.to_vec(),
+        }
     }
 }
 
-/// Must hash as the `str` it borrows as, so a lookup by `&str` finds it.
+/// The map holds only a pointer per key: the digest it is found by is read from the key.
+#[derive(Clone)]
+struct KeyEntry(Arc<StoredKey>);
+
+impl Borrow<Digest> for KeyEntry {
+    fn borrow(&self) -> &Digest {
+        &self.0.digest
+    }
+}
+
+/// Must hash as the digest it borrows as, so a lookup by digest finds it.
 impl Hash for KeyEntry {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash.as_hex().hash(state)
+        self.0.digest.hash(state)
     }
 }
 
 impl PartialEq for KeyEntry {
     fn eq(&self, other: &Self) -> bool {
-        self.0.hash == other.0.hash
+        self.0.digest == other.0.digest
     }
 }
 
@@ -60,7 +130,7 @@ impl Snapshot {
     }
 
     pub(super) fn key(&self, hash: &KeyHash) -> Option<Arc<Key>> {
-        self.keys.get_key_value(hash.as_hex()).map(|(entry, ())| Arc::clone(&entry.0))
+        self.keys.get_key_value(&digest(hash)).map(|(entry, ())| Arc::new(entry.0.to_key(hash)))
     }
 
     pub(super) fn identity(&self, app_id: &str) -> Option<Arc<Identity>> {
@@ -75,29 +145,22 @@ impl Snapshot {
         self.routes = Arc::new(routes);
     }
 
-    /// Adds or replaces a key, keeping only what the request path reads: id, app, status,
-    /// expiry, grace and limits. Display fields (name, prefix, last four) and usage stamps
-    /// stay in the store, which the admin API reads.
-    pub fn put_key(&mut self, mut key: Key) {
-        key.name = String::new();
-        key.display_prefix = String::new();
-        key.last4 = String::new();
-        key.replaced_by = None;
-        key.last_used_at = None;
-        let entry = KeyEntry(Arc::new(key));
+    /// Adds or replaces a key, keeping only what the request path reads (see [`StoredKey`]).
+    pub fn put_key(&mut self, key: Key) {
+        let entry = KeyEntry(Arc::new(StoredKey::of(key)));
         // Remove first: an insert over an equal entry could keep the old entry as the key.
-        self.keys.remove(entry.0.hash.as_hex());
+        self.keys.remove(&entry.0.digest);
         self.keys.insert(entry, ());
     }
 
     pub fn remove_key(&mut self, hash: &KeyHash) {
-        self.keys.remove(hash.as_hex());
+        self.keys.remove(&digest(hash));
     }
 
     /// Removes the key with this id wherever it is: O(n), for the rare change that does not
     /// tell its hash (a deleted record, or one that cannot be decoded).
     pub fn remove_key_by_id(&mut self, id: &str) {
-        self.keys.retain(|entry, ()| entry.0.id != id);
+        self.keys.retain(|entry, ()| &*entry.0.id != id);
     }
 
     /// Sets an app's identity; `None` removes it, so its keys authorise nothing.
