@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use gatehouse_admin::{Change, ChangeOp, PublishError, Publisher};
+use gatehouse_admin::{Change, PublishError, Publisher};
 use gatehouse_core::cache::PurgeSelector;
 use gatehouse_core::model::Key;
 use gatehouse_core::ports::ResponseCache;
@@ -59,34 +59,44 @@ impl<R: Repo> InProcessPublisher<R> {
                 snapshot.put_key(key);
             }
         }
-        *writer = index;
+        writer.index = index;
+        writer.unapplied.clear();
         self.read_model.replace(snapshot);
         Ok(())
     }
 
     /// The record as stored now; `None` when it is gone.
-    async fn stored(&self, change: &Change) -> Result<Option<Record>, PublishError> {
-        if change.op == ChangeOp::Deleted {
-            return Ok(None);
-        }
-        match self.repo.get_record(change.kind, &change.id).await {
+    async fn stored(&self, kind: EntityKind, id: &str) -> Result<Option<Record>, StoreError> {
+        match self.repo.get_record(kind, id).await {
             Ok(record) => Ok(Some(record)),
             Err(StoreError::NotFound) => Ok(None),
-            Err(e) => Err(unavailable(e)),
+            Err(e) => Err(e),
         }
     }
 }
 
 impl<R: Repo> Publisher for InProcessPublisher<R> {
     /// Reads and applies under the writer lock, so concurrent changes apply in the order their
-    /// records were read and the last read (the newest state) is the one that stays.
+    /// records were read and the last read (the newest state) is the one that stays. Changes
+    /// that could not be read before are retried first; a record's current state is all a
+    /// change needs, so a retry is never stale.
     async fn changed(&self, change: Change) -> Result<(), PublishError> {
         let mut writer = self.read_model.writer().await;
-        let record = self.stored(&change).await?;
         let mut snapshot = self.read_model.current();
-        read_model::apply(&mut writer, &mut snapshot, change.kind, &change.id, record.as_ref());
+        let mut todo = std::mem::take(&mut writer.unapplied);
+        todo.push((change.kind, change.id));
+        let mut failed = None;
+        for (kind, id) in todo {
+            match self.stored(kind, &id).await {
+                Ok(record) => read_model::apply(&mut writer.index, &mut snapshot, kind, &id, record.as_ref()),
+                Err(e) => {
+                    writer.unapplied.push((kind, id));
+                    failed = Some(unavailable(e));
+                }
+            }
+        }
         self.read_model.replace(snapshot);
-        Ok(())
+        failed.map_or(Ok(()), Err)
     }
 
     async fn purge(&self, selector: PurgeSelector) -> Result<u64, PublishError> {

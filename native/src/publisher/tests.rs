@@ -1,6 +1,7 @@
 //! The incremental read model must always equal a full rebuild from the same store, must drop
 //! what the gateway never reads, and must survive a record it cannot decode.
 
+use gatehouse_admin::ChangeOp;
 use gatehouse_core::keys::hash_secret;
 use gatehouse_core::lifecycle::Lifecycle;
 use gatehouse_core::model::{
@@ -207,4 +208,32 @@ async fn a_record_that_cannot_be_decoded_is_refused_and_blocks_nothing() {
     assert!(restarted.read_model.key(&hash_secret("key_a")).await.expect("read").is_none());
     let key_b = restarted.read_model.key(&hash_secret("key_b")).await.expect("read").expect("key_b");
     assert_eq!(key_b.status, KeyStatus::Revoked);
+}
+
+#[tokio::test]
+async fn a_change_that_could_not_be_read_is_applied_with_the_next_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("store.db");
+    let repo = Arc::new(crate::store::SqliteRepo::open(&path).expect("open"));
+    let cache = Arc::new(MemoryResponseCache::new(1024));
+    let p = InProcessPublisher { repo: Arc::clone(&repo), read_model: InProcessReadModel::default(), cache };
+    for k in ["key_a", "key_b"] {
+        let created = key(k, "app_a", KeyStatus::Active);
+        repo.insert(&created).await.expect("store write");
+        p.changed(Change::of(&created, ChangeOp::Created)).await.expect("publish");
+    }
+    let revoked = key("key_a", "app_a", KeyStatus::Revoked);
+    repo.update(&revoked).await.expect("the revocation is committed");
+
+    // The store becomes unreadable between the commit and the publish.
+    let other = rusqlite::Connection::open(&path).expect("second connection");
+    other.execute_batch("ALTER TABLE records RENAME TO records_away").expect("hide the table");
+    assert!(p.changed(Change::of(&revoked, ChangeOp::Updated)).await.is_err(), "the publish reports the failure");
+    other.execute_batch("ALTER TABLE records_away RENAME TO records").expect("bring it back");
+
+    let touched = key("key_b", "app_a", KeyStatus::Disabled);
+    repo.update(&touched).await.expect("store write");
+    p.changed(Change::of(&touched, ChangeOp::Updated)).await.expect("publish");
+    let key_a = p.read_model.key(&hash_secret("key_a")).await.expect("read").expect("key_a");
+    assert_eq!(key_a.status, KeyStatus::Revoked, "the earlier revocation was retried and applied");
 }

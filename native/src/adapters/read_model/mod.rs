@@ -16,7 +16,7 @@ use gatehouse_core::keys::KeyHash;
 use gatehouse_core::model::Key;
 use gatehouse_core::ports::{PortError, ReadModel};
 use gatehouse_core::routing::RouteTable;
-use gatehouse_core::store::CatalogSnapshot;
+use gatehouse_core::store::{CatalogSnapshot, EntityKind};
 use tokio::sync::{Mutex, MutexGuard};
 
 pub use apply::{apply, decoded, index_record, recompile};
@@ -51,6 +51,15 @@ pub fn finish(index: &CatalogIndex, snapshot: &mut Snapshot) {
     recompile(index, snapshot, &apps);
 }
 
+/// What the one writer keeps between changes.
+#[derive(Default)]
+pub struct Writer {
+    pub index: CatalogIndex,
+    /// Changes whose record could not be read (the store was unavailable), retried before the
+    /// next change: a revocation whose publish failed must not stay unapplied until a restart.
+    pub unapplied: Vec<(EntityKind, String)>,
+}
+
 /// Swapped whole on every control-plane change. Each gateway thread keeps its own reference
 /// to the current snapshot and only re-reads the shared one when the generation moves, so a
 /// request's three lookups take no lock and touch no shared reference count.
@@ -65,9 +74,9 @@ struct Shared {
     current: RwLock<Arc<Snapshot>>,
     /// Bumped after every `replace`, while the new snapshot is already in place.
     generation: AtomicU64,
-    /// The writer's index. Holding this lock is what makes one writer at a time: a change is
+    /// The writer's state. Holding this lock is what makes one writer at a time: a change is
     /// read from the store and applied under it, so changes apply in the order they are read.
-    writer: Mutex<CatalogIndex>,
+    writer: Mutex<Writer>,
 }
 
 /// A thread's copy of one model's snapshot, as of `generation`.
@@ -90,7 +99,7 @@ impl Default for InProcessReadModel {
             id,
             current: RwLock::new(Arc::default()),
             generation: AtomicU64::new(0),
-            writer: Mutex::new(CatalogIndex::default()),
+            writer: Mutex::new(Writer::default()),
         };
         InProcessReadModel { shared: Arc::new(shared) }
     }
@@ -106,8 +115,8 @@ impl InProcessReadModel {
         }
     }
 
-    /// The writer's index, locked: one writer at a time (see [`Shared::writer`]).
-    pub async fn writer(&self) -> MutexGuard<'_, CatalogIndex> {
+    /// The writer's state, locked: one writer at a time (see [`Shared::writer`]).
+    pub async fn writer(&self) -> MutexGuard<'_, Writer> {
         self.shared.writer.lock().await
     }
 
