@@ -40,8 +40,12 @@ const CATALOGUE: [EntityKind; 6] = [
     EntityKind::Subscription,
 ];
 
+/// Key records read per page at start-up.
+const KEY_PAGE: usize = 10_000;
+
 impl<R: Repo> InProcessPublisher<R> {
-    /// Loads the whole read model from the store. Run once at start-up; records that cannot
+    /// Loads the whole read model from the store. Run once at start-up, before the admin API
+    /// takes writes (keys are read in pages, not in one consistent read); records that cannot
     /// be decoded are logged and left out (the gateway refuses what they would grant).
     pub async fn rebuild(&self) -> Result<(), PublishError> {
         let mut writer = self.read_model.writer().await;
@@ -54,9 +58,19 @@ impl<R: Repo> InProcessPublisher<R> {
             }
         }
         read_model::finish(&index, &mut snapshot);
-        for record in self.repo.list_records(EntityKind::Key, None).await.map_err(unavailable)? {
-            if let Some(key) = decoded::<Key>(&record) {
-                snapshot.put_key(key);
+        // Keys in pages: a million key records held at once would be most of a gigabyte.
+        let mut after: Option<String> = None;
+        loop {
+            let page =
+                self.repo.page_records(EntityKind::Key, after.as_deref(), KEY_PAGE).await.map_err(unavailable)?;
+            for record in &page {
+                if let Some(key) = decoded::<Key>(record) {
+                    snapshot.put_key(key);
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == KEY_PAGE => after = Some(last.id.clone()),
+                _ => break,
             }
         }
         writer.index = index;

@@ -9,7 +9,7 @@ use gatehouse_core::model::{
     UpstreamSettings,
 };
 use gatehouse_core::ports::ReadModel;
-use gatehouse_core::store::{Entity, MemoryRepo, Record, Write};
+use gatehouse_core::store::{Entity, EntityKind, MemoryRepo, Record, Repo, Write};
 
 use super::*;
 
@@ -236,4 +236,36 @@ async fn a_change_that_could_not_be_read_is_applied_with_the_next_one() {
     p.changed(Change::of(&touched, ChangeOp::Updated)).await.expect("publish");
     let key_a = p.read_model.key(&hash_secret("key_a")).await.expect("read").expect("key_a");
     assert_eq!(key_a.status, KeyStatus::Revoked, "the earlier revocation was retried and applied");
+}
+
+/// Pages every key record with `limit` per page; returns the ids in the order read.
+async fn paged_ids<R: Repo>(repo: &R, limit: usize) -> Vec<String> {
+    let (mut ids, mut after) = (Vec::new(), None::<String>);
+    loop {
+        let page = repo.page_records(EntityKind::Key, after.as_deref(), limit).await.expect("page");
+        ids.extend(page.iter().map(|r| r.id.clone()));
+        match page.last() {
+            Some(last) if page.len() == limit => after = Some(last.id.clone()),
+            _ => return ids,
+        }
+    }
+}
+
+#[tokio::test]
+async fn pages_of_records_cover_every_record_once_in_id_order_on_both_stores() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite = crate::store::SqliteRepo::open(dir.path().join("store.db")).expect("open");
+    let memory = MemoryRepo::new();
+    let ids = ["key_g", "key_b", "key_e", "key_a", "key_f", "key_c", "key_d"];
+    for id in ids {
+        sqlite.insert(&key(id, "app_a", KeyStatus::Active)).await.expect("insert");
+        memory.insert(&key(id, "app_a", KeyStatus::Active)).await.expect("insert");
+    }
+    memory.insert(&developer("dev_1", None)).await.expect("another kind is not listed");
+    let mut sorted: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+    sorted.sort();
+    for limit in [1, 3, 7, 100] {
+        assert_eq!(paged_ids(&sqlite, limit).await, sorted, "sqlite, {limit} a page");
+        assert_eq!(paged_ids(&memory, limit).await, sorted, "memory, {limit} a page");
+    }
 }
