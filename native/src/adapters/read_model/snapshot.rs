@@ -49,7 +49,8 @@ fn digest(hash: &KeyHash) -> Digest {
 struct StoredKey {
     digest: Digest,
     id: Box<str>,
-    app_id: Box<str>,
+    /// Shared by every key of the app (see [`Snapshot::app_ids`]).
+    app_id: Arc<str>,
     status: KeyStatus,
     created_at: UnixMillis,
     expires_at: Option<UnixMillis>,
@@ -59,11 +60,11 @@ struct StoredKey {
 }
 
 impl StoredKey {
-    fn of(key: Key) -> StoredKey {
+    fn of(key: Key, app_id: Arc<str>) -> StoredKey {
         StoredKey {
             digest: digest(&key.hash),
             id: key.id.into_boxed_str(),
-            app_id: key.app_id.into_boxed_str(),
+            app_id,
             status: key.status,
             created_at: key.created_at,
             expires_at: key.expires_at,
@@ -125,6 +126,10 @@ pub struct Snapshot {
     pub(super) routes: Arc<RouteTable>,
     keys: Map<KeyEntry, ()>,
     identities: Map<String, Arc<Identity>>,
+    /// One copy of each app id that keys name, shared by those keys: apps have hundreds or
+    /// thousands of keys, and a copy per key was 32 MB a million keys. Ids stay after their
+    /// last key goes; apps are far fewer than keys.
+    app_ids: Map<Arc<str>, ()>,
 }
 
 impl Snapshot {
@@ -151,7 +156,15 @@ impl Snapshot {
 
     /// Adds or replaces a key, keeping only what the request path reads (see [`StoredKey`]).
     pub fn put_key(&mut self, key: Key) {
-        let entry = KeyEntry(Arc::new(StoredKey::of(key)));
+        let app_id = match self.app_ids.get_key_value(key.app_id.as_str()) {
+            Some((shared, ())) => Arc::clone(shared),
+            None => {
+                let shared: Arc<str> = Arc::from(key.app_id.as_str());
+                self.app_ids.insert(Arc::clone(&shared), ());
+                shared
+            }
+        };
+        let entry = KeyEntry(Arc::new(StoredKey::of(key, app_id)));
         // Remove first: an insert over an equal entry could keep the old entry as the key.
         self.keys.remove(&entry.0.digest);
         self.keys.insert(entry, ());
