@@ -38,8 +38,13 @@ pub enum NoMatch {
 impl RouteTable {
     /// Builds the table; drafts are left out because the gateway never serves them.
     pub fn new(apis: impl IntoIterator<Item = Api>) -> RouteTable {
-        let mut apis: Vec<Arc<Api>> =
-            apis.into_iter().filter(|a| a.lifecycle != Lifecycle::Draft).map(Arc::new).collect();
+        RouteTable::from_shared(apis.into_iter().map(Arc::new))
+    }
+
+    /// Builds the table from APIs already shared, so a read model that keeps its APIs can
+    /// rebuild the table after one API changed without copying the others.
+    pub fn from_shared(apis: impl IntoIterator<Item = Arc<Api>>) -> RouteTable {
+        let mut apis: Vec<Arc<Api>> = apis.into_iter().filter(|a| a.lifecycle != Lifecycle::Draft).collect();
         apis.sort_by(|a, b| b.base_path.len().cmp(&a.base_path.len()).then_with(|| a.id.cmp(&b.id)));
         RouteTable { apis }
     }

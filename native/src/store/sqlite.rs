@@ -199,6 +199,20 @@ impl Repo for SqliteRepo {
         })
     }
 
+    fn page_records(
+        &self,
+        kind: EntityKind,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Record>, StoreError>> + Send {
+        let (after, limit) = (after.unwrap_or_default().to_owned(), i64::try_from(limit).unwrap_or(i64::MAX));
+        // Seeks on the (kind, id) unique index: each page costs its own size, not the table's.
+        self.run(move |tx| {
+            let sql = "SELECT kind, id, parent, body FROM records WHERE kind = ?1 AND id > ?2 ORDER BY id LIMIT ?3";
+            query_records(tx, sql, params![kind.as_str(), after, limit])
+        })
+    }
+
     fn find_unique(
         &self,
         kind: EntityKind,

@@ -171,6 +171,26 @@ pub trait Repo: Send + Sync + 'static {
         value: &str,
     ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
 
+    /// Up to `limit` records of `kind` whose id sorts after `after`, in id order: for reading
+    /// a kind too large to hold as records at once (a million keys at start-up) page by page.
+    /// Pages are separate reads, not one consistent snapshot. The provided version pages a
+    /// full listing; stores that can seek by id override it.
+    fn page_records(
+        &self,
+        kind: EntityKind,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Record>, StoreError>> + Send {
+        let (records, after) = (self.list_records(kind, None), after.map(str::to_owned));
+        async move {
+            let mut page: Vec<Record> =
+                records.await?.into_iter().filter(|r| after.as_deref().is_none_or(|a| r.id.as_str() > a)).collect();
+            page.sort_by(|a, b| a.id.cmp(&b.id));
+            page.truncate(limit);
+            Ok(page)
+        }
+    }
+
     /// All entities, read consistently.
     fn snapshot(&self) -> impl Future<Output = Result<CatalogSnapshot, StoreError>> + Send;
 

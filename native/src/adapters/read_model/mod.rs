@@ -1,45 +1,63 @@
-//! `InProcessReadModel`: the native gateway's read model, rebuilt from the store after every
-//! control-plane change and swapped in whole, so a request always sees one consistent
-//! snapshot and revocations apply to the very next request.
+//! `InProcessReadModel`: the native gateway's read model. A control-plane change updates only
+//! the entries it touches (see [`apply`]) in a new [`Snapshot`] that shares everything else
+//! with the current one, and the new snapshot is swapped in whole: a request always sees one
+//! consistent snapshot, and a revocation applies to the very next request.
+
+mod apply;
+mod index;
+mod snapshot;
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use foldhash::HashMap;
-use gatehouse_core::entitlements::{compile_identity, Identity};
+use gatehouse_core::entitlements::Identity;
 use gatehouse_core::keys::KeyHash;
-use gatehouse_core::model::{Developer, Key};
+use gatehouse_core::model::Key;
 use gatehouse_core::ports::{PortError, ReadModel};
 use gatehouse_core::routing::RouteTable;
-use gatehouse_core::store::CatalogSnapshot;
+use gatehouse_core::store::{CatalogSnapshot, EntityKind};
+use tokio::sync::{Mutex, MutexGuard};
 
-/// Everything the data plane reads, compiled for lookups.
-#[derive(Default)]
-pub struct Snapshot {
-    routes: Arc<RouteTable>,
-    /// Keyed by SHA-256 digests and our own ids, so a fast hasher is safe from crafted
-    /// collisions.
-    keys_by_hash: HashMap<String, Arc<Key>>,
-    identities: HashMap<String, Arc<Identity>>,
-}
+pub use apply::{apply, decoded, index_record, recompile};
+pub use index::CatalogIndex;
+pub use snapshot::Snapshot;
 
 impl Snapshot {
-    pub fn compile(catalog: CatalogSnapshot) -> Snapshot {
-        let developers: HashMap<&str, &Developer> = catalog.developers.iter().map(|d| (d.id.as_str(), d)).collect();
-        let identities = catalog
-            .apps
-            .iter()
-            .filter_map(|app| {
-                let developer = developers.get(app.developer_id.as_str())?;
-                let identity =
-                    compile_identity(app, developer, &catalog.subscriptions, &catalog.products, &catalog.plans);
-                Some((app.id.clone(), Arc::new(identity)))
-            })
-            .collect();
-        let keys_by_hash = catalog.keys.into_iter().map(|k| (k.hash.as_hex().to_string(), Arc::new(k))).collect();
-        Snapshot { routes: Arc::new(RouteTable::new(catalog.apis)), keys_by_hash, identities }
+    /// Compiles a whole catalogue at once (start-up, tests and benches), keeping the index.
+    pub fn compile_with_index(catalog: CatalogSnapshot) -> (CatalogIndex, Snapshot) {
+        let mut index = CatalogIndex::default();
+        let mut snapshot = Snapshot::default();
+        catalog.apis.into_iter().for_each(|a| index.put_api(a));
+        catalog.products.into_iter().for_each(|p| drop(index.put_product(p)));
+        catalog.plans.into_iter().for_each(|p| drop(index.put_plan(p)));
+        catalog.developers.into_iter().for_each(|d| drop(index.put_developer(d)));
+        catalog.apps.into_iter().for_each(|a| drop(index.put_app(a)));
+        catalog.subscriptions.into_iter().for_each(|s| drop(index.put_subscription(s)));
+        catalog.keys.into_iter().for_each(|k| snapshot.put_key(k));
+        finish(&index, &mut snapshot);
+        (index, snapshot)
     }
+
+    pub fn compile(catalog: CatalogSnapshot) -> Snapshot {
+        Snapshot::compile_with_index(catalog).1
+    }
+}
+
+/// Builds the routes and every identity once the index holds the whole catalogue.
+pub fn finish(index: &CatalogIndex, snapshot: &mut Snapshot) {
+    snapshot.set_routes(index.routes());
+    let apps: Vec<String> = index.apps().map(str::to_owned).collect();
+    recompile(index, snapshot, &apps);
+}
+
+/// What the one writer keeps between changes.
+#[derive(Default)]
+pub struct Writer {
+    pub index: CatalogIndex,
+    /// Changes whose record could not be read (the store was unavailable), retried before the
+    /// next change: a revocation whose publish failed must not stay unapplied until a restart.
+    pub unapplied: Vec<(EntityKind, String)>,
 }
 
 /// Swapped whole on every control-plane change. Each gateway thread keeps its own reference
@@ -56,6 +74,9 @@ struct Shared {
     current: RwLock<Arc<Snapshot>>,
     /// Bumped after every `replace`, while the new snapshot is already in place.
     generation: AtomicU64,
+    /// The writer's state. Holding this lock is what makes one writer at a time: a change is
+    /// read from the store and applied under it, so changes apply in the order they are read.
+    writer: Mutex<Writer>,
 }
 
 /// A thread's copy of one model's snapshot, as of `generation`.
@@ -74,7 +95,12 @@ static NEXT_MODEL_ID: AtomicU64 = AtomicU64::new(1);
 impl Default for InProcessReadModel {
     fn default() -> Self {
         let id = NEXT_MODEL_ID.fetch_add(1, Ordering::Relaxed);
-        let shared = Shared { id, current: RwLock::new(Arc::default()), generation: AtomicU64::new(0) };
+        let shared = Shared {
+            id,
+            current: RwLock::new(Arc::default()),
+            generation: AtomicU64::new(0),
+            writer: Mutex::new(Writer::default()),
+        };
         InProcessReadModel { shared: Arc::new(shared) }
     }
 }
@@ -87,6 +113,19 @@ impl InProcessReadModel {
             *current = Arc::new(snapshot);
             self.shared.generation.fetch_add(1, Ordering::Release);
         }
+    }
+
+    /// The writer's state, locked: one writer at a time (see [`Shared::writer`]).
+    pub async fn writer(&self) -> MutexGuard<'_, Writer> {
+        self.shared.writer.lock().await
+    }
+
+    /// The current snapshot, to derive the next one from (a cheap, structurally shared clone).
+    pub fn current(&self) -> Snapshot {
+        // `replace` cannot panic while it holds the lock, so a poisoned lock still holds a
+        // whole snapshot.
+        let current = self.shared.current.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Snapshot::clone(&current)
     }
 
     /// Runs `read` on the current snapshot, refreshing this thread's copy if it is stale.
@@ -110,11 +149,11 @@ impl ReadModel for InProcessReadModel {
     }
 
     async fn key(&self, hash: &KeyHash) -> Result<Option<Arc<Key>>, PortError> {
-        self.with_snapshot(|s| s.keys_by_hash.get(hash.as_hex()).cloned())
+        self.with_snapshot(|s| s.key(hash))
     }
 
     async fn identity(&self, app_id: &str) -> Result<Option<Arc<Identity>>, PortError> {
-        self.with_snapshot(|s| s.identities.get(app_id).cloned())
+        self.with_snapshot(|s| s.identity(app_id))
     }
 }
 
@@ -123,7 +162,7 @@ mod tests {
     use super::*;
 
     fn snapshot_with(routes: &Arc<RouteTable>) -> Snapshot {
-        Snapshot { routes: Arc::clone(routes), ..Snapshot::default() }
+        Snapshot::with_routes(Arc::clone(routes))
     }
 
     async fn routes_of(model: &InProcessReadModel) -> Arc<RouteTable> {

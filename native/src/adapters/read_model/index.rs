@@ -1,0 +1,189 @@
+//! `CatalogIndex`: the writer's side of the read model. It keeps the entities an identity is
+//! compiled from (developers, apps, subscriptions, products, plans) and the APIs the route
+//! table is built from, with the small reverse indexes that say which identities a change
+//! touches, so a write recompiles only those.
+//!
+//! Sizes: entities here number in the thousands (keys, the million-row kind, live only in the
+//! snapshot); APIs are kept without their OpenAPI document.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use gatehouse_core::entitlements::{compile_identity, Identity};
+use gatehouse_core::model::{Api, App, Developer, Plan, Product, Subscription};
+use gatehouse_core::routing::RouteTable;
+
+/// App ids whose identity must be recompiled after a change.
+pub type Affected = Vec<String>;
+
+#[derive(Default)]
+pub struct CatalogIndex {
+    apis: HashMap<String, Arc<Api>>,
+    products: HashMap<String, Product>,
+    plans: HashMap<String, Plan>,
+    developers: HashMap<String, Developer>,
+    apps: HashMap<String, App>,
+    subscriptions: HashMap<String, Subscription>,
+    /// Each app's subscriptions in creation order: the first matching grant wins.
+    subs_by_app: HashMap<String, Vec<String>>,
+    apps_by_developer: HashMap<String, HashSet<String>>,
+    subs_by_product: HashMap<String, HashSet<String>>,
+    subs_by_plan: HashMap<String, HashSet<String>>,
+}
+
+fn unlink(index: &mut HashMap<String, HashSet<String>>, owner: &str, id: &str) {
+    if let Some(set) = index.get_mut(owner) {
+        set.remove(id);
+        if set.is_empty() {
+            index.remove(owner);
+        }
+    }
+}
+
+fn link(index: &mut HashMap<String, HashSet<String>>, owner: &str, id: &str) {
+    index.entry(owner.to_owned()).or_default().insert(id.to_owned());
+}
+
+impl CatalogIndex {
+    /// Keeps an API for routing. Its OpenAPI document is dropped: the gateway routes on
+    /// `operations`; the document stays in the store for the admin API, portal and export.
+    pub fn put_api(&mut self, mut api: Api) {
+        api.openapi = serde_json::Value::Null;
+        self.apis.insert(api.id.clone(), Arc::new(api));
+    }
+
+    pub fn remove_api(&mut self, id: &str) {
+        self.apis.remove(id);
+    }
+
+    /// The route table over every kept API (drafts left out by `RouteTable`).
+    pub fn routes(&self) -> RouteTable {
+        RouteTable::from_shared(self.apis.values().cloned())
+    }
+
+    pub fn apps(&self) -> impl Iterator<Item = &str> {
+        self.apps.keys().map(String::as_str)
+    }
+
+    fn apps_of_subs<'a>(&self, subs: impl IntoIterator<Item = &'a String>) -> Affected {
+        let apps: HashSet<&str> =
+            subs.into_iter().filter_map(|s| self.subscriptions.get(s)).map(|s| s.app_id.as_str()).collect();
+        apps.into_iter().map(str::to_owned).collect()
+    }
+
+    pub fn put_product(&mut self, product: Product) -> Affected {
+        let affected = self.remove_product(&product.id);
+        self.products.insert(product.id.clone(), product);
+        affected
+    }
+
+    pub fn remove_product(&mut self, id: &str) -> Affected {
+        self.products.remove(id);
+        self.apps_of_subs(self.subs_by_product.get(id).into_iter().flatten())
+    }
+
+    pub fn put_plan(&mut self, plan: Plan) -> Affected {
+        let affected = self.remove_plan(&plan.id);
+        self.plans.insert(plan.id.clone(), plan);
+        affected
+    }
+
+    pub fn remove_plan(&mut self, id: &str) -> Affected {
+        self.plans.remove(id);
+        self.apps_of_subs(self.subs_by_plan.get(id).into_iter().flatten())
+    }
+
+    pub fn put_developer(&mut self, developer: Developer) -> Affected {
+        let affected = self.remove_developer(&developer.id);
+        self.developers.insert(developer.id.clone(), developer);
+        affected
+    }
+
+    pub fn remove_developer(&mut self, id: &str) -> Affected {
+        self.developers.remove(id);
+        self.apps_by_developer.get(id).map(|apps| apps.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    pub fn put_app(&mut self, app: App) -> Affected {
+        self.remove_app(&app.id);
+        link(&mut self.apps_by_developer, &app.developer_id, &app.id);
+        let id = app.id.clone();
+        self.apps.insert(app.id.clone(), app);
+        vec![id]
+    }
+
+    pub fn remove_app(&mut self, id: &str) -> Affected {
+        if let Some(old) = self.apps.remove(id) {
+            unlink(&mut self.apps_by_developer, &old.developer_id, id);
+        }
+        vec![id.to_owned()]
+    }
+
+    pub fn put_subscription(&mut self, sub: Subscription) -> Affected {
+        let mut affected = Vec::new();
+        if let Some(old) = self.subscriptions.get(&sub.id).cloned() {
+            self.unlink_subscription(&old);
+            if old.app_id == sub.app_id {
+                // Same app: keep its place in the app's creation order.
+                self.link_subscription(&sub, false);
+                affected.push(sub.app_id.clone());
+                self.subscriptions.insert(sub.id.clone(), sub);
+                return affected;
+            }
+            self.unlink_from_app(&old);
+            affected.push(old.app_id);
+        }
+        self.link_subscription(&sub, true);
+        affected.push(sub.app_id.clone());
+        self.subscriptions.insert(sub.id.clone(), sub);
+        affected
+    }
+
+    pub fn remove_subscription(&mut self, id: &str) -> Affected {
+        let Some(old) = self.subscriptions.remove(id) else {
+            return Vec::new();
+        };
+        self.unlink_subscription(&old);
+        self.unlink_from_app(&old);
+        vec![old.app_id]
+    }
+
+    fn link_subscription(&mut self, sub: &Subscription, to_app: bool) {
+        link(&mut self.subs_by_product, &sub.product_id, &sub.id);
+        link(&mut self.subs_by_plan, &sub.plan_id, &sub.id);
+        if to_app {
+            self.subs_by_app.entry(sub.app_id.clone()).or_default().push(sub.id.clone());
+        }
+    }
+
+    fn unlink_subscription(&mut self, old: &Subscription) {
+        unlink(&mut self.subs_by_product, &old.product_id, &old.id);
+        unlink(&mut self.subs_by_plan, &old.plan_id, &old.id);
+    }
+
+    fn unlink_from_app(&mut self, old: &Subscription) {
+        if let Some(subs) = self.subs_by_app.get_mut(&old.app_id) {
+            subs.retain(|s| *s != old.id);
+            if subs.is_empty() {
+                self.subs_by_app.remove(&old.app_id);
+            }
+        }
+    }
+
+    /// The app's identity compiled from its own subscriptions only; `None` when the app or
+    /// its developer is unknown (then its keys authorise nothing).
+    pub fn identity(&self, app_id: &str) -> Option<Identity> {
+        let app = self.apps.get(app_id)?;
+        let developer = self.developers.get(&app.developer_id)?;
+        let subs: Vec<Subscription> = self
+            .subs_by_app
+            .get(app_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.subscriptions.get(id).cloned())
+            .collect();
+        let products: Vec<Product> = subs.iter().filter_map(|s| self.products.get(&s.product_id).cloned()).collect();
+        let plans: Vec<Plan> = subs.iter().filter_map(|s| self.plans.get(&s.plan_id).cloned()).collect();
+        Some(compile_identity(app, developer, &subs, &products, &plans))
+    }
+}
