@@ -5,6 +5,7 @@
 
 mod apply;
 mod index;
+mod keys;
 mod snapshot;
 
 use std::cell::RefCell;

@@ -7,8 +7,6 @@
 //! snapshot O(log n) in time and memory: readers keep the old one until they next look, and
 //! the writer never waits for them. Lookups stay a handful of pointer hops.
 
-use std::borrow::Borrow;
-use std::hash::{Hash, Hasher};
 use std::sync::{Arc, OnceLock};
 
 use gatehouse_core::entitlements::Identity;
@@ -19,11 +17,13 @@ use gatehouse_core::routing::RouteTable;
 use gatehouse_core::time::UnixMillis;
 use imbl::shared_ptr::DefaultSharedPtr;
 
+use super::keys::Keys;
+
 /// Keyed by SHA-256 digests and our own ids, so a fast hasher is safe from crafted collisions.
 type Map<K, V> = imbl::GenericHashMap<K, V, foldhash::fast::RandomState, DefaultSharedPtr>;
 
 /// SHA-256 digest bytes: half the size of the hex the rest of the system uses.
-type Digest = [u8; 32];
+pub(super) type Digest = [u8; 32];
 
 fn digest(hash: &KeyHash) -> Digest {
     // Branch-free: `KeyHash` holds only lowercase hex digits, and for those `c & 0x0f` is the
@@ -46,9 +46,9 @@ fn digest(hash: &KeyHash) -> Digest {
 /// The `Key` the port answers with is built on a key's first lookup and kept with it: building
 /// one per request (three allocations, ~0.5 µs on a busy machine) would be most of a lookup's
 /// cost, and only keys in use pay its memory. A change to the key replaces the whole entry.
-struct StoredKey {
-    digest: Digest,
-    id: Box<str>,
+pub(super) struct StoredKey {
+    pub(super) digest: Digest,
+    pub(super) id: Box<str>,
     /// Shared by every key of the app (see [`Snapshot::app_ids`]).
     app_id: Arc<str>,
     status: KeyStatus,
@@ -60,7 +60,7 @@ struct StoredKey {
 }
 
 impl StoredKey {
-    fn of(key: Key, app_id: Arc<str>) -> StoredKey {
+    pub(super) fn of(key: Key, app_id: Arc<str>) -> StoredKey {
         StoredKey {
             digest: digest(&key.hash),
             id: key.id.into_boxed_str(),
@@ -94,37 +94,11 @@ impl StoredKey {
     }
 }
 
-/// The map holds one pointer per key, found by the digest it points to. (Entries inline in
-/// the map's nodes measured twice the memory: a node keeps room for every slot.)
-#[derive(Clone)]
-struct KeyEntry(Arc<StoredKey>);
-
-impl Borrow<Digest> for KeyEntry {
-    fn borrow(&self) -> &Digest {
-        &self.0.digest
-    }
-}
-
-/// Must hash as the digest it borrows as, so a lookup by digest finds it.
-impl Hash for KeyEntry {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.digest.hash(state)
-    }
-}
-
-impl PartialEq for KeyEntry {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.digest == other.0.digest
-    }
-}
-
-impl Eq for KeyEntry {}
-
 /// What the gateway reads. Cloning is O(1): clones share every node until one changes.
 #[derive(Clone, Default)]
 pub struct Snapshot {
     pub(super) routes: Arc<RouteTable>,
-    keys: Map<KeyEntry, ()>,
+    keys: Keys,
     identities: Map<String, Arc<Identity>>,
     /// One copy of each app id that keys name, shared by those keys: apps have hundreds or
     /// thousands of keys, and a copy per key was 32 MB a million keys. Ids stay after their
@@ -138,7 +112,7 @@ impl Snapshot {
     }
 
     pub(super) fn key(&self, hash: &KeyHash) -> Option<Arc<Key>> {
-        let (KeyEntry(stored), ()) = self.keys.get_key_value(&digest(hash))?;
+        let stored = self.keys.get(&digest(hash))?;
         Some(Arc::clone(stored.in_use.get_or_init(|| Arc::new(stored.to_key(hash)))))
     }
 
@@ -164,10 +138,7 @@ impl Snapshot {
                 shared
             }
         };
-        let entry = KeyEntry(Arc::new(StoredKey::of(key, app_id)));
-        // Remove first: an insert over an equal entry could keep the old entry as the key.
-        self.keys.remove(&entry.0.digest);
-        self.keys.insert(entry, ());
+        self.keys.put(Arc::new(StoredKey::of(key, app_id)));
     }
 
     pub fn remove_key(&mut self, hash: &KeyHash) {
@@ -177,7 +148,9 @@ impl Snapshot {
     /// Removes the key with this id wherever it is: O(n), for the rare change that does not
     /// tell its hash (a deleted record, or one that cannot be decoded).
     pub fn remove_key_by_id(&mut self, id: &str) {
-        self.keys.retain(|entry, ()| &*entry.0.id != id);
+        if let Some(digest) = self.keys.digest_of_id(id) {
+            self.keys.remove(&digest);
+        }
     }
 
     /// Sets an app's identity; `None` removes it, so its keys authorise nothing.
