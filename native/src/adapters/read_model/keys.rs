@@ -123,27 +123,12 @@ fn put_into(table: &mut HashTable<Arc<StoredKey>>, hasher: &Hasher, key: Arc<Sto
 mod tests {
     use std::collections::HashMap;
 
-    use gatehouse_core::keys::hash_secret;
-    use gatehouse_core::model::{Key, KeyStatus};
+    use gatehouse_core::store::contract;
 
     use super::*;
 
     fn key(n: usize) -> Arc<StoredKey> {
-        let key = Key {
-            id: format!("key_{n}"),
-            app_id: "app_1".into(),
-            name: String::new(),
-            hash: hash_secret(&format!("secret {n}")),
-            display_prefix: String::new(),
-            last4: String::new(),
-            status: KeyStatus::Active,
-            created_at: 0,
-            expires_at: None,
-            grace_until: None,
-            replaced_by: None,
-            last_used_at: None,
-            limits: vec![],
-        };
+        let key = contract::key(&format!("key_{n}"), "app_1", &format!("secret {n}"));
         Arc::new(StoredKey::of(key, Arc::from("app_1")))
     }
 
