@@ -42,7 +42,10 @@ impl Dev {
     /// [`Dev::start`] with more `dev` flags. The flush intervals are the defaults unless
     /// `extra` sets them (the environment's are removed).
     pub fn start_with(data: &Path, extra: &[&str]) -> Dev {
-        let mut child = Command::new(BIN)
+        // Under the usual umask (new files 0644, directories 0755), whatever this process has,
+        // so a test of file modes sees what a user's shell would give.
+        let mut child = Command::new("sh")
+            .args(["-c", "umask 022 && exec \"$0\" \"$@\"", BIN])
             .args(["dev", "--gateway-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
             .args(["--demo-upstream-addr", "127.0.0.1:0"])
             .args(extra)
