@@ -66,16 +66,20 @@ async fn config_with_problems_writes_nothing_and_lists_them_all() {
     assert!(h.publisher.changes().is_empty());
 }
 
-#[tokio::test]
-async fn config_can_be_applied_as_yaml() {
-    let h = Harness::new();
-    let yaml = "products:\n  - name: Empty\n    plans:\n      - name: free\n";
+async fn put_yaml(h: &Harness, yaml: &'static str) -> common::Reply {
     let request = Request::put("/v1/config")
         .header("authorization", format!("Bearer {TOKEN}"))
         .header("content-type", "application/yaml")
         .body(Body::from(yaml))
         .expect("request");
-    let reply = h.send(request).await;
+    h.send(request).await
+}
+
+#[tokio::test]
+async fn config_can_be_applied_as_yaml() {
+    let h = Harness::new();
+    let yaml = "products:\n  - name: Empty\n    plans:\n      - name: free\n";
+    let reply = put_yaml(&h, yaml).await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     assert_eq!(reply.body["plans"]["created"], 1);
 }
@@ -108,12 +112,7 @@ async fn config_of_the_wrong_shape_lists_every_type_error_and_unknown_field() {
 async fn yaml_config_with_a_key_given_twice_is_refused() {
     let h = Harness::new();
     let yaml = "products:\n  - name: Empty\n    name: Other\n";
-    let request = Request::put("/v1/config")
-        .header("authorization", format!("Bearer {TOKEN}"))
-        .header("content-type", "application/yaml")
-        .body(Body::from(yaml))
-        .expect("request");
-    let reply = h.send(request).await;
+    let reply = put_yaml(&h, yaml).await;
     assert_problem(&reply, 400, "bad-request");
     assert!(reply.body["detail"].as_str().is_some_and(|d| d.contains("appears twice")), "{:?}", reply.body);
     assert!(h.publisher.changes().is_empty());
