@@ -11,6 +11,7 @@ mod error;
 mod extract;
 mod objects_only;
 mod openapi;
+mod portal;
 mod preconditions;
 mod publisher;
 mod routes;
@@ -27,8 +28,9 @@ use gatehouse_core::store::Repo;
 
 pub use auth::Actor;
 pub use error::{AdminError, FieldError};
+pub use portal::PortalSettings;
 pub use publisher::{Change, ChangeOp, PublishError, Publisher, RecordingPublisher};
-pub use state::{AdminSettings, AdminState, Clock};
+pub use state::{ensure_catalog_cards, AdminSettings, AdminState, Clock};
 pub use views::KeyView;
 
 /// The admin API's own OpenAPI 3.1 document, served at `GET /v1/openapi.json`: built from the
@@ -43,11 +45,26 @@ pub fn router<R: Repo, P: Publisher>(state: AdminState<R, P>) -> Router {
     let admin = routes::admin::<R, P>().into_iter().fold(Router::new(), |r, route| r.route(route.path, route.handler));
     let public =
         routes::public::<R, P>().into_iter().fold(Router::new(), |r, route| r.route(route.path, route.handler));
+    let portal = portal::router(&state);
     public
         .merge(admin.route_layer(guard))
-        .fallback(|| async { AdminError::problem(ProblemKind::NotFound, "no such admin endpoint") })
+        .merge(portal)
+        .fallback(not_found::<R, P>)
         .layer(map_response(problem_for_bare_errors))
         .with_state(state)
+}
+
+/// A page for browsers outside the admin API, problem+json for everyone else.
+async fn not_found<R: Repo, P: Publisher>(
+    axum::extract::State(state): axum::extract::State<AdminState<R, P>>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    use axum::response::IntoResponse;
+    match portal::wants_page(uri.path(), headers.get(header::ACCEPT)) {
+        true => portal::not_found_page(&state),
+        false => AdminError::problem(ProblemKind::NotFound, "no such admin endpoint").into_response(),
+    }
 }
 
 /// Every (method, path) the router serves, for documentation checks.
@@ -61,9 +78,12 @@ pub fn route_list() -> Vec<(Method, &'static str)> {
 /// problem body; give it one, keeping headers such as `Allow`.
 async fn problem_for_bare_errors(response: Response) -> Response {
     let status = response.status();
-    let is_problem =
-        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == CONTENT_TYPE.as_bytes());
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+    // A problem already, or a portal page (which explains itself in HTML).
+    let explained = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == CONTENT_TYPE.as_bytes() || v.as_bytes().starts_with(b"text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || explained {
         return response;
     }
     let kind = match status {

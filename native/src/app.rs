@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_admin::{router, AdminSettings, AdminState};
+use gatehouse_admin::{ensure_catalog_cards, router, AdminSettings, AdminState, PortalSettings};
 use gatehouse_core::config::GatewayConfig;
 use gatehouse_core::keys::hash_secret;
 use gatehouse_core::pipeline::Gateway;
@@ -108,6 +108,10 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
     let publisher =
         InProcessPublisher { repo: Arc::clone(&repo), read_model: read_model.clone(), cache: Arc::clone(&cache) };
     publisher.rebuild().await.map_err(|e| fail("cannot load the catalog", &e))?;
+    let cards = ensure_catalog_cards(&*repo).await.map_err(|e| fail("cannot write the portal's catalog cards", &e))?;
+    if cards > 0 {
+        tracing::info!(cards, "wrote the portal's catalog cards of APIs stored before they existed");
+    }
 
     let demo_upstream_addr = if config.demo {
         let listener = bind(config.demo_upstream_addr).await?;
@@ -118,6 +122,20 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
         None
     };
 
+    // The gateway first, so the portal knows its address (try-it sends calls there).
+    let adapters = NativeAdapters {
+        read_model,
+        limiter: Arc::clone(&limiter),
+        cache: Arc::clone(&cache),
+        upstream: PooledUpstream,
+        usage: Arc::clone(&usage),
+        clock: SystemClock::default(),
+    };
+    let gateway = Arc::new(Gateway::new(adapters, config.gateway));
+    let workers = gateway::spawn_workers(config.gateway_addr, config.gateway_threads, gateway, shutdown_rx.clone())
+        .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", config.gateway_addr)))?;
+    let gateway_addr = workers.addr;
+
     let settings = AdminSettings::default();
     let max_admin_body = settings.max_body_bytes;
     let state = AdminState::new(
@@ -126,7 +144,8 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
         vec![hash_secret(&admin_token)],
         settings,
         Arc::new(now_millis),
-    );
+    )
+    .with_portal(PortalSettings { gateway_url: Some(format!("http://{gateway_addr}")), ..PortalSettings::default() });
     let admin = router(state);
     let demo_key = match demo_upstream_addr {
         Some(addr) => crate::seed::demo(&admin, &admin_token, &config.data_dir, addr).await?,
@@ -138,18 +157,6 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
     let admin_timeout = config.admin_read_timeout;
     tasks.spawn(admin_server::serve(admin_listener, admin, max_admin_body, admin_timeout, shutdown_rx.clone()));
 
-    let adapters = NativeAdapters {
-        read_model,
-        limiter: Arc::clone(&limiter),
-        cache,
-        upstream: PooledUpstream,
-        usage: Arc::clone(&usage),
-        clock: SystemClock::default(),
-    };
-    let gateway = Arc::new(Gateway::new(adapters, config.gateway));
-    let workers = gateway::spawn_workers(config.gateway_addr, config.gateway_threads, gateway, shutdown_rx.clone())
-        .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", config.gateway_addr)))?;
-    let gateway_addr = workers.addr;
     tasks.spawn(flush_counters_periodically(Arc::clone(&limiter), config.quota_flush, shutdown_rx.clone()));
     tasks.spawn(flush_periodically(Arc::clone(&repo), Arc::clone(&usage), config.usage_flush, shutdown_rx));
 

@@ -64,6 +64,15 @@ impl Harness {
         Reply { status: parts.status, headers: parts.headers, body }
     }
 
+    /// A portal page, as a browser asks for it: status, headers and the HTML.
+    pub async fn page(&self, path: &str) -> (StatusCode, HeaderMap, String) {
+        let request = Request::builder().uri(path).header("accept", "text/html").body(Body::empty()).expect("request");
+        let response = self.router.clone().oneshot(request).await.expect("router is infallible");
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.expect("body").to_bytes();
+        (parts.status, parts.headers, String::from_utf8(bytes.to_vec()).expect("pages are UTF-8"))
+    }
+
     /// An authenticated JSON call.
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
         let builder = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {TOKEN}"));

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use gatehouse_core::model::Key;
 use gatehouse_core::store::{
-    summarise, AuditEntry, BatchOutcome, CatalogSnapshot, EntityKind, Etag, Record, Repo, StoreError, UsageQuery,
-    UsageRow, Write,
+    refuse_put_with_uniques, summarise, AuditEntry, BatchOutcome, CatalogSnapshot, EntityKind, Etag, Record, Repo,
+    StoreError, UsageQuery, UsageRow, Write,
 };
 use gatehouse_core::time::UnixMillis;
 use gatehouse_core::usage::Rollup;
@@ -154,6 +154,18 @@ fn apply(tx: &Transaction<'_>, write: Write) -> Result<(), StoreError> {
                 return Err(StoreError::NotFound);
             }
             release_uniques(tx, kind, &id)
+        }
+        Write::Put(r) => {
+            refuse_put_with_uniques(&r)?;
+            let sql = "INSERT INTO records (kind, id, parent, body) VALUES (?1, ?2, ?3, ?4) \
+                       ON CONFLICT (kind, id) DO UPDATE SET parent = excluded.parent, body = excluded.body";
+            tx.execute(sql, params![r.kind.as_str(), r.id, r.parent, r.body]).map_err(unavailable)?;
+            Ok(())
+        }
+        Write::Remove { kind, id } => {
+            tx.execute("DELETE FROM records WHERE kind = ?1 AND id = ?2", params![kind.as_str(), id])
+                .map_err(unavailable)?;
+            Ok(())
         }
         // The transaction is IMMEDIATE (it holds SQLite's write lock from its start), so the
         // check and the write below it are one atomic step.

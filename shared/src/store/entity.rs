@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use crate::model::{Api, App, Developer, Key, Plan, Product, Subscription};
+use crate::model::{Api, ApiCard, App, Developer, Key, Plan, Product, Subscription};
 
 /// The kinds of stored entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -20,10 +20,12 @@ pub enum EntityKind {
     App,
     Subscription,
     Key,
+    /// An API's catalog card ([`ApiCard`]), derived from the API on every write of it.
+    ApiCard,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 7] = [
+    pub const ALL: [EntityKind; 8] = [
         EntityKind::Api,
         EntityKind::Product,
         EntityKind::Plan,
@@ -31,6 +33,7 @@ impl EntityKind {
         EntityKind::App,
         EntityKind::Subscription,
         EntityKind::Key,
+        EntityKind::ApiCard,
     ];
 
     /// Stable name, used as a column value and in change notifications.
@@ -43,6 +46,7 @@ impl EntityKind {
             EntityKind::App => "app",
             EntityKind::Subscription => "subscription",
             EntityKind::Key => "key",
+            EntityKind::ApiCard => "api_card",
         }
     }
 
@@ -198,5 +202,12 @@ impl Entity for Key {
     }
     fn uniques(&self) -> Vec<Unique> {
         vec![Unique { value: key_hash_unique(self.hash.as_hex()), what: "key hash".into() }]
+    }
+}
+
+impl Entity for ApiCard {
+    const KIND: EntityKind = EntityKind::ApiCard;
+    fn id(&self) -> &str {
+        &self.id
     }
 }
