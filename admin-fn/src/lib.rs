@@ -9,6 +9,7 @@
 mod auth;
 mod error;
 mod extract;
+mod mail;
 mod objects_only;
 mod openapi;
 mod portal;
@@ -28,10 +29,17 @@ use gatehouse_core::store::Repo;
 
 pub use auth::Actor;
 pub use error::{AdminError, FieldError};
+pub use mail::{Mail, MailError, Mailer, OutboxMailer, SmtpMailer};
 pub use portal::PortalSettings;
 pub use publisher::{Change, ChangeOp, PublishError, Publisher, RecordingPublisher};
 pub use state::{ensure_catalog_cards, AdminSettings, AdminState, Clock};
 pub use views::KeyView;
+
+/// The client's address, as the runtime that received the request knows it (the TCP peer
+/// natively, the source IP of the Lambda event on AWS); put in the request's extensions.
+/// Used to throttle sign-in per address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
 
 /// The admin API's own OpenAPI 3.1 document, served at `GET /v1/openapi.json`: built from the
 /// Rust types on first use (see `openapi`).

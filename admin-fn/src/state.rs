@@ -13,6 +13,7 @@ use rand::TryRngCore;
 
 use crate::auth::Actor;
 use crate::error::AdminError;
+use crate::mail::Mailer;
 use crate::portal::PortalSettings;
 use crate::preconditions::{IfMatch, Tagged};
 use crate::publisher::{Change, ChangeOp, Publisher};
@@ -63,6 +64,8 @@ pub struct AdminState<R, P> {
     /// Secret the edge signs usage batches with; `None` turns `POST /v1/usage/batches` off.
     pub(crate) ingest_secret: Option<Arc<Vec<u8>>>,
     pub(crate) portal: Arc<PortalSettings>,
+    /// How the portal sends mail; `None` turns sign-in off.
+    pub(crate) mailer: Option<Arc<dyn Mailer>>,
     clock: Clock,
 }
 
@@ -75,6 +78,7 @@ impl<R, P> Clone for AdminState<R, P> {
             settings: Arc::clone(&self.settings),
             ingest_secret: self.ingest_secret.clone(),
             portal: Arc::clone(&self.portal),
+            mailer: self.mailer.clone(),
             clock: Arc::clone(&self.clock),
         }
     }
@@ -92,7 +96,13 @@ impl<R: Repo, P: Publisher> AdminState<R, P> {
     ) -> Self {
         let admin_tokens = Arc::new(admin_token_hashes);
         let (settings, portal) = (Arc::new(settings), Arc::new(PortalSettings::default()));
-        AdminState { repo, publisher, admin_tokens, settings, ingest_secret: None, portal, clock }
+        AdminState { repo, publisher, admin_tokens, settings, ingest_secret: None, portal, mailer: None, clock }
+    }
+
+    /// Sets how the portal sends mail (sign-in links, notices).
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
     }
 
     /// Sets how the developer portal presents itself (its name, the gateway's URL).

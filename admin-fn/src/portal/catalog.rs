@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::lifecycle::Lifecycle;
 use gatehouse_core::model::{Api, ApiCard, Plan, Product};
@@ -14,6 +14,8 @@ use gatehouse_core::store::{Repo, StoreError};
 use gatehouse_core::time::rfc3339;
 use serde::Deserialize;
 
+use super::apps::{self, NewSecret};
+use super::session::{self, Current};
 use super::{html_error, plain_words, render, Chrome};
 use crate::publisher::Publisher;
 use crate::state::AdminState;
@@ -32,6 +34,7 @@ pub(crate) struct CatalogQuery {
 
 /// A plan as a card lists it.
 pub(crate) struct PlanLine {
+    pub id: String,
     pub name: String,
     pub limits: Vec<String>,
     pub requires_approval: bool,
@@ -112,6 +115,7 @@ pub(crate) fn products_of(api_id: &str, products: &[Product], plans: &[Plan]) ->
                 .into_iter()
                 .flatten()
                 .map(|plan| PlanLine {
+                    id: plan.id.clone(),
                     name: plan.name.clone(),
                     limits: plain_words::limits(&plan.limits),
                     requires_approval: plan.requires_approval,
@@ -124,10 +128,18 @@ pub(crate) fn products_of(api_id: &str, products: &[Product], plans: &[Plan]) ->
 /// `GET /`: published and deprecated APIs, searched and paged on the server.
 pub(crate) async fn page<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
     Query(query): Query<CatalogQuery>,
 ) -> Response {
+    let current = match session::current(&s, &headers).await {
+        Ok(current) => current,
+        Err(e) => return apps::failed(e),
+    };
     match catalog(&s, query).await {
-        Ok(page) => render(&page),
+        Ok(mut page) => {
+            page.chrome = Chrome::of(&s.portal, current.as_ref());
+            render(&page)
+        }
         Err(e) => unavailable(e),
     }
 }
@@ -169,6 +181,9 @@ struct ApiPage {
     base_url: Option<String>,
     sunset: Option<String>,
     successor: Option<String>,
+    /// Plans offer "Get a key" to a signed-in developer, "Sign in to get a key" to others.
+    signed_in_developer: bool,
+    new_secret: Option<NewSecret>,
 }
 
 /// An API the portal may show: anything but a draft (which does not exist for the portal).
@@ -183,9 +198,23 @@ async fn visible_api<R: Repo, P: Publisher>(s: &AdminState<R, P>, id: &str) -> R
 /// `GET /apis/{id}`.
 pub(crate) async fn api_page<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let api = match visible_api(&s, &id).await {
+    match session::current(&s, &headers).await {
+        Ok(current) => api_page_for(&s, &id, current.as_ref(), None).await,
+        Err(e) => apps::failed(e),
+    }
+}
+
+/// An API's page for whoever is signed in, with a secret just issued shown once.
+pub(crate) async fn api_page_for<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    id: &str,
+    current: Option<&Current>,
+    new_secret: Option<NewSecret>,
+) -> Response {
+    let api = match visible_api(s, id).await {
         Ok(Some(api)) => api,
         Ok(None) => return no_such_api(),
         Err(e) => return unavailable(e),
@@ -200,13 +229,15 @@ pub(crate) async fn api_page<R: Repo, P: Publisher>(
         _ => (None, None),
     };
     let page = ApiPage {
-        chrome: Chrome::new(&s.portal),
+        chrome: Chrome::of(&s.portal, current),
         badge: badge(&api.lifecycle).unwrap_or("published"),
         description: ApiCard::of(&api).description,
         products: products_of(&api.id, &products, &plans),
         base_url: s.portal.gateway_url.as_ref().map(|g| format!("{}{}", g.trim_end_matches('/'), api.base_path)),
         sunset,
         successor,
+        signed_in_developer: current.is_some_and(|c| c.developer.is_some()),
+        new_secret,
         api,
     };
     render(&page)

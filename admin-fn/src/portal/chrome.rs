@@ -2,6 +2,7 @@
 //! one-off notices; and the portal's settings.
 
 use super::assets;
+use super::session::Current;
 
 /// How the portal presents itself and where it sends people.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,11 +12,15 @@ pub struct PortalSettings {
     /// The gateway's public base URL (e.g. `https://api.example.com`): try-it sends calls there,
     /// and the Content-Security-Policy allows it. `None` hides try-it's send button.
     pub gateway_url: Option<String>,
+    /// Where people reach the portal (e.g. `https://developer.example.com`), for the links in
+    /// its mail. Configured, never taken from a request's `Host` (which anyone can forge, to
+    /// send a victim a sign-in link to their own site). `None` turns sign-in off.
+    pub public_url: Option<String>,
 }
 
 impl Default for PortalSettings {
     fn default() -> Self {
-        PortalSettings { site_name: "Gatehouse".into(), gateway_url: None }
+        PortalSettings { site_name: "Gatehouse".into(), gateway_url: None, public_url: None }
     }
 }
 
@@ -61,6 +66,20 @@ impl Chrome {
 
     pub(crate) fn new(settings: &PortalSettings) -> Chrome {
         Chrome { site_name: settings.site_name.clone(), user: None, csrf: String::new(), notices: Vec::new() }
+    }
+
+    /// The frame for whoever the request's session belongs to.
+    pub(crate) fn of(settings: &PortalSettings, current: Option<&Current>) -> Chrome {
+        let mut chrome = Chrome::new(settings);
+        if let Some(current) = current {
+            let label = match &current.developer {
+                Some(developer) => developer.email.clone(),
+                None => "Admin".to_owned(),
+            };
+            chrome.user = Some(UserChip { label, is_admin: current.is_admin() });
+            chrome.csrf.clone_from(&current.session.csrf);
+        }
+        chrome
     }
 
     /// The versioned URL of an embedded asset (called from templates).

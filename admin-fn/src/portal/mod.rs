@@ -5,17 +5,21 @@
 //! Reading works without JavaScript; the few scripts (try-it, charts, copy buttons) are
 //! embedded files under a strict Content-Security-Policy (see `headers`).
 
+mod apps;
 mod assets;
 mod catalog;
 mod chrome;
 mod headers;
 mod plain_words;
+mod session;
+mod signin;
+mod throttle;
 
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::map_response_with_state;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use gatehouse_core::store::Repo;
 
@@ -34,6 +38,16 @@ pub(crate) fn router<R: Repo, P: Publisher>(state: &AdminState<R, P>) -> Router<
         .route("/apis/{id}", get(catalog::api_page::<R, P>))
         .route("/apis/{id}/openapi.json", get(catalog::api_document::<R, P>))
         .route("/assets/{name}", get(assets::serve))
+        .route("/signin", get(signin::form::<R, P>).post(signin::send_link::<R, P>))
+        .route("/signin/verify", get(signin::confirm::<R, P>).post(signin::verify::<R, P>))
+        .route("/signout", post(signin::sign_out::<R, P>))
+        .route("/apis/{id}/keys", post(apps::get_key::<R, P>))
+        .route("/dashboard", get(apps::dashboard::<R, P>))
+        .route("/apps", post(apps::create_app::<R, P>))
+        .route("/apps/{id}", get(apps::show_app::<R, P>))
+        .route("/apps/{id}/keys", post(apps::create_key::<R, P>))
+        .route("/keys/{id}/rotate", post(apps::rotate_key::<R, P>))
+        .route("/keys/{id}/revoke", post(apps::revoke_key::<R, P>))
         .layer(map_response_with_state(csp, |csp: axum::extract::State<HeaderValue>, r: Response| async move {
             headers::secure(r, &csp)
         }))

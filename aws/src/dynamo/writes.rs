@@ -43,7 +43,7 @@ impl Fail {
 /// When TTL may delete a key record: a while after it stopped working for good.
 fn record_ttl(record: &Record, now: UnixMillis) -> Result<Option<UnixMillis>, StoreError> {
     if record.kind != EntityKind::Key {
-        return Ok(None);
+        return Ok(record.expires_at);
     }
     let key: Key = record.decode()?;
     let stopped = match key.status {

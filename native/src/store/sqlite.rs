@@ -93,7 +93,7 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<(String, String, Option<String
 fn to_record((kind, id, parent, body): (String, String, Option<String>, String)) -> Result<Record, StoreError> {
     let kind = EntityKind::parse(&kind).ok_or_else(|| unavailable(format!("unknown record kind {kind}")))?;
     // Unique values are only needed when writing, so reads leave them out.
-    Ok(Record { kind, id, parent, uniques: Vec::new(), body })
+    Ok(Record { kind, id, parent, uniques: Vec::new(), body, expires_at: None })
 }
 
 fn query_records(tx: &Transaction<'_>, sql: &str, args: impl rusqlite::Params) -> Result<Vec<Record>, StoreError> {

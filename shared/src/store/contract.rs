@@ -17,7 +17,15 @@ use crate::store::{
 use crate::usage::{Rollup, RollupKey, RollupValues};
 
 pub fn developer(id: &str, email: &str) -> Developer {
-    Developer { id: id.into(), email: email.into(), name: id.into(), group: None, organisation: None, created_at: 1 }
+    Developer {
+        id: id.into(),
+        email: email.into(),
+        name: id.into(),
+        group: None,
+        organisation: None,
+        created_at: 1,
+        terms_accepted_at: None,
+    }
 }
 
 pub fn app(id: &str, developer_id: &str) -> App {

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use crate::model::{Api, ApiCard, App, Developer, Key, Plan, Product, Subscription};
+use crate::model::{Api, ApiCard, App, Developer, Key, Plan, Product, Session, SignInLink, Subscription, Throttle};
 
 /// The kinds of stored entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -22,10 +22,13 @@ pub enum EntityKind {
     Key,
     /// An API's catalog card ([`ApiCard`]), derived from the API on every write of it.
     ApiCard,
+    SignInLink,
+    Session,
+    Throttle,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 8] = [
+    pub const ALL: [EntityKind; 11] = [
         EntityKind::Api,
         EntityKind::Product,
         EntityKind::Plan,
@@ -34,6 +37,9 @@ impl EntityKind {
         EntityKind::Subscription,
         EntityKind::Key,
         EntityKind::ApiCard,
+        EntityKind::SignInLink,
+        EntityKind::Session,
+        EntityKind::Throttle,
     ];
 
     /// Stable name, used as a column value and in change notifications.
@@ -47,6 +53,9 @@ impl EntityKind {
             EntityKind::Subscription => "subscription",
             EntityKind::Key => "key",
             EntityKind::ApiCard => "api_card",
+            EntityKind::SignInLink => "sign_in_link",
+            EntityKind::Session => "session",
+            EntityKind::Throttle => "throttle",
         }
     }
 
@@ -75,6 +84,10 @@ pub struct Record {
     pub uniques: Vec<Unique>,
     /// The entity serialised as JSON.
     pub body: String,
+    /// When the record stops mattering (a session, a sign-in link): stores that can expire
+    /// records (DynamoDB's TTL) delete it some time after. Readers still check the time
+    /// themselves, since deletion is late. Set on writes only; `None` when read back.
+    pub expires_at: Option<crate::time::UnixMillis>,
 }
 
 impl Record {
@@ -87,6 +100,7 @@ impl Record {
             parent: entity.parent_id().map(str::to_owned),
             uniques: entity.uniques(),
             body,
+            expires_at: entity.expires_at(),
         })
     }
 
@@ -106,6 +120,9 @@ pub trait Entity: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     }
     fn uniques(&self) -> Vec<Unique> {
         Vec::new()
+    }
+    fn expires_at(&self) -> Option<crate::time::UnixMillis> {
+        None
     }
 }
 
@@ -209,5 +226,35 @@ impl Entity for ApiCard {
     const KIND: EntityKind = EntityKind::ApiCard;
     fn id(&self) -> &str {
         &self.id
+    }
+}
+
+impl Entity for SignInLink {
+    const KIND: EntityKind = EntityKind::SignInLink;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn expires_at(&self) -> Option<crate::time::UnixMillis> {
+        Some(self.expires_at)
+    }
+}
+
+impl Entity for Session {
+    const KIND: EntityKind = EntityKind::Session;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn expires_at(&self) -> Option<crate::time::UnixMillis> {
+        Some(self.expires_at)
+    }
+}
+
+impl Entity for Throttle {
+    const KIND: EntityKind = EntityKind::Throttle;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn expires_at(&self) -> Option<crate::time::UnixMillis> {
+        Some(self.expires_at)
     }
 }

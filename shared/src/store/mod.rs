@@ -136,8 +136,8 @@ impl CatalogSnapshot {
                 EntityKind::App => r.decode().map(|e| s.apps.push(e)),
                 EntityKind::Subscription => r.decode().map(|e| s.subscriptions.push(e)),
                 EntityKind::Key => r.decode().map(|e| s.keys.push(e)),
-                // Derived for the portal; the data plane never reads it.
-                EntityKind::ApiCard => Ok(()),
+                // The portal's own records; the data plane never reads them.
+                EntityKind::ApiCard | EntityKind::SignInLink | EntityKind::Session | EntityKind::Throttle => Ok(()),
             };
             if let Err(e) = decoded {
                 s.unreadable.push(Unreadable { kind: r.kind, id: r.id.clone(), reason: e.to_string() });
