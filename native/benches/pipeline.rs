@@ -223,6 +223,7 @@ fn fixture() -> Fixture {
     let config = GatewayConfig {
         max_body_bytes: GatewayConfig::DEFAULT_MAX_BODY_BYTES,
         identity_secret: b"bench-identity-secret-0123456789".to_vec(),
+        portal_origin: None,
     };
     Fixture { gateway: Gateway::new(adapters, config), valid, unknown, _store: store }
 }
