@@ -165,6 +165,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         product_id: product.id.clone(),
         plan_id: plan.id.clone(),
         status: SubscriptionStatus::Active,
+        rejection: None,
         created_at: T0,
     };
     let parsed = keys::parse(secret).expect("a generated key parses");

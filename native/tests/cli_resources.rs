@@ -85,6 +85,17 @@ fn cli_manages_developers_apps_products_plans_subscriptions_and_keys() {
     assert!(approved.contains("active"), "{approved}");
     assert_eq!(gateway_status(&dev, "/demo/hello", &secret), 200);
     assert_eq!(gateway_status(&dev, "/demo/catalog", &secret), 403, "the product holds only `getHello`");
+    // Rejected (with a reason the developer sees): the gateway refuses on the next call.
+    assert!(dev.fails(&["subscriptions", "reject", &sub, "--reason", " "]).contains("/reason"));
+    let rejected = dev.ok(&["subscriptions", "reject", &sub, "--reason", "Partners only", "-o", "json"]).json();
+    assert_eq!(
+        (rejected["status"].as_str(), rejected["rejection"]["reason"].as_str()),
+        (Some("rejected"), Some("Partners only"))
+    );
+    assert!(dev.ok(&["subscriptions", "get", &sub]).stdout.contains("Partners only"));
+    assert_eq!(gateway_status(&dev, "/demo/hello", &secret), 403, "a rejected subscription grants nothing");
+    dev.ok(&["subscriptions", "approve", &sub]);
+    assert_eq!(gateway_status(&dev, "/demo/hello", &secret), 200);
     let listed = dev.ok(&["subscriptions", "list", "--app", &app]).stdout;
     assert_eq!(first_id(&listed), sub, "{listed}");
     let moved = dev.ok(&["subscriptions", "update", &sub, "--plan", &spare, "-o", "json"]).json();

@@ -114,6 +114,7 @@ mod tests {
             product_id: product.id.clone(),
             plan_id: plan.id.clone(),
             status,
+            rejection: None,
             created_at: 5,
         };
         compile_identity(&app, &dev, &[sub], &[product], &[plan])
@@ -132,5 +133,11 @@ mod tests {
     #[test]
     fn pending_subscription_grants_nothing() {
         assert!(fixture(SubscriptionStatus::Pending).grants.is_empty());
+    }
+
+    #[test]
+    fn rejected_or_suspended_subscription_grants_nothing() {
+        assert!(fixture(SubscriptionStatus::Rejected).grants.is_empty());
+        assert!(fixture(SubscriptionStatus::Suspended).grants.is_empty());
     }
 }

@@ -77,6 +77,7 @@ pub async fn catalogue(repo: &SqliteRepo, keys: usize, first_apis: &[String]) {
             product_id: product.id.clone(),
             plan_id: plan.id.clone(),
             status: SubscriptionStatus::Active,
+            rejection: None,
             created_at: NOW,
         };
         writes.extend([Write::insert(&developer), Write::insert(&app), Write::insert(&sub)].map(|w| w.expect("seed")));

@@ -47,7 +47,7 @@ fn plan(id: &str, product_id: &str, scopes: &[&str]) -> Plan {
 
 fn sub(id: &str, app_id: &str, product_id: &str, plan_id: &str, status: SubscriptionStatus) -> Subscription {
     let (app_id, product_id, plan_id) = (app_id.into(), product_id.into(), plan_id.into());
-    Subscription { id: id.into(), app_id, product_id, plan_id, status, created_at: 1 }
+    Subscription { id: id.into(), app_id, product_id, plan_id, status, rejection: None, created_at: 1 }
 }
 
 fn key(id: &str, app_id: &str, status: KeyStatus) -> Key {

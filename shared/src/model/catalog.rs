@@ -83,6 +83,20 @@ pub enum SubscriptionStatus {
     Pending,
     Active,
     Suspended,
+    /// Refused by an owner, with a reason the developer sees ([`Subscription::rejection`]).
+    /// Grants nothing. Changing the plan asks again; approving reverses it.
+    Rejected,
+}
+
+/// Why and when an owner refused a subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct Rejection {
+    /// Shown to the developer as written (1 to 500 characters, checked by the admin API).
+    pub reason: String,
+    #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
+    pub at: UnixMillis,
 }
 
 /// An app's subscription to a product under a plan.
@@ -94,6 +108,9 @@ pub struct Subscription {
     pub product_id: String,
     pub plan_id: String,
     pub status: SubscriptionStatus,
+    /// Set while the status is `rejected`; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<Rejection>,
     /// Monthly quotas are anchored here (billing-cycle day), not at the calendar month.
     #[serde(with = "crate::time::serde_rfc3339")]
     #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]

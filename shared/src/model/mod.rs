@@ -7,6 +7,6 @@ mod field_name;
 mod key;
 
 pub use api::{Api, AuthSettings, CacheSettings, KeyLocation, Operation, UpstreamSettings};
-pub use catalog::{App, Developer, Plan, Product, ProductItem, Subscription, SubscriptionStatus};
+pub use catalog::{App, Developer, Plan, Product, ProductItem, Rejection, Subscription, SubscriptionStatus};
 pub use field_name::{FieldName, InvalidFieldName};
 pub use key::{Key, KeyStatus};
