@@ -63,6 +63,7 @@ async fn create_developer<R: Repo, P: Publisher>(
         group: body.group,
         organisation: body.organisation,
         created_at: s.now(),
+        closed_at: None,
     };
     check_developer(&developer)?;
     let change = Change::of(&developer, ChangeOp::Created);

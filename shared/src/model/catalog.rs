@@ -60,6 +60,11 @@ pub struct Developer {
     #[serde(with = "crate::time::serde_rfc3339")]
     #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub created_at: UnixMillis,
+    /// When the account was closed: its keys were revoked and its personal fields replaced
+    /// by anonymous values. The record stays so the ids in usage and audit still resolve.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::time::serde_rfc3339_opt")]
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
+    pub closed_at: Option<UnixMillis>,
 }
 
 /// A developer's application. Keys and subscriptions belong to the app, so a plan change
