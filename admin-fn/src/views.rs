@@ -30,6 +30,10 @@ pub struct KeyView {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub grace_until: Option<UnixMillis>,
     pub replaced_by: Option<String>,
+    /// When the key was last used: the later of the last admitted call the gateway recorded
+    /// on the key (natively) and the start of the latest stored usage minute with traffic for
+    /// it (every runtime, the edge included); `null` if never. After a rotation, this is how
+    /// to tell when the old key stopped being used.
     #[serde(default, with = "gatehouse_core::time::serde_rfc3339_opt")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_used_at: Option<UnixMillis>,
@@ -53,6 +57,12 @@ impl KeyView {
             last_used_at: key.last_used_at,
             limits: key.limits.clone(),
         }
+    }
+
+    /// Takes in the start of the key's latest usage minute (`Repo::keys_last_seen`).
+    pub fn seen_at(mut self, minute: Option<UnixMillis>) -> KeyView {
+        self.last_used_at = self.last_used_at.max(minute);
+        self
     }
 }
 

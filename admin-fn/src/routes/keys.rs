@@ -203,7 +203,10 @@ async fn list<R: Repo, P: Publisher>(
     s.load::<App>("app", &app_id).await?;
     let now = s.now();
     let keys = s.repo.list::<Key>(Some(&app_id)).await?;
-    Ok(Json(Items { items: keys.iter().map(|k| KeyView::new(k, now)).collect() }))
+    // One store call for the whole listing, not one per key.
+    let seen = s.repo.keys_last_seen(&keys.iter().map(|k| k.id.clone()).collect::<Vec<_>>()).await?;
+    let view = |k: &Key| KeyView::new(k, now).seen_at(seen.get(&k.id).copied());
+    Ok(Json(Items { items: keys.iter().map(view).collect() }))
 }
 
 async fn get<R: Repo, P: Publisher>(
@@ -211,5 +214,6 @@ async fn get<R: Repo, P: Publisher>(
     Id(id): Id,
 ) -> Result<Tagged<Json<KeyView>>, AdminError> {
     let (key, etag) = s.load_tagged::<Key>("key", &id).await?;
-    Ok(Tagged(etag, Json(KeyView::new(&key, s.now()))))
+    let seen = s.repo.keys_last_seen(std::slice::from_ref(&key.id)).await?;
+    Ok(Tagged(etag, Json(KeyView::new(&key, s.now()).seen_at(seen.get(&key.id).copied()))))
 }
