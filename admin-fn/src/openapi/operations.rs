@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::Doc;
 use crate::routes::apis::{ApiPatch, LifecycleRequest, NewApi, PurgeRequest, Purged};
+use crate::routes::callers::{Callers, CallersQuery};
 use crate::routes::catalog::{PlanBody, ProductBody};
 use crate::routes::config_doc::{ApplyReport, ConfigDocument};
 use crate::routes::developers::{AppBody, DeveloperBody};
@@ -64,6 +65,10 @@ fn apis(d: &mut Doc) {
         .ok::<Api>()
         .conditional()
         .errors(&[409])
+        .add();
+    d.op(Method::GET, "/v1/apis/{id}/callers", "Developers and apps that called the API in the last `days` days")
+        .query::<CallersQuery>()
+        .ok::<Callers>()
         .add();
     d.op(Method::POST, "/v1/apis/{id}/cache/purge", "Purge cached responses of an API (optionally one tag)")
         .optional_body::<PurgeRequest>()

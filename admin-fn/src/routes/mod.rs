@@ -10,6 +10,7 @@ use crate::publisher::Publisher;
 use crate::state::AdminState;
 
 pub(crate) mod apis;
+pub(crate) mod callers;
 pub(crate) mod catalog;
 pub(crate) mod config;
 pub(crate) mod config_doc;
@@ -44,6 +45,7 @@ where
 /// Routes that need an admin token.
 pub(crate) fn admin<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     let mut all = apis::routes();
+    all.extend(callers::routes());
     all.extend(catalog::routes());
     all.extend(developers::routes());
     all.extend(subscriptions::routes());
