@@ -9,6 +9,7 @@ use gatehouse_core::usage::UsageBatch;
 use serde_json::json;
 
 use super::Doc;
+use crate::routes::account::DeveloperExport;
 use crate::routes::apis::{ApiPatch, LifecycleRequest, NewApi, PurgeRequest, Purged};
 use crate::routes::callers::{Callers, CallersQuery};
 use crate::routes::catalog::{PlanBody, ProductBody};
@@ -140,6 +141,13 @@ fn developers(d: &mut Doc) {
         .ok::<Developer>()
         .conditional()
         .errors(&[409])
+        .add();
+    d.op(Method::GET, "/v1/developers/{id}/export", "Everything held about a developer, as one document (no secrets)")
+        .ok::<DeveloperExport>()
+        .add();
+    d.op(Method::POST, "/v1/developers/{id}/close", "Close the account: revoke every key, erase personal fields")
+        .ok::<Developer>()
+        .tagged()
         .add();
     d.op(Method::GET, "/v1/developers/{id}/apps", "List a developer's apps").ok::<Items<App>>().add();
     d.op(Method::POST, "/v1/developers/{id}/apps", "Create an app for a developer")

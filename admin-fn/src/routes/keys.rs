@@ -10,11 +10,12 @@ use gatehouse_core::keys::{
     check_key, generate, hash_secret, rotation_grace_end, KeyCheck, MAX_GRACE_SECS, RANDOM_BYTES,
 };
 use gatehouse_core::limits::LimitPolicy;
-use gatehouse_core::model::{App, Key, KeyStatus};
-use gatehouse_core::store::{Repo, Write};
+use gatehouse_core::model::{App, Developer, Key, KeyStatus};
+use gatehouse_core::store::{Record, Repo, Write};
 use gatehouse_core::time::UnixMillis;
 use serde::{Deserialize, Serialize};
 
+use super::developers::refuse_closed;
 use super::{route, validate, Route};
 use crate::auth::Actor;
 use crate::error::{AdminError, FieldError};
@@ -83,7 +84,7 @@ async fn create<R: Repo, P: Publisher>(
     Id(app_id): Id,
     JsonBody(body): JsonBody<NewKey>,
 ) -> Result<(StatusCode, Tagged<Json<IssuedKey>>), AdminError> {
-    s.load::<App>("app", &app_id).await?;
+    let app = s.load::<App>("app", &app_id).await?;
     let now = s.now();
     let mut errors = Vec::new();
     validate::non_empty(&body.name, "/name", &mut errors);
@@ -92,10 +93,21 @@ async fn create<R: Repo, P: Publisher>(
         errors.push(FieldError::new("/expires_at", "must be in the future"));
     }
     AdminError::check(errors)?;
-    let (mut key, secret) = issue(&s, &app_id, body.name, now)?;
-    key.expires_at = body.expires_at;
-    key.limits = body.limits;
-    s.commit(&actor, "key.create", vec![Write::insert(&key)?], vec![Change::of(&key, ChangeOp::Created)]).await?;
+    // The owner's record is written back unchanged with the key, over the version read: if
+    // the account is closed in between, the write fails and is tried again on the closed
+    // record, which refuses. So no key is ever issued to a closed account.
+    let owner = ("developer", app.developer_id.as_str());
+    let (key, secret) = s
+        .conditional(&actor, "key.create", owner, &IfMatch::default(), |developer: Developer, expected| {
+            refuse_closed(&developer)?;
+            let (mut key, secret) = issue(&s, &app_id, body.name.clone(), now)?;
+            key.expires_at = body.expires_at;
+            key.limits.clone_from(&body.limits);
+            let guard = Write::UpdateIf { record: Record::of(&developer)?, expected };
+            let change = Change::of(&key, ChangeOp::Created);
+            Ok((vec![Write::insert(&key)?, guard], vec![change], (key, secret)))
+        })
+        .await?;
     let etag = etag_of(&key)?;
     Ok((StatusCode::CREATED, Tagged(etag, Json(IssuedKey { key: KeyView::new(&key, now), secret }))))
 }

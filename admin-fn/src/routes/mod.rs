@@ -9,6 +9,7 @@ use gatehouse_core::store::Repo;
 use crate::publisher::Publisher;
 use crate::state::AdminState;
 
+pub(crate) mod account;
 pub(crate) mod apis;
 pub(crate) mod callers;
 pub(crate) mod catalog;
@@ -48,6 +49,7 @@ pub(crate) fn admin<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     all.extend(callers::routes());
     all.extend(catalog::routes());
     all.extend(developers::routes());
+    all.extend(account::routes());
     all.extend(subscriptions::routes());
     all.extend(keys::routes());
     all.extend(usage::routes());

@@ -138,10 +138,13 @@ pub enum BatchOutcome {
     Duplicate,
 }
 
-/// Who changed what, and when. Never holds secret material.
+/// Who changed what, and when. Never holds secret material, nor personal data: targets are
+/// record ids only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub at: UnixMillis,
     /// e.g. `admin:1a2b3c4d` (the first characters of the admin token's hash).
     pub actor: String,
