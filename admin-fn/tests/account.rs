@@ -1,5 +1,6 @@
 //! A developer's own data: the export holds everything about them and nothing secret; closing
 //! revokes every key (published), erases personal fields everywhere and keeps usage by id.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Who still calls an API, from stored usage: the list the retirement banners and the
 //! deprecation email are built from.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

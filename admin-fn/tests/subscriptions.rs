@@ -1,5 +1,6 @@
 //! Subscriptions that need approval: pending says why, an owner approves or rejects with a
 //! reason the developer sees, and every decision is audited.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
