@@ -11,6 +11,7 @@ mod error;
 mod extract;
 mod objects_only;
 mod openapi;
+pub mod portal;
 mod preconditions;
 mod publisher;
 mod routes;

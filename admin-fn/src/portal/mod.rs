@@ -1,0 +1,3 @@
+//! The developer portal's pages and the jobs behind them.
+
+pub mod reference;

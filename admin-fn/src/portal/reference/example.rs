@@ -1,0 +1,140 @@
+//! Examples: the document's own where it gives one (`example`, the first of `examples`, the
+//! schema's), otherwise one made from the schema, so every try-it body starts filled in with
+//! something the API would accept in shape.
+
+use serde_json::{Map, Value};
+
+use super::refs::follow;
+
+/// Levels a made-up example goes down before it writes `{}`/`[]`.
+const MAX_DEPTH: usize = 5;
+/// Fields a made-up object gets (a huge schema still makes a body one can read).
+const MAX_FIELDS: usize = 30;
+
+/// The example of a media type object (or a parameter): its own `example`, its first
+/// `examples` entry's `value` (through `#/components/examples` references), or its schema's.
+pub fn given(doc: &Value, holder: &Value) -> Option<Value> {
+    if let Some(example) = holder.get("example") {
+        return Some(example.clone());
+    }
+    if let Some(first) = holder.get("examples").and_then(Value::as_object).and_then(|m| m.values().next()) {
+        if let Some(value) = follow(doc, first).ok().and_then(|f| f.value.get("value")) {
+            return Some(value.clone());
+        }
+    }
+    holder.get("schema").and_then(|schema| of_schema(doc, schema))
+}
+
+/// The schema's own example (3.0 `example`, 3.1 `examples[0]`), or its `default`.
+fn of_schema(doc: &Value, schema: &Value) -> Option<Value> {
+    let schema = follow(doc, schema).ok()?.value;
+    schema
+        .get("example")
+        .or_else(|| schema.get("examples").and_then(Value::as_array).and_then(|list| list.first()))
+        .or_else(|| schema.get("default"))
+        .cloned()
+}
+
+/// The given example, or one made from `holder`'s schema.
+pub fn given_or_made(doc: &Value, holder: &Value) -> Option<Value> {
+    given(doc, holder).or_else(|| holder.get("schema").map(|schema| made(doc, schema)))
+}
+
+/// An example value shaped like `schema`: fields filled with their examples, defaults, first
+/// enum values or a typical value of their type. Bounded in depth and width; recursion ends
+/// with an empty object because the depth bound is reached.
+pub fn made(doc: &Value, schema: &Value) -> Value {
+    made_at(doc, schema, 0)
+}
+
+fn made_at(doc: &Value, schema: &Value, depth: usize) -> Value {
+    let Ok(followed) = follow(doc, schema) else { return Value::Null };
+    let schema = followed.value;
+    if let Some(value) = of_schema(doc, schema) {
+        return value;
+    }
+    if let Some(first) = schema.get("enum").and_then(Value::as_array).and_then(|e| e.first()) {
+        return first.clone();
+    }
+    if let Some(value) = schema.get("const") {
+        return value.clone();
+    }
+    let option = ["oneOf", "anyOf"]
+        .iter()
+        .filter_map(|word| schema.get(*word).and_then(Value::as_array))
+        .flatten()
+        .find(|o| o.get("type").and_then(Value::as_str) != Some("null"));
+    if let Some(option) = option {
+        return made_at(doc, option, depth);
+    }
+    if depth >= MAX_DEPTH {
+        return Value::Null;
+    }
+    if let Some(members) = schema.get("allOf").and_then(Value::as_array) {
+        let mut merged = Map::new();
+        for member in members {
+            if let Value::Object(fields) = made_at(doc, member, depth + 1) {
+                merged.extend(fields);
+            }
+        }
+        fill_fields(doc, schema, depth, &mut merged);
+        return Value::Object(merged);
+    }
+    match main_type(schema) {
+        "object" => {
+            let mut fields = Map::new();
+            fill_fields(doc, schema, depth, &mut fields);
+            Value::Object(fields)
+        }
+        "array" => match schema.get("items") {
+            Some(items) => Value::Array(vec![made_at(doc, items, depth + 1)]),
+            None => Value::Array(Vec::new()),
+        },
+        "string" => Value::String(string_for(schema.get("format").and_then(Value::as_str)).to_owned()),
+        "integer" => Value::from(0),
+        "number" => Value::from(0.0),
+        "boolean" => Value::Bool(false),
+        _ => Value::Null,
+    }
+}
+
+fn fill_fields(doc: &Value, schema: &Value, depth: usize, into: &mut Map<String, Value>) {
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else { return };
+    for (name, property) in properties.iter().take(MAX_FIELDS) {
+        let read_only = follow(doc, property).is_ok_and(|f| f.value.get("readOnly") == Some(&Value::Bool(true)));
+        if !read_only {
+            into.insert(name.clone(), made_at(doc, property, depth + 1));
+        }
+    }
+}
+
+/// `type` as one word: the first non-null one of a 3.1 type array; `object` or `array`
+/// inferred from `properties`/`items` when the schema does not say.
+fn main_type(schema: &Value) -> &str {
+    match schema.get("type") {
+        Some(Value::String(t)) => t,
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).find(|t| *t != "null").unwrap_or("null"),
+        _ if schema.get("properties").is_some() => "object",
+        _ if schema.get("items").is_some() => "array",
+        _ => "",
+    }
+}
+
+fn string_for(format: Option<&str>) -> &'static str {
+    match format {
+        Some("date-time") => "2026-01-01T00:00:00Z",
+        Some("date") => "2026-01-01",
+        Some("email") => "someone@example.com",
+        Some("uri" | "url") => "https://example.com",
+        Some("uuid") => "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        _ => "string",
+    }
+}
+
+/// An example as text for a page: JSON pretty-printed, a bare string as itself.
+pub fn to_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+    }
+}
