@@ -62,13 +62,17 @@ impl<'d> Walk<'d> {
             Ok(followed) => followed,
             Err(reason) => return self.rows.push(plain_row(depth, name, required, "unknown", Some(reason))),
         };
-        let entered = followed.reference.map(str::to_owned);
-        let component = followed.reference.and_then(schema_name);
+        // `oneOf: [{$ref: X}, {type: null}]` enters X as much as `$ref: X` does.
+        let option = label::single_non_null_option(followed.value);
+        let reference = followed.reference.or_else(|| follow(self.doc, option?).ok()?.reference);
+        let entered = reference.map(str::to_owned);
+        let component = reference.and_then(schema_name);
         if let Some(reference) = &entered {
             if self.stack.contains(reference) {
                 let label = component.clone().unwrap_or_else(|| reference.clone());
                 let mut row = plain_row(depth, name, required, &label, Some(format!("recursive: see {label}")));
                 row.link = component.as_deref().map(schema_anchor);
+                row.nullable = option.is_some() || label::says_nullable(followed.value);
                 return self.rows.push(row);
             }
             self.stack.push(reference.clone());
