@@ -10,9 +10,12 @@ pub fn document(bytes: usize) -> (Value, usize) {
     let mut paths = Map::new();
     let mut schemas = Map::new();
     schemas.insert("Problem".into(), problem());
-    schemas.insert("Audit".into(), json!({"type": "object", "description": "Who changed it and when.",
+    schemas.insert(
+        "Audit".into(),
+        json!({"type": "object", "description": "Who changed it and when.",
         "properties": {"by": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
-                       "previous": {"oneOf": [{"$ref": "#/components/schemas/Audit"}, {"type": "null"}]}}}));
+                       "previous": {"oneOf": [{"$ref": "#/components/schemas/Audit"}, {"type": "null"}]}}}),
+    );
     let mut operations = 0;
     let mut n = 0;
     loop {
@@ -72,9 +75,11 @@ fn add_resource(n: usize, paths: &mut Map<String, Value>, schemas: &mut Map<Stri
             }
         }]
     }));
-    schemas.entry("Base").or_insert_with(|| json!({"type": "object", "required": ["id"], "properties": {
+    schemas.entry("Base").or_insert_with(|| {
+        json!({"type": "object", "required": ["id"], "properties": {
         "id": {"type": "string", "format": "uuid", "readOnly": true},
-        "created_at": {"type": "string", "format": "date-time", "readOnly": true}}}));
+        "created_at": {"type": "string", "format": "date-time", "readOnly": true}}})
+    });
     let problem = json!({"$ref": "#/components/responses/Problem"});
     let one = json!({"description": "The resource.", "content": {"application/json": {"schema": {"$ref": reference}}}});
     let body = json!({"required": true, "content": {"application/json": {"schema": {"$ref": reference}}}});

@@ -118,7 +118,12 @@ fn group_for<'g>(groups: &'g mut Vec<TagGroup>, tag: &str, anchors: &mut Anchors
         Some(index) => index,
         None => {
             let anchor = anchors.take("tag", tag);
-            groups.push(TagGroup { name: tag.to_owned(), anchor, description_html: String::new(), operations: Vec::new() });
+            groups.push(TagGroup {
+                name: tag.to_owned(),
+                anchor,
+                description_html: String::new(),
+                operations: Vec::new(),
+            });
             groups.len() - 1
         }
     };

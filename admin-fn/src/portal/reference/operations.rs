@@ -161,7 +161,11 @@ fn content(doc: &Value, holder: &Value) -> Vec<MediaView> {
             let example = example::given_or_made(doc, media)
                 .map(|value| if is_json(media_type) { pretty(&value) } else { example::to_text(&value) })
                 .unwrap_or_default();
-            MediaView { media_type: media_type.clone(), schema: media.get("schema").map(|s| schema::view(doc, s)), example }
+            MediaView {
+                media_type: media_type.clone(),
+                schema: media.get("schema").map(|s| schema::view(doc, s)),
+                example,
+            }
         })
         .collect()
 }

@@ -39,7 +39,12 @@ pub fn view(doc: &Value, operation: &Value) -> SecurityView {
         }
     }
     let summary = if requirements.is_empty() { "no key needed".to_owned() } else { alternatives.join(", or ") };
-    SecurityView { public, key: key.unwrap_or_else(|| KeyPlace::Header(DEFAULT_KEY_HEADER.to_owned())), summary, scopes }
+    SecurityView {
+        public,
+        key: key.unwrap_or_else(|| KeyPlace::Header(DEFAULT_KEY_HEADER.to_owned())),
+        summary,
+        scopes,
+    }
 }
 
 /// A scheme in words, and the key place when the gateway reads a key from it.

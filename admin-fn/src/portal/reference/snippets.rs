@@ -149,7 +149,11 @@ fn javascript(call: &Call) -> String {
     if call.key.is_some() {
         out.push_str("const key = \"YOUR_API_KEY\"; // paste your key here\n");
     }
-    let _ = writeln!(out, "const response = await fetch({}, {{", literal_with_key(&url(call, true), "encodeURIComponent(key)"));
+    let _ = writeln!(
+        out,
+        "const response = await fetch({}, {{",
+        literal_with_key(&url(call, true), "encodeURIComponent(key)")
+    );
     let _ = writeln!(out, "  method: {},", quoted(call.method));
     let headers = headers(call);
     if !headers.is_empty() {
@@ -174,9 +178,11 @@ fn javascript(call: &Call) -> String {
 
 fn python(call: &Call) -> String {
     let mut out = String::from("import os\n\nimport requests\n\n");
-    let _ = writeln!(out, "response = requests.request(\n    {},\n    {},", quoted(call.method), quoted(&url(call, false)));
+    let _ =
+        writeln!(out, "response = requests.request(\n    {},\n    {},", quoted(call.method), quoted(&url(call, false)));
     let key = format!("os.environ[{}]", quoted(KEY_VARIABLE));
-    let mut params: Vec<String> = sent(call, "query").map(|p| format!("{}: {}", quoted(&p.name), quoted(&p.example))).collect();
+    let mut params: Vec<String> =
+        sent(call, "query").map(|p| format!("{}: {}", quoted(&p.name), quoted(&p.example))).collect();
     if let Some(KeyPlace::Query(name)) = call.key {
         params.push(format!("{}: {key}", quoted(name)));
     }

@@ -115,7 +115,10 @@ fn path_item_parameters_merge_with_the_operations_own_and_refs_are_followed() {
     let pet_id = &op.parameters[0];
     assert!(pet_id.required);
     assert_eq!((pet_id.type_label.as_str(), pet_id.example.as_str()), ("integer (int64)", "42"));
-    assert!(op.parameters[1].description_html.contains("overridden"), "the operation's parameter replaces the path item's");
+    assert!(
+        op.parameters[1].description_html.contains("overridden"),
+        "the operation's parameter replaces the path item's"
+    );
     assert_eq!(op.parameters[2].type_label, "array of string");
     let ids: std::collections::HashSet<&str> = op.parameters.iter().map(|p| p.input_id.as_str()).collect();
     assert_eq!(ids.len(), 3, "each input has its own id");
@@ -238,7 +241,8 @@ fn a_body_without_an_example_is_made_from_its_schema() {
 fn a_deep_or_hostile_document_is_bounded() {
     let mut schemas = serde_json::Map::new();
     for level in 0..40 {
-        let next = json!({"type": "object", "properties": {"next": {"$ref": format!("#/components/schemas/L{}", level + 1)}}});
+        let next =
+            json!({"type": "object", "properties": {"next": {"$ref": format!("#/components/schemas/L{}", level + 1)}}});
         schemas.insert(format!("L{level}"), next);
     }
     schemas.insert("L40".to_owned(), json!({"type": "string"}));
