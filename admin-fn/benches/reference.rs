@@ -2,7 +2,8 @@
 //! goal: ≤ 100 ms): the view model built from the stored JSON document, then the askama
 //! template rendered, as the API page does per request. Prints p50/p99 over many runs and
 //! the page's size; `cargo bench -p gatehouse-admin --bench reference`.
-//! `REFERENCE_BENCH_BYTES` sets the description's size, `REFERENCE_BENCH_RUNS` the runs.
+//! `REFERENCE_BENCH_BYTES` sets the description's size, `REFERENCE_BENCH_RUNS` the runs,
+//! `REFERENCE_BENCH_PAGE` a file to write the rendered fragment to (to weigh or look at).
 
 #[path = "../tests/support/big_openapi.rs"]
 mod big_openapi;
@@ -24,14 +25,14 @@ fn main() {
 
     let mut build = Vec::with_capacity(runs);
     let mut total = Vec::with_capacity(runs);
-    let mut page = 0;
+    let mut page = String::new();
     for run in 0..runs + 5 {
         let start = Instant::now();
         let reference = Reference::build(black_box(&document), "https://gw.example.com/big");
         let built = start.elapsed();
         let html = ReferenceFragment { reference: &reference }.render().unwrap_or_default();
         let elapsed = start.elapsed();
-        page = black_box(html).len();
+        page = black_box(html);
         if run >= 5 {
             build.push(built);
             total.push(elapsed);
@@ -43,7 +44,12 @@ fn main() {
         black_box(parsed);
         start.elapsed()
     };
-    println!("page: {page} bytes of HTML");
+    println!("page: {} bytes of HTML", page.len());
+    if let Ok(path) = std::env::var("REFERENCE_BENCH_PAGE") {
+        if let Err(error) = std::fs::write(&path, &page) {
+            eprintln!("cannot write {path}: {error}");
+        }
+    }
     report("view model", &mut build);
     report("view model + render", &mut total);
     println!("(for scale, parsing the description's JSON text once: {:.2} ms)", ms(parse));

@@ -35,75 +35,113 @@ fn of_schema(doc: &Value, schema: &Value) -> Option<Value> {
         .cloned()
 }
 
+/// Which way a made-up value travels: a request leaves out `readOnly` fields, a response
+/// `writeOnly` ones (OpenAPI's meaning of the two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Request,
+    Response,
+}
+
 /// The given example, or one made from `holder`'s schema.
-pub fn given_or_made(doc: &Value, holder: &Value) -> Option<Value> {
-    given(doc, holder).or_else(|| holder.get("schema").map(|schema| made(doc, schema)))
+pub fn given_or_made(doc: &Value, holder: &Value, direction: Direction) -> Option<Value> {
+    given(doc, holder).or_else(|| holder.get("schema").map(|schema| made(doc, schema, direction)))
 }
 
 /// An example value shaped like `schema`: fields filled with their examples, defaults, first
-/// enum values or a typical value of their type. Bounded in depth and width; recursion ends
-/// with an empty object because the depth bound is reached.
-pub fn made(doc: &Value, schema: &Value) -> Value {
-    made_at(doc, schema, 0)
+/// enum values or a typical value of their type. Bounded in depth and width; a schema met
+/// again inside itself (a tree, a linked list) is `null` there.
+pub fn made(doc: &Value, schema: &Value, direction: Direction) -> Value {
+    let skip = match direction {
+        Direction::Request => "readOnly",
+        Direction::Response => "writeOnly",
+    };
+    Maker { doc, path: Vec::new(), skip }.make(schema, 0)
 }
 
-fn made_at(doc: &Value, schema: &Value, depth: usize) -> Value {
-    let Ok(followed) = follow(doc, schema) else { return Value::Null };
-    let schema = followed.value;
-    if let Some(value) = of_schema(doc, schema) {
-        return value;
-    }
-    if let Some(first) = schema.get("enum").and_then(Value::as_array).and_then(|e| e.first()) {
-        return first.clone();
-    }
-    if let Some(value) = schema.get("const") {
-        return value.clone();
-    }
-    let option = ["oneOf", "anyOf"]
-        .iter()
-        .filter_map(|word| schema.get(*word).and_then(Value::as_array))
-        .flatten()
-        .find(|o| o.get("type").and_then(Value::as_str) != Some("null"));
-    if let Some(option) = option {
-        return made_at(doc, option, depth);
-    }
-    if depth >= MAX_DEPTH {
-        return Value::Null;
-    }
-    if let Some(members) = schema.get("allOf").and_then(Value::as_array) {
-        let mut merged = Map::new();
-        for member in members {
-            if let Value::Object(fields) = made_at(doc, member, depth + 1) {
-                merged.extend(fields);
+struct Maker<'d> {
+    doc: &'d Value,
+    /// References being made on the current path.
+    path: Vec<&'d str>,
+    /// `readOnly` or `writeOnly`: fields marked so are left out.
+    skip: &'static str,
+}
+
+impl<'d> Maker<'d> {
+    fn make(&mut self, schema: &'d Value, depth: usize) -> Value {
+        let Ok(followed) = follow(self.doc, schema) else { return Value::Null };
+        if let Some(reference) = followed.reference {
+            if self.path.contains(&reference) {
+                return Value::Null;
             }
+            self.path.push(reference);
         }
-        fill_fields(doc, schema, depth, &mut merged);
-        return Value::Object(merged);
-    }
-    match main_type(schema) {
-        "object" => {
-            let mut fields = Map::new();
-            fill_fields(doc, schema, depth, &mut fields);
-            Value::Object(fields)
+        let value = self.make_followed(followed.value, depth);
+        if followed.reference.is_some() {
+            self.path.pop();
         }
-        "array" => match schema.get("items") {
-            Some(items) => Value::Array(vec![made_at(doc, items, depth + 1)]),
-            None => Value::Array(Vec::new()),
-        },
-        "string" => Value::String(string_for(schema.get("format").and_then(Value::as_str)).to_owned()),
-        "integer" => Value::from(0),
-        "number" => Value::from(0.0),
-        "boolean" => Value::Bool(false),
-        _ => Value::Null,
+        value
     }
-}
 
-fn fill_fields(doc: &Value, schema: &Value, depth: usize, into: &mut Map<String, Value>) {
-    let Some(properties) = schema.get("properties").and_then(Value::as_object) else { return };
-    for (name, property) in properties.iter().take(MAX_FIELDS) {
-        let read_only = follow(doc, property).is_ok_and(|f| f.value.get("readOnly") == Some(&Value::Bool(true)));
-        if !read_only {
-            into.insert(name.clone(), made_at(doc, property, depth + 1));
+    fn make_followed(&mut self, schema: &'d Value, depth: usize) -> Value {
+        let doc = self.doc;
+        if let Some(value) = of_schema(doc, schema) {
+            return value;
+        }
+        if let Some(first) = schema.get("enum").and_then(Value::as_array).and_then(|e| e.first()) {
+            return first.clone();
+        }
+        if let Some(value) = schema.get("const") {
+            return value.clone();
+        }
+        let option = ["oneOf", "anyOf"]
+            .iter()
+            .filter_map(|word| schema.get(*word).and_then(Value::as_array))
+            .flatten()
+            .find(|o| o.get("type").and_then(Value::as_str) != Some("null"));
+        if let Some(option) = option {
+            return self.make(option, depth);
+        }
+        if depth >= MAX_DEPTH {
+            return Value::Null;
+        }
+        if let Some(members) = schema.get("allOf").and_then(Value::as_array) {
+            let mut merged = Map::new();
+            for member in members {
+                if let Value::Object(fields) = self.make(member, depth + 1) {
+                    merged.extend(fields);
+                }
+            }
+            self.fill_fields(schema, depth, &mut merged);
+            return Value::Object(merged);
+        }
+        match main_type(schema) {
+            "object" => {
+                let mut fields = Map::new();
+                self.fill_fields(schema, depth, &mut fields);
+                Value::Object(fields)
+            }
+            "array" => match schema.get("items") {
+                Some(items) => Value::Array(vec![self.make(items, depth + 1)]),
+                None => Value::Array(Vec::new()),
+            },
+            "string" => Value::String(string_for(schema.get("format").and_then(Value::as_str)).to_owned()),
+            "integer" => Value::from(0),
+            "number" => Value::from(0),
+            "boolean" => Value::Bool(false),
+            _ => Value::Null,
+        }
+    }
+
+    fn fill_fields(&mut self, schema: &'d Value, depth: usize, into: &mut Map<String, Value>) {
+        let Some(properties) = schema.get("properties").and_then(Value::as_object) else { return };
+        for (name, property) in properties.iter().take(MAX_FIELDS) {
+            let followed = follow(self.doc, property);
+            let skipped = followed.is_ok_and(|f| f.value.get(self.skip) == Some(&Value::Bool(true)));
+            if !skipped {
+                let value = self.make(property, depth + 1);
+                into.insert(name.clone(), value);
+            }
         }
     }
 }

@@ -163,8 +163,15 @@ pub fn constraints(parts: &Parts) -> String {
         ("pattern", "matches"),
         ("default", "default"),
     ];
+    // 3.0 marks a bound exclusive with `exclusiveMinimum: true` beside `minimum`.
+    let exclusive = |field: &str| find(field).and_then(Value::as_bool) == Some(true);
     for (field, word) in words {
-        // 3.0 writes `exclusiveMinimum: true` beside `minimum`; only 3.1's numbers are bounds.
+        let word = match field {
+            "minimum" if exclusive("exclusiveMinimum") => "more than",
+            "maximum" if exclusive("exclusiveMaximum") => "less than",
+            _ => word,
+        };
+        // Only 3.1's numeric `exclusiveMinimum` is a bound of its own (3.0's `true` is read above).
         if let Some(value) = find(field).filter(|v| !v.is_boolean() || field == "default") {
             let text = scalar_text(value);
             out.push(if word.contains("{}") { word.replace("{}", &text) } else { format!("{word} {text}") });
@@ -181,5 +188,35 @@ pub fn scalar_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::schema::view;
+
+    #[test]
+    fn bounds_read_the_same_in_both_dialects() {
+        let doc = json!({});
+        let old = view(&doc, &json!({"type": "integer", "minimum": 1, "exclusiveMinimum": true, "maximum": 9}));
+        assert_eq!(old.rows[0].constraints, "more than 1; at most 9");
+        let new = view(&doc, &json!({"type": "integer", "exclusiveMinimum": 1, "maximum": 9}));
+        assert_eq!(new.rows[0].constraints, "more than 1; at most 9");
+    }
+
+    #[test]
+    fn labels_name_arrays_maps_formats_and_type_lists() {
+        let doc = json!({"components": {"schemas": {"Pet": {"type": "object"}}}});
+        let label = |schema| view(&doc, &schema).rows[0].type_label.clone();
+        assert_eq!(
+            label(json!({"type": "array", "items": {"type": "array", "items": {"$ref": "#/components/schemas/Pet"}}})),
+            "array of array of Pet"
+        );
+        assert_eq!(label(json!({"type": "object", "additionalProperties": {"type": "integer"}})), "map");
+        assert_eq!(label(json!({"type": "string", "format": "date-time"})), "string (date-time)");
+        assert_eq!(label(json!({"type": ["integer", "string"]})), "integer or string");
+        assert_eq!(label(json!({})), "any");
     }
 }

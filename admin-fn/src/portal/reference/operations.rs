@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::anchor::Anchors;
-use super::example;
+use super::example::{self, Direction};
 use super::markdown::{self, render_field};
 use super::model::{MediaView, OperationView, ParameterView, RequestBodyView, ResponseView};
 use super::refs::follow;
@@ -119,7 +119,7 @@ fn request_body(doc: &Value, body: &Value) -> Option<RequestBodyView> {
     Some(RequestBodyView {
         required: body.get("required").and_then(Value::as_bool) == Some(true),
         description_html: followed.description.map(markdown::render).unwrap_or_default(),
-        content: content(doc, body),
+        content: content(doc, body, Direction::Request),
     })
 }
 
@@ -132,7 +132,7 @@ fn responses(doc: &Value, operation: &Value) -> Vec<ResponseView> {
                 status: status.clone(),
                 class: status_class(status),
                 description_html: followed.description.map(markdown::render).unwrap_or_default(),
-                content: content(doc, followed.value),
+                content: content(doc, followed.value, Direction::Response),
             },
             Err(reason) => ResponseView {
                 status: status.clone(),
@@ -153,12 +153,12 @@ fn status_class(status: &str) -> String {
 }
 
 /// `content`'s media types in document order, each with its schema rows and example.
-fn content(doc: &Value, holder: &Value) -> Vec<MediaView> {
+fn content(doc: &Value, holder: &Value, direction: Direction) -> Vec<MediaView> {
     let Some(content) = holder.get("content").and_then(Value::as_object) else { return Vec::new() };
     content
         .iter()
         .map(|(media_type, media)| {
-            let example = example::given_or_made(doc, media)
+            let example = example::given_or_made(doc, media, direction)
                 .map(|value| if is_json(media_type) { pretty(&value) } else { example::to_text(&value) })
                 .unwrap_or_default();
             MediaView {
@@ -193,7 +193,7 @@ fn try_it_body(doc: &Value, operation: &Value) -> (String, Option<TryBody>) {
         return (String::new(), None);
     };
     if let Some((media_type, media)) = content.iter().find(|(m, _)| is_json(m)) {
-        let value = example::given_or_made(doc, media).unwrap_or(Value::Object(Default::default()));
+        let value = example::given_or_made(doc, media, Direction::Request).unwrap_or(Value::Object(Default::default()));
         return (media_type.clone(), Some(TryBody::Json(value)));
     }
     match content.iter().next() {

@@ -235,6 +235,18 @@ fn a_body_without_an_example_is_made_from_its_schema() {
     assert_eq!(made["name"], json!("string"));
     assert_eq!(made["owner"], json!({"email": "someone@example.com"}));
     assert!(made.get("id").is_none(), "read-only fields are not sent");
+    let answered = &operation(&reference, "op-get-pet-by-id").responses[0].content[0].example;
+    let answered: Value = serde_json::from_str(answered).expect("JSON");
+    assert_eq!(answered["id"], json!(0), "read-only fields are answered: {answered}");
+    assert_eq!(answered["bark"], json!("loud"), "allOf parts are merged: {answered}");
+}
+
+#[test]
+fn a_made_example_of_a_recursive_schema_ends_in_null() {
+    let reference = build("3.1.0");
+    let tree = &operation(&reference, "op-get-tree").responses[0].content[0].example;
+    let tree: Value = serde_json::from_str(tree).expect("JSON");
+    assert_eq!(tree, json!({"value": "string", "children": [null]}));
 }
 
 #[test]
