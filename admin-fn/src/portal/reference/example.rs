@@ -10,6 +10,9 @@ use super::refs::follow;
 const MAX_DEPTH: usize = 5;
 /// Fields a made-up object gets (a huge schema still makes a body one can read).
 const MAX_FIELDS: usize = 30;
+/// Values one made-up example may hold in all: width and depth bounds alone would still
+/// allow 30^5 values for a wide, deep schema.
+const MAX_VALUES: usize = 500;
 
 /// The example of a media type object (or a parameter): its own `example`, its first
 /// `examples` entry's `value` (through `#/components/examples` references), or its schema's.
@@ -56,7 +59,7 @@ pub fn made(doc: &Value, schema: &Value, direction: Direction) -> Value {
         Direction::Request => "readOnly",
         Direction::Response => "writeOnly",
     };
-    Maker { doc, path: Vec::new(), skip }.make(schema, 0)
+    Maker { doc, path: Vec::new(), skip, budget: MAX_VALUES }.make(schema, 0)
 }
 
 struct Maker<'d> {
@@ -65,11 +68,17 @@ struct Maker<'d> {
     path: Vec<&'d str>,
     /// `readOnly` or `writeOnly`: fields marked so are left out.
     skip: &'static str,
+    /// Values still allowed; past it every value is `null`.
+    budget: usize,
 }
 
 impl<'d> Maker<'d> {
     fn make(&mut self, schema: &'d Value, depth: usize) -> Value {
         let Ok(followed) = follow(self.doc, schema) else { return Value::Null };
+        if self.budget == 0 {
+            return Value::Null;
+        }
+        self.budget -= 1;
         if let Some(reference) = followed.reference {
             if self.path.contains(&reference) {
                 return Value::Null;
@@ -136,6 +145,9 @@ impl<'d> Maker<'d> {
     fn fill_fields(&mut self, schema: &'d Value, depth: usize, into: &mut Map<String, Value>) {
         let Some(properties) = schema.get("properties").and_then(Value::as_object) else { return };
         for (name, property) in properties.iter().take(MAX_FIELDS) {
+            if self.budget == 0 {
+                break;
+            }
             let followed = follow(self.doc, property);
             let skipped = followed.is_ok_and(|f| f.value.get(self.skip) == Some(&Value::Bool(true)));
             if !skipped {
@@ -174,5 +186,51 @@ pub fn to_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => serde_json::to_string_pretty(other).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::{made, Direction, MAX_VALUES};
+
+    fn count(value: &Value) -> usize {
+        1 + match value {
+            Value::Array(items) => items.iter().map(count).sum(),
+            Value::Object(fields) => fields.values().map(count).sum(),
+            _ => 0,
+        }
+    }
+
+    #[test]
+    fn a_wide_deep_schema_makes_a_bounded_example() {
+        // Six levels of 30 fields, each level a component the one above refers to 30 times.
+        let mut schemas = serde_json::Map::new();
+        for level in 0..6 {
+            let next = if level == 5 {
+                json!({"type": "string"})
+            } else {
+                json!({"$ref": format!("#/components/schemas/L{}", level + 1)})
+            };
+            let fields: serde_json::Map<String, Value> = (0..30).map(|i| (format!("f{i}"), next.clone())).collect();
+            schemas.insert(format!("L{level}"), json!({"type": "object", "properties": fields}));
+        }
+        let doc = json!({"components": {"schemas": schemas}});
+        let example = made(&doc, &json!({"$ref": "#/components/schemas/L0"}), Direction::Request);
+        assert!(count(&example) <= MAX_VALUES + 1, "{} values", count(&example));
+        assert!(count(&example) > 100, "the budget is used, not refused: {}", count(&example));
+    }
+
+    #[test]
+    fn types_formats_and_enums_give_typical_values() {
+        let schema = json!({"type": "object", "properties": {
+            "when": {"type": "string", "format": "date-time"},
+            "n": {"type": ["integer", "null"]},
+            "kind": {"enum": ["b", "a"]},
+            "secret": {"type": "string", "writeOnly": true}
+        }});
+        let answered = made(&json!({}), &schema, Direction::Response);
+        assert_eq!(answered, json!({"when": "2026-01-01T00:00:00Z", "n": 0, "kind": "b"}));
     }
 }

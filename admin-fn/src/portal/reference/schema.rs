@@ -17,6 +17,8 @@ pub const MAX_DEPTH: usize = 6;
 pub const MAX_ROWS: usize = 200;
 /// Nested `allOf` levels merged (an `allOf` of `allOf`s of ...).
 const MAX_ALL_OF: usize = 8;
+/// Parts merged into one schema in all (each new part is checked against those taken).
+const MAX_PARTS: usize = 64;
 
 /// Lays out `schema` (which may itself be a `$ref`) found in `doc`.
 pub fn view(doc: &Value, schema: &Value) -> SchemaView {
@@ -105,7 +107,8 @@ impl<'d> Walk<'d> {
     }
 
     fn collect(&self, schema: &'d Value, parts: &mut Parts<'d>, level: usize) {
-        if level > MAX_ALL_OF || parts.list.iter().any(|seen| std::ptr::eq(*seen, schema)) {
+        let full = level > MAX_ALL_OF || parts.list.len() >= MAX_PARTS;
+        if full || parts.list.iter().any(|seen| std::ptr::eq(*seen, schema)) {
             return;
         }
         parts.list.push(schema);

@@ -260,6 +260,9 @@ fn a_deep_or_hostile_document_is_bounded() {
     schemas.insert("L40".to_owned(), json!({"type": "string"}));
     schemas.insert("Loop".to_owned(), json!({"$ref": "#/components/schemas/Loop"}));
     schemas.insert("Self".to_owned(), json!({"allOf": [{"$ref": "#/components/schemas/Self"}]}));
+    let wide: serde_json::Map<String, Value> =
+        (0..1000).map(|i| (format!("f{i}"), json!({"type": "string"}))).collect();
+    schemas.insert("Wide".to_owned(), json!({"type": "object", "properties": wide}));
     let document = json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {},
                           "components": {"schemas": schemas}});
     let reference = Reference::build(&document, "http://gw.test");
@@ -269,4 +272,7 @@ fn a_deep_or_hostile_document_is_bounded() {
     let looped = component(&reference, "Loop");
     assert!(looped[0].note.as_deref().is_some_and(|n| n.contains("loop")), "{looped:#?}");
     assert_eq!(component(&reference, "Self").len(), 1);
+    let wide = reference.schemas.iter().find(|s| s.name == "Wide").expect("listed");
+    assert_eq!(wide.schema.rows.len(), super::schema::MAX_ROWS);
+    assert!(wide.schema.truncated, "the page says rows were left out");
 }
