@@ -101,3 +101,42 @@ async fn curl_javascript_and_python_snippets_make_the_documented_call() {
         assert_documented_call(call, language);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_in_the_query_or_as_a_bearer_token_reaches_the_server_from_every_snippet() {
+    let (base, log) = server().await;
+    let document = json!({
+        "openapi": "3.0.3",
+        "info": {"title": "Keys", "version": "1"},
+        "paths": {
+            "/q": {"get": {"security": [{"query": []}], "responses": {"200": {"description": "ok"}}}},
+            "/b": {"delete": {"security": [{"bearer": []}], "responses": {"204": {"description": "gone"}}}}
+        },
+        "components": {"securitySchemes": {
+            "query": {"type": "apiKey", "in": "query", "name": "api_key"},
+            "bearer": {"type": "http", "scheme": "bearer"}
+        }}
+    });
+    let reference = Reference::build(&document, &base);
+    let operations: Vec<_> = reference.groups[0].operations.iter().map(|op| op.snippets.clone()).collect();
+    tokio::task::spawn_blocking(move || {
+        for snippets in operations {
+            run("sh", &["-c", &snippets.curl]);
+            run("node", &["--input-type=module", "-e", &snippets.javascript.replace("YOUR_API_KEY", KEY)]);
+            run("python3", &["-c", &snippets.python]);
+        }
+    })
+    .await
+    .expect("snippets ran");
+    let seen = log.lock().expect("log").clone();
+    assert_eq!(seen.len(), 6, "one call per snippet");
+    for call in &seen[..3] {
+        assert_eq!((call.method.as_str(), call.uri.path()), ("GET", "/base/q"));
+        assert_eq!(call.uri.query(), Some(format!("api_key={KEY}").as_str()));
+    }
+    for call in &seen[3..] {
+        assert_eq!((call.method.as_str(), call.uri.path()), ("DELETE", "/base/b"));
+        let authorization = call.headers.get("authorization").and_then(|v| v.to_str().ok());
+        assert_eq!(authorization, Some(format!("Bearer {KEY}").as_str()));
+    }
+}
