@@ -15,11 +15,14 @@
  *       data-body-type          media type of the body ("" when there is none)
  *     input[data-param-in][data-param-name]   one per parameter (in: path, query, header)
  *     input[data-key]         the API key ("API key" label); prefilled from
- *                             sessionStorage "gatehouse.key" when the portal saved one
+ *                             sessionStorage "gatehouse.key" when the portal saved one;
+ *                             a key typed into one form fills the other forms' empty fields
  *     textarea[data-body]     request body
  *     button[data-send]       "Send request"; disabled in the HTML, enabled here
  *     [data-js-note]          the "needs JavaScript" note, hidden here
  *     [data-result]           filled after each call (aria-live), with:
+ *       [data-request]          the method and URL that were sent (never the key's value
+ *                               when it travels in a header)
  *       [data-status]           e.g. "200 OK · 35 ms"
  *       [data-problem]          problem+json title and detail in plain words
  *       [data-hint]             what the status means for the reader
@@ -84,7 +87,8 @@
       init.body = bodyField.value;
     }
     var search = query.toString();
-    return { url: gateway.replace(/\/+$/, '') + path + (search ? '?' + search : ''), init: init };
+    var url = gateway.replace(/\/+$/, '') + path + (search ? '?' + search : '');
+    return { url: url, init: init, keyInQuery: keyIn === 'query' && key !== '' ? key : '' };
   }
 
   function isJson(type) {
@@ -201,8 +205,8 @@
     result.hidden = false;
   }
 
-  function showResponse(form, result, response, text, ms) {
-    var nodes = [el('p', response.status + ' ' + (response.statusText || '') + ' · ' + ms + ' ms', 'data-status')];
+  function showResponse(form, result, request, response, text, ms) {
+    var nodes = [requestLine(request), el('p', response.status + ' ' + (response.statusText || '') + ' · ' + ms + ' ms', 'data-status')];
     var type = response.headers.get('content-type') || '';
     var parsed;
     var isParsed = false;
@@ -233,6 +237,19 @@
     show(result, nodes);
   }
 
+  /* "GET https://…": what was sent, so a reader can compare it with the snippets. A key in
+     the query is shown masked. */
+  function requestLine(request) {
+    var url = request.url;
+    if (request.keyInQuery) {
+      var encoded = new URLSearchParams({ k: request.keyInQuery }).toString().slice(2);
+      url = url.split('=' + encoded).join('=…');
+    }
+    var line = el('p', null, 'data-request');
+    line.appendChild(el('code', request.init.method + ' ' + url));
+    return line;
+  }
+
   function send(form, event) {
     event.preventDefault();
     var result = form.querySelector('[data-result]');
@@ -251,7 +268,7 @@
       return response.text().then(function (text) { return { response: response, text: text }; }, failed);
     }, failed).then(function (got) {
       if (got) {
-        showResponse(form, result, got.response, got.text, Math.round(performance.now() - started));
+        showResponse(form, result, request, got.response, got.text, Math.round(performance.now() - started));
       } else {
         show(result, [el('p', 'The request did not reach the gateway at ' + request.url +
           '. It may be down, or it refused this page (CORS). The curl example below shows the same call.', 'data-error')]);
@@ -285,6 +302,16 @@
     selection.addRange(range);
   }
 
+  /* A key typed into one form is the reader's key for every operation: fill the others'
+     empty key fields with it. */
+  function shareKey(event) {
+    var value = event.target.value;
+    var fields = document.querySelectorAll('[data-key]');
+    for (var i = 0; i < fields.length; i++) {
+      if (fields[i] !== event.target && fields[i].value === '') fields[i].value = value;
+    }
+  }
+
   function savedKey() {
     try { return window.sessionStorage.getItem(KEY_STORAGE) || ''; } catch (e) { return ''; }
   }
@@ -296,6 +323,7 @@
       var form = forms[i];
       var keyField = form.querySelector('[data-key]');
       if (keyField && key && !keyField.value) keyField.value = key;
+      if (keyField) keyField.addEventListener('change', shareKey);
       var note = form.querySelector('[data-js-note]');
       if (note) note.hidden = true;
       form.querySelector('[data-send]').disabled = false;

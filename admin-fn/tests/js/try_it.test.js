@@ -26,7 +26,11 @@ function load(options = {}) {
 }
 
 function field(attributes, value) {
-  return { value, getAttribute: (n) => (n in attributes ? attributes[n] : null), hidden: false, disabled: true };
+  return {
+    value, hidden: false, disabled: true, listeners: {},
+    getAttribute: (n) => (n in attributes ? attributes[n] : null),
+    addEventListener(name, fn) { this.listeners[name] = fn; },
+  };
 }
 
 function form(attributes, parts) {
@@ -120,4 +124,16 @@ test('on load the forms are enabled and the key saved by the portal is filled in
   assert.equal(parts.send.disabled, false);
   assert.equal(parts.note.hidden, true);
   assert.equal(typeof f.listeners.submit, 'function');
+  assert.equal(typeof parts.key.listeners.change, 'function', 'a typed key is shared with the other forms');
+});
+
+test('a key in the query is masked in the request line, and only there', () => {
+  const { buildRequest } = load();
+  const query = form({ 'data-method': 'GET', 'data-path': '/x', 'data-key-in': 'query', 'data-key-name': 'api_key' },
+    { key: field({}, 'k+y/1') });
+  const built = buildRequest(query, 'http://gw.test');
+  assert.equal(built.url, 'http://gw.test/x?api_key=k%2By%2F1');
+  assert.equal(built.keyInQuery, 'k+y/1');
+  const header = form({ 'data-method': 'GET', 'data-path': '/x', 'data-key-in': 'header' }, { key: field({}, 'k') });
+  assert.equal(buildRequest(header, 'http://gw.test').keyInQuery, '');
 });
