@@ -26,10 +26,17 @@ fn ids(html: &str) -> Vec<&str> {
     html.split(" id=\"").skip(1).filter_map(|rest| rest.split('"').next()).collect()
 }
 
-fn assert_ids_unique(html: &str) {
+/// Every id is unique, and every link inside the page (`href="#…"`, `for="…"`) finds its
+/// target.
+fn assert_ids_unique_and_links_resolve(html: &str) {
     let all = ids(html);
-    let unique: HashSet<&&str> = all.iter().collect();
+    let unique: HashSet<&str> = all.iter().copied().collect();
     assert_eq!(all.len(), unique.len(), "duplicate ids");
+    for (marker, what) in [(" href=\"#", "link"), (" for=\"", "label")] {
+        for target in html.split(marker).skip(1).filter_map(|rest| rest.split('"').next()) {
+            assert!(unique.contains(target), "{what} to #{target}, which is not in the page");
+        }
+    }
 }
 
 #[test]
@@ -53,7 +60,7 @@ fn the_demo_api_reference_lists_every_operation_with_a_form_and_snippets() {
     assert!(html.contains("curl &#34;http://127.0.0.1:8080/demo/status&#34;"), "public: no key in the snippet");
     assert!(html.contains("<code>gatehouse dev</code>"), "info.description's Markdown is rendered");
     assert_eq!(html.matches("<h2").count(), 1);
-    assert_ids_unique(&html);
+    assert_ids_unique_and_links_resolve(&html);
 }
 
 #[test]
@@ -71,10 +78,11 @@ fn a_100_kb_description_renders_every_operation_with_a_unique_anchor() {
             assert!(html.contains(&format!("id=\"{id}\"")), "{id}");
         }
         assert!(html.contains(&format!("id=\"schema-Resource{n}\"")));
+        assert!(html.contains(&format!("href=\"#schema-Resource{n}\"")), "bodies link to their component");
     }
     assert!(html.contains("recursive: see Audit"), "Audit.previous refers to Audit");
     assert!(!html.contains("<script"), "nothing executable comes from the document");
-    assert_ids_unique(&html);
+    assert_ids_unique_and_links_resolve(&html);
 }
 
 #[test]
