@@ -51,6 +51,8 @@ pub fn view(doc: &Value, operation: &Value) -> SecurityView {
 fn describe(name: &str, scheme: Option<&Value>) -> (Option<KeyPlace>, String) {
     let field = |f: &str| scheme.and_then(|s| s.get(f)).and_then(Value::as_str).unwrap_or("");
     match (field("type"), field("in"), field("scheme").to_ascii_lowercase().as_str()) {
+        // A scheme without a name cannot place a key (the import reports it); fall through.
+        ("apiKey", "header" | "query", _) if field("name").is_empty() => (None, format!("{name} (no name given)")),
         ("apiKey", "header", _) => {
             let header = field("name");
             (Some(KeyPlace::Header(header.to_owned())), format!("API key in header {header}"))
