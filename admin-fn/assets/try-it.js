@@ -18,7 +18,8 @@
  *                             sessionStorage "gatehouse.key" when the portal saved one;
  *                             a key typed into one form fills the other forms' empty fields
  *     textarea[data-body]     request body
- *     button[data-send]       "Send request"; disabled in the HTML, enabled here
+ *     button[data-send]       "Send request"; disabled in the HTML, enabled here (absent
+ *                             when the portal has no gateway address configured)
  *     [data-js-note]          the "needs JavaScript" note, hidden here
  *     [data-result]           filled after each call (aria-live), with:
  *       [data-request]          the method and URL that were sent (never the key's value
@@ -326,16 +327,18 @@
       if (keyField) keyField.addEventListener('change', shareKey);
       var note = form.querySelector('[data-js-note]');
       if (note) note.hidden = true;
-      form.querySelector('[data-send]').disabled = false;
+      var button = form.querySelector('[data-send]');
+      if (!button) continue; /* the portal has no gateway address: nothing to send to */
+      button.disabled = false;
       form.addEventListener('submit', send.bind(null, form));
     }
     var snippets = document.querySelectorAll('pre[data-snippet]');
     for (var j = 0; j < snippets.length; j++) {
-      var button = el('button', 'Copy', 'data-copy');
-      button.type = 'button';
-      button.setAttribute('aria-label', 'Copy the ' + snippets[j].getAttribute('data-snippet') + ' example');
-      button.addEventListener('click', copy.bind(null, snippets[j], button));
-      snippets[j].insertAdjacentElement('afterend', button);
+      var copyButton = el('button', 'Copy', 'data-copy');
+      copyButton.type = 'button';
+      copyButton.setAttribute('aria-label', 'Copy the ' + snippets[j].getAttribute('data-snippet') + ' example');
+      copyButton.addEventListener('click', copy.bind(null, snippets[j], copyButton));
+      snippets[j].insertAdjacentElement('afterend', copyButton);
     }
   }
 

@@ -28,7 +28,7 @@ fn main() {
     let mut page = String::new();
     for run in 0..runs + 5 {
         let start = Instant::now();
-        let reference = Reference::build(black_box(&document), "https://gw.example.com/big");
+        let reference = Reference::build(black_box(&document), Some("https://gw.example.com"), "/big");
         let built = start.elapsed();
         let html = ReferenceFragment { reference: &reference }.render().unwrap_or_default();
         let elapsed = start.elapsed();

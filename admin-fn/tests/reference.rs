@@ -41,7 +41,7 @@ fn assert_ids_unique_and_links_resolve(html: &str) {
 
 #[test]
 fn the_demo_api_reference_lists_every_operation_with_a_form_and_snippets() {
-    let reference = Reference::build(&demo_document(), "http://127.0.0.1:8080/demo");
+    let reference = Reference::build(&demo_document(), Some("http://127.0.0.1:8080"), "/demo");
     let html = render(&reference);
     for (anchor, method, path) in [
         ("op-get-hello", "GET", "/hello"),
@@ -68,7 +68,7 @@ fn a_100_kb_description_renders_every_operation_with_a_unique_anchor() {
     let (document, operations) = big_openapi::document(100_000);
     let size = serde_json::to_string(&document).expect("JSON").len();
     assert!((100_000..130_000).contains(&size), "{size} bytes");
-    let reference = Reference::build(&document, "https://gw.example.com/big");
+    let reference = Reference::build(&document, Some("https://gw.example.com"), "/big");
     assert_eq!(reference.operation_count, operations);
     let html = render(&reference);
     let forms = html.matches("<form class=\"try-it\"").count();
@@ -92,8 +92,19 @@ fn hostile_descriptions_render_as_text_or_not_at_all() {
     document["info"]["title"] = "<script>alert(3)</script>".into();
     document["paths"]["/hello"]["get"]["summary"] = "\"><script>alert(4)</script>".into();
     document["paths"]["/hello"]["get"]["operationId"] = "x\" onmouseover=\"alert(5)".into();
-    let html = render(&Reference::build(&document, "http://gw.test"));
+    let html = render(&Reference::build(&document, Some("http://gw.test"), "/"));
     for needle in ["<script", "onerror", "javascript:", "onmouseover=\"alert"] {
         assert!(!html.contains(needle), "{needle} in the page");
     }
+}
+
+#[test]
+fn without_a_gateway_address_the_forms_cannot_send_and_snippets_use_a_placeholder() {
+    let reference = Reference::build(&demo_document(), None, "/demo");
+    let html = render(&reference);
+    assert!(!html.contains("data-send"), "no send button");
+    assert!(!html.contains("data-gateway"), "no address for the script");
+    assert!(html.contains("no gateway address configured"));
+    assert!(html.contains("curl &#34;https://gateway.example.com/demo/hello&#34;"));
+    assert_eq!(html.matches("<form class=\"try-it\"").count(), 5, "the forms still show what each call takes");
 }

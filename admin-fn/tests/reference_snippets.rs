@@ -37,7 +37,7 @@ async fn server() -> (String, Log) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{address}/base"), log)
+    (format!("http://{address}"), log)
 }
 
 fn document() -> Value {
@@ -85,7 +85,7 @@ fn assert_documented_call(seen: &Seen, language: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curl_javascript_and_python_snippets_make_the_documented_call() {
     let (base, log) = server().await;
-    let reference = Reference::build(&document(), &base);
+    let reference = Reference::build(&document(), Some(&base), "/base");
     let snippets = reference.groups[0].operations[0].snippets.clone();
     let javascript = snippets.javascript.replace("YOUR_API_KEY", KEY);
     tokio::task::spawn_blocking(move || {
@@ -117,7 +117,7 @@ async fn a_key_in_the_query_or_as_a_bearer_token_reaches_the_server_from_every_s
             "bearer": {"type": "http", "scheme": "bearer"}
         }}
     });
-    let reference = Reference::build(&document, &base);
+    let reference = Reference::build(&document, Some(&base), "/base");
     let operations: Vec<_> = reference.groups[0].operations.iter().map(|op| op.snippets.clone()).collect();
     tokio::task::spawn_blocking(move || {
         for snippets in operations {

@@ -46,11 +46,16 @@ pub struct ReferenceFragment<'a> {
     pub reference: &'a Reference,
 }
 
+/// Stands for the gateway in snippets when the portal has no gateway address configured.
+pub const GATEWAY_PLACEHOLDER: &str = "https://gateway.example.com";
+
 impl Reference {
-    /// The reference for `doc`, whose calls go to `gateway` (the gateway's origin plus the
-    /// API's base path, e.g. `http://127.0.0.1:8080/demo`; a trailing `/` is dropped).
-    pub fn build(doc: &Value, gateway: &str) -> Reference {
-        let gateway = gateway.trim_end_matches('/');
+    /// The reference for `doc`, whose calls go to `gateway_url` (the gateway's public base
+    /// URL, e.g. `http://127.0.0.1:8080`) plus the API's `base_path`. Without a gateway URL
+    /// the snippets use [`GATEWAY_PLACEHOLDER`] and the try-it forms cannot send.
+    pub fn build(doc: &Value, gateway_url: Option<&str>, base_path: &str) -> Reference {
+        let origin = gateway_url.unwrap_or(GATEWAY_PLACEHOLDER).trim_end_matches('/');
+        let gateway = format!("{origin}{}", base_path.trim_end_matches('/'));
         let info = doc.get("info").unwrap_or(&Value::Null);
         let text = |field: &str| info.get(field).and_then(Value::as_str).unwrap_or("").to_owned();
         let mut anchors = Anchors::default();
@@ -59,7 +64,7 @@ impl Reference {
         let untagged = if sites.iter().any(|site| first_tag(site).is_some()) { UNTAGGED } else { ALL };
         let mut count = 0;
         for site in &sites {
-            let view = operations::view(doc, site, gateway, &mut anchors);
+            let view = operations::view(doc, site, &gateway, &mut anchors);
             let tag = first_tag(site).unwrap_or(untagged);
             group_for(&mut groups, tag, &mut anchors).operations.push(view);
             count += 1;
@@ -69,7 +74,8 @@ impl Reference {
             title: text("title"),
             version: text("version"),
             description_html: markdown::render_field(info, "description"),
-            gateway: gateway.to_owned(),
+            gateway,
+            try_it: gateway_url.is_some(),
             groups,
             schemas: components(doc),
             operation_count: count,

@@ -8,9 +8,11 @@ pub struct Reference {
     pub version: String,
     /// `info.description` rendered from Markdown and sanitised (safe to emit unescaped).
     pub description_html: String,
-    /// Where try-it sends requests and snippets point: the gateway's origin plus the API's
+    /// Where try-it sends requests and snippets point: the gateway's base URL plus the API's
     /// base path, without a trailing `/` (e.g. `http://127.0.0.1:8080/demo`).
     pub gateway: String,
+    /// The portal knows the gateway's address, so the try-it forms can send.
+    pub try_it: bool,
     /// Operations by tag, tags in the document's `tags` order, then in order of first use.
     pub groups: Vec<TagGroup>,
     /// `components.schemas`, in document order.

@@ -67,7 +67,7 @@ fn doc(version: &str) -> Value {
 }
 
 fn build(version: &str) -> Reference {
-    Reference::build(&doc(version), "http://gw.test/pets/")
+    Reference::build(&doc(version), Some("http://gw.test/"), "/pets")
 }
 
 fn component(reference: &Reference, schema: &str) -> Vec<SchemaRow> {
@@ -229,7 +229,7 @@ fn a_body_without_an_example_is_made_from_its_schema() {
         .as_object_mut()
         .expect("media")
         .remove("example");
-    let reference = Reference::build(&document, "http://gw.test");
+    let reference = Reference::build(&document, Some("http://gw.test"), "/");
     let op = operation(&reference, "op-put-pet");
     let made: Value = serde_json::from_str(&op.body_example).expect("JSON");
     assert_eq!(made["name"], json!("string"));
@@ -265,7 +265,7 @@ fn a_deep_or_hostile_document_is_bounded() {
     schemas.insert("Wide".to_owned(), json!({"type": "object", "properties": wide}));
     let document = json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {},
                           "components": {"schemas": schemas}});
-    let reference = Reference::build(&document, "http://gw.test");
+    let reference = Reference::build(&document, Some("http://gw.test"), "/");
     let deep = component(&reference, "L0");
     assert!(deep.len() <= super::schema::MAX_DEPTH + 1, "{deep:#?}");
     assert!(deep.iter().any(|r| r.note.as_deref().is_some_and(|n| n.contains("not shown at this depth"))));
