@@ -9,6 +9,7 @@
 mod auth;
 mod error;
 mod extract;
+mod mail;
 mod objects_only;
 mod openapi;
 pub mod portal;
@@ -28,9 +29,17 @@ use gatehouse_core::store::Repo;
 
 pub use auth::Actor;
 pub use error::{AdminError, FieldError};
+pub use mail::{Mail, MailError, Mailer, OutboxMailer, SmtpMailer};
+pub use portal::PortalSettings;
 pub use publisher::{Change, ChangeOp, PublishError, Publisher, RecordingPublisher};
-pub use state::{AdminSettings, AdminState, Clock};
+pub use state::{ensure_catalog_cards, AdminSettings, AdminState, Clock};
 pub use views::KeyView;
+
+/// The client's address, as the runtime that received the request knows it (the TCP peer
+/// natively, the source IP of the Lambda event on AWS); put in the request's extensions.
+/// Used to throttle sign-in per address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
 
 /// The admin API's own OpenAPI 3.1 document, served at `GET /v1/openapi.json`: built from the
 /// Rust types on first use (see `openapi`).
@@ -44,11 +53,26 @@ pub fn router<R: Repo, P: Publisher>(state: AdminState<R, P>) -> Router {
     let admin = routes::admin::<R, P>().into_iter().fold(Router::new(), |r, route| r.route(route.path, route.handler));
     let public =
         routes::public::<R, P>().into_iter().fold(Router::new(), |r, route| r.route(route.path, route.handler));
+    let portal = portal::router(&state);
     public
         .merge(admin.route_layer(guard))
-        .fallback(|| async { AdminError::problem(ProblemKind::NotFound, "no such admin endpoint") })
+        .merge(portal)
+        .fallback(not_found::<R, P>)
         .layer(map_response(problem_for_bare_errors))
         .with_state(state)
+}
+
+/// A page for browsers outside the admin API, problem+json for everyone else.
+async fn not_found<R: Repo, P: Publisher>(
+    axum::extract::State(state): axum::extract::State<AdminState<R, P>>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    use axum::response::IntoResponse;
+    match portal::wants_page(uri.path(), headers.get(header::ACCEPT)) {
+        true => portal::not_found_page(&state),
+        false => AdminError::problem(ProblemKind::NotFound, "no such admin endpoint").into_response(),
+    }
 }
 
 /// Every (method, path) the router serves, for documentation checks.
@@ -62,9 +86,12 @@ pub fn route_list() -> Vec<(Method, &'static str)> {
 /// problem body; give it one, keeping headers such as `Allow`.
 async fn problem_for_bare_errors(response: Response) -> Response {
     let status = response.status();
-    let is_problem =
-        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == CONTENT_TYPE.as_bytes());
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+    // A problem already, or a portal page (which explains itself in HTML).
+    let explained = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == CONTENT_TYPE.as_bytes() || v.as_bytes().starts_with(b"text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || explained {
         return response;
     }
     let kind = match status {

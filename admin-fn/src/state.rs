@@ -5,13 +5,16 @@ use std::sync::Arc;
 
 use gatehouse_core::ids::{new_id, IdKind};
 use gatehouse_core::keys::{KeyEnv, KeyHash};
-use gatehouse_core::store::{AuditEntry, Entity, Etag, Record, Repo, StoreError, Write};
+use gatehouse_core::model::{Api, ApiCard};
+use gatehouse_core::store::{AuditEntry, Entity, EntityKind, Etag, Record, Repo, StoreError, Write};
 use gatehouse_core::time::UnixMillis;
 use rand::rngs::OsRng;
 use rand::TryRngCore;
 
 use crate::auth::Actor;
 use crate::error::AdminError;
+use crate::mail::Mailer;
+use crate::portal::PortalSettings;
 use crate::preconditions::{IfMatch, Tagged};
 use crate::publisher::{Change, ChangeOp, Publisher};
 
@@ -60,6 +63,9 @@ pub struct AdminState<R, P> {
     pub(crate) settings: Arc<AdminSettings>,
     /// Secret the edge signs usage batches with; `None` turns `POST /v1/usage/batches` off.
     pub(crate) ingest_secret: Option<Arc<Vec<u8>>>,
+    pub(crate) portal: Arc<PortalSettings>,
+    /// How the portal sends mail; `None` turns sign-in off.
+    pub(crate) mailer: Option<Arc<dyn Mailer>>,
     clock: Clock,
 }
 
@@ -71,6 +77,8 @@ impl<R, P> Clone for AdminState<R, P> {
             admin_tokens: Arc::clone(&self.admin_tokens),
             settings: Arc::clone(&self.settings),
             ingest_secret: self.ingest_secret.clone(),
+            portal: Arc::clone(&self.portal),
+            mailer: self.mailer.clone(),
             clock: Arc::clone(&self.clock),
         }
     }
@@ -87,7 +95,20 @@ impl<R: Repo, P: Publisher> AdminState<R, P> {
         clock: Clock,
     ) -> Self {
         let admin_tokens = Arc::new(admin_token_hashes);
-        AdminState { repo, publisher, admin_tokens, settings: Arc::new(settings), ingest_secret: None, clock }
+        let (settings, portal) = (Arc::new(settings), Arc::new(PortalSettings::default()));
+        AdminState { repo, publisher, admin_tokens, settings, ingest_secret: None, portal, mailer: None, clock }
+    }
+
+    /// Sets how the portal sends mail (sign-in links, notices).
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// Sets how the developer portal presents itself (its name, the gateway's URL).
+    pub fn with_portal(mut self, portal: PortalSettings) -> Self {
+        self.portal = Arc::new(portal);
+        self
     }
 
     /// Turns on usage ingest, accepting batches signed with `secret` (the edge's ingest secret).
@@ -109,7 +130,7 @@ impl<R: Repo, P: Publisher> AdminState<R, P> {
         writes: Vec<Write>,
         changes: Vec<Change>,
     ) -> Result<(), AdminError> {
-        self.repo.transact(writes).await?;
+        self.repo.transact(with_catalog_cards(writes)?).await?;
         let targets = changes.iter().map(|c| c.id.clone()).collect();
         let entry = AuditEntry { at: self.now(), actor: actor.0.clone(), action: action.to_owned(), targets };
         if let Err(e) = self.repo.append_audit(&entry).await {
@@ -184,6 +205,49 @@ impl<R: Repo, P: Publisher> AdminState<R, P> {
             other => Ok(other?),
         }
     }
+}
+
+/// `writes`, plus the catalog card of every API they write or delete, in the same batch: the
+/// portal's catalog can never show a card that disagrees with its API. Every write to the
+/// store goes through [`AdminState::commit`], so this is the one place cards are kept.
+fn with_catalog_cards(mut writes: Vec<Write>) -> Result<Vec<Write>, AdminError> {
+    let mut cards = Vec::new();
+    for write in &writes {
+        match write {
+            Write::Insert(r) | Write::Update(r) | Write::Put(r) | Write::UpdateIf { record: r, .. }
+                if r.kind == EntityKind::Api =>
+            {
+                cards.push(Write::put(&ApiCard::of(&r.decode::<Api>()?))?);
+            }
+            Write::Delete { kind: EntityKind::Api, id } | Write::DeleteIf { kind: EntityKind::Api, id, .. } => {
+                cards.push(Write::Remove { kind: EntityKind::ApiCard, id: id.clone() });
+            }
+            _ => {}
+        }
+    }
+    writes.extend(cards);
+    Ok(writes)
+}
+
+/// Writes the catalog card of every API that has none (a store written before cards
+/// existed); answers how many it wrote. Run at start-up; cheap when nothing is missing.
+pub async fn ensure_catalog_cards<R: Repo>(repo: &R) -> Result<usize, StoreError> {
+    let cards: std::collections::HashSet<String> =
+        repo.list_records(EntityKind::ApiCard, None).await?.into_iter().map(|r| r.id).collect();
+    let mut writes = Vec::new();
+    for record in repo.list_records(EntityKind::Api, None).await? {
+        if !cards.contains(&record.id) {
+            // A record that does not decode is skipped here as everywhere (see `Unreadable`).
+            if let Ok(api) = record.decode::<Api>() {
+                writes.push(Write::put(&ApiCard::of(&api))?);
+            }
+        }
+    }
+    let written = writes.len();
+    if written > 0 {
+        repo.transact(writes).await?;
+    }
+    Ok(written)
 }
 
 /// The `ETag` a new entity will have once stored.

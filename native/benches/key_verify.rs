@@ -75,6 +75,7 @@ fn fixture() -> Fixture {
         group: None,
         organisation: None,
         created_at: NOW,
+        terms_accepted_at: None,
     };
     let apps = (0..APPS)
         .map(|i| App {

@@ -157,6 +157,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         group: None,
         organisation: None,
         created_at: T0,
+        terms_accepted_at: None,
     };
     let app = App { id: "app_0001".into(), developer_id: developer.id.clone(), name: "bench".into(), created_at: T0 };
     let subscription = Subscription {

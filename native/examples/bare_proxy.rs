@@ -26,7 +26,7 @@ struct BareProxy {
 }
 
 impl Handler for BareProxy {
-    async fn respond(&self, request: &mut Request<Bytes>) -> Response<Bytes> {
+    async fn respond(&self, request: &mut Request<Bytes>, _peer: std::net::SocketAddr) -> Response<Bytes> {
         let path = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
         let Ok(uri) = Uri::try_from(format!("{}{path}", self.upstream)) else {
             return status(StatusCode::BAD_REQUEST);

@@ -8,12 +8,14 @@
 //! offers no hook to change them. Admin bodies are bounded (`max_body_bytes`) and admin
 //! responses are small JSON documents, so the server's whole-body reads and writes suit them.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::Router;
 use bytes::Bytes;
+use gatehouse_admin::ClientAddr;
 use gatehouse_core::problem::{Problem, ProblemKind};
 use http::{Request, Response};
 use http_body_util::BodyExt;
@@ -29,8 +31,9 @@ pub struct AdminHandler {
 }
 
 impl Handler for AdminHandler {
-    async fn respond(&self, request: &mut Request<Bytes>) -> Response<Bytes> {
-        let request = std::mem::replace(request, Request::new(Bytes::new())).map(Body::from);
+    async fn respond(&self, request: &mut Request<Bytes>, peer: SocketAddr) -> Response<Bytes> {
+        let mut request = std::mem::replace(request, Request::new(Bytes::new())).map(Body::from);
+        request.extensions_mut().insert(ClientAddr(peer.ip()));
         let Ok(response) = self.router.clone().oneshot(request).await;
         let (parts, body) = response.into_parts();
         match body.collect().await {

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_admin::{router, AdminSettings, AdminState};
+use gatehouse_admin::{
+    ensure_catalog_cards, router, AdminSettings, AdminState, MailError, Mailer, OutboxMailer, PortalSettings,
+    SmtpMailer,
+};
 use gatehouse_core::config::GatewayConfig;
 use gatehouse_core::keys::hash_secret;
 use gatehouse_core::pipeline::Gateway;
@@ -49,7 +52,13 @@ pub struct AppConfig {
     pub gateway: GatewayConfig,
     /// How long the admin port waits for a request head (and for a body to keep coming).
     pub admin_read_timeout: Duration,
+    /// SMTP server for the portal's mail; `None` writes it to `outbox/` in the data dir.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
 }
+
+/// The portal's sender when none is configured.
+pub const DEFAULT_MAIL_FROM: &str = "Gatehouse <portal@gatehouse.localhost>";
 
 impl AppConfig {
     /// Ephemeral ports on 127.0.0.1, a fresh identity secret, no demo.
@@ -70,6 +79,8 @@ impl AppConfig {
                 identity_secret: b"test-identity-secret-0123456789".to_vec(),
             },
             admin_read_timeout: gateway::READ_TIMEOUT,
+            smtp_url: None,
+            mail_from: DEFAULT_MAIL_FROM.to_owned(),
         }
     }
 }
@@ -108,6 +119,10 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
     let publisher =
         InProcessPublisher { repo: Arc::clone(&repo), read_model: read_model.clone(), cache: Arc::clone(&cache) };
     publisher.rebuild().await.map_err(|e| fail("cannot load the catalog", &e))?;
+    let cards = ensure_catalog_cards(&*repo).await.map_err(|e| fail("cannot write the portal's catalog cards", &e))?;
+    if cards > 0 {
+        tracing::info!(cards, "wrote the portal's catalog cards of APIs stored before they existed");
+    }
 
     let demo_upstream_addr = if config.demo {
         let listener = bind(config.demo_upstream_addr).await?;
@@ -118,30 +133,11 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
         None
     };
 
-    let settings = AdminSettings::default();
-    let max_admin_body = settings.max_body_bytes;
-    let state = AdminState::new(
-        Arc::clone(&repo),
-        Arc::new(publisher),
-        vec![hash_secret(&admin_token)],
-        settings,
-        Arc::new(now_millis),
-    );
-    let admin = router(state);
-    let demo_key = match demo_upstream_addr {
-        Some(addr) => crate::seed::demo(&admin, &admin_token, &config.data_dir, addr).await?,
-        None => None,
-    };
-
-    let admin_listener = bind(config.admin_addr).await?;
-    let admin_addr = admin_listener.local_addr().map_err(|e| fail("admin API", &e))?;
-    let admin_timeout = config.admin_read_timeout;
-    tasks.spawn(admin_server::serve(admin_listener, admin, max_admin_body, admin_timeout, shutdown_rx.clone()));
-
+    // The gateway first, so the portal knows its address (try-it sends calls there).
     let adapters = NativeAdapters {
         read_model,
         limiter: Arc::clone(&limiter),
-        cache,
+        cache: Arc::clone(&cache),
         upstream: PooledUpstream,
         usage: Arc::clone(&usage),
         clock: SystemClock::default(),
@@ -150,6 +146,38 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
     let workers = gateway::spawn_workers(config.gateway_addr, config.gateway_threads, gateway, shutdown_rx.clone())
         .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", config.gateway_addr)))?;
     let gateway_addr = workers.addr;
+
+    // The control plane's address before its router: the portal's mail links point there.
+    let admin_listener = bind(config.admin_addr).await?;
+    let admin_addr = admin_listener.local_addr().map_err(|e| fail("admin API", &e))?;
+    let mailer = mailer(config.smtp_url.as_deref(), &config.mail_from, &config.data_dir)
+        .map_err(|e| fail("cannot set up the portal's mail", &e))?;
+    let portal = PortalSettings {
+        gateway_url: Some(format!("http://{gateway_addr}")),
+        public_url: Some(format!("http://{admin_addr}")),
+        ..PortalSettings::default()
+    };
+
+    let settings = AdminSettings::default();
+    let max_admin_body = settings.max_body_bytes;
+    let state = AdminState::new(
+        Arc::clone(&repo),
+        Arc::new(publisher),
+        vec![hash_secret(&admin_token)],
+        settings,
+        Arc::new(now_millis),
+    )
+    .with_portal(portal)
+    .with_mailer(mailer);
+    let admin = router(state);
+    let demo_key = match demo_upstream_addr {
+        Some(addr) => crate::seed::demo(&admin, &admin_token, &config.data_dir, addr).await?,
+        None => None,
+    };
+
+    let admin_timeout = config.admin_read_timeout;
+    tasks.spawn(admin_server::serve(admin_listener, admin, max_admin_body, admin_timeout, shutdown_rx.clone()));
+
     tasks.spawn(flush_counters_periodically(Arc::clone(&limiter), config.quota_flush, shutdown_rx.clone()));
     tasks.spawn(flush_periodically(Arc::clone(&repo), Arc::clone(&usage), config.usage_flush, shutdown_rx));
 
@@ -166,6 +194,14 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
         shutdown,
         tasks,
         workers: Some(workers),
+    })
+}
+
+/// SMTP when a server is configured, else the data dir's outbox folder.
+fn mailer(smtp_url: Option<&str>, from: &str, data_dir: &Path) -> Result<Arc<dyn Mailer>, MailError> {
+    Ok(match smtp_url {
+        Some(url) => Arc::new(SmtpMailer::new(url, from)?),
+        None => Arc::new(OutboxMailer::new(data_dir.join("outbox"), from)?),
     })
 }
 

@@ -41,6 +41,14 @@ pub struct DevArgs {
     /// Largest request body the gateway accepts, in bytes.
     #[arg(long, env = "GATEHOUSE_MAX_BODY_BYTES", default_value_t = GatewayConfig::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+    /// SMTP server for the portal's mail (sign-in links), as `smtp://host:port`,
+    /// `smtp://user:pass@host:587?tls=required` or `smtps://…`. Without one, each message is
+    /// written to the `outbox/` folder of the data dir.
+    #[arg(long, env = "GATEHOUSE_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// Sender of the portal's mail.
+    #[arg(long, env = "GATEHOUSE_MAIL_FROM", default_value = app::DEFAULT_MAIL_FROM)]
+    pub mail_from: String,
 }
 
 pub async fn run(args: DevArgs) -> Result<(), CliError> {
@@ -68,9 +76,12 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
             .unwrap_or_else(|| std::thread::available_parallelism().map(usize::from).unwrap_or(1)),
         gateway: GatewayConfig { max_body_bytes: args.max_body_bytes, identity_secret: identity_secret.into_bytes() },
         admin_read_timeout: crate::gateway::READ_TIMEOUT,
+        smtp_url: args.smtp_url,
+        mail_from: args.mail_from,
     };
     let running = app::start(config).await?;
     eprintln!("gateway   http://{}", running.gateway_addr);
+    eprintln!("portal    http://{}/", running.admin_addr);
     eprintln!("admin API http://{}/v1 (bearer token in the data dir: {ADMIN_TOKEN_FILE})", running.admin_addr);
     if let Some(addr) = running.demo_upstream_addr {
         eprintln!(

@@ -132,7 +132,7 @@ fn reuseport_socket(addr: SocketAddr) -> std::io::Result<tokio::net::TcpSocket> 
 }
 
 impl Handler for NativeGateway {
-    async fn respond(&self, request: &mut http::Request<Bytes>) -> http::Response<Bytes> {
+    async fn respond(&self, request: &mut http::Request<Bytes>, _peer: std::net::SocketAddr) -> http::Response<Bytes> {
         let response = Gateway::handle(self, request).await;
         if let Some(CacheOutcome { error: Some(error), .. }) = response.extensions().get() {
             tracing::warn!(%error, "response cache failed; the call went on without it");

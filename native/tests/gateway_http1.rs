@@ -22,7 +22,7 @@ const MAX_BODY: usize = 1024;
 struct Echo;
 
 impl Handler for Echo {
-    async fn respond(&self, request: &mut Request<Bytes>) -> Response<Bytes> {
+    async fn respond(&self, request: &mut Request<Bytes>, _peer: std::net::SocketAddr) -> Response<Bytes> {
         let path = request.uri().path().to_string();
         if path == "/slow" {
             tokio::time::sleep(Duration::from_millis(300)).await;

@@ -54,6 +54,7 @@ fn unreadable_key(app_id: &str) -> Record {
         parent: Some(app_id.into()),
         uniques: vec![],
         body: body.to_string(),
+        expires_at: None,
     }
 }
 

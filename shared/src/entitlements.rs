@@ -90,6 +90,7 @@ mod tests {
             group: Some("gold".into()),
             organisation: None,
             created_at: 0,
+            terms_accepted_at: None,
         };
         let app = App { id: "app_1".into(), developer_id: dev.id.clone(), name: "a".into(), created_at: 0 };
         let product = Product {

@@ -1,3 +1,106 @@
-//! The developer portal's pages and the jobs behind them.
+//! The developer portal: server-rendered pages at the root of the control-plane address, beside
+//! the admin API under `/v1`. Pages call the same store and the same admin logic as the API,
+//! never the API over HTTP, so every rule and audit entry applies to both alike.
+//!
+//! Reading works without JavaScript; the few scripts (try-it, charts, copy buttons) are
+//! embedded files under a strict Content-Security-Policy (see `headers`).
 
+mod apps;
+mod assets;
+mod catalog;
+mod chrome;
+pub(crate) mod headers;
+mod plain_words;
 pub mod reference;
+mod session;
+mod signin;
+mod throttle;
+mod usage;
+
+use askama::Template;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::map_response_with_state;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use gatehouse_core::store::Repo;
+
+pub(crate) use chrome::Chrome;
+pub use chrome::PortalSettings;
+
+use crate::publisher::Publisher;
+use crate::state::AdminState;
+
+/// The portal's routes, with their page headers.
+pub(crate) fn router<R: Repo, P: Publisher>(state: &AdminState<R, P>) -> Router<AdminState<R, P>> {
+    let csp = HeaderValue::from_str(&headers::content_security_policy(state.portal.gateway_origin().as_deref()))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
+    Router::new()
+        .route("/", get(catalog::page::<R, P>))
+        .route("/apis/{id}", get(catalog::api_page::<R, P>))
+        .route("/apis/{id}/openapi.json", get(catalog::api_document::<R, P>))
+        .route("/apis/{id}/interactive", get(catalog::interactive::<R, P>))
+        .route("/assets/{*name}", get(assets::serve))
+        .route("/usage", get(usage::page::<R, P>))
+        .route("/usage.csv", get(usage::csv::<R, P>))
+        .route("/signin", get(signin::form::<R, P>).post(signin::send_link::<R, P>))
+        .route("/signin/verify", get(signin::confirm::<R, P>).post(signin::verify::<R, P>))
+        .route("/signout", post(signin::sign_out::<R, P>))
+        .route("/apis/{id}/keys", post(apps::get_key::<R, P>))
+        .route("/dashboard", get(apps::dashboard::<R, P>))
+        .route("/apps", post(apps::create_app::<R, P>))
+        .route("/apps/{id}", get(apps::show_app::<R, P>))
+        .route("/apps/{id}/keys", post(apps::create_key::<R, P>))
+        .route("/keys/{id}/rotate", post(apps::rotate_key::<R, P>))
+        .route("/keys/{id}/revoke", post(apps::revoke_key::<R, P>))
+        .layer(map_response_with_state(csp, |csp: axum::extract::State<HeaderValue>, r: Response| async move {
+            headers::secure(r, &csp)
+        }))
+}
+
+/// Renders a page. A template that fails to render (a `Display` impl erroring) is a bug, so
+/// it is logged and answered with a plain 500 page rather than a half-written one.
+pub(crate) fn render(page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a portal page failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<!doctype html><title>Error</title><h1>Something went wrong</h1>"),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    chrome: Chrome,
+    heading: &'a str,
+    detail: &'a str,
+}
+
+/// An error as a page, for browsers (the admin API answers problem+json instead).
+pub(crate) fn html_error(status: StatusCode, heading: &str, detail: &str) -> Response {
+    let mut response = render(&ErrorPage { chrome: Chrome::anonymous(), heading, detail });
+    *response.status_mut() = status;
+    response
+}
+
+/// Whether a request that no route matched came from a browser (wants a page) rather than an
+/// API client (wants problem+json): anything outside `/v1/` that accepts HTML.
+pub(crate) fn wants_page(path: &str, accept: Option<&HeaderValue>) -> bool {
+    let html = accept.and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+    html && !path.starts_with("/v1/") && path != "/v1"
+}
+
+/// The 404 page with the page headers (the fallback runs outside the portal router's layer).
+pub(crate) fn not_found_page<R, P>(state: &AdminState<R, P>) -> Response {
+    let csp = headers::content_security_policy(state.portal.gateway_origin().as_deref());
+    let csp = HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
+    let mut page = html_error(StatusCode::NOT_FOUND, "Page not found", "There is no page at this address.");
+    page.headers_mut().insert(header::VARY, HeaderValue::from_static("accept"));
+    headers::secure(page, &csp)
+}

@@ -63,11 +63,23 @@ async fn create_developer<R: Repo, P: Publisher>(
         group: body.group,
         organisation: body.organisation,
         created_at: s.now(),
+        terms_accepted_at: None,
     };
+    let developer = create(&s, &actor, developer).await?;
+    Ok((StatusCode::CREATED, Tagged(etag_of(&developer)?, Json(developer))))
+}
+
+/// Checks and stores a new developer: the one way in, for the admin API and the portal's
+/// sign-up alike.
+pub(crate) async fn create<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    actor: &Actor,
+    developer: Developer,
+) -> Result<Developer, AdminError> {
     check_developer(&developer)?;
     let change = Change::of(&developer, ChangeOp::Created);
-    s.commit(&actor, "developer.create", vec![Write::insert(&developer)?], vec![change]).await?;
-    Ok((StatusCode::CREATED, Tagged(etag_of(&developer)?, Json(developer))))
+    s.commit(actor, "developer.create", vec![Write::insert(&developer)?], vec![change]).await?;
+    Ok(developer)
 }
 
 /// Changes only the fields the body names, on the stored record as it is at the write (see
@@ -122,7 +134,7 @@ pub(crate) struct AppBody {
     name: Option<String>,
 }
 
-async fn insert_app<R: Repo, P: Publisher>(
+pub(crate) async fn insert_app<R: Repo, P: Publisher>(
     s: &AdminState<R, P>,
     actor: &Actor,
     developer_id: String,

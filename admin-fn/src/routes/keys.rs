@@ -83,7 +83,27 @@ async fn create<R: Repo, P: Publisher>(
     Id(app_id): Id,
     JsonBody(body): JsonBody<NewKey>,
 ) -> Result<(StatusCode, Tagged<Json<IssuedKey>>), AdminError> {
-    s.load::<App>("app", &app_id).await?;
+    let (key, secret) = create_key(&s, &actor, &app_id, body).await?;
+    let etag = etag_of(&key)?;
+    Ok((StatusCode::CREATED, Tagged(etag, Json(IssuedKey { key: KeyView::new(&key, s.now()), secret }))))
+}
+
+impl NewKey {
+    /// A key with just a name (the portal's "Get a key").
+    pub(crate) fn named(name: &str) -> NewKey {
+        NewKey { name: name.to_owned(), expires_at: None, limits: Vec::new() }
+    }
+}
+
+/// Issues a key to an app: the one way in, for the admin API and the portal. Answers the key
+/// and its secret, which exists nowhere else from here on.
+pub(crate) async fn create_key<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    actor: &Actor,
+    app_id: &str,
+    body: NewKey,
+) -> Result<(Key, String), AdminError> {
+    s.load::<App>("app", app_id).await?;
     let now = s.now();
     let mut errors = Vec::new();
     validate::non_empty(&body.name, "/name", &mut errors);
@@ -92,12 +112,11 @@ async fn create<R: Repo, P: Publisher>(
         errors.push(FieldError::new("/expires_at", "must be in the future"));
     }
     AdminError::check(errors)?;
-    let (mut key, secret) = issue(&s, &app_id, body.name, now)?;
+    let (mut key, secret) = issue(s, app_id, body.name, now)?;
     key.expires_at = body.expires_at;
     key.limits = body.limits;
-    s.commit(&actor, "key.create", vec![Write::insert(&key)?], vec![Change::of(&key, ChangeOp::Created)]).await?;
-    let etag = etag_of(&key)?;
-    Ok((StatusCode::CREATED, Tagged(etag, Json(IssuedKey { key: KeyView::new(&key, now), secret }))))
+    s.commit(actor, "key.create", vec![Write::insert(&key)?], vec![Change::of(&key, ChangeOp::Created)]).await?;
+    Ok((key, secret))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -117,17 +136,31 @@ async fn rotate<R: Repo, P: Publisher>(
     OptionalJson(body): OptionalJson<RotateRequest>,
 ) -> Result<(StatusCode, Tagged<Json<IssuedKey>>), AdminError> {
     let grace_secs = body.grace_secs.unwrap_or(s.settings.default_grace_secs);
+    let (new, secret) = rotate_key(&s, &actor, &id, &if_match, grace_secs).await?;
+    let etag = etag_of(&new)?;
+    Ok((StatusCode::CREATED, Tagged(etag, Json(IssuedKey { key: KeyView::new(&new, s.now()), secret }))))
+}
+
+/// Rotates a key: the one way in, for the admin API and the portal. Answers the new key and
+/// its secret; the old one keeps working for `grace_secs`.
+pub(crate) async fn rotate_key<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    actor: &Actor,
+    id: &str,
+    if_match: &IfMatch,
+    grace_secs: u64,
+) -> Result<(Key, String), AdminError> {
     if grace_secs > MAX_GRACE_SECS {
         let message = format!("must be at most {MAX_GRACE_SECS} seconds (365 days)");
         return Err(AdminError::validation(vec![FieldError::new("/grace_secs", message)]));
     }
     let now = s.now();
     let mut issued = None;
-    s.modify(&actor, "key.rotate", ("key", &id), &if_match, |old: &mut Key| {
+    s.modify(actor, "key.rotate", ("key", id), if_match, |old: &mut Key| {
         if check_key(old, now) != KeyCheck::Active || old.replaced_by.is_some() {
             return Err(AdminError::conflict("only an active key that was not rotated already can be rotated"));
         }
-        let (mut new, secret) = issue(&s, &old.app_id, old.name.clone(), now)?;
+        let (mut new, secret) = issue(s, &old.app_id, old.name.clone(), now)?;
         new.limits = old.limits.clone();
         new.expires_at = old.expires_at;
         old.grace_until = Some(rotation_grace_end(now, grace_secs));
@@ -137,14 +170,12 @@ async fn rotate<R: Repo, P: Publisher>(
         Ok(also)
     })
     .await?;
-    let (new, secret) = issued.ok_or_else(|| AdminError::Internal("a committed rotation issued no key".into()))?;
-    let etag = etag_of(&new)?;
-    Ok((StatusCode::CREATED, Tagged(etag, Json(IssuedKey { key: KeyView::new(&new, now), secret }))))
+    issued.ok_or_else(|| AdminError::Internal("a committed rotation issued no key".into()))
 }
 
 /// Moves a key to `to`; revocation is final, so a revoked key accepts no other status.
 /// Revoking reads and writes this key's record only, never another.
-async fn set_status<R: Repo, P: Publisher>(
+pub(crate) async fn set_status<R: Repo, P: Publisher>(
     s: &AdminState<R, P>,
     actor: &Actor,
     id: &str,

@@ -20,7 +20,7 @@ pub(crate) mod keys;
 pub(crate) mod meta;
 pub(crate) mod subscriptions;
 pub(crate) mod usage;
-mod validate;
+pub(crate) mod validate;
 
 /// One route: method, path template and handler.
 pub(crate) struct Route<R, P> {

@@ -63,26 +63,38 @@ async fn create<R: Repo, P: Publisher>(
     Id(app_id): Id,
     JsonBody(body): JsonBody<NewSubscription>,
 ) -> Result<(StatusCode, Tagged<Json<Subscription>>), AdminError> {
+    let sub = subscribe(&s, &actor, app_id, body.product_id, &body.plan_id).await?;
+    Ok((StatusCode::CREATED, Tagged(etag_of(&sub)?, Json(sub))))
+}
+
+/// Subscribes an app to a product's plan: the one way in, for the admin API and the portal.
+pub(crate) async fn subscribe<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    actor: &Actor,
+    app_id: String,
+    product_id: String,
+    plan_id: &str,
+) -> Result<Subscription, AdminError> {
     s.load::<App>("app", &app_id).await?;
-    if s.repo.get::<Product>(&body.product_id).await.is_err() {
+    if s.repo.get::<Product>(&product_id).await.is_err() {
         return Err(AdminError::validation(vec![FieldError::new("/product_id", "no product with this id")]));
     }
-    let plan = plan_of(&s, &body.product_id, &body.plan_id).await?;
+    let plan = plan_of(s, &product_id, plan_id).await?;
     let existing = s.repo.list::<Subscription>(Some(&app_id)).await?;
-    if existing.iter().any(|sub| sub.product_id == body.product_id) {
+    if existing.iter().any(|sub| sub.product_id == product_id) {
         return Err(AdminError::conflict("the app already subscribes to this product; change its plan instead"));
     }
     let sub = Subscription {
         id: fresh_id(IdKind::Subscription)?,
         app_id,
-        product_id: body.product_id,
+        product_id,
         plan_id: plan.id.clone(),
         status: status_for(&plan),
         created_at: s.now(),
     };
-    s.commit(&actor, "subscription.create", vec![Write::insert(&sub)?], vec![Change::of(&sub, ChangeOp::Created)])
+    s.commit(actor, "subscription.create", vec![Write::insert(&sub)?], vec![Change::of(&sub, ChangeOp::Created)])
         .await?;
-    Ok((StatusCode::CREATED, Tagged(etag_of(&sub)?, Json(sub))))
+    Ok(sub)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

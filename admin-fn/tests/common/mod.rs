@@ -2,13 +2,15 @@
 //! the test moves, and one admin token.
 #![allow(dead_code)]
 
+pub mod portal;
+
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::Router;
-use gatehouse_admin::{router, AdminSettings, AdminState, RecordingPublisher};
+use gatehouse_admin::{router, AdminSettings, AdminState, OutboxMailer, PortalSettings, RecordingPublisher};
 use gatehouse_core::keys::hash_secret;
 use gatehouse_core::store::MemoryRepo;
 use http_body_util::BodyExt;
@@ -36,7 +38,27 @@ impl Harness {
         Harness::with_settings(AdminSettings::default())
     }
 
+    /// With the portal's sign-in on: mail goes to `outbox` (a real lettre file transport).
+    pub fn with_outbox(outbox: &std::path::Path) -> Harness {
+        Harness::build(AdminSettings::default(), |state| {
+            let mailer = OutboxMailer::new(outbox.to_path_buf(), "Portal <portal@example.com>").expect("outbox");
+            let portal = PortalSettings {
+                public_url: Some("http://portal.test".into()),
+                gateway_url: Some("http://gateway.test".into()),
+                ..PortalSettings::default()
+            };
+            state.with_portal(portal).with_mailer(Arc::new(mailer))
+        })
+    }
+
     pub fn with_settings(settings: AdminSettings) -> Harness {
+        Harness::build(settings, |state| state)
+    }
+
+    fn build(
+        settings: AdminSettings,
+        configure: impl FnOnce(AdminState<MemoryRepo, RecordingPublisher>) -> AdminState<MemoryRepo, RecordingPublisher>,
+    ) -> Harness {
         let repo = Arc::new(MemoryRepo::new());
         let publisher = Arc::new(RecordingPublisher::default());
         let clock = Arc::new(AtomicI64::new(START));
@@ -48,7 +70,7 @@ impl Harness {
             settings,
             Arc::new(move || now.load(Ordering::SeqCst)),
         );
-        Harness { router: router(state), repo, publisher, clock }
+        Harness { router: router(configure(state)), repo, publisher, clock }
     }
 
     pub fn advance(&self, millis: i64) {
@@ -62,6 +84,42 @@ impl Harness {
         let body =
             if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("every reply is JSON") };
         Reply { status: parts.status, headers: parts.headers, body }
+    }
+
+    /// A portal page, as a browser asks for it: status, headers and the HTML.
+    pub async fn page(&self, path: &str) -> (StatusCode, HeaderMap, String) {
+        let request = Request::builder().uri(path).header("accept", "text/html").body(Body::empty()).expect("request");
+        let response = self.router.clone().oneshot(request).await.expect("router is infallible");
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.expect("body").to_bytes();
+        (parts.status, parts.headers, String::from_utf8(bytes.to_vec()).expect("pages are UTF-8"))
+    }
+
+    /// A browser request with `cookies` (a `Cookie` header value) and, for a POST, a form.
+    pub async fn browse(&self, method: &str, path: &str, cookies: &str, form: &[(&str, &str)]) -> Browsed {
+        let mut builder = Request::builder().method(method).uri(path).header("accept", "text/html");
+        if !cookies.is_empty() {
+            builder = builder.header("cookie", cookies);
+        }
+        let body = if method == "POST" {
+            builder = builder.header("content-type", "application/x-www-form-urlencoded");
+            let mut encoded = form_urlencoded::Serializer::new(String::new());
+            encoded.extend_pairs(form.iter().copied());
+            Body::from(encoded.finish())
+        } else {
+            Body::empty()
+        };
+        let response = self.router.clone().oneshot(builder.body(body).expect("request")).await.expect("infallible");
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.expect("body").to_bytes();
+        let set_cookies =
+            parts.headers.get_all("set-cookie").iter().map(|v| v.to_str().expect("ascii").to_owned()).collect();
+        Browsed {
+            status: parts.status,
+            headers: parts.headers,
+            html: String::from_utf8_lossy(&bytes).into_owned(),
+            set_cookies,
+        }
     }
 
     /// An authenticated JSON call.
@@ -95,6 +153,42 @@ impl Harness {
         assert_eq!(app.status, 201, "{:?}", app.body);
         text(&app.body["id"])
     }
+}
+
+/// What a browser got back.
+pub struct Browsed {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub html: String,
+    pub set_cookies: Vec<String>,
+}
+
+/// A cookie jar as one `Cookie` header value, updated from `Set-Cookie` answers.
+#[derive(Default, Clone)]
+pub struct Jar(Vec<(String, String)>);
+
+impl Jar {
+    pub fn take(&mut self, browsed: &Browsed) {
+        for set in &browsed.set_cookies {
+            let pair = set.split(';').next().unwrap_or_default();
+            let (name, value) = pair.split_once('=').expect("name=value");
+            self.0.retain(|(n, _)| n != name);
+            if !value.is_empty() {
+                self.0.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    pub fn header(&self) -> String {
+        self.0.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ")
+    }
+}
+
+/// The value of the hidden input `name` in a page (the first one).
+pub fn hidden(html: &str, name: &str) -> String {
+    let at = html.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("no {name} field in {html}"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').expect("closing quote")].to_owned()
 }
 
 pub fn text(v: &Value) -> String {

@@ -41,7 +41,7 @@ pub(crate) fn to_record(kind: EntityKind, item: &Item) -> Result<Record, StoreEr
         body = with_last_used(body, get_n(item, "last_used"))?;
     }
     let parent = get_s(item, "parent").map(str::to_owned);
-    Ok(Record { kind, id: require_s(item, "sk")?, parent, uniques: Vec::new(), body })
+    Ok(Record { kind, id: require_s(item, "sk")?, parent, uniques: Vec::new(), body, expires_at: None })
 }
 
 pub(crate) async fn stored(

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
 use gatehouse_core::model::{Key, KeyStatus};
-use gatehouse_core::store::{EntityKind, Etag, Record, StoreError, Write};
+use gatehouse_core::store::{refuse_put_with_uniques, EntityKind, Etag, Record, StoreError, Write};
 use gatehouse_core::time::{UnixMillis, DAY};
 
 use super::catalog::{guard_pk, rec_pk, stored, to_record, Stored, GUARD_SK};
@@ -43,7 +43,7 @@ impl Fail {
 /// When TTL may delete a key record: a while after it stopped working for good.
 fn record_ttl(record: &Record, now: UnixMillis) -> Result<Option<UnixMillis>, StoreError> {
     if record.kind != EntityKind::Key {
-        return Ok(None);
+        return Ok(record.expires_at);
     }
     let key: Key = record.decode()?;
     let stopped = match key.status {
@@ -77,7 +77,14 @@ fn uniques_attr(record: &Record) -> AttributeValue {
     AttributeValue::L(record.uniques.iter().map(|u| s(&u.value)).collect())
 }
 
-fn put_record(repo: &DynamoRepo, r: &Record, seq: i64, ttl: Option<i64>) -> Result<TransactWriteItem, StoreError> {
+/// `overwrite`: a [`Write::Put`], which replaces what is stored instead of failing on it.
+fn put_record(
+    repo: &DynamoRepo,
+    r: &Record,
+    seq: i64,
+    ttl: Option<i64>,
+    overwrite: bool,
+) -> Result<TransactWriteItem, StoreError> {
     let mut item = key(rec_pk(r.kind), &r.id);
     item.extend([
         ("body".into(), s(&r.body)),
@@ -93,10 +100,11 @@ fn put_record(repo: &DynamoRepo, r: &Record, seq: i64, ttl: Option<i64>) -> Resu
     if let Some(ttl) = ttl {
         item.insert(TTL_ATTRIBUTE.into(), ttl_secs(ttl));
     }
+    let condition = (!overwrite).then(|| "attribute_not_exists(pk)".to_owned());
     let put = Put::builder()
         .table_name(&repo.tables.catalog)
         .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk)")
+        .set_condition_expression(condition)
         .build()
         .map_err(unavailable)?;
     Ok(TransactWriteItem::builder().put(put).build())
@@ -180,7 +188,7 @@ fn delete_item(
 /// Every write of the batch in one `TransactWriteItems`: records and the guards of their
 /// unique values, each conditional, so the batch applies whole or not at all.
 pub(crate) async fn transact(repo: &DynamoRepo, writes: Vec<Write>) -> Result<(), StoreError> {
-    let inserts = writes.iter().filter(|w| matches!(w, Write::Insert(_))).count();
+    let inserts = writes.iter().filter(|w| matches!(w, Write::Insert(_) | Write::Put(_))).count();
     let mut seq = if inserts > 0 { next_seqs(repo, inserts).await? } else { 0 };
     let now = now_millis();
     let mut plan: Plan = Vec::new();
@@ -189,7 +197,7 @@ pub(crate) async fn transact(repo: &DynamoRepo, writes: Vec<Write>) -> Result<()
             Write::Insert(r) => {
                 let ttl = record_ttl(&r, now)?;
                 plan.push((
-                    put_record(repo, &r, seq, ttl)?,
+                    put_record(repo, &r, seq, ttl, false)?,
                     (rec_pk(r.kind), r.id.clone()),
                     Fail::IdTaken(r.kind, r.id.clone()),
                 ));
@@ -198,6 +206,21 @@ pub(crate) async fn transact(repo: &DynamoRepo, writes: Vec<Write>) -> Result<()
                     let at = (guard_pk(r.kind, &u.value), GUARD_SK.to_owned());
                     plan.push((claim_guard(repo, r.kind, &u.value, &r.id, ttl)?, at, Fail::Unique(u.what.clone())));
                 }
+            }
+            Write::Put(r) => {
+                refuse_put_with_uniques(&r)?;
+                let ttl = record_ttl(&r, now)?;
+                let at = (rec_pk(r.kind), r.id.clone());
+                plan.push((put_record(repo, &r, seq, ttl, true)?, at, Fail::Changed));
+                seq += 1;
+            }
+            Write::Remove { kind, id } => {
+                let delete = Delete::builder()
+                    .table_name(&repo.tables.catalog)
+                    .set_key(Some(key(rec_pk(kind), &id)))
+                    .build()
+                    .map_err(unavailable)?;
+                plan.push((TransactWriteItem::builder().delete(delete).build(), (rec_pk(kind), id), Fail::Changed));
             }
             Write::Update(r) => plan_update(repo, &mut plan, r, None, now).await?,
             Write::UpdateIf { record, expected } => plan_update(repo, &mut plan, record, Some(expected), now).await?,

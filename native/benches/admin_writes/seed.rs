@@ -68,6 +68,7 @@ pub async fn catalogue(repo: &SqliteRepo, keys: usize, first_apis: &[String]) {
             group: None,
             organisation: None,
             created_at: NOW,
+            terms_accepted_at: None,
         };
         let app =
             App { id: id(IdKind::App, a), developer_id: developer.id.clone(), name: "app".into(), created_at: NOW };

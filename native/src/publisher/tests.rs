@@ -20,7 +20,7 @@ fn publisher(repo: &Arc<MemoryRepo>) -> InProcessPublisher<MemoryRepo> {
 
 fn developer(id: &str, group: Option<&str>) -> Developer {
     let (email, name, group) = (format!("{id}@example.com"), id.into(), group.map(str::to_owned));
-    Developer { id: id.into(), email, name, group, organisation: None, created_at: 1 }
+    Developer { id: id.into(), email, name, group, organisation: None, created_at: 1, terms_accepted_at: None }
 }
 
 fn app(id: &str, developer_id: &str) -> App {

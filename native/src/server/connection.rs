@@ -3,6 +3,7 @@
 //! order they arrive, so pipelined requests need nothing special.
 
 use std::io::IoSlice;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -43,6 +44,7 @@ pub(super) struct Connection {
     /// connection then pays once), or takes the last response's when the handler took it.
     request: Request<Bytes>,
     limits: Limits,
+    peer: SocketAddr,
     stop: Arc<Stop>,
     /// Registered with `stop` when the connection starts, so waiting on it costs nothing more.
     stopped: Pin<Box<OwnedNotified>>,
@@ -61,7 +63,7 @@ enum Filled {
 }
 
 impl Connection {
-    pub(super) fn new(stream: TcpStream, limits: Limits, stop: Arc<Stop>) -> Self {
+    pub(super) fn new(stream: TcpStream, peer: SocketAddr, limits: Limits, stop: Arc<Stop>) -> Self {
         let mut stopped = Box::pin(Arc::clone(&stop.notify).notified_owned());
         // Registered now, so a stop signalled while this connection is busy is not missed.
         stopped.as_mut().enable();
@@ -72,6 +74,7 @@ impl Connection {
             request: Request::new(Bytes::new()),
             timer: Deadline::new(Instant::now() + limits.read_timeout),
             limits,
+            peer,
             stop,
             stopped,
         }
@@ -93,7 +96,7 @@ impl Connection {
             *self.request.body_mut() = body;
             let head_request = self.request.method() == Method::HEAD;
             let confirm_keep_alive = keep_alive && self.request.version() == Version::HTTP_10;
-            let response = handler.respond(&mut self.request).await;
+            let response = handler.respond(&mut self.request, self.peer).await;
             let close = !keep_alive || self.shutting_down();
             let exchange = Exchange { head_request, close, confirm_keep_alive };
             if self.write(&response, exchange).await.is_err() || close {

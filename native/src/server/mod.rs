@@ -20,6 +20,7 @@ pub mod response;
 mod tests;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,7 +40,8 @@ use request::Refusal;
 pub trait Handler: Send + Sync + 'static {
     /// Answers `request`. The server owns it and parses the connection's next request into
     /// it, so a handler may take parts of it (its header map, say) rather than copy them.
-    fn respond(&self, request: &mut Request<Bytes>) -> impl Future<Output = Response<Bytes>> + Send;
+    /// `peer` is the client's address (the TCP peer).
+    fn respond(&self, request: &mut Request<Bytes>, peer: SocketAddr) -> impl Future<Output = Response<Bytes>> + Send;
 }
 
 /// Bounds on what one client may make the server hold or wait for.
@@ -64,9 +66,9 @@ pub async fn serve<H: Handler>(
     let mut connections = JoinSet::new();
     let stop = Arc::new(Stop::default());
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors, usually: back off instead of spinning.
                     tracing::warn!(error = %e, "accept failed");
@@ -79,7 +81,7 @@ pub async fn serve<H: Handler>(
         while connections.try_join_next().is_some() {}
         let _ = stream.set_nodelay(true);
         let (handler, stop) = (Arc::clone(&handler), Arc::clone(&stop));
-        connections.spawn(async move { Connection::new(stream, limits, stop).run(&*handler).await });
+        connections.spawn(async move { Connection::new(stream, peer, limits, stop).run(&*handler).await });
     }
     drop(listener);
     stop.signal();

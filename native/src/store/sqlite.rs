@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use gatehouse_core::model::Key;
 use gatehouse_core::store::{
-    summarise, AuditEntry, BatchOutcome, CatalogSnapshot, EntityKind, Etag, Record, Repo, StoreError, UsageQuery,
-    UsageRow, Write,
+    refuse_put_with_uniques, summarise, AuditEntry, BatchOutcome, CatalogSnapshot, EntityKind, Etag, Record, Repo,
+    StoreError, UsageQuery, UsageRow, Write,
 };
 use gatehouse_core::time::UnixMillis;
 use gatehouse_core::usage::Rollup;
@@ -93,7 +93,7 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<(String, String, Option<String
 fn to_record((kind, id, parent, body): (String, String, Option<String>, String)) -> Result<Record, StoreError> {
     let kind = EntityKind::parse(&kind).ok_or_else(|| unavailable(format!("unknown record kind {kind}")))?;
     // Unique values are only needed when writing, so reads leave them out.
-    Ok(Record { kind, id, parent, uniques: Vec::new(), body })
+    Ok(Record { kind, id, parent, uniques: Vec::new(), body, expires_at: None })
 }
 
 fn query_records(tx: &Transaction<'_>, sql: &str, args: impl rusqlite::Params) -> Result<Vec<Record>, StoreError> {
@@ -154,6 +154,18 @@ fn apply(tx: &Transaction<'_>, write: Write) -> Result<(), StoreError> {
                 return Err(StoreError::NotFound);
             }
             release_uniques(tx, kind, &id)
+        }
+        Write::Put(r) => {
+            refuse_put_with_uniques(&r)?;
+            let sql = "INSERT INTO records (kind, id, parent, body) VALUES (?1, ?2, ?3, ?4) \
+                       ON CONFLICT (kind, id) DO UPDATE SET parent = excluded.parent, body = excluded.body";
+            tx.execute(sql, params![r.kind.as_str(), r.id, r.parent, r.body]).map_err(unavailable)?;
+            Ok(())
+        }
+        Write::Remove { kind, id } => {
+            tx.execute("DELETE FROM records WHERE kind = ?1 AND id = ?2", params![kind.as_str(), id])
+                .map_err(unavailable)?;
+            Ok(())
         }
         // The transaction is IMMEDIATE (it holds SQLite's write lock from its start), so the
         // check and the write below it are one atomic step.

@@ -60,6 +60,11 @@ pub struct Developer {
     #[serde(with = "crate::time::serde_rfc3339")]
     #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub created_at: UnixMillis,
+    /// When they accepted the portal's terms of use (signing up there); `None` for
+    /// developers an admin created.
+    #[serde(default, with = "crate::time::serde_rfc3339_opt", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
+    pub terms_accepted_at: Option<UnixMillis>,
 }
 
 /// A developer's application. Keys and subscriptions belong to the app, so a plan change

@@ -2,11 +2,15 @@
 //! DynamoDB, Workers KV and the admin API, so every runtime agrees on one shape.
 
 mod api;
+mod card;
 mod catalog;
 mod field_name;
 mod key;
+mod session;
 
 pub use api::{Api, AuthSettings, CacheSettings, KeyLocation, Operation, UpstreamSettings};
+pub use card::{ApiCard, CARD_DESCRIPTION_CHARS};
 pub use catalog::{App, Developer, Plan, Product, ProductItem, Subscription, SubscriptionStatus};
 pub use field_name::{FieldName, InvalidFieldName};
 pub use key::{Key, KeyStatus};
+pub use session::{Session, SignInLink, Subject, Throttle};

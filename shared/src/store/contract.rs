@@ -17,7 +17,15 @@ use crate::store::{
 use crate::usage::{Rollup, RollupKey, RollupValues};
 
 pub fn developer(id: &str, email: &str) -> Developer {
-    Developer { id: id.into(), email: email.into(), name: id.into(), group: None, organisation: None, created_at: 1 }
+    Developer {
+        id: id.into(),
+        email: email.into(),
+        name: id.into(),
+        group: None,
+        organisation: None,
+        created_at: 1,
+        terms_accepted_at: None,
+    }
 }
 
 pub fn app(id: &str, developer_id: &str) -> App {
@@ -226,6 +234,26 @@ pub async fn usage_batches_count_once(repo: impl Repo) {
     assert_eq!(repo.add_usage_batch("bat_3", &[]).await, Ok(BatchOutcome::Duplicate));
 }
 
+/// `Put` inserts a record or replaces it whole, in a batch with other writes, and `Remove`
+/// deletes it whether or not it is there; a put of a record with unique values is refused.
+pub async fn put_inserts_or_replaces(repo: impl Repo) {
+    let mut card = crate::model::ApiCard::of(&api("api_1", "/a", &[]));
+    repo.transact(vec![Write::put(&card).unwrap()]).await.unwrap();
+    card.name = "renamed".into();
+    repo.transact(vec![Write::insert(&developer("dev_1", "a@x.io")).unwrap(), Write::put(&card).unwrap()])
+        .await
+        .unwrap();
+    assert_eq!(repo.get::<crate::model::ApiCard>("api_1").await.unwrap(), card);
+    assert_eq!(repo.list_records(EntityKind::ApiCard, None).await.unwrap().len(), 1);
+    let remove = || Write::Remove { kind: EntityKind::ApiCard, id: "api_1".into() };
+    repo.transact(vec![remove()]).await.unwrap();
+    assert_eq!(repo.get_record(EntityKind::ApiCard, "api_1").await, Err(StoreError::NotFound));
+    repo.transact(vec![remove()]).await.expect("removing what is not there is fine");
+    let with_uniques = Write::put(&developer("dev_2", "b@x.io")).unwrap();
+    assert!(matches!(repo.transact(vec![with_uniques]).await, Err(StoreError::Unavailable(_))));
+    assert_eq!(repo.get_record(EntityKind::Developer, "dev_2").await, Err(StoreError::NotFound));
+}
+
 /// Calls `$callback!(name, …)` with every contract scenario's name.
 #[macro_export]
 macro_rules! for_each_store_contract {
@@ -242,6 +270,7 @@ macro_rules! for_each_store_contract {
             key_last_use_only_moves_forward,
             snapshot_and_audit_hold_everything_written,
             conditional_writes_apply_only_to_the_version_read,
+            put_inserts_or_replaces,
         );
     };
 }

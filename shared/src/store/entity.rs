@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use crate::model::{Api, App, Developer, Key, Plan, Product, Subscription};
+use crate::model::{Api, ApiCard, App, Developer, Key, Plan, Product, Session, SignInLink, Subscription, Throttle};
 
 /// The kinds of stored entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -20,10 +20,15 @@ pub enum EntityKind {
     App,
     Subscription,
     Key,
+    /// An API's catalog card ([`ApiCard`]), derived from the API on every write of it.
+    ApiCard,
+    SignInLink,
+    Session,
+    Throttle,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 7] = [
+    pub const ALL: [EntityKind; 11] = [
         EntityKind::Api,
         EntityKind::Product,
         EntityKind::Plan,
@@ -31,6 +36,10 @@ impl EntityKind {
         EntityKind::App,
         EntityKind::Subscription,
         EntityKind::Key,
+        EntityKind::ApiCard,
+        EntityKind::SignInLink,
+        EntityKind::Session,
+        EntityKind::Throttle,
     ];
 
     /// Stable name, used as a column value and in change notifications.
@@ -43,6 +52,10 @@ impl EntityKind {
             EntityKind::App => "app",
             EntityKind::Subscription => "subscription",
             EntityKind::Key => "key",
+            EntityKind::ApiCard => "api_card",
+            EntityKind::SignInLink => "sign_in_link",
+            EntityKind::Session => "session",
+            EntityKind::Throttle => "throttle",
         }
     }
 
@@ -71,6 +84,10 @@ pub struct Record {
     pub uniques: Vec<Unique>,
     /// The entity serialised as JSON.
     pub body: String,
+    /// When the record stops mattering (a session, a sign-in link): stores that can expire
+    /// records (DynamoDB's TTL) delete it some time after. Readers still check the time
+    /// themselves, since deletion is late. Set on writes only; `None` when read back.
+    pub expires_at: Option<crate::time::UnixMillis>,
 }
 
 impl Record {
@@ -83,6 +100,7 @@ impl Record {
             parent: entity.parent_id().map(str::to_owned),
             uniques: entity.uniques(),
             body,
+            expires_at: entity.expires_at(),
         })
     }
 
@@ -102,6 +120,9 @@ pub trait Entity: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     }
     fn uniques(&self) -> Vec<Unique> {
         Vec::new()
+    }
+    fn expires_at(&self) -> Option<crate::time::UnixMillis> {
+        None
     }
 }
 
@@ -198,5 +219,42 @@ impl Entity for Key {
     }
     fn uniques(&self) -> Vec<Unique> {
         vec![Unique { value: key_hash_unique(self.hash.as_hex()), what: "key hash".into() }]
+    }
+}
+
+impl Entity for ApiCard {
+    const KIND: EntityKind = EntityKind::ApiCard;
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Entity for SignInLink {
+    const KIND: EntityKind = EntityKind::SignInLink;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn expires_at(&self) -> Option<crate::time::UnixMillis> {
+        Some(self.expires_at)
+    }
+}
+
+impl Entity for Session {
+    const KIND: EntityKind = EntityKind::Session;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn expires_at(&self) -> Option<crate::time::UnixMillis> {
+        Some(self.expires_at)
+    }
+}
+
+impl Entity for Throttle {
+    const KIND: EntityKind = EntityKind::Throttle;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn expires_at(&self) -> Option<crate::time::UnixMillis> {
+        Some(self.expires_at)
     }
 }

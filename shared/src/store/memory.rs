@@ -6,8 +6,8 @@ use std::future::{ready, Future};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    summarise, AuditEntry, BatchOutcome, CatalogSnapshot, EntityKind, Etag, Record, Repo, StoreError, UsageQuery,
-    UsageRow, Write,
+    refuse_put_with_uniques, summarise, AuditEntry, BatchOutcome, CatalogSnapshot, EntityKind, Etag, Record, Repo,
+    StoreError, UsageQuery, UsageRow, Write,
 };
 use crate::model::Key;
 use crate::time::UnixMillis;
@@ -75,6 +75,19 @@ impl Tables {
                 self.records.remove(&(kind, id.clone())).ok_or(StoreError::NotFound)?;
                 self.release_uniques(kind, &id);
             }
+            Write::Put(record) => {
+                refuse_put_with_uniques(&record)?;
+                let at = (record.kind, record.id.clone());
+                let seq = match self.records.get(&at) {
+                    Some((seq, _)) => *seq,
+                    None => {
+                        self.next_seq += 1;
+                        self.next_seq
+                    }
+                };
+                self.records.insert(at, (seq, record));
+            }
+            Write::Remove { kind, id } => drop(self.records.remove(&(kind, id))),
             Write::UpdateIf { record, expected } => {
                 self.expect(record.kind, &record.id, &expected)?;
                 self.apply(Write::Update(record))?;

@@ -58,6 +58,24 @@ pub enum Write {
     UpdateIf { record: Record, expected: Etag },
     /// [`Write::Delete`], but only while the stored body still has the tag `expected`.
     DeleteIf { kind: EntityKind, id: String, expected: Etag },
+    /// Inserts, or replaces whatever is stored under the id, unconditionally: for records
+    /// derived from another one in the same batch (an API's catalog card), which may not
+    /// exist yet in a store written by an older build. Never for records with unique values:
+    /// stores refuse it with `Unavailable`, since no one could tell which claim won.
+    Put(Record),
+    /// Deletes the record if it is there, and is content when it is not: the counterpart of
+    /// [`Write::Put`] for derived records (never for records with unique values).
+    Remove { kind: EntityKind, id: String },
+}
+
+/// What every store answers a [`Write::Put`] of a record with unique values.
+pub fn refuse_put_with_uniques(record: &Record) -> Result<(), StoreError> {
+    match record.uniques.is_empty() {
+        true => Ok(()),
+        false => {
+            Err(StoreError::Unavailable(format!("a put of a {} record, which has unique values", record.kind.as_str())))
+        }
+    }
 }
 
 impl Write {
@@ -66,6 +84,9 @@ impl Write {
     }
     pub fn update<E: Entity>(entity: &E) -> Result<Write, StoreError> {
         Record::of(entity).map(Write::Update)
+    }
+    pub fn put<E: Entity>(entity: &E) -> Result<Write, StoreError> {
+        Record::of(entity).map(Write::Put)
     }
     pub fn delete<E: Entity>(id: &str) -> Write {
         Write::Delete { kind: E::KIND, id: id.to_owned() }
@@ -115,6 +136,8 @@ impl CatalogSnapshot {
                 EntityKind::App => r.decode().map(|e| s.apps.push(e)),
                 EntityKind::Subscription => r.decode().map(|e| s.subscriptions.push(e)),
                 EntityKind::Key => r.decode().map(|e| s.keys.push(e)),
+                // The portal's own records; the data plane never reads them.
+                EntityKind::ApiCard | EntityKind::SignInLink | EntityKind::Session | EntityKind::Throttle => Ok(()),
             };
             if let Err(e) = decoded {
                 s.unreadable.push(Unreadable { kind: r.kind, id: r.id.clone(), reason: e.to_string() });

@@ -31,6 +31,8 @@ pub fn decoded<E: Entity>(record: &Record) -> Option<E> {
 
 /// What a snapshot must refresh after the index took a record.
 pub enum Refresh {
+    /// The portal's own records (catalog cards): nothing the gateway reads.
+    Nothing,
     Key,
     Routes,
     Identities(Affected),
@@ -40,6 +42,9 @@ pub enum Refresh {
 pub fn index_record(index: &mut CatalogIndex, kind: EntityKind, id: &str, record: Option<&Record>) -> Refresh {
     let affected = match kind {
         EntityKind::Key => return Refresh::Key,
+        EntityKind::ApiCard | EntityKind::SignInLink | EntityKind::Session | EntityKind::Throttle => {
+            return Refresh::Nothing
+        }
         EntityKind::Api => {
             match record.and_then(decoded) {
                 Some(api) => index.put_api(api),
@@ -66,6 +71,7 @@ pub fn index_record(index: &mut CatalogIndex, kind: EntityKind, id: &str, record
 /// snapshot entries it changes. `record` is what the store holds now, `None` when it is gone.
 pub fn apply(index: &mut CatalogIndex, snapshot: &mut Snapshot, kind: EntityKind, id: &str, record: Option<&Record>) {
     match index_record(index, kind, id, record) {
+        Refresh::Nothing => {}
         Refresh::Key => apply_key(snapshot, id, record),
         Refresh::Routes => snapshot.set_routes(index.routes()),
         Refresh::Identities(apps) => recompile(index, snapshot, &apps),

@@ -1,0 +1,457 @@
+//! A developer's own apps and keys: "Get a key" on an API's page, the dashboard, an app's
+//! page, and rotating and revoking keys. Every action goes through the admin API's own
+//! functions (the same checks, the same audit entries), acting as `developer:<id>`.
+//!
+//! Another developer's app or key does not exist here: anything not owned by the session's
+//! developer answers 404, exactly like an id that was never issued.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use gatehouse_core::keys::{check_key, KeyCheck};
+use gatehouse_core::model::{App, Developer, Key, KeyStatus, Plan, Product, Subscription, SubscriptionStatus};
+use gatehouse_core::store::{Repo, StoreError};
+use serde::Deserialize;
+
+use super::catalog::{self, date};
+use super::session::{self, Current};
+use super::{html_error, render, Chrome};
+use crate::error::AdminError;
+use crate::preconditions::IfMatch;
+use crate::publisher::Publisher;
+use crate::routes::{developers, keys, subscriptions};
+use crate::state::AdminState;
+
+/// The signed-in developer, or the response to send instead (sign in first; or 403 for an
+/// admin session, which has no apps).
+pub(crate) async fn developer<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    headers: &HeaderMap,
+    back_to: &str,
+) -> Result<(Current, Developer), Response> {
+    match session::current(s, headers).await {
+        Ok(Some(current)) => match current.developer.clone() {
+            Some(developer) => Ok((current, developer)),
+            None => {
+                Err(html_error(StatusCode::FORBIDDEN, "Developers only", "Sign in as a developer to use this page."))
+            }
+        },
+        Ok(None) => {
+            let query = form_urlencoded::Serializer::new(String::new()).append_pair("next", back_to).finish();
+            Err(Redirect::to(&format!("/signin?{query}")).into_response())
+        }
+        Err(e) => Err(failed(e)),
+    }
+}
+
+pub(crate) fn failed(e: AdminError) -> Response {
+    match e {
+        AdminError::Problem(problem) => {
+            let detail = problem.detail.clone().unwrap_or_else(|| problem.title.clone());
+            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST);
+            html_error(status, &problem.title, &detail)
+        }
+        AdminError::Store(StoreError::NotFound) => not_found(),
+        other => {
+            tracing::error!(error = %other, "a portal action failed");
+            html_error(StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable", "Please try again in a moment.")
+        }
+    }
+}
+
+fn not_found() -> Response {
+    html_error(StatusCode::NOT_FOUND, "Not found", "There is nothing at this address.")
+}
+
+fn expired_form() -> Response {
+    html_error(StatusCode::FORBIDDEN, "Form expired", "Reload the page and try again.")
+}
+
+/// A key as the pages list it.
+pub(crate) struct KeyLine {
+    pub id: String,
+    pub name: String,
+    pub shown: String,
+    pub status: &'static str,
+    pub created: String,
+    pub last_used: String,
+    pub grace_until: Option<String>,
+    pub rotatable: bool,
+    pub revocable: bool,
+}
+
+impl KeyLine {
+    pub(crate) fn of(key: &Key, now: i64) -> KeyLine {
+        let check = check_key(key, now);
+        let status = match (key.status, check) {
+            (KeyStatus::Revoked, _) => "revoked",
+            (KeyStatus::Disabled, _) => "disabled",
+            (_, KeyCheck::Active) if key.grace_until.is_some() => "rotating",
+            (_, KeyCheck::Active) => "active",
+            _ => "expired",
+        };
+        KeyLine {
+            id: key.id.clone(),
+            name: key.name.clone(),
+            shown: format!("{}…{}", key.display_prefix, key.last4),
+            status,
+            created: date(key.created_at),
+            last_used: key.last_used_at.map_or_else(|| "never".to_owned(), gatehouse_core::time::rfc3339),
+            grace_until: key.grace_until.map(gatehouse_core::time::rfc3339),
+            rotatable: check == KeyCheck::Active && key.replaced_by.is_none(),
+            revocable: key.status != KeyStatus::Revoked,
+        }
+    }
+}
+
+/// A subscription as the pages list it, with why it is pending.
+pub(crate) struct SubscriptionLine {
+    pub product: String,
+    pub plan: String,
+    pub status: &'static str,
+    pub explanation: &'static str,
+}
+
+fn subscription_line(sub: &Subscription, products: &[Product], plans: &[Plan]) -> SubscriptionLine {
+    fn name<'a>(id: &str, mut names: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+        names.find(|(i, _)| *i == id).map_or_else(|| id.to_owned(), |(_, n)| n.to_owned())
+    }
+    let (status, explanation) = match sub.status {
+        SubscriptionStatus::Active => ("active", ""),
+        SubscriptionStatus::Pending => {
+            ("pending", "This plan needs the provider's approval. Your keys will work for it once approved.")
+        }
+        _ => ("inactive", "This subscription grants no access."),
+    };
+    SubscriptionLine {
+        product: name(&sub.product_id, products.iter().map(|p| (p.id.as_str(), p.name.as_str()))),
+        plan: name(&sub.plan_id, plans.iter().map(|p| (p.id.as_str(), p.name.as_str()))),
+        status,
+        explanation,
+    }
+}
+
+pub(crate) struct AppLine {
+    pub app: App,
+    pub subscriptions: Vec<SubscriptionLine>,
+    pub keys: Vec<KeyLine>,
+}
+
+async fn app_lines<R: Repo, P: Publisher>(s: &AdminState<R, P>, apps: Vec<App>) -> Result<Vec<AppLine>, AdminError> {
+    let (products, plans) = (s.repo.list::<Product>(None).await?, s.repo.list::<Plan>(None).await?);
+    let mut lines = Vec::with_capacity(apps.len());
+    for app in apps {
+        let subs = s.repo.list::<Subscription>(Some(&app.id)).await?;
+        let keys = s.repo.list::<Key>(Some(&app.id)).await?;
+        lines.push(AppLine {
+            subscriptions: subs.iter().map(|sub| subscription_line(sub, &products, &plans)).collect(),
+            keys: keys.iter().rev().map(|k| KeyLine::of(k, s.now())).collect(),
+            app,
+        });
+    }
+    Ok(lines)
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    chrome: Chrome,
+    developer: Developer,
+    apps: Vec<AppLine>,
+}
+
+/// `GET /dashboard`.
+pub(crate) async fn dashboard<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
+) -> Response {
+    let (current, developer) = match self::developer(&s, &headers, "/dashboard").await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let apps = match s.repo.list::<App>(Some(&developer.id)).await {
+        Ok(apps) => apps,
+        Err(e) => return failed(e.into()),
+    };
+    match app_lines(&s, apps).await {
+        Ok(apps) => render(&DashboardPage { chrome: Chrome::of(&s.portal, Some(&current)), developer, apps }),
+        Err(e) => failed(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct NewAppForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /apps`.
+pub(crate) async fn create_app<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
+    Form(form): Form<NewAppForm>,
+) -> Response {
+    let (current, developer) = match self::developer(&s, &headers, "/dashboard").await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if !current.form_token_matches(&form.csrf) {
+        return expired_form();
+    }
+    match developers::insert_app(&s, &current.actor(), developer.id, Some(form.name.trim().to_owned())).await {
+        Ok(app) => Redirect::to(&format!("/apps/{}", app.id)).into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+/// The app, if the developer owns it.
+async fn owned_app<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    developer: &Developer,
+    id: &str,
+) -> Result<App, Response> {
+    match s.repo.get::<App>(id).await {
+        Ok(app) if app.developer_id == developer.id => Ok(app),
+        Ok(_) | Err(StoreError::NotFound) => Err(not_found()),
+        Err(e) => Err(failed(e.into())),
+    }
+}
+
+/// The key, if its app is the developer's.
+async fn owned_key<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    developer: &Developer,
+    id: &str,
+) -> Result<Key, Response> {
+    let key = match s.repo.get::<Key>(id).await {
+        Ok(key) => key,
+        Err(StoreError::NotFound) => return Err(not_found()),
+        Err(e) => return Err(failed(e.into())),
+    };
+    owned_app(s, developer, &key.app_id).await.map(|_| key)
+}
+
+/// A secret shown once, right after it was made.
+pub(crate) struct NewSecret {
+    pub secret: String,
+    pub key_name: String,
+    pub note: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "app.html")]
+struct AppPage {
+    chrome: Chrome,
+    line: AppLine,
+    new_secret: Option<NewSecret>,
+}
+
+async fn app_page<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    current: &Current,
+    app: App,
+    new_secret: Option<NewSecret>,
+) -> Response {
+    match app_lines(s, vec![app]).await {
+        Ok(mut lines) => match lines.pop() {
+            Some(line) => render(&AppPage { chrome: Chrome::of(&s.portal, Some(current)), line, new_secret }),
+            None => not_found(),
+        },
+        Err(e) => failed(e),
+    }
+}
+
+/// `GET /apps/{id}`.
+pub(crate) async fn show_app<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let (current, developer) = match self::developer(&s, &headers, &format!("/apps/{id}")).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match owned_app(&s, &developer, &id).await {
+        Ok(app) => app_page(&s, &current, app, None).await,
+        Err(response) => response,
+    }
+}
+
+/// `POST /apps/{id}/keys`.
+pub(crate) async fn create_key<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<NewAppForm>,
+) -> Response {
+    let (current, developer) = match self::developer(&s, &headers, &format!("/apps/{id}")).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if !current.form_token_matches(&form.csrf) {
+        return expired_form();
+    }
+    let app = match owned_app(&s, &developer, &id).await {
+        Ok(app) => app,
+        Err(response) => return response,
+    };
+    let name = if form.name.trim().is_empty() { "Key".to_owned() } else { form.name.trim().to_owned() };
+    match keys::create_key(&s, &current.actor(), &app.id, keys::NewKey::named(&name)).await {
+        Ok((key, secret)) => {
+            let new_secret = NewSecret { secret, key_name: key.name, note: None };
+            app_page(&s, &current, app, Some(new_secret)).await
+        }
+        Err(e) => failed(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RotateForm {
+    /// Hours the old key keeps working.
+    #[serde(default)]
+    grace_hours: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /keys/{id}/rotate`.
+pub(crate) async fn rotate_key<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<RotateForm>,
+) -> Response {
+    let (current, developer) = match self::developer(&s, &headers, "/dashboard").await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if !current.form_token_matches(&form.csrf) {
+        return expired_form();
+    }
+    let key = match owned_key(&s, &developer, &id).await {
+        Ok(key) => key,
+        Err(response) => return response,
+    };
+    let Ok(hours) = form.grace_hours.trim().parse::<u64>() else {
+        return html_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Check the grace period",
+            "Give the grace period in whole hours.",
+        );
+    };
+    let grace_secs = hours.saturating_mul(3600);
+    match keys::rotate_key(&s, &current.actor(), &key.id, &IfMatch::default(), grace_secs).await {
+        Ok((new, secret)) => {
+            let note = Some(format!("The old key keeps working for {hours} hours, then stops."));
+            let app = match owned_app(&s, &developer, &new.app_id).await {
+                Ok(app) => app,
+                Err(response) => return response,
+            };
+            app_page(&s, &current, app, Some(NewSecret { secret, key_name: new.name, note })).await
+        }
+        Err(e) => failed(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /keys/{id}/revoke`.
+pub(crate) async fn revoke_key<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let (current, developer) = match self::developer(&s, &headers, "/dashboard").await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if !current.form_token_matches(&form.csrf) {
+        return expired_form();
+    }
+    let key = match owned_key(&s, &developer, &id).await {
+        Ok(key) => key,
+        Err(response) => return response,
+    };
+    match keys::set_status(&s, &current.actor(), &key.id, &IfMatch::default(), KeyStatus::Revoked).await {
+        Ok(_) => Redirect::to(&format!("/apps/{}", key.app_id)).into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct GetKeyForm {
+    #[serde(default)]
+    plan_id: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /apis/{id}/keys`: "Get a key" — the developer's app (made if they have none),
+/// subscribed to the plan, and a new key for it, in one step; answers the API's page with
+/// the secret shown once and the try-it console filled in.
+pub(crate) async fn get_key<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
+    Path(api_id): Path<String>,
+    Form(form): Form<GetKeyForm>,
+) -> Response {
+    let back = format!("/apis/{api_id}");
+    let (current, developer) = match self::developer(&s, &headers, &back).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if !current.form_token_matches(&form.csrf) {
+        return expired_form();
+    }
+    match get_key_for(&s, &current, &developer, &api_id, &form.plan_id).await {
+        Ok(issued) => catalog::api_page_for(&s, &api_id, Some(&current), Some(issued)).await,
+        Err(e) => failed(e),
+    }
+}
+
+async fn get_key_for<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    current: &Current,
+    developer: &Developer,
+    api_id: &str,
+    plan_id: &str,
+) -> Result<NewSecret, AdminError> {
+    let actor = current.actor();
+    let plan = s.repo.get::<Plan>(plan_id).await?;
+    let product = s.repo.get::<Product>(&plan.product_id).await?;
+    if !product.items.iter().any(|i| i.api_id == api_id) {
+        return Err(AdminError::not_found("plan", plan_id));
+    }
+    let app = match s.repo.list::<App>(Some(&developer.id)).await?.into_iter().next() {
+        Some(app) => app,
+        None => developers::insert_app(s, &actor, developer.id.clone(), Some("My app".to_owned())).await?,
+    };
+    let existing =
+        s.repo.list::<Subscription>(Some(&app.id)).await?.into_iter().find(|sub| sub.product_id == product.id);
+    let subscription = match existing {
+        Some(sub) => sub,
+        None => subscriptions::subscribe(s, &actor, app.id.clone(), product.id.clone(), &plan.id).await?,
+    };
+    let (key, secret) =
+        keys::create_key(s, &actor, &app.id, keys::NewKey::named(&format!("{} key", product.name))).await?;
+    let note = match subscription.status {
+        SubscriptionStatus::Pending => Some(format!(
+            "Your subscription to {} needs the provider's approval. This key works for it once approved.",
+            product.name
+        )),
+        _ if subscription.plan_id != plan.id => {
+            Some(format!("Your app already subscribes to {} on another plan; it keeps that plan.", product.name))
+        }
+        _ => None,
+    };
+    Ok(NewSecret { secret, key_name: format!("{} (app {})", key.name, app.name), note })
+}

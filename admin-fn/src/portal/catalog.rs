@@ -1,0 +1,309 @@
+//! The catalog (`/`), an API's page (`/apis/{id}`) and its OpenAPI document: what anyone may
+//! read, signed in or not. Drafts do not exist here; retired APIs leave the catalog but keep
+//! their page, which says so and names the successor.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::lifecycle::Lifecycle;
+use gatehouse_core::model::{Api, ApiCard, Plan, Product};
+use gatehouse_core::store::{Repo, StoreError};
+use gatehouse_core::time::rfc3339;
+use serde::Deserialize;
+
+use super::apps::{self, NewSecret};
+use super::session::{self, Current};
+use super::{html_error, plain_words, render, Chrome};
+use crate::publisher::Publisher;
+use crate::state::AdminState;
+
+/// Cards a catalog page shows at most; the rest are a page link away.
+pub(crate) const PAGE_SIZE: usize = 20;
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct CatalogQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    tag: String,
+    page: Option<usize>,
+}
+
+/// A plan as a card lists it.
+pub(crate) struct PlanLine {
+    pub id: String,
+    pub name: String,
+    pub limits: Vec<String>,
+    pub requires_approval: bool,
+}
+
+/// A product and its plans, as a card or an API page lists them.
+pub(crate) struct ProductLine {
+    pub name: String,
+    pub description: String,
+    pub plans: Vec<PlanLine>,
+}
+
+pub(crate) struct CardView {
+    pub card: ApiCard,
+    pub badge: &'static str,
+    pub products: Vec<ProductLine>,
+}
+
+#[derive(Template)]
+#[template(path = "catalog.html")]
+struct CatalogPage {
+    chrome: Chrome,
+    query: String,
+    tag: String,
+    cards: Vec<CardView>,
+    total: usize,
+    page: usize,
+    pages: usize,
+    tags: Vec<String>,
+}
+
+impl CatalogPage {
+    fn page_link(&self, page: usize) -> String {
+        let mut query = form_query(&[("q", &self.query), ("tag", &self.tag)]);
+        if page > 1 {
+            query.push(if query.is_empty() { '?' } else { '&' });
+            query.push_str(&format!("page={page}"));
+        }
+        format!("/{query}")
+    }
+}
+
+fn form_query(pairs: &[(&str, &str)]) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
+        out.append_pair(k, v);
+    }
+    match out.finish() {
+        q if q.is_empty() => q,
+        q => format!("?{q}"),
+    }
+}
+
+/// The lifecycle as a badge's word; `None` for what the portal never shows.
+pub(crate) fn badge(lifecycle: &Lifecycle) -> Option<&'static str> {
+    match lifecycle {
+        Lifecycle::Draft => None,
+        Lifecycle::Published { .. } => Some("published"),
+        Lifecycle::Deprecated { .. } => Some("deprecated"),
+        Lifecycle::Retired { .. } => Some("retired"),
+    }
+}
+
+/// Every product that bundles `api_id`, with its plans in words.
+pub(crate) fn products_of(api_id: &str, products: &[Product], plans: &[Plan]) -> Vec<ProductLine> {
+    let mut by_product: HashMap<&str, Vec<&Plan>> = HashMap::new();
+    for plan in plans {
+        by_product.entry(plan.product_id.as_str()).or_default().push(plan);
+    }
+    products
+        .iter()
+        .filter(|p| p.items.iter().any(|i| i.api_id == api_id))
+        .map(|p| ProductLine {
+            name: p.name.clone(),
+            description: p.description.clone(),
+            plans: by_product
+                .get(p.id.as_str())
+                .into_iter()
+                .flatten()
+                .map(|plan| PlanLine {
+                    id: plan.id.clone(),
+                    name: plan.name.clone(),
+                    limits: plain_words::limits(&plan.limits),
+                    requires_approval: plan.requires_approval,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// `GET /`: published and deprecated APIs, searched and paged on the server.
+pub(crate) async fn page<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
+    Query(query): Query<CatalogQuery>,
+) -> Response {
+    let current = match session::current(&s, &headers).await {
+        Ok(current) => current,
+        Err(e) => return apps::failed(e),
+    };
+    match catalog(&s, query).await {
+        Ok(mut page) => {
+            page.chrome = Chrome::of(&s.portal, current.as_ref());
+            render(&page)
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+async fn catalog<R: Repo, P: Publisher>(s: &AdminState<R, P>, query: CatalogQuery) -> Result<CatalogPage, StoreError> {
+    let listed = |c: &ApiCard| matches!(c.lifecycle, Lifecycle::Published { .. } | Lifecycle::Deprecated { .. });
+    let mut cards: Vec<ApiCard> = s.repo.list::<ApiCard>(None).await?.into_iter().filter(listed).collect();
+    let mut tags: Vec<String> = cards.iter().flat_map(|c| c.tags.iter().cloned()).collect();
+    tags.sort_by_key(|t| t.to_lowercase());
+    tags.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    cards.retain(|c| c.matches(&query.q) && (query.tag.is_empty() || c.has_tag(&query.tag)));
+    cards.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then_with(|| a.version.cmp(&b.version)));
+    let total = cards.len();
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    let page = query.page.unwrap_or(1).clamp(1, pages);
+    let (products, plans) = (s.repo.list::<Product>(None).await?, s.repo.list::<Plan>(None).await?);
+    let cards = cards
+        .into_iter()
+        .skip((page - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .map(|card| CardView {
+            badge: badge(&card.lifecycle).unwrap_or("published"),
+            products: products_of(&card.id, &products, &plans),
+            card,
+        })
+        .collect();
+    Ok(CatalogPage { chrome: Chrome::new(&s.portal), query: query.q, tag: query.tag, cards, total, page, pages, tags })
+}
+
+#[derive(Template)]
+#[template(path = "api.html")]
+struct ApiPage {
+    chrome: Chrome,
+    api: Api,
+    badge: &'static str,
+    description: String,
+    products: Vec<ProductLine>,
+    /// Where callers send requests: the gateway's URL and the API's base path.
+    base_url: Option<String>,
+    sunset: Option<String>,
+    successor: Option<String>,
+    /// Plans offer "Get a key" to a signed-in developer, "Sign in to get a key" to others.
+    signed_in_developer: bool,
+    new_secret: Option<NewSecret>,
+}
+
+/// An API the portal may show: anything but a draft (which does not exist for the portal).
+async fn visible_api<R: Repo, P: Publisher>(s: &AdminState<R, P>, id: &str) -> Result<Option<Api>, StoreError> {
+    match s.repo.get::<Api>(id).await {
+        Ok(api) if badge(&api.lifecycle).is_some() => Ok(Some(api)),
+        Ok(_) | Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `GET /apis/{id}`.
+pub(crate) async fn api_page<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    match session::current(&s, &headers).await {
+        Ok(current) => api_page_for(&s, &id, current.as_ref(), None).await,
+        Err(e) => apps::failed(e),
+    }
+}
+
+/// An API's page for whoever is signed in, with a secret just issued shown once.
+pub(crate) async fn api_page_for<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    id: &str,
+    current: Option<&Current>,
+    new_secret: Option<NewSecret>,
+) -> Response {
+    let api = match visible_api(s, id).await {
+        Ok(Some(api)) => api,
+        Ok(None) => return no_such_api(),
+        Err(e) => return unavailable(e),
+    };
+    let (products, plans) = match (s.repo.list::<Product>(None).await, s.repo.list::<Plan>(None).await) {
+        (Ok(products), Ok(plans)) => (products, plans),
+        (Err(e), _) | (_, Err(e)) => return unavailable(e),
+    };
+    let (sunset, successor) = match &api.lifecycle {
+        Lifecycle::Deprecated { sunset_at, successor, .. } => (sunset_at.map(date), successor.clone()),
+        Lifecycle::Retired { successor, .. } => (None, successor.clone()),
+        _ => (None, None),
+    };
+    let page = ApiPage {
+        chrome: Chrome::of(&s.portal, current),
+        badge: badge(&api.lifecycle).unwrap_or("published"),
+        description: ApiCard::of(&api).description,
+        products: products_of(&api.id, &products, &plans),
+        base_url: s.portal.gateway_url.as_ref().map(|g| format!("{}{}", g.trim_end_matches('/'), api.base_path)),
+        sunset,
+        successor,
+        signed_in_developer: current.is_some_and(|c| c.developer.is_some()),
+        new_secret,
+        api,
+    };
+    render(&page)
+}
+
+#[derive(Template)]
+#[template(path = "interactive.html")]
+struct InteractivePage {
+    chrome: Chrome,
+    api: Api,
+    gateway: String,
+}
+
+/// `GET /apis/{id}/interactive`: Scalar's reference with its try-it client, from the vendored
+/// standalone bundle (see `assets`).
+pub(crate) async fn interactive<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let current = match session::current(&s, &headers).await {
+        Ok(current) => current,
+        Err(e) => return apps::failed(e),
+    };
+    let api = match visible_api(&s, &id).await {
+        Ok(Some(api)) => api,
+        Ok(None) => return no_such_api(),
+        Err(e) => return unavailable(e),
+    };
+    let gateway = s.portal.gateway_url.as_ref().map(|g| format!("{}{}", g.trim_end_matches('/'), api.base_path));
+    let page =
+        InteractivePage { chrome: Chrome::of(&s.portal, current.as_ref()), gateway: gateway.unwrap_or_default(), api };
+    let mut response = render(&page);
+    let policy = super::headers::interactive_policy(s.portal.gateway_origin().as_deref());
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
+/// `GET /apis/{id}/openapi.json`: the description as imported, for tools and the renderer.
+pub(crate) async fn api_document<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    Path(id): Path<String>,
+) -> Response {
+    match visible_api(&s, &id).await {
+        Ok(Some(api)) => {
+            let mut response = api.openapi.to_string().into_response();
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+        }
+        Ok(None) => no_such_api(),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// The day of a time, `YYYY-MM-DD` (ISO 8601 reads the same in every locale).
+pub(crate) fn date(at: i64) -> String {
+    rfc3339(at).chars().take(10).collect()
+}
+
+fn no_such_api() -> Response {
+    html_error(StatusCode::NOT_FOUND, "API not found", "There is no API at this address.")
+}
+
+pub(crate) fn unavailable(e: StoreError) -> Response {
+    tracing::error!(error = %e, "a portal page could not read the store");
+    html_error(StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable", "Please try again in a moment.")
+}

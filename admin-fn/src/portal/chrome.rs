@@ -1,0 +1,103 @@
+//! What every page's frame needs: the site's name, who is signed in, the form token and
+//! one-off notices; and the portal's settings.
+
+use super::assets;
+use super::session::Current;
+
+/// How the portal presents itself and where it sends people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalSettings {
+    /// Shown in the header and page titles.
+    pub site_name: String,
+    /// The gateway's public base URL (e.g. `https://api.example.com`): try-it sends calls there,
+    /// and the Content-Security-Policy allows it. `None` hides try-it's send button.
+    pub gateway_url: Option<String>,
+    /// Where people reach the portal (e.g. `https://developer.example.com`), for the links in
+    /// its mail. Configured, never taken from a request's `Host` (which anyone can forge, to
+    /// send a victim a sign-in link to their own site). `None` turns sign-in off.
+    pub public_url: Option<String>,
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        PortalSettings { site_name: "Gatehouse".into(), gateway_url: None, public_url: None }
+    }
+}
+
+impl PortalSettings {
+    /// `scheme://host[:port]` of the gateway URL, for the CSP's `connect-src`.
+    pub(crate) fn gateway_origin(&self) -> Option<String> {
+        let url = self.gateway_url.as_deref()?;
+        let (scheme, rest) = url.split_once("://")?;
+        let host = rest.split('/').next().filter(|h| !h.is_empty())?;
+        Some(format!("{scheme}://{host}"))
+    }
+}
+
+/// The signed-in person, as the header shows them.
+#[derive(Debug, Clone)]
+pub(crate) struct UserChip {
+    pub label: String,
+    pub is_admin: bool,
+}
+
+/// A message shown once at the top of a page.
+#[derive(Debug, Clone)]
+pub(crate) struct Notice {
+    /// `info`, `success` or `warning` (a CSS class).
+    pub tone: &'static str,
+    pub text: String,
+}
+
+/// The frame of a page.
+#[derive(Debug, Clone)]
+pub(crate) struct Chrome {
+    pub site_name: String,
+    pub user: Option<UserChip>,
+    /// The session's form token; empty when nobody is signed in.
+    pub csrf: String,
+    pub notices: Vec<Notice>,
+}
+
+impl Chrome {
+    pub(crate) fn anonymous() -> Chrome {
+        Chrome::new(&PortalSettings::default())
+    }
+
+    pub(crate) fn new(settings: &PortalSettings) -> Chrome {
+        Chrome { site_name: settings.site_name.clone(), user: None, csrf: String::new(), notices: Vec::new() }
+    }
+
+    /// The frame for whoever the request's session belongs to.
+    pub(crate) fn of(settings: &PortalSettings, current: Option<&Current>) -> Chrome {
+        let mut chrome = Chrome::new(settings);
+        if let Some(current) = current {
+            let label = match &current.developer {
+                Some(developer) => developer.email.clone(),
+                None => "Admin".to_owned(),
+            };
+            chrome.user = Some(UserChip { label, is_admin: current.is_admin() });
+            chrome.csrf.clone_from(&current.session.csrf);
+        }
+        chrome
+    }
+
+    /// The versioned URL of an embedded asset (called from templates).
+    pub(crate) fn asset(&self, name: &str) -> String {
+        assets::url(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gateway_origin_drops_the_path_and_refuses_what_is_not_a_url() {
+        let with = |url: &str| PortalSettings { gateway_url: Some(url.into()), ..PortalSettings::default() };
+        assert_eq!(with("https://api.example.com/v2/").gateway_origin().as_deref(), Some("https://api.example.com"));
+        assert_eq!(with("http://127.0.0.1:8080").gateway_origin().as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(with("not a url").gateway_origin(), None);
+        assert_eq!(PortalSettings::default().gateway_origin(), None);
+    }
+}
