@@ -32,7 +32,8 @@
  *       button[data-csv]        "Download CSV" of that table (all rows)
  *       details[data-headers]   response headers
  *       pre[data-body-output]   the body, JSON pretty-printed
- *   pre[data-snippet]         a copyable snippet; a "Copy" button[data-copy] follows it
+ *   pre[data-snippet]         a copyable snippet; a "Copy" button[data-copy-snippet] follows it
+ *                             (not portal.js's [data-copy=id], which this script leaves alone)
  *
  * window.GatehouseTryIt exposes the pure helpers (toCsv, tabular, buildRequest, hint)
  * for tests.
@@ -334,7 +335,7 @@
     }
     var snippets = document.querySelectorAll('pre[data-snippet]');
     for (var j = 0; j < snippets.length; j++) {
-      var copyButton = el('button', 'Copy', 'data-copy');
+      var copyButton = el('button', 'Copy', 'data-copy-snippet');
       copyButton.type = 'button';
       copyButton.setAttribute('aria-label', 'Copy the ' + snippets[j].getAttribute('data-snippet') + ' example');
       copyButton.addEventListener('click', copy.bind(null, snippets[j], copyButton));
