@@ -107,7 +107,10 @@ fn curl(call: &Call) -> String {
     let shell = |text: &str| double_quoted(text).replace(KEY, &key);
     let mut lines = Vec::new();
     let method = if call.method == "GET" { String::new() } else { format!("-X {} ", call.method) };
-    lines.push(format!("curl {method}{}", shell(&url(call, true))));
+    let url = url(call, true);
+    // A `{name}` left for the reader to fill in would be a curl URL glob; `-g` keeps it literal.
+    let globoff = if url.contains('{') { "-g " } else { "" };
+    lines.push(format!("curl {globoff}{method}{}", shell(&url)));
     for (name, value) in headers(call) {
         lines.push(format!("  -H {}", shell(&format!("{name}: {value}"))));
     }
@@ -254,5 +257,64 @@ fn write_python(value: &Value, level: usize, out: &mut String) {
             out.push_str(&close);
             out.push('}');
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parameter(location: &str, name: &str, required: bool, example: &str) -> ParameterView {
+        ParameterView {
+            location: location.to_owned(),
+            name: name.to_owned(),
+            required,
+            deprecated: false,
+            type_label: "string".to_owned(),
+            description_html: String::new(),
+            example: example.to_owned(),
+            input_id: format!("{location}-{name}"),
+            in_form: true,
+        }
+    }
+
+    #[test]
+    fn a_path_value_without_example_stays_a_placeholder_curl_does_not_glob() {
+        let parameters = [parameter("path", "petId", true, "")];
+        let call = Call {
+            gateway: "http://gw.test",
+            method: "GET",
+            path: "/pets/{petId}",
+            parameters: &parameters,
+            key: None,
+            body: None,
+        };
+        let snippets = build(&call);
+        assert_eq!(snippets.curl, "curl -g \"http://gw.test/pets/{petId}\"");
+        assert!(snippets.python.contains("\"http://gw.test/pets/{petId}\""), "{}", snippets.python);
+    }
+
+    #[test]
+    fn optional_parameters_without_example_are_left_out_and_cookies_never_sent() {
+        let mut cookie = parameter("cookie", "session", true, "abc");
+        cookie.in_form = false;
+        let parameters = [parameter("query", "page", false, ""), parameter("query", "q", false, "a b"), cookie];
+        let call = Call {
+            gateway: "http://gw.test",
+            method: "GET",
+            path: "/s",
+            parameters: &parameters,
+            key: None,
+            body: None,
+        };
+        let snippets = build(&call);
+        assert_eq!(snippets.curl, "curl \"http://gw.test/s?q=a+b\"");
+        assert!(!snippets.javascript.contains("session") && !snippets.python.contains("session"));
+    }
+
+    #[test]
+    fn json_becomes_python_literals() {
+        let value = serde_json::json!({"a": [true, false, null], "b": {}, "c": "x\"y"});
+        assert_eq!(python_literal(&value), "{\n    \"a\": [\n        True,\n        False,\n        None,\n    ],\n    \"b\": {},\n    \"c\": \"x\\\"y\",\n}");
     }
 }
