@@ -24,6 +24,26 @@ pub fn render(text: &str) -> String {
     if text.trim().is_empty() {
         return String::new();
     }
+    if is_plain(text) {
+        // What the parser and the sanitiser would give, character for character (tested;
+        // the bench's page is byte for byte the same), for about a fifth less CPU on the
+        // bench's 100 KB description: most descriptions are one plain sentence.
+        return format!("<p>{text}</p>\n");
+    }
+    rendered(text)
+}
+
+/// Text that CommonMark renders as one plain paragraph with nothing to escape: a letter
+/// first (so no list, heading, quote or indented code), no trailing space (a hard break),
+/// and only letters, digits and punctuation that neither Markdown nor HTML gives meaning to.
+fn is_plain(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !text.ends_with(' ')
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b" .,;:?()'\"/%+=-".contains(&b))
+}
+
+/// The full path: CommonMark to HTML, then the sanitiser.
+fn rendered(text: &str) -> String {
     let parser = Parser::new_ext(text, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH);
     let mut raw = String::with_capacity(text.len() + text.len() / 2);
     html::push_html(&mut raw, parser);
@@ -37,7 +57,7 @@ pub fn render_field(object: &serde_json::Value, field: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::render;
+    use super::{is_plain, render};
 
     #[test]
     fn markdown_is_rendered() {
@@ -83,6 +103,36 @@ mod tests {
         let html = render("[docs](https://example.test/docs)");
         assert!(html.contains("href=\"https://example.test/docs\""), "{html}");
         assert!(html.contains("noopener"), "{html}");
+    }
+
+    #[test]
+    fn plain_sentences_take_the_short_path_and_render_exactly_as_the_full_one() {
+        for text in [
+            "Shown to people.",
+            "The resource's id.",
+            "In metres, when known.",
+            "Say \"hi\" (quoted) to 100% = a/b + c-d; e: f?",
+            "Who  changed it and when",
+        ] {
+            assert!(is_plain(text), "{text}");
+            assert_eq!(render(text), super::rendered(text), "{text}");
+        }
+        for text in [
+            "- a list",
+            "1. first",
+            "a *b*",
+            "a_b_",
+            "<b>x</b>",
+            "a & b",
+            "# Title",
+            "x  ",
+            "two\nlines",
+            "`c`",
+            "[a](b)",
+            "é",
+        ] {
+            assert!(!is_plain(text), "{text}");
+        }
     }
 
     #[test]
