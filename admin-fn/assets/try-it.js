@@ -13,7 +13,8 @@
  *       data-key-in             header | query | bearer | none
  *       data-key-name           header or query parameter name for the key
  *       data-body-type          media type of the body ("" when there is none)
- *     input[data-param-in][data-param-name]   one per parameter (in: path, query, header)
+ *     input[data-param-in][data-param-name]   one per parameter (in: path, query, header);
+ *                             [data-repeat] on a query array: "a, b" is sent as ?n=a&n=b
  *     input[data-key]         the API key ("API key" label); prefilled from
  *                             sessionStorage "gatehouse.key" when the portal saved one;
  *                             a key typed into one form fills the other forms' empty fields
@@ -59,6 +60,8 @@
       if (where === 'path') {
         if (value === '') return { error: 'Fill in "' + name + '": it is part of the address.' };
         path = path.split('{' + name + '}').join(encodeURIComponent(value));
+      } else if (value !== '' && where === 'query' && field.hasAttribute('data-repeat')) {
+        value.split(',').map(function (v) { return v.trim(); }).filter(Boolean).forEach(function (v) { query.append(name, v); });
       } else if (value !== '' && where === 'query') {
         query.append(name, value);
       } else if (value !== '' && where === 'header') {

@@ -29,6 +29,7 @@ function field(attributes, value) {
   return {
     value, hidden: false, disabled: true, listeners: {},
     getAttribute: (n) => (n in attributes ? attributes[n] : null),
+    hasAttribute: (n) => n in attributes,
     addEventListener(name, fn) { this.listeners[name] = fn; },
   };
 }
@@ -89,6 +90,16 @@ test('the request fills the path, the query and the key where the API declares i
 
   const bearer = form({ 'data-method': 'GET', 'data-path': '/x', 'data-key-in': 'bearer' }, { key: field({}, 'k3') });
   assert.equal(buildRequest(bearer, 'http://gw.test').init.headers.Authorization, 'Bearer k3');
+});
+
+test('a query array marked data-repeat is sent as one pair per comma-separated value', () => {
+  const { buildRequest } = load();
+  const params = [
+    field({ 'data-param-in': 'query', 'data-param-name': 'tag', 'data-repeat': '' }, 'a, b,,c'),
+    field({ 'data-param-in': 'query', 'data-param-name': 'csv' }, 'x,y'),
+  ];
+  const f = form({ 'data-method': 'GET', 'data-path': '/t' }, { params });
+  assert.equal(buildRequest(f, 'http://gw.test').url, 'http://gw.test/t?tag=a&tag=b&tag=c&csv=x%2Cy');
 });
 
 test('a missing path value or a body that is not JSON is refused in plain words before sending', () => {

@@ -113,6 +113,9 @@ pub struct ParameterView {
     pub input_id: String,
     /// Whether try-it offers an input for it (cookies cannot be set by a page's `fetch`).
     pub in_form: bool,
+    /// A query array in `form` style with `explode` (OpenAPI's default): each item is its own
+    /// `name=value` pair, so the form's comma-separated text is split before sending.
+    pub repeat: bool,
 }
 
 /// The request body: one entry per media type.

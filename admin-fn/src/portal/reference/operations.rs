@@ -98,9 +98,12 @@ fn parameter(doc: &Value, parameter: &Value, op_anchor: &str, anchors: &mut Anch
         .map_or_else(|| "string".to_owned(), |row| row.type_label);
     let example = example::given(doc, parameter)
         .or_else(|| schema.and_then(|s| follow(doc, s).ok()?.value.get("enum")?.as_array()?.first().cloned()))
-        .map(|value| super::label::scalar_text(&value))
+        .map(|value| parameter_text(&value))
         .unwrap_or_default();
+    let form_style = matches!(parameter.get("style").and_then(Value::as_str), None | Some("form"));
+    let explode = parameter.get("explode").and_then(Value::as_bool) != Some(false);
     ParameterView {
+        repeat: location == "query" && type_label.starts_with("array") && form_style && explode,
         in_form: matches!(location.as_str(), "path" | "query" | "header"),
         input_id: anchors.take(&format!("{op_anchor}-{location}"), &name),
         required: location == "path" || flag("required"),
@@ -110,6 +113,15 @@ fn parameter(doc: &Value, parameter: &Value, op_anchor: &str, anchors: &mut Anch
         example,
         location,
         name,
+    }
+}
+
+/// A parameter's example as a reader types it: an array's items joined by commas (OpenAPI's
+/// `simple` and non-exploded `form` serialisation, and what try-it splits for exploded ones).
+fn parameter_text(value: &Value) -> String {
+    match value {
+        Value::Array(items) => items.iter().map(super::label::scalar_text).collect::<Vec<_>>().join(","),
+        other => super::label::scalar_text(other),
     }
 }
 

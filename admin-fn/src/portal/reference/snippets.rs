@@ -48,6 +48,14 @@ fn sent<'a>(call: &'a Call, location: &'a str) -> impl Iterator<Item = &'a Param
     call.parameters.iter().filter(move |p| p.location == location && p.in_form && (p.required || !p.example.is_empty()))
 }
 
+/// What a query parameter sends: its example, or each item of it when it repeats.
+fn values(parameter: &ParameterView) -> Vec<&str> {
+    match parameter.repeat {
+        true => parameter.example.split(',').map(str::trim).filter(|v| !v.is_empty()).collect(),
+        false => vec![parameter.example.as_str()],
+    }
+}
+
 /// Gateway URL with path parameters filled in (their example, else `{name}` to replace).
 fn url(call: &Call, with_query: bool) -> String {
     let mut path = call.path.to_owned();
@@ -63,7 +71,9 @@ fn url(call: &Call, with_query: bool) -> String {
     if with_query {
         let mut query = form_urlencoded::Serializer::new(String::new());
         for parameter in sent(call, "query") {
-            query.append_pair(&parameter.name, &parameter.example);
+            for value in values(parameter) {
+                query.append_pair(&parameter.name, value);
+            }
         }
         if let Some(KeyPlace::Query(name)) = call.key {
             query.append_pair(name, KEY);
@@ -184,8 +194,14 @@ fn python(call: &Call) -> String {
     let _ =
         writeln!(out, "response = requests.request(\n    {},\n    {},", quoted(call.method), quoted(&url(call, false)));
     let key = format!("os.environ[{}]", quoted(KEY_VARIABLE));
-    let mut params: Vec<String> =
-        sent(call, "query").map(|p| format!("{}: {}", quoted(&p.name), quoted(&p.example))).collect();
+    let mut params: Vec<String> = sent(call, "query")
+        .map(|p| match p.repeat {
+            true => {
+                format!("{}: [{}]", quoted(&p.name), values(p).into_iter().map(quoted).collect::<Vec<_>>().join(", "))
+            }
+            false => format!("{}: {}", quoted(&p.name), quoted(&p.example)),
+        })
+        .collect();
     if let Some(KeyPlace::Query(name)) = call.key {
         params.push(format!("{}: {key}", quoted(name)));
     }

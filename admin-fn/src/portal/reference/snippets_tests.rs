@@ -14,6 +14,7 @@ fn parameter(location: &str, name: &str, required: bool, example: &str) -> Param
         example: example.to_owned(),
         input_id: format!("{location}-{name}"),
         in_form: true,
+        repeat: false,
     }
 }
 

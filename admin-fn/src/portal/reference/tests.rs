@@ -120,6 +120,8 @@ fn path_item_parameters_merge_with_the_operations_own_and_refs_are_followed() {
         "the operation's parameter replaces the path item's"
     );
     assert_eq!(op.parameters[2].type_label, "array of string");
+    assert!(op.parameters[2].repeat, "a query array in form style repeats its name");
+    assert!(!op.parameters[1].repeat);
     let ids: std::collections::HashSet<&str> = op.parameters.iter().map(|p| p.input_id.as_str()).collect();
     assert_eq!(ids.len(), 3, "each input has its own id");
 }
