@@ -37,6 +37,8 @@ static ASSETS: &[Asset] = &[
     asset!("vendor/uplot.min.css", CSS),
     asset!("vendor/scalar-standalone.js", JS),
     asset!("scalar-init.js", JS),
+    asset!("try-it.js", JS),
+    asset!("reference.css", CSS),
 ];
 
 /// Each asset gzipped (best compression), computed once, on the first request for any.

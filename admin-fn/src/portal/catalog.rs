@@ -15,6 +15,7 @@ use gatehouse_core::time::rfc3339;
 use serde::Deserialize;
 
 use super::apps::{self, NewSecret};
+use super::reference::Reference;
 use super::session::{self, Current};
 use super::{html_error, plain_words, render, Chrome};
 use crate::publisher::Publisher;
@@ -184,6 +185,9 @@ struct ApiPage {
     /// Plans offer "Get a key" to a signed-in developer, "Sign in to get a key" to others.
     signed_in_developer: bool,
     new_secret: Option<NewSecret>,
+    /// The static reference with its try-it forms (`templates/reference.html`); none for a
+    /// retired API, which no longer answers calls.
+    reference: Option<Reference>,
 }
 
 /// An API the portal may show: anything but a draft (which does not exist for the portal).
@@ -228,7 +232,10 @@ pub(crate) async fn api_page_for<R: Repo, P: Publisher>(
         Lifecycle::Retired { successor, .. } => (None, successor.clone()),
         _ => (None, None),
     };
+    let retired = matches!(api.lifecycle, Lifecycle::Retired { .. });
+    let reference = (!retired).then(|| Reference::build(&api.openapi, s.portal.gateway_url.as_deref(), &api.base_path));
     let page = ApiPage {
+        reference,
         chrome: Chrome::of(&s.portal, current),
         badge: badge(&api.lifecycle).unwrap_or("published"),
         description: ApiCard::of(&api).description,
