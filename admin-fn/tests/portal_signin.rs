@@ -181,3 +181,40 @@ async fn get_a_key_subscribes_the_developers_app_and_shows_the_secret_once() {
     assert!(dashboard.html.contains("badge pending"), "{}", dashboard.html);
     assert!(!dashboard.html.contains("data-secret"), "the secret is shown only once");
 }
+
+#[tokio::test]
+async fn a_console_key_works_for_an_hour_and_only_with_a_subscription() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let h = Harness::with_outbox(dir.path());
+    let doc = json!({"openapi": "3.1.0", "info": {"title": "Pets", "version": "1"},
+                     "paths": {"/pets": {"get": {"responses": {"200": {"description": "ok"}}}}}});
+    let body = json!({"openapi": doc, "base_path": "/pets", "upstream": {"url": "http://127.0.0.1:9"}});
+    let api_id = text(&h.call("POST", "/v1/apis", Some(body)).await.body["id"]);
+    h.call("POST", &format!("/v1/apis/{api_id}/lifecycle"), Some(json!({"action": "publish"}))).await;
+    let product = h.call("POST", "/v1/products", Some(json!({"name": "Pets", "items": [{"api_id": api_id}]}))).await;
+    let plan = h.call("POST", "/v1/plans", Some(json!({"product_id": product.body["id"], "name": "Free"}))).await;
+
+    let jar = sign_up(&h, dir.path(), "ada@example.com").await;
+    let page = h.browse("GET", &format!("/apis/{api_id}"), &jar.header(), &[]).await;
+    let csrf = hidden(&page.html, "csrf");
+    let path = format!("/apis/{api_id}/console-key");
+    assert_eq!(h.browse("POST", &path, &jar.header(), &[("csrf", &csrf)]).await.status, 409, "no subscription yet");
+    let form = [("plan_id", text(&plan.body["id"])), ("csrf", csrf.clone())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(h.browse("POST", &format!("/apis/{api_id}/keys"), &jar.header(), &form).await.status, 200);
+    let console = h.browse("POST", &path, &jar.header(), &[("csrf", &csrf)]).await;
+    assert!(console.status == 200 && console.html.contains("data-secret>gh_"), "{}", console.html);
+    let developer: Developer = h.repo.find(&email_unique("ada@example.com")).await.expect("store").expect("ada");
+    let app = h.call("GET", &format!("/v1/developers/{}/apps", developer.id), None).await;
+    let keys = h.call("GET", &format!("/v1/apps/{}/keys", text(&app.body["items"][0]["id"])), None).await;
+    let console_key = keys.body["items"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["name"].as_str().is_some_and(|n| n.starts_with("Console key")))
+        .expect("a console key")
+        .clone();
+    let expires =
+        gatehouse_core::time::parse_rfc3339(console_key["expires_at"].as_str().expect("expires")).expect("time");
+    assert_eq!(expires, common::START + 3_600_000);
+}

@@ -508,3 +508,57 @@ async fn get_key_for<R: Repo, P: Publisher>(
     };
     Ok(NewSecret { secret, key_name: format!("{} (app {})", key.name, app.name), note })
 }
+
+/// How long a console key works: a sitting's worth of trying things out.
+const CONSOLE_KEY_LIFETIME: i64 = 3600 * 1000;
+
+/// `POST /apis/{id}/console-key`: a key that works for an hour, on the developer's app that
+/// already subscribes to this API, to fill in the try-it console on a later visit (a key's
+/// secret is shown only once, so the portal cannot fill in an older one).
+pub(crate) async fn console_key<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
+    Path(api_id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let (current, developer) = match self::developer(&s, &headers, &format!("/apis/{api_id}")).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if !current.form_token_matches(&form.csrf) {
+        return expired_form();
+    }
+    match console_key_for(&s, &current, &developer, &api_id).await {
+        Ok(Some(issued)) => catalog::api_page_for(&s, &api_id, Some(&current), Some(issued)).await,
+        Ok(None) => html_error(
+            StatusCode::CONFLICT,
+            "No subscription yet",
+            "None of your apps subscribes to this API yet. Choose a plan and press Get a key first.",
+        ),
+        Err(e) => failed(e),
+    }
+}
+
+async fn console_key_for<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    current: &Current,
+    developer: &Developer,
+    api_id: &str,
+) -> Result<Option<NewSecret>, AdminError> {
+    let products = s.repo.list::<Product>(None).await?;
+    let bundles =
+        |product_id: &str| products.iter().any(|p| p.id == product_id && p.items.iter().any(|i| i.api_id == api_id));
+    for app in s.repo.list::<App>(Some(&developer.id)).await? {
+        let subs = s.repo.list::<Subscription>(Some(&app.id)).await?;
+        if !subs.iter().any(|sub| sub.status == SubscriptionStatus::Active && bundles(&sub.product_id)) {
+            continue;
+        }
+        let until = s.now() + CONSOLE_KEY_LIFETIME;
+        let name = format!("Console key (until {} UTC)", &gatehouse_core::time::rfc3339(until)[11..16]);
+        let (key, secret) =
+            keys::create_key(s, &current.actor(), &app.id, keys::NewKey::expiring(&name, until)).await?;
+        let note = Some("It works for one hour, for trying this API from this page.".to_owned());
+        return Ok(Some(NewSecret { secret, key_name: format!("{} (app {})", key.name, app.name), note }));
+    }
+    Ok(None)
+}

@@ -56,6 +56,7 @@ pub(crate) fn router<R: Repo, P: Publisher>(state: &AdminState<R, P>) -> Router<
         .route("/signin/verify", get(signin::confirm::<R, P>).post(signin::verify::<R, P>))
         .route("/signout", post(signin::sign_out::<R, P>))
         .route("/apis/{id}/keys", post(apps::get_key::<R, P>))
+        .route("/apis/{id}/console-key", post(apps::console_key::<R, P>))
         .route("/dashboard", get(apps::dashboard::<R, P>))
         .route("/apps", post(apps::create_app::<R, P>))
         .route("/apps/{id}", get(apps::show_app::<R, P>))

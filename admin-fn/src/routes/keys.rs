@@ -94,6 +94,11 @@ impl NewKey {
     pub(crate) fn named(name: &str) -> NewKey {
         NewKey { name: name.to_owned(), expires_at: None, limits: Vec::new() }
     }
+
+    /// A key that stops working at `at` (the portal's console key).
+    pub(crate) fn expiring(name: &str, at: UnixMillis) -> NewKey {
+        NewKey { name: name.to_owned(), expires_at: Some(at), limits: Vec::new() }
+    }
 }
 
 /// Issues a key to an app: the one way in, for the admin API and the portal. Answers the key
