@@ -55,10 +55,15 @@ pub struct AppConfig {
     /// SMTP server for the portal's mail; `None` writes it to `outbox/` in the data dir.
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    /// How long a portal sign-in link works; only tests set less than the default.
+    pub signin_link_ttl: Duration,
 }
 
 /// The portal's sender when none is configured.
 pub const DEFAULT_MAIL_FROM: &str = "Gatehouse <portal@gatehouse.localhost>";
+
+/// A sign-in link's lifetime, as issue 17 sets it: 15 minutes.
+pub const DEFAULT_SIGNIN_LINK_TTL_SECS: u64 = 15 * 60;
 
 impl AppConfig {
     /// Ephemeral ports on 127.0.0.1, a fresh identity secret, no demo.
@@ -81,6 +86,7 @@ impl AppConfig {
             admin_read_timeout: gateway::READ_TIMEOUT,
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
+            signin_link_ttl: Duration::from_secs(DEFAULT_SIGNIN_LINK_TTL_SECS),
         }
     }
 }
@@ -155,6 +161,7 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
     let portal = PortalSettings {
         gateway_url: Some(format!("http://{gateway_addr}")),
         public_url: Some(format!("http://{admin_addr}")),
+        signin_link_lifetime: i64::try_from(config.signin_link_ttl.as_millis()).unwrap_or(i64::MAX),
         ..PortalSettings::default()
     };
 

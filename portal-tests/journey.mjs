@@ -1,0 +1,100 @@
+// Issue 17's journey: a stranger goes from the front page to a successful authenticated call
+// through the gateway, signing up on the way with a link read from a real SMTP server. The
+// script counts the clicks and the seconds, prints them, and fails over the goal (6 clicks,
+// 60 s). Every page visited is screenshotted and scanned by axe-core.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { env, launch, newContext, freshEmail, Tracked, waitForMail, signInLink, sessionCookie } from "./lib.mjs";
+
+const GOAL_CLICKS = 6;
+const GOAL_SECONDS = 60;
+
+test("a new developer goes from the front page to a successful call", { timeout: 180_000 }, async (t) => {
+  const browser = await launch();
+  t.after(() => browser.close());
+  const context = await newContext(browser);
+  const page = await context.newPage();
+  const dev = new Tracked(page, "journey");
+  const email = freshEmail("newcomer");
+  const started = Date.now();
+
+  // The front page, typed into the address bar.
+  await page.goto(`${env.portal}/`);
+  await dev.check("catalog");
+
+  await dev.click(page.getByRole("link", { name: "Gatehouse Demo" }), "Gatehouse Demo");
+  const apiPath = new URL(page.url()).pathname;
+  assert.match(apiPath, /^\/apis\/api_/);
+  await dev.check("api");
+
+  await dev.click(page.getByRole("link", { name: "Sign in to get a key" }).first(), "Sign in or sign up");
+  await dev.check("signin");
+
+  await page.getByLabel("Email").fill(email);
+  await dev.click(page.getByRole("button", { name: "Email me a sign-in link" }), "Check your email");
+  await dev.check("signin-sent");
+
+  // The mail arrives on the SMTP server; the developer clicks its link (counted).
+  const message = await waitForMail(email);
+  assert.match(message.subject, /Sign in to/);
+  const link = signInLink(message);
+  dev.clicks += 1;
+  await page.goto(link);
+  await dev.check("signin-verify");
+
+  await dev.click(page.getByRole("button", { name: "Continue" }), "Gatehouse Demo");
+  assert.equal(new URL(page.url()).pathname, apiPath, "back on the API's page after signing in");
+  const cookie = await sessionCookie(context);
+  assert.ok(cookie, "Chromium kept the __Host- session cookie on http://127.0.0.1");
+  assert.deepEqual([cookie.secure, cookie.httpOnly, cookie.sameSite], [true, true, "Lax"]);
+  await dev.check("api-signed-in");
+
+  await dev.click(page.getByRole("button", { name: "Get a key" }).first(), "Gatehouse Demo");
+  const secret = (await page.locator("#new-secret[data-secret]").textContent()).trim();
+  assert.match(secret, /^[a-z]+_[a-z]+_[0-9A-Za-z]+_[0-9A-Za-z]+$/, "a key in the documented format is shown");
+  await dev.check("api-new-key");
+
+  const status = await callThroughTheGateway(dev, secret);
+  assert.equal(status, 200, "the call with the new key succeeds");
+
+  const seconds = (Date.now() - started) / 1000;
+  console.log(`journey: front page to a successful call in ${dev.clicks} clicks and ${seconds.toFixed(1)} s ` +
+    `(goal: at most ${GOAL_CLICKS} clicks and ${GOAL_SECONDS} s)`);
+  assert.ok(dev.clicks <= GOAL_CLICKS, `${dev.clicks} clicks is over the goal of ${GOAL_CLICKS}`);
+  assert.ok(seconds <= GOAL_SECONDS, `${seconds} s is over the goal of ${GOAL_SECONDS} s`);
+
+  await t.test("the dashboard and the app page show the new key", async () => {
+    await dev.click(page.getByRole("link", { name: "Dashboard" }), "Your apps");
+    await dev.check("dashboard");
+    const shown = `${secret.slice(0, secret.indexOf("_", secret.indexOf("_") + 1) + 1)}`;
+    assert.ok((await page.locator("table code").allTextContents()).some((c) => c.startsWith(shown)));
+    await dev.click(page.getByRole("link", { name: "My app" }), "My app");
+    await dev.check("app");
+    assert.equal(await page.getByRole("cell", { name: "active" }).count(), 1, "one active key");
+  });
+
+  await t.test("the call shows on the usage page", async (u) => {
+    const response = await page.goto(`${env.portal}/usage`);
+    if (response.status() === 404) {
+      u.skip("PENDING: this build has no /usage page yet");
+      return;
+    }
+    await dev.check("usage");
+    await page.getByText("Gatehouse Demo").first().waitFor();
+  });
+
+  dev.assertNoProblems();
+});
+
+/**
+ * Makes the first call with the key just shown, from the API page, as the page lets a
+ * developer do; answers the HTTP status the gateway gave.
+ */
+async function callThroughTheGateway(dev, secret) {
+  const { page } = dev;
+  const base = (await page.locator("main p", { hasText: "Base URL:" }).locator("code").textContent()).trim();
+  return page.evaluate(
+    async ({ url, key }) => (await fetch(url, { headers: { "X-API-Key": key } })).status,
+    { url: `${base}/hello`, key: secret },
+  );
+}
