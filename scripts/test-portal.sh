@@ -86,7 +86,7 @@ start_dev() {
 }
 start_dev dev
 portal="$url"
-short_ttl=3
+short_ttl=5
 start_dev short-links GATEHOUSE_SIGNIN_LINK_TTL_SECS=$short_ttl
 short_portal="$url"
 
