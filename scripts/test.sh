@@ -28,6 +28,9 @@ scripts/test-readme.sh
 step "AWS control plane: DynamoDB adapter on moto, Lambda events, KV publisher, cfn-lint"
 scripts/test-aws.sh
 
+step "portal assets: the vendored npm files are the published ones"
+scripts/vendor-assets.sh --check
+
 step "core builds for wasm32 (the Worker target)"
 scripts/wasm-check.sh -p gatehouse-core
 

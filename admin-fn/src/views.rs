@@ -3,7 +3,7 @@
 
 use gatehouse_core::keys::{check_key, KeyCheck};
 use gatehouse_core::limits::LimitPolicy;
-use gatehouse_core::model::{Key, KeyStatus};
+use gatehouse_core::model::{Key, KeyStatus, Subscription, SubscriptionStatus};
 use gatehouse_core::time::UnixMillis;
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +30,10 @@ pub struct KeyView {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub grace_until: Option<UnixMillis>,
     pub replaced_by: Option<String>,
+    /// When the key was last used: the later of the last admitted call the gateway recorded
+    /// on the key (natively) and the start of the latest stored usage minute with traffic for
+    /// it (every runtime, the edge included); `null` if never. After a rotation, this is how
+    /// to tell when the old key stopped being used.
     #[serde(default, with = "gatehouse_core::time::serde_rfc3339_opt")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_used_at: Option<UnixMillis>,
@@ -53,6 +57,41 @@ impl KeyView {
             last_used_at: key.last_used_at,
             limits: key.limits.clone(),
         }
+    }
+
+    /// Takes in the start of the key's latest usage minute (`Repo::keys_last_seen`).
+    pub fn seen_at(mut self, minute: Option<UnixMillis>) -> KeyView {
+        self.last_used_at = self.last_used_at.max(minute);
+        self
+    }
+}
+
+/// A subscription as the admin API (and the portal) shows it: the stored record, plus why it
+/// is in its status, in words a developer reads. A pending subscription must say why it is
+/// pending, never look like "not subscribed".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SubscriptionView {
+    #[serde(flatten)]
+    pub subscription: Subscription,
+    /// `null` when active; otherwise why the subscription grants nothing (for `rejected`, the
+    /// owner's reason as written).
+    pub status_reason: Option<String>,
+}
+
+impl SubscriptionView {
+    pub fn new(subscription: Subscription) -> SubscriptionView {
+        let status_reason = match subscription.status {
+            SubscriptionStatus::Active => None,
+            SubscriptionStatus::Pending => {
+                Some("Waiting for approval: this plan needs an owner's approval before the app can call it.".into())
+            }
+            SubscriptionStatus::Suspended => Some("Suspended by an owner: the app cannot call this product.".into()),
+            SubscriptionStatus::Rejected => Some(match &subscription.rejection {
+                Some(r) => r.reason.clone(),
+                None => "Rejected by an owner.".into(),
+            }),
+        };
+        SubscriptionView { subscription, status_reason }
     }
 }
 

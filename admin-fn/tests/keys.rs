@@ -120,3 +120,40 @@ async fn plan_change_keeps_the_same_key() {
     assert_eq!(items[0]["id"], key.body["key"]["id"]);
     assert_eq!(items[0]["usable"], true);
 }
+
+/// A rollup of `requests` calls by `key` in the minute starting at `minute` (what edge usage
+/// ingest stores; no key record is touched).
+fn usage(minute: i64, key: &str, app: &str, requests: u64) -> gatehouse_core::usage::Rollup {
+    let k = gatehouse_core::usage::RollupKey {
+        minute,
+        api_id: "api_1".into(),
+        operation_id: "op".into(),
+        key_id: key.into(),
+        app_id: app.into(),
+        developer_id: "dev_1".into(),
+    };
+    gatehouse_core::usage::Rollup {
+        key: k,
+        values: gatehouse_core::usage::RollupValues { requests, ..Default::default() },
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_keys_last_use_comes_from_stored_usage_so_its_owner_knows_when_to_let_it_go() {
+    let h = Harness::new();
+    let app = h.app("a@x.io").await;
+    let old =
+        text(&h.call("POST", &format!("/v1/apps/{app}/keys"), Some(json!({"name": "ci"}))).await.body["key"]["id"]);
+    let new = h.call("POST", &format!("/v1/keys/{old}/rotate"), Some(json!({"grace_secs": 3600}))).await;
+    let new = text(&new.body["key"]["id"]);
+    let minute = START - START % 60_000;
+    h.repo.add_rollups(&[usage(minute - 120_000, &old, &app, 3), usage(minute, &old, &app, 1)]).await.unwrap();
+    let listed = h.call("GET", &format!("/v1/apps/{app}/keys"), None).await;
+    let last = |id: &str| {
+        listed.body["items"].as_array().unwrap().iter().find(|k| k["id"] == id).unwrap()["last_used_at"].clone()
+    };
+    assert_eq!(last(&old), json!(gatehouse_core::time::rfc3339(minute)));
+    assert_eq!(last(&new), json!(null), "never used");
+    let one = h.call("GET", &format!("/v1/keys/{old}"), None).await;
+    assert_eq!(one.body["last_used_at"], json!(gatehouse_core::time::rfc3339(minute)));
+}

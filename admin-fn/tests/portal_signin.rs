@@ -5,64 +5,11 @@
 
 mod common;
 
-use common::{hidden, text, Browsed, Harness, Jar};
+use common::portal::{ask_for_link, follow, mailed, sign_up};
+use common::{hidden, text, Harness, Jar};
 use gatehouse_core::model::Developer;
 use gatehouse_core::store::{email_unique, Repo};
 use serde_json::json;
-
-/// The sign-in link of every message in `outbox`.
-fn links(outbox: &std::path::Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(outbox) else { return Vec::new() };
-    let mut links = Vec::new();
-    for entry in entries {
-        let text = std::fs::read_to_string(entry.expect("entry").path()).expect("readable");
-        // The body is quoted-printable (its link line is longer than 76 characters): undo the
-        // soft line breaks and the one escape an ASCII link needs.
-        let text = text.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
-        let start = text.find("http://portal.test/signin/verify?token=").expect("a link");
-        let link: String =
-            text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || ":/.?=_-".contains(*c)).collect();
-        links.push(link.trim_start_matches("http://portal.test").to_owned());
-    }
-    links
-}
-
-/// Runs `ask` and answers the one link it made arrive in `outbox`.
-async fn mailed<F: std::future::Future<Output = Browsed>>(outbox: &std::path::Path, ask: F) -> (Browsed, String) {
-    let before = links(outbox);
-    let reply = ask.await;
-    let mut new: Vec<String> = links(outbox).into_iter().filter(|l| !before.contains(l)).collect();
-    assert_eq!(new.len(), 1, "one new message: {}", reply.html);
-    (reply, new.remove(0))
-}
-
-/// Asks for a link for `email` with the form's token; answers the reply.
-async fn ask_for_link(h: &Harness, jar: &mut Jar, email: &str) -> Browsed {
-    let form = h.browse("GET", "/signin", &jar.header(), &[]).await;
-    jar.take(&form);
-    let token = hidden(&form.html, "csrf");
-    h.browse("POST", "/signin", &jar.header(), &[("email", email), ("csrf", &token), ("next", "")]).await
-}
-
-/// Follows the link and presses Continue; answers the reply.
-async fn follow(h: &Harness, jar: &mut Jar, link: &str) -> Browsed {
-    let page = h.browse("GET", link, &jar.header(), &[]).await;
-    assert_eq!(page.status, 200, "{}", page.html);
-    jar.take(&page);
-    let (token, csrf) = (hidden(&page.html, "token"), hidden(&page.html, "csrf"));
-    let reply = h.browse("POST", "/signin/verify", &jar.header(), &[("token", &token), ("csrf", &csrf)]).await;
-    jar.take(&reply);
-    reply
-}
-
-async fn sign_up(h: &Harness, outbox: &std::path::Path, email: &str) -> Jar {
-    let mut jar = Jar::default();
-    let (sent, link) = mailed(outbox, ask_for_link(h, &mut jar, email)).await;
-    assert_eq!(sent.status, 200, "{}", sent.html);
-    let signed_in = follow(h, &mut jar, &link).await;
-    assert_eq!(signed_in.status, 303, "{}", signed_in.html);
-    jar
-}
 
 #[tokio::test]
 async fn a_new_address_signs_up_through_the_mailed_link_once() {

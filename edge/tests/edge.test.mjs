@@ -16,6 +16,7 @@ const SECRETS = {
   GATEHOUSE_INGEST_SECRET: "ingest-secret-0123456789",
   GATEHOUSE_CONTROL_SECRET: "control-secret-0123456789",
 };
+const PORTAL = "http://127.0.0.1:8081"; // the developer portal's origin (GATEHOUSE_PORTAL_ORIGIN)
 const key = (who) => seed.secrets[who].secret;
 const timings = {};
 let mf, base, upstream, ingest;
@@ -53,6 +54,7 @@ function options() {
       GATEHOUSE_INGEST_URL: ingest.url,
       GATEHOUSE_USAGE_FLUSH_SECS: "1",
       GATEHOUSE_SERVER_TIMING: "1",
+      GATEHOUSE_PORTAL_ORIGIN: PORTAL,
       // Test-only, read-only inspection route (docs/edge.md); never set in wrangler.toml.
       GATEHOUSE_TEST_HOOKS: "1",
     },
@@ -437,6 +439,27 @@ test("a purge by tag misses only the entries that carry the tag", async () => {
   timings.tag_purge_visible_ms = Math.round(startedAfter);
   assert.equal(await cacheState("/pets/tagged/t2"), "hit", "t2 carries another tag");
   assert.equal(upstream.hits["/tagged/t2"], hits);
+});
+
+test("the portal's CORS preflight is answered without a key and not counted; other origins get no CORS", async () => {
+  const ask = { "access-control-request-method": "GET", "access-control-request-headers": "x-api-key" };
+  for (let i = 0; i < 3; i++) {
+    // Sent with fetch directly, not call(): a preflight is no gateway call, and the usage test
+    // below fails if the edge counted it.
+    const pre = await fetch(base + "/pets/pets/1", { method: "OPTIONS", headers: { origin: PORTAL, ...ask } });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get("access-control-allow-origin"), PORTAL);
+    assert.equal(pre.headers.get("access-control-allow-headers"), "x-api-key");
+  }
+  const ours = await call("/pets/pets/1", "bob", { origin: PORTAL });
+  assert.equal(ours.headers.get("access-control-allow-origin"), PORTAL);
+  assert.match(ours.headers.get("access-control-expose-headers"), /\bRateLimit\b.*\bRetry-After\b/);
+  assert.match(ours.headers.get("vary") ?? "", /\bOrigin\b/);
+  const refused = await call("/pets/pets/1", null, { origin: PORTAL });
+  assert.equal(refused.status, 401);
+  assert.equal(refused.headers.get("access-control-allow-origin"), PORTAL, "the console can read a refusal too");
+  const foreign = await call("/pets/pets/1", "bob", { origin: "http://evil.example" });
+  assert.deepEqual([...foreign.headers.keys()].filter((h) => h.startsWith("access-control-")), []);
 });
 
 test("usage reaches the ingest endpoint signed, retried, complete and never double-counted", async () => {

@@ -76,6 +76,7 @@ fn fixture() -> Fixture {
         organisation: None,
         created_at: NOW,
         terms_accepted_at: None,
+        closed_at: None,
     };
     let apps = (0..APPS)
         .map(|i| App {

@@ -158,6 +158,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         organisation: None,
         created_at: T0,
         terms_accepted_at: None,
+        closed_at: None,
     };
     let app = App { id: "app_0001".into(), developer_id: developer.id.clone(), name: "bench".into(), created_at: T0 };
     let subscription = Subscription {
@@ -166,6 +167,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         product_id: product.id.clone(),
         plan_id: plan.id.clone(),
         status: SubscriptionStatus::Active,
+        rejection: None,
         created_at: T0,
     };
     let parsed = keys::parse(secret).expect("a generated key parses");
@@ -224,6 +226,7 @@ fn fixture() -> Fixture {
     let config = GatewayConfig {
         max_body_bytes: GatewayConfig::DEFAULT_MAX_BODY_BYTES,
         identity_secret: b"bench-identity-secret-0123456789".to_vec(),
+        portal_origin: None,
     };
     Fixture { gateway: Gateway::new(adapters, config), valid, unknown, _store: store }
 }

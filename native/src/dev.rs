@@ -53,6 +53,17 @@ pub struct DevArgs {
     /// browser test sees an expired link refused without waiting.
     #[arg(long, env = "GATEHOUSE_SIGNIN_LINK_TTL_SECS", hide = true, default_value_t = app::DEFAULT_SIGNIN_LINK_TTL_SECS)]
     pub signin_link_ttl_secs: u64,
+    /// The developer portal's origin, the only one the gateway answers CORS for (the portal's
+    /// try-it console calls the gateway from the browser). Defaults to the control plane's
+    /// own address, where `gatehouse dev` serves the portal.
+    #[arg(long, env = "GATEHOUSE_PORTAL_ORIGIN")]
+    pub portal_origin: Option<String>,
+}
+
+/// The portal origin to allow: the flag's, checked, or `http://<admin addr>`.
+fn portal_origin(args: &DevArgs) -> Result<String, CliError> {
+    let given = args.portal_origin.clone().unwrap_or_else(|| format!("http://{}", args.admin_addr));
+    gatehouse_core::pipeline::cors::parse_origin(&given).map_err(|e| CliError::Usage(format!("--portal-origin {e}")))
 }
 
 pub async fn run(args: DevArgs) -> Result<(), CliError> {
@@ -66,6 +77,7 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
             .map_err(|e| CliError::Usage(format!("cannot create the identity secret: {e}")))?,
     };
     let demo_key_file = args.data_dir.join(crate::secrets::DEMO_KEY_FILE);
+    let portal_origin = Some(portal_origin(&args)?);
     let config = AppConfig {
         data_dir: args.data_dir,
         gateway_addr: args.gateway_addr,
@@ -78,7 +90,11 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
         gateway_threads: args
             .gateway_threads
             .unwrap_or_else(|| std::thread::available_parallelism().map(usize::from).unwrap_or(1)),
-        gateway: GatewayConfig { max_body_bytes: args.max_body_bytes, identity_secret: identity_secret.into_bytes() },
+        gateway: GatewayConfig {
+            max_body_bytes: args.max_body_bytes,
+            identity_secret: identity_secret.into_bytes(),
+            portal_origin,
+        },
         admin_read_timeout: crate::gateway::READ_TIMEOUT,
         smtp_url: args.smtp_url,
         mail_from: args.mail_from,
@@ -127,5 +143,17 @@ mod tests {
         assert_eq!(cli.dev.signin_link_ttl_secs, 15 * 60);
         let cli = Cli::try_parse_from(["gatehouse", "--signin-link-ttl-secs", "3"]).expect("hidden flag");
         assert_eq!(cli.dev.signin_link_ttl_secs, 3);
+    }
+
+    /// The portal is served on the control-plane address, so that is the origin its try-it
+    /// console calls the gateway from.
+    #[test]
+    fn the_portal_origin_defaults_to_the_control_plane_address() {
+        let cli = Cli::try_parse_from(["gatehouse", "--admin-addr", "127.0.0.1:9091"]).expect("flags");
+        assert_eq!(super::portal_origin(&cli.dev).expect("valid"), "http://127.0.0.1:9091");
+        let cli = Cli::try_parse_from(["gatehouse", "--portal-origin", "https://portal.example.com/"]).expect("flags");
+        assert_eq!(super::portal_origin(&cli.dev).expect("valid"), "https://portal.example.com");
+        let cli = Cli::try_parse_from(["gatehouse", "--portal-origin", "portal.example.com"]).expect("flags");
+        assert!(super::portal_origin(&cli.dev).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! The CLI covers every admin resource against a running `gatehouse dev`: developers, apps,
 //! products, plans, subscriptions (with approval), keys, APIs and usage, each printed as a
-//! table, JSON or YAML; a refusal is one line on stderr and a non-zero exit.
+//! table, JSON or YAML; a refusal is one line on stderr and a non-zero exit. Then who calls
+//! an API, a developer's export and the closing of their account.
 #![allow(clippy::unwrap_used)]
 
 #[path = "support/dev_process.rs"]
@@ -85,6 +86,17 @@ fn cli_manages_developers_apps_products_plans_subscriptions_and_keys() {
     assert!(approved.contains("active"), "{approved}");
     assert_eq!(gateway_status(&dev, "/demo/hello", &secret), 200);
     assert_eq!(gateway_status(&dev, "/demo/catalog", &secret), 403, "the product holds only `getHello`");
+    // Rejected (with a reason the developer sees): the gateway refuses on the next call.
+    assert!(dev.fails(&["subscriptions", "reject", &sub, "--reason", " "]).contains("/reason"));
+    let rejected = dev.ok(&["subscriptions", "reject", &sub, "--reason", "Partners only", "-o", "json"]).json();
+    assert_eq!(
+        (rejected["status"].as_str(), rejected["rejection"]["reason"].as_str()),
+        (Some("rejected"), Some("Partners only"))
+    );
+    assert!(dev.ok(&["subscriptions", "get", &sub]).stdout.contains("Partners only"));
+    assert_eq!(gateway_status(&dev, "/demo/hello", &secret), 403, "a rejected subscription grants nothing");
+    dev.ok(&["subscriptions", "approve", &sub]);
+    assert_eq!(gateway_status(&dev, "/demo/hello", &secret), 200);
     let listed = dev.ok(&["subscriptions", "list", "--app", &app]).stdout;
     assert_eq!(first_id(&listed), sub, "{listed}");
     let moved = dev.ok(&["subscriptions", "update", &sub, "--plan", &spare, "-o", "json"]).json();
@@ -117,5 +129,23 @@ fn cli_manages_developers_apps_products_plans_subscriptions_and_keys() {
     assert!(usage["items"].is_array());
     let table = dev.ok(&["usage", "--group-by", "total"]).stdout;
     assert!(table.starts_with("PERIOD "), "{table}");
+
+    // Who calls the demo API: Grace's app, among others (usage is flushed every second).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let callers = dev.ok(&["apis", "callers", &demo, "--days", "1"]).stdout;
+    assert!(callers.starts_with("DEVELOPER ") && callers.contains("grace@example.com"), "{callers}");
+    assert!(dev.fails(&["apis", "callers", &demo, "--days", "0"]).contains("/days"));
+
+    // Her data, then her account closed: the key she still holds is refused at once.
+    let new_key = dev.ok(&["keys", "create", "--app", &app, "--name", "last"]).stdout.trim().to_string();
+    assert_eq!(gateway_status(&dev, "/demo/hello", &new_key), 200);
+    let export = dev.ok(&["developers", "export", &grace]).json();
+    assert_eq!(
+        (export["developer"]["email"].as_str(), export["apps"][0]["id"].as_str()),
+        (Some("grace@example.com"), Some(app.as_str()))
+    );
+    let closed = dev.ok(&["developers", "close", &grace]).stdout;
+    assert!(closed.contains("Closed account") && !closed.contains("grace@example.com"), "{closed}");
+    assert_eq!(gateway_status(&dev, "/demo/hello", &new_key), 401);
     dev.stop();
 }

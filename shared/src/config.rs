@@ -5,6 +5,7 @@
 pub mod names {
     pub const MAX_BODY_BYTES: &str = "GATEHOUSE_MAX_BODY_BYTES";
     pub const IDENTITY_SECRET: &str = "GATEHOUSE_IDENTITY_SECRET";
+    pub const PORTAL_ORIGIN: &str = "GATEHOUSE_PORTAL_ORIGIN";
 }
 
 /// Data-plane settings.
@@ -14,6 +15,10 @@ pub struct GatewayConfig {
     pub max_body_bytes: usize,
     /// Key for the signed identity header sent upstream. Never logged.
     pub identity_secret: Vec<u8>,
+    /// The developer portal's origin (`scheme://host[:port]`, as browsers send it in
+    /// `Origin`): the only origin the gateway answers CORS for (see `pipeline::cors`). `None`
+    /// turns CORS off.
+    pub portal_origin: Option<String>,
 }
 
 impl GatewayConfig {
@@ -32,8 +37,13 @@ impl GatewayConfig {
         if identity_secret.len() < 16 {
             errors.push(format!("{} must be set to at least 16 bytes", names::IDENTITY_SECRET));
         }
+        let portal_origin = lookup(names::PORTAL_ORIGIN).filter(|v| !v.trim().is_empty()).and_then(|v| {
+            crate::pipeline::cors::parse_origin(&v)
+                .map_err(|e| errors.push(format!("{} {e}", names::PORTAL_ORIGIN)))
+                .ok()
+        });
         if errors.is_empty() {
-            Ok(GatewayConfig { max_body_bytes, identity_secret })
+            Ok(GatewayConfig { max_body_bytes, identity_secret, portal_origin })
         } else {
             Err(errors)
         }
@@ -57,5 +67,20 @@ mod tests {
         let env = HashMap::from([(names::IDENTITY_SECRET, "0123456789abcdef")]);
         let c = GatewayConfig::from_lookup(|n| env.get(n).map(|s| s.to_string())).expect("valid");
         assert_eq!(c.max_body_bytes, GatewayConfig::DEFAULT_MAX_BODY_BYTES);
+        assert_eq!(c.portal_origin, None);
+    }
+
+    #[test]
+    fn the_portal_origin_is_read_in_the_form_browsers_send() {
+        let env = HashMap::from([
+            (names::IDENTITY_SECRET, "0123456789abcdef"),
+            (names::PORTAL_ORIGIN, "http://127.0.0.1:8081/"),
+        ]);
+        let c = GatewayConfig::from_lookup(|n| env.get(n).map(|s| s.to_string())).expect("valid");
+        assert_eq!(c.portal_origin.as_deref(), Some("http://127.0.0.1:8081"));
+        let env =
+            HashMap::from([(names::IDENTITY_SECRET, "0123456789abcdef"), (names::PORTAL_ORIGIN, "portal.test/x")]);
+        let errors = GatewayConfig::from_lookup(|n| env.get(n).map(|s| s.to_string())).expect_err("invalid");
+        assert!(errors[0].starts_with(names::PORTAL_ORIGIN), "{errors:?}");
     }
 }

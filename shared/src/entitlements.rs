@@ -91,6 +91,7 @@ mod tests {
             organisation: None,
             created_at: 0,
             terms_accepted_at: None,
+            closed_at: None,
         };
         let app = App { id: "app_1".into(), developer_id: dev.id.clone(), name: "a".into(), created_at: 0 };
         let product = Product {
@@ -115,6 +116,7 @@ mod tests {
             product_id: product.id.clone(),
             plan_id: plan.id.clone(),
             status,
+            rejection: None,
             created_at: 5,
         };
         compile_identity(&app, &dev, &[sub], &[product], &[plan])
@@ -133,5 +135,11 @@ mod tests {
     #[test]
     fn pending_subscription_grants_nothing() {
         assert!(fixture(SubscriptionStatus::Pending).grants.is_empty());
+    }
+
+    #[test]
+    fn rejected_or_suspended_subscription_grants_nothing() {
+        assert!(fixture(SubscriptionStatus::Rejected).grants.is_empty());
+        assert!(fixture(SubscriptionStatus::Suspended).grants.is_empty());
     }
 }

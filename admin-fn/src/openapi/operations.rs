@@ -3,22 +3,24 @@
 //! `every_route_is_documented_and_the_document_parses` keeps this table and the router equal.
 
 use axum::http::Method;
-use gatehouse_core::model::{Api, App, Developer, Plan, Product, Subscription};
+use gatehouse_core::model::{Api, App, Developer, Plan, Product};
 use gatehouse_core::store::UsageQuery;
 use gatehouse_core::usage::UsageBatch;
 use serde_json::json;
 
 use super::Doc;
+use crate::routes::account::DeveloperExport;
 use crate::routes::apis::{ApiPatch, LifecycleRequest, NewApi, PurgeRequest, Purged};
+use crate::routes::callers::{Callers, CallersQuery};
 use crate::routes::catalog::{PlanBody, ProductBody};
 use crate::routes::config_doc::{ApplyReport, ConfigDocument};
 use crate::routes::developers::{AppBody, DeveloperBody};
 use crate::routes::ingest::Receipt;
 use crate::routes::keys::{IssuedKey, NewKey, RotateRequest};
 use crate::routes::meta::{Health, OpenApiDocument};
-use crate::routes::subscriptions::{NewSubscription, PlanChange};
+use crate::routes::subscriptions::{NewSubscription, PlanChange, RejectRequest};
 use crate::routes::usage::Report;
-use crate::views::{Items, KeyView};
+use crate::views::{Items, KeyView, SubscriptionView};
 
 const INGEST: &str =
     "Authenticated by the `gatehouse-signature` header (`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\">` \
@@ -64,6 +66,10 @@ fn apis(d: &mut Doc) {
         .ok::<Api>()
         .conditional()
         .errors(&[409])
+        .add();
+    d.op(Method::GET, "/v1/apis/{id}/callers", "Developers and apps that called the API in the last `days` days")
+        .query::<CallersQuery>()
+        .ok::<Callers>()
         .add();
     d.op(Method::POST, "/v1/apis/{id}/cache/purge", "Purge cached responses of an API (optionally one tag)")
         .optional_body::<PurgeRequest>()
@@ -136,6 +142,13 @@ fn developers(d: &mut Doc) {
         .conditional()
         .errors(&[409])
         .add();
+    d.op(Method::GET, "/v1/developers/{id}/export", "Everything held about a developer, as one document (no secrets)")
+        .ok::<DeveloperExport>()
+        .add();
+    d.op(Method::POST, "/v1/developers/{id}/close", "Close the account: revoke every key, erase personal fields")
+        .ok::<Developer>()
+        .tagged()
+        .add();
     d.op(Method::GET, "/v1/developers/{id}/apps", "List a developer's apps").ok::<Items<App>>().add();
     d.op(Method::POST, "/v1/developers/{id}/apps", "Create an app for a developer")
         .body::<AppBody>()
@@ -201,22 +214,30 @@ fn meta(d: &mut Doc) {
 
 /// Subscriptions of apps to products.
 fn subscriptions(d: &mut Doc) {
-    d.op(Method::GET, "/v1/apps/{id}/subscriptions", "List an app's subscriptions").ok::<Items<Subscription>>().add();
+    d.op(Method::GET, "/v1/apps/{id}/subscriptions", "List an app's subscriptions")
+        .ok::<Items<SubscriptionView>>()
+        .add();
     d.op(Method::POST, "/v1/apps/{id}/subscriptions", "Subscribe an app to a product under a plan")
         .body::<NewSubscription>()
-        .created::<Subscription>()
+        .created::<SubscriptionView>()
         .tagged()
         .errors(&[409])
         .add();
-    d.op(Method::GET, "/v1/subscriptions/{id}", "Get a subscription").ok::<Subscription>().tagged().add();
-    d.op(Method::PATCH, "/v1/subscriptions/{id}", "Change plan (keys stay the same)")
+    d.op(Method::GET, "/v1/subscriptions/{id}", "Get a subscription").ok::<SubscriptionView>().tagged().add();
+    d.op(Method::PATCH, "/v1/subscriptions/{id}", "Change plan (keys stay the same); after a rejection, ask again")
         .body::<PlanChange>()
-        .ok::<Subscription>()
+        .ok::<SubscriptionView>()
         .conditional()
         .errors(&[409])
         .add();
-    d.op(Method::POST, "/v1/subscriptions/{id}/approve", "Approve a pending subscription")
-        .ok::<Subscription>()
+    d.op(Method::POST, "/v1/subscriptions/{id}/approve", "Approve a pending (or rejected) subscription")
+        .ok::<SubscriptionView>()
+        .conditional()
+        .errors(&[409])
+        .add();
+    d.op(Method::POST, "/v1/subscriptions/{id}/reject", "Reject a pending or active subscription, with a reason")
+        .body::<RejectRequest>()
+        .ok::<SubscriptionView>()
         .conditional()
         .errors(&[409])
         .add();

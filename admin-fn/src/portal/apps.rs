@@ -23,6 +23,7 @@ use crate::preconditions::IfMatch;
 use crate::publisher::Publisher;
 use crate::routes::{developers, keys, subscriptions};
 use crate::state::AdminState;
+use crate::views::SubscriptionView;
 
 /// The signed-in developer, or the response to send instead (sign in first; or 403 for an
 /// admin session, which has no apps).
@@ -106,30 +107,30 @@ impl KeyLine {
     }
 }
 
-/// A subscription as the pages list it, with why it is pending.
+/// A subscription as the pages list it, with why it is not active, in the admin API's words.
 pub(crate) struct SubscriptionLine {
     pub product: String,
     pub plan: String,
     pub status: &'static str,
-    pub explanation: &'static str,
+    pub explanation: String,
 }
 
 fn subscription_line(sub: &Subscription, products: &[Product], plans: &[Plan]) -> SubscriptionLine {
     fn name<'a>(id: &str, mut names: impl Iterator<Item = (&'a str, &'a str)>) -> String {
         names.find(|(i, _)| *i == id).map_or_else(|| id.to_owned(), |(_, n)| n.to_owned())
     }
-    let (status, explanation) = match sub.status {
-        SubscriptionStatus::Active => ("active", ""),
-        SubscriptionStatus::Pending => {
-            ("pending", "This plan needs the provider's approval. Your keys will work for it once approved.")
-        }
-        _ => ("inactive", "This subscription grants no access."),
+    let status = match sub.status {
+        SubscriptionStatus::Active => "active",
+        SubscriptionStatus::Pending => "pending",
+        SubscriptionStatus::Suspended => "suspended",
+        SubscriptionStatus::Rejected => "rejected",
     };
+    let view = SubscriptionView::new(sub.clone());
     SubscriptionLine {
         product: name(&sub.product_id, products.iter().map(|p| (p.id.as_str(), p.name.as_str()))),
         plan: name(&sub.plan_id, plans.iter().map(|p| (p.id.as_str(), p.name.as_str()))),
         status,
-        explanation,
+        explanation: view.status_reason.unwrap_or_default(),
     }
 }
 

@@ -29,7 +29,15 @@ macro_rules! asset {
 const CSS: &str = "text/css; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 
-static ASSETS: &[Asset] = &[asset!("portal.css", CSS), asset!("portal.js", JS)];
+static ASSETS: &[Asset] = &[
+    asset!("portal.css", CSS),
+    asset!("portal.js", JS),
+    asset!("usage-chart.js", JS),
+    asset!("vendor/uplot.min.js", JS),
+    asset!("vendor/uplot.min.css", CSS),
+    asset!("vendor/scalar-standalone.js", JS),
+    asset!("scalar-init.js", JS),
+];
 
 /// Content hash of each asset (first 8 bytes of SHA-256, hex), computed once.
 fn versions() -> &'static [String] {

@@ -270,6 +270,41 @@ async fn api_page_with<R: Repo, P: Publisher>(
     render(&page)
 }
 
+#[derive(Template)]
+#[template(path = "interactive.html")]
+struct InteractivePage {
+    chrome: Chrome,
+    api: Api,
+    gateway: String,
+}
+
+/// `GET /apis/{id}/interactive`: Scalar's reference with its try-it client, from the vendored
+/// standalone bundle (see `assets`).
+pub(crate) async fn interactive<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let current = match session::current(&s, &headers).await {
+        Ok(current) => current,
+        Err(e) => return apps::failed(e),
+    };
+    let api = match visible_api(&s, &id).await {
+        Ok(Some(api)) => api,
+        Ok(None) => return no_such_api(),
+        Err(e) => return unavailable(e),
+    };
+    let gateway = s.portal.gateway_url.as_ref().map(|g| format!("{}{}", g.trim_end_matches('/'), api.base_path));
+    let page =
+        InteractivePage { chrome: Chrome::of(&s.portal, current.as_ref()), gateway: gateway.unwrap_or_default(), api };
+    let mut response = render(&page);
+    let policy = super::headers::interactive_policy(s.portal.gateway_origin().as_deref());
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
 /// `GET /apis/{id}/openapi.json`: the description as imported, for tools and the renderer.
 pub(crate) async fn api_document<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,

@@ -19,10 +19,17 @@ pub(crate) fn content_security_policy(gateway_origin: Option<&str>) -> String {
     )
 }
 
+/// The interactive reference's policy: the strict one, except that Scalar's bundle injects
+/// its own `<style>` elements, so styles (never scripts) may be inline on that page alone.
+pub(crate) fn interactive_policy(gateway_origin: Option<&str>) -> String {
+    content_security_policy(gateway_origin).replace("style-src 'self';", "style-src 'self' 'unsafe-inline';")
+}
+
 /// Adds the page headers to an HTML response.
 pub(crate) fn secure(mut response: Response, csp: &HeaderValue) -> Response {
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
+    // A page may have set a policy of its own (the interactive reference's).
+    headers.entry(header::CONTENT_SECURITY_POLICY).or_insert_with(|| csp.clone());
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));

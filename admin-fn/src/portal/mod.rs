@@ -9,11 +9,12 @@ mod apps;
 mod assets;
 mod catalog;
 mod chrome;
-mod headers;
+pub(crate) mod headers;
 mod plain_words;
 mod session;
 mod signin;
 mod throttle;
+mod usage;
 
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -37,7 +38,10 @@ pub(crate) fn router<R: Repo, P: Publisher>(state: &AdminState<R, P>) -> Router<
         .route("/", get(catalog::page::<R, P>))
         .route("/apis/{id}", get(catalog::api_page::<R, P>))
         .route("/apis/{id}/openapi.json", get(catalog::api_document::<R, P>))
-        .route("/assets/{name}", get(assets::serve))
+        .route("/apis/{id}/interactive", get(catalog::interactive::<R, P>))
+        .route("/assets/{*name}", get(assets::serve))
+        .route("/usage", get(usage::page::<R, P>))
+        .route("/usage.csv", get(usage::csv::<R, P>))
         .route("/signin", get(signin::form::<R, P>).post(signin::send_link::<R, P>))
         .route("/signin/verify", get(signin::confirm::<R, P>).post(signin::verify::<R, P>))
         .route("/signout", post(signin::sign_out::<R, P>))

@@ -285,6 +285,7 @@ async fn developer_for<R: Repo, P: Publisher>(s: &AdminState<R, P>, email: &str)
         organisation: None,
         created_at: s.now(),
         terms_accepted_at: Some(s.now()),
+        closed_at: None,
     };
     let actor = Actor(format!("developer:{}", developer.id));
     match developers::create(s, &actor, developer).await {

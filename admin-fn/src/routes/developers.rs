@@ -44,6 +44,14 @@ pub(crate) struct DeveloperBody {
     organisation: Option<String>,
 }
 
+/// A closed account takes no new apps or keys, and its erased fields stay erased.
+pub(crate) fn refuse_closed(d: &Developer) -> Result<(), AdminError> {
+    match d.closed_at {
+        Some(_) => Err(AdminError::conflict(format!("the account of developer {} is closed", d.id))),
+        None => Ok(()),
+    }
+}
+
 fn check_developer(d: &Developer) -> Result<(), AdminError> {
     let mut errors = Vec::new();
     validate::email(&d.email, &mut errors);
@@ -64,6 +72,7 @@ async fn create_developer<R: Repo, P: Publisher>(
         organisation: body.organisation,
         created_at: s.now(),
         terms_accepted_at: None,
+        closed_at: None,
     };
     let developer = create(&s, &actor, developer).await?;
     Ok((StatusCode::CREATED, Tagged(etag_of(&developer)?, Json(developer))))
@@ -93,6 +102,7 @@ async fn patch_developer<R: Repo, P: Publisher>(
 ) -> Result<Tagged<Json<Developer>>, AdminError> {
     let patched = s
         .modify(&actor, "developer.update", ("developer", &id), &if_match, |developer: &mut Developer| {
+            refuse_closed(developer)?;
             if let Some(email) = &body.email {
                 developer.email = email.trim().to_owned();
             }
@@ -154,7 +164,7 @@ async fn create_developer_app<R: Repo, P: Publisher>(
     Id(id): Id,
     JsonBody(body): JsonBody<AppBody>,
 ) -> Result<(StatusCode, Tagged<Json<App>>), AdminError> {
-    s.load::<Developer>("developer", &id).await?;
+    refuse_closed(&s.load::<Developer>("developer", &id).await?)?;
     let app = insert_app(&s, &actor, id, body.name).await?;
     Ok((StatusCode::CREATED, Tagged(etag_of(&app)?, Json(app))))
 }
@@ -165,9 +175,10 @@ async fn create_app<R: Repo, P: Publisher>(
     JsonBody(body): JsonBody<AppBody>,
 ) -> Result<(StatusCode, Tagged<Json<App>>), AdminError> {
     let developer_id = body.developer_id.unwrap_or_default();
-    if s.repo.get::<Developer>(&developer_id).await.is_err() {
+    let Ok(developer) = s.repo.get::<Developer>(&developer_id).await else {
         return Err(AdminError::validation(vec![FieldError::new("/developer_id", "no developer with this id")]));
-    }
+    };
+    refuse_closed(&developer)?;
     let app = insert_app(&s, &actor, developer_id, body.name).await?;
     Ok((StatusCode::CREATED, Tagged(etag_of(&app)?, Json(app))))
 }

@@ -10,11 +10,12 @@ use gatehouse_core::keys::{
     check_key, generate, hash_secret, rotation_grace_end, KeyCheck, MAX_GRACE_SECS, RANDOM_BYTES,
 };
 use gatehouse_core::limits::LimitPolicy;
-use gatehouse_core::model::{App, Key, KeyStatus};
-use gatehouse_core::store::{Repo, Write};
+use gatehouse_core::model::{App, Developer, Key, KeyStatus};
+use gatehouse_core::store::{Record, Repo, Write};
 use gatehouse_core::time::UnixMillis;
 use serde::{Deserialize, Serialize};
 
+use super::developers::refuse_closed;
 use super::{route, validate, Route};
 use crate::auth::Actor;
 use crate::error::{AdminError, FieldError};
@@ -103,7 +104,7 @@ pub(crate) async fn create_key<R: Repo, P: Publisher>(
     app_id: &str,
     body: NewKey,
 ) -> Result<(Key, String), AdminError> {
-    s.load::<App>("app", app_id).await?;
+    let app = s.load::<App>("app", app_id).await?;
     let now = s.now();
     let mut errors = Vec::new();
     validate::non_empty(&body.name, "/name", &mut errors);
@@ -112,10 +113,21 @@ pub(crate) async fn create_key<R: Repo, P: Publisher>(
         errors.push(FieldError::new("/expires_at", "must be in the future"));
     }
     AdminError::check(errors)?;
-    let (mut key, secret) = issue(s, app_id, body.name, now)?;
-    key.expires_at = body.expires_at;
-    key.limits = body.limits;
-    s.commit(actor, "key.create", vec![Write::insert(&key)?], vec![Change::of(&key, ChangeOp::Created)]).await?;
+    // The owner's record is written back unchanged with the key, over the version read: if
+    // the account is closed in between, the write fails and is tried again on the closed
+    // record, which refuses. So no key is ever issued to a closed account.
+    let owner = ("developer", app.developer_id.as_str());
+    let (key, secret) = s
+        .conditional(actor, "key.create", owner, &IfMatch::default(), |developer: Developer, expected| {
+            refuse_closed(&developer)?;
+            let (mut key, secret) = issue(s, app_id, body.name.clone(), now)?;
+            key.expires_at = body.expires_at;
+            key.limits.clone_from(&body.limits);
+            let guard = Write::UpdateIf { record: Record::of(&developer)?, expected };
+            let change = Change::of(&key, ChangeOp::Created);
+            Ok((vec![Write::insert(&key)?, guard], vec![change], (key, secret)))
+        })
+        .await?;
     Ok((key, secret))
 }
 
@@ -234,7 +246,10 @@ async fn list<R: Repo, P: Publisher>(
     s.load::<App>("app", &app_id).await?;
     let now = s.now();
     let keys = s.repo.list::<Key>(Some(&app_id)).await?;
-    Ok(Json(Items { items: keys.iter().map(|k| KeyView::new(k, now)).collect() }))
+    // One store call for the whole listing, not one per key.
+    let seen = s.repo.keys_last_seen(&keys.iter().map(|k| k.id.clone()).collect::<Vec<_>>()).await?;
+    let view = |k: &Key| KeyView::new(k, now).seen_at(seen.get(&k.id).copied());
+    Ok(Json(Items { items: keys.iter().map(view).collect() }))
 }
 
 async fn get<R: Repo, P: Publisher>(
@@ -242,5 +257,6 @@ async fn get<R: Repo, P: Publisher>(
     Id(id): Id,
 ) -> Result<Tagged<Json<KeyView>>, AdminError> {
     let (key, etag) = s.load_tagged::<Key>("key", &id).await?;
-    Ok(Tagged(etag, Json(KeyView::new(&key, s.now()))))
+    let seen = s.repo.keys_last_seen(std::slice::from_ref(&key.id)).await?;
+    Ok(Tagged(etag, Json(KeyView::new(&key, s.now()).seen_at(seen.get(&key.id).copied()))))
 }

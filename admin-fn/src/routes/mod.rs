@@ -9,7 +9,9 @@ use gatehouse_core::store::Repo;
 use crate::publisher::Publisher;
 use crate::state::AdminState;
 
+pub(crate) mod account;
 pub(crate) mod apis;
+pub(crate) mod callers;
 pub(crate) mod catalog;
 pub(crate) mod config;
 pub(crate) mod config_doc;
@@ -44,8 +46,10 @@ where
 /// Routes that need an admin token.
 pub(crate) fn admin<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     let mut all = apis::routes();
+    all.extend(callers::routes());
     all.extend(catalog::routes());
     all.extend(developers::routes());
+    all.extend(account::routes());
     all.extend(subscriptions::routes());
     all.extend(keys::routes());
     all.extend(usage::routes());

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::Json;
 use gatehouse_core::ids::IdKind;
-use gatehouse_core::model::{App, Plan, Product, Subscription, SubscriptionStatus};
+use gatehouse_core::model::{App, Plan, Product, Rejection, Subscription, SubscriptionStatus};
 use gatehouse_core::store::{Repo, Write};
 use serde::Deserialize;
 
@@ -16,7 +16,7 @@ use crate::extract::{Id, JsonBody};
 use crate::preconditions::{IfMatch, Tagged};
 use crate::publisher::{Change, ChangeOp, Publisher};
 use crate::state::{etag_of, fresh_id, AdminState};
-use crate::views::Items;
+use crate::views::{Items, SubscriptionView};
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     vec![
@@ -25,6 +25,7 @@ pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
         route(Method::GET, "/v1/subscriptions/{id}", get::<R, P>),
         route(Method::PATCH, "/v1/subscriptions/{id}", change_plan::<R, P>),
         route(Method::POST, "/v1/subscriptions/{id}/approve", approve::<R, P>),
+        route(Method::POST, "/v1/subscriptions/{id}/reject", reject::<R, P>),
     ]
 }
 
@@ -62,9 +63,9 @@ async fn create<R: Repo, P: Publisher>(
     actor: Actor,
     Id(app_id): Id,
     JsonBody(body): JsonBody<NewSubscription>,
-) -> Result<(StatusCode, Tagged<Json<Subscription>>), AdminError> {
+) -> Result<(StatusCode, Tagged<Json<SubscriptionView>>), AdminError> {
     let sub = subscribe(&s, &actor, app_id, body.product_id, &body.plan_id).await?;
-    Ok((StatusCode::CREATED, Tagged(etag_of(&sub)?, Json(sub))))
+    Ok((StatusCode::CREATED, Tagged(etag_of(&sub)?, Json(SubscriptionView::new(sub)))))
 }
 
 /// Subscribes an app to a product's plan: the one way in, for the admin API and the portal.
@@ -90,6 +91,7 @@ pub(crate) async fn subscribe<R: Repo, P: Publisher>(
         product_id,
         plan_id: plan.id.clone(),
         status: status_for(&plan),
+        rejection: None,
         created_at: s.now(),
     };
     s.commit(actor, "subscription.create", vec![Write::insert(&sub)?], vec![Change::of(&sub, ChangeOp::Created)])
@@ -109,20 +111,22 @@ async fn change_plan<R: Repo, P: Publisher>(
     Id(id): Id,
     if_match: IfMatch,
     JsonBody(body): JsonBody<PlanChange>,
-) -> Result<Tagged<Json<Subscription>>, AdminError> {
+) -> Result<Tagged<Json<SubscriptionView>>, AdminError> {
     // A subscription never changes product, so the plan can be checked before the write.
     let product_id = s.load::<Subscription>("subscription", &id).await?.product_id;
     let plan = plan_of(&s, &product_id, &body.plan_id).await?;
     let changed = s
         .modify(&actor, "subscription.change_plan", ("subscription", &id), &if_match, |sub: &mut Subscription| {
-            if plan.id != sub.plan_id {
+            // A new plan, or any plan after a rejection, asks again.
+            if plan.id != sub.plan_id || sub.status == SubscriptionStatus::Rejected {
                 sub.status = status_for(&plan);
                 sub.plan_id.clone_from(&plan.id);
+                sub.rejection = None;
             }
             Ok(vec![])
         })
         .await?;
-    Ok(changed.map(Json))
+    Ok(changed.map(|sub| Json(SubscriptionView::new(sub))))
 }
 
 async fn approve<R: Repo, P: Publisher>(
@@ -130,31 +134,74 @@ async fn approve<R: Repo, P: Publisher>(
     actor: Actor,
     Id(id): Id,
     if_match: IfMatch,
-) -> Result<Tagged<Json<Subscription>>, AdminError> {
+) -> Result<Tagged<Json<SubscriptionView>>, AdminError> {
     let approved = s
         .modify(&actor, "subscription.approve", ("subscription", &id), &if_match, |sub: &mut Subscription| {
             if sub.status == SubscriptionStatus::Suspended {
                 return Err(AdminError::conflict("the subscription is suspended"));
             }
+            // Approving a rejected subscription reverses the rejection.
             sub.status = SubscriptionStatus::Active;
+            sub.rejection = None;
             Ok(vec![])
         })
         .await?;
-    Ok(approved.map(Json))
+    Ok(approved.map(|sub| Json(SubscriptionView::new(sub))))
+}
+
+/// Longest rejection reason: a few sentences the developer reads, not a document.
+pub(crate) const MAX_REASON_CHARS: usize = 500;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "This plan is for registered partners; apply for the partner programme first."}))]
+pub(crate) struct RejectRequest {
+    /// Shown to the developer as written; 1 to 500 characters, not blank.
+    #[schema(pattern = r"\S", max_length = 500)]
+    reason: String,
+}
+
+/// Refuses a pending (or ends an active) subscription, keeping the reason and time on it. It
+/// then grants nothing at the gateway: only active subscriptions compile into grants.
+async fn reject<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    actor: Actor,
+    Id(id): Id,
+    if_match: IfMatch,
+    JsonBody(body): JsonBody<RejectRequest>,
+) -> Result<Tagged<Json<SubscriptionView>>, AdminError> {
+    let reason = body.reason.trim().to_owned();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+        let message = format!("must be 1 to {MAX_REASON_CHARS} characters, not blank");
+        return Err(AdminError::validation(vec![FieldError::new("/reason", message)]));
+    }
+    let at = s.now();
+    let rejected = s
+        .modify(&actor, "subscription.reject", ("subscription", &id), &if_match, |sub: &mut Subscription| {
+            if matches!(sub.status, SubscriptionStatus::Rejected | SubscriptionStatus::Suspended) {
+                return Err(AdminError::conflict("only a pending or active subscription can be rejected"));
+            }
+            sub.status = SubscriptionStatus::Rejected;
+            sub.rejection = Some(Rejection { reason: reason.clone(), at });
+            Ok(vec![])
+        })
+        .await?;
+    Ok(rejected.map(|sub| Json(SubscriptionView::new(sub))))
 }
 
 async fn list<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     Id(app_id): Id,
-) -> Result<Json<Items<Subscription>>, AdminError> {
+) -> Result<Json<Items<SubscriptionView>>, AdminError> {
     s.load::<App>("app", &app_id).await?;
-    Ok(Json(Items { items: s.repo.list(Some(&app_id)).await? }))
+    let subs = s.repo.list::<Subscription>(Some(&app_id)).await?;
+    Ok(Json(Items { items: subs.into_iter().map(SubscriptionView::new).collect() }))
 }
 
 async fn get<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     Id(id): Id,
-) -> Result<Tagged<Json<Subscription>>, AdminError> {
+) -> Result<Tagged<Json<SubscriptionView>>, AdminError> {
     let (sub, etag) = s.load_tagged("subscription", &id).await?;
-    Ok(Tagged(etag, Json(sub)))
+    Ok(Tagged(etag, Json(SubscriptionView::new(sub))))
 }

@@ -2,6 +2,8 @@
 //! the test moves, and one admin token.
 #![allow(dead_code)]
 
+pub mod portal;
+
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 

@@ -69,6 +69,7 @@ pub async fn catalogue(repo: &SqliteRepo, keys: usize, first_apis: &[String]) {
             organisation: None,
             created_at: NOW,
             terms_accepted_at: None,
+            closed_at: None,
         };
         let app =
             App { id: id(IdKind::App, a), developer_id: developer.id.clone(), name: "app".into(), created_at: NOW };
@@ -78,6 +79,7 @@ pub async fn catalogue(repo: &SqliteRepo, keys: usize, first_apis: &[String]) {
             product_id: product.id.clone(),
             plan_id: plan.id.clone(),
             status: SubscriptionStatus::Active,
+            rejection: None,
             created_at: NOW,
         };
         writes.extend([Write::insert(&developer), Write::insert(&app), Write::insert(&sub)].map(|w| w.expect("seed")));

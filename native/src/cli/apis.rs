@@ -35,6 +35,39 @@ pub enum Action {
     },
     /// Delete a draft (a published API is retired instead).
     Delete { id: String },
+    /// Who still calls the API: developers whose apps called it lately, with call counts.
+    Callers {
+        id: String,
+        /// The last this many days (1 to 400).
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
+}
+
+/// One row per (developer, app) that called the API.
+const CALLER_COLUMNS: &[Column] = &[
+    ("DEVELOPER", Cell::Field("/developer_id")),
+    ("EMAIL", Cell::Field("/email")),
+    ("CALLS", Cell::Field("/requests")),
+    ("APP", Cell::Field("/app")),
+];
+
+/// The callers answer as a table: one row per app, under its developer.
+fn callers(answer: &Value, format: Format) -> Result<(), CliError> {
+    if format != Format::Table {
+        return output::raw(answer, format);
+    }
+    let rows: Vec<Value> = output::items(answer)
+        .iter()
+        .flat_map(|dev| {
+            output::items(&dev["apps"]).into_iter().map(move |app| {
+                let app_name = format!("{} ({})", output::text(&app["name"]), output::text(&app["id"]));
+                serde_json::json!({"developer_id": dev["developer_id"], "email": dev["email"],
+                    "requests": app["requests"], "app": app_name})
+            })
+        })
+        .collect();
+    output::list(&Value::Array(rows), CALLER_COLUMNS, format)
 }
 
 pub const COLUMNS: &[Column] = &[
@@ -73,6 +106,9 @@ pub async fn run(client: &AdminClient, action: Action, format: Format) -> Result
             client.delete(&format!("/v1/apis/{}", seg(&id))).await?;
             println!("deleted {id}");
             Ok(())
+        }
+        Action::Callers { id, days } => {
+            callers(&client.get(&format!("/v1/apis/{}/callers?days={days}", seg(&id))).await?, format)
         }
     }
 }

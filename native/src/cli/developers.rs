@@ -36,6 +36,10 @@ pub enum Action {
         #[arg(long)]
         organisation: Option<String>,
     },
+    /// Print everything held about a developer as one JSON (or YAML) document.
+    Export { id: String },
+    /// Close the account: revoke every key now, erase email, name and organisation.
+    Close { id: String },
 }
 
 pub const COLUMNS: &[Column] = &[
@@ -68,6 +72,14 @@ pub async fn run(client: &AdminClient, action: Action, format: Format) -> Result
                 ("organisation", string(organisation)),
             ])?;
             output::one(&client.patch(&format!("/v1/developers/{}", seg(&id)), &body).await?, COLUMNS, format)
+        }
+        // A document, not a record: a table would hide most of it, so the table format is JSON.
+        Action::Export { id } => {
+            output::raw(&client.get(&format!("/v1/developers/{}/export", seg(&id))).await?, format)
+        }
+        Action::Close { id } => {
+            let closed = client.post(&format!("/v1/developers/{}/close", seg(&id)), &serde_json::Value::Null).await?;
+            output::one(&closed, COLUMNS, format)
         }
     }
 }

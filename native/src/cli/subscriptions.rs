@@ -1,5 +1,6 @@
 //! `gatehouse subscriptions`: an app's access to a product under a plan. A plan that requires
-//! approval starts `pending` until an owner approves it.
+//! approval starts `pending` until an owner approves or rejects it (with a reason the
+//! developer sees).
 
 use clap::Subcommand;
 use serde_json::Value;
@@ -37,8 +38,15 @@ pub enum Action {
         #[arg(long)]
         plan: String,
     },
-    /// Approve a pending subscription.
+    /// Approve a pending (or rejected) subscription.
     Approve { id: String },
+    /// Reject a pending or active subscription; it then grants nothing.
+    Reject {
+        id: String,
+        /// Why, in words the developer reads (1 to 500 characters).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 pub const COLUMNS: &[Column] = &[
@@ -48,6 +56,7 @@ pub const COLUMNS: &[Column] = &[
     ("PRODUCT", Cell::Field("/product_id")),
     ("PLAN", Cell::Field("/plan_id")),
     ("CREATED", Cell::Field("/created_at")),
+    ("WHY", Cell::Field("/status_reason")),
 ];
 
 pub async fn run(client: &AdminClient, action: Action, format: Format) -> Result<(), CliError> {
@@ -67,6 +76,10 @@ pub async fn run(client: &AdminClient, action: Action, format: Format) -> Result
         }
         Action::Approve { id } => {
             one(client.post(&format!("/v1/subscriptions/{}/approve", seg(&id)), &Value::Null).await?)
+        }
+        Action::Reject { id, reason } => {
+            let body = object(vec![("reason", string(Some(reason)))]);
+            one(client.post(&format!("/v1/subscriptions/{}/reject", seg(&id)), &body).await?)
         }
     }
 }

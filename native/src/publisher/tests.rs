@@ -20,7 +20,16 @@ fn publisher(repo: &Arc<MemoryRepo>) -> InProcessPublisher<MemoryRepo> {
 
 fn developer(id: &str, group: Option<&str>) -> Developer {
     let (email, name, group) = (format!("{id}@example.com"), id.into(), group.map(str::to_owned));
-    Developer { id: id.into(), email, name, group, organisation: None, created_at: 1, terms_accepted_at: None }
+    Developer {
+        id: id.into(),
+        email,
+        name,
+        group,
+        organisation: None,
+        created_at: 1,
+        terms_accepted_at: None,
+        closed_at: None,
+    }
 }
 
 fn app(id: &str, developer_id: &str) -> App {
@@ -47,7 +56,7 @@ fn plan(id: &str, product_id: &str, scopes: &[&str]) -> Plan {
 
 fn sub(id: &str, app_id: &str, product_id: &str, plan_id: &str, status: SubscriptionStatus) -> Subscription {
     let (app_id, product_id, plan_id) = (app_id.into(), product_id.into(), plan_id.into());
-    Subscription { id: id.into(), app_id, product_id, plan_id, status, created_at: 1 }
+    Subscription { id: id.into(), app_id, product_id, plan_id, status, rejection: None, created_at: 1 }
 }
 
 fn key(id: &str, app_id: &str, status: KeyStatus) -> Key {

@@ -4,7 +4,13 @@
 
 use gatehouse_core::model::Developer;
 use gatehouse_core::store::contract::developer;
-use gatehouse_core::store::{Repo, StoreError};
+use std::future::Future;
+
+use gatehouse_core::store::{
+    AuditEntry, BatchOutcome, CatalogSnapshot, EntityKind, Record, Repo, StoreError, UsageQuery, UsageRow, Write,
+};
+use gatehouse_core::time::UnixMillis;
+use gatehouse_core::usage::Rollup;
 
 use super::SqliteRepo;
 
@@ -21,6 +27,13 @@ macro_rules! contract {
                 gatehouse_core::store::contract::$name(gatehouse_core::store::MemoryRepo::new()).await;
             })*
         }
+        /// The port's provided answers (`keys_last_seen`, `app_calls`, `audit_about`) as a
+        /// store gets them when it does not override them: DynamoDB does not.
+        mod defaults {
+            $(#[tokio::test] async fn $name() {
+                gatehouse_core::store::contract::$name(super::Plain::default()).await;
+            })*
+        }
         mod sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
@@ -33,6 +46,58 @@ macro_rules! contract {
 }
 
 gatehouse_core::for_each_store_contract!(contract);
+
+/// `MemoryRepo` through the required methods only, so the provided ones run their defaults.
+#[derive(Default)]
+struct Plain(gatehouse_core::store::MemoryRepo);
+
+impl Repo for Plain {
+    fn transact(&self, writes: Vec<Write>) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.0.transact(writes)
+    }
+    fn get_record(&self, kind: EntityKind, id: &str) -> impl Future<Output = Result<Record, StoreError>> + Send {
+        self.0.get_record(kind, id)
+    }
+    fn list_records(
+        &self,
+        kind: EntityKind,
+        parent: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<Record>, StoreError>> + Send {
+        self.0.list_records(kind, parent)
+    }
+    fn find_unique(
+        &self,
+        kind: EntityKind,
+        value: &str,
+    ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send {
+        self.0.find_unique(kind, value)
+    }
+    fn snapshot(&self) -> impl Future<Output = Result<CatalogSnapshot, StoreError>> + Send {
+        self.0.snapshot()
+    }
+    fn add_rollups(&self, rollups: &[Rollup]) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.0.add_rollups(rollups)
+    }
+    fn add_usage_batch(
+        &self,
+        batch_id: &str,
+        rollups: &[Rollup],
+    ) -> impl Future<Output = Result<BatchOutcome, StoreError>> + Send {
+        self.0.add_usage_batch(batch_id, rollups)
+    }
+    fn query_usage(&self, query: &UsageQuery) -> impl Future<Output = Result<Vec<UsageRow>, StoreError>> + Send {
+        self.0.query_usage(query)
+    }
+    fn mark_keys_used(&self, used: &[(String, UnixMillis)]) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.0.mark_keys_used(used)
+    }
+    fn append_audit(&self, entry: &AuditEntry) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.0.append_audit(entry)
+    }
+    fn recent_audit(&self, limit: usize) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send {
+        self.0.recent_audit(limit)
+    }
+}
 
 #[tokio::test]
 async fn sqlite_data_survives_reopening_the_file() {

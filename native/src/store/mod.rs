@@ -3,6 +3,7 @@
 //! both run the same contract suite (`contract.rs`). The same file holds the gateway's quota
 //! counts ([`counters::SqliteCounters`]).
 
+mod audit;
 pub mod counters;
 mod rollups;
 mod schema;

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use gatehouse_core::store::UsageQuery;
+use gatehouse_core::store::{AppCalls, UsageQuery};
+use gatehouse_core::time::UnixMillis;
 use gatehouse_core::usage::{LatencyHistogram, Rollup, RollupKey, RollupValues};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
@@ -119,4 +120,41 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<(RollupKey, RollupValues)> {
         latency: serde_json::from_str(&json(16)?).map_err(corrupt)?,
     };
     Ok((key, values))
+}
+
+/// The latest minute of each key, one seek each on `rollups_by_key` (a rollup row exists only
+/// for a minute with at least one request, so the latest row is the latest traffic).
+pub fn last_seen(tx: &Transaction<'_>, key_ids: &[String]) -> Result<BTreeMap<String, UnixMillis>, String> {
+    let mut stmt = tx.prepare_cached("SELECT MAX(minute) FROM rollups WHERE key_id = ?1").map_err(|e| e.to_string())?;
+    let mut seen = BTreeMap::new();
+    for id in key_ids {
+        let latest: Option<i64> = stmt.query_row([id], |row| row.get(0)).map_err(|e| e.to_string())?;
+        if let Some(minute) = latest {
+            seen.insert(id.clone(), minute);
+        }
+    }
+    Ok(seen)
+}
+
+const APP_CALLS: &str = "
+    SELECT developer_id, app_id, SUM(requests) FROM rollups
+    WHERE minute >= ?2 AND minute < ?3 AND api_id = ?1 AND app_id <> ''
+    GROUP BY developer_id, app_id HAVING SUM(requests) > 0
+    ORDER BY 3 DESC, app_id";
+
+/// Calls to one API per (developer, app) in `[from, to)`: one range scan on the primary key,
+/// which starts with the minute.
+pub fn app_calls(
+    tx: &Transaction<'_>,
+    api_id: &str,
+    from: UnixMillis,
+    to: UnixMillis,
+) -> Result<Vec<AppCalls>, String> {
+    let mut stmt = tx.prepare_cached(APP_CALLS).map_err(|e| e.to_string())?;
+    let rows = stmt
+        .query_map(params![api_id, from, to], |row| {
+            Ok(AppCalls { developer_id: row.get(0)?, app_id: row.get(1)?, requests: uint(row.get(2)?) })
+        })
+        .map_err(|e| e.to_string())?;
+    rows.map(|r| r.map_err(|e| e.to_string())).collect()
 }

@@ -66,6 +66,10 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX quota_counters_by_expiry ON quota_counters (expires_at);
 "#,
+    r#"
+    -- A key's latest usage minute in one index seek (key listings show "last used").
+    CREATE INDEX rollups_by_key ON rollups (key_id, minute);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -4,20 +4,21 @@
 //! rusqlite is blocking, so every call runs on tokio's blocking pool with the one connection
 //! behind a mutex: SQLite allows one writer at a time anyway, and calls are short.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use gatehouse_core::model::Key;
 use gatehouse_core::store::{
-    refuse_put_with_uniques, summarise, AuditEntry, BatchOutcome, CatalogSnapshot, EntityKind, Etag, Record, Repo,
-    StoreError, UsageQuery, UsageRow, Write,
+    refuse_put_with_uniques, summarise, AppCalls, AuditEntry, BatchOutcome, CatalogSnapshot, EntityKind, Etag, Record,
+    Repo, StoreError, UsageQuery, UsageRow, Write,
 };
 use gatehouse_core::time::UnixMillis;
 use gatehouse_core::usage::Rollup;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
-use super::{rollups, schema};
+use super::{audit, rollups, schema};
 
 /// The SQLite store. Cloning shares the connection.
 #[derive(Clone)]
@@ -309,31 +310,35 @@ impl Repo for SqliteRepo {
         self.run(move |tx| used.iter().try_for_each(|(id, at)| mark_used(tx, id, *at)))
     }
 
+    fn keys_last_seen(
+        &self,
+        key_ids: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, UnixMillis>, StoreError>> + Send {
+        let key_ids = key_ids.to_vec();
+        self.run(move |tx| rollups::last_seen(tx, &key_ids).map_err(StoreError::Unavailable))
+    }
+
+    fn app_calls(
+        &self,
+        api_id: &str,
+        from: UnixMillis,
+        to: UnixMillis,
+    ) -> impl Future<Output = Result<Vec<AppCalls>, StoreError>> + Send {
+        let api_id = api_id.to_owned();
+        self.run(move |tx| rollups::app_calls(tx, &api_id, from, to).map_err(StoreError::Unavailable))
+    }
+
     fn append_audit(&self, entry: &AuditEntry) -> impl Future<Output = Result<(), StoreError>> + Send {
         let entry = entry.clone();
-        self.run(move |tx| {
-            let targets = serde_json::to_string(&entry.targets).map_err(unavailable)?;
-            let sql = "INSERT INTO audit (at, actor, action, targets) VALUES (?1, ?2, ?3, ?4)";
-            tx.execute(sql, params![entry.at, entry.actor, entry.action, targets]).map_err(unavailable)?;
-            Ok(())
-        })
+        self.run(move |tx| audit::append(tx, &entry))
     }
 
     fn recent_audit(&self, limit: usize) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.run(move |tx| {
-            let mut stmt = tx
-                .prepare_cached("SELECT at, actor, action, targets FROM audit ORDER BY seq DESC LIMIT ?1")
-                .map_err(unavailable)?;
-            let rows = stmt
-                .query_map([limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?)))
-                .map_err(unavailable)?;
-            rows.map(|row| {
-                let (at, actor, action, targets) = row.map_err(unavailable)?;
-                let targets = serde_json::from_str(&targets).map_err(unavailable)?;
-                Ok(AuditEntry { at, actor, action, targets })
-            })
-            .collect()
-        })
+        self.run(move |tx| audit::recent(tx, limit))
+    }
+
+    fn audit_about(&self, ids: &BTreeSet<String>) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send {
+        let ids = ids.clone();
+        self.run(move |tx| audit::about(tx, &ids))
     }
 }

@@ -35,9 +35,14 @@ impl Reply {
 impl Harness {
     /// Starts gateway and admin API on ephemeral ports with a fresh SQLite file.
     pub async fn start(with_demo: bool) -> Harness {
+        Harness::start_with(|config| config.demo = with_demo).await
+    }
+
+    /// Starts like [`Harness::start`], with `configure` changing the config first.
+    pub async fn start_with(configure: impl FnOnce(&mut AppConfig)) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let mut config = AppConfig::for_tests(dir.path());
-        config.demo = with_demo;
+        configure(&mut config);
         let app = gatehouse_native::app::start(config).await.unwrap();
         Harness { app, http: client(), _dir: dir }
     }

@@ -4,6 +4,7 @@
 //! stores what it returns.
 
 mod evaluate;
+mod forecast;
 mod gcra;
 mod headers;
 #[cfg(test)]
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use evaluate::{evaluate, fails_open, Evaluation, Writes};
+pub use forecast::{forecast, Forecast};
 pub use headers::append_headers;
 pub use quota::window_bounds;
 

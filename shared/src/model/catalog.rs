@@ -65,6 +65,11 @@ pub struct Developer {
     #[serde(default, with = "crate::time::serde_rfc3339_opt", skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
     pub terms_accepted_at: Option<UnixMillis>,
+    /// When the account was closed: its keys were revoked and its personal fields replaced
+    /// by anonymous values. The record stays so the ids in usage and audit still resolve.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::time::serde_rfc3339_opt")]
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
+    pub closed_at: Option<UnixMillis>,
 }
 
 /// A developer's application. Keys and subscriptions belong to the app, so a plan change
@@ -88,6 +93,20 @@ pub enum SubscriptionStatus {
     Pending,
     Active,
     Suspended,
+    /// Refused by an owner, with a reason the developer sees ([`Subscription::rejection`]).
+    /// Grants nothing. Changing the plan asks again; approving reverses it.
+    Rejected,
+}
+
+/// Why and when an owner refused a subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct Rejection {
+    /// Shown to the developer as written (1 to 500 characters, checked by the admin API).
+    pub reason: String,
+    #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
+    pub at: UnixMillis,
 }
 
 /// An app's subscription to a product under a plan.
@@ -99,6 +118,9 @@ pub struct Subscription {
     pub product_id: String,
     pub plan_id: String,
     pub status: SubscriptionStatus,
+    /// Set while the status is `rejected`; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<Rejection>,
     /// Monthly quotas are anchored here (billing-cycle day), not at the calendar month.
     #[serde(with = "crate::time::serde_rfc3339")]
     #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]

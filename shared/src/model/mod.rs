@@ -10,7 +10,7 @@ mod session;
 
 pub use api::{Api, AuthSettings, CacheSettings, KeyLocation, Operation, UpstreamSettings};
 pub use card::{ApiCard, CARD_DESCRIPTION_CHARS};
-pub use catalog::{App, Developer, Plan, Product, ProductItem, Subscription, SubscriptionStatus};
+pub use catalog::{App, Developer, Plan, Product, ProductItem, Rejection, Subscription, SubscriptionStatus};
 pub use field_name::{FieldName, InvalidFieldName};
 pub use key::{Key, KeyStatus};
 pub use session::{Session, SignInLink, Subject, Throttle};

@@ -5,6 +5,7 @@
 //! refusal into an RFC 9457 problem with one [`Outcome`].
 
 mod admit;
+pub mod cors;
 mod credential;
 pub mod forward;
 pub mod identity_header;
@@ -73,6 +74,12 @@ impl<A: Adapters> Gateway<A> {
     /// call to an API with caching off forwards the request's own header map, which leaves it
     /// empty.
     pub async fn handle(&self, request: &mut Request<Bytes>) -> Response<Bytes> {
+        // The portal's CORS preflight is answered here, before anything else: it carries no
+        // key and is no API call, so it is neither limited nor counted.
+        let cors = cors::decide(self.config.portal_origin.as_deref(), request.method(), request.headers());
+        if let cors::Cors::Preflight(response) = cors {
+            return response;
+        }
         let clock = self.adapters.clock();
         let started = clock.monotonic_micros();
         let now = clock.now();
@@ -103,6 +110,8 @@ impl<A: Adapters> Gateway<A> {
             cache_hit,
         };
         self.adapters.usage().record(event);
+        let mut response = response;
+        cors.decorate(&mut response);
         response
     }
 }

@@ -24,6 +24,7 @@ use crate::usage::UsageEvent;
 use crate::verdict::Outcome;
 
 const NOW: i64 = 1_800_000_000_000;
+const PORTAL: &str = "http://portal.test";
 
 /// What a test needs of a usage event, owned (events borrow from the request's records).
 struct Recorded {
@@ -191,7 +192,11 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
         upstream_seen: RefCell::default(),
         events: RefCell::default(),
     };
-    let config = GatewayConfig { max_body_bytes: 64, identity_secret: b"0123456789abcdef".to_vec() };
+    let config = GatewayConfig {
+        max_body_bytes: 64,
+        identity_secret: b"0123456789abcdef".to_vec(),
+        portal_origin: Some(PORTAL.into()),
+    };
     (Gateway::new(fakes, config), secret.secret().to_string())
 }
 
@@ -304,4 +309,39 @@ fn oversized_body_is_refused_before_routing() {
     *req.body_mut() = Bytes::from(vec![0; 65]);
     assert_eq!(block_on(gw.handle(&mut req)).status(), 413);
     assert_eq!(gw.adapters.key_lookups.get(), 0);
+}
+
+#[test]
+fn the_portals_preflight_needs_no_key_and_is_not_usage() {
+    let (gw, _) = gateway(vec![quota(1)], false);
+    let mut req = Request::builder()
+        .method("OPTIONS")
+        .uri("/v1/pets/1")
+        .header("origin", PORTAL)
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "x-api-key")
+        .body(Bytes::new())
+        .unwrap_or_default();
+    let res = block_on(gw.handle(&mut req));
+    assert_eq!(res.status(), 204);
+    assert_eq!(res.headers()["access-control-allow-origin"], PORTAL);
+    assert!(gw.adapters.events.borrow().is_empty(), "a preflight is no call");
+    assert_eq!(gw.adapters.key_lookups.get(), 0);
+    assert!(gw.adapters.upstream_seen.borrow().is_empty());
+}
+
+#[test]
+fn a_portal_call_and_its_refusal_both_carry_cors_headers_but_another_origin_none() {
+    let (gw, key) = gateway(vec![], false);
+    for k in [Some(key.as_str()), None] {
+        let mut req = get("/v1/pets/1", k);
+        req.headers_mut().insert("origin", http::HeaderValue::from_static(PORTAL));
+        let res = block_on(gw.handle(&mut req));
+        assert_eq!(res.headers()["access-control-allow-origin"], PORTAL, "{}", res.status());
+    }
+    let mut req = get("/v1/pets/1", Some(&key));
+    req.headers_mut().insert("origin", http::HeaderValue::from_static("http://elsewhere.test"));
+    let res = block_on(gw.handle(&mut req));
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().keys().all(|n| !n.as_str().starts_with("access-control-")));
 }

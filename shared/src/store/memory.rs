@@ -1,13 +1,13 @@
 //! `MemoryRepo`: the store port on a `std::sync::Mutex`, for router tests and as the
 //! reference behaviour the persistent adapters are checked against. No I/O.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::{ready, Future};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    refuse_put_with_uniques, summarise, AuditEntry, BatchOutcome, CatalogSnapshot, EntityKind, Etag, Record, Repo,
-    StoreError, UsageQuery, UsageRow, Write,
+    app_calls, last_seen, refuse_put_with_uniques, summarise, AppCalls, AuditEntry, BatchOutcome, CatalogSnapshot,
+    EntityKind, Etag, Record, Repo, StoreError, UsageQuery, UsageRow, Write,
 };
 use crate::model::Key;
 use crate::time::UnixMillis;
@@ -213,6 +213,27 @@ impl Repo for MemoryRepo {
             }
             Ok(())
         }))
+    }
+
+    fn keys_last_seen(
+        &self,
+        key_ids: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, UnixMillis>, StoreError>> + Send {
+        ready(self.state().map(|state| last_seen(&state.rollups, key_ids)))
+    }
+
+    fn app_calls(
+        &self,
+        api_id: &str,
+        from: UnixMillis,
+        to: UnixMillis,
+    ) -> impl Future<Output = Result<Vec<AppCalls>, StoreError>> + Send {
+        ready(self.state().map(|state| app_calls(&state.rollups, api_id, from, to)))
+    }
+
+    fn audit_about(&self, ids: &BTreeSet<String>) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send {
+        let about = |e: &&AuditEntry| e.targets.iter().any(|t| ids.contains(t));
+        ready(self.state().map(|state| state.audit.iter().filter(about).cloned().collect()))
     }
 
     fn append_audit(&self, entry: &AuditEntry) -> impl Future<Output = Result<(), StoreError>> + Send {

@@ -8,15 +8,18 @@
 
 #[cfg(feature = "contract")]
 pub mod contract;
+mod derived;
 mod entity;
 mod etag;
 mod memory;
 mod usage;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
+pub use derived::{app_calls, last_seen, AppCalls};
 pub use entity::{email_unique, key_hash_unique, Entity, EntityKind, Record, Unique};
 pub use etag::Etag;
 pub use memory::MemoryRepo;
@@ -158,10 +161,13 @@ pub enum BatchOutcome {
     Duplicate,
 }
 
-/// Who changed what, and when. Never holds secret material.
+/// Who changed what, and when. Never holds secret material, nor personal data: targets are
+/// record ids only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub at: UnixMillis,
     /// e.g. `admin:1a2b3c4d` (the first characters of the admin token's hash).
     pub actor: String,
@@ -242,6 +248,34 @@ pub trait Repo: Send + Sync + 'static {
 
     /// The newest `limit` audit entries, newest first.
     fn recent_audit(&self, limit: usize) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
+
+    /// The start of the latest stored usage minute with traffic of each key (absent: never
+    /// seen in usage), for "last used" where only rollups record use (the edge's usage).
+    /// The default asks per key (two queries in the key's own usage); stores that can answer
+    /// a whole list at once override it.
+    fn keys_last_seen(
+        &self,
+        key_ids: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, UnixMillis>, StoreError>> + Send {
+        derived::last_seen_by_queries(self, key_ids)
+    }
+
+    /// Calls to `api_id` in `[from, to)` per (developer, app), most calls first: who still
+    /// calls an API (retirement notices). The default asks per key of the apps subscribed to
+    /// a product holding the API; stores that can aggregate in one query override it.
+    fn app_calls(
+        &self,
+        api_id: &str,
+        from: UnixMillis,
+        to: UnixMillis,
+    ) -> impl Future<Output = Result<Vec<AppCalls>, StoreError>> + Send {
+        derived::app_calls_by_queries(self, api_id, from, to)
+    }
+
+    /// Every audit entry that targets one of `ids`, oldest first (a developer's data export).
+    fn audit_about(&self, ids: &BTreeSet<String>) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send {
+        derived::audit_about_by_scan(self, ids)
+    }
 
     fn insert<E: Entity>(&self, entity: &E) -> impl Future<Output = Result<(), StoreError>> + Send {
         let write = Write::insert(entity);
