@@ -3,7 +3,9 @@
 // link works once and not after it expires.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { env, launch, newContext, freshEmail, Tracked, signIn, requestLink, sessionCookie } from "./lib.mjs";
+import {
+  env, launch, newContext, freshEmail, Tracked, signIn, requestLink, sessionCookie, usageTotals, waitForUsage,
+} from "./lib.mjs";
 
 /** A developer signed in in a browser context of their own, with a key for the demo API. */
 async function developerWithKey(browser, who) {
@@ -82,6 +84,28 @@ test("developers are isolated from each other; forms need their token; links wor
     await b.tracked.check("tampered-form");
     assert.deepEqual(await keyRows(a.page, a.appPath), aliceKeysBefore, "alice's keys are unchanged");
     assert.equal(await gatewayStatus(a.context, a.page, a.secret), 200, "alice's key still works");
+  });
+
+  await t.test("another developer's usage is never shown, even asked for by its app and key ids", async () => {
+    // Alice's two calls (before and after the tampering) are in her usage...
+    await a.page.goto(`${env.portal}/usage?range=hour`);
+    assert.deepEqual(await waitForUsage(a.page, 2), { requests: 2, ok: 2 });
+    // ...and in nobody else's, however Bob asks.
+    const appId = a.appPath.split("/")[2];
+    for (const query of ["range=hour", `range=hour&app=${appId}`, `range=hour&key=${a.keyId}`]) {
+      await b.page.goto(`${env.portal}/usage?${query}`);
+      assert.deepEqual(await usageTotals(b.page), { requests: 0, ok: 0 }, `bob's usage with ${query}`);
+      const offered = await b.page.locator(`option[value="${appId}"], option[value="${a.keyId}"]`).count();
+      assert.equal(offered, 0, "alice's app and key are not offered to bob");
+      const aliceKeyShown = aliceKeysBefore[0].split(" ")[0];
+      assert.ok(!(await b.page.content()).includes(aliceKeyShown.split("…")[1]), "nor is her key's end");
+    }
+    await b.tracked.check("usage-of-another");
+    const csv = await b.context.request.get(`${env.portal}/usage.csv?range=hour&app=${appId}&key=${a.keyId}`);
+    assert.equal(csv.status(), 200);
+    assert.deepEqual((await csv.text()).trim().split("\n").length, 1, "bob's CSV has the header row only");
+    const alices = await a.context.request.get(`${env.portal}/usage.csv?range=hour`);
+    assert.ok((await alices.text()).trim().split("\n").length > 1, "alice's own CSV has her calls");
   });
 
   await t.test("a form without the session's token, or with another session's, is refused", async () => {

@@ -168,3 +168,23 @@ export async function signIn(tracked, email, portal = env.portal) {
 export async function sessionCookie(context) {
   return (await context.cookies()).find((c) => c.name === "__Host-gatehouse-session");
 }
+
+/** The "In total" row of the usage page shown now: requests and how many succeeded. */
+export async function usageTotals(page) {
+  const cells = await page.locator("h2:text-is('In total') + table tbody tr td").allTextContents();
+  return { requests: Number(cells[0]), ok: Number(cells[1]) };
+}
+
+/**
+ * Reloads the usage page until its totals reach `requests` (usage is flushed to the store
+ * every second by gatehouse dev), at most `timeoutMs`; answers the last totals.
+ */
+export async function waitForUsage(page, requests, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const totals = await usageTotals(page);
+    if (totals.requests >= requests || Date.now() > deadline) return totals;
+    await page.waitForTimeout(250);
+    await page.reload();
+  }
+}

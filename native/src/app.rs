@@ -140,7 +140,17 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
         None
     };
 
-    // The gateway first, so the portal knows its address (try-it sends calls there).
+    // The control plane's address before anything that names it: the gateway's CORS origin
+    // and the portal's mail links. `gatehouse dev` allows its own portal by default, and with
+    // port 0 that origin is only known once the listener is bound.
+    let admin_listener = bind(config.admin_addr).await?;
+    let admin_addr = admin_listener.local_addr().map_err(|e| fail("admin API", &e))?;
+    let mut gateway_config = config.gateway;
+    if gateway_config.portal_origin.as_deref() == Some(format!("http://{}", config.admin_addr).as_str()) {
+        gateway_config.portal_origin = Some(format!("http://{admin_addr}"));
+    }
+
+    // The gateway before the portal, so the portal knows its address (try-it sends calls there).
     let adapters = NativeAdapters {
         read_model,
         limiter: Arc::clone(&limiter),
@@ -149,14 +159,11 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
         usage: Arc::clone(&usage),
         clock: SystemClock::default(),
     };
-    let gateway = Arc::new(Gateway::new(adapters, config.gateway));
+    let gateway = Arc::new(Gateway::new(adapters, gateway_config));
     let workers = gateway::spawn_workers(config.gateway_addr, config.gateway_threads, gateway, shutdown_rx.clone())
         .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", config.gateway_addr)))?;
     let gateway_addr = workers.addr;
 
-    // The control plane's address before its router: the portal's mail links point there.
-    let admin_listener = bind(config.admin_addr).await?;
-    let admin_addr = admin_listener.local_addr().map_err(|e| fail("admin API", &e))?;
     let mailer = mailer(config.smtp_url.as_deref(), &config.mail_from, &config.data_dir)
         .map_err(|e| fail("cannot set up the portal's mail", &e))?;
     let portal = PortalSettings {
