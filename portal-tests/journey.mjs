@@ -87,6 +87,14 @@ test("a new developer goes from the front page to a successful call", { timeout:
       `(${dev.clicks} in all, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   });
 
+  await t.test("the interactive reference loads under the CSP and passes axe", async () => {
+    await page.goto(`${env.portal}${apiPath}`);
+    await dev.click(page.getByRole("link", { name: "Interactive reference" }), "Gatehouse Demo: interactive reference");
+    // Scalar renders the operations from the API's document once its script has run.
+    await page.getByText("getHello").or(page.getByText("A greeting, never cached.")).first().waitFor();
+    await dev.check("interactive");
+  });
+
   dev.assertNoProblems();
 });
 
