@@ -34,12 +34,17 @@ pub async fn require_admin<R, P>(State(state): State<AdminState<R, P>>, mut requ
     let Some(token) = bearer(&request) else {
         return AdminError::Unauthorized("an admin bearer token is required").into_response();
     };
-    let presented = hash_secret(token);
-    let matched = state.admin_tokens.iter().fold(false, |found, accepted| found | (*accepted == presented));
-    if !matched {
+    let Some(actor) = admin_actor(&state, token) else {
         return AdminError::Unauthorized("the admin token is not valid").into_response();
-    }
-    let actor = format!("admin:{}", presented.as_hex().get(..8).unwrap_or_default());
-    request.extensions_mut().insert(Actor(actor));
+    };
+    request.extensions_mut().insert(actor);
     next.run(request).await
+}
+
+/// The actor an admin token stands for, if it is one of the accepted tokens: the API's bearer
+/// check and the portal's admin sign-in alike.
+pub(crate) fn admin_actor<R, P>(state: &AdminState<R, P>, token: &str) -> Option<Actor> {
+    let presented = hash_secret(token.trim());
+    let matched = state.admin_tokens.iter().fold(false, |found, accepted| found | (*accepted == presented));
+    matched.then(|| Actor(format!("admin:{}", presented.as_hex().get(..8).unwrap_or_default())))
 }

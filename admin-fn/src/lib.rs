@@ -10,6 +10,7 @@ mod auth;
 mod error;
 mod extract;
 mod mail;
+mod notices;
 mod objects_only;
 mod openapi;
 mod portal;

@@ -72,7 +72,7 @@ pub struct OutboxMailer {
 
 impl OutboxMailer {
     pub fn new(folder: PathBuf, from: &str) -> Result<OutboxMailer, MailError> {
-        std::fs::create_dir_all(&folder).map_err(|e| MailError::Transport(format!("cannot create the outbox: {e}")))?;
+        private_folder(&folder).map_err(|e| MailError::Transport(format!("cannot create the outbox: {e}")))?;
         let transport = AsyncFileTransport::<Tokio1Executor>::new(&folder);
         Ok(OutboxMailer { from: mailbox(from)?, folder, transport })
     }
@@ -87,6 +87,18 @@ impl Mailer for OutboxMailer {
             Ok(())
         })
     }
+}
+
+/// The outbox holds sign-in links: only its owner may enter it (0700), whatever the umask.
+fn private_folder(folder: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(folder)?;
+        std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(folder)
 }
 
 fn mailbox(address: &str) -> Result<Mailbox, MailError> {
@@ -122,5 +134,11 @@ mod tests {
         );
         let bad = Mail { to: "not an address".into(), subject: "x".into(), text: "y".into() };
         assert!(matches!(outbox.send(bad).await, Err(MailError::BadAddress(_))));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("outbox")).expect("folder").permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "only the owner may read sign-in links");
+        }
     }
 }

@@ -23,6 +23,25 @@ pub mod names {
     pub const EDGE_URL: &str = "GATEHOUSE_EDGE_URL";
     /// HMAC key for revocation notices (secret; the Worker's GATEHOUSE_CONTROL_SECRET).
     pub const CONTROL_SECRET: &str = "GATEHOUSE_CONTROL_SECRET";
+    /// Where people reach the portal, e.g. `https://developer.example.com` (its mail links).
+    pub const PORTAL_URL: &str = "GATEHOUSE_PORTAL_URL";
+    /// The gateway's public URL, for the portal's try-it console and examples.
+    pub const GATEWAY_URL: &str = "GATEHOUSE_GATEWAY_URL";
+    pub const SITE_NAME: &str = "GATEHOUSE_SITE_NAME";
+    /// SMTP server for the portal's mail (secret: it may hold credentials), e.g.
+    /// `smtps://user:pass@email-smtp.eu-west-1.amazonaws.com` for Amazon SES.
+    pub const SMTP_URL: &str = "GATEHOUSE_SMTP_URL";
+    pub const MAIL_FROM: &str = "GATEHOUSE_MAIL_FROM";
+}
+
+/// How the portal presents itself and sends mail; sign-in needs `public_url` and `smtp_url`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortalConfig {
+    pub public_url: Option<String>,
+    pub gateway_url: Option<String>,
+    pub site_name: Option<String>,
+    pub smtp_url: Option<String>,
+    pub mail_from: Option<String>,
 }
 
 /// Where and how to publish to the edge.
@@ -43,6 +62,7 @@ pub struct Config {
     pub ingest_secret: Option<Vec<u8>>,
     /// `None` only when no Cloudflare setting is given at all (a control plane without an edge).
     pub edge: Option<EdgeConfig>,
+    pub portal: PortalConfig,
 }
 
 /// A setting's trimmed value; empty counts as missing.
@@ -104,8 +124,23 @@ impl Config {
             })
         };
         let ingest_secret = get(names::INGEST_SECRET).map(String::into_bytes);
+        let portal = PortalConfig {
+            public_url: get(names::PORTAL_URL),
+            gateway_url: get(names::GATEWAY_URL),
+            site_name: get(names::SITE_NAME),
+            smtp_url: get(names::SMTP_URL),
+            mail_from: get(names::MAIL_FROM),
+        };
+        for (name, url) in [(names::PORTAL_URL, &portal.public_url), (names::GATEWAY_URL, &portal.gateway_url)] {
+            if url.as_deref().is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {
+                problems.push(format!("{name} must be an http(s) URL"));
+            }
+        }
+        if portal.smtp_url.is_some() && portal.mail_from.is_none() {
+            problems.push(format!("{} is required with {}", names::MAIL_FROM, names::SMTP_URL));
+        }
         if problems.is_empty() {
-            Ok(Config { tables, admin_token_hashes, ingest_secret, edge })
+            Ok(Config { tables, admin_token_hashes, ingest_secret, edge, portal })
         } else {
             Err(problems)
         }

@@ -6,7 +6,10 @@
 use std::sync::Arc;
 
 use axum::Router;
-use gatehouse_admin::{router, AdminSettings, AdminState, Change, PublishError, Publisher};
+use gatehouse_admin::{
+    router, AdminSettings, AdminState, Change, ClientAddr, MailError, Mailer, PortalSettings, PublishError, Publisher,
+    SmtpMailer,
+};
 use gatehouse_core::cache::PurgeSelector;
 use lambda_http::{service_fn, LambdaEvent};
 use serde_json::Value;
@@ -41,8 +44,30 @@ impl Publisher for EdgePublisher {
     }
 }
 
-/// The admin router over DynamoDB, ready for `lambda_http::run`.
-pub fn app(config: Config, client: aws_sdk_dynamodb::Client) -> Result<Router, PublishError> {
+/// Why a function could not be put together from its configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
+}
+
+/// The admin router over DynamoDB, ready for `lambda_http::run`: SMTP mail when configured.
+pub fn app(config: Config, client: aws_sdk_dynamodb::Client) -> Result<Router, AppError> {
+    let mailer: Option<Arc<dyn Mailer>> = match (&config.portal.smtp_url, &config.portal.mail_from) {
+        (Some(url), Some(from)) => Some(Arc::new(SmtpMailer::new(url, from)?)),
+        _ => None,
+    };
+    app_with_mailer(config, client, mailer)
+}
+
+/// [`app`] with the mailer given (tests pass an outbox).
+pub fn app_with_mailer(
+    config: Config,
+    client: aws_sdk_dynamodb::Client,
+    mailer: Option<Arc<dyn Mailer>>,
+) -> Result<Router, AppError> {
     let repo = Arc::new(DynamoRepo::new(client, config.tables));
     let clock: gatehouse_admin::Clock = Arc::new(now_millis);
     let publisher = match config.edge {
@@ -56,7 +81,30 @@ pub fn app(config: Config, client: aws_sdk_dynamodb::Client) -> Result<Router, P
     if let Some(secret) = config.ingest_secret {
         state = state.with_ingest_secret(secret);
     }
-    Ok(router(state))
+    let defaults = PortalSettings::default();
+    state = state.with_portal(PortalSettings {
+        site_name: config.portal.site_name.unwrap_or(defaults.site_name),
+        gateway_url: config.portal.gateway_url,
+        public_url: config.portal.public_url,
+    });
+    if let Some(mailer) = mailer {
+        state = state.with_mailer(mailer);
+    }
+    Ok(router(state).layer(axum::middleware::map_request(client_address)))
+}
+
+/// The caller's address from the API Gateway event (its `sourceIp`), for sign-in throttling.
+async fn client_address(mut request: axum::extract::Request) -> axum::extract::Request {
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+    let ip = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+        _ => None,
+    };
+    if let Some(ip) = ip.and_then(|ip| ip.parse().ok()) {
+        request.extensions_mut().insert(ClientAddr(ip));
+    }
+    request
 }
 
 /// Config from the process environment, or every problem on stderr and exit 1.

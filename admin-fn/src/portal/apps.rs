@@ -11,11 +11,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use gatehouse_core::keys::{check_key, KeyCheck};
+use gatehouse_core::lifecycle::Lifecycle;
+use gatehouse_core::model::ApiCard;
 use gatehouse_core::model::{App, Developer, Key, KeyStatus, Plan, Product, Subscription, SubscriptionStatus};
-use gatehouse_core::store::{Repo, StoreError};
+use gatehouse_core::store::{GroupBy, Repo, StoreError, UsageQuery};
+use gatehouse_core::time::DAY;
 use serde::Deserialize;
 
 use super::catalog::{self, date};
+use super::plain_words::thousands;
 use super::session::{self, Current};
 use super::{html_error, render, Chrome};
 use crate::error::AdminError;
@@ -161,6 +165,50 @@ struct DashboardPage {
     chrome: Chrome,
     developer: Developer,
     apps: Vec<AppLine>,
+    retiring: Vec<Retiring>,
+}
+
+/// A deprecated API that one of the developer's apps called in the last 30 days.
+pub(crate) struct Retiring {
+    pub api_id: String,
+    pub api: String,
+    pub app: String,
+    pub this_week: String,
+    pub sunset: Option<String>,
+    pub successor: Option<String>,
+}
+
+/// The deprecated APIs the developer's apps still call, with this week's count per app.
+async fn retiring<R: Repo, P: Publisher>(s: &AdminState<R, P>, apps: &[App]) -> Result<Vec<Retiring>, AdminError> {
+    let now = s.now();
+    let calls = |app: &App, api: &str, days: i64| UsageQuery {
+        from: Some(now - days * DAY),
+        app_id: Some(app.id.clone()),
+        developer_id: Some(app.developer_id.clone()),
+        api_id: Some(api.to_owned()),
+        group_by: GroupBy::Total,
+        ..UsageQuery::default()
+    };
+    let mut found = Vec::new();
+    for card in s.repo.list::<ApiCard>(None).await? {
+        let Lifecycle::Deprecated { sunset_at, successor, .. } = &card.lifecycle else { continue };
+        for app in apps {
+            let month = s.repo.query_usage(&calls(app, &card.id, 30)).await?.first().map_or(0, |r| r.requests);
+            if month == 0 {
+                continue;
+            }
+            let week = s.repo.query_usage(&calls(app, &card.id, 7)).await?.first().map_or(0, |r| r.requests);
+            found.push(Retiring {
+                api_id: card.id.clone(),
+                api: card.name.clone(),
+                app: app.name.clone(),
+                this_week: thousands(week),
+                sunset: sunset_at.map(date),
+                successor: successor.clone(),
+            });
+        }
+    }
+    Ok(found)
 }
 
 /// `GET /dashboard`.
@@ -176,8 +224,12 @@ pub(crate) async fn dashboard<R: Repo, P: Publisher>(
         Ok(apps) => apps,
         Err(e) => return failed(e.into()),
     };
+    let retiring = match retiring(&s, &apps).await {
+        Ok(retiring) => retiring,
+        Err(e) => return failed(e),
+    };
     match app_lines(&s, apps).await {
-        Ok(apps) => render(&DashboardPage { chrome: Chrome::of(&s.portal, Some(&current)), developer, apps }),
+        Ok(apps) => render(&DashboardPage { chrome: Chrome::of(&s.portal, Some(&current)), developer, apps, retiring }),
         Err(e) => failed(e),
     }
 }

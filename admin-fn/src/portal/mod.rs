@@ -5,6 +5,8 @@
 //! Reading works without JavaScript; the few scripts (try-it, charts, copy buttons) are
 //! embedded files under a strict Content-Security-Policy (see `headers`).
 
+mod account;
+mod admin;
 mod apps;
 mod assets;
 mod catalog;
@@ -41,6 +43,13 @@ pub(crate) fn router<R: Repo, P: Publisher>(state: &AdminState<R, P>) -> Router<
         .route("/apis/{id}/interactive", get(catalog::interactive::<R, P>))
         .route("/assets/{*name}", get(assets::serve))
         .route("/usage", get(usage::page::<R, P>))
+        .route("/account", get(account::page::<R, P>))
+        .route("/account/export.json", get(account::export::<R, P>))
+        .route("/account/close", post(account::close::<R, P>))
+        .route("/admin", get(admin::page::<R, P>))
+        .route("/admin/signin", get(admin::signin_form::<R, P>).post(admin::signin::<R, P>))
+        .route("/admin/subscriptions/{id}", post(admin::decide::<R, P>))
+        .route("/admin/apis/{id}/lifecycle", post(admin::lifecycle::<R, P>))
         .route("/usage.csv", get(usage::csv::<R, P>))
         .route("/signin", get(signin::form::<R, P>).post(signin::send_link::<R, P>))
         .route("/signin/verify", get(signin::confirm::<R, P>).post(signin::verify::<R, P>))

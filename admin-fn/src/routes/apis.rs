@@ -252,10 +252,24 @@ async fn lifecycle<R: Repo, P: Publisher>(
     if_match: IfMatch,
     JsonBody(request): JsonBody<LifecycleRequest>,
 ) -> Result<Tagged<Json<Api>>, AdminError> {
-    let transition = request.transition()?;
+    let moved = move_api(&s, &actor, &id, &if_match, request.transition()?).await?;
+    Ok(moved.map(Json))
+}
+
+/// Moves an API along its lifecycle: the one way, for the admin API and the portal's admin
+/// pages.
+pub(crate) async fn move_api<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    actor: &Actor,
+    id: &str,
+    if_match: &IfMatch,
+    transition: Transition,
+) -> Result<Tagged<Api>, AdminError> {
     let now = s.now();
+    let mut was_published = false;
     let moved = s
-        .modify(&actor, "api.lifecycle", ("API", &id), &if_match, |api: &mut Api| {
+        .modify(actor, "api.lifecycle", ("API", id), if_match, |api: &mut Api| {
+            was_published = matches!(api.lifecycle, Lifecycle::Published { .. });
             api.lifecycle = api
                 .lifecycle
                 .apply(transition.clone(), now)
@@ -264,7 +278,11 @@ async fn lifecycle<R: Repo, P: Publisher>(
             Ok(vec![])
         })
         .await?;
-    Ok(moved.map(Json))
+    if was_published && matches!(moved.1.lifecycle, Lifecycle::Deprecated { .. }) {
+        let sent = crate::notices::deprecated(s, &moved.1).await;
+        tracing::info!(api = %moved.1.id, sent, "deprecation notices sent");
+    }
+    Ok(moved)
 }
 
 /// Only drafts can be deleted: a published API has callers, who deserve a deprecation and a

@@ -135,18 +135,27 @@ async fn approve<R: Repo, P: Publisher>(
     Id(id): Id,
     if_match: IfMatch,
 ) -> Result<Tagged<Json<SubscriptionView>>, AdminError> {
-    let approved = s
-        .modify(&actor, "subscription.approve", ("subscription", &id), &if_match, |sub: &mut Subscription| {
-            if sub.status == SubscriptionStatus::Suspended {
-                return Err(AdminError::conflict("the subscription is suspended"));
-            }
-            // Approving a rejected subscription reverses the rejection.
-            sub.status = SubscriptionStatus::Active;
-            sub.rejection = None;
-            Ok(vec![])
-        })
-        .await?;
+    let approved = approve_subscription(&s, &actor, &id, &if_match).await?;
     Ok(approved.map(|sub| Json(SubscriptionView::new(sub))))
+}
+
+/// Approves a subscription: the one way, for the admin API and the portal's admin pages.
+pub(crate) async fn approve_subscription<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    actor: &Actor,
+    id: &str,
+    if_match: &IfMatch,
+) -> Result<Tagged<Subscription>, AdminError> {
+    s.modify(actor, "subscription.approve", ("subscription", id), if_match, |sub: &mut Subscription| {
+        if sub.status == SubscriptionStatus::Suspended {
+            return Err(AdminError::conflict("the subscription is suspended"));
+        }
+        // Approving a rejected subscription reverses the rejection.
+        sub.status = SubscriptionStatus::Active;
+        sub.rejection = None;
+        Ok(vec![])
+    })
+    .await
 }
 
 /// Longest rejection reason: a few sentences the developer reads, not a document.
@@ -170,23 +179,34 @@ async fn reject<R: Repo, P: Publisher>(
     if_match: IfMatch,
     JsonBody(body): JsonBody<RejectRequest>,
 ) -> Result<Tagged<Json<SubscriptionView>>, AdminError> {
-    let reason = body.reason.trim().to_owned();
+    let rejected = reject_subscription(&s, &actor, &id, &if_match, &body.reason).await?;
+    Ok(rejected.map(|sub| Json(SubscriptionView::new(sub))))
+}
+
+/// Rejects a subscription with a reason the developer reads: the one way, for the admin API
+/// and the portal's admin pages.
+pub(crate) async fn reject_subscription<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    actor: &Actor,
+    id: &str,
+    if_match: &IfMatch,
+    reason: &str,
+) -> Result<Tagged<Subscription>, AdminError> {
+    let reason = reason.trim().to_owned();
     if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
         let message = format!("must be 1 to {MAX_REASON_CHARS} characters, not blank");
         return Err(AdminError::validation(vec![FieldError::new("/reason", message)]));
     }
     let at = s.now();
-    let rejected = s
-        .modify(&actor, "subscription.reject", ("subscription", &id), &if_match, |sub: &mut Subscription| {
-            if matches!(sub.status, SubscriptionStatus::Rejected | SubscriptionStatus::Suspended) {
-                return Err(AdminError::conflict("only a pending or active subscription can be rejected"));
-            }
-            sub.status = SubscriptionStatus::Rejected;
-            sub.rejection = Some(Rejection { reason: reason.clone(), at });
-            Ok(vec![])
-        })
-        .await?;
-    Ok(rejected.map(|sub| Json(SubscriptionView::new(sub))))
+    s.modify(actor, "subscription.reject", ("subscription", id), if_match, |sub: &mut Subscription| {
+        if matches!(sub.status, SubscriptionStatus::Rejected | SubscriptionStatus::Suspended) {
+            return Err(AdminError::conflict("only a pending or active subscription can be rejected"));
+        }
+        sub.status = SubscriptionStatus::Rejected;
+        sub.rejection = Some(Rejection { reason: reason.clone(), at });
+        Ok(vec![])
+    })
+    .await
 }
 
 async fn list<R: Repo, P: Publisher>(

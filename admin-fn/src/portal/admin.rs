@@ -1,0 +1,296 @@
+//! The provider's pages: someone holding an admin token signs in with it, then approves or
+//! rejects pending subscriptions (with a reason the developer reads), sees developers and
+//! their apps, and moves APIs through their lifecycle. Every action is the admin API's own
+//! function, acting as the same `admin:…` actor the API would record.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use gatehouse_core::lifecycle::Transition;
+use gatehouse_core::model::{App, Developer, Plan, Product, Subscription, SubscriptionStatus};
+use gatehouse_core::store::Repo;
+use gatehouse_core::time::{parse_rfc3339, DAY};
+use serde::Deserialize;
+
+use super::apps::failed;
+use super::catalog::date;
+use super::session::{self, anonymous_form_token, anonymous_form_token_matches, Current};
+use super::{html_error, render, Chrome};
+use crate::auth::admin_actor;
+use crate::error::AdminError;
+use crate::preconditions::IfMatch;
+use crate::publisher::Publisher;
+use crate::routes::{apis, subscriptions};
+use crate::state::AdminState;
+
+#[derive(Template)]
+#[template(path = "admin_signin.html")]
+struct SignInPage {
+    chrome: Chrome,
+    form_token: String,
+    error: bool,
+}
+
+/// `GET /admin/signin`.
+pub(crate) async fn signin_form<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
+) -> Response {
+    let (form_token, cookie) = match anonymous_form_token(&headers) {
+        Ok(token) => token,
+        Err(e) => return failed(e),
+    };
+    let mut response = render(&SignInPage { chrome: Chrome::new(&s.portal), form_token, error: false });
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct TokenForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /admin/signin`: the token itself is never stored; the session names the actor.
+pub(crate) async fn signin<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if !anonymous_form_token_matches(&headers, &form.csrf) {
+        return html_error(StatusCode::FORBIDDEN, "Form expired", "Reload the page and try again.");
+    }
+    let Some(actor) = admin_actor(&s, &form.token) else {
+        let page = SignInPage { chrome: Chrome::new(&s.portal), form_token: form.csrf, error: true };
+        let mut response = render(&page);
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        return response;
+    };
+    match session::open(&s, gatehouse_core::model::Subject::Admin { actor: actor.0 }).await {
+        Ok(cookie) => {
+            let mut response = Redirect::to("/admin").into_response();
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+            response
+        }
+        Err(e) => failed(e),
+    }
+}
+
+/// The admin session, or where to send the browser instead.
+async fn admin<R: Repo, P: Publisher>(s: &AdminState<R, P>, headers: &HeaderMap) -> Result<Current, Response> {
+    match session::current(s, headers).await {
+        Ok(Some(current)) if current.is_admin() => Ok(current),
+        Ok(Some(_)) => {
+            Err(html_error(StatusCode::FORBIDDEN, "Admins only", "Sign in with an admin token to use this page."))
+        }
+        Ok(None) => Err(Redirect::to("/admin/signin").into_response()),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+pub(crate) struct PendingLine {
+    pub id: String,
+    pub developer: String,
+    pub app: String,
+    pub product: String,
+    pub plan: String,
+    pub since: String,
+}
+
+pub(crate) struct DeveloperLine {
+    pub email: String,
+    pub name: String,
+    pub apps: String,
+    pub joined: String,
+    pub closed: bool,
+}
+
+pub(crate) struct ApiLine {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub state: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    chrome: Chrome,
+    pending: Vec<PendingLine>,
+    developers: Vec<DeveloperLine>,
+    apis: Vec<ApiLine>,
+}
+
+/// `GET /admin`.
+pub(crate) async fn page<R: Repo, P: Publisher>(State(s): State<AdminState<R, P>>, headers: HeaderMap) -> Response {
+    let current = match admin(&s, &headers).await {
+        Ok(current) => current,
+        Err(response) => return response,
+    };
+    match overview(&s).await {
+        Ok((pending, developers, apis)) => {
+            render(&AdminPage { chrome: Chrome::of(&s.portal, Some(&current)), pending, developers, apis })
+        }
+        Err(e) => failed(e),
+    }
+}
+
+async fn overview<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+) -> Result<(Vec<PendingLine>, Vec<DeveloperLine>, Vec<ApiLine>), AdminError> {
+    let developers = s.repo.list::<Developer>(None).await?;
+    let apps = s.repo.list::<App>(None).await?;
+    let (products, plans) = (s.repo.list::<Product>(None).await?, s.repo.list::<Plan>(None).await?);
+    let name_of = |id: &str, names: &[(String, String)]| {
+        names.iter().find(|(i, _)| i == id).map_or_else(|| id.to_owned(), |(_, n)| n.clone())
+    };
+    let app_names: Vec<(String, String)> = apps.iter().map(|a| (a.id.clone(), a.name.clone())).collect();
+    let owners: Vec<(String, String)> = apps
+        .iter()
+        .map(|a| {
+            (
+                a.id.clone(),
+                developers.iter().find(|d| d.id == a.developer_id).map_or(String::new(), |d| d.email.clone()),
+            )
+        })
+        .collect();
+    let product_names: Vec<(String, String)> = products.iter().map(|p| (p.id.clone(), p.name.clone())).collect();
+    let plan_names: Vec<(String, String)> = plans.iter().map(|p| (p.id.clone(), p.name.clone())).collect();
+    let pending = s
+        .repo
+        .list::<Subscription>(None)
+        .await?
+        .into_iter()
+        .filter(|sub| sub.status == SubscriptionStatus::Pending)
+        .map(|sub| PendingLine {
+            developer: name_of(&sub.app_id, &owners),
+            app: name_of(&sub.app_id, &app_names),
+            product: name_of(&sub.product_id, &product_names),
+            plan: name_of(&sub.plan_id, &plan_names),
+            since: date(sub.created_at),
+            id: sub.id,
+        })
+        .collect();
+    let developer_lines = developers
+        .iter()
+        .map(|d| DeveloperLine {
+            email: d.email.clone(),
+            name: d.name.clone(),
+            apps: apps
+                .iter()
+                .filter(|a| a.developer_id == d.id)
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            joined: date(d.created_at),
+            closed: d.closed_at.is_some(),
+        })
+        .collect();
+    let api_lines = s
+        .repo
+        .list::<gatehouse_core::model::ApiCard>(None)
+        .await?
+        .into_iter()
+        .map(|c| ApiLine { state: c.lifecycle.name(), id: c.id, name: c.name, version: c.version })
+        .collect();
+    Ok((pending, developer_lines, api_lines))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DecisionForm {
+    #[serde(default)]
+    csrf: String,
+    /// `approve` or `reject`.
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /admin/subscriptions/{id}`.
+pub(crate) async fn decide<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    let current = match admin(&s, &headers).await {
+        Ok(current) => current,
+        Err(response) => return response,
+    };
+    if !current.form_token_matches(&form.csrf) {
+        return html_error(StatusCode::FORBIDDEN, "Form expired", "Reload the page and try again.");
+    }
+    let actor = current.actor();
+    let decided = match form.decision.as_str() {
+        "approve" => subscriptions::approve_subscription(&s, &actor, &id, &IfMatch::default()).await,
+        "reject" => subscriptions::reject_subscription(&s, &actor, &id, &IfMatch::default(), &form.reason).await,
+        _ => return html_error(StatusCode::BAD_REQUEST, "Unknown decision", "Choose approve or reject."),
+    };
+    match decided {
+        Ok(_) => Redirect::to("/admin").into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LifecycleForm {
+    #[serde(default)]
+    csrf: String,
+    /// `publish`, `deprecate` or `retire`.
+    #[serde(default)]
+    action: String,
+    /// `YYYY-MM-DD` (a date input's value), for a deprecation.
+    #[serde(default)]
+    sunset: String,
+    #[serde(default)]
+    successor: String,
+}
+
+/// `POST /admin/apis/{id}/lifecycle`.
+pub(crate) async fn lifecycle<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<LifecycleForm>,
+) -> Response {
+    let current = match admin(&s, &headers).await {
+        Ok(current) => current,
+        Err(response) => return response,
+    };
+    if !current.form_token_matches(&form.csrf) {
+        return html_error(StatusCode::FORBIDDEN, "Form expired", "Reload the page and try again.");
+    }
+    let successor = Some(form.successor.trim().to_owned()).filter(|s| !s.is_empty());
+    let transition = match form.action.as_str() {
+        "publish" => Transition::Publish,
+        "deprecate" => {
+            let sunset = match form.sunset.trim() {
+                "" => None,
+                day => match parse_rfc3339(&format!("{day}T00:00:00Z")) {
+                    Some(at) if at > s.now() - DAY => Some(at),
+                    _ => {
+                        return html_error(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "Check the sunset date",
+                            "Give a date from today on.",
+                        )
+                    }
+                },
+            };
+            Transition::Deprecate { sunset_at: sunset, successor }
+        }
+        "retire" => Transition::Retire { successor },
+        _ => return html_error(StatusCode::BAD_REQUEST, "Unknown action", "Choose publish, deprecate or retire."),
+    };
+    match apis::move_api(&s, &current.actor(), &id, &IfMatch::default(), transition).await {
+        Ok(_) => Redirect::to("/admin").into_response(),
+        Err(e) => failed(e),
+    }
+}

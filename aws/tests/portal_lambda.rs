@@ -1,0 +1,184 @@
+//! The developer portal on AWS: API Gateway (HTTP API, v2) events through lambda_http and the
+//! admin router, over DynamoDB on moto. The catalog and an API's page render from DynamoDB,
+//! and a developer signs up by the mailed link (sessions, links and throttles are DynamoDB
+//! records), then gets a key.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use gatehouse_admin::OutboxMailer;
+use gatehouse_aws::config::names;
+use gatehouse_aws::{lambda, Config};
+use lambda_http::lambda_runtime::{Context, LambdaEvent};
+use lambda_http::request::LambdaRequest;
+use lambda_http::tower::ServiceExt;
+use lambda_http::Adapter;
+use serde_json::{json, Value};
+
+const ADMIN: &str = "fixture-admin-token";
+
+async fn router(outbox: &std::path::Path) -> axum::Router {
+    let (client, tables) = (support::client(), support::tables());
+    gatehouse_aws::create_tables(&client, &tables).await.expect("tables");
+    let env = HashMap::from([
+        (names::CATALOG_TABLE, tables.catalog),
+        (names::USAGE_TABLE, tables.usage),
+        (names::ADMIN_TOKENS, ADMIN.to_owned()),
+        (names::PORTAL_URL, "https://developer.example.com".to_owned()),
+        (names::GATEWAY_URL, "https://api.example.com".to_owned()),
+    ]);
+    let config = Config::from_lookup(|n| env.get(n).cloned()).expect("config");
+    let mailer = OutboxMailer::new(outbox.to_path_buf(), "Portal <portal@example.com>").expect("outbox");
+    lambda::app_with_mailer(config, client, Some(Arc::new(mailer))).expect("app")
+}
+
+/// What a browser (or the admin CLI) got back through API Gateway.
+struct Answer {
+    status: u16,
+    body: String,
+    cookies: Vec<String>,
+    location: Option<String>,
+}
+
+/// One API Gateway v2 event: `target` is a path with its query; `cookies` as a browser sends.
+async fn invoke(
+    router: &axum::Router,
+    method: &str,
+    target: &str,
+    cookies: &[String],
+    body: Option<(&str, String)>,
+) -> Answer {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut headers = json!({"host": "developer.example.com", "accept": "text/html", "x-forwarded-proto": "https"});
+    if let Some((content_type, _)) = &body {
+        headers["content-type"] = json!(content_type);
+    }
+    if method == "POST" && path.starts_with("/v1/") {
+        headers["authorization"] = json!(format!("Bearer {ADMIN}"));
+    }
+    let event = json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+        "cookies": cookies, "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "r3pmxmplak", "domainName": "developer.example.com",
+            "domainPrefix": "developer", "requestId": "id", "routeKey": "$default", "stage": "$default",
+            "time": "06/Dec/2026:08:30:00 +0000", "timeEpoch": 1_796_545_800_000_i64,
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "test"}
+        },
+        "body": body.as_ref().map(|(_, b)| b.clone()), "isBase64Encoded": false
+    });
+    let request: LambdaRequest = serde_json::from_value(event).expect("an API Gateway v2 event");
+    let response =
+        Adapter::from(router.clone()).oneshot(LambdaEvent::new(request, Context::default())).await.expect("handled");
+    let response = serde_json::to_value(&response).expect("response JSON");
+    Answer {
+        status: response["statusCode"].as_u64().expect("status") as u16,
+        body: response["body"].as_str().unwrap_or_default().to_owned(),
+        cookies: response["cookies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str())
+            .map(|c| c.split(';').next().unwrap_or_default().to_owned())
+            .collect(),
+        location: response["headers"]["location"].as_str().map(str::to_owned),
+    }
+}
+
+async fn admin_json(router: &axum::Router, path: &str, body: Value) -> Value {
+    let answer = invoke(router, "POST", path, &[], Some(("application/json", body.to_string()))).await;
+    assert!(answer.status < 300, "{path}: {} {}", answer.status, answer.body);
+    serde_json::from_str(&answer.body).expect("JSON")
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+    html[at..html[at..].find('"').map(|end| at + end).expect("quote")].to_owned()
+}
+
+fn form(pairs: &[(&str, &str)]) -> Option<(&'static str, String)> {
+    let mut encoded = form_urlencoded::Serializer::new(String::new());
+    encoded.extend_pairs(pairs.iter().copied());
+    Some(("application/x-www-form-urlencoded", encoded.finish()))
+}
+
+fn link_in(outbox: &std::path::Path) -> String {
+    let entry = std::fs::read_dir(outbox).expect("outbox").next().expect("a message").expect("entry");
+    let text = std::fs::read_to_string(entry.path()).expect("mail");
+    let text = text.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let at = text.find("https://developer.example.com/signin/verify?token=").expect("a link");
+    let link: String = text[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || ":/.?=_-".contains(*c)).collect();
+    link.trim_start_matches("https://developer.example.com").to_owned()
+}
+
+#[tokio::test]
+async fn the_portal_renders_from_dynamodb_and_a_developer_signs_up_and_gets_a_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let router = router(dir.path()).await;
+    let doc = json!({"openapi": "3.1.0", "info": {"title": "Weather", "version": "1", "description": "Forecasts by city."},
+                     "paths": {"/today": {"get": {"responses": {"200": {"description": "ok"}}}}}});
+    let api = admin_json(
+        &router,
+        "/v1/apis",
+        json!({"openapi": doc, "base_path": "/weather", "upstream": {"url": "https://upstream.example.com"}}),
+    )
+    .await;
+    let api_id = api["id"].as_str().expect("id").to_owned();
+    admin_json(&router, &format!("/v1/apis/{api_id}/lifecycle"), json!({"action": "publish"})).await;
+    let product = admin_json(&router, "/v1/products", json!({"name": "Weather", "items": [{"api_id": api_id}]})).await;
+    let limits = json!([{"name": "daily", "scope": "key", "type": "quota", "limit": 5000, "window": "day"}]);
+    let plan =
+        admin_json(&router, "/v1/plans", json!({"product_id": product["id"], "name": "Free", "limits": limits})).await;
+
+    let catalog = invoke(&router, "GET", "/", &[], None).await;
+    assert_eq!(catalog.status, 200, "{}", catalog.body);
+    assert!(
+        catalog.body.contains("Weather") && catalog.body.contains("5,000 calls a day (per key)"),
+        "{}",
+        catalog.body
+    );
+    let page = invoke(&router, "GET", &format!("/apis/{api_id}"), &[], None).await;
+    assert!(page.body.contains("https://api.example.com/weather"), "{}", page.body);
+
+    let signin = invoke(&router, "GET", "/signin", &[], None).await;
+    let mut cookies = signin.cookies.clone();
+    let sent = invoke(
+        &router,
+        "POST",
+        "/signin",
+        &cookies,
+        form(&[("email", "ada@example.com"), ("csrf", &hidden(&signin.body, "csrf")), ("next", "")]),
+    )
+    .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let verify = invoke(&router, "GET", &link_in(dir.path()), &cookies, None).await;
+    let form_fields = [("token", hidden(&verify.body, "token")), ("csrf", hidden(&verify.body, "csrf"))];
+    let pairs: Vec<(&str, &str)> = form_fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let signed_in = invoke(&router, "POST", "/signin/verify", &cookies, form(&pairs)).await;
+    assert_eq!((signed_in.status, signed_in.location.as_deref()), (303, Some("/dashboard")), "{}", signed_in.body);
+    cookies.extend(signed_in.cookies);
+    let again = invoke(&router, "POST", "/signin/verify", &cookies, form(&pairs)).await;
+    assert_eq!(again.status, 410, "the link is spent, in DynamoDB too");
+
+    let page = invoke(&router, "GET", &format!("/apis/{api_id}"), &cookies, None).await;
+    let plan_id = plan["id"].as_str().expect("plan id");
+    let got = invoke(
+        &router,
+        "POST",
+        &format!("/apis/{api_id}/keys"),
+        &cookies,
+        form(&[("plan_id", plan_id), ("csrf", &hidden(&page.body, "csrf"))]),
+    )
+    .await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert!(got.body.contains("data-secret>gh_"), "{}", got.body);
+    let dashboard = invoke(&router, "GET", "/dashboard", &cookies, None).await;
+    assert!(
+        dashboard.body.contains("ada@example.com") && dashboard.body.contains("badge active"),
+        "{}",
+        dashboard.body
+    );
+}
