@@ -5,7 +5,7 @@
 // scripts/test-portal.sh starts the servers and sets the environment read here.
 import { readFileSync, readdirSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 
@@ -48,6 +48,8 @@ export function freshEmail(who) {
 }
 
 let shotNumber = 0;
+/** The test file running (each runs in its own process), to name its screenshots. */
+const testFile = basename(process.argv[1] ?? "test", ".mjs");
 /** Every page checked, with its axe counts, for the summary printed at the end. */
 export const axeResults = [];
 
@@ -85,7 +87,7 @@ export class Tracked {
     await this.page.waitForLoadState("load");
     shotNumber += 1;
     mkdirSync(env.screenshots, { recursive: true });
-    const file = join(env.screenshots, `${String(shotNumber).padStart(2, "0")}-${this.label}-${name}.png`);
+    const file = join(env.screenshots, `${testFile}-${String(shotNumber).padStart(2, "0")}-${this.label}-${name}.png`);
     await this.page.screenshot({ path: file, fullPage: true });
     await scan(this.page, `${this.label}/${name}`);
   }
