@@ -13,7 +13,7 @@ mod mail;
 mod notices;
 mod objects_only;
 mod openapi;
-mod portal;
+pub mod portal;
 mod preconditions;
 mod publisher;
 mod routes;

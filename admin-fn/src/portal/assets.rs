@@ -9,7 +9,7 @@
 use std::sync::OnceLock;
 
 use axum::extract::Path;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
@@ -37,7 +37,23 @@ static ASSETS: &[Asset] = &[
     asset!("vendor/uplot.min.css", CSS),
     asset!("vendor/scalar-standalone.js", JS),
     asset!("scalar-init.js", JS),
+    asset!("try-it.js", JS),
+    asset!("reference.css", CSS),
 ];
+
+/// Each asset gzipped (best compression), computed once, on the first request for any.
+fn gzipped() -> &'static [Vec<u8>] {
+    static GZIPPED: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    GZIPPED.get_or_init(|| ASSETS.iter().map(|a| gzip(a.bytes)).collect())
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing to a Vec cannot fail; an empty result would only cost the plain copy below.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
+}
 
 /// Content hash of each asset (first 8 bytes of SHA-256, hex), computed once.
 fn versions() -> &'static [String] {
@@ -56,13 +72,28 @@ pub(crate) fn url(name: &str) -> String {
     }
 }
 
-/// `GET /assets/{name}`.
-pub(crate) async fn serve(Path(name): Path<String>) -> Response {
-    let Some(asset) = ASSETS.iter().find(|a| a.name == name) else {
+/// `GET /assets/{name}`: gzipped when the browser takes it.
+pub(crate) async fn serve(Path(name): Path<String>, request: HeaderMap) -> Response {
+    let Some(i) = ASSETS.iter().position(|a| a.name == name) else {
         return super::html_error(StatusCode::NOT_FOUND, "Not found", "There is no such file.");
     };
-    let mut response = asset.bytes.into_response();
+    let asset = &ASSETS[i];
+    let takes_gzip = request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|e| e.trim().split(';').next() == Some("gzip")));
+    let gzipped = &gzipped()[i];
+    let mut response = match takes_gzip && !gzipped.is_empty() {
+        true => {
+            let mut response = gzipped.as_slice().into_response();
+            response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            response
+        }
+        false => asset.bytes.into_response(),
+    };
     let headers = response.headers_mut();
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
     response
@@ -79,5 +110,25 @@ mod tests {
             assert!(url.starts_with(&format!("/assets/{}?v=", asset.name)), "{url}");
             assert_eq!(url.len(), format!("/assets/{}?v=", asset.name).len() + 16);
         }
+    }
+
+    #[test]
+    fn gzipped_assets_unzip_to_the_original() {
+        use std::io::Read;
+        for (asset, zipped) in ASSETS.iter().zip(gzipped()) {
+            let mut plain = Vec::new();
+            flate2::read::GzDecoder::new(zipped.as_slice()).read_to_end(&mut plain).expect("gzip");
+            assert_eq!(plain, asset.bytes, "{}", asset.name);
+        }
+    }
+
+    /// What a browser would download of an asset, for the page-weight figures.
+    pub(crate) fn gzipped_len(name: &str) -> usize {
+        ASSETS.iter().position(|a| a.name == name).map_or(0, |i| gzipped()[i].len())
+    }
+
+    #[test]
+    fn the_scalar_bundle_shrinks_under_gzip() {
+        assert!(gzipped_len("vendor/scalar-standalone.js") * 2 < 4_912_231);
     }
 }

@@ -15,6 +15,7 @@ use gatehouse_core::time::rfc3339;
 use serde::Deserialize;
 
 use super::apps::{self, NewSecret};
+use super::reference::Reference;
 use super::session::{self, Current};
 use super::{html_error, plain_words, render, Chrome};
 use crate::publisher::Publisher;
@@ -187,6 +188,9 @@ struct ApiPage {
     /// The anonymous form token of that sign-in form; empty when someone is signed in.
     signin_form_token: String,
     new_secret: Option<NewSecret>,
+    /// The static reference with its try-it forms (`templates/reference.html`); none for a
+    /// retired API, which no longer answers calls.
+    reference: Option<Reference>,
 }
 
 /// An API the portal may show: anything but a draft (which does not exist for the portal).
@@ -254,7 +258,10 @@ async fn api_page_with<R: Repo, P: Publisher>(
         Lifecycle::Retired { successor, .. } => (None, successor.clone()),
         _ => (None, None),
     };
+    let retired = matches!(api.lifecycle, Lifecycle::Retired { .. });
+    let reference = (!retired).then(|| Reference::build(&api.openapi, s.portal.gateway_url.as_deref(), &api.base_path));
     let page = ApiPage {
+        reference,
         chrome: Chrome::of(&s.portal, current),
         badge: badge(&api.lifecycle).unwrap_or("published"),
         description: ApiCard::of(&api).description,

@@ -13,6 +13,7 @@ mod catalog;
 mod chrome;
 pub(crate) mod headers;
 mod plain_words;
+pub mod reference;
 mod session;
 mod signin;
 mod throttle;
