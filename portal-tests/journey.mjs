@@ -1,5 +1,5 @@
 // Issue 17's journey: a stranger goes from the front page to a successful authenticated call
-// through the gateway, signing up on the way with a link read from a real SMTP server. The
+// through the gateway (the API page's try-it form), signing up on the way with a link read from a real SMTP server. The
 // script counts the clicks and the seconds, prints them, and fails over the goal (6 clicks,
 // 60 s). Every page visited is screenshotted and scanned by axe-core.
 import { test } from "node:test";
@@ -54,12 +54,21 @@ test("a new developer goes from the front page to a successful call", { timeout:
   assert.match(secret, /^[a-z]+_[a-z]+_[0-9A-Za-z]+_[0-9A-Za-z]+$/, "a key in the documented format is shown");
   await dev.check("api-new-key");
 
-  const status = await callThroughTheGateway(dev, secret);
-  assert.equal(status, 200, "the call with the new key succeeds");
+  // The try-it form of GET /hello, filled in with the key just shown: one click sends it.
+  const tryIt = page.locator('form[data-try-it][data-method="GET"][data-path="/hello"]');
+  assert.equal(await tryIt.locator("input[data-key]").inputValue(), secret, "try-it holds the new key");
+  await dev.click(tryIt.getByRole("button", { name: "Send request" }));
+  // "Sending…" until the answer is in, then "<status> <reason> · <time>".
+  const status = tryIt.locator("[data-result] [data-status]", { hasText: /^\d{3}\b/ });
+  await status.waitFor();
+  assert.match(await status.textContent(), /^200\b/, "the call with the new key succeeds");
+  assert.match(await tryIt.locator("[data-body-output]").textContent(), /Hello from the Gatehouse demo upstream/);
 
+  // The goal counts the whole run, the test's own screenshots and axe scans included.
   const seconds = (Date.now() - started) / 1000;
   console.log(`journey: front page to a successful call in ${dev.clicks} clicks and ${seconds.toFixed(1)} s ` +
-    `(goal: at most ${GOAL_CLICKS} clicks and ${GOAL_SECONDS} s)`);
+    `(${(dev.checkMs / 1000).toFixed(1)} s of it screenshots and axe scans; ` +
+    `goal: at most ${GOAL_CLICKS} clicks and ${GOAL_SECONDS} s)`);
   assert.ok(dev.clicks <= GOAL_CLICKS, `${dev.clicks} clicks is over the goal of ${GOAL_CLICKS}`);
   assert.ok(seconds <= GOAL_SECONDS, `${seconds} s is over the goal of ${GOAL_SECONDS} s`);
 
@@ -97,16 +106,3 @@ test("a new developer goes from the front page to a successful call", { timeout:
 
   dev.assertNoProblems();
 });
-
-/**
- * Makes the first call with the key just shown, from the API page, as the page lets a
- * developer do; answers the HTTP status the gateway gave.
- */
-async function callThroughTheGateway(dev, secret) {
-  const { page } = dev;
-  const base = (await page.locator("main p", { hasText: "Base URL:" }).locator("code").textContent()).trim();
-  return page.evaluate(
-    async ({ url, key }) => (await fetch(url, { headers: { "X-API-Key": key } })).status,
-    { url: `${base}/hello`, key: secret },
-  );
-}

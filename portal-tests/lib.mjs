@@ -62,6 +62,8 @@ export class Tracked {
     this.page = page;
     this.label = label;
     this.clicks = 0;
+    /** Milliseconds spent in `check` (screenshots and scans), which no visitor waits for. */
+    this.checkMs = 0;
     this.problems = [];
     page.on("pageerror", (e) => this.problems.push(`script error on ${page.url()}: ${e.message}`));
     page.on("console", (m) => {
@@ -84,12 +86,17 @@ export class Tracked {
 
   /** Screenshot and axe scan of the page as it is now. */
   async check(name) {
+    const started = Date.now();
     await this.page.waitForLoadState("load");
     shotNumber += 1;
     mkdirSync(env.screenshots, { recursive: true });
     const file = join(env.screenshots, `${testFile}-${String(shotNumber).padStart(2, "0")}-${this.label}-${name}.png`);
     await this.page.screenshot({ path: file, fullPage: true });
-    await scan(this.page, `${this.label}/${name}`);
+    try {
+      await scan(this.page, `${this.label}/${name}`);
+    } finally {
+      this.checkMs += Date.now() - started;
+    }
   }
 
   assertNoProblems() {
