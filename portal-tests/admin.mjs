@@ -1,7 +1,7 @@
 // The provider's side and a developer's own data, in the browser: an admin signs in with the
 // admin token and deprecates the API a developer has been calling; the developer is mailed
 // once, sees the banner on their dashboard, downloads their data and closes their account,
-// after which their key is refused. Every page is scanned by axe.
+// after which their key is refused; then the API is retired. Every page is scanned by axe.
 //
 // Runs after journey.mjs and isolation.mjs: it deprecates the demo API of their server.
 import { test } from "node:test";
@@ -87,6 +87,25 @@ test("an admin deprecates an API its callers hear of; a developer takes their da
     await dev.check("closed");
     const status = await call(devContext, base, secret);
     assert.ok(status === 401 || status === 403, `the closed account's key is refused at once (got ${status})`);
+  });
+
+  await t.test("a retired API leaves the catalog; its page stays, says so and names the successor", async () => {
+    await admin.page.goto(`${env.portal}/admin`);
+    const row = admin.page.getByRole("row").filter({ hasText: "Gatehouse Demo" });
+    await row.getByLabel("Successor URL").last().fill(`${env.portal}/?q=successor`);
+    await admin.click(row.getByRole("button", { name: "Retire" }), "Admin");
+    await admin.page.getByRole("row").filter({ hasText: "Gatehouse Demo" }).getByText("retired").waitFor();
+    const visitor = new Tracked(await (await newContext(browser)).newPage(), "visitor");
+    await visitor.page.goto(`${env.portal}/`);
+    assert.equal(await visitor.page.getByRole("link", { name: "Gatehouse Demo" }).count(), 0, "not in the catalog");
+    await visitor.check("catalog-after-retirement");
+    await visitor.page.goto(`${env.portal}${apiPath}`);
+    const note = visitor.page.getByRole("note").filter({ hasText: "This API is retired" });
+    await note.waitFor();
+    assert.equal(await note.getByRole("link", { name: "its successor" }).getAttribute("href"), `${env.portal}/?q=successor`);
+    assert.equal(await visitor.page.getByRole("button", { name: "Email me a sign-in link" }).count(), 0, "no key offered");
+    await visitor.check("api-retired");
+    visitor.assertNoProblems();
   });
 
   dev.assertNoProblems();
