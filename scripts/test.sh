@@ -13,6 +13,16 @@ step() { printf '\n== %s (%ss)\n' "$1" "$((SECONDS - started))"; }
 log="$(mktemp)"
 exec > >(tee "$log") 2>&1
 
+step "tools the tests run as processes (node, curl, Python requests)"
+need_apt=()
+command -v node >/dev/null || need_apt+=(nodejs)
+command -v curl >/dev/null || need_apt+=(curl)
+if ((${#need_apt[@]})); then
+  sudo_if() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+  sudo_if apt-get update -qq && sudo_if apt-get install -y -qq "${need_apt[@]}"
+fi
+python3 -c 'import requests' 2>/dev/null || python3 -m pip install -q --user requests
+
 step "format"
 cargo fmt --all -- --check
 
