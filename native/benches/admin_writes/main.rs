@@ -104,9 +104,9 @@ fn on_cpu_ns() -> Option<u64> {
 
 /// Median of 5 batches of 200,000 calls of `lookup` cycling through `hashes` (every one must
 /// hit), in nanoseconds on CPU when the kernel tells it, else wall time.
-async fn median_ns<F, Fut>(hashes: &[KeyHash], lookup: F) -> f64
+async fn median_ns<'a, F, Fut>(hashes: &'a [KeyHash], lookup: F) -> f64
 where
-    F: Fn(&KeyHash) -> Fut,
+    F: Fn(&'a KeyHash) -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
     const LOOKUPS: usize = 200_000;
