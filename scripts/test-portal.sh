@@ -86,7 +86,7 @@ start_dev() {
 }
 start_dev dev
 portal="$url"
-short_ttl=5
+short_ttl=10 # long enough for the control sign-in on a busy machine, short enough to wait out
 start_dev short-links GATEHOUSE_SIGNIN_LINK_TTL_SECS=$short_ttl
 short_portal="$url"
 
