@@ -50,6 +50,9 @@ scripts/test-edge.sh
 step "admin API under schemathesis: generated requests against gatehouse dev, served schema enforced"
 scripts/test-schemathesis.sh
 
+step "developer portal in Chromium: playwright-core and axe-core against gatehouse dev, mail over SMTP"
+scripts/test-portal.sh
+
 step "all passed in $((SECONDS - started)) s"
 sleep 0.2 # let tee write out the runners' summaries
 awk '/^test result: /{p += $4; f += $6} /^ℹ pass /{p += $3} /^ℹ fail /{f += $3} END {printf "%d passed, %d failed\n", p, f}' "$log"

@@ -161,7 +161,11 @@ async fn get_a_key_subscribes_the_developers_app_and_shows_the_secret_once() {
         .await;
 
     let anonymous = h.browse("GET", &format!("/apis/{api_id}"), "", &[]).await;
-    assert!(anonymous.html.contains(&format!("href=\"/signin?next=/apis/{api_id}\"")), "{}", anonymous.html);
+    // Signed out, the page itself asks for the email, and its form token is the cookie's.
+    assert!(anonymous.html.contains(&format!("name=\"next\" value=\"/apis/{api_id}\"")), "{}", anonymous.html);
+    let token = hidden(&anonymous.html, "csrf");
+    let cookie = format!("__Host-gatehouse-form={token};");
+    assert!(anonymous.set_cookies.iter().any(|c| c.starts_with(&cookie)), "{:?}", anonymous.set_cookies);
 
     let jar = sign_up(&h, dir.path(), "ada@example.com").await;
     let page = h.browse("GET", &format!("/apis/{api_id}"), &jar.header(), &[]).await;

@@ -86,6 +86,7 @@ pub fn app_with_mailer(
         site_name: config.portal.site_name.unwrap_or(defaults.site_name),
         gateway_url: config.portal.gateway_url,
         public_url: config.portal.public_url,
+        signin_link_lifetime: defaults.signin_link_lifetime,
     });
     if let Some(mailer) = mailer {
         state = state.with_mailer(mailer);

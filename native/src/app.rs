@@ -55,10 +55,15 @@ pub struct AppConfig {
     /// SMTP server for the portal's mail; `None` writes it to `outbox/` in the data dir.
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    /// How long a portal sign-in link works; only tests set less than the default.
+    pub signin_link_ttl: Duration,
 }
 
 /// The portal's sender when none is configured.
 pub const DEFAULT_MAIL_FROM: &str = "Gatehouse <portal@gatehouse.localhost>";
+
+/// A sign-in link's lifetime, as issue 17 sets it: 15 minutes.
+pub const DEFAULT_SIGNIN_LINK_TTL_SECS: u64 = 15 * 60;
 
 impl AppConfig {
     /// Ephemeral ports on 127.0.0.1, a fresh identity secret, no demo.
@@ -82,6 +87,7 @@ impl AppConfig {
             admin_read_timeout: gateway::READ_TIMEOUT,
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
+            signin_link_ttl: Duration::from_secs(DEFAULT_SIGNIN_LINK_TTL_SECS),
         }
     }
 }
@@ -134,7 +140,17 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
         None
     };
 
-    // The gateway first, so the portal knows its address (try-it sends calls there).
+    // The control plane's address before anything that names it: the gateway's CORS origin
+    // and the portal's mail links. `gatehouse dev` allows its own portal by default, and with
+    // port 0 that origin is only known once the listener is bound.
+    let admin_listener = bind(config.admin_addr).await?;
+    let admin_addr = admin_listener.local_addr().map_err(|e| fail("admin API", &e))?;
+    let mut gateway_config = config.gateway;
+    if gateway_config.portal_origin.as_deref() == Some(format!("http://{}", config.admin_addr).as_str()) {
+        gateway_config.portal_origin = Some(format!("http://{admin_addr}"));
+    }
+
+    // The gateway before the portal, so the portal knows its address (try-it sends calls there).
     let adapters = NativeAdapters {
         read_model,
         limiter: Arc::clone(&limiter),
@@ -143,19 +159,17 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
         usage: Arc::clone(&usage),
         clock: SystemClock::default(),
     };
-    let gateway = Arc::new(Gateway::new(adapters, config.gateway));
+    let gateway = Arc::new(Gateway::new(adapters, gateway_config));
     let workers = gateway::spawn_workers(config.gateway_addr, config.gateway_threads, gateway, shutdown_rx.clone())
         .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", config.gateway_addr)))?;
     let gateway_addr = workers.addr;
 
-    // The control plane's address before its router: the portal's mail links point there.
-    let admin_listener = bind(config.admin_addr).await?;
-    let admin_addr = admin_listener.local_addr().map_err(|e| fail("admin API", &e))?;
     let mailer = mailer(config.smtp_url.as_deref(), &config.mail_from, &config.data_dir)
         .map_err(|e| fail("cannot set up the portal's mail", &e))?;
     let portal = PortalSettings {
         gateway_url: Some(format!("http://{gateway_addr}")),
         public_url: Some(format!("http://{admin_addr}")),
+        signin_link_lifetime: i64::try_from(config.signin_link_ttl.as_millis()).unwrap_or(i64::MAX),
         ..PortalSettings::default()
     };
 

@@ -49,6 +49,10 @@ pub struct DevArgs {
     /// Sender of the portal's mail.
     #[arg(long, env = "GATEHOUSE_MAIL_FROM", default_value = app::DEFAULT_MAIL_FROM)]
     pub mail_from: String,
+    /// For tests only (hidden): seconds a sign-in link works, instead of 15 minutes, so a
+    /// browser test sees an expired link refused without waiting.
+    #[arg(long, env = "GATEHOUSE_SIGNIN_LINK_TTL_SECS", hide = true, default_value_t = app::DEFAULT_SIGNIN_LINK_TTL_SECS)]
+    pub signin_link_ttl_secs: u64,
     /// The developer portal's origin, the only one the gateway answers CORS for (the portal's
     /// try-it console calls the gateway from the browser). Defaults to the control plane's
     /// own address, where `gatehouse dev` serves the portal.
@@ -94,6 +98,7 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
         admin_read_timeout: crate::gateway::READ_TIMEOUT,
         smtp_url: args.smtp_url,
         mail_from: args.mail_from,
+        signin_link_ttl: Duration::from_secs(args.signin_link_ttl_secs.max(1)),
     };
     let running = app::start(config).await?;
     eprintln!("gateway   http://{}", running.gateway_addr);
@@ -129,6 +134,15 @@ mod tests {
         let cli = Cli::try_parse_from(["gatehouse"]).expect("no flags needed");
         assert_eq!(cli.dev.usage_flush_secs, 1);
         assert_eq!(cli.dev.quota_flush_ms, 1000);
+    }
+
+    /// Issue 17 promises sign-in links that last 15 minutes; only a test shortens them.
+    #[test]
+    fn sign_in_links_last_fifteen_minutes_unless_a_test_says_otherwise() {
+        let cli = Cli::try_parse_from(["gatehouse"]).expect("no flags needed");
+        assert_eq!(cli.dev.signin_link_ttl_secs, 15 * 60);
+        let cli = Cli::try_parse_from(["gatehouse", "--signin-link-ttl-secs", "3"]).expect("hidden flag");
+        assert_eq!(cli.dev.signin_link_ttl_secs, 3);
     }
 
     /// The portal is served on the control-plane address, so that is the origin its try-it

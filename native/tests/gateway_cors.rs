@@ -83,3 +83,15 @@ async fn the_gateway_answers_cors_for_the_portal_origin_only_and_never_counts_a_
     assert_eq!(usage["items"][0]["requests"], 4, "{usage}");
     h.app.shutdown().await;
 }
+
+/// `gatehouse dev --admin-addr 127.0.0.1:0` allows its own portal, whose port is only known
+/// once bound: the gateway must allow that bound origin, not `http://127.0.0.1:0`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_on_an_ephemeral_port_is_the_origin_the_gateway_allows() {
+    let h = Harness::start_with(|c| c.gateway.portal_origin = Some(format!("http://{}", c.admin_addr))).await;
+    let portal = format!("http://{}", h.app.admin_addr);
+    assert_ne!(h.app.admin_addr.port(), 0);
+    let asks = [("access-control-request-method", "GET"), ("access-control-request-headers", "x-api-key")];
+    let pre = from(&h, &portal, "OPTIONS", &asks).await;
+    assert_eq!(pre.header("access-control-allow-origin"), Some(portal.as_str()), "{:?}", pre.headers);
+}

@@ -182,8 +182,11 @@ struct ApiPage {
     base_url: Option<String>,
     sunset: Option<String>,
     successor: Option<String>,
-    /// Plans offer "Get a key" to a signed-in developer, "Sign in to get a key" to others.
+    /// Plans offer "Get a key" to a signed-in developer; others get the sign-in form on the
+    /// page itself (one click fewer on the way to a first call than a link to `/signin`).
     signed_in_developer: bool,
+    /// The anonymous form token of that sign-in form; empty when someone is signed in.
+    signin_form_token: String,
     new_secret: Option<NewSecret>,
     /// The static reference with its try-it forms (`templates/reference.html`); none for a
     /// retired API, which no longer answers calls.
@@ -205,10 +208,23 @@ pub(crate) async fn api_page<R: Repo, P: Publisher>(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    match session::current(&s, &headers).await {
-        Ok(current) => api_page_for(&s, &id, current.as_ref(), None).await,
-        Err(e) => apps::failed(e),
+    let current = match session::current(&s, &headers).await {
+        Ok(current) => current,
+        Err(e) => return apps::failed(e),
+    };
+    if current.is_some() {
+        return api_page_for(&s, &id, current.as_ref(), None).await;
     }
+    // Signed out: the page carries the sign-in form, with its double-submit token.
+    let (token, cookie) = match session::anonymous_form_token(&headers) {
+        Ok(found) => found,
+        Err(e) => return apps::failed(e),
+    };
+    let mut response = api_page_with(&s, &id, None, None, token).await;
+    if let Some(cookie) = cookie.filter(|_| response.status().is_success()) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 /// An API's page for whoever is signed in, with a secret just issued shown once.
@@ -217,6 +233,16 @@ pub(crate) async fn api_page_for<R: Repo, P: Publisher>(
     id: &str,
     current: Option<&Current>,
     new_secret: Option<NewSecret>,
+) -> Response {
+    api_page_with(s, id, current, new_secret, String::new()).await
+}
+
+async fn api_page_with<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    id: &str,
+    current: Option<&Current>,
+    new_secret: Option<NewSecret>,
+    signin_form_token: String,
 ) -> Response {
     let api = match visible_api(s, id).await {
         Ok(Some(api)) => api,
@@ -244,6 +270,7 @@ pub(crate) async fn api_page_for<R: Repo, P: Publisher>(
         sunset,
         successor,
         signed_in_developer: current.is_some_and(|c| c.developer.is_some()),
+        signin_form_token,
         new_secret,
         api,
     };

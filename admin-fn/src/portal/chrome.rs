@@ -1,6 +1,9 @@
 //! What every page's frame needs: the site's name, who is signed in, the form token and
 //! one-off notices; and the portal's settings.
 
+use gatehouse_core::model::SignInLink;
+use gatehouse_core::time::UnixMillis;
+
 use super::assets;
 use super::session::Current;
 
@@ -16,11 +19,19 @@ pub struct PortalSettings {
     /// its mail. Configured, never taken from a request's `Host` (which anyone can forge, to
     /// send a victim a sign-in link to their own site). `None` turns sign-in off.
     pub public_url: Option<String>,
+    /// How long a sign-in link works, in milliseconds: [`SignInLink::LIFETIME`] (15 minutes)
+    /// unless a test shortens it to see an expired link refused without waiting.
+    pub signin_link_lifetime: UnixMillis,
 }
 
 impl Default for PortalSettings {
     fn default() -> Self {
-        PortalSettings { site_name: "Gatehouse".into(), gateway_url: None, public_url: None }
+        PortalSettings {
+            site_name: "Gatehouse".into(),
+            gateway_url: None,
+            public_url: None,
+            signin_link_lifetime: SignInLink::LIFETIME,
+        }
     }
 }
 
@@ -31,6 +42,17 @@ impl PortalSettings {
         let (scheme, rest) = url.split_once("://")?;
         let host = rest.split('/').next().filter(|h| !h.is_empty())?;
         Some(format!("{scheme}://{host}"))
+    }
+
+    /// The sign-in link's lifetime in words, for the mail and the page that promise it.
+    pub(crate) fn signin_link_lifetime_words(&self) -> String {
+        let secs = self.signin_link_lifetime / 1000;
+        match (secs % 60, secs / 60) {
+            (0, 1) => "1 minute".to_owned(),
+            (0, minutes) => format!("{minutes} minutes"),
+            (1, 0) => "1 second".to_owned(),
+            _ => format!("{secs} seconds"),
+        }
     }
 }
 
@@ -99,5 +121,14 @@ mod tests {
         assert_eq!(with("http://127.0.0.1:8080").gateway_origin().as_deref(), Some("http://127.0.0.1:8080"));
         assert_eq!(with("not a url").gateway_origin(), None);
         assert_eq!(PortalSettings::default().gateway_origin(), None);
+    }
+
+    #[test]
+    fn the_link_lifetime_is_promised_in_the_units_it_was_set_in() {
+        let with = |ms| PortalSettings { signin_link_lifetime: ms, ..PortalSettings::default() };
+        assert_eq!(PortalSettings::default().signin_link_lifetime_words(), "15 minutes");
+        assert_eq!(with(60_000).signin_link_lifetime_words(), "1 minute");
+        assert_eq!(with(90_000).signin_link_lifetime_words(), "90 seconds");
+        assert_eq!(with(3_000).signin_link_lifetime_words(), "3 seconds");
     }
 }

@@ -1,6 +1,7 @@
 //! Signing in without a password: the portal mails a one-time link (15 minutes, single use,
 //! stored only as a hash); following it and pressing Continue opens a session. The same
-//! steps sign a new developer up, recording when they accepted the terms of use.
+//! steps sign a new developer up, recording when they accepted the terms of use. Only tests
+//! shorten the lifetime (`PortalSettings::signin_link_lifetime`), to see a link expire.
 //!
 //! The link opens a page with a button rather than signing in on the GET: mail scanners
 //! fetch links in messages, and a GET that signed in would spend the link before its owner
@@ -50,6 +51,7 @@ struct SignInPage {
 struct SentPage {
     chrome: Chrome,
     email: String,
+    lifetime: String,
 }
 
 #[derive(Template)]
@@ -143,7 +145,7 @@ pub(crate) async fn send_link<R: Repo, P: Publisher>(
     if let Err(e) = mail_link(&s, &email, local_path(&form.next)).await {
         return failed(e);
     }
-    render(&SentPage { chrome: Chrome::new(&s.portal), email })
+    render(&SentPage { chrome: Chrome::new(&s.portal), email, lifetime: s.portal.signin_link_lifetime_words() })
 }
 
 async fn throttled<R: Repo, P: Publisher>(
@@ -172,16 +174,17 @@ async fn mail_link<R: Repo, P: Publisher>(
         email: email.to_owned(),
         next: next.map(str::to_owned),
         created_at: now,
-        expires_at: now + SignInLink::LIFETIME,
+        expires_at: now + s.portal.signin_link_lifetime,
         used_at: None,
     };
     s.repo.transact(vec![Write::insert(&link)?]).await?;
     let url = format!("{}/signin/verify?token={token}", base.trim_end_matches('/'));
     let text = format!(
         "Hello,\n\nSomeone (we hope you) asked to sign in to {site} with this address. To continue, open this \
-         link within 15 minutes:\n\n{url}\n\nThe link works once. If you did not ask for it, ignore this message; \
+         link within {lifetime}:\n\n{url}\n\nThe link works once. If you did not ask for it, ignore this message; \
          nothing happens without the link.\n",
-        site = s.portal.site_name
+        site = s.portal.site_name,
+        lifetime = s.portal.signin_link_lifetime_words()
     );
     let mail = Mail { to: email.to_owned(), subject: format!("Sign in to {}", s.portal.site_name), text };
     mailer.send(mail).await.map_err(|e| AdminError::Internal(e.to_string()))
