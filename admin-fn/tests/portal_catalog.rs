@@ -116,3 +116,17 @@ async fn unknown_pages_are_html_for_browsers_and_problems_for_the_api() {
     assert_eq!(headers["content-type"], "text/css; charset=utf-8");
     assert!(css.contains(":root"));
 }
+
+#[tokio::test]
+async fn the_terms_page_shows_the_providers_text_or_says_there_is_none() {
+    let (_, _, none) = Harness::new().page("/terms").await;
+    assert!(none.contains("has not published terms of use"), "{none}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (status, _, terms) = Harness::with_outbox(dir.path()).page("/terms").await;
+    assert_eq!(status, 200);
+    assert!(
+        terms.contains("<p>Use the APIs fairly. Keep keys secret.</p>")
+            && terms.contains("<p>We may change these terms.</p>"),
+        "{terms}"
+    );
+}

@@ -32,6 +32,8 @@ pub mod names {
     /// `smtps://user:pass@email-smtp.eu-west-1.amazonaws.com` for Amazon SES.
     pub const SMTP_URL: &str = "GATEHOUSE_SMTP_URL";
     pub const MAIL_FROM: &str = "GATEHOUSE_MAIL_FROM";
+    /// The portal's terms of use, plain text (shown at /terms; signing up accepts them).
+    pub const TERMS: &str = "GATEHOUSE_TERMS";
 }
 
 /// How the portal presents itself and sends mail; sign-in needs `public_url` and `smtp_url`.
@@ -42,6 +44,7 @@ pub struct PortalConfig {
     pub site_name: Option<String>,
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
+    pub terms: Option<String>,
 }
 
 /// Where and how to publish to the edge.
@@ -130,6 +133,7 @@ impl Config {
             site_name: get(names::SITE_NAME),
             smtp_url: get(names::SMTP_URL),
             mail_from: get(names::MAIL_FROM),
+            terms: get(names::TERMS),
         };
         for (name, url) in [(names::PORTAL_URL, &portal.public_url), (names::GATEWAY_URL, &portal.gateway_url)] {
             if url.as_deref().is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {

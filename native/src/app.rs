@@ -55,6 +55,8 @@ pub struct AppConfig {
     /// SMTP server for the portal's mail; `None` writes it to `outbox/` in the data dir.
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    /// The portal's terms of use (plain text).
+    pub terms: Option<String>,
     /// How long a portal sign-in link works; only tests set less than the default.
     pub signin_link_ttl: Duration,
 }
@@ -87,6 +89,7 @@ impl AppConfig {
             admin_read_timeout: gateway::READ_TIMEOUT,
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
+            terms: None,
             signin_link_ttl: Duration::from_secs(DEFAULT_SIGNIN_LINK_TTL_SECS),
         }
     }
@@ -170,6 +173,7 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
         gateway_url: Some(format!("http://{gateway_addr}")),
         public_url: Some(format!("http://{admin_addr}")),
         signin_link_lifetime: i64::try_from(config.signin_link_ttl.as_millis()).unwrap_or(i64::MAX),
+        terms: config.terms.clone(),
         ..PortalSettings::default()
     };
 

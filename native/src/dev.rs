@@ -53,6 +53,10 @@ pub struct DevArgs {
     /// browser test sees an expired link refused without waiting.
     #[arg(long, env = "GATEHOUSE_SIGNIN_LINK_TTL_SECS", hide = true, default_value_t = app::DEFAULT_SIGNIN_LINK_TTL_SECS)]
     pub signin_link_ttl_secs: u64,
+    /// A plain-text file with the portal's terms of use (shown at /terms; signing up accepts
+    /// them).
+    #[arg(long, env = "GATEHOUSE_TERMS_FILE")]
+    pub terms_file: Option<PathBuf>,
     /// The developer portal's origin, the only one the gateway answers CORS for (the portal's
     /// try-it console calls the gateway from the browser). Defaults to the control plane's
     /// own address, where `gatehouse dev` serves the portal.
@@ -78,28 +82,35 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
     };
     let demo_key_file = args.data_dir.join(crate::secrets::DEMO_KEY_FILE);
     let portal_origin = Some(portal_origin(&args)?);
-    let config = AppConfig {
-        data_dir: args.data_dir,
-        gateway_addr: args.gateway_addr,
-        admin_addr: args.admin_addr,
-        demo_upstream_addr: args.demo_upstream_addr,
-        demo: !args.no_demo,
-        usage_flush: Duration::from_secs(args.usage_flush_secs.max(1)),
-        quota_flush: Duration::from_millis(args.quota_flush_ms.max(1)),
-        cache_max_bytes: args.cache_mib * 1024 * 1024,
-        gateway_threads: args
-            .gateway_threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map(usize::from).unwrap_or(1)),
-        gateway: GatewayConfig {
-            max_body_bytes: args.max_body_bytes,
-            identity_secret: identity_secret.into_bytes(),
-            portal_origin,
-        },
-        admin_read_timeout: crate::gateway::READ_TIMEOUT,
-        smtp_url: args.smtp_url,
-        mail_from: args.mail_from,
-        signin_link_ttl: Duration::from_secs(args.signin_link_ttl_secs.max(1)),
-    };
+    let config =
+        AppConfig {
+            data_dir: args.data_dir,
+            gateway_addr: args.gateway_addr,
+            admin_addr: args.admin_addr,
+            demo_upstream_addr: args.demo_upstream_addr,
+            demo: !args.no_demo,
+            usage_flush: Duration::from_secs(args.usage_flush_secs.max(1)),
+            quota_flush: Duration::from_millis(args.quota_flush_ms.max(1)),
+            cache_max_bytes: args.cache_mib * 1024 * 1024,
+            gateway_threads: args
+                .gateway_threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map(usize::from).unwrap_or(1)),
+            gateway: GatewayConfig {
+                max_body_bytes: args.max_body_bytes,
+                identity_secret: identity_secret.into_bytes(),
+                portal_origin,
+            },
+            admin_read_timeout: crate::gateway::READ_TIMEOUT,
+            terms: match &args.terms_file {
+                Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                    CliError::Usage(format!("cannot read the terms of use from {}: {e}", path.display()))
+                })?),
+                None => None,
+            },
+            smtp_url: args.smtp_url,
+            mail_from: args.mail_from,
+            signin_link_ttl: Duration::from_secs(args.signin_link_ttl_secs.max(1)),
+        };
     let running = app::start(config).await?;
     eprintln!("gateway   http://{}", running.gateway_addr);
     eprintln!("portal    http://{}/", running.admin_addr);

@@ -22,6 +22,9 @@ pub struct PortalSettings {
     /// How long a sign-in link works, in milliseconds: [`SignInLink::LIFETIME`] (15 minutes)
     /// unless a test shortens it to see an expired link refused without waiting.
     pub signin_link_lifetime: UnixMillis,
+    /// The provider's terms of use, as plain text (paragraphs split by blank lines), shown at
+    /// `/terms`; signing up accepts them. `None`: the page says none are published.
+    pub terms: Option<String>,
 }
 
 impl Default for PortalSettings {
@@ -31,6 +34,7 @@ impl Default for PortalSettings {
             gateway_url: None,
             public_url: None,
             signin_link_lifetime: SignInLink::LIFETIME,
+            terms: None,
         }
     }
 }

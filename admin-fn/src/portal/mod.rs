@@ -16,6 +16,7 @@ mod plain_words;
 pub mod reference;
 mod session;
 mod signin;
+mod terms;
 mod throttle;
 mod usage;
 
@@ -43,6 +44,7 @@ pub(crate) fn router<R: Repo, P: Publisher>(state: &AdminState<R, P>) -> Router<
         .route("/apis/{id}/openapi.json", get(catalog::api_document::<R, P>))
         .route("/apis/{id}/interactive", get(catalog::interactive::<R, P>))
         .route("/assets/{*name}", get(assets::serve))
+        .route("/terms", get(terms::page::<R, P>))
         .route("/usage", get(usage::page::<R, P>))
         .route("/account", get(account::page::<R, P>))
         .route("/account/export.json", get(account::export::<R, P>))

@@ -45,6 +45,7 @@ impl Harness {
             let portal = PortalSettings {
                 public_url: Some("http://portal.test".into()),
                 gateway_url: Some("http://gateway.test".into()),
+                terms: Some("Use the APIs fairly.\nKeep keys secret.\n\nWe may change these terms.".into()),
                 ..PortalSettings::default()
             };
             state.with_portal(portal).with_mailer(Arc::new(mailer))
