@@ -116,15 +116,26 @@ async fn close<R: Repo, P: Publisher>(
     actor: Actor,
     Id(id): Id,
 ) -> Result<Tagged<Json<Developer>>, AdminError> {
-    let developer = close_developer(&s, &actor, &id).await?;
+    let developer = close_account(&s, &actor, &id).await?;
+    Ok(Tagged(etag_of(&developer)?, Json(developer)))
+}
+
+/// Closes developer `id`'s account (see [`close`]) and answers the closed record; the
+/// portal's "close my account" calls this too.
+pub(crate) async fn close_account<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    actor: &Actor,
+    id: &str,
+) -> Result<Developer, AdminError> {
+    let developer = close_developer(s, actor, id).await?;
     for attempt in 1..=MAX_ATTEMPTS {
-        match revoke_all(&s, &actor, &id).await {
+        match revoke_all(s, actor, id).await {
             Err(AdminError::Store(StoreError::Changed)) if attempt < MAX_ATTEMPTS => continue,
             other => other?,
         }
         break;
     }
-    Ok(Tagged(etag_of(&developer)?, Json(developer)))
+    Ok(developer)
 }
 
 /// Anonymises and closes the developer record (compare-and-set), unless already closed.

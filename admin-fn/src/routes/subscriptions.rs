@@ -149,8 +149,6 @@ pub(crate) struct RejectRequest {
     reason: String,
 }
 
-/// Refuses a pending (or ends an active) subscription, keeping the reason and time on it. It
-/// then grants nothing at the gateway: only active subscriptions compile into grants.
 async fn reject<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
@@ -158,14 +156,27 @@ async fn reject<R: Repo, P: Publisher>(
     if_match: IfMatch,
     JsonBody(body): JsonBody<RejectRequest>,
 ) -> Result<Tagged<Json<SubscriptionView>>, AdminError> {
-    let reason = body.reason.trim().to_owned();
+    Ok(reject_subscription(&s, &actor, &id, &if_match, &body.reason).await?.map(Json))
+}
+
+/// Refuses a pending (or ends an active) subscription, keeping the reason and time on it. It
+/// then grants nothing at the gateway: only active subscriptions compile into grants. The
+/// portal's admin area calls this too.
+pub(crate) async fn reject_subscription<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    actor: &Actor,
+    id: &str,
+    if_match: &IfMatch,
+    reason: &str,
+) -> Result<Tagged<SubscriptionView>, AdminError> {
+    let reason = reason.trim().to_owned();
     if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
         let message = format!("must be 1 to {MAX_REASON_CHARS} characters, not blank");
         return Err(AdminError::validation(vec![FieldError::new("/reason", message)]));
     }
     let at = s.now();
     let rejected = s
-        .modify(&actor, "subscription.reject", ("subscription", &id), &if_match, |sub: &mut Subscription| {
+        .modify(actor, "subscription.reject", ("subscription", id), if_match, |sub: &mut Subscription| {
             if matches!(sub.status, SubscriptionStatus::Rejected | SubscriptionStatus::Suspended) {
                 return Err(AdminError::conflict("only a pending or active subscription can be rejected"));
             }
@@ -174,7 +185,7 @@ async fn reject<R: Repo, P: Publisher>(
             Ok(vec![])
         })
         .await?;
-    Ok(rejected.map(|sub| Json(SubscriptionView::new(sub))))
+    Ok(rejected.map(SubscriptionView::new))
 }
 
 async fn list<R: Repo, P: Publisher>(
