@@ -191,3 +191,23 @@ async fn closing_revokes_every_key_erases_personal_fields_everywhere_and_keeps_u
     assert_eq!((twice.status.as_u16(), twice.body["closed_at"].clone()), (200, closed.body["closed_at"].clone()));
     assert_eq!(h.publisher.changes().len(), writes);
 }
+
+#[tokio::test]
+async fn an_unreadable_key_record_does_not_stop_closing_the_account() {
+    use gatehouse_core::store::{Record, Write};
+    let h = Harness::new();
+    let grace = onboard(&h, EMAIL, 1, 2).await;
+    let bad = Record {
+        kind: EntityKind::Key,
+        id: "key_bad".into(),
+        parent: Some(grace.apps[0].clone()),
+        uniques: vec![],
+        body: "{\"id\": 1".into(),
+    };
+    h.repo.transact(vec![Write::Insert(bad)]).await.unwrap();
+    let closed = h.call("POST", &format!("/v1/developers/{}/close", grace.developer), None).await;
+    assert_eq!(closed.status, 200, "{:?}", closed.body);
+    for id in &grace.keys {
+        assert_eq!(h.repo.get::<Key>(id).await.unwrap().status, gatehouse_core::model::KeyStatus::Revoked);
+    }
+}

@@ -148,6 +148,7 @@ fn developers(d: &mut Doc) {
     d.op(Method::POST, "/v1/developers/{id}/close", "Close the account: revoke every key, erase personal fields")
         .ok::<Developer>()
         .tagged()
+        .errors(&[409])
         .add();
     d.op(Method::GET, "/v1/developers/{id}/apps", "List a developer's apps").ok::<Items<App>>().add();
     d.op(Method::POST, "/v1/developers/{id}/apps", "Create an app for a developer")

@@ -170,8 +170,6 @@ pub(crate) struct RejectRequest {
     reason: String,
 }
 
-/// Refuses a pending (or ends an active) subscription, keeping the reason and time on it. It
-/// then grants nothing at the gateway: only active subscriptions compile into grants.
 async fn reject<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,

@@ -109,3 +109,22 @@ async fn sqlite_data_survives_reopening_the_file() {
     assert!(matches!(clash, Err(StoreError::Conflict(_))));
     let _ = std::fs::remove_file(&path);
 }
+
+/// A file written before `key_last_seen` existed (schema v3) gets it filled from its rollups
+/// when it is opened, so keys used before the upgrade still show when.
+#[tokio::test]
+async fn upgrading_fills_key_last_seen_from_the_rollups_already_stored() {
+    let path = temp_db("upgrade");
+    let repo = SqliteRepo::open(&path).expect("open");
+    let mut rollups = vec![gatehouse_core::store::contract::rollup(60_000, 1, "valid", 900)];
+    rollups.push(gatehouse_core::store::contract::rollup(180_000, 2, "valid", 900));
+    repo.add_rollups(&rollups).await.expect("rollups");
+    drop(repo);
+    let conn = rusqlite::Connection::open(&path).expect("raw");
+    conn.execute_batch("DROP INDEX rollups_by_api; DROP TABLE key_last_seen; PRAGMA user_version = 3;").expect("v3");
+    drop(conn);
+    let upgraded = SqliteRepo::open(&path).expect("upgrade");
+    let seen = upgraded.keys_last_seen(&["key_1".to_string()]).await.expect("last seen");
+    assert_eq!(seen.get("key_1"), Some(&180_000));
+    let _ = std::fs::remove_file(&path);
+}

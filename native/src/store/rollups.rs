@@ -38,6 +38,7 @@ const EXISTING: &str = "SELECT outcomes, latency FROM rollups WHERE minute = ?1 
 pub fn add(tx: &Transaction<'_>, rollups: &[Rollup]) -> Result<(), String> {
     let mut existing = tx.prepare_cached(EXISTING).map_err(|e| e.to_string())?;
     let mut upsert = tx.prepare_cached(UPSERT).map_err(|e| e.to_string())?;
+    let mut seen = tx.prepare_cached(SEEN).map_err(|e| e.to_string())?;
     for Rollup { key: k, values: v } in rollups {
         let ids = params![k.minute, k.api_id, k.operation_id, k.key_id, k.app_id, k.developer_id];
         let stored: Option<(String, String)> =
@@ -77,9 +78,16 @@ pub fn add(tx: &Transaction<'_>, rollups: &[Rollup]) -> Result<(), String> {
                 merged_l
             ])
             .map_err(|e| e.to_string())?;
+        if !k.key_id.is_empty() {
+            seen.execute(params![k.key_id, k.minute]).map_err(|e| e.to_string())?;
+        }
     }
     Ok(())
 }
+
+/// Raises a key's latest usage minute (`key_last_seen`) in the same transaction as its rollup.
+const SEEN: &str = "INSERT INTO key_last_seen (key_id, minute) VALUES (?1, ?2)
+    ON CONFLICT (key_id) DO UPDATE SET minute = MAX(minute, excluded.minute)";
 
 const SELECT: &str = "
     SELECT minute, api_id, operation_id, key_id, app_id, developer_id, requests,
@@ -122,13 +130,13 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<(RollupKey, RollupValues)> {
     Ok((key, values))
 }
 
-/// The latest minute of each key, one seek each on `rollups_by_key` (a rollup row exists only
-/// for a minute with at least one request, so the latest row is the latest traffic).
+/// The latest usage minute of each key, from `key_last_seen` (one primary-key seek each).
 pub fn last_seen(tx: &Transaction<'_>, key_ids: &[String]) -> Result<BTreeMap<String, UnixMillis>, String> {
-    let mut stmt = tx.prepare_cached("SELECT MAX(minute) FROM rollups WHERE key_id = ?1").map_err(|e| e.to_string())?;
+    let mut stmt =
+        tx.prepare_cached("SELECT minute FROM key_last_seen WHERE key_id = ?1").map_err(|e| e.to_string())?;
     let mut seen = BTreeMap::new();
     for id in key_ids {
-        let latest: Option<i64> = stmt.query_row([id], |row| row.get(0)).map_err(|e| e.to_string())?;
+        let latest: Option<i64> = stmt.query_row([id], |row| row.get(0)).optional().map_err(|e| e.to_string())?;
         if let Some(minute) = latest {
             seen.insert(id.clone(), minute);
         }
@@ -138,12 +146,12 @@ pub fn last_seen(tx: &Transaction<'_>, key_ids: &[String]) -> Result<BTreeMap<St
 
 const APP_CALLS: &str = "
     SELECT developer_id, app_id, SUM(requests) FROM rollups
-    WHERE minute >= ?2 AND minute < ?3 AND api_id = ?1 AND app_id <> ''
+    WHERE api_id = ?1 AND minute >= ?2 AND minute < ?3 AND app_id <> ''
     GROUP BY developer_id, app_id HAVING SUM(requests) > 0
     ORDER BY 3 DESC, app_id";
 
-/// Calls to one API per (developer, app) in `[from, to)`: one range scan on the primary key,
-/// which starts with the minute.
+/// Calls to one API per (developer, app) in `[from, to)`: one range scan of `rollups_by_api`,
+/// which holds every column the query reads.
 pub fn app_calls(
     tx: &Transaction<'_>,
     api_id: &str,
