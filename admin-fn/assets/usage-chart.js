@@ -15,6 +15,8 @@ window.addEventListener("DOMContentLoaded", () => {
       { label: "Requests", stroke: "#0a58ca", width: 2 },
       { label: "Errors", stroke: "#a40e26", width: 2 },
     ],
+    // One point gives uPlot no span to scale to (it once drew years): pad it by an hour.
+    scales: { x: { time: true, range: (u, min, max) => (min === max ? [min - 1800, max + 1800] : [min, max]) } },
     axes: [{}, { label: "calls" }],
   }, data, box);
 });
