@@ -203,6 +203,7 @@ async fn an_unreadable_key_record_does_not_stop_closing_the_account() {
         parent: Some(grace.apps[0].clone()),
         uniques: vec![],
         body: "{\"id\": 1".into(),
+        expires_at: None,
     };
     h.repo.transact(vec![Write::Insert(bad)]).await.unwrap();
     let closed = h.call("POST", &format!("/v1/developers/{}/close", grace.developer), None).await;
