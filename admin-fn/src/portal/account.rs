@@ -11,7 +11,7 @@ use gatehouse_core::model::Developer;
 use gatehouse_core::store::Repo;
 use serde::Deserialize;
 
-use super::apps::{developer, failed};
+use super::apps::{developer, failed, posting};
 use super::catalog::date;
 use super::session;
 use super::{html_error, render, Chrome};
@@ -75,13 +75,10 @@ pub(crate) async fn close<R: Repo, P: Publisher>(
     headers: HeaderMap,
     Form(form): Form<CloseForm>,
 ) -> Response {
-    let (current, developer) = match developer(&s, &headers, "/account").await {
+    let (current, developer) = match posting(&s, &headers, "/account", &form.csrf).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    if !current.form_token_matches(&form.csrf) {
-        return html_error(StatusCode::FORBIDDEN, "Form expired", "Reload the page and try again.");
-    }
     if !form.confirm.trim().eq_ignore_ascii_case(&developer.email) {
         let detail = "Type your email address exactly as shown to confirm. Nothing was changed.";
         return html_error(StatusCode::UNPROCESSABLE_ENTITY, "Not closed", detail);

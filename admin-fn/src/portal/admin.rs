@@ -94,6 +94,19 @@ async fn admin<R: Repo, P: Publisher>(s: &AdminState<R, P>, headers: &HeaderMap)
     }
 }
 
+/// [`admin`], for a form's POST: also refuses a form without the session's token (403).
+async fn admin_posting<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<Current, Response> {
+    let current = admin(s, headers).await?;
+    match current.form_token_matches(csrf) {
+        true => Ok(current),
+        false => Err(html_error(StatusCode::FORBIDDEN, "Form expired", "Reload the page and try again.")),
+    }
+}
+
 pub(crate) struct PendingLine {
     pub id: String,
     pub developer: String,
@@ -220,13 +233,10 @@ pub(crate) async fn decide<R: Repo, P: Publisher>(
     Path(id): Path<String>,
     Form(form): Form<DecisionForm>,
 ) -> Response {
-    let current = match admin(&s, &headers).await {
+    let current = match admin_posting(&s, &headers, &form.csrf).await {
         Ok(current) => current,
         Err(response) => return response,
     };
-    if !current.form_token_matches(&form.csrf) {
-        return html_error(StatusCode::FORBIDDEN, "Form expired", "Reload the page and try again.");
-    }
     let actor = current.actor();
     let decided = match form.decision.as_str() {
         "approve" => subscriptions::approve_subscription(&s, &actor, &id, &IfMatch::default()).await,
@@ -260,13 +270,10 @@ pub(crate) async fn lifecycle<R: Repo, P: Publisher>(
     Path(id): Path<String>,
     Form(form): Form<LifecycleForm>,
 ) -> Response {
-    let current = match admin(&s, &headers).await {
+    let current = match admin_posting(&s, &headers, &form.csrf).await {
         Ok(current) => current,
         Err(response) => return response,
     };
-    if !current.form_token_matches(&form.csrf) {
-        return html_error(StatusCode::FORBIDDEN, "Form expired", "Reload the page and try again.");
-    }
     let successor = Some(form.successor.trim().to_owned()).filter(|s| !s.is_empty());
     let transition = match form.action.as_str() {
         "publish" => Transition::Publish,

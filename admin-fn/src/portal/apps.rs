@@ -51,6 +51,20 @@ pub(crate) async fn developer<R: Repo, P: Publisher>(
     }
 }
 
+/// [`developer`], for a form's POST: also refuses a form without the session's token (403).
+pub(crate) async fn posting<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    headers: &HeaderMap,
+    back_to: &str,
+    csrf: &str,
+) -> Result<(Current, Developer), Response> {
+    let (current, developer) = developer(s, headers, back_to).await?;
+    match current.form_token_matches(csrf) {
+        true => Ok((current, developer)),
+        false => Err(expired_form()),
+    }
+}
+
 pub(crate) fn failed(e: AdminError) -> Response {
     match e {
         AdminError::Problem(problem) => {
@@ -248,13 +262,10 @@ pub(crate) async fn create_app<R: Repo, P: Publisher>(
     headers: HeaderMap,
     Form(form): Form<NewAppForm>,
 ) -> Response {
-    let (current, developer) = match self::developer(&s, &headers, "/dashboard").await {
+    let (current, developer) = match posting(&s, &headers, "/dashboard", &form.csrf).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    if !current.form_token_matches(&form.csrf) {
-        return expired_form();
-    }
     match developers::insert_app(&s, &current.actor(), developer.id, Some(form.name.trim().to_owned())).await {
         Ok(app) => Redirect::to(&format!("/apps/{}", app.id)).into_response(),
         Err(e) => failed(e),
@@ -341,13 +352,10 @@ pub(crate) async fn create_key<R: Repo, P: Publisher>(
     Path(id): Path<String>,
     Form(form): Form<NewAppForm>,
 ) -> Response {
-    let (current, developer) = match self::developer(&s, &headers, &format!("/apps/{id}")).await {
+    let (current, developer) = match posting(&s, &headers, &format!("/apps/{id}"), &form.csrf).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    if !current.form_token_matches(&form.csrf) {
-        return expired_form();
-    }
     let app = match owned_app(&s, &developer, &id).await {
         Ok(app) => app,
         Err(response) => return response,
@@ -378,13 +386,10 @@ pub(crate) async fn rotate_key<R: Repo, P: Publisher>(
     Path(id): Path<String>,
     Form(form): Form<RotateForm>,
 ) -> Response {
-    let (current, developer) = match self::developer(&s, &headers, "/dashboard").await {
+    let (current, developer) = match posting(&s, &headers, "/dashboard", &form.csrf).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    if !current.form_token_matches(&form.csrf) {
-        return expired_form();
-    }
     let key = match owned_key(&s, &developer, &id).await {
         Ok(key) => key,
         Err(response) => return response,
@@ -423,13 +428,10 @@ pub(crate) async fn revoke_key<R: Repo, P: Publisher>(
     Path(id): Path<String>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    let (current, developer) = match self::developer(&s, &headers, "/dashboard").await {
+    let (current, developer) = match posting(&s, &headers, "/dashboard", &form.csrf).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    if !current.form_token_matches(&form.csrf) {
-        return expired_form();
-    }
     let key = match owned_key(&s, &developer, &id).await {
         Ok(key) => key,
         Err(response) => return response,
@@ -458,13 +460,10 @@ pub(crate) async fn get_key<R: Repo, P: Publisher>(
     Form(form): Form<GetKeyForm>,
 ) -> Response {
     let back = format!("/apis/{api_id}");
-    let (current, developer) = match self::developer(&s, &headers, &back).await {
+    let (current, developer) = match posting(&s, &headers, &back, &form.csrf).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    if !current.form_token_matches(&form.csrf) {
-        return expired_form();
-    }
     match get_key_for(&s, &current, &developer, &api_id, &form.plan_id).await {
         Ok(issued) => catalog::api_page_for(&s, &api_id, Some(&current), Some(issued)).await,
         Err(e) => failed(e),
@@ -521,13 +520,10 @@ pub(crate) async fn console_key<R: Repo, P: Publisher>(
     Path(api_id): Path<String>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    let (current, developer) = match self::developer(&s, &headers, &format!("/apis/{api_id}")).await {
+    let (current, developer) = match posting(&s, &headers, &format!("/apis/{api_id}"), &form.csrf).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    if !current.form_token_matches(&form.csrf) {
-        return expired_form();
-    }
     match console_key_for(&s, &current, &developer, &api_id).await {
         Ok(Some(issued)) => catalog::api_page_for(&s, &api_id, Some(&current), Some(issued)).await,
         Ok(None) => html_error(
