@@ -13,6 +13,7 @@ pub mod entitlements;
 pub mod field_value;
 pub mod hex;
 pub mod ids;
+pub mod jwt;
 pub mod keys;
 pub mod lifecycle;
 pub mod limits;
