@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::apps::failed;
 use super::catalog::date;
 use super::session::{self, anonymous_form_token, anonymous_form_token_matches, Current};
-use super::{html_error, render, Chrome};
+use super::{expired_form, html_error, render, Chrome};
 use crate::auth::admin_actor;
 use crate::error::AdminError;
 use crate::preconditions::IfMatch;
@@ -64,7 +64,7 @@ pub(crate) async fn signin<R: Repo, P: Publisher>(
     Form(form): Form<TokenForm>,
 ) -> Response {
     if !anonymous_form_token_matches(&headers, &form.csrf) {
-        return html_error(StatusCode::FORBIDDEN, "Form expired", "Reload the page and try again.");
+        return expired_form();
     }
     let Some(actor) = admin_actor(&s, &form.token) else {
         let page = SignInPage { chrome: Chrome::new(&s.portal), form_token: form.csrf, error: true };
@@ -103,7 +103,7 @@ async fn admin_posting<R: Repo, P: Publisher>(
     let current = admin(s, headers).await?;
     match current.form_token_matches(csrf) {
         true => Ok(current),
-        false => Err(html_error(StatusCode::FORBIDDEN, "Form expired", "Reload the page and try again.")),
+        false => Err(expired_form()),
     }
 }
 

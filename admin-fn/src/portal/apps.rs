@@ -20,8 +20,8 @@ use serde::Deserialize;
 
 use super::catalog::{self, date};
 use super::plain_words::thousands;
-use super::session::{self, Current};
-use super::{html_error, render, Chrome};
+use super::session::{self, CsrfForm, Current};
+use super::{expired_form, html_error, render, Chrome};
 use crate::error::AdminError;
 use crate::preconditions::IfMatch;
 use crate::publisher::Publisher;
@@ -82,10 +82,6 @@ pub(crate) fn failed(e: AdminError) -> Response {
 
 fn not_found() -> Response {
     html_error(StatusCode::NOT_FOUND, "Not found", "There is nothing at this address.")
-}
-
-fn expired_form() -> Response {
-    html_error(StatusCode::FORBIDDEN, "Form expired", "Reload the page and try again.")
 }
 
 /// A key as the pages list it.
@@ -285,18 +281,18 @@ async fn owned_app<R: Repo, P: Publisher>(
     }
 }
 
-/// The key, if its app is the developer's.
+/// The key and its app, if the app is the developer's.
 async fn owned_key<R: Repo, P: Publisher>(
     s: &AdminState<R, P>,
     developer: &Developer,
     id: &str,
-) -> Result<Key, Response> {
+) -> Result<(Key, App), Response> {
     let key = match s.repo.get::<Key>(id).await {
         Ok(key) => key,
         Err(StoreError::NotFound) => return Err(not_found()),
         Err(e) => return Err(failed(e.into())),
     };
-    owned_app(s, developer, &key.app_id).await.map(|_| key)
+    owned_app(s, developer, &key.app_id).await.map(|app| (key, app))
 }
 
 /// A secret shown once, right after it was made.
@@ -390,8 +386,8 @@ pub(crate) async fn rotate_key<R: Repo, P: Publisher>(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let key = match owned_key(&s, &developer, &id).await {
-        Ok(key) => key,
+    let (key, app) = match owned_key(&s, &developer, &id).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let Ok(hours) = form.grace_hours.trim().parse::<u64>() else {
@@ -405,20 +401,10 @@ pub(crate) async fn rotate_key<R: Repo, P: Publisher>(
     match keys::rotate_key(&s, &current.actor(), &key.id, &IfMatch::default(), grace_secs).await {
         Ok((new, secret)) => {
             let note = Some(format!("The old key keeps working for {hours} hours, then stops."));
-            let app = match owned_app(&s, &developer, &new.app_id).await {
-                Ok(app) => app,
-                Err(response) => return response,
-            };
             app_page(&s, &current, app, Some(NewSecret { secret, key_name: new.name, note })).await
         }
         Err(e) => failed(e),
     }
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// `POST /keys/{id}/revoke`.
@@ -426,14 +412,14 @@ pub(crate) async fn revoke_key<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<CsrfForm>,
 ) -> Response {
     let (current, developer) = match posting(&s, &headers, "/dashboard", &form.csrf).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    let key = match owned_key(&s, &developer, &id).await {
-        Ok(key) => key,
+    let (key, _) = match owned_key(&s, &developer, &id).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     match keys::set_status(&s, &current.actor(), &key.id, &IfMatch::default(), KeyStatus::Revoked).await {
@@ -518,7 +504,7 @@ pub(crate) async fn console_key<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     headers: HeaderMap,
     Path(api_id): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<CsrfForm>,
 ) -> Response {
     let (current, developer) = match posting(&s, &headers, &format!("/apis/{api_id}"), &form.csrf).await {
         Ok(found) => found,

@@ -19,6 +19,12 @@ pub(crate) fn content_security_policy(gateway_origin: Option<&str>) -> String {
     )
 }
 
+/// [`content_security_policy`] for this portal, as a header value.
+pub(crate) fn page_policy(portal: &super::PortalSettings) -> HeaderValue {
+    HeaderValue::from_str(&content_security_policy(portal.gateway_origin().as_deref()))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+}
+
 /// The interactive reference's policy: the strict one, except that Scalar's bundle injects
 /// its own `<style>` elements, so styles (never scripts) may be inline on that page alone.
 pub(crate) fn interactive_policy(gateway_origin: Option<&str>) -> String {

@@ -36,8 +36,7 @@ use crate::state::AdminState;
 
 /// The portal's routes, with their page headers.
 pub(crate) fn router<R: Repo, P: Publisher>(state: &AdminState<R, P>) -> Router<AdminState<R, P>> {
-    let csp = HeaderValue::from_str(&headers::content_security_policy(state.portal.gateway_origin().as_deref()))
-        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
+    let csp = headers::page_policy(&state.portal);
     Router::new()
         .route("/", get(catalog::page::<R, P>))
         .route("/apis/{id}", get(catalog::api_page::<R, P>))
@@ -94,6 +93,11 @@ struct ErrorPage<'a> {
     detail: &'a str,
 }
 
+/// A form without the session's token (or with another's): 403, nothing done.
+pub(crate) fn expired_form() -> Response {
+    html_error(StatusCode::FORBIDDEN, "Form expired", "Reload the page and try again.")
+}
+
 /// An error as a page, for browsers (the admin API answers problem+json instead).
 pub(crate) fn html_error(status: StatusCode, heading: &str, detail: &str) -> Response {
     let mut response = render(&ErrorPage { chrome: Chrome::anonymous(), heading, detail });
@@ -110,8 +114,7 @@ pub(crate) fn wants_page(path: &str, accept: Option<&HeaderValue>) -> bool {
 
 /// The 404 page with the page headers (the fallback runs outside the portal router's layer).
 pub(crate) fn not_found_page<R, P>(state: &AdminState<R, P>) -> Response {
-    let csp = headers::content_security_policy(state.portal.gateway_origin().as_deref());
-    let csp = HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
+    let csp = headers::page_policy(&state.portal);
     let mut page = html_error(StatusCode::NOT_FOUND, "Page not found", "There is no page at this address.");
     page.headers_mut().insert(header::VARY, HeaderValue::from_static("accept"));
     headers::secure(page, &csp)

@@ -51,6 +51,13 @@ fn equal(a: &str, b: &str) -> bool {
     !a.is_empty() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+/// A form whose only field is the session's form token (sign out, revoke, console key).
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
 /// The value of cookie `name`, if the request carries it.
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers

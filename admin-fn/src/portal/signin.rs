@@ -19,9 +19,9 @@ use gatehouse_core::model::{Developer, SignInLink, Subject};
 use gatehouse_core::store::{email_unique, Etag, Record, Repo, StoreError, Write};
 use serde::Deserialize;
 
-use super::session::{self, anonymous_form_token, anonymous_form_token_matches};
+use super::session::{self, anonymous_form_token, anonymous_form_token_matches, CsrfForm};
 use super::throttle::{self, Limit};
-use super::{html_error, render, Chrome};
+use super::{expired_form, html_error, render, Chrome};
 use crate::auth::Actor;
 use crate::error::AdminError;
 use crate::mail::Mail;
@@ -311,17 +311,10 @@ pub(crate) async fn sign_out<R: Repo, P: Publisher>(
             Ok(cookie) => with_cookie(Redirect::to("/").into_response(), Some(cookie)),
             Err(e) => failed(e),
         },
-        Ok(Some(_)) => html_error(StatusCode::FORBIDDEN, "Form expired", "Reload the page and try again."),
+        Ok(Some(_)) => expired_form(),
         Ok(None) => Redirect::to("/").into_response(),
         Err(e) => failed(e),
     }
-}
-
-/// A form whose only field is the session's form token.
-#[derive(Debug, Deserialize)]
-pub(crate) struct CsrfForm {
-    #[serde(default)]
-    pub csrf: String,
 }
 
 #[cfg(test)]
