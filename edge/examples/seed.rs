@@ -20,7 +20,15 @@ const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 const SUNSET: i64 = 1_814_313_600_000; // 2027-06-30T00:00:00Z
 
 fn op(id: &str, path: &str, public: bool) -> Operation {
-    Operation { id: id.into(), method: "GET".into(), path: path.into(), public, scopes: vec![], summary: None }
+    Operation {
+        id: id.into(),
+        method: "GET".into(),
+        path: path.into(),
+        public,
+        scopes: vec![],
+        requirements: vec![],
+        summary: None,
+    }
 }
 
 fn api(id: &str, base: &str, lifecycle: Lifecycle, operations: Vec<Operation>) -> Api {

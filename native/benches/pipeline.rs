@@ -101,6 +101,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         path: "/pets/{id}".into(),
         public: false,
         scopes: vec![],
+        requirements: vec![],
         summary: None,
     };
     let api = Api {

@@ -77,6 +77,33 @@ pub trait Upstream {
     ) -> Result<http::Response<Bytes>, UpstreamError>;
 }
 
+/// Why a bearer token's signature was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureError {
+    /// The token is refused: [`crate::jwt::Refusal::BadSignature`] or
+    /// [`crate::jwt::Refusal::UnknownKey`].
+    Refused(crate::jwt::Refusal),
+    /// The keys could not be had (the provider unreachable past the last good set's hard
+    /// expiry): the call fails closed with 503.
+    KeysUnavailable(PortError),
+}
+
+/// Checks JWT signatures with an API's keys, which the runtime fetches and caches (see
+/// [`crate::jwt::key_cache`]) and may remember verified tokens by
+/// ([`crate::jwt::VerifiedTokens`]). Claims are not its business: the pipeline checks them.
+#[allow(async_fn_in_trait)]
+pub trait TokenVerifier {
+    /// Checks the signature of `token` (whose text is `raw`) with the keys `settings` name.
+    /// Answers the issuer its claims must name: the configured one, or the one the discovery
+    /// document gives.
+    async fn verify(
+        &self,
+        settings: &crate::jwt::JwtSettings,
+        raw: &str,
+        token: &crate::jwt::Parsed<'_>,
+    ) -> Result<Arc<str>, SignatureError>;
+}
+
 /// Receives one event per request; adapters aggregate before storing.
 pub trait UsageSink {
     fn record(&self, event: UsageEvent<'_>);

@@ -143,6 +143,7 @@ mod tests {
                     path: p.to_string(),
                     public: false,
                     scopes: vec![],
+                    requirements: vec![],
                     summary: None,
                 })
                 .collect(),

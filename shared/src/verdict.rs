@@ -16,6 +16,8 @@ pub enum Outcome {
     Missing,
     /// Wrong shape or checksum; refused without a lookup.
     Malformed,
+    /// A bearer JWT that does not verify: structure, signature or claims.
+    InvalidToken,
     NotFound,
     Revoked,
     Disabled,
@@ -40,6 +42,7 @@ impl Outcome {
             Outcome::Public => "public",
             Outcome::Missing => "missing",
             Outcome::Malformed => "malformed",
+            Outcome::InvalidToken => "invalid_token",
             Outcome::NotFound => "not_found",
             Outcome::Revoked => "revoked",
             Outcome::Disabled => "disabled",

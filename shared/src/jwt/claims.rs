@@ -2,39 +2,12 @@
 //! the Worker refuse exactly the same tokens. Unlike jwt-simple's defaults, `exp` is required
 //! and the leeway is seconds, not minutes.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::Refusal;
+use super::{JwtSettings, Refusal};
 
 /// Largest clock leeway an API may configure, in seconds.
 pub const MAX_LEEWAY_SECS: u32 = 300;
-
-/// What an API asks of a token's claims.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClaimsPolicy {
-    /// `iss` must equal this when set.
-    #[serde(default)]
-    pub issuer: Option<String>,
-    /// `aud` (a string or an array) must hold one of these when any is set.
-    #[serde(default)]
-    pub audiences: Vec<String>,
-    /// Clock leeway for `exp` and `nbf`; at most [`MAX_LEEWAY_SECS`] (more is clamped).
-    #[serde(default = "ClaimsPolicy::default_leeway")]
-    pub leeway_secs: u32,
-    /// Claims that must be present.
-    #[serde(default)]
-    pub required_claims: Vec<String>,
-    /// The claim naming the calling client (`client_id`, else `azp`, when `None`).
-    #[serde(default)]
-    pub client_claim: Option<String>,
-}
-
-impl ClaimsPolicy {
-    pub const fn default_leeway() -> u32 {
-        30
-    }
-}
 
 /// What a verified token says about its caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,10 +34,12 @@ fn seconds(claims: &Map<String, Value>, name: &str) -> Option<i64> {
     claims.get(name).and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
 }
 
-/// Checks `claims` at `now_secs` against `policy` and the operation's `needed` scopes (all
-/// of them).
+/// Checks `claims` at `now_secs` against `policy`, the `issuer` expected (the configured one,
+/// or the one an OpenID Connect discovery document names) and the operation's `needed`
+/// scopes (all of them).
 pub fn check_claims(
-    policy: &ClaimsPolicy,
+    policy: &JwtSettings,
+    issuer: &str,
     claims: &Map<String, Value>,
     now_secs: i64,
     needed: &[String],
@@ -77,10 +52,8 @@ pub fn check_claims(
     if seconds(claims, "nbf").is_some_and(|nbf| now_secs.saturating_add(leeway) < nbf) {
         return Err(Refusal::NotYetValid);
     }
-    if let Some(issuer) = &policy.issuer {
-        if claims.get("iss").and_then(Value::as_str) != Some(issuer.as_str()) {
-            return Err(Refusal::WrongIssuer);
-        }
+    if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
+        return Err(Refusal::WrongIssuer);
     }
     if !policy.audiences.is_empty() {
         let listed = match claims.get("aud") {
@@ -116,14 +89,14 @@ mod tests {
     use serde_json::json;
 
     const NOW: i64 = 1_800_000_000;
+    const ISSUER: &str = "https://idp.example.com/";
 
-    fn policy() -> ClaimsPolicy {
-        ClaimsPolicy {
+    fn policy() -> JwtSettings {
+        JwtSettings {
             issuer: Some("https://idp.example.com/".into()),
             audiences: vec!["pets-api".into()],
-            leeway_secs: 30,
             required_claims: vec!["sub".into()],
-            client_claim: None,
+            ..JwtSettings::discovered("https://idp.example.com/.well-known/openid-configuration")
         }
     }
 
@@ -146,7 +119,7 @@ mod tests {
 
     fn check(extra: Value, needed: &[&str]) -> Result<Verified, Refusal> {
         let needed: Vec<String> = needed.iter().map(|s| s.to_string()).collect();
-        check_claims(&policy(), &claims(extra), NOW, &needed)
+        check_claims(&policy(), ISSUER, &claims(extra), NOW, &needed)
     }
 
     #[test]
@@ -175,7 +148,7 @@ mod tests {
         let mut generous = policy();
         generous.leeway_secs = 3_600;
         let an_hour_late = claims(json!({"exp": NOW - 600}));
-        assert_eq!(check_claims(&generous, &an_hour_late, NOW, &[]), Err(Refusal::Expired), "clamped to 300 s");
+        assert_eq!(check_claims(&generous, ISSUER, &an_hour_late, NOW, &[]), Err(Refusal::Expired), "clamped to 300 s");
     }
 
     #[test]

@@ -9,10 +9,31 @@
 //!   `iss`, `aud`, required claims and scopes, with a bounded leeway.
 
 mod claims;
+mod jwks;
+pub mod key_cache;
+mod settings;
 mod token;
+mod verified;
 
-pub use claims::{check_claims, ClaimsPolicy, Verified, MAX_LEEWAY_SECS};
+pub use claims::{check_claims, Verified, MAX_LEEWAY_SECS};
+pub use jwks::{Jwk, JwkSet};
+pub use settings::{JwtSettings, KeySource};
 pub use token::{parse, Algorithm, Parsed, MAX_TOKEN_BYTES};
+pub use verified::{token_digest, VerifiedToken, VerifiedTokens};
+
+use crate::keys::{hash_secret, KeyHash};
+
+/// The client id that stands for every unregistered client of an issuer: registering it on
+/// an app admits such tokens under that app's plans (an API's anonymous plan).
+pub const ANY_CLIENT: &str = "*";
+
+/// What the read model keeps for an OAuth client registered on an app: a credential record
+/// like a key's, found by this hash, so limits, quotas and usage work as they do for keys and
+/// every runtime's key lookup finds it. No API key hashes to it: keys are checksummed
+/// `gh_…` strings, and this input has newlines.
+pub fn client_hash(issuer: &str, client_id: &str) -> KeyHash {
+    hash_secret(&format!("jwt-client\n{issuer}\n{client_id}"))
+}
 
 /// Why a token is refused; each has a stable problem type (`jwt-…`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +62,12 @@ pub enum Refusal {
     WrongAudience,
     #[error("the token lacks the claim {0}")]
     MissingClaim(String),
+    #[error("the token's signature does not hold")]
+    BadSignature,
+    #[error("the token was signed with a key its issuer does not publish")]
+    UnknownKey,
+    #[error("the token's client is not registered with Gatehouse")]
+    UnknownClient,
     #[error("the token lacks a scope this operation needs")]
     InsufficientScope { needed: Vec<String> },
 }
@@ -61,6 +88,9 @@ impl Refusal {
             Refusal::WrongIssuer => "jwt-wrong-issuer",
             Refusal::WrongAudience => "jwt-wrong-audience",
             Refusal::MissingClaim(_) => "jwt-missing-claim",
+            Refusal::BadSignature => "jwt-bad-signature",
+            Refusal::UnknownKey => "jwt-unknown-key",
+            Refusal::UnknownClient => "jwt-unknown-client",
             Refusal::InsufficientScope { .. } => "insufficient-scope",
         }
     }

@@ -12,6 +12,7 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// The signature algorithms Gatehouse verifies. HS256 is for a static shared secret only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub enum Algorithm {
     RS256,
     RS384,
@@ -24,6 +25,20 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
+    /// The `alg` value (RFC 7518).
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::RS256 => "RS256",
+            Algorithm::RS384 => "RS384",
+            Algorithm::RS512 => "RS512",
+            Algorithm::PS256 => "PS256",
+            Algorithm::ES256 => "ES256",
+            Algorithm::ES384 => "ES384",
+            Algorithm::EdDSA => "EdDSA",
+            Algorithm::HS256 => "HS256",
+        }
+    }
+
     pub fn parse(name: &str) -> Option<Algorithm> {
         Some(match name {
             "RS256" => Algorithm::RS256,

@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::FieldName;
+use crate::jwt::JwtSettings;
 use crate::lifecycle::Lifecycle;
 use crate::time::UnixMillis;
 
@@ -65,12 +66,15 @@ impl UpstreamSettings {
 pub struct AuthSettings {
     /// Where to look for an API key, in order. Empty means the API is public.
     pub key_locations: Vec<KeyLocation>,
+    /// How `Authorization: Bearer` JWTs are checked, for operations that accept them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<JwtSettings>,
 }
 
 impl Default for AuthSettings {
     fn default() -> Self {
         let x_api_key = FieldName::parse("x-api-key").unwrap_or_else(|_| unreachable!("a valid field name"));
-        AuthSettings { key_locations: vec![KeyLocation::Header { name: x_api_key }, KeyLocation::Bearer] }
+        AuthSettings { key_locations: vec![KeyLocation::Header { name: x_api_key }, KeyLocation::Bearer], jwt: None }
     }
 }
 
@@ -104,6 +108,24 @@ pub struct CacheSettings {
     pub default_ttl_secs: Option<u32>,
 }
 
+/// One alternative of an operation's security: the credentials that must all be presented.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct Requirement {
+    /// An API key.
+    #[serde(default)]
+    pub key: bool,
+    /// A JWT carrying all these scopes (`[]` for any valid token); `None` when no JWT is
+    /// needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<Vec<String>>,
+}
+
+impl Requirement {
+    /// The requirement of operations whose records predate JWTs: a key.
+    pub const KEY: Requirement = Requirement { key: true, jwt: None };
+}
+
 /// One operation from the OpenAPI document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
@@ -117,9 +139,14 @@ pub struct Operation {
     /// `security: []` on the operation: callable without a credential.
     #[serde(default)]
     pub public: bool,
-    /// Scopes the caller's plan must grant (from the operation's security requirement).
+    /// Scopes the caller's plan must grant (from the operation's API-key requirements).
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// The ways in, from the document's security requirements: any one alternative admits
+    /// (OR), and each names every credential it needs (AND). Empty means an API key, as
+    /// for every operation imported before JWTs were read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requirements: Vec<Requirement>,
     #[serde(default)]
     pub summary: Option<String>,
 }

@@ -84,7 +84,7 @@ pub fn import(text: &str) -> Result<ImportedApi, Vec<ImportProblem>> {
     let servers = document::servers(root, &mut problems);
     let mut security = security::Security::read(&document, &mut problems);
     let operations = paths::read(&document, dialect, &mut security, &mut problems);
-    let auth = security.auth();
+    let auth = security.auth(&mut problems);
     if !problems.0.is_empty() {
         return Err(problems.0);
     }

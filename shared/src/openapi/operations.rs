@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::document::{kind, optional_str};
 use super::pointer::{child, index};
-use super::security::Security;
+use super::security::{Access, Security};
 use super::Problems;
 use crate::model::Operation;
 
@@ -63,8 +63,8 @@ impl<'s> Collector<'s> {
             return;
         }
         self.ids.insert(id.clone(), at.to_owned());
-        let (public, scopes) = (access.public, access.scopes);
-        self.operations.push(Operation { id, method, path: path.to_owned(), public, scopes, summary });
+        let Access { public, scopes, requirements } = access;
+        self.operations.push(Operation { id, method, path: path.to_owned(), public, scopes, requirements, summary });
     }
 }
 

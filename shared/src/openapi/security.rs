@@ -1,5 +1,6 @@
 //! Security schemes and requirements: which operations are public, which scopes they need,
-//! and where the gateway should look for a key.
+//! where the gateway should look for a key, and how it checks JWTs (`oauth2`,
+//! `openIdConnect`, and `http` bearer with `bearerFormat: JWT`).
 
 use std::collections::HashSet;
 
@@ -8,32 +9,51 @@ use serde_json::{Map, Value};
 use super::document::{kind, optional_str, required_str};
 use super::pointer::{child, follow, index, Target};
 use super::Problems;
-use crate::model::{AuthSettings, FieldName, KeyLocation};
+use crate::jwt::JwtSettings;
+use crate::model::{AuthSettings, FieldName, KeyLocation, Requirement};
+
+/// The extension that configures JWT checks, on a scheme or at the document's top level.
+const JWT_EXTENSION: &str = "x-gatehouse-jwt";
 
 /// What a declared security scheme means to the gateway.
 #[derive(Debug, Clone)]
 enum Scheme {
     /// An apiKey in a header or the query, or http bearer: a place to look for a key.
     Key(KeyLocation),
-    /// Anything the gateway does not read a key from (cookie apiKey, OAuth2, OIDC, mTLS,
-    /// http basic/digest). Still a valid name in requirements, and its scopes still count.
+    /// A JWT in `Authorization: Bearer`, checked with these settings.
+    Jwt(JwtConfig),
+    /// Anything the gateway does not read a credential from (cookie apiKey, mTLS, http
+    /// basic/digest). Still a valid name in requirements: it stands for the gateway's default
+    /// key, and its scopes count as a key's.
     Other,
 }
 
+/// A JWT scheme's settings, as far as the document gives them.
+#[derive(Debug, Clone)]
+enum JwtConfig {
+    /// None given: a problem once an operation uses the scheme.
+    Missing,
+    /// Given but wrong; already reported.
+    Invalid,
+    Valid(Box<JwtSettings>),
+}
+
 /// One security requirement: alternatives are OR-ed, schemes within one are AND-ed.
-type Requirement = Vec<(String, Vec<String>)>;
+type Listed = Vec<(String, Vec<String>)>;
 
 /// The effect of an operation's security on the gateway.
 pub(crate) struct Access {
     pub(crate) public: bool,
+    /// Scopes a key's plan must grant: those listed with key schemes.
     pub(crate) scopes: Vec<String>,
+    pub(crate) requirements: Vec<Requirement>,
 }
 
 /// The document's schemes and top-level requirements, plus the schemes operations used.
 pub(crate) struct Security {
     /// In the parsed document's order.
     schemes: Vec<(String, Scheme)>,
-    top: Option<Vec<Requirement>>,
+    top: Option<Vec<Listed>>,
     used: HashSet<String>,
     operations: usize,
 }
@@ -52,24 +72,40 @@ impl Security {
         self.operations += 1;
         let own = operation.get("security").map(|value| self.requirements(value, &child(at, "security"), problems));
         let Some(effective) = own.as_ref().or(self.top.as_ref()) else {
-            return Access { public: false, scopes: Vec::new() };
+            return Access { public: false, scopes: Vec::new(), requirements: Vec::new() };
         };
         let mut scopes: Vec<String> = Vec::new();
-        for (name, listed) in effective.iter().flatten() {
-            self.used.insert(name.clone());
-            for scope in listed {
-                if !scopes.contains(scope) {
-                    scopes.push(scope.clone());
+        let mut requirements = Vec::new();
+        for listed in effective.iter().filter(|listed| !listed.is_empty()) {
+            let mut requirement = Requirement { key: false, jwt: None };
+            for (name, names) in listed {
+                self.used.insert(name.clone());
+                if let Some(Scheme::Jwt(_)) = self.scheme(name) {
+                    add_all(requirement.jwt.get_or_insert_with(Vec::new), names);
+                } else {
+                    requirement.key = true;
+                    add_all(&mut scopes, names);
                 }
             }
+            if !requirements.contains(&requirement) {
+                requirements.push(requirement);
+            }
         }
-        Access { public: effective.iter().all(Vec::is_empty), scopes }
+        // Keys alone, as every import before JWTs: stored without the list.
+        if requirements == [Requirement::KEY] {
+            requirements.clear();
+        }
+        Access { public: effective.iter().all(Vec::is_empty), scopes, requirements }
+    }
+
+    fn scheme(&self, name: &str) -> Option<&Scheme> {
+        self.schemes.iter().find(|(declared, _)| declared == name).map(|(_, scheme)| scheme)
     }
 
     /// Key locations of the schemes in use, in scheme order, without repeats; the gateway's
     /// defaults when there are none. With no operations (a 3.1 webhooks-only document) the
     /// top-level requirements decide what is in use.
-    pub(crate) fn auth(&self) -> AuthSettings {
+    pub(crate) fn auth(&self, problems: &mut Problems) -> AuthSettings {
         let mut used: HashSet<&str> = self.used.iter().map(String::as_str).collect();
         if self.operations == 0 {
             used.extend(self.top.iter().flatten().flatten().map(|(name, _)| name.as_str()));
@@ -82,14 +118,49 @@ impl Security {
                 }
             }
         }
+        let jwt = self.jwt(&used, problems);
         if key_locations.is_empty() {
-            return AuthSettings::default();
+            return AuthSettings { jwt, ..AuthSettings::default() };
         }
-        AuthSettings { key_locations }
+        AuthSettings { key_locations, jwt }
+    }
+
+    /// The JWT settings of the JWT schemes in use: one set per API, so schemes in use must
+    /// agree; a scheme in use without any is a problem.
+    fn jwt(&self, used: &HashSet<&str>, problems: &mut Problems) -> Option<JwtSettings> {
+        let mut chosen: Option<&JwtSettings> = None;
+        for (name, scheme) in &self.schemes {
+            let Scheme::Jwt(config) = scheme else { continue };
+            if !used.contains(name.as_str()) {
+                continue;
+            }
+            let at = child("/components/securitySchemes", name);
+            let settings = match config {
+                JwtConfig::Valid(settings) => Some(&**settings),
+                JwtConfig::Invalid => continue,
+                JwtConfig::Missing => None,
+            };
+            match (settings, chosen) {
+                (None, _) => problems.push(
+                    at,
+                    format!(
+                        "the gateway checks this scheme's tokens, so it needs {JWT_EXTENSION} (issuer and jwks_url, \
+                         discovery_url or keys) on the scheme or at the top of the document"
+                    ),
+                ),
+                (Some(settings), None) => chosen = Some(settings),
+                (Some(settings), Some(first)) if settings != first => problems.push(
+                    at,
+                    format!("an API has one JWT configuration; this scheme's {JWT_EXTENSION} differs from another's"),
+                ),
+                _ => {}
+            }
+        }
+        chosen.cloned()
     }
 
     /// Checks a `security` array at `at`; names must be declared schemes.
-    fn requirements(&self, value: &Value, at: &str, problems: &mut Problems) -> Vec<Requirement> {
+    fn requirements(&self, value: &Value, at: &str, problems: &mut Problems) -> Vec<Listed> {
         let Some(list) = value.as_array() else {
             problems.push(at, format!("must be an array of security requirements, not {}", kind(value)));
             return Vec::new();
@@ -133,6 +204,8 @@ impl Security {
 /// Reads `components.securitySchemes`, following local `$ref`s.
 fn schemes(doc: &Value, problems: &mut Problems) -> Vec<(String, Scheme)> {
     const AT: &str = "/components/securitySchemes";
+    let top_at = format!("/{JWT_EXTENSION}");
+    let top_jwt = doc.get(JWT_EXTENSION).map(|value| (parse_jwt(value, &top_at, problems), top_at));
     let Some(declared) = doc.pointer(AT) else {
         return Vec::new();
     };
@@ -159,7 +232,11 @@ fn schemes(doc: &Value, problems: &mut Problems) -> Vec<(String, Scheme)> {
             schemes.push((name.clone(), Scheme::Other));
             continue;
         };
-        schemes.push((name.clone(), classify(object, &at, problems).unwrap_or(Scheme::Other)));
+        let scheme = match classify(object, &at, problems) {
+            Some(Scheme::Jwt(_)) => Scheme::Jwt(resolve_jwt(object, &at, top_jwt.as_ref(), problems)),
+            other => other.unwrap_or(Scheme::Other),
+        };
+        schemes.push((name.clone(), scheme));
     }
     schemes
 }
@@ -169,13 +246,75 @@ fn classify(scheme: &Map<String, Value>, at: &str, problems: &mut Problems) -> O
         "apiKey" => api_key(scheme, at, problems),
         "http" => {
             let bearer = required_str(scheme, at, "scheme", problems)?.eq_ignore_ascii_case("bearer");
-            Some(if bearer { Scheme::Key(KeyLocation::Bearer) } else { Scheme::Other })
+            let jwt = scheme.get("bearerFormat").and_then(Value::as_str).is_some_and(|f| f.eq_ignore_ascii_case("jwt"));
+            Some(match (bearer, jwt) {
+                (true, true) => Scheme::Jwt(JwtConfig::Missing),
+                (true, false) => Scheme::Key(KeyLocation::Bearer),
+                (false, _) => Scheme::Other,
+            })
         }
-        "oauth2" | "openIdConnect" | "mutualTLS" => Some(Scheme::Other),
+        "oauth2" => Some(Scheme::Jwt(JwtConfig::Missing)),
+        "openIdConnect" => {
+            required_str(scheme, at, "openIdConnectUrl", problems)?;
+            Some(Scheme::Jwt(JwtConfig::Missing))
+        }
+        "mutualTLS" => Some(Scheme::Other),
         other => {
             let expected = "apiKey, http, oauth2, openIdConnect or mutualTLS";
             problems.push(child(at, "type"), format!("unknown security scheme type {other:?}: expected {expected}"));
             None
+        }
+    }
+}
+
+/// A JWT scheme's settings: its own `x-gatehouse-jwt`, else the document's; an
+/// `openIdConnect` scheme's discovery URL supplies the keys and issuer when neither names
+/// them. Every problem is reported where the settings were written.
+fn resolve_jwt(
+    scheme: &Map<String, Value>,
+    at: &str,
+    top: Option<&(Option<JwtSettings>, String)>,
+    problems: &mut Problems,
+) -> JwtConfig {
+    let discovery = (scheme.get("type").and_then(Value::as_str) == Some("openIdConnect"))
+        .then(|| scheme.get("openIdConnectUrl").and_then(Value::as_str))
+        .flatten();
+    let own_at = child(at, JWT_EXTENSION);
+    let given = match scheme.get(JWT_EXTENSION) {
+        Some(value) => Some((parse_jwt(value, &own_at, problems), own_at)),
+        None => top.cloned(),
+    };
+    let (mut settings, from) = match (given, discovery) {
+        (Some((Some(settings), from)), _) => (settings, from),
+        (Some((None, _)), _) => return JwtConfig::Invalid,
+        (None, Some(url)) => return JwtConfig::Valid(Box::new(JwtSettings::discovered(url))),
+        (None, None) => return JwtConfig::Missing,
+    };
+    if let (Some(url), None, None, None) = (discovery, &settings.jwks_url, &settings.keys, &settings.discovery_url) {
+        settings.discovery_url = Some(url.to_owned());
+    }
+    let found = settings.problems();
+    for (field, message) in &found {
+        problems.push(child(&from, field), message.clone());
+    }
+    if found.is_empty() {
+        JwtConfig::Valid(Box::new(settings))
+    } else {
+        JwtConfig::Invalid
+    }
+}
+
+/// Reads an `x-gatehouse-jwt` block at `at`; `None` (reported) when it is not one.
+fn parse_jwt(value: &Value, at: &str, problems: &mut Problems) -> Option<JwtSettings> {
+    serde_json::from_value(value.clone())
+        .map_err(|e| problems.push(at, format!("is not a JWT configuration: {e}")))
+        .ok()
+}
+
+fn add_all(into: &mut Vec<String>, names: &[String]) {
+    for name in names {
+        if !into.contains(name) {
+            into.push(name.clone());
         }
     }
 }

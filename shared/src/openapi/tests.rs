@@ -1,9 +1,17 @@
 use serde_json::{json, Value};
 
 use super::{import, pointer, ImportProblem, ImportedApi, MAX_DOCUMENT_BYTES};
-use crate::model::{AuthSettings, FieldName, KeyLocation, Operation};
+use crate::jwt::JwtSettings;
+use crate::model::{AuthSettings, FieldName, KeyLocation, Operation, Requirement};
+
+mod jwt;
 
 const PETSTORE_30_YAML: &str = include_str!("../../tests/fixtures/openapi/petstore-3.0.yaml");
+
+/// The petstore as its owner would import it: with the JWT settings its OAuth2 scheme needs.
+fn petstore_with_jwt() -> String {
+    format!("{PETSTORE_30_YAML}\nx-gatehouse-jwt:\n  issuer: https://petstore3.swagger.io/\n  jwks_url: https://petstore3.swagger.io/.well-known/jwks.json\n")
+}
 const MUSEUM_31_JSON: &str = include_str!("../../tests/fixtures/openapi/museum-3.1.json");
 
 fn imported(text: &str) -> ImportedApi {
@@ -43,13 +51,18 @@ fn has(problems: &[ImportProblem], pointer: &str, words: &str) -> bool {
 
 #[test]
 fn petstore_3_0_yaml_imports_operations_auth_and_servers() {
-    let api = imported(PETSTORE_30_YAML);
+    let api = imported(&petstore_with_jwt());
     assert_eq!((api.title.as_str(), api.version.as_str()), ("Swagger Petstore", "1.0.11"));
     assert_eq!(api.servers, ["https://petstore3.swagger.io/api/v3", "https://staging.petstore.example/api/v3"]);
     assert_eq!(api.operations.len(), 6);
     let update = operation(&api, "updatePet");
     assert_eq!((update.method.as_str(), update.path.as_str()), ("PUT", "/pet"));
-    assert_eq!(update.scopes, ["write:pets", "read:pets"]);
+    assert!(update.scopes.is_empty(), "OAuth2 scopes are the token's, not a key's plan's");
+    assert_eq!(
+        update.requirements,
+        [Requirement { key: false, jwt: Some(vec!["write:pets".into(), "read:pets".into()]) }]
+    );
+    assert_eq!(api.auth.jwt.as_ref().and_then(|jwt| jwt.issuer.as_deref()), Some("https://petstore3.swagger.io/"));
     assert!(!update.public);
     assert!(operation(&api, "findPetsByStatus").public);
     let delete = operation(&api, "DELETE /pet/{petId}");
@@ -70,7 +83,12 @@ fn museum_3_1_json_follows_path_item_refs_and_keeps_roles() {
     assert_eq!(listed.scopes, ["visitor"], "3.1 roles on an apiKey requirement are kept");
     assert!(operation(&api, "getMuseumHours").public, "[{{}}] states that no credential is needed");
     assert_eq!(operation(&api, "deleteSpecialEvent").scopes, ["curator"]);
-    assert_eq!(operation(&api, "POST /tickets").scopes, ["visitor", "tickets:write"]);
+    let tickets = operation(&api, "POST /tickets");
+    assert_eq!(tickets.scopes, ["visitor"]);
+    let token = Requirement { key: false, jwt: Some(vec!["tickets:write".into()]) };
+    assert_eq!(tickets.requirements, [Requirement::KEY, token], "a key or a token");
+    let discovery = "https://example.com/.well-known/openid-configuration";
+    assert_eq!(api.auth.jwt, Some(JwtSettings::discovered(discovery)), "OpenID Connect discovers its keys");
     let expected = [
         KeyLocation::Header { name: FieldName::parse("museum-key").expect("valid") },
         KeyLocation::Query { name: "ticket".into() },
@@ -108,7 +126,7 @@ paths:
 
 #[test]
 fn yaml_and_json_forms_import_identically() {
-    let from_yaml = imported(PETSTORE_30_YAML);
+    let from_yaml = imported(&petstore_with_jwt());
     let as_json = serde_json::to_string_pretty(&from_yaml.document).expect("serialises");
     assert_eq!(imported(&as_json), from_yaml);
     let from_json = imported(MUSEUM_31_JSON);

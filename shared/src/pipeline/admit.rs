@@ -4,14 +4,15 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::{HeaderValue, Request, Response};
 
-use super::{append_headers, credential, limit_checks, refuse, Adapters, KnownCaller, Trace};
+use super::{append_headers, bearer, credential, limit_checks, refuse, Adapters, KnownCaller, Trace};
 use crate::entitlements::Identity;
+use crate::jwt::{self, JwtSettings};
 use crate::keys::{self, KeyCheck};
 use crate::lifecycle::Lifecycle;
 use crate::limits::{self, LimitCheck, LimitDecision};
-use crate::model::{Api, Key};
+use crate::model::{Api, Key, Operation, Requirement};
 use crate::ports::{Limiter, ReadModel};
 use crate::routing;
 use crate::time::UnixMillis;
@@ -26,6 +27,8 @@ pub struct Admitted<'t> {
     rest_start: usize,
     /// `None` for a public operation.
     pub caller: Option<(&'t Key, &'t Identity)>,
+    /// The end user a bearer token names (`sub`), when the caller came with one.
+    pub subject: Option<&'t str>,
     /// The limits' verdict, for the response's `RateLimit-Policy` / `RateLimit` fields;
     /// `None` when no limit applies.
     pub limits: Option<LimitDecision>,
@@ -57,10 +60,14 @@ pub(super) async fn admit<'t, A: Adapters>(
     if operation.public {
         *outcome = Outcome::Public;
         check_lifecycle(api, outcome)?;
-        return Ok(Admitted { api, rest_start, caller: None, limits: None });
+        return Ok(Admitted { api, rest_start, caller: None, subject: None, limits: None });
     }
-    let (key, identity) = authenticate(adapters, request, api, now, outcome, caller).await?;
-    let Some(grant) = identity.grant_for(&api.id, &operation.id, &operation.scopes) else {
+    let Authenticated { key, identity, subject, by_token } =
+        authenticate(adapters, request, api, operation, now, outcome, caller).await?;
+    // A token's scopes were checked against the operation's token requirements; the plan's
+    // scopes are a key's.
+    let plan_scopes: &[String] = if by_token { &[] } else { &operation.scopes };
+    let Some(grant) = identity.grant_for(&api.id, &operation.id, plan_scopes) else {
         return Err(refused(
             outcome,
             Outcome::Forbidden,
@@ -75,7 +82,7 @@ pub(super) async fn admit<'t, A: Adapters>(
         refusal
     })?;
     *outcome = Outcome::Valid;
-    Ok(Admitted { api, rest_start, caller: Some((&**key, &**identity)), limits })
+    Ok(Admitted { api, rest_start, caller: Some((&**key, &**identity)), subject, limits })
 }
 
 impl Admitted<'_> {
@@ -99,39 +106,141 @@ fn unavailable(outcome: &mut Outcome) -> Refusal {
     )
 }
 
+/// The operation's ways in when its record names none: a key.
+const KEY_ONLY: &[Requirement] = &[Requirement::KEY];
+
+/// Who authenticated, borrowed from the request's [`KnownCaller`].
+struct Authenticated<'c> {
+    /// The key, or the OAuth client record a token was issued to.
+    key: &'c Arc<Key>,
+    identity: &'c Arc<Identity>,
+    subject: Option<&'c str>,
+    /// A token (not a key) admitted the call.
+    by_token: bool,
+}
+
+/// A bearer JWT when the operation takes one and one is presented, else an API key.
+async fn authenticate<'c, A: Adapters>(
+    adapters: &A,
+    request: &Request<Bytes>,
+    api: &Api,
+    operation: &Operation,
+    now: UnixMillis,
+    outcome: &mut Outcome,
+    caller: &'c mut KnownCaller,
+) -> Result<Authenticated<'c>, Refusal> {
+    let alternatives = if operation.requirements.is_empty() { KEY_ONLY } else { &operation.requirements };
+    let takes_tokens = alternatives.iter().any(|r| r.jwt.is_some());
+    let token = takes_tokens.then(|| bearer::presented(request.headers())).flatten();
+    let by_token = match (token, api.auth.jwt.as_ref()) {
+        (Some(raw), Some(settings)) => {
+            let requirement = authenticate_token(adapters, settings, alternatives, raw, now, outcome, caller).await?;
+            if requirement.key {
+                // Both credentials: the key names the caller; the token only had to hold.
+                authenticate_key(adapters, request, api, now, outcome, caller).await?;
+            }
+            !requirement.key
+        }
+        _ if alternatives.iter().any(|r| r.key) => {
+            authenticate_key(adapters, request, api, now, outcome, caller).await?;
+            false
+        }
+        _ => {
+            let mut refusal = refused(outcome, Outcome::Missing, "This operation needs a bearer token (a JWT).");
+            refusal.headers_mut().insert(http::header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return Err(refusal);
+        }
+    };
+    let caller: &'c KnownCaller = caller;
+    let (Some(key), Some(identity)) = (&caller.key, &caller.identity) else {
+        return Err(unavailable(outcome));
+    };
+    Ok(Authenticated { key, identity, subject: caller.subject.as_deref(), by_token })
+}
+
+/// The token's checks, then the scopes of an alternative that takes it, then the OAuth
+/// client registered for its issuer and client id (or the issuer's anonymous client, `*`).
+/// The client record and its identity land in `caller`.
+async fn authenticate_token<'r, A: Adapters>(
+    adapters: &A,
+    settings: &JwtSettings,
+    alternatives: &'r [Requirement],
+    raw: &str,
+    now: UnixMillis,
+    outcome: &mut Outcome,
+    caller: &mut KnownCaller,
+) -> Result<&'r Requirement, Refusal> {
+    let token_refused = |outcome: &mut Outcome, refusal: jwt::Refusal| {
+        *outcome = bearer::outcome_of(&refusal);
+        Box::new(bearer::refusal(&refusal))
+    };
+    let checked = match bearer::check(adapters, settings, raw, now).await {
+        Ok(checked) => checked,
+        Err(bearer::Failure::Refused(refusal)) => return Err(token_refused(outcome, refusal)),
+        Err(bearer::Failure::Unavailable) => return Err(unavailable(outcome)),
+    };
+    let requirement =
+        bearer::chosen_requirement(alternatives, &checked.verified.scopes).map_err(|r| token_refused(outcome, r))?;
+    caller.subject.clone_from(&checked.verified.subject);
+    if requirement.key {
+        return Ok(requirement);
+    }
+    let client =
+        checked.verified.client.as_deref().ok_or_else(|| token_refused(outcome, jwt::Refusal::UnknownClient))?;
+    let read = adapters.read_model();
+    let mut record = read.key(&jwt::client_hash(&checked.issuer, client)).await.map_err(|_| unavailable(outcome))?;
+    if record.is_none() {
+        record =
+            read.key(&jwt::client_hash(&checked.issuer, jwt::ANY_CLIENT)).await.map_err(|_| unavailable(outcome))?;
+    }
+    let key = &*caller.key.insert(record.ok_or_else(|| token_refused(outcome, jwt::Refusal::UnknownClient))?);
+    check_status(key, now, outcome, "OAuth client registration")?;
+    caller.identity = Some(identity_of(adapters, &key.app_id, outcome).await?);
+    Ok(requirement)
+}
+
 /// Credential shape and checksum first (no lookup for garbage), then the key record, its
 /// status and expiry, then the identity it belongs to. What is found is kept in `caller`
 /// even when the call is then refused: the refusal counts as that key's usage.
-async fn authenticate<'c, A: Adapters>(
+async fn authenticate_key<A: Adapters>(
     adapters: &A,
     request: &Request<Bytes>,
     api: &Api,
     now: UnixMillis,
     outcome: &mut Outcome,
-    caller: &'c mut KnownCaller,
-) -> Result<(&'c Arc<Key>, &'c Arc<Identity>), Refusal> {
+    caller: &mut KnownCaller,
+) -> Result<(), Refusal> {
     let presented = credential::find(&api.auth, request.headers(), request.uri().query())
         .ok_or_else(|| refused(outcome, Outcome::Missing, "This API needs an API key."))?;
     let hash = keys::checked_hash(presented.value)
         .map_err(|e| refused(outcome, Outcome::Malformed, &format!("The API key was refused before lookup: {e}.")))?;
-    let read = adapters.read_model();
-    let key = match read.key(&hash).await {
+    let key = match adapters.read_model().key(&hash).await {
         Ok(Some(key)) => &*caller.key.insert(key),
         Ok(None) => return Err(refused(outcome, Outcome::NotFound, "No such API key.")),
         Err(_) => return Err(unavailable(outcome)),
     };
-    match keys::check_key(key, now) {
-        KeyCheck::Active => {}
-        KeyCheck::Revoked => return Err(refused(outcome, Outcome::Revoked, "This API key has been revoked.")),
-        KeyCheck::Disabled => return Err(refused(outcome, Outcome::Disabled, "This API key is disabled.")),
-        KeyCheck::Expired => return Err(refused(outcome, Outcome::Expired, "This API key has expired.")),
-    }
-    let identity = match read.identity(&key.app_id).await {
-        Ok(Some(identity)) => &*caller.identity.insert(identity),
-        Ok(None) => return Err(refused(outcome, Outcome::Forbidden, "The key's app has no active subscription.")),
-        Err(_) => return Err(unavailable(outcome)),
+    check_status(key, now, outcome, "API key")?;
+    caller.identity = Some(identity_of(adapters, &key.app_id, outcome).await?);
+    Ok(())
+}
+
+/// Refuses a revoked, disabled or expired credential record (`what` names it in the detail).
+fn check_status(key: &Key, now: UnixMillis, outcome: &mut Outcome, what: &str) -> Result<(), Refusal> {
+    let (refusal, state) = match keys::check_key(key, now) {
+        KeyCheck::Active => return Ok(()),
+        KeyCheck::Revoked => (Outcome::Revoked, "revoked"),
+        KeyCheck::Disabled => (Outcome::Disabled, "disabled"),
+        KeyCheck::Expired => (Outcome::Expired, "expired"),
     };
-    Ok((key, identity))
+    Err(refused(outcome, refusal, &format!("This {what} has been {state}.")))
+}
+
+async fn identity_of<A: Adapters>(adapters: &A, app_id: &str, outcome: &mut Outcome) -> Result<Arc<Identity>, Refusal> {
+    match adapters.read_model().identity(app_id).await {
+        Ok(Some(identity)) => Ok(identity),
+        Ok(None) => Err(refused(outcome, Outcome::Forbidden, "The caller's app has no active subscription.")),
+        Err(_) => Err(unavailable(outcome)),
+    }
 }
 
 fn check_lifecycle(api: &Api, outcome: &mut Outcome) -> Result<(), Refusal> {

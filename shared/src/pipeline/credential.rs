@@ -37,8 +37,11 @@ fn query_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
 }
 
 /// Removes every configured credential location from the forwarded request, so an upstream
-/// never sees a caller's key unless the API asks for it.
+/// never sees a caller's key or token unless the API asks for it.
 pub fn strip(auth: &AuthSettings, headers: &mut HeaderMap, query: Option<&str>) -> Option<String> {
+    if auth.jwt.is_some() {
+        headers.remove(http::header::AUTHORIZATION);
+    }
     let mut query_names = Vec::new();
     for loc in &auth.key_locations {
         match loc {
@@ -72,6 +75,7 @@ mod tests {
                 KeyLocation::Bearer,
                 KeyLocation::Query { name: "api_key".into() },
             ],
+            jwt: None,
         }
     }
 
@@ -96,5 +100,17 @@ mod tests {
         assert_eq!(q.as_deref(), Some("page=2"));
         assert_eq!(h.len(), 1);
         assert_eq!(strip(&auth(), &mut h, Some("api_key=q")), None);
+    }
+
+    #[test]
+    fn a_bearer_token_never_reaches_the_upstream_either() {
+        let mut h = HeaderMap::new();
+        h.insert("authorization", "Bearer a.b.c".parse().expect("header"));
+        let keys_in_a_header = AuthSettings {
+            key_locations: vec![KeyLocation::Header { name: FieldName::parse("x-api-key").expect("valid") }],
+            jwt: Some(crate::jwt::JwtSettings::discovered("https://idp.example.com/.well-known/openid-configuration")),
+        };
+        strip(&keys_in_a_header, &mut h, None);
+        assert!(h.is_empty());
     }
 }

@@ -1,4 +1,5 @@
 //! The caller's identity as told to the upstream: `gatehouse-identity: app=…;dev=…;key=…;ts=…`
+//! (plus `;sub=…`, percent-encoded, for a bearer token's end user)
 //! and `gatehouse-signature`, its hex HMAC-SHA256 under the gateway's identity secret, so an
 //! upstream can trust the identity without trusting the network path.
 //!
@@ -32,6 +33,8 @@ pub(super) const SIGNATURE: HeaderName = HeaderName::from_static(SIGNATURE_HEADE
 pub struct Caller<'a> {
     pub identity: &'a Identity,
     pub key_id: &'a str,
+    /// A bearer token's `sub`.
+    pub subject: Option<&'a str>,
 }
 
 /// The two header values for one caller in one second.
@@ -98,6 +101,7 @@ struct Remembered {
     key_id: String,
     app_id: String,
     developer_id: String,
+    subject: Option<String>,
     headers: SignedIdentity,
 }
 
@@ -109,6 +113,7 @@ impl Remembered {
             key_id: caller.key_id.to_owned(),
             app_id: caller.identity.app_id.clone(),
             developer_id: caller.identity.developer_id.clone(),
+            subject: caller.subject.map(str::to_owned),
             headers,
         }
     }
@@ -119,6 +124,7 @@ impl Remembered {
             && self.key_id == caller.key_id
             && self.app_id == caller.identity.app_id
             && self.developer_id == caller.identity.developer_id
+            && self.subject.as_deref() == caller.subject
     }
 }
 
@@ -131,7 +137,24 @@ fn identity_value(caller: &Caller<'_>, second: i64) -> String {
         value.push_str(part);
     }
     crate::decimal::push_signed(&mut value, second);
+    if let Some(subject) = caller.subject {
+        value.push_str(";sub=");
+        push_encoded(&mut value, subject);
+    }
     value
+}
+
+/// Percent-encodes all but unreserved characters (RFC 3986 §2.3), so a `sub` holding `;`,
+/// `=` or non-ASCII cannot forge another field or break the header.
+fn push_encoded(into: &mut String, text: &str) {
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            into.push(char::from(byte));
+        } else {
+            into.push('%');
+            into.push_str(&crate::hex::encode(&[byte]).to_ascii_uppercase());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -153,7 +176,8 @@ mod tests {
 
     fn sent(signer: &IdentitySigner, app: &str, dev: &str, key: &str, now: UnixMillis) -> (String, String) {
         let identity = identity(app, dev);
-        let headers = signer.headers(&Caller { identity: &identity, key_id: key }, now).expect("valid ids");
+        let headers =
+            signer.headers(&Caller { identity: &identity, key_id: key, subject: None }, now).expect("valid ids");
         let text = |v: &HeaderValue| v.to_str().expect("ascii").to_owned();
         (text(&headers.identity), text(&headers.signature))
     }
@@ -161,7 +185,7 @@ mod tests {
     #[test]
     fn identity_value_reads_as_its_format_says() {
         let identity = identity("app_1", "dev_1");
-        let caller = Caller { identity: &identity, key_id: "key_1" };
+        let caller = Caller { identity: &identity, key_id: "key_1", subject: None };
         for now in [0, 1_800_000_123_456, -1, -1_000, i64::MIN] {
             let expected = format!("app=app_1;dev=dev_1;key=key_1;ts={}", now.div_euclid(SECOND));
             assert_eq!(identity_value(&caller, now.div_euclid(SECOND)), expected);

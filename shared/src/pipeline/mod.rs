@@ -5,6 +5,7 @@
 //! refusal into an RFC 9457 problem with one [`Outcome`].
 
 mod admit;
+mod bearer;
 pub mod cors;
 mod credential;
 pub mod forward;
@@ -22,7 +23,7 @@ use crate::config::GatewayConfig;
 use crate::entitlements::Identity;
 use crate::field_value::from_string;
 use crate::model::{Api, Key};
-use crate::ports::{Clock, Limiter, ReadModel, ResponseCache, Upstream, UsageSink};
+use crate::ports::{Clock, Limiter, ReadModel, ResponseCache, TokenVerifier, Upstream, UsageSink};
 use crate::usage::UsageEvent;
 use crate::verdict::Outcome;
 
@@ -48,12 +49,14 @@ pub trait Adapters {
     type Up: Upstream;
     type Usage: UsageSink;
     type Clock: Clock;
+    type Tokens: TokenVerifier;
     fn read_model(&self) -> &Self::Read;
     fn limiter(&self) -> &Self::Limit;
     fn cache(&self) -> &Self::Cache;
     fn upstream(&self) -> &Self::Up;
     fn usage(&self) -> &Self::Usage;
     fn clock(&self) -> &Self::Clock;
+    fn tokens(&self) -> &Self::Tokens;
 }
 
 /// The gateway: configuration plus the runtime's adapters.
@@ -132,6 +135,8 @@ struct Trace {
 struct KnownCaller {
     key: Option<Arc<Key>>,
     identity: Option<Arc<Identity>>,
+    /// A bearer token's `sub`: the end user, told to the upstream and kept apart in the cache.
+    subject: Option<String>,
 }
 
 impl Trace {

@@ -34,7 +34,16 @@ impl Admitted<'_> {
             return (response, false);
         }
         let request = &*request;
-        let identity = self.caller.as_ref().map(|(_, identity)| identity.app_id.as_str());
+        // A token's end user is part of who is calling: two users of one app never share a
+        // cached copy.
+        let with_subject;
+        let identity = match (&self.caller, self.subject) {
+            (Some((_, identity)), Some(subject)) => {
+                with_subject = format!("{}\u{1f}{subject}", identity.app_id);
+                Some(with_subject.as_str())
+            }
+            (caller, _) => caller.as_ref().map(|(_, identity)| identity.app_id.as_str()),
+        };
         let path_and_query = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
         let cache_req =
             CacheRequest { api, method: request.method(), path_and_query, headers: request.headers(), identity };
@@ -79,7 +88,7 @@ impl Admitted<'_> {
         };
         let uri = forward::upstream_uri(api, self.rest(request.uri().path()), query.as_deref())
             .map_err(|_| refuse::upstream_failed(false))?;
-        let caller = self.caller.map(|(key, identity)| Caller { identity, key_id: &key.id });
+        let caller = self.caller.map(|(key, identity)| Caller { identity, key_id: &key.id, subject: self.subject });
         let upstream_req = forward::build(request, uri, headers, caller, &gateway.signer, now);
         let mut response = match gateway.adapters.upstream().send(upstream_req, api.upstream.timeout_ms).await {
             Ok(response) => response,

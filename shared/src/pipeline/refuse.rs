@@ -12,6 +12,7 @@ pub fn kind_for(outcome: Outcome) -> ProblemKind {
     match outcome {
         Outcome::Missing => ProblemKind::MissingCredential,
         Outcome::Malformed => ProblemKind::MalformedKey,
+        Outcome::InvalidToken => ProblemKind::Unauthorized,
         Outcome::NotFound => ProblemKind::InvalidKey,
         Outcome::Revoked => ProblemKind::RevokedKey,
         Outcome::Disabled => ProblemKind::DisabledKey,

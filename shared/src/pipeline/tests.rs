@@ -5,23 +5,32 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use bytes::Bytes;
+use hmac::{Hmac, Mac};
 use http::{Request, Response};
+use sha2::Sha256;
 
 use super::{Adapters, Gateway};
 use crate::cache::testkit::{block_on, MapCache};
 use crate::config::GatewayConfig;
 use crate::entitlements::{Grant, Identity};
+use crate::jwt::{JwtSettings, KeySource, Parsed, Refusal};
 use crate::keys::{self, KeyEnv, KeyHash};
 use crate::lifecycle::Lifecycle;
 use crate::limits::{
     self, CounterState, FailureMode, LimitCheck, LimitDecision, LimitKind, LimitPolicy, LimitScope, QuotaWindow,
 };
 use crate::model::{Api, AuthSettings, CacheSettings, Key, KeyStatus, Operation, UpstreamSettings};
-use crate::ports::{Clock, Limiter, PortError, ReadModel, Upstream, UpstreamError, UsageSink};
+use crate::ports::{
+    Clock, Limiter, PortError, ReadModel, SignatureError, TokenVerifier, Upstream, UpstreamError, UsageSink,
+};
 use crate::routing::RouteTable;
 use crate::usage::UsageEvent;
 use crate::verdict::Outcome;
+
+mod bearer;
 
 const NOW: i64 = 1_800_000_000_000;
 const PORTAL: &str = "http://portal.test";
@@ -99,6 +108,24 @@ impl Clock for Fakes {
     }
 }
 
+/// HS256 with the API's static keys, checked for real: enough to drive the pipeline's token
+/// path. The runtimes' verifiers (jwt-simple, WebCrypto) are tested in their crates.
+impl TokenVerifier for Fakes {
+    async fn verify(&self, settings: &JwtSettings, _raw: &str, token: &Parsed<'_>) -> Result<Arc<str>, SignatureError> {
+        let Some(KeySource::Static(keys)) = settings.key_source() else {
+            return Err(SignatureError::KeysUnavailable(PortError::new("jwks", "the fakes hold static keys only")));
+        };
+        let key =
+            keys.find(token.kid.as_deref(), token.algorithm).ok_or(SignatureError::Refused(Refusal::UnknownKey))?;
+        let secret = key.k.as_deref().and_then(|k| URL_SAFE_NO_PAD.decode(k).ok()).unwrap_or_default();
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&secret).map_err(|_| SignatureError::Refused(Refusal::UnknownKey))?;
+        mac.update(token.signing_input.as_bytes());
+        mac.verify_slice(&token.signature).map_err(|_| SignatureError::Refused(Refusal::BadSignature))?;
+        Ok(settings.issuer.as_deref().unwrap_or_default().into())
+    }
+}
+
 impl Adapters for Fakes {
     type Read = Self;
     type Limit = Self;
@@ -106,6 +133,10 @@ impl Adapters for Fakes {
     type Up = Self;
     type Usage = Self;
     type Clock = Self;
+    type Tokens = Self;
+    fn tokens(&self) -> &Self {
+        self
+    }
     fn read_model(&self) -> &Self {
         self
     }
@@ -134,6 +165,7 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
         path: "/pets/{id}".into(),
         public: false,
         scopes: vec![],
+        requirements: vec![],
         summary: None,
     };
     let root_op = op.clone();
