@@ -1,0 +1,86 @@
+//! `WebCryptoVerifier`: the core's [`TokenVerifier`] at the edge. A token seen before on this
+//! isolate (the core's [`VerifiedTokens`], by SHA-256 of the token and per key source) costs
+//! a hash and a map lookup; a first sight finds its key (static, JWKS or OpenID Connect
+//! discovery, see [`super::jwks`]) and checks the signature with WebCrypto
+//! ([`super::webcrypto`]). Every platform failure becomes a [`SignatureError`]: a key set
+//! that cannot be had fails the call closed (503), never open.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use gatehouse_core::jwt::{token_digest, JwtSettings, KeySource, Parsed, Refusal, VerifiedToken, VerifiedTokens};
+use gatehouse_core::ports::{PortError, SignatureError, TokenVerifier};
+use sha2::{Digest, Sha256};
+use worker::{console_warn, Env};
+
+use super::{jwks, webcrypto};
+
+thread_local! {
+    static VERIFIED: RefCell<VerifiedTokens> = RefCell::new(VerifiedTokens::default());
+}
+
+pub struct WebCryptoVerifier {
+    env: Env,
+}
+
+impl WebCryptoVerifier {
+    pub fn new(env: Env) -> Self {
+        WebCryptoVerifier { env }
+    }
+}
+
+fn misconfigured(detail: &str) -> SignatureError {
+    SignatureError::KeysUnavailable(PortError::new("jwt", detail))
+}
+
+/// What names a key source in the verified-token cache: the JWKS or discovery URL, or a
+/// digest of static keys (so changing them forgets what the old ones verified).
+fn source_id(source: KeySource<'_>) -> Arc<str> {
+    match source {
+        KeySource::Jwks(url) | KeySource::Discovery(url) => url.into(),
+        KeySource::Static(keys) => {
+            let json = serde_json::to_vec(keys).unwrap_or_default();
+            format!("static:{}", gatehouse_core::hex::encode(&Sha256::digest(&json))).into()
+        }
+    }
+}
+
+impl TokenVerifier for WebCryptoVerifier {
+    async fn verify(&self, settings: &JwtSettings, raw: &str, token: &Parsed<'_>) -> Result<Arc<str>, SignatureError> {
+        let source = settings.key_source().ok_or_else(|| misconfigured("the API names no single key source"))?;
+        let id = source_id(source);
+        let digest = token_digest(raw);
+        let configured: Option<Arc<str>> = settings.issuer.as_deref().map(Arc::from);
+        if let Some(seen) = VERIFIED.with(|tokens| tokens.borrow_mut().get(&digest, &id)) {
+            return Ok(configured.unwrap_or(seen.issuer));
+        }
+        let (jwk, issuer) = match source {
+            KeySource::Static(keys) => {
+                let jwk = keys.find(token.kid.as_deref(), token.algorithm).cloned();
+                (jwk.ok_or(SignatureError::Refused(Refusal::UnknownKey))?, configured)
+            }
+            KeySource::Jwks(url) => {
+                (jwks::key(&self.env, url, token.kid.as_deref(), token.algorithm).await?, configured)
+            }
+            KeySource::Discovery(url) => {
+                let doc = jwks::discovered(url).await?;
+                let jwk = jwks::key(&self.env, &doc.jwks_uri, token.kid.as_deref(), token.algorithm).await?;
+                (jwk, Some(configured.unwrap_or(doc.issuer)))
+            }
+        };
+        let issuer = issuer.ok_or_else(|| misconfigured("the API names no issuer"))?;
+        let key = webcrypto::imported(token.algorithm, &jwk).await.map_err(|e| {
+            console_warn!("jwt: a published {} key could not be imported: {e}", token.algorithm.name());
+            SignatureError::KeysUnavailable(PortError::new("webcrypto", e))
+        })?;
+        let holds = webcrypto::verify(token.algorithm, &key, &token.signature, token.signing_input.as_bytes())
+            .await
+            .map_err(|e| SignatureError::KeysUnavailable(PortError::new("webcrypto", e)))?;
+        if !holds {
+            return Err(SignatureError::Refused(Refusal::BadSignature));
+        }
+        VERIFIED
+            .with(|tokens| tokens.borrow_mut().insert(digest, VerifiedToken { source: id, issuer: issuer.clone() }));
+        Ok(issuer)
+    }
+}
