@@ -4,18 +4,22 @@
 //! provider, and an isolate that fetched writes what it got there for the others.
 //!
 //! However many requests arrive at once on a cold isolate, each URL is loaded once: the first
-//! request starts the load as a [`Shared`] future and the others await the same one. OpenID
-//! Connect discovery documents ([`DiscoveryCache`]) are loaded the same way.
+//! request leads the load and the others wait for it to end (see [`once`]). OpenID Connect
+//! discovery documents ([`DiscoveryCache`]) are loaded the same way.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::time::Duration;
 
-use futures_util::future::{select, Either, LocalBoxFuture, Shared};
+use futures_util::future::{select, Either, LocalBoxFuture};
 use futures_util::FutureExt;
 use gatehouse_core::jwt::key_cache::{KeySetCache, Lookup};
 use gatehouse_core::jwt::{Algorithm, Jwk, JwkSet, Refusal};
 use gatehouse_core::ports::{PortError, SignatureError};
+use gatehouse_core::time::UnixMillis;
+use js_sys::{Function, Promise};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
 use worker::{console_warn, AbortController, Delay, Env, Fetch, Method, Request, RequestInit};
 
 use super::clock;
@@ -24,6 +28,9 @@ use crate::layout::{jwks_record, KV_BINDING};
 
 /// How long a provider has to answer before the fetch counts as failed.
 const FETCH_TIMEOUT_MS: u64 = 5_000;
+/// A waiter looks again after this long; a load older than this is taken over (its leading
+/// request was cancelled without ending it).
+const ABANDONED_MS: i64 = FETCH_TIMEOUT_MS as i64 + 1_000;
 /// Loads one token may wait for: a KV read, a fetch, then a refetch for an unknown `kid`.
 const MAX_LOADS: usize = 3;
 
@@ -38,8 +45,9 @@ struct Slot {
 thread_local! {
     static KEY_SETS: RefCell<HashMap<String, Slot>> = RefCell::new(HashMap::new());
     static DISCOVERED: RefCell<HashMap<String, DiscoveryCache>> = RefCell::new(HashMap::new());
-    /// Loads under way, by URL: later requests await the first one's.
-    static LOADING: RefCell<HashMap<String, Shared<LocalBoxFuture<'static, ()>>>> = RefCell::new(HashMap::new());
+    /// Loads under way, by name: later requests wait for the first one's.
+    static LOADING: RefCell<HashMap<String, Load>> = RefCell::new(HashMap::new());
+    static NEXT_LOAD: Cell<u64> = const { Cell::new(0) };
 }
 
 fn unavailable(detail: impl Into<String>) -> SignatureError {
@@ -81,17 +89,73 @@ pub async fn discovered(url: &str) -> Result<Discovered, SignatureError> {
 
 /// Runs the load named `name` unless one is under way, and waits for it. The load records
 /// what it learnt in the isolate's caches itself, so every waiter then looks again.
+///
+/// Workers bind I/O to the request that started it: a request that awaited another's `fetch`
+/// directly (e.g. through a `futures` `Shared`) would resume in that request's context and
+/// have its own I/O cancelled when that request ends. So a waiter awaits a promise of its
+/// own, which the leading request resolves when its load ends (workerd delivers that to the
+/// waiter's own context), or gives up after [`ABANDONED_MS`] and looks again.
 async fn once(name: String, start: impl FnOnce() -> LocalBoxFuture<'static, ()>) {
-    let load =
-        LOADING.with(|loading| loading.borrow_mut().entry(name.clone()).or_insert_with(|| start().shared()).clone());
-    load.clone().await;
-    // The first waiter to wake lets the next load start (only this one, not a newer load).
-    LOADING.with(|loading| {
+    let now = clock::now();
+    let role = LOADING.with(|loading| {
         let mut loading = loading.borrow_mut();
-        if loading.get(&name).is_some_and(|under_way| under_way.ptr_eq(&load)) {
-            loading.remove(&name);
+        match loading.get_mut(&name) {
+            Some(load) if now.saturating_sub(load.started) < ABANDONED_MS => {
+                Role::Wait(Promise::new(&mut |resolve, _reject| load.waiters.push(resolve)))
+            }
+            _ => {
+                let id = NEXT_LOAD.with(|next| next.replace(next.get() + 1));
+                loading.insert(name.clone(), Load { id, started: now, waiters: Vec::new() });
+                Role::Lead(id)
+            }
         }
     });
+    match role {
+        Role::Wait(promise) => {
+            let patience = Delay::from(Duration::from_millis(ABANDONED_MS.unsigned_abs()));
+            drop(select(JsFuture::from(promise), patience).await);
+        }
+        Role::Lead(id) => {
+            let _leading = Leading { name, id };
+            start().await;
+        }
+    }
+}
+
+enum Role {
+    Wait(Promise),
+    Lead(u64),
+}
+
+/// A load under way: who leads it, since when, and the waiters' resolve functions.
+struct Load {
+    id: u64,
+    started: UnixMillis,
+    waiters: Vec<Function>,
+}
+
+/// Ends a load when its leader is done, or dropped (its request cancelled): the entry is
+/// removed (if it is still this load's) and every waiter is woken to look again.
+struct Leading {
+    name: String,
+    id: u64,
+}
+
+impl Drop for Leading {
+    fn drop(&mut self) {
+        let ended = LOADING.with(|loading| {
+            let mut loading = loading.borrow_mut();
+            let ours = loading.get(&self.name).is_some_and(|load| load.id == self.id);
+            if ours {
+                loading.remove(&self.name)
+            } else {
+                None
+            }
+        });
+        for resolve in ended.map(|load| load.waiters).unwrap_or_default() {
+            drop(resolve.call0(&JsValue::UNDEFINED));
+        }
+    }
 }
 
 /// The load itself: the shared copy in KV on a cold start, else the provider.
