@@ -9,10 +9,10 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
-use futures_util::future::{select, Either, LocalBoxFuture};
-use futures_util::FutureExt;
+use futures_util::future::{select, Either};
 use gatehouse_core::jwt::key_cache::{KeySetCache, Lookup};
 use gatehouse_core::jwt::{Algorithm, Jwk, JwkSet, Refusal};
 use gatehouse_core::ports::{PortError, SignatureError};
@@ -64,9 +64,7 @@ pub async fn key(env: &Env, url: &str, kid: Option<&str>, algorithm: Algorithm) 
             Lookup::Use(jwk) => return Ok(*jwk),
             Lookup::UnknownKey => return Err(SignatureError::Refused(Refusal::UnknownKey)),
             Lookup::Unavailable => return Err(unavailable(format!("{url}: no usable key set"))),
-            Lookup::Fetch => {
-                once(format!("jwks {url}"), || load_key_set(env.clone(), url.to_owned()).boxed_local()).await
-            }
+            Lookup::Fetch => once(format!("jwks {url}"), || load_key_set(env, url)).await,
         }
     }
     Err(unavailable(format!("{url}: still stale after {MAX_LOADS} loads")))
@@ -79,9 +77,7 @@ pub async fn discovered(url: &str) -> Result<Discovered, SignatureError> {
         match lookup {
             DiscoveryLookup::Use(doc) => return Ok(doc),
             DiscoveryLookup::Unavailable => break,
-            DiscoveryLookup::Fetch => {
-                once(format!("oidc {url}"), || load_discovery(url.to_owned()).boxed_local()).await
-            }
+            DiscoveryLookup::Fetch => once(format!("oidc {url}"), || load_discovery(url)).await,
         }
     }
     Err(unavailable(format!("{url}: no discovery document")))
@@ -95,7 +91,7 @@ pub async fn discovered(url: &str) -> Result<Discovered, SignatureError> {
 /// have its own I/O cancelled when that request ends. So a waiter awaits a promise of its
 /// own, which the leading request resolves when its load ends (workerd delivers that to the
 /// waiter's own context), or gives up after [`ABANDONED_MS`] and looks again.
-async fn once(name: String, start: impl FnOnce() -> LocalBoxFuture<'static, ()>) {
+async fn once<F: Future<Output = ()>>(name: String, start: impl FnOnce() -> F) {
     let now = clock::now();
     let role = LOADING.with(|loading| {
         let mut loading = loading.borrow_mut();
@@ -159,25 +155,25 @@ impl Drop for Leading {
 }
 
 /// The load itself: the shared copy in KV on a cold start, else the provider.
-async fn load_key_set(env: Env, url: String) {
+async fn load_key_set(env: &Env, url: &str) {
     let first = KEY_SETS.with(|sets| {
         let mut sets = sets.borrow_mut();
-        let slot = sets.entry(url.clone()).or_default();
+        let slot = sets.entry(url.to_owned()).or_default();
         !std::mem::replace(&mut slot.shared_read, true)
     });
-    let shared = if first { read_shared(&env, &url).await } else { None };
+    let shared = if first { read_shared(env, url).await } else { None };
     match shared {
-        Some(copy) => record(&url, |keys| keys.fetched(copy.keys, copy.cache_control.as_deref(), copy.fetched_at)),
-        None => match fetch_document(&url).await.and_then(|(body, cc)| Ok((JwkSet::from_fetched(&body)?, cc))) {
+        Some(copy) => record(url, |keys| keys.fetched(copy.keys, copy.cache_control.as_deref(), copy.fetched_at)),
+        None => match fetch_document(url).await.and_then(|(body, cc)| Ok((JwkSet::from_fetched(&body)?, cc))) {
             Ok((set, cache_control)) => {
                 let copy =
-                    SharedKeySet { url: url.clone(), keys: set.clone(), cache_control, fetched_at: clock::now() };
-                record(&url, |keys| keys.fetched(set, copy.cache_control.as_deref(), copy.fetched_at));
-                write_shared(&env, &copy).await;
+                    SharedKeySet { url: url.to_owned(), keys: set.clone(), cache_control, fetched_at: clock::now() };
+                record(url, |keys| keys.fetched(set, copy.cache_control.as_deref(), copy.fetched_at));
+                write_shared(env, &copy).await;
             }
             Err(e) => {
                 console_warn!("jwks: {url}: {e}");
-                record(&url, |keys| keys.failed(clock::now()));
+                record(url, |keys| keys.failed(clock::now()));
             }
         },
     }
@@ -187,11 +183,11 @@ fn record(url: &str, change: impl FnOnce(&mut KeySetCache)) {
     KEY_SETS.with(|sets| change(&mut sets.borrow_mut().entry(url.to_owned()).or_default().keys));
 }
 
-async fn load_discovery(url: String) {
-    let result = fetch_document(&url).await.and_then(|(body, cc)| Ok((Discovered::parse(&body)?, cc)));
+async fn load_discovery(url: &str) {
+    let result = fetch_document(url).await.and_then(|(body, cc)| Ok((Discovered::parse(&body)?, cc)));
     DISCOVERED.with(|docs| {
         let mut docs = docs.borrow_mut();
-        let cache = docs.entry(url.clone()).or_default();
+        let cache = docs.entry(url.to_owned()).or_default();
         match result {
             Ok((doc, cache_control)) => cache.fetched(doc, cache_control.as_deref(), clock::now()),
             Err(e) => {
