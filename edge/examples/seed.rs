@@ -117,6 +117,7 @@ fn token_apis() -> Vec<Api> {
         jwt_api("api_down", "/down", settings("down", rs), read()),
         jwt_api("api_crowd", "/crowd", settings("crowd", rs), read()),
         jwt_api("api_odd", "/odd", settings("odd", rs), read()),
+        jwt_api("api_warm", "/warm", settings("warm", rs), read()),
         jwt_api("api_oidc", "/oidc", oidc, read()),
         jwt_api("api_hs", "/hs", hs, read()),
     ]

@@ -151,6 +151,18 @@ test("a key rollover fails no request: old and new keys both verify across the s
   assert.ok(Date.now() - shared.fetched_at < 10_000);
 });
 
+test("a token seen before costs no key lookup or signature check: it passes after its key left the set", async () => {
+  const [gone, current] = [newKey("RS256", "warm-1"), newKey("RS256", "warm-2")];
+  await kv.put(...sharedCopy(`${idp.url}/warm/jwks.json`, [gone], 120_000));
+  const seen = token(gone, { jti: "seen" });
+  assert.equal((await call("/warm/read", seen)).status, 200);
+  idp.sets.warm = [current]; // the provider drops warm-1; the next unknown kid refetches
+  assert.equal((await call("/warm/read", token(current))).status, 200);
+  assert.equal(idp.fetches.warm, 1);
+  assert.equal((await call("/warm/read", seen)).status, 200, "verified on this isolate already, until its exp");
+  assertProblem(await call("/warm/read", token(gone, { jti: "new" })), 401, "jwt-unknown-key");
+});
+
 test("a provider down at cold start is 503 and not hammered; once up, tokens pass", async () => {
   const key = newKey("RS256", "down-1");
   idp.sets.down = [key];
