@@ -92,7 +92,8 @@ fn token_apis() -> Vec<Api> {
         token_op("writePets", "/write", &["pets:write"], false),
         token_op("either", "/either", &[], true),
     ];
-    let all = [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256, Algorithm::EdDSA];
+    use Algorithm::*;
+    let all = [RS256, RS384, RS512, PS256, ES256, ES384, EdDSA];
     let mut oidc = JwtSettings::discovered("__IDP__/oidc/.well-known/openid-configuration");
     oidc.audiences = vec!["pets".into()];
     oidc.algorithms = vec![Algorithm::ES256];

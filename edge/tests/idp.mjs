@@ -9,6 +9,7 @@ const b64 = (data) => Buffer.from(typeof data === "string" ? data : JSON.stringi
 const GENERATE = {
   RS256: () => generateKeyPairSync("rsa", { modulusLength: 2048 }),
   ES256: () => generateKeyPairSync("ec", { namedCurve: "P-256" }),
+  ES384: () => generateKeyPairSync("ec", { namedCurve: "P-384" }),
   EdDSA: () => generateKeyPairSync("ed25519"),
 };
 
@@ -21,8 +22,11 @@ export function newKey(alg, kid) {
 function signature(alg, key, input) {
   switch (alg) {
     case "RS256": return sign("sha256", Buffer.from(input), key.privateKey);
+    case "RS384": return sign("sha384", Buffer.from(input), key.privateKey);
+    case "RS512": return sign("sha512", Buffer.from(input), key.privateKey);
     case "PS256": return sign("sha256", Buffer.from(input), { key: key.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
     case "ES256": return sign("sha256", Buffer.from(input), { key: key.privateKey, dsaEncoding: "ieee-p1363" });
+    case "ES384": return sign("sha384", Buffer.from(input), { key: key.privateKey, dsaEncoding: "ieee-p1363" });
     case "EdDSA": return sign(null, Buffer.from(input), key.privateKey);
     case "HS256": return createHmac("sha256", key.secret).update(input).digest();
     default: throw new Error(`cannot sign ${alg}`);

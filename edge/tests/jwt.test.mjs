@@ -23,8 +23,9 @@ before(async () => {
   keys.rsa = newKey("RS256", "rsa-1");
   keys.ec = newKey("ES256", "ec-1");
   keys.ed = newKey("EdDSA", "ed-1");
+  keys.ec384 = newKey("ES384", "ec384-1");
   keys.impostor = newKey("RS256", "rsa-1"); // same kid, another key: its signatures must fail
-  idp.sets.main = [keys.rsa, keys.ec, keys.ed];
+  idp.sets.main = [keys.rsa, keys.ec, keys.ec384, keys.ed];
   mf = new Miniflare({
     modules: true,
     scriptPath: path.join(edge, "build/index.js"),
@@ -82,8 +83,9 @@ test("a valid token admits its client's app; the upstream sees the end user and 
   assert.equal(idp.fetches.main, undefined, "a cold isolate took the set another isolate shared through KV");
 });
 
-test("every supported asymmetric algorithm verifies with WebCrypto: RS256, PS256, ES256, EdDSA", async () => {
-  const cases = [[keys.rsa, "RS256"], [keys.rsa, "PS256"], [keys.ec, "ES256"], [keys.ed, "EdDSA"]];
+test("every supported asymmetric algorithm verifies with WebCrypto: RS256/384/512, PS256, ES256/384, EdDSA", async () => {
+  const rsa = ["RS256", "RS384", "RS512", "PS256"].map((alg) => [keys.rsa, alg]);
+  const cases = [...rsa, [keys.ec, "ES256"], [keys.ec384, "ES384"], [keys.ed, "EdDSA"]];
   for (const [key, alg] of cases) {
     const r = await call("/jwt/read", token(key, { scope: "pets:read" }, { alg }));
     assert.equal(r.status, 200, `${alg}: ${JSON.stringify(r.json)}`);
