@@ -120,7 +120,9 @@ fn token_apis() -> Vec<Api> {
         jwt_api("api_odd", "/odd", settings("odd", rs), read()),
         jwt_api("api_warm", "/warm", settings("warm", rs), read()),
         jwt_api("api_oidc", "/oidc", oidc, read()),
-        jwt_api("api_hs", "/hs", hs, read()),
+        jwt_api("api_hs", "/hs", hs.clone(), read()),
+        // Its client's app has a quota of 5 a day here (see main).
+        jwt_api("api_hsq", "/hsq", hs, read()),
     ]
 }
 
@@ -178,7 +180,7 @@ fn main() {
         api("api_gone", "/gone", retired, vec![op("goneHello", "/hello", false)]),
     ];
     let token_apis = token_apis();
-    let token_grants: Vec<Grant> = token_apis.iter().map(|api| grant(&api.id, vec![])).collect();
+    let mut token_grants: Vec<Grant> = token_apis.iter().map(|api| grant(&api.id, vec![])).collect();
     apis.extend(token_apis);
     let everything = || vec![grant("api_pets", vec![]), grant("api_old", vec![]), grant("api_gone", vec![])];
     let daily = |limit| LimitPolicy {
@@ -208,6 +210,9 @@ fn main() {
         scope: LimitScope::Group,
         kind: LimitKind::Quota { limit: 5, window: QuotaWindow::Day, durable: Default::default() },
     };
+    for limited in token_grants.iter_mut().filter(|g| g.api_id == "api_hsq") {
+        limited.limits = vec![daily(5)];
+    }
     // (who, app grants); alice's plan has a generous quota so her calls cross the limiter.
     let mut alice = everything();
     alice[0].limits = vec![daily(100_000)];

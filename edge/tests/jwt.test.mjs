@@ -213,6 +213,19 @@ test("HS256 verifies with the API's static secret only", async () => {
   assertProblem(await call("/hs/read", forged), 401, "jwt-bad-signature");
 });
 
+test("a token's calls count against its client's app like a key's: the app's quota refuses the sixth", async () => {
+  const secret = { kid: "hs1", secret: seed.jwt.hs256_secret };
+  const statuses = [];
+  let last;
+  for (let i = 0; i < 6; i++) {
+    last = await call("/hsq/read", signToken(secret, claims(ISSUER, { jti: `q${i}` }), { alg: "HS256" }));
+    statuses.push(last.status);
+  }
+  assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429]);
+  assertProblem(last, 429, "quota-exceeded");
+  assert.match(last.headers.get("ratelimit-policy"), /daily/);
+});
+
 test("an operation that takes a key or a token takes either", async () => {
   assert.equal((await call("/jwt/either", token(keys.rsa))).status, 200);
   assert.equal((await call("/jwt/either", null, { "x-api-key": seed.secrets.jwtkey.secret })).status, 200);
