@@ -3,7 +3,7 @@
 
 use gatehouse_core::keys::{check_key, KeyCheck};
 use gatehouse_core::limits::LimitPolicy;
-use gatehouse_core::model::{Key, KeyStatus, Subscription, SubscriptionStatus};
+use gatehouse_core::model::{Key, KeyStatus, OAuthClient, Subscription, SubscriptionStatus};
 use gatehouse_core::time::UnixMillis;
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +38,10 @@ pub struct KeyView {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_used_at: Option<UnixMillis>,
     pub limits: Vec<LimitPolicy>,
+    /// Set when the record is an OAuth client registered on the app rather than an API key:
+    /// the JWTs it stands for carry this issuer and client id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth_client: Option<OAuthClient>,
 }
 
 impl KeyView {
@@ -56,6 +60,7 @@ impl KeyView {
             replaced_by: key.replaced_by.clone(),
             last_used_at: key.last_used_at,
             limits: key.limits.clone(),
+            oauth_client: key.oauth_client.clone(),
         }
     }
 

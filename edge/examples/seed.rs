@@ -252,6 +252,7 @@ fn main() {
             replaced_by: None,
             last_used_at: None,
             limits: vec![],
+            oauth_client: None,
         };
         let group = who.starts_with("gold").then(|| "gold".to_string());
         let identity = Identity { app_id: app_id.clone(), developer_id: format!("dev_{who}"), group, grants };

@@ -53,6 +53,7 @@ fn key_record(i: usize, parsed: &ParsedKey) -> Key {
         replaced_by: None,
         last_used_at: None,
         limits: vec![],
+        oauth_client: None,
     }
 }
 

@@ -44,6 +44,7 @@ use gatehouse_native::adapters::clock::{now_millis, SystemClock};
 use gatehouse_native::adapters::memory_cache::MemoryResponseCache;
 use gatehouse_native::adapters::read_model::{InProcessReadModel, Snapshot};
 use gatehouse_native::adapters::sqlite_limiter::SqliteLimiter;
+use gatehouse_native::adapters::tokens::JwtVerifier;
 use gatehouse_native::adapters::upstream::PooledUpstream;
 use gatehouse_native::adapters::usage::UsageRecorder;
 use gatehouse_native::gateway::{NativeAdapters, NativeGateway};
@@ -186,6 +187,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         replaced_by: None,
         last_used_at: None,
         limits: vec![],
+        oauth_client: None,
     };
     CatalogSnapshot {
         apis: vec![api],
@@ -223,6 +225,7 @@ fn fixture() -> Fixture {
         upstream: PooledUpstream,
         usage: Arc::new(UsageRecorder::default()),
         clock: SystemClock::default(),
+        tokens: Arc::new(JwtVerifier::default()),
     };
     let config = GatewayConfig {
         max_body_bytes: GatewayConfig::DEFAULT_MAX_BODY_BYTES,
@@ -286,7 +289,7 @@ fn bench_stages(c: &mut Criterion, f: &Fixture) {
         b.iter_batched(
             || original.headers().clone(),
             |headers| {
-                let caller = Some(Caller { identity: &identity, key_id: "key_000001" });
+                let caller = Some(Caller { identity: &identity, key_id: "key_000001", subject: None });
                 forward::build(&original, uri.clone(), headers, caller, &signer, T0)
             },
             BatchSize::SmallInput,

@@ -23,6 +23,7 @@ use crate::adapters::clock::{now_millis, SystemClock};
 use crate::adapters::memory_cache::MemoryResponseCache;
 use crate::adapters::read_model::InProcessReadModel;
 use crate::adapters::sqlite_limiter::{self, SqliteLimiter};
+use crate::adapters::tokens::JwtVerifier;
 use crate::adapters::upstream::PooledUpstream;
 use crate::adapters::usage::UsageRecorder;
 use crate::admin_server;
@@ -59,7 +60,13 @@ pub struct AppConfig {
     pub terms: Option<String>,
     /// How long a portal sign-in link works; only tests set less than the default.
     pub signin_link_ttl: Duration,
+    /// How often, at most, an issuer's keys are fetched again for a JWT whose `kid` is not in
+    /// them (key rollover): [`DEFAULT_JWKS_UNKNOWN_KID_REFETCH`] except in tests.
+    pub jwks_unknown_kid_refetch: Duration,
 }
+
+/// Once a minute per issuer, as Azure API Management does.
+pub const DEFAULT_JWKS_UNKNOWN_KID_REFETCH: Duration = Duration::from_secs(60);
 
 /// The portal's sender when none is configured.
 pub const DEFAULT_MAIL_FROM: &str = "Gatehouse <portal@gatehouse.localhost>";
@@ -91,6 +98,7 @@ impl AppConfig {
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             terms: None,
             signin_link_ttl: Duration::from_secs(DEFAULT_SIGNIN_LINK_TTL_SECS),
+            jwks_unknown_kid_refetch: DEFAULT_JWKS_UNKNOWN_KID_REFETCH,
         }
     }
 }
@@ -161,6 +169,7 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
         upstream: PooledUpstream,
         usage: Arc::clone(&usage),
         clock: SystemClock::default(),
+        tokens: Arc::new(JwtVerifier::new(config.jwks_unknown_kid_refetch)),
     };
     let gateway = Arc::new(Gateway::new(adapters, gateway_config));
     let workers = gateway::spawn_workers(config.gateway_addr, config.gateway_threads, gateway, shutdown_rx.clone())

@@ -15,6 +15,7 @@ use crate::adapters::clock::SystemClock;
 use crate::adapters::memory_cache::MemoryResponseCache;
 use crate::adapters::read_model::InProcessReadModel;
 use crate::adapters::sqlite_limiter::SqliteLimiter;
+use crate::adapters::tokens::JwtVerifier;
 use crate::adapters::upstream::PooledUpstream;
 use crate::adapters::usage::UsageRecorder;
 use crate::server::{self, Handler, Limits};
@@ -32,6 +33,7 @@ pub struct NativeAdapters {
     pub upstream: PooledUpstream,
     pub usage: Arc<UsageRecorder>,
     pub clock: SystemClock,
+    pub tokens: Arc<JwtVerifier>,
 }
 
 impl Adapters for NativeAdapters {
@@ -41,6 +43,10 @@ impl Adapters for NativeAdapters {
     type Up = PooledUpstream;
     type Usage = UsageRecorder;
     type Clock = SystemClock;
+    type Tokens = JwtVerifier;
+    fn tokens(&self) -> &JwtVerifier {
+        &self.tokens
+    }
     fn read_model(&self) -> &InProcessReadModel {
         &self.read_model
     }

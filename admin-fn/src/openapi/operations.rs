@@ -18,6 +18,7 @@ use crate::routes::developers::{AppBody, DeveloperBody};
 use crate::routes::ingest::Receipt;
 use crate::routes::keys::{IssuedKey, NewKey, RotateRequest};
 use crate::routes::meta::{Health, OpenApiDocument};
+use crate::routes::oauth_clients::NewOAuthClient;
 use crate::routes::subscriptions::{NewSubscription, PlanChange, RejectRequest};
 use crate::routes::usage::Report;
 use crate::views::{Items, KeyView, SubscriptionView};
@@ -179,6 +180,16 @@ fn keys(d: &mut Doc) {
         .tagged()
         .errors(&[409])
         .add();
+    d.op(
+        Method::POST,
+        "/v1/apps/{id}/oauth-clients",
+        "Register an OAuth client: its JWTs then call as this app (listed, disabled and revoked as a key)",
+    )
+    .body::<NewOAuthClient>()
+    .created::<KeyView>()
+    .tagged()
+    .errors(&[409])
+    .add();
     d.op(Method::GET, "/v1/keys/{id}", "Get a key").ok::<KeyView>().tagged().add();
     d.op(
         Method::POST,

@@ -94,6 +94,11 @@ pub(crate) fn placement_errors(api: &Api) -> Vec<FieldError> {
     validate::base_path(&api.base_path, &mut errors);
     validate::hosts(&api.hosts, &mut errors);
     validate::upstream(&api.upstream, &mut errors);
+    if let Some(jwt) = &api.auth.jwt {
+        for (field, message) in jwt.problems() {
+            errors.push(FieldError::new(format!("/auth/jwt/{field}"), message));
+        }
+    }
     errors
 }
 

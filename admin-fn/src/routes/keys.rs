@@ -61,6 +61,7 @@ fn issue<R, P>(s: &AdminState<R, P>, app_id: &str, name: String, now: UnixMillis
         replaced_by: None,
         last_used_at: None,
         limits: Vec::new(),
+        oauth_client: None,
     };
     Ok((key, parsed.secret().to_owned()))
 }
@@ -174,6 +175,11 @@ pub(crate) async fn rotate_key<R: Repo, P: Publisher>(
     let now = s.now();
     let mut issued = None;
     s.modify(actor, "key.rotate", ("key", id), if_match, |old: &mut Key| {
+        if old.oauth_client.is_some() {
+            return Err(AdminError::conflict(
+                "an OAuth client registration is not rotated: register the new client id",
+            ));
+        }
         if check_key(old, now) != KeyCheck::Active || old.replaced_by.is_some() {
             return Err(AdminError::conflict("only an active key that was not rotated already can be rotated"));
         }

@@ -20,6 +20,7 @@ pub(crate) mod developers;
 pub(crate) mod ingest;
 pub(crate) mod keys;
 pub(crate) mod meta;
+pub(crate) mod oauth_clients;
 pub(crate) mod subscriptions;
 pub(crate) mod usage;
 pub(crate) mod validate;
@@ -52,6 +53,7 @@ pub(crate) fn admin<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     all.extend(account::routes());
     all.extend(subscriptions::routes());
     all.extend(keys::routes());
+    all.extend(oauth_clients::routes());
     all.extend(usage::routes());
     all.extend(config::routes());
     all

@@ -108,6 +108,7 @@ fn key(n: usize, apps: usize) -> Key {
         replaced_by: None,
         last_used_at: None,
         limits: vec![],
+        oauth_client: None,
     }
 }
 

@@ -6,5 +6,6 @@ pub mod memory_cache;
 pub mod memory_limiter;
 pub mod read_model;
 pub mod sqlite_limiter;
+pub mod tokens;
 pub mod upstream;
 pub mod usage;

@@ -74,6 +74,7 @@ fn key(id: &str, app_id: &str, status: KeyStatus) -> Key {
         replaced_by: None,
         last_used_at: None,
         limits: vec![],
+        oauth_client: None,
     }
 }
 

@@ -25,10 +25,18 @@ pub const UNKNOWN_KID_REFETCH: i64 = MINUTE;
 pub const RETRY_AFTER_FAILURE: i64 = 2 * SECOND;
 
 /// What one issuer's keys are known to be.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct KeySetCache {
     good: Option<Good>,
     last_attempt: Option<UnixMillis>,
+    /// [`UNKNOWN_KID_REFETCH`] unless a runtime is configured otherwise.
+    unknown_kid_refetch: i64,
+}
+
+impl Default for KeySetCache {
+    fn default() -> Self {
+        KeySetCache::with_unknown_kid_refetch(UNKNOWN_KID_REFETCH)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +61,12 @@ pub enum Lookup {
 }
 
 impl KeySetCache {
+    /// A cache that refetches for an unknown `kid` at most once per `interval` (milliseconds;
+    /// never below [`RETRY_AFTER_FAILURE`]).
+    pub fn with_unknown_kid_refetch(interval: i64) -> KeySetCache {
+        KeySetCache { good: None, last_attempt: None, unknown_kid_refetch: interval.max(RETRY_AFTER_FAILURE) }
+    }
+
     /// Decides for a token with `kid` and `algorithm` at `now`.
     pub fn lookup(&self, kid: Option<&str>, algorithm: Algorithm, now: UnixMillis) -> Lookup {
         let since_attempt = self.last_attempt.map_or(i64::MAX, |at| now.saturating_sub(at));
@@ -64,7 +78,7 @@ impl KeySetCache {
         }
         match good.set.find(kid, algorithm) {
             Some(key) => Lookup::Use(Box::new(key.clone())),
-            None if since_attempt >= UNKNOWN_KID_REFETCH => Lookup::Fetch,
+            None if since_attempt >= self.unknown_kid_refetch => Lookup::Fetch,
             None => Lookup::UnknownKey,
         }
     }

@@ -64,6 +64,7 @@ mod tests {
             replaced_by: None,
             last_used_at: None,
             limits: vec![],
+            oauth_client: None,
         }
     }
 

@@ -44,4 +44,20 @@ pub struct Key {
     /// Limits on this key alone, on top of the app's plan limits.
     #[serde(default)]
     pub limits: Vec<LimitPolicy>,
+    /// Set when this record is not an API key but an OAuth client registered on the app: its
+    /// `hash` is [`crate::jwt::client_hash`] of these, and the gateway finds it from a verified
+    /// JWT's issuer and client id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth_client: Option<OAuthClient>,
+}
+
+/// An identity provider's client, registered on an app so its access tokens call as the app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct OAuthClient {
+    /// The token issuer (`iss`), exactly as tokens carry it.
+    pub issuer: String,
+    /// The client id (`client_id`, `azp` or the API's configured claim); `*` stands for every
+    /// client of the issuer that has no registration of its own.
+    pub client_id: String,
 }

@@ -108,6 +108,7 @@ mod tests {
             replaced_by: None,
             last_used_at: None,
             limits,
+            oauth_client: None,
         })
     }
 

@@ -202,6 +202,7 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
         replaced_by: None,
         last_used_at: None,
         limits: vec![],
+        oauth_client: None,
     };
     let grant = Grant {
         product_id: "prd".into(),

@@ -54,6 +54,7 @@ pub fn key(id: &str, app_id: &str, secret: &str) -> Key {
         replaced_by: None,
         last_used_at: None,
         limits: vec![],
+        oauth_client: None,
     }
 }
 

@@ -90,6 +90,7 @@ impl StoredKey {
             replaced_by: None,
             last_used_at: None,
             limits: self.limits.to_vec(),
+            oauth_client: None,
         }
     }
 }

@@ -1,0 +1,96 @@
+//! OAuth clients registered on apps: an identity provider's client id, so that the access
+//! tokens it obtains call an API as the app, under the app's plans, limits and usage. The
+//! registration is stored as a credential record beside the app's keys (see
+//! [`gatehouse_core::jwt::client_hash`]); it is listed, disabled, enabled and revoked with
+//! them, and never rotated.
+
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::Json;
+use gatehouse_core::ids::IdKind;
+use gatehouse_core::jwt::{client_hash, ANY_CLIENT};
+use gatehouse_core::model::{App, Developer, Key, KeyStatus, OAuthClient};
+use gatehouse_core::store::{Record, Repo, Write};
+use serde::Deserialize;
+
+use super::developers::refuse_closed;
+use super::{route, validate, Route};
+use crate::auth::Actor;
+use crate::error::{AdminError, FieldError};
+use crate::extract::{Id, JsonBody};
+use crate::preconditions::{IfMatch, Tagged};
+use crate::publisher::{Change, ChangeOp, Publisher};
+use crate::state::{etag_of, fresh_id, AdminState};
+use crate::views::KeyView;
+
+pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
+    vec![route(Method::POST, "/v1/apps/{id}/oauth-clients", register::<R, P>)]
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"issuer": "https://example.eu.auth0.com/", "client_id": "Q7pT0x9Kq2", "name": "billing service"}))]
+pub(crate) struct NewOAuthClient {
+    /// The `iss` of the tokens, exactly as they carry it.
+    #[schema(pattern = r"\S", max_length = 200)]
+    issuer: String,
+    /// The client id the tokens name; `*` for every client of the issuer without a
+    /// registration of its own (the API's anonymous plan).
+    #[schema(pattern = r"\S", max_length = 200)]
+    client_id: String,
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    name: Option<String>,
+}
+
+/// Registers a client on an app. A client id is registered once per issuer across all apps.
+async fn register<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    actor: Actor,
+    Id(app_id): Id,
+    JsonBody(body): JsonBody<NewOAuthClient>,
+) -> Result<(StatusCode, Tagged<Json<KeyView>>), AdminError> {
+    let app = s.load::<App>("app", &app_id).await?;
+    let mut errors = Vec::new();
+    validate::non_empty(&body.issuer, "/issuer", &mut errors);
+    validate::non_empty(&body.client_id, "/client_id", &mut errors);
+    for (pointer, value) in [("/issuer", &body.issuer), ("/client_id", &body.client_id)] {
+        if value.chars().any(char::is_control) {
+            errors.push(FieldError::new(pointer, "must not contain control characters"));
+        }
+    }
+    AdminError::check(errors)?;
+    let now = s.now();
+    let client = OAuthClient { issuer: body.issuer.clone(), client_id: body.client_id.clone() };
+    let name = body.name.clone().unwrap_or_else(|| match client.client_id.as_str() {
+        ANY_CLIENT => format!("any client of {}", client.issuer),
+        id => format!("OAuth client {id}"),
+    });
+    let owner = ("developer", app.developer_id.as_str());
+    let key = s
+        .conditional(&actor, "oauth_client.register", owner, &IfMatch::default(), |developer: Developer, expected| {
+            refuse_closed(&developer)?;
+            let key = Key {
+                id: fresh_id(IdKind::Key)?,
+                app_id: app_id.clone(),
+                name: name.clone(),
+                hash: client_hash(&client.issuer, &client.client_id),
+                display_prefix: "oauth:".into(),
+                last4: client.client_id.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect(),
+                status: KeyStatus::Active,
+                created_at: now,
+                expires_at: None,
+                grace_until: None,
+                replaced_by: None,
+                last_used_at: None,
+                limits: Vec::new(),
+                oauth_client: Some(client.clone()),
+            };
+            let guard = Write::UpdateIf { record: Record::of(&developer)?, expected };
+            let change = Change::of(&key, ChangeOp::Created);
+            Ok((vec![Write::insert(&key)?, guard], vec![change], key))
+        })
+        .await?;
+    let etag = etag_of(&key)?;
+    Ok((StatusCode::CREATED, Tagged(etag, Json(KeyView::new(&key, now)))))
+}
