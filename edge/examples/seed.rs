@@ -17,7 +17,7 @@ use gatehouse_core::keys::{self, KeyEnv, RANDOM_BYTES};
 use gatehouse_core::lifecycle::Lifecycle;
 use gatehouse_core::limits::{FailureMode, LimitKind, LimitPolicy, LimitScope, QuotaWindow};
 use gatehouse_core::model::{
-    Api, AuthSettings, CacheSettings, Key, KeyStatus, Operation, Requirement, UpstreamSettings,
+    Api, AuthSettings, CacheSettings, Key, KeyStatus, OAuthClient, Operation, Requirement, UpstreamSettings,
 };
 use gatehouse_edge::layout;
 use serde_json::json;
@@ -143,6 +143,7 @@ fn client_record(issuer: &str, id: &str) -> Key {
         replaced_by: None,
         last_used_at: None,
         limits: vec![],
+        oauth_client: Some(OAuthClient { issuer: issuer.into(), client_id: CLIENT.into() }),
     }
 }
 
