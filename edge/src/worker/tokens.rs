@@ -3,7 +3,8 @@
 //! a hash and a map lookup; a first sight finds its key (static, JWKS or OpenID Connect
 //! discovery, see [`super::jwks`]) and checks the signature with WebCrypto
 //! ([`super::webcrypto`]). Every platform failure becomes a [`SignatureError`]: a key set
-//! that cannot be had fails the call closed (503), never open.
+//! that cannot be had, or a published key that cannot be imported, fails the call closed
+//! (503), never open.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -29,10 +30,6 @@ impl WebCryptoVerifier {
     }
 }
 
-fn misconfigured(detail: &str) -> SignatureError {
-    SignatureError::KeysUnavailable(PortError::new("jwt", detail))
-}
-
 /// What names a key source in the verified-token cache: the JWKS or discovery URL, or a
 /// digest of static keys (so changing them forgets what the old ones verified).
 fn source_id(source: KeySource<'_>) -> Arc<str> {
@@ -47,7 +44,9 @@ fn source_id(source: KeySource<'_>) -> Arc<str> {
 
 impl TokenVerifier for WebCryptoVerifier {
     async fn verify(&self, settings: &JwtSettings, raw: &str, token: &Parsed<'_>) -> Result<Arc<str>, SignatureError> {
-        let source = settings.key_source().ok_or_else(|| misconfigured("the API names no single key source"))?;
+        // Settings without exactly one key source have no key for any token (the admin API
+        // refuses them; the native verifier answers the same).
+        let source = settings.key_source().ok_or(SignatureError::Refused(Refusal::UnknownKey))?;
         let id = source_id(source);
         let digest = token_digest(raw);
         let configured: Option<Arc<str>> = settings.issuer.as_deref().map(Arc::from);
@@ -68,7 +67,9 @@ impl TokenVerifier for WebCryptoVerifier {
                 (jwk, Some(configured.unwrap_or(doc.issuer)))
             }
         };
-        let issuer = issuer.ok_or_else(|| misconfigured("the API names no issuer"))?;
+        // No issuer to expect: no token can name it (the admin API refuses such settings; the
+        // native verifier answers the same).
+        let issuer = issuer.ok_or(SignatureError::Refused(Refusal::WrongIssuer))?;
         let key = webcrypto::imported(token.algorithm, &jwk).await.map_err(|e| {
             console_warn!("jwt: a published {} key could not be imported: {e}", token.algorithm.name());
             SignatureError::KeysUnavailable(PortError::new("webcrypto", e))
