@@ -58,7 +58,8 @@ pub(crate) fn setting(env: &Env, name: &str) -> Option<String> {
 }
 
 /// The Worker's adapters for the core's ports, built per request from `env` (cheap: the
-/// expensive state — read cache, deny list and purge log, usage, key sets and verified tokens — lives per isolate in the adapters' modules).
+/// expensive state — read cache, deny list and purge log, usage, key sets and verified
+/// tokens — lives per isolate in the adapters' modules).
 pub struct EdgeAdapters {
     read_model: read_model::KvReadModel,
     limiter: limiter::DurableLimiter,

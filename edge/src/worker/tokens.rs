@@ -3,8 +3,7 @@
 //! a hash and a map lookup; a first sight finds its key (static, JWKS or OpenID Connect
 //! discovery, see [`super::jwks`]) and checks the signature with WebCrypto
 //! ([`super::webcrypto`]). Every platform failure becomes a [`SignatureError`]: a key set
-//! that cannot be had, or a published key that cannot be imported, fails the call closed
-//! (503), never open.
+//! that cannot be had fails the call closed (503), never open.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -14,7 +13,8 @@ use gatehouse_core::ports::{PortError, SignatureError, TokenVerifier};
 use sha2::{Digest, Sha256};
 use worker::{console_warn, Env};
 
-use super::{jwks, webcrypto};
+use super::jwks;
+use super::webcrypto::{self, ImportError};
 
 thread_local! {
     static VERIFIED: RefCell<VerifiedTokens> = RefCell::new(VerifiedTokens::default());
@@ -70,9 +70,14 @@ impl TokenVerifier for WebCryptoVerifier {
         // No issuer to expect: no token can name it (the admin API refuses such settings; the
         // native verifier answers the same).
         let issuer = issuer.ok_or(SignatureError::Refused(Refusal::WrongIssuer))?;
-        let key = webcrypto::imported(token.algorithm, &jwk).await.map_err(|e| {
-            console_warn!("jwt: a published {} key could not be imported: {e}", token.algorithm.name());
-            SignatureError::KeysUnavailable(PortError::new("webcrypto", e))
+        let key = webcrypto::imported(token.algorithm, &jwk).await.map_err(|e| match e {
+            // A key its provider publishes but nobody can use checks no token (logged, without
+            // key material); the native verifier answers the same.
+            ImportError::Unusable(why) => {
+                console_warn!("jwt: a published {} key is unusable: {why}", token.algorithm.name());
+                SignatureError::Refused(Refusal::UnknownKey)
+            }
+            ImportError::Platform(why) => SignatureError::KeysUnavailable(PortError::new("webcrypto", why)),
         })?;
         let holds = webcrypto::verify(token.algorithm, &key, &token.signature, token.signing_input.as_bytes())
             .await

@@ -78,20 +78,29 @@ fn parameters(algorithm: Algorithm) -> Result<(Object, Object), String> {
     }
 }
 
-/// The `CryptoKey` for `jwk` used with `algorithm`, imported once per isolate. An error means
-/// the published key cannot be used at all (a provider's fault, not the token's).
-pub async fn imported(algorithm: Algorithm, jwk: &Jwk) -> Result<CryptoKey, String> {
-    let json = serde_json::to_string(jwk).map_err(|e| e.to_string())?;
+/// Why a key could not be imported.
+#[derive(Debug)]
+pub enum ImportError {
+    /// WebCrypto refused the key material: the published key is unusable.
+    Unusable(String),
+    /// The platform call itself failed.
+    Platform(String),
+}
+
+/// The `CryptoKey` for `jwk` used with `algorithm`, imported once per isolate.
+pub async fn imported(algorithm: Algorithm, jwk: &Jwk) -> Result<CryptoKey, ImportError> {
+    let json = serde_json::to_string(jwk).map_err(|e| ImportError::Platform(e.to_string()))?;
     let id = (algorithm, Sha256::digest(json.as_bytes()).into());
     if let Some(key) = IMPORTED.with(|keys| keys.borrow().get(&id).cloned()) {
         return Ok(key);
     }
-    let key_data: Object = JSON::parse(&json).map_err(|e| message(&e))?.unchecked_into();
-    let (params, _) = parameters(algorithm)?;
+    let key_data: Object = JSON::parse(&json).map_err(|e| ImportError::Platform(message(&e)))?.unchecked_into();
+    let (params, _) = parameters(algorithm).map_err(ImportError::Platform)?;
     let usages = Array::of1(&JsValue::from_str("verify"));
+    let unusable = |e: JsValue| ImportError::Unusable(message(&e));
     let promise =
-        subtle()?.import_key_with_object("jwk", &key_data, &params, false, &usages).map_err(|e| message(&e))?;
-    let key: CryptoKey = JsFuture::from(promise).await.map_err(|e| message(&e))?.unchecked_into();
+        subtle().map_err(ImportError::Platform)?.import_key_with_object("jwk", &key_data, &params, false, &usages);
+    let key: CryptoKey = JsFuture::from(promise.map_err(unusable)?).await.map_err(unusable)?.unchecked_into();
     IMPORTED.with(|keys| {
         let mut keys = keys.borrow_mut();
         if keys.len() >= MAX_IMPORTED {
