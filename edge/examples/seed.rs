@@ -1,18 +1,24 @@
 //! Writes the end-to-end test's Workers KV seed as JSON, built from the core's own types so
 //! the records have exactly the shapes the control plane publishes:
 //! `{"kv": {<kv key>: <json text>}, "secrets": {<who>: <api key>}}`.
-//! The upstream URL is the placeholder `__UPSTREAM__`; the harness substitutes its server's.
+//! The upstream URL is the placeholder `__UPSTREAM__`, the identity provider's `__IDP__`; the
+//! harness substitutes its servers'. `jwt` says what the harness's tokens must carry.
 //!
 //! Run: `cargo run -q -p gatehouse-edge --example seed > seed.json`.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use gatehouse_core::entitlements::{Grant, Identity};
+use gatehouse_core::jwt::{self, Algorithm, Jwk, JwkSet, JwtSettings};
 use gatehouse_core::keys::{self, KeyEnv, RANDOM_BYTES};
 use gatehouse_core::lifecycle::Lifecycle;
 use gatehouse_core::limits::{FailureMode, LimitKind, LimitPolicy, LimitScope, QuotaWindow};
-use gatehouse_core::model::{Api, AuthSettings, CacheSettings, Key, KeyStatus, Operation, UpstreamSettings};
+use gatehouse_core::model::{
+    Api, AuthSettings, CacheSettings, Key, KeyStatus, OAuthClient, Operation, Requirement, UpstreamSettings,
+};
 use gatehouse_edge::layout;
 use serde_json::json;
 
@@ -49,6 +55,98 @@ fn api(id: &str, base: &str, lifecycle: Lifecycle, operations: Vec<Operation>) -
     }
 }
 
+const ISSUER: &str = "https://idp.gatehouse.test/";
+const OIDC_ISSUER: &str = "https://oidc.gatehouse.test/";
+const CLIENT: &str = "cli_edge";
+/// The static HS256 secret of `api_hs` (test data, not a real secret).
+const HS256_SECRET: &str = "a static HS256 secret of 32+ bytes";
+
+/// An operation that takes a bearer JWT with `scopes` (and a key too when `or_key`).
+fn token_op(id: &str, path: &str, scopes: &[&str], or_key: bool) -> Operation {
+    let token = Requirement { key: false, jwt: Some(scopes.iter().map(|s| s.to_string()).collect()) };
+    Operation { requirements: if or_key { vec![Requirement::KEY, token] } else { vec![token] }, ..op(id, path, false) }
+}
+
+fn settings(keys: &str, algorithms: &[Algorithm]) -> JwtSettings {
+    let mut settings = JwtSettings::discovered("unused");
+    settings.discovery_url = None;
+    settings.issuer = Some(ISSUER.into());
+    settings.audiences = vec!["pets".into()];
+    settings.jwks_url = Some(format!("__IDP__/{keys}/jwks.json"));
+    settings.algorithms = algorithms.to_vec();
+    settings
+}
+
+/// The APIs that take bearer JWTs: one per key-source scenario of the end-to-end test (each
+/// has its own JWKS URL, so each scenario meets a cold key cache).
+fn token_apis() -> Vec<Api> {
+    let jwt_api = |id: &str, base: &str, jwt: JwtSettings, operations| {
+        let mut api = api(id, base, Lifecycle::Published { published_at: T0 }, operations);
+        api.auth.jwt = Some(jwt);
+        api
+    };
+    let read = || vec![token_op("read", "/read", &[], false)];
+    let rs = &[Algorithm::RS256];
+    let main = vec![
+        token_op("readPets", "/read", &["pets:read"], false),
+        token_op("writePets", "/write", &["pets:write"], false),
+        token_op("either", "/either", &[], true),
+    ];
+    use Algorithm::*;
+    let all = [RS256, RS384, RS512, PS256, ES256, ES384, EdDSA];
+    let mut oidc = JwtSettings::discovered("__IDP__/oidc/.well-known/openid-configuration");
+    oidc.audiences = vec!["pets".into()];
+    oidc.algorithms = vec![Algorithm::ES256];
+    let secret = Jwk {
+        kty: "oct".into(),
+        kid: Some("hs1".into()),
+        alg: None,
+        usage: None,
+        n: None,
+        e: None,
+        crv: None,
+        x: None,
+        y: None,
+        k: Some(URL_SAFE_NO_PAD.encode(HS256_SECRET)),
+    };
+    let mut hs = settings("unused", &[Algorithm::HS256]);
+    hs.jwks_url = None;
+    hs.keys = Some(JwkSet { keys: vec![secret] });
+    vec![
+        jwt_api("api_jwt", "/jwt", settings("main", &all), main),
+        jwt_api("api_roll", "/roll", settings("roll", rs), read()),
+        jwt_api("api_down", "/down", settings("down", rs), read()),
+        jwt_api("api_crowd", "/crowd", settings("crowd", rs), read()),
+        jwt_api("api_odd", "/odd", settings("odd", rs), read()),
+        jwt_api("api_warm", "/warm", settings("warm", rs), read()),
+        jwt_api("api_oidc", "/oidc", oidc, read()),
+        jwt_api("api_hs", "/hs", hs.clone(), read()),
+        // Its client's app has a quota of 5 a day here (see main).
+        jwt_api("api_hsq", "/hsq", hs, read()),
+    ]
+}
+
+/// The OAuth client `cli_edge` registered on `app_oauth`, once per issuer: a key record found
+/// by [`jwt::client_hash`], as the admin API registers it.
+fn client_record(issuer: &str, id: &str) -> Key {
+    Key {
+        id: id.into(),
+        app_id: "app_oauth".into(),
+        name: format!("OAuth client {CLIENT}"),
+        hash: jwt::client_hash(issuer, CLIENT),
+        display_prefix: String::new(),
+        last4: String::new(),
+        status: KeyStatus::Active,
+        created_at: T0,
+        expires_at: None,
+        grace_until: None,
+        replaced_by: None,
+        last_used_at: None,
+        limits: vec![],
+        oauth_client: Some(OAuthClient { issuer: issuer.into(), client_id: CLIENT.into() }),
+    }
+}
+
 fn grant(api_id: &str, limits: Vec<LimitPolicy>) -> Grant {
     Grant {
         product_id: "prd_edge".into(),
@@ -77,11 +175,14 @@ fn main() {
         successor: Some("https://api.example.com/v2".into()),
     };
     let retired = Lifecycle::Retired { retired_at: T0, successor: Some("https://api.example.com/v2".into()) };
-    let apis = vec![
+    let mut apis = vec![
         api("api_pets", "/pets", Lifecycle::Published { published_at: T0 }, pets),
         api("api_old", "/old", deprecated, vec![op("oldHello", "/hello", false)]),
         api("api_gone", "/gone", retired, vec![op("goneHello", "/hello", false)]),
     ];
+    let token_apis = token_apis();
+    let mut token_grants: Vec<Grant> = token_apis.iter().map(|api| grant(&api.id, vec![])).collect();
+    apis.extend(token_apis);
     let everything = || vec![grant("api_pets", vec![]), grant("api_old", vec![]), grant("api_gone", vec![])];
     let daily = |limit| LimitPolicy {
         name: "daily".into(),
@@ -110,6 +211,9 @@ fn main() {
         scope: LimitScope::Group,
         kind: LimitKind::Quota { limit: 5, window: QuotaWindow::Day, durable: Default::default() },
     };
+    for limited in token_grants.iter_mut().filter(|g| g.api_id == "api_hsq") {
+        limited.limits = vec![daily(5)];
+    }
     // (who, app grants); alice's plan has a generous quota so her calls cross the limiter.
     let mut alice = everything();
     alice[0].limits = vec![daily(100_000)];
@@ -125,6 +229,8 @@ fn main() {
         ("gold2", vec![grant("api_pets", vec![daily(1_000), team])]),
         ("revoke", everything()),
         ("nogrant", vec![]),
+        // A key for the operation that takes a key or a token.
+        ("jwtkey", vec![grant("api_jwt", vec![])]),
     ];
 
     let mut kv = BTreeMap::new();
@@ -161,5 +267,12 @@ fn main() {
         "unknown".into(),
         json!({ "secret": unknown.secret(), "hash": keys::hash_secret(unknown.secret()).as_hex() }),
     );
-    println!("{}", serde_json::to_string_pretty(&json!({ "kv": kv, "secrets": secrets })).unwrap());
+    let oauth =
+        Identity { app_id: "app_oauth".into(), developer_id: "dev_oauth".into(), group: None, grants: token_grants };
+    kv.insert(layout::identity_record("app_oauth"), serde_json::to_string(&oauth).unwrap());
+    for client in [client_record(ISSUER, "key_oauth_idp"), client_record(OIDC_ISSUER, "key_oauth_oidc")] {
+        kv.insert(layout::key_record(&client.hash), serde_json::to_string(&client).unwrap());
+    }
+    let jwt = json!({ "issuer": ISSUER, "oidc_issuer": OIDC_ISSUER, "client": CLIENT, "hs256_secret": HS256_SECRET });
+    println!("{}", serde_json::to_string_pretty(&json!({ "kv": kv, "secrets": secrets, "jwt": jwt })).unwrap());
 }

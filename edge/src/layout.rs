@@ -67,6 +67,13 @@ pub fn identity_record(app_id: &str) -> String {
     format!("identity:{app_id}")
 }
 
+/// KV key of the shared copy of a fetched JWK Set ([`crate::key_sets::SharedKeySet`]):
+/// `jwks:<sha-256 hex of its URL>`, written by the isolate that fetched it. A hash, because a
+/// KV key is at most 512 bytes and a URL may be longer.
+pub fn jwks_record(url: &str) -> String {
+    format!("jwks:{}", gatehouse_core::hex::encode(&Sha256::digest(url.as_bytes())))
+}
+
 /// The Durable Object that holds the counters of one call: named after the owner of the
 /// widest-scoped check's counter (group > developer > app > key; the first such check on a
 /// tie), e.g. `app:app_1` for `app:app_1:daily`. Every call of one identity carries the same
@@ -158,5 +165,7 @@ mod tests {
         let hash = gatehouse_core::keys::hash_secret("gh_live_x");
         assert_eq!(key_record(&hash), format!("key:{}", hash.as_hex()));
         assert_eq!(identity_record("app_1"), "identity:app_1");
+        let jwks = jwks_record("https://idp.example.com/.well-known/jwks.json");
+        assert!(jwks.starts_with("jwks:") && jwks.len() == 5 + 64, "{jwks}");
     }
 }

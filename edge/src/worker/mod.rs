@@ -5,11 +5,14 @@
 mod cache_api;
 mod clock;
 mod convert;
+mod jwks;
 mod limiter;
 mod read_model;
 mod revocations;
+mod tokens;
 mod upstream;
 mod usage;
+mod webcrypto;
 
 use gatehouse_core::config::GatewayConfig;
 use gatehouse_core::pipeline::{Adapters, Gateway};
@@ -55,7 +58,8 @@ pub(crate) fn setting(env: &Env, name: &str) -> Option<String> {
 }
 
 /// The Worker's adapters for the core's ports, built per request from `env` (cheap: the
-/// expensive state — read cache, deny list and purge log, usage — lives per isolate in the adapters' modules).
+/// expensive state — read cache, deny list and purge log, usage, key sets and verified
+/// tokens — lives per isolate in the adapters' modules).
 pub struct EdgeAdapters {
     read_model: read_model::KvReadModel,
     limiter: limiter::DurableLimiter,
@@ -63,6 +67,7 @@ pub struct EdgeAdapters {
     upstream: upstream::FetchUpstream,
     usage: usage::EdgeUsage,
     clock: clock::JsClock,
+    tokens: tokens::WebCryptoVerifier,
 }
 
 impl EdgeAdapters {
@@ -74,6 +79,7 @@ impl EdgeAdapters {
             upstream: upstream::FetchUpstream,
             usage: usage::EdgeUsage::new(env),
             clock: clock::JsClock,
+            tokens: tokens::WebCryptoVerifier::new(env.clone()),
         }
     }
 }
@@ -85,6 +91,7 @@ impl Adapters for EdgeAdapters {
     type Up = upstream::FetchUpstream;
     type Usage = usage::EdgeUsage;
     type Clock = clock::JsClock;
+    type Tokens = tokens::WebCryptoVerifier;
     fn read_model(&self) -> &Self::Read {
         &self.read_model
     }
@@ -102,5 +109,8 @@ impl Adapters for EdgeAdapters {
     }
     fn clock(&self) -> &Self::Clock {
         &self.clock
+    }
+    fn tokens(&self) -> &Self::Tokens {
+        &self.tokens
     }
 }
