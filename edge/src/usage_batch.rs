@@ -134,6 +134,7 @@ mod tests {
             key_id: Some(key),
             app_id: Some("app_1"),
             developer_id: Some("dev_1"),
+            end_user: None,
             status: 200,
             outcome: Outcome::Valid,
             latency_us: 900,

@@ -149,8 +149,14 @@ fn print_summary() {
     let peer_es = median_us(|_| f.es_key.verify_token::<Value>(&f.es[0], None).is_ok());
     let verdict = |value: f64, goal: f64| if value <= goal { "MET" } else { "NOT MET" };
     println!("\njwt_verify summary (median of 7 x 2,000 calls; warm JWK Set from a local server):");
-    println!("  RS256 first sight (parse + key + signature + claims): {rs:7.1} µs  goal <= 40 µs: {}", verdict(rs, 40.0));
-    println!("  ES256 first sight:                                   {es:7.1} µs  goal <= 100 µs: {}", verdict(es, 100.0));
+    println!(
+        "  RS256 first sight (parse + key + signature + claims): {rs:7.1} µs  goal <= 40 µs: {}",
+        verdict(rs, 40.0)
+    );
+    println!(
+        "  ES256 first sight:                                   {es:7.1} µs  goal <= 100 µs: {}",
+        verdict(es, 100.0)
+    );
     println!("  RS256 warm token (remembered by hash):               {warm:7.1} µs");
     println!("  peer: jwt-simple verify_token RS256 / ES256:         {peer_rs:7.1} / {peer_es:.1} µs");
     println!("  gatehouse / peer: RS256 {:.2}x, ES256 {:.2}x", rs / peer_rs, es / peer_es);

@@ -336,6 +336,7 @@ fn bench_stages(c: &mut Criterion, f: &Fixture) {
         key_id: Some("key_000001"),
         app_id: Some("app_0001"),
         developer_id: Some("dev_0001"),
+        end_user: None,
         status: 200,
         outcome: Outcome::Valid,
         latency_us: 40,

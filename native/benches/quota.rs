@@ -94,6 +94,7 @@ fn bench_usage_flush(c: &mut Criterion, db: &std::path::Path, runtime: &tokio::r
                 key_id: Some(key),
                 app_id: Some("app_0001"),
                 developer_id: Some("dev_0001"),
+                end_user: None,
                 status: 200,
                 outcome: Outcome::Valid,
                 latency_us: 40,

@@ -149,6 +149,12 @@ async fn a_token_calls_as_its_registered_clients_app_within_its_scopes() {
     // The operation that takes a key or a token still takes the key.
     let url = format!("http://{}/pets/pets", s.h.app.gateway_addr);
     assert_eq!(s.h.send("GET", &url, &[("x-api-key", &s.key)], Bytes::new()).await.status, 200);
+
+    // Usage counts the token's calls under its client's registration, and its end user.
+    s.h.app.flush_usage().await;
+    let usage = s.h.admin_ok("GET", "/v1/usage", json!(null)).await;
+    assert_eq!(usage["items"][0]["requests"], 5, "{usage}");
+    assert_eq!(usage["items"][0]["end_users"], json!({"user-42": 4}), "the call refused for its scope too: {usage}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

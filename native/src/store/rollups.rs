@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use gatehouse_core::store::{AppCalls, UsageQuery};
 use gatehouse_core::time::UnixMillis;
-use gatehouse_core::usage::{LatencyHistogram, Rollup, RollupKey, RollupValues};
+use gatehouse_core::usage::{count_end_user, LatencyHistogram, Rollup, RollupKey, RollupValues};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 /// SQLite integers are signed; counts never get near `i64::MAX`, so saturating is safe.
@@ -21,17 +21,17 @@ fn uint(v: i64) -> u64 {
 
 const UPSERT: &str = "
     INSERT INTO rollups (minute, api_id, operation_id, key_id, app_id, developer_id, requests,
-        s1xx, s2xx, s3xx, s4xx, s5xx, bytes_in, bytes_out, cache_hits, outcomes, latency)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+        s1xx, s2xx, s3xx, s4xx, s5xx, bytes_in, bytes_out, cache_hits, outcomes, latency, end_users)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?20)
     ON CONFLICT (minute, api_id, operation_id, key_id, app_id, developer_id) DO UPDATE SET
         requests = requests + excluded.requests,
         s1xx = s1xx + excluded.s1xx, s2xx = s2xx + excluded.s2xx, s3xx = s3xx + excluded.s3xx,
         s4xx = s4xx + excluded.s4xx, s5xx = s5xx + excluded.s5xx,
         bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out,
         cache_hits = cache_hits + excluded.cache_hits,
-        outcomes = ?18, latency = ?19";
+        outcomes = ?18, latency = ?19, end_users = ?21";
 
-const EXISTING: &str = "SELECT outcomes, latency FROM rollups WHERE minute = ?1 AND api_id = ?2
+const EXISTING: &str = "SELECT outcomes, latency, end_users FROM rollups WHERE minute = ?1 AND api_id = ?2
     AND operation_id = ?3 AND key_id = ?4 AND app_id = ?5 AND developer_id = ?6";
 
 /// Merges `rollups` into the table; the caller commits.
@@ -41,15 +41,24 @@ pub fn add(tx: &Transaction<'_>, rollups: &[Rollup]) -> Result<(), String> {
     let mut seen = tx.prepare_cached(SEEN).map_err(|e| e.to_string())?;
     for Rollup { key: k, values: v } in rollups {
         let ids = params![k.minute, k.api_id, k.operation_id, k.key_id, k.app_id, k.developer_id];
-        let stored: Option<(String, String)> =
-            existing.query_row(ids, |row| Ok((row.get(0)?, row.get(1)?))).optional().map_err(|e| e.to_string())?;
+        let stored: Option<(String, String, String)> = existing
+            .query_row(ids, |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .optional()
+            .map_err(|e| e.to_string())?;
         let (mut outcomes, mut latency) = (v.outcomes.clone(), v.latency.clone());
-        if let Some((o, l)) = stored {
+        let mut end_users = BTreeMap::new();
+        if let Some((o, l, u)) = stored {
             let o: BTreeMap<String, u64> = serde_json::from_str(&o).map_err(|e| e.to_string())?;
             let l: LatencyHistogram = serde_json::from_str(&l).map_err(|e| e.to_string())?;
+            end_users = serde_json::from_str(&u).map_err(|e| e.to_string())?;
             o.into_iter().for_each(|(code, n)| *outcomes.entry(code).or_default() += n);
             latency.merge(&l);
         }
+        for (user, count) in &v.end_users {
+            count_end_user(&mut end_users, user, *count);
+        }
+        let merged_u = serde_json::to_string(&end_users).map_err(|e| e.to_string())?;
+        let own_u = serde_json::to_string(&v.end_users).map_err(|e| e.to_string())?;
         let merged_o = serde_json::to_string(&outcomes).map_err(|e| e.to_string())?;
         let merged_l = serde_json::to_string(&latency).map_err(|e| e.to_string())?;
         let own_o = serde_json::to_string(&v.outcomes).map_err(|e| e.to_string())?;
@@ -75,7 +84,9 @@ pub fn add(tx: &Transaction<'_>, rollups: &[Rollup]) -> Result<(), String> {
                 own_o,
                 own_l,
                 merged_o,
-                merged_l
+                merged_l,
+                own_u,
+                merged_u
             ])
             .map_err(|e| e.to_string())?;
         if !k.key_id.is_empty() {
@@ -91,7 +102,7 @@ const SEEN: &str = "INSERT INTO key_last_seen (key_id, minute) VALUES (?1, ?2)
 
 const SELECT: &str = "
     SELECT minute, api_id, operation_id, key_id, app_id, developer_id, requests,
-        s1xx, s2xx, s3xx, s4xx, s5xx, bytes_in, bytes_out, cache_hits, outcomes, latency
+        s1xx, s2xx, s3xx, s4xx, s5xx, bytes_in, bytes_out, cache_hits, outcomes, latency, end_users
     FROM rollups
     WHERE (?1 IS NULL OR minute >= ?1) AND (?2 IS NULL OR minute < ?2)
       AND (?3 IS NULL OR api_id = ?3) AND (?4 IS NULL OR operation_id = ?4)
@@ -126,6 +137,7 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<(RollupKey, RollupValues)> {
         cache_hits: count(14)?,
         outcomes: serde_json::from_str(&json(15)?).map_err(corrupt)?,
         latency: serde_json::from_str(&json(16)?).map_err(corrupt)?,
+        end_users: serde_json::from_str(&json(17)?).map_err(corrupt)?,
     };
     Ok((key, values))
 }

@@ -81,6 +81,10 @@ const MIGRATIONS: &[&str] = &[
     -- of the wide rollup rows; it grows in time order within each API, so a flush appends.
     CREATE INDEX rollups_by_api ON rollups (api_id, minute, developer_id, app_id, requests);
 "#,
+    r#"
+    -- Requests per end user (a bearer token's `sub`), as a JSON object like `outcomes`.
+    ALTER TABLE rollups ADD COLUMN end_users TEXT NOT NULL DEFAULT '{}';
+"#,
 ];
 
 /// The schema version this build writes.

@@ -179,9 +179,10 @@ async fn authenticate_token<'r, A: Adapters>(
         Err(bearer::Failure::Refused(refusal)) => return Err(token_refused(outcome, refusal)),
         Err(bearer::Failure::Unavailable) => return Err(unavailable(outcome)),
     };
+    // Known before the scopes are: a refused call still counts as its end user's.
+    caller.subject.clone_from(&checked.verified.subject);
     let requirement =
         bearer::chosen_requirement(alternatives, &checked.verified.scopes).map_err(|r| token_refused(outcome, r))?;
-    caller.subject.clone_from(&checked.verified.subject);
     if requirement.key {
         return Ok(requirement);
     }

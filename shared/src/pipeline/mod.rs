@@ -105,6 +105,7 @@ impl<A: Adapters> Gateway<A> {
             key_id: trace.caller.key.as_deref().map(|key| key.id.as_str()),
             app_id: trace.caller.key.as_deref().map(|key| key.app_id.as_str()),
             developer_id: trace.caller.identity.as_deref().map(|identity| identity.developer_id.as_str()),
+            end_user: trace.caller.subject.as_deref(),
             status: response.status().as_u16(),
             outcome: trace.outcome,
             latency_us: clock.monotonic_micros().saturating_sub(started),

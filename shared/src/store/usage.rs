@@ -92,6 +92,10 @@ pub struct UsageRow {
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub cache_hits: u64,
+    /// Requests per end user (a bearer token's `sub`), for calls tokens made; at most 64 by
+    /// name per stored minute, the rest under `(others)`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub end_users: BTreeMap<String, u64>,
 }
 
 impl UsageRow {
@@ -107,6 +111,7 @@ impl UsageRow {
             bytes_in: v.bytes_in,
             bytes_out: v.bytes_out,
             cache_hits: v.cache_hits,
+            end_users: v.end_users.clone(),
         }
     }
 }

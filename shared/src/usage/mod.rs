@@ -8,7 +8,7 @@ mod rollup;
 
 pub use batch::UsageBatch;
 pub use histogram::{LatencyHistogram, BUCKET_BOUNDS_US};
-pub use rollup::{Aggregator, Rollup, RollupKey, RollupValues};
+pub use rollup::{count_end_user, Aggregator, Rollup, RollupKey, RollupValues, MAX_END_USERS, OTHER_END_USERS};
 
 use serde::Serialize;
 
@@ -44,6 +44,8 @@ pub struct UsageEvent<'a> {
     pub key_id: Option<&'a str>,
     pub app_id: Option<&'a str>,
     pub developer_id: Option<&'a str>,
+    /// The end user a bearer token named (`sub`), for calls a token admitted.
+    pub end_user: Option<&'a str>,
     pub status: u16,
     pub outcome: Outcome,
     pub latency_us: u64,

@@ -90,6 +90,27 @@ pub struct RollupValues {
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub cache_hits: u64,
+    /// Requests per end user (a bearer token's `sub`): at most [`MAX_END_USERS`] by name per
+    /// rollup, the rest under [`OTHER_END_USERS`], so one busy client cannot grow a row
+    /// without bound.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub end_users: BTreeMap<String, u64>,
+}
+
+/// End users named per rollup; see [`RollupValues::end_users`].
+pub const MAX_END_USERS: usize = 64;
+/// Where the requests of end users past [`MAX_END_USERS`] are counted.
+pub const OTHER_END_USERS: &str = "(others)";
+
+/// Adds `count` requests of `user`, within the bound.
+pub fn count_end_user(end_users: &mut BTreeMap<String, u64>, user: &str, count: u64) {
+    if let Some(n) = end_users.get_mut(user) {
+        *n += count;
+    } else if end_users.len() < MAX_END_USERS {
+        end_users.insert(user.to_owned(), count);
+    } else {
+        *end_users.entry(OTHER_END_USERS.to_owned()).or_default() += count;
+    }
 }
 
 impl RollupValues {
@@ -107,6 +128,9 @@ impl RollupValues {
         self.bytes_in += e.bytes_in;
         self.bytes_out += e.bytes_out;
         self.cache_hits += u64::from(e.cache_hit);
+        if let Some(user) = e.end_user {
+            count_end_user(&mut self.end_users, user, 1);
+        }
     }
 
     pub fn merge(&mut self, o: &RollupValues) {
@@ -121,6 +145,9 @@ impl RollupValues {
         self.bytes_in += o.bytes_in;
         self.bytes_out += o.bytes_out;
         self.cache_hits += o.cache_hits;
+        for (user, count) in &o.end_users {
+            count_end_user(&mut self.end_users, user, *count);
+        }
     }
 }
 
@@ -211,6 +238,7 @@ mod tests {
             key_id: Some("key_1"),
             app_id: Some("app_1"),
             developer_id: Some("dev_1"),
+            end_user: None,
             status,
             outcome,
             latency_us: 1_200,
@@ -284,5 +312,26 @@ mod tests {
         let counted: u64 = next.iter().map(|r| r.values.requests).sum();
         assert_eq!((next.len(), counted), (2, 3), "the second window, with every event once");
         assert!(agg.is_empty() && agg.oldest_minute().is_none());
+    }
+
+    #[test]
+    fn end_users_are_counted_within_a_bound() {
+        let mut agg = Aggregator::default();
+        for n in 0..MAX_END_USERS + 10 {
+            let user = format!("user-{n}");
+            let mut e = event(60_000, 200, Outcome::Valid);
+            e.end_user = Some(&user);
+            agg.add(&e);
+            agg.add(&e);
+        }
+        agg.add(&event(60_000, 200, Outcome::Valid));
+        let rollups = agg.drain();
+        let users = &rollups[0].values.end_users;
+        assert_eq!(users.len(), MAX_END_USERS + 1, "64 by name and the rest together");
+        assert_eq!(users["user-0"], 2);
+        assert_eq!(users[OTHER_END_USERS], 20);
+        let mut merged = rollups[0].values.clone();
+        merged.merge(&rollups[0].values);
+        assert_eq!((merged.end_users["user-0"], merged.end_users[OTHER_END_USERS]), (4, 40));
     }
 }

@@ -1,12 +1,12 @@
 //! Rollup values as top-level number attributes, the only place `UpdateItem ADD` works:
-//! `requests`, `s1`–`s5`, `bytes_in`, `bytes_out`, `cache_hits`, `o_<outcome>` and histogram
-//! buckets `h00`–`h31`. Only non-zero counters are stored (plus `requests`), since every
+//! `requests`, `s1`–`s5`, `bytes_in`, `bytes_out`, `cache_hits`, `o_<outcome>`, histogram
+//! buckets `h00`–`h31` and `u_<end user>` (a bearer token's `sub`, at most 64 per rollup). Only non-zero counters are stored (plus `requests`), since every
 //! attribute name is billed as item size. A window item prefixes each with its minute's index
 //! within the window: `m0_requests`, `m3_o_valid`, `m4_h07`.
 
 use std::collections::BTreeMap;
 
-use gatehouse_core::usage::{RollupValues, BUCKET_BOUNDS_US};
+use gatehouse_core::usage::{count_end_user, RollupValues, BUCKET_BOUNDS_US};
 
 use crate::dynamo::items::{n, Item};
 
@@ -21,6 +21,7 @@ pub(crate) fn counters(v: &RollupValues) -> Vec<(String, u64)> {
     ]);
     all.extend(v.outcomes.iter().map(|(code, c)| (format!("o_{code}"), *c)));
     all.extend(v.latency.counts.iter().enumerate().map(|(i, c)| (format!("h{i:02}"), *c)));
+    all.extend(v.end_users.iter().map(|(user, c)| (format!("u_{user}"), *c)));
     all.retain(|(name, c)| *c > 0 || name == "requests");
     all
 }
@@ -48,6 +49,8 @@ fn add_counter(v: &mut RollupValues, name: &str, count: u64) {
         _ => {
             if let Some(code) = name.strip_prefix("o_") {
                 *v.outcomes.entry(code.to_owned()).or_default() += count;
+            } else if let Some(user) = name.strip_prefix("u_") {
+                count_end_user(&mut v.end_users, user, count);
             } else if let Some(class) = name.strip_prefix('s').and_then(|i| i.parse::<usize>().ok()) {
                 if let Some(c) = class.checked_sub(1).and_then(|i| v.status_classes.get_mut(i)) {
                     *c += count;
@@ -98,6 +101,7 @@ mod tests {
         v.outcomes.insert("rate_limited".into(), 1);
         v.latency.record(900);
         v.latency.record(30_000_000);
+        v.end_users.insert("auth0|user-7".into(), 2);
         v
     }
 
@@ -113,7 +117,10 @@ mod tests {
             }
         }
         assert!(
-            window.contains_key("m4_o_rate_limited") && window.contains_key("m0_s2") && !window.contains_key("m0_s1")
+            window.contains_key("m4_o_rate_limited")
+                && window.contains_key("m0_s2")
+                && !window.contains_key("m0_s1")
+                && window.contains_key("m4_u_auth0|user-7")
         );
         assert_eq!(minutes(&window), BTreeMap::from([(0, sample(5)), (4, sample(8))]));
     }

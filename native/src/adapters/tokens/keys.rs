@@ -1,12 +1,18 @@
-//! JWKs turned into jwt-simple keys, and the one question asked of jwt-simple: does this
-//! token's signature hold?
+//! JWKs turned into verification keys, and the one question asked of them: does this token's
+//! signature hold? jwt-simple answers for RSA, EdDSA and HMAC; BoringSSL itself for ECDSA.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use gatehouse_core::jwt::{Algorithm, Jwk, Refusal};
+use boring::bn::BigNum;
+use boring::ec::{EcGroup, EcKey};
+use boring::ecdsa::EcdsaSig;
+use boring::hash::{hash, MessageDigest};
+use boring::nid::Nid;
+use boring::pkey::Public;
+use gatehouse_core::jwt::{Algorithm, Jwk, Parsed, Refusal};
 use jwt_simple::prelude::*;
 
 /// A decoded verification key, one variant per algorithm Gatehouse accepts.
@@ -15,8 +21,8 @@ pub enum DecodedKey {
     Rs384(RS384PublicKey),
     Rs512(RS512PublicKey),
     Ps256(PS256PublicKey),
-    Es256(ES256PublicKey),
-    Es384(ES384PublicKey),
+    /// ES256 and ES384, with BoringSSL (see [`ecdsa_holds`]).
+    Ec(EcKey<Public>, MessageDigest),
     EdDsa(Ed25519PublicKey),
     Hs256(HS256Key),
 }
@@ -53,12 +59,28 @@ fn bytes(part: &Option<String>) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(part.as_deref()?).ok()
 }
 
-/// An uncompressed SEC1 point (`04 || x || y`), the form jwt-simple's EC keys read.
-fn sec1(jwk: &Jwk) -> Option<Vec<u8>> {
-    let mut point = vec![4];
-    point.extend(bytes(&jwk.x)?);
-    point.extend(bytes(&jwk.y)?);
-    Some(point)
+/// The public point (`x`, `y`) on `curve`; BoringSSL checks that it lies on the curve.
+fn ec_key(jwk: &Jwk, curve: Nid) -> Option<EcKey<Public>> {
+    let group = EcGroup::from_curve_name(curve).ok()?;
+    let (x, y) = (BigNum::from_slice(&bytes(&jwk.x)?).ok()?, BigNum::from_slice(&bytes(&jwk.y)?).ok()?);
+    EcKey::from_public_key_affine_coordinates(&group, &x, &y).ok()
+}
+
+/// A JWS ECDSA signature (RFC 7518 §3.4: `r || s`, each the curve's size) over the token's
+/// signing input.
+fn ecdsa_holds(key: &EcKey<Public>, digest: MessageDigest, signing_input: &str, signature: &[u8]) -> bool {
+    let half = signature.len() / 2;
+    if signature.len() != 2 * key.group().order_bits().div_ceil(8) as usize {
+        return false;
+    }
+    let (Ok(r), Ok(s)) = (BigNum::from_slice(&signature[..half]), BigNum::from_slice(&signature[half..])) else {
+        return false;
+    };
+    let (Ok(signature), Ok(hashed)) = (EcdsaSig::from_private_components(r, s), hash(digest, signing_input.as_bytes()))
+    else {
+        return false;
+    };
+    signature.verify(&hashed, key).unwrap_or(false)
 }
 
 /// `None` when the JWK's members do not make a key of this kind: the token's key is then as
@@ -78,8 +100,8 @@ fn decode(jwk: &Jwk, algorithm: Algorithm) -> Option<DecodedKey> {
         Algorithm::PS256 => {
             rsa().and_then(|(n, e)| PS256PublicKey::from_components(&n, &e).ok()).map(DecodedKey::Ps256)?
         }
-        Algorithm::ES256 => DecodedKey::Es256(ES256PublicKey::from_bytes(&sec1(jwk)?).ok()?),
-        Algorithm::ES384 => DecodedKey::Es384(ES384PublicKey::from_bytes(&sec1(jwk)?).ok()?),
+        Algorithm::ES256 => DecodedKey::Ec(ec_key(jwk, Nid::X9_62_PRIME256V1)?, MessageDigest::sha256()),
+        Algorithm::ES384 => DecodedKey::Ec(ec_key(jwk, Nid::SECP384R1)?, MessageDigest::sha384()),
         Algorithm::EdDSA => DecodedKey::EdDsa(Ed25519PublicKey::from_bytes(&bytes(&jwk.x)?).ok()?),
         Algorithm::HS256 => DecodedKey::Hs256(HS256Key::from_bytes(&bytes(&jwk.k)?)),
     })
@@ -102,16 +124,15 @@ fn signature_only() -> VerificationOptions {
     }
 }
 
-/// Whether the signature of `token` holds under `key`.
-pub fn signature_holds(key: &DecodedKey, token: &str) -> bool {
+/// Whether the signature of `token` (`parsed`) holds under `key`.
+pub fn signature_holds(key: &DecodedKey, token: &str, parsed: &Parsed<'_>) -> bool {
     let options = Some(signature_only());
     match key {
+        DecodedKey::Ec(key, digest) => ecdsa_holds(key, *digest, parsed.signing_input, &parsed.signature),
         DecodedKey::Rs256(k) => k.verify_token::<NoCustomClaims>(token, options).is_ok(),
         DecodedKey::Rs384(k) => k.verify_token::<NoCustomClaims>(token, options).is_ok(),
         DecodedKey::Rs512(k) => k.verify_token::<NoCustomClaims>(token, options).is_ok(),
         DecodedKey::Ps256(k) => k.verify_token::<NoCustomClaims>(token, options).is_ok(),
-        DecodedKey::Es256(k) => k.verify_token::<NoCustomClaims>(token, options).is_ok(),
-        DecodedKey::Es384(k) => k.verify_token::<NoCustomClaims>(token, options).is_ok(),
         DecodedKey::EdDsa(k) => k.verify_token::<NoCustomClaims>(token, options).is_ok(),
         DecodedKey::Hs256(k) => k.verify_token::<NoCustomClaims>(token, options).is_ok(),
     }
