@@ -181,3 +181,30 @@ async fn a_developer_downloads_their_data_and_closes_their_account() {
     assert_eq!(h.call("GET", &format!("/v1/keys/{key_id}"), None).await.body["status"], "revoked");
     assert_eq!(h.browse("GET", "/dashboard", &ada.header(), &[]).await.status, 303, "the session is gone");
 }
+
+#[tokio::test]
+async fn an_admin_registers_an_oauth_client_that_the_developer_sees_on_the_app_and_can_revoke() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let h = Harness::with_outbox(dir.path());
+    let (api_id, plan_id) = catalogue(&h).await;
+    let ada = sign_up(&h, dir.path(), "ada@example.com").await;
+    get_key(&h, &ada, &api_id, &plan_id).await;
+    let (jar, _) = admin(&h, TOKEN).await;
+    let page = h.browse("GET", "/admin", &jar.header(), &[]).await;
+    let at = page.html.find("<option value=\"").expect("an app to choose");
+    let app_id: String = page.html[at + 15..].chars().take_while(|c| *c != '"').collect();
+    let csrf = hidden(&page.html, "csrf");
+    let form =
+        [("csrf", csrf.as_str()), ("app_id", &app_id), ("issuer", "https://idp.test/"), ("client_id", "billing")];
+    assert_eq!(h.browse("POST", "/admin/oauth-clients", &jar.header(), &form).await.status, 303);
+    let again = h.browse("POST", "/admin/oauth-clients", &jar.header(), &form).await;
+    assert_eq!(again.status, 409, "once per issuer");
+    let forged = [("csrf", "x"), ("app_id", &app_id), ("issuer", "https://idp.test/"), ("client_id", "other")];
+    assert_eq!(h.browse("POST", "/admin/oauth-clients", &jar.header(), &forged).await.status, 403);
+
+    let app_page = h.browse("GET", &format!("/apps/{app_id}"), &ada.header(), &[]).await;
+    let listed = app_page.html.find("OAuth client billing of https://idp.test/").expect("the client is listed");
+    let row_end = app_page.html[listed..].find("</tr>").map_or(app_page.html.len(), |end| listed + end);
+    let row = &app_page.html[listed..row_end];
+    assert!(!row.contains("Rotate") && row.contains("Revoke"), "a registration is revoked, never rotated: {row}");
+}

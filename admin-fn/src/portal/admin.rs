@@ -22,7 +22,7 @@ use crate::auth::admin_actor;
 use crate::error::AdminError;
 use crate::preconditions::IfMatch;
 use crate::publisher::Publisher;
-use crate::routes::{apis, subscriptions};
+use crate::routes::{apis, oauth_clients, subscriptions};
 use crate::state::AdminState;
 
 #[derive(Template)]
@@ -131,13 +131,25 @@ pub(crate) struct ApiLine {
     pub state: &'static str,
 }
 
+/// An app as the OAuth client form offers it: its name and its developer's email.
+pub(crate) struct AppChoice {
+    pub id: String,
+    pub label: String,
+}
+
 #[derive(Template)]
 #[template(path = "admin.html")]
 struct AdminPage {
     chrome: Chrome,
+    overview: Overview,
+}
+
+/// What the admin page lists.
+struct Overview {
     pending: Vec<PendingLine>,
     developers: Vec<DeveloperLine>,
     apis: Vec<ApiLine>,
+    apps: Vec<AppChoice>,
 }
 
 /// `GET /admin`.
@@ -147,16 +159,12 @@ pub(crate) async fn page<R: Repo, P: Publisher>(State(s): State<AdminState<R, P>
         Err(response) => return response,
     };
     match overview(&s).await {
-        Ok((pending, developers, apis)) => {
-            render(&AdminPage { chrome: Chrome::of(&s.portal, Some(&current)), pending, developers, apis })
-        }
+        Ok(overview) => render(&AdminPage { chrome: Chrome::of(&s.portal, Some(&current)), overview }),
         Err(e) => failed(e),
     }
 }
 
-async fn overview<R: Repo, P: Publisher>(
-    s: &AdminState<R, P>,
-) -> Result<(Vec<PendingLine>, Vec<DeveloperLine>, Vec<ApiLine>), AdminError> {
+async fn overview<R: Repo, P: Publisher>(s: &AdminState<R, P>) -> Result<Overview, AdminError> {
     let developers = s.repo.list::<Developer>(None).await?;
     let apps = s.repo.list::<App>(None).await?;
     let (products, plans) = (s.repo.list::<Product>(None).await?, s.repo.list::<Plan>(None).await?);
@@ -212,7 +220,41 @@ async fn overview<R: Repo, P: Publisher>(
         .into_iter()
         .map(|c| ApiLine { state: c.lifecycle.name(), id: c.id, name: c.name, version: c.version })
         .collect();
-    Ok((pending, developer_lines, api_lines))
+    let app_choices = apps
+        .iter()
+        .map(|a| AppChoice { id: a.id.clone(), label: format!("{} ({})", a.name, name_of(&a.id, &owners)) })
+        .collect();
+    Ok(Overview { pending, developers: developer_lines, apis: api_lines, apps: app_choices })
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct OAuthClientForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    app_id: String,
+    #[serde(default)]
+    issuer: String,
+    #[serde(default)]
+    client_id: String,
+}
+
+/// `POST /admin/oauth-clients`: registers an identity provider's client on an app, as
+/// `POST /v1/apps/{id}/oauth-clients` does.
+pub(crate) async fn register_client<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
+    Form(form): Form<OAuthClientForm>,
+) -> Response {
+    let current = match admin_posting(&s, &headers, &form.csrf).await {
+        Ok(current) => current,
+        Err(response) => return response,
+    };
+    let (issuer, client_id) = (form.issuer.trim(), form.client_id.trim());
+    match oauth_clients::register_client(&s, &current.actor(), &form.app_id, issuer, client_id, None).await {
+        Ok(_) => Redirect::to("/admin").into_response(),
+        Err(e) => failed(e),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -73,6 +73,9 @@ pub(crate) fn failed(e: AdminError) -> Response {
             html_error(status, &problem.title, &detail)
         }
         AdminError::Store(StoreError::NotFound) => not_found(),
+        AdminError::Store(StoreError::Conflict(what)) => {
+            html_error(StatusCode::CONFLICT, "Already there", &format!("That would duplicate a {what}."))
+        }
         other => {
             tracing::error!(error = %other, "a portal action failed");
             html_error(StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable", "Please try again in a moment.")
@@ -110,12 +113,16 @@ impl KeyLine {
         KeyLine {
             id: key.id.clone(),
             name: key.name.clone(),
-            shown: format!("{}…{}", key.display_prefix, key.last4),
+            shown: match &key.oauth_client {
+                Some(client) => format!("OAuth client {} of {}", client.client_id, client.issuer),
+                None => format!("{}…{}", key.display_prefix, key.last4),
+            },
             status,
             created: date(key.created_at),
             last_used: key.last_used_at.map_or_else(|| "never".to_owned(), gatehouse_core::time::rfc3339),
             grace_until: key.grace_until.map(gatehouse_core::time::rfc3339),
-            rotatable: check == KeyCheck::Active && key.replaced_by.is_none(),
+            // A client registration is replaced by registering the new client id, never rotated.
+            rotatable: check == KeyCheck::Active && key.replaced_by.is_none() && key.oauth_client.is_none(),
             revocable: key.status != KeyStatus::Revoked,
         }
     }

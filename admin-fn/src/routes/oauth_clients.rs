@@ -10,7 +10,7 @@ use axum::Json;
 use gatehouse_core::ids::IdKind;
 use gatehouse_core::jwt::{client_hash, ANY_CLIENT};
 use gatehouse_core::model::{App, Developer, Key, KeyStatus, OAuthClient};
-use gatehouse_core::store::{Record, Repo, Write};
+use gatehouse_core::store::{Record, Repo, StoreError, Write};
 use serde::Deserialize;
 
 use super::developers::refuse_closed;
@@ -50,47 +50,70 @@ async fn register<R: Repo, P: Publisher>(
     Id(app_id): Id,
     JsonBody(body): JsonBody<NewOAuthClient>,
 ) -> Result<(StatusCode, Tagged<Json<KeyView>>), AdminError> {
-    let app = s.load::<App>("app", &app_id).await?;
+    let name = body.name.as_deref();
+    let key = register_client(&s, &actor, &app_id, &body.issuer, &body.client_id, name).await?;
+    let etag = etag_of(&key)?;
+    Ok((StatusCode::CREATED, Tagged(etag, Json(KeyView::new(&key, s.now())))))
+}
+
+/// Registers `client_id` of `issuer` on an app: the one way in, for the admin API and the
+/// portal's admin area. Refused (409) when the client is registered already, and for a
+/// closed developer's app.
+pub(crate) async fn register_client<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    actor: &Actor,
+    app_id: &str,
+    issuer: &str,
+    client_id: &str,
+    name: Option<&str>,
+) -> Result<Key, AdminError> {
+    let app = s.load::<App>("app", app_id).await?;
     let mut errors = Vec::new();
-    validate::non_empty(&body.issuer, "/issuer", &mut errors);
-    validate::non_empty(&body.client_id, "/client_id", &mut errors);
-    for (pointer, value) in [("/issuer", &body.issuer), ("/client_id", &body.client_id)] {
+    validate::non_empty(issuer, "/issuer", &mut errors);
+    validate::non_empty(client_id, "/client_id", &mut errors);
+    for (pointer, value) in [("/issuer", issuer), ("/client_id", client_id)] {
         if value.chars().any(char::is_control) {
             errors.push(FieldError::new(pointer, "must not contain control characters"));
         }
     }
     AdminError::check(errors)?;
     let now = s.now();
-    let client = OAuthClient { issuer: body.issuer.clone(), client_id: body.client_id.clone() };
-    let name = body.name.clone().unwrap_or_else(|| match client.client_id.as_str() {
-        ANY_CLIENT => format!("any client of {}", client.issuer),
-        id => format!("OAuth client {id}"),
-    });
+    let client = OAuthClient { issuer: issuer.to_owned(), client_id: client_id.to_owned() };
+    let name = name.map_or_else(
+        || match client_id {
+            ANY_CLIENT => format!("any client of {issuer}"),
+            id => format!("OAuth client {id}"),
+        },
+        str::to_owned,
+    );
     let owner = ("developer", app.developer_id.as_str());
-    let key = s
-        .conditional(&actor, "oauth_client.register", owner, &IfMatch::default(), |developer: Developer, expected| {
-            refuse_closed(&developer)?;
-            let key = Key {
-                id: fresh_id(IdKind::Key)?,
-                app_id: app_id.clone(),
-                name: name.clone(),
-                hash: client_hash(&client.issuer, &client.client_id),
-                display_prefix: "oauth:".into(),
-                last4: client.client_id.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect(),
-                status: KeyStatus::Active,
-                created_at: now,
-                expires_at: None,
-                grace_until: None,
-                replaced_by: None,
-                last_used_at: None,
-                limits: Vec::new(),
-                oauth_client: Some(client.clone()),
-            };
-            let guard = Write::UpdateIf { record: Record::of(&developer)?, expected };
-            let change = Change::of(&key, ChangeOp::Created);
-            Ok((vec![Write::insert(&key)?, guard], vec![change], key))
-        })
-        .await?;
-    let etag = etag_of(&key)?;
-    Ok((StatusCode::CREATED, Tagged(etag, Json(KeyView::new(&key, now)))))
+    s.conditional(actor, "oauth_client.register", owner, &IfMatch::default(), |developer: Developer, expected| {
+        refuse_closed(&developer)?;
+        let key = Key {
+            id: fresh_id(IdKind::Key)?,
+            app_id: app_id.to_owned(),
+            name: name.clone(),
+            hash: client_hash(&client.issuer, &client.client_id),
+            display_prefix: "oauth:".into(),
+            last4: client.client_id.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect(),
+            status: KeyStatus::Active,
+            created_at: now,
+            expires_at: None,
+            grace_until: None,
+            replaced_by: None,
+            last_used_at: None,
+            limits: Vec::new(),
+            oauth_client: Some(client.clone()),
+        };
+        let guard = Write::UpdateIf { record: Record::of(&developer)?, expected };
+        let change = Change::of(&key, ChangeOp::Created);
+        Ok((vec![Write::insert(&key)?, guard], vec![change], key))
+    })
+    .await
+    .map_err(|e| match e {
+        AdminError::Store(StoreError::Conflict(_)) => {
+            AdminError::conflict("this issuer's client id is registered already, on this app or another")
+        }
+        other => other,
+    })
 }

@@ -137,3 +137,85 @@ pub fn signature_holds(key: &DecodedKey, token: &str, parsed: &Parsed<'_>) -> bo
         DecodedKey::Hs256(k) => k.verify_token::<NoCustomClaims>(token, options).is_ok(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_core::jwt::parse;
+
+    fn b64(bytes: &[u8]) -> Option<String> {
+        Some(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    fn jwk(kty: &str) -> Jwk {
+        Jwk {
+            kty: kty.into(),
+            kid: None,
+            alg: None,
+            usage: None,
+            n: None,
+            e: None,
+            crv: None,
+            x: None,
+            y: None,
+            k: None,
+        }
+    }
+
+    fn rsa(parts: jwt_simple::algorithms::RSAPublicKeyComponents) -> Jwk {
+        Jwk { n: b64(&parts.n), e: b64(&parts.e), ..jwk("RSA") }
+    }
+
+    fn ec(point: &[u8], crv: &str) -> Jwk {
+        let half = (point.len() - 1) / 2;
+        Jwk { crv: Some(crv.into()), x: b64(&point[1..=half]), y: b64(&point[half + 1..]), ..jwk("EC") }
+    }
+
+    /// Each algorithm: a token signed with jwt-simple verifies under its JWK, and the same
+    /// token with one signature byte changed does not.
+    #[test]
+    fn every_supported_algorithm_verifies_its_own_signatures_only() {
+        let claims = || Claims::create(Duration::from_mins(5));
+        let rs384 = RS384KeyPair::generate(2048).expect("key");
+        let rs512 = RS512KeyPair::generate(2048).expect("key");
+        let ps256 = PS256KeyPair::generate(2048).expect("key");
+        let es256 = ES256KeyPair::generate();
+        let es384 = ES384KeyPair::generate();
+        let ed = Ed25519KeyPair::generate();
+        let hs = HS256Key::generate();
+        let cases = [
+            (Algorithm::RS384, rs384.sign(claims()), rsa(rs384.public_key().to_components())),
+            (Algorithm::RS512, rs512.sign(claims()), rsa(rs512.public_key().to_components())),
+            (Algorithm::PS256, ps256.sign(claims()), rsa(ps256.public_key().to_components())),
+            (
+                Algorithm::ES256,
+                es256.sign(claims()),
+                ec(&es256.public_key().public_key().to_bytes_uncompressed(), "P-256"),
+            ),
+            (
+                Algorithm::ES384,
+                es384.sign(claims()),
+                ec(&es384.public_key().public_key().to_bytes_uncompressed(), "P-384"),
+            ),
+            (
+                Algorithm::EdDSA,
+                ed.sign(claims()),
+                Jwk { crv: Some("Ed25519".into()), x: b64(&ed.public_key().to_bytes()), ..jwk("OKP") },
+            ),
+            (Algorithm::HS256, hs.authenticate(claims()), Jwk { k: b64(&hs.to_bytes()), ..jwk("oct") }),
+        ];
+        for (algorithm, token, key) in cases {
+            let token = token.expect("signs");
+            let decoded = DecodedKeys::default().get(&key, algorithm).expect("decodes");
+            let parsed = parse(&token, &[algorithm]).expect("parses");
+            assert!(signature_holds(&decoded, &token, &parsed), "{algorithm:?}");
+            let (signed, signature) = token.rsplit_once('.').expect("three parts");
+            let mut bytes = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
+            bytes[0] ^= 1;
+            let forged = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(&bytes));
+            let parsed = parse(&forged, &[algorithm]).expect("parses");
+            assert!(!signature_holds(&decoded, &forged, &parsed), "{algorithm:?} with a changed signature");
+        }
+        assert!(DecodedKeys::default().get(&jwk("RSA"), Algorithm::RS256).is_err(), "no n and e: no key");
+    }
+}
