@@ -13,14 +13,10 @@ step() { printf '\n== %s (%ss)\n' "$1" "$((SECONDS - started))"; }
 log="$(mktemp)"
 exec > >(tee "$log") 2>&1
 
-step "tools the tests run as processes (node, curl, Python requests) and build tools (cmake, Go, clang)"
+step "tools the tests run as processes (node, curl, Python requests)"
 need_apt=()
 command -v node >/dev/null || need_apt+=(nodejs)
 command -v curl >/dev/null || need_apt+=(curl)
-# jwt-simple's BoringSSL (the native JWT signatures) builds with cmake, Go and libclang.
-command -v cmake >/dev/null || need_apt+=(cmake)
-command -v go >/dev/null || need_apt+=(golang-go)
-command -v clang >/dev/null || need_apt+=(clang libclang-dev)
 if ((${#need_apt[@]})); then
   sudo_if() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
   sudo_if apt-get update -qq && sudo_if apt-get install -y -qq "${need_apt[@]}"

@@ -5,10 +5,13 @@
 //!
 //! "First sight" alternates two tokens through a verifier that remembers one, so every call
 //! checks a signature; "warm token" repeats one token, which the verifier remembers by hash.
-//! Peer in the same run: jwt-simple's own `verify_token` on the same token and key, which is
-//! what a hand-wired gateway would pay (its claim checks included, ours excluded).
+//! Peer in the same run: ring's signature check alone on the same token and key (no parsing,
+//! no key lookup, no claims): the floor under what the gateway does.
 
 mod common;
+#[allow(dead_code, clippy::unwrap_used)]
+#[path = "../tests/support/jwt.rs"]
+mod signer;
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -21,8 +24,9 @@ use gatehouse_core::jwt::{self, Algorithm, JwtSettings};
 use gatehouse_core::ports::TokenVerifier;
 use gatehouse_native::adapters::clock::now_millis;
 use gatehouse_native::adapters::tokens::JwtVerifier;
-use jwt_simple::prelude::*;
+use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED, RSA_PKCS1_2048_8192_SHA256};
 use serde_json::{json, Value};
+use signer::{now_secs, ProviderKey, RSA_1};
 
 const ISSUER: &str = "https://idp.bench/";
 
@@ -31,30 +35,22 @@ struct Fixture {
     verifier: JwtVerifier,
     rs: [String; 2],
     es: [String; 2],
-    rs_key: RS256PublicKey,
-    es_key: ES256PublicKey,
+    rs_key: ProviderKey,
+    es_key: ProviderKey,
     _jwks: wiremock::MockServer,
     _runtime: tokio::runtime::Runtime,
 }
 
-fn claims(n: u32) -> JWTClaims<Value> {
-    Claims::with_custom_claims(json!({"scope": "pets:read", "client_id": "bench", "n": n}), Duration::from_hours(1))
-        .with_issuer(ISSUER)
-        .with_audience("pets")
-        .with_subject("user")
+fn claims(n: u32) -> Value {
+    json!({"iss": ISSUER, "aud": "pets", "sub": "user", "exp": now_secs() + 3_600, "scope": "pets:read",
+           "client_id": "bench", "n": n})
 }
 
 fn fixture() -> Fixture {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-    let rsa = RS256KeyPair::generate(2048).expect("an RSA key").with_key_id("r1");
-    let ec = ES256KeyPair::generate().with_key_id("e1");
-    let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
-    let parts = rsa.public_key().to_components();
-    let point = ec.public_key().public_key().to_bytes_uncompressed();
-    let keys = json!({"keys": [
-        {"kty": "RSA", "kid": "r1", "n": b64(&parts.n), "e": b64(&parts.e)},
-        {"kty": "EC", "kid": "e1", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..65])},
-    ]});
+    let rsa = ProviderKey::rsa(RSA_1, "r1", "RS256");
+    let ec = ProviderKey::ec("e1", "ES256");
+    let keys = json!({"keys": [rsa.jwk(), ec.jwk()]});
     let jwks = runtime.block_on(async {
         let server = wiremock::MockServer::start().await;
         wiremock::Mock::given(wiremock::matchers::path("/jwks"))
@@ -71,15 +67,15 @@ fn fixture() -> Fixture {
         algorithms: vec![Algorithm::RS256, Algorithm::ES256],
         ..JwtSettings::discovered("")
     };
-    let sign_rs = |n| rsa.sign(claims(n)).expect("signs");
-    let sign_es = |n| ec.sign(claims(n)).expect("signs");
+    let sign_rs = |n| rsa.sign(&claims(n));
+    let sign_es = |n| ec.sign(&claims(n));
     let f = Fixture {
         settings,
         verifier: JwtVerifier::default().remembering(1),
         rs: [sign_rs(1), sign_rs(2)],
         es: [sign_es(1), sign_es(2)],
-        rs_key: rsa.public_key(),
-        es_key: ec.public_key(),
+        rs_key: rsa,
+        es_key: ec,
         _jwks: jwks,
         _runtime: runtime,
     };
@@ -118,10 +114,48 @@ fn bench_jwt(c: &mut Criterion) {
         })
     });
     group.bench_function("rs256_warm_token", |b| b.iter(|| gatehouse_check(&f, black_box(&f.rs[0]))));
-    group.bench_function("peer_jwt_simple_rs256", |b| {
-        b.iter(|| f.rs_key.verify_token::<Value>(black_box(&f.rs[0]), None).is_ok())
-    });
+    let peer = Peer::of(&f);
+    group.bench_function("peer_ring_rs256_signature_only", |b| b.iter(|| black_box(&peer).rs256()));
     group.finish();
+}
+
+/// The floor: ring's signature check alone, with the key, message and signature decoded
+/// beforehand.
+struct Peer {
+    n: Vec<u8>,
+    e: Vec<u8>,
+    point: Vec<u8>,
+    rs: (Vec<u8>, Vec<u8>),
+    es: (Vec<u8>, Vec<u8>),
+}
+
+impl Peer {
+    fn of(f: &Fixture) -> Peer {
+        let b = |jwk: &Value, name: &str| {
+            URL_SAFE_NO_PAD.decode(jwk[name].as_str().unwrap_or_default()).unwrap_or_default()
+        };
+        let split = |token: &str| {
+            let (signed, signature) = token.rsplit_once('.').unwrap_or_default();
+            (signed.as_bytes().to_vec(), URL_SAFE_NO_PAD.decode(signature).unwrap_or_default())
+        };
+        let (rs, es) = (f.rs_key.jwk(), f.es_key.jwk());
+        Peer {
+            n: b(&rs, "n"),
+            e: b(&rs, "e"),
+            point: [&[4u8][..], &b(&es, "x"), &b(&es, "y")].concat(),
+            rs: split(&f.rs[0]),
+            es: split(&f.es[0]),
+        }
+    }
+
+    fn rs256(&self) -> bool {
+        let key = ring::signature::RsaPublicKeyComponents { n: &self.n, e: &self.e };
+        key.verify(&RSA_PKCS1_2048_8192_SHA256, &self.rs.0, &self.rs.1).is_ok()
+    }
+
+    fn es256(&self) -> bool {
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &self.point).verify(&self.es.0, &self.es.1).is_ok()
+    }
 }
 
 /// Median microseconds per call over a few timed batches.
@@ -145,8 +179,9 @@ fn print_summary() {
     let rs = median_us(|i| gatehouse_check(&f, &f.rs[i % 2]));
     let es = median_us(|i| gatehouse_check(&f, &f.es[i % 2]));
     let warm = median_us(|_| gatehouse_check(&f, &f.rs[0]));
-    let peer_rs = median_us(|_| f.rs_key.verify_token::<Value>(&f.rs[0], None).is_ok());
-    let peer_es = median_us(|_| f.es_key.verify_token::<Value>(&f.es[0], None).is_ok());
+    let peer = Peer::of(&f);
+    let peer_rs = median_us(|_| peer.rs256());
+    let peer_es = median_us(|_| peer.es256());
     let verdict = |value: f64, goal: f64| if value <= goal { "MET" } else { "NOT MET" };
     println!("\njwt_verify summary (median of 7 x 2,000 calls; warm JWK Set from a local server):");
     println!(
@@ -158,7 +193,7 @@ fn print_summary() {
         verdict(es, 100.0)
     );
     println!("  RS256 warm token (remembered by hash):               {warm:7.1} µs");
-    println!("  peer: jwt-simple verify_token RS256 / ES256:         {peer_rs:7.1} / {peer_es:.1} µs");
+    println!("  peer: ring signature alone RS256 / ES256:            {peer_rs:7.1} / {peer_es:.1} µs");
     println!("  gatehouse / peer: RS256 {:.2}x, ES256 {:.2}x", rs / peer_rs, es / peer_es);
 }
 

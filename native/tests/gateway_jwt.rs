@@ -1,19 +1,18 @@
 //! JWTs at the native gateway, end to end over real HTTP on 127.0.0.1: an identity provider's
 //! JWK Set served by a real server (wiremock) with keys that rotate and an outage, tokens
-//! signed in the test (RS256 and ES256 with jwt-simple), scopes per operation from the
+//! signed in the test (RS256 and ES256, `support::jwt`), scopes per operation from the
 //! OpenAPI document, and OAuth clients registered on apps through the admin API.
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
-use std::collections::HashSet;
 use std::time::Duration as StdDuration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use bytes::Bytes;
-use jwt_simple::prelude::*;
 use serde_json::{json, Value};
+use support::jwt::{now_secs, ProviderKey, RSA_1, RSA_2};
 use support::{assert_problem, onboard, Harness, Reply};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -46,26 +45,22 @@ components:
 
 /// An identity provider: its signing keys and the JWK Set it publishes.
 struct Provider {
-    rsa: Vec<RS256KeyPair>,
-    ec: ES256KeyPair,
+    rsa: Vec<ProviderKey>,
+    ec: ProviderKey,
 }
 
 impl Provider {
     fn new() -> Provider {
-        let rsa = ["r1", "r2"].map(|kid| RS256KeyPair::generate(2048).unwrap().with_key_id(kid)).into();
-        Provider { rsa, ec: ES256KeyPair::generate().with_key_id("e1") }
+        let rsa = vec![ProviderKey::rsa(RSA_1, "r1", "RS256"), ProviderKey::rsa(RSA_2, "r2", "RS256")];
+        Provider { rsa, ec: ProviderKey::ec("e1", "ES256") }
     }
 
     fn rsa_jwk(&self, i: usize) -> Value {
-        let parts = self.rsa[i].public_key().to_components();
-        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
-        json!({"kty": "RSA", "kid": format!("r{}", i + 1), "use": "sig", "alg": "RS256", "n": b64(&parts.n), "e": b64(&parts.e)})
+        self.rsa[i].jwk()
     }
 
     fn ec_jwk(&self) -> Value {
-        let point = self.ec.public_key().public_key().to_bytes_uncompressed();
-        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
-        json!({"kty": "EC", "kid": "e1", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..65])})
+        self.ec.jwk()
     }
 
     /// Publishes `keys` at `url_path` on `server`, cacheable for five minutes.
@@ -77,11 +72,9 @@ impl Provider {
     }
 }
 
-fn claims(scope: &str, client: &str) -> JWTClaims<Value> {
-    Claims::with_custom_claims(json!({"scope": scope, "client_id": client}), Duration::from_mins(5))
-        .with_issuer(ISSUER)
-        .with_audience("pets")
-        .with_subject("user-42")
+fn claims(scope: &str, client: &str) -> Value {
+    json!({"iss": ISSUER, "aud": "pets", "sub": "user-42", "exp": now_secs() + 300, "iat": now_secs(),
+           "scope": scope, "client_id": client})
 }
 
 struct Setup {
@@ -125,7 +118,7 @@ impl Setup {
     }
 
     fn rs(&self, i: usize, scope: &str, client: &str) -> String {
-        self.provider.rsa[i].sign(claims(scope, client)).unwrap()
+        self.provider.rsa[i].sign(&claims(scope, client))
     }
 }
 
@@ -134,7 +127,7 @@ async fn a_token_calls_as_its_registered_clients_app_within_its_scopes() {
     let s = Setup::start().await;
     let ok = s.call("GET", &s.rs(0, "pets:read", "billing")).await;
     assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
-    let es = s.provider.ec.sign(claims("pets:read", "billing")).unwrap();
+    let es = s.provider.ec.sign(&claims("pets:read", "billing"));
     assert_eq!(s.call("GET", &es).await.status, 200, "ES256 too");
     let seen = s.upstream.received_requests().await.unwrap();
     assert!(seen.iter().all(|r| !r.headers.contains_key("authorization")), "the token never reaches the upstream");
@@ -164,14 +157,16 @@ async fn every_refused_token_gets_its_problem_type_and_a_challenge() {
     let valid = s.rs(0, "pets:read", "billing");
     let (signed, _) = valid.rsplit_once('.').unwrap();
     let payload = valid.split('.').nth(1).unwrap();
-    let expired = {
+    let with = |name: &str, value: Value| {
         let mut c = claims("pets:read", "billing");
-        c.expires_at = Some(Clock::now_since_epoch() - Duration::from_mins(10));
-        s.provider.rsa[0].sign(c).unwrap()
+        c[name] = value;
+        s.provider.rsa[0].sign(&c)
     };
-    let wrong_audience = {
-        let c = claims("pets:read", "billing").with_audiences(HashSet::from(["other"]));
-        s.provider.rsa[0].sign(c).unwrap()
+    let (expired, wrong_audience) = (with("exp", json!(now_secs() - 600)), with("aud", json!("other")));
+    let no_expiry = {
+        let mut c = claims("pets:read", "billing");
+        c.as_object_mut().map(|c| c.remove("exp"));
+        s.provider.rsa[0].sign(&c)
     };
     let cases = [
         (format!("{}.{payload}.", b64(json!({"alg": "none"}))), 401, "jwt-unsigned"),
@@ -183,6 +178,9 @@ async fn every_refused_token_gets_its_problem_type_and_a_challenge() {
         ),
         (format!("{signed}.{}", URL_SAFE_NO_PAD.encode([7u8; 256])), 401, "jwt-bad-signature"),
         (expired, 401, "jwt-expired"),
+        (no_expiry, 401, "jwt-no-expiry"),
+        (with("nbf", json!(now_secs() + 600)), 401, "jwt-not-yet-valid"),
+        (with("iss", json!("https://evil.test/")), 401, "jwt-wrong-issuer"),
         (wrong_audience, 401, "jwt-wrong-audience"),
         (s.rs(1, "pets:read", "billing"), 401, "jwt-unknown-key"),
         (s.rs(0, "pets:read", "stranger"), 403, "jwt-unknown-client"),

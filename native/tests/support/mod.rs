@@ -2,6 +2,8 @@
 //! talk to it over real HTTP.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod jwt;
+
 use std::time::Duration;
 
 use bytes::Bytes;

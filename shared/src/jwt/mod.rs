@@ -1,5 +1,5 @@
 //! JWT bearer tokens at the gateway: what both runtimes check the same way, before and after
-//! the signature. The signature itself is the runtime's (jwt-simple natively, WebCrypto at the
+//! the signature. The signature itself is the runtime's (ring natively, WebCrypto at the
 //! edge); everything here is pure.
 //!
 //! - [`parse`] splits a token and reads its header and claims, refusing what must never reach

@@ -109,7 +109,7 @@ impl Clock for Fakes {
 }
 
 /// HS256 with the API's static keys, checked for real: enough to drive the pipeline's token
-/// path. The runtimes' verifiers (jwt-simple, WebCrypto) are tested in their crates.
+/// path. The runtimes' verifiers (ring natively, WebCrypto at the edge) are tested in their crates.
 impl TokenVerifier for Fakes {
     async fn verify(&self, settings: &JwtSettings, _raw: &str, token: &Parsed<'_>) -> Result<Arc<str>, SignatureError> {
         let Some(KeySource::Static(keys)) = settings.key_source() else {

@@ -1,10 +1,9 @@
-//! `JwtVerifier`: bearer-token signatures natively, with jwt-simple (the design card's choice;
-//! BoringSSL underneath, ~20 µs for RS256). One verifier serves every gateway worker thread:
-//! the JWK Sets it fetches, the keys it has decoded and the tokens it has verified are shared.
+//! `JwtVerifier`: bearer-token signatures natively, with ring (see [`keys`] for why not
+//! jwt-simple). One verifier serves every gateway worker thread: the JWK Sets it fetches, the
+//! keys it has decoded and the tokens it has verified are shared.
 //!
 //! Claims are the core's business ([`gatehouse_core::jwt::check_claims`]), so both runtimes
-//! refuse the same tokens; jwt-simple is asked only whether the signature holds (see
-//! [`keys::signature_holds`]).
+//! refuse the same tokens; here only the signature is checked ([`keys::signature_holds`]).
 
 mod key_sets;
 mod keys;
@@ -88,7 +87,7 @@ impl TokenVerifier for JwtVerifier {
         };
         let issuer = issuer.ok_or(SignatureError::Refused(Refusal::WrongIssuer))?;
         let decoded = self.decoded.get(&key, token.algorithm).map_err(SignatureError::Refused)?;
-        if !keys::signature_holds(&decoded, raw, token) {
+        if !keys::signature_holds(&decoded, token) {
             return Err(SignatureError::Refused(Refusal::BadSignature));
         }
         self.remember(digest, VerifiedToken { source: name, issuer: Arc::clone(&issuer) });
