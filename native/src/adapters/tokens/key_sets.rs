@@ -66,6 +66,9 @@ impl KeySets {
         new: impl FnOnce() -> T,
     ) -> Arc<tokio::sync::Mutex<T>> {
         let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(cell) = map.get(url) {
+            return Arc::clone(cell);
+        }
         Arc::clone(map.entry(url.to_owned()).or_insert_with(|| Arc::new(tokio::sync::Mutex::new(new()))))
     }
 
