@@ -110,6 +110,8 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
             smtp_url: args.smtp_url,
             mail_from: args.mail_from,
             signin_link_ttl: Duration::from_secs(args.signin_link_ttl_secs.max(1)),
+            admin_auth: app::AdminAuth::DataDir,
+            serving: app::Serving::default(),
         };
     let running = app::start(config).await?;
     eprintln!("gateway   http://{}", running.gateway_addr);

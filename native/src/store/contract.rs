@@ -121,7 +121,10 @@ async fn upgrading_fills_key_last_seen_from_the_rollups_already_stored() {
     repo.add_rollups(&rollups).await.expect("rollups");
     drop(repo);
     let conn = rusqlite::Connection::open(&path).expect("raw");
-    conn.execute_batch("DROP INDEX rollups_by_api; DROP TABLE key_last_seen; PRAGMA user_version = 3;").expect("v3");
+    conn.execute_batch(
+        "DROP TABLE admin_tokens; DROP INDEX rollups_by_api; DROP TABLE key_last_seen; PRAGMA user_version = 3;",
+    )
+    .expect("v3");
     drop(conn);
     let upgraded = SqliteRepo::open(&path).expect("upgrade");
     let seen = upgraded.keys_last_seen(&["key_1".to_string()]).await.expect("last seen");

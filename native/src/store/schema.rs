@@ -81,6 +81,14 @@ const MIGRATIONS: &[&str] = &[
     -- of the wide rollup rows; it grows in time order within each API, so a flush appends.
     CREATE INDEX rollups_by_api ON rollups (api_id, minute, developer_id, app_id, requests);
 "#,
+    r#"
+    -- Hashes of the owner tokens `gatehouse admin bootstrap` issued (`gatehouse serve`); the
+    -- tokens themselves are shown once and never stored.
+    CREATE TABLE admin_tokens (
+        hash       TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this build writes.
