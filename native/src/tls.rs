@@ -107,3 +107,47 @@ pub fn root_store(path: &Path) -> Result<RootCertStore, String> {
     }
     Ok(roots)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_leaf(dir: &Path, cn: &str) -> (PathBuf, PathBuf) {
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+        params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = params.self_signed(&key).expect("cert");
+        let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert_path, cert.pem()).expect("write cert");
+        std::fs::write(&key_path, key.serialize_pem()).expect("write key");
+        (cert_path, key_path)
+    }
+
+    #[test]
+    fn a_reload_that_fails_keeps_the_certificate_in_use_and_a_good_one_replaces_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (cert, key) = write_leaf(dir.path(), "first");
+        let files = TlsFiles { tls_cert: Some(cert.clone()), tls_key: Some(key.clone()), client_ca: None };
+        let tls = ServerTls::load(&files).expect("loads").expect("configured");
+        let before = Arc::as_ptr(tls.acceptor().config());
+        std::fs::write(&key, "not a key").expect("break the key");
+        assert!(tls.reload().is_err());
+        assert_eq!(Arc::as_ptr(tls.acceptor().config()), before, "the old configuration stays");
+        write_leaf(dir.path(), "second");
+        tls.reload().expect("reloads");
+        assert_ne!(Arc::as_ptr(tls.acceptor().config()), before, "new connections get the new one");
+        assert_eq!(tls.acceptor().config().alpn_protocols, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+    }
+
+    #[test]
+    fn no_certificate_means_plain_and_a_missing_file_is_named() {
+        assert!(ServerTls::load(&TlsFiles::default()).expect("plain").is_none());
+        let files = TlsFiles {
+            tls_cert: Some(PathBuf::from("/nonexistent/cert.pem")),
+            tls_key: Some(PathBuf::from("/nonexistent/key.pem")),
+            client_ca: None,
+        };
+        let error = ServerTls::load(&files).expect_err("missing");
+        assert!(error.contains("/nonexistent/cert.pem"), "{error}");
+    }
+}

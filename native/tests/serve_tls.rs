@@ -158,3 +158,28 @@ async fn a_tls_handshake_that_never_comes_is_cut_off() {
     assert!(matches!(read, Ok(Ok(0) | Err(_))), "closed after the handshake timeout: {read:?}");
     h.app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_http2_connection_is_closed_after_the_idle_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("ca");
+    let tls = gateway_tls(&ca, dir.path(), None);
+    let h = Harness::start_with(|config| {
+        config.serving.gateway_tls = Some(tls);
+        config.serving.idle_timeout = Duration::from_millis(600);
+    })
+    .await;
+    let stream = tls_connect(&connector(&ca.pem, &[b"h2"], None), h.app.gateway_addr, "localhost").await.unwrap();
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), io).await.unwrap();
+    let conn = tokio::spawn(conn);
+    let started = std::time::Instant::now();
+    let answer = sender.send_request(request("GET", "localhost", "/none", &[], "")).await.unwrap();
+    assert_eq!(answer.status(), 404);
+    let ended = tokio::time::timeout(Duration::from_secs(5), conn).await;
+    assert!(ended.is_ok(), "the server closed the idle connection");
+    let lived = started.elapsed();
+    assert!(lived >= Duration::from_millis(500), "not before the idle timeout: {lived:?}");
+    h.app.shutdown().await;
+}

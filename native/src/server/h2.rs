@@ -9,7 +9,8 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use gatehouse_core::pipeline::too_large;
@@ -22,6 +23,7 @@ use hyper::server::conn::http2;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
 
 use super::{Handler, Limits, Stop};
 
@@ -29,17 +31,23 @@ use super::{Handler, Limits, Stop};
 /// each one can hold a request body of up to `max_body_bytes` while it is read).
 const MAX_CONCURRENT_STREAMS: u32 = 100;
 
-/// Serves one HTTP/2 connection until the client closes it or the server stops (then it is
-/// told GOAWAY and its open streams are answered first).
+/// Serves one HTTP/2 connection until the client closes it, it has been idle (no stream open)
+/// for the idle timeout, or the server stops; the last two send GOAWAY and let open streams
+/// finish first.
 pub(super) async fn serve<H, S>(stream: S, peer: SocketAddr, handler: Arc<H>, limits: Limits, stop: Arc<Stop>)
 where
     H: Handler,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let max_body = limits.max_body_bytes;
+    let activity = Arc::new(Activity::new());
+    let seen = Arc::clone(&activity);
     let service = service_fn(move |request: Request<Incoming>| {
-        let handler = Arc::clone(&handler);
-        async move { Ok::<_, Infallible>(answer(&*handler, request, peer, max_body).await) }
+        let (handler, seen) = (Arc::clone(&handler), Arc::clone(&seen));
+        async move {
+            let _busy = seen.begin();
+            Ok::<_, Infallible>(answer(&*handler, request, peer, max_body).await)
+        }
     });
     let mut builder = http2::Builder::new(TokioExecutor::new());
     builder
@@ -53,18 +61,62 @@ where
     let stopped = stop.notify.notified();
     let mut stopped = std::pin::pin!(stopped);
     stopped.as_mut().enable();
-    if stop.is_set() {
-        connection.as_mut().graceful_shutdown();
+    if !stop.is_set() {
+        loop {
+            let idle_until = activity.idle_since() + limits.idle_timeout;
+            tokio::select! {
+                result = connection.as_mut() => return log_end(result, peer),
+                () = stopped.as_mut() => break,
+                () = tokio::time::sleep_until(idle_until) => {
+                    if activity.is_idle_for(limits.idle_timeout) {
+                        break;
+                    }
+                }
+            }
+        }
     }
-    tokio::select! {
-        result = connection.as_mut() => return log_end(result, peer),
-        () = stopped => connection.as_mut().graceful_shutdown(),
-    }
+    connection.as_mut().graceful_shutdown();
     // Open streams get the read timeout to finish; a client that keeps an idle connection
     // open after GOAWAY does not hold the shutdown up longer.
     match tokio::time::timeout(limits.read_timeout, connection).await {
         Ok(result) => log_end(result, peer),
-        Err(_) => tracing::debug!(%peer, "HTTP/2 connection closed at shutdown"),
+        Err(_) => tracing::debug!(%peer, "HTTP/2 connection closed after GOAWAY"),
+    }
+}
+
+/// Streams being answered on one connection, and when the last one ended: hyper's HTTP/2
+/// server pings an idle client but never closes on idleness itself.
+struct Activity {
+    open: AtomicUsize,
+    last: Mutex<Instant>,
+}
+
+/// One stream being answered; dropping it marks the end.
+struct Busy<'a>(&'a Activity);
+
+impl Activity {
+    fn new() -> Activity {
+        Activity { open: AtomicUsize::new(0), last: Mutex::new(Instant::now()) }
+    }
+
+    fn begin(&self) -> Busy<'_> {
+        self.open.fetch_add(1, Ordering::AcqRel);
+        Busy(self)
+    }
+
+    fn idle_since(&self) -> Instant {
+        *self.last.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn is_idle_for(&self, timeout: std::time::Duration) -> bool {
+        self.open.load(Ordering::Acquire) == 0 && self.idle_since().elapsed() >= timeout
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        *self.0.last.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Instant::now();
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
