@@ -62,6 +62,8 @@ pub struct StoreSection {
     pub dir: PathBuf,
     /// `smtp://…` or `smtps://…` for the portal's mail.
     pub smtp_url: Option<String>,
+    /// The sender of the portal's mail.
+    pub mail_from: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -142,7 +144,11 @@ impl Default for AdminSection {
 
 impl Default for StoreSection {
     fn default() -> Self {
-        StoreSection { dir: PathBuf::from("/var/lib/gatehouse"), smtp_url: None }
+        StoreSection {
+            dir: PathBuf::from("/var/lib/gatehouse"),
+            smtp_url: None,
+            mail_from: crate::app::DEFAULT_MAIL_FROM.to_owned(),
+        }
     }
 }
 

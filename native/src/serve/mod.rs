@@ -65,9 +65,45 @@ fn app_config(config: &ServeConfig) -> Result<AppConfig, CliError> {
         )));
     }
     let hashes = admin_hashes(std::env::var(ADMIN_TOKEN_SHA256).ok().as_deref()).map_err(usage)?;
-    let t = &config.timeouts;
-    let secs = Duration::from_secs;
-    let serving = Serving {
+    let serving = serving(config)?;
+    let scheme = if serving.admin_tls.is_some() { "https" } else { "http" };
+    let portal = config.admin.public_url.clone().unwrap_or_else(|| format!("{scheme}://{}", config.admin.addr));
+    let portal_origin =
+        gatehouse_core::pipeline::cors::parse_origin(&portal).map_err(|e| usage(format!("[admin] public_url {e}")))?;
+    Ok(AppConfig {
+        data_dir: config.store.dir.clone(),
+        gateway_addr: config.gateway.addr,
+        admin_addr: config.admin.addr,
+        demo_upstream_addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)), // no demo in serve
+        demo: false,
+        usage_flush: Duration::from_secs(1),
+        quota_flush: crate::adapters::sqlite_limiter::DEFAULT_FLUSH,
+        cache_max_bytes: config.cache.mib * 1024 * 1024,
+        gateway_threads: match config.gateway.threads {
+            0 => std::thread::available_parallelism().map(usize::from).unwrap_or(1),
+            n => n,
+        },
+        gateway: GatewayConfig {
+            max_body_bytes: config.gateway.max_body_bytes,
+            identity_secret: identity_secret.into_bytes(),
+            portal_origin: Some(portal_origin),
+        },
+        // The admin port's waits are capped by this; the `[timeouts]` apply below it.
+        admin_read_timeout: serving.idle_timeout.max(serving.body_timeout),
+        smtp_url: config.store.smtp_url.clone(),
+        mail_from: config.store.mail_from.clone(),
+        terms: None,
+        signin_link_ttl: Duration::from_secs(app::DEFAULT_SIGNIN_LINK_TTL_SECS),
+        admin_auth: AdminAuth::Hashes(hashes),
+        serving,
+    })
+}
+
+/// The listeners' TLS, bounds and logs, and how upstreams are verified.
+fn serving(config: &ServeConfig) -> Result<Serving, CliError> {
+    let usage = CliError::Usage;
+    let (t, secs) = (&config.timeouts, Duration::from_secs);
+    Ok(Serving {
         gateway_tls: ServerTls::load(&config.gateway.tls()).map_err(usage)?,
         admin_tls: ServerTls::load(&config.admin.tls()).map_err(usage)?,
         header_timeout: secs(t.header_secs.max(1)),
@@ -80,31 +116,7 @@ fn app_config(config: &ServeConfig) -> Result<AppConfig, CliError> {
         upstream_tls: UpstreamTls::with_cas(&config.upstream_ca).map_err(usage)?,
         portal_url: config.admin.public_url.clone(),
         gateway_url: config.admin.gateway_url.clone(),
-    };
-    let scheme = if serving.admin_tls.is_some() { "https" } else { "http" };
-    let portal = config.admin.public_url.clone().unwrap_or_else(|| format!("{scheme}://{}", config.admin.addr));
-    let portal_origin =
-        gatehouse_core::pipeline::cors::parse_origin(&portal).map_err(|e| usage(format!("[admin] public_url {e}")))?;
-    let threads = match config.gateway.threads {
-        0 => std::thread::available_parallelism().map(usize::from).unwrap_or(1),
-        n => n,
-    };
-    let mut app = AppConfig::for_tests(&config.store.dir);
-    app.gateway_addr = config.gateway.addr;
-    app.admin_addr = config.admin.addr;
-    app.cache_max_bytes = config.cache.mib * 1024 * 1024;
-    app.gateway_threads = threads;
-    app.usage_flush = secs(1);
-    app.gateway = GatewayConfig {
-        max_body_bytes: config.gateway.max_body_bytes,
-        identity_secret: identity_secret.into_bytes(),
-        portal_origin: Some(portal_origin),
-    };
-    app.admin_read_timeout = serving.idle_timeout.max(serving.body_timeout);
-    app.smtp_url = config.store.smtp_url.clone();
-    app.admin_auth = AdminAuth::Hashes(hashes);
-    app.serving = serving;
-    Ok(app)
+    })
 }
 
 /// `GATEHOUSE_ADMIN_TOKEN_SHA256`'s hashes; a malformed one is an error, not ignored.
