@@ -291,6 +291,18 @@ mod tests {
         assert!(errors.iter().any(|e| e.starts_with("line 7:") && e.contains("colour")), "{errors:?}");
     }
 
+    /// The README's "Running in production" file is a valid config, with what it says.
+    #[test]
+    fn the_readme_production_config_is_valid() {
+        let readme = include_str!("../../../README.md");
+        let section = readme.split("## Running in production").nth(1).expect("the section");
+        let block = section.split("```toml\n").nth(1).and_then(|b| b.split("```").next()).expect("a toml block");
+        assert!(block.lines().count() <= 12, "about ten lines");
+        let config = ServeConfig::parse(block, env(&[])).expect("valid");
+        assert_eq!(config.gateway.addr.port(), 443);
+        assert!(config.gateway.tls_cert.is_some() && config.gateway.tls_key.is_some());
+    }
+
     #[test]
     fn a_certificate_without_its_key_is_refused() {
         let errors = ServeConfig::parse("[gateway]\ntls_cert = \"c.pem\"\n", env(&[])).expect_err("invalid");
