@@ -189,6 +189,17 @@ async fn serve_runs_from_its_config_over_tls_with_a_bootstrapped_token_json_logs
     assert!(call(&ca.pem, admin, "POST", &format!("/v1/apis/{api_id}/lifecycle"), &auth, &publish).await.status < 300);
     let hello = call(&ca.pem, gateway, "GET", "/h/hello", &[("x-request-id", "req-serve-1")], "").await;
     assert_eq!((hello.status, hello.version, &hello.body[..]), (200, http::Version::HTTP_2, &b"hi"[..]));
+    // Credentials in the query or a header never reach the log.
+    let keyed = call(
+        &ca.pem,
+        gateway,
+        "GET",
+        "/h/hello?api_key=gh_live_query_secret",
+        &[("x-api-key", "gh_live_header_secret")],
+        "",
+    )
+    .await;
+    assert_eq!(keyed.status, 200);
 
     // SIGHUP under load: fresh TLS connections all the time, and one HTTP/2 connection opened
     // before the reload and used after it. No request may fail.
@@ -233,6 +244,7 @@ async fn serve_runs_from_its_config_over_tls_with_a_bootstrapped_token_json_logs
 
     let log = serve.stop();
     assert!(!log.contains(&token), "the admin token never appears in the log");
+    assert!(!log.contains("gh_live_query_secret") && !log.contains("gh_live_header_secret"), "no key in the log");
     let lines: Vec<Value> =
         log.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"))).collect();
     let access =
