@@ -222,10 +222,11 @@ fn fixture() -> Fixture {
         read_model,
         limiter: Arc::new(limiter),
         cache: Arc::new(MemoryResponseCache::new(16 * 1024 * 1024)),
-        upstream: PooledUpstream,
+        upstream: PooledUpstream::default(),
         usage: Arc::new(UsageRecorder::default()),
         clock: SystemClock::default(),
         tokens: Arc::new(JwtVerifier::default()),
+        access_log: false,
     };
     let config = GatewayConfig {
         max_body_bytes: GatewayConfig::DEFAULT_MAX_BODY_BYTES,

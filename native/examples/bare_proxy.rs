@@ -23,6 +23,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Sends every request to `upstream` + its path and query, and relays the answer.
 struct BareProxy {
     upstream: String,
+    client: PooledUpstream,
 }
 
 impl Handler for BareProxy {
@@ -36,7 +37,7 @@ impl Handler for BareProxy {
         *upstream.uri_mut() = uri;
         *upstream.headers_mut() = std::mem::take(request.headers_mut());
         upstream.headers_mut().remove(HOST);
-        match PooledUpstream.send(upstream, 5_000).await {
+        match self.client.send(upstream, 5_000).await {
             Ok(response) => response,
             Err(_) => status(StatusCode::BAD_GATEWAY),
         }
@@ -58,8 +59,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(&listen).await?;
         let (_stop, stopped) = tokio::sync::watch::channel(false);
-        let limits = Limits { max_body_bytes: 1 << 20, read_timeout: Duration::from_secs(30) };
-        let proxy = Arc::new(BareProxy { upstream: upstream.trim_end_matches('/').to_owned() });
+        let limits = Limits::new(1 << 20, Duration::from_secs(30));
+        let proxy = Arc::new(BareProxy {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            client: PooledUpstream::default(),
+        });
         server::serve(listener, proxy, limits, stopped).await;
         Ok(())
     })

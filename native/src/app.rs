@@ -12,7 +12,6 @@ use gatehouse_admin::{
     SmtpMailer,
 };
 use gatehouse_core::config::GatewayConfig;
-use gatehouse_core::keys::hash_secret;
 use gatehouse_core::pipeline::Gateway;
 use gatehouse_core::store::Repo;
 use tokio::net::TcpListener;
@@ -31,7 +30,10 @@ use crate::cli::CliError;
 use crate::gateway::{self, NativeAdapters};
 use crate::publisher::InProcessPublisher;
 use crate::secrets;
+use crate::serving::admin_tokens;
+pub use crate::serving::{AdminAuth, Serving};
 use crate::store::sqlite::SqliteRepo;
+use crate::tls::ServerTls;
 
 /// Everything `start` needs. `gatehouse dev` fills it from flags and the environment.
 #[derive(Debug, Clone)]
@@ -63,6 +65,10 @@ pub struct AppConfig {
     /// How often, at most, an issuer's keys are fetched again for a JWT whose `kid` is not in
     /// them (key rollover): [`DEFAULT_JWKS_UNKNOWN_KID_REFETCH`] except in tests.
     pub jwks_unknown_kid_refetch: Duration,
+    /// Where accepted admin tokens come from.
+    pub admin_auth: AdminAuth,
+    /// TLS, connection bounds, timeouts and logs of the listeners (`serve` sets them).
+    pub serving: Serving,
 }
 
 /// Once a minute per issuer, as Azure API Management does.
@@ -99,6 +105,8 @@ impl AppConfig {
             terms: None,
             signin_link_ttl: Duration::from_secs(DEFAULT_SIGNIN_LINK_TTL_SECS),
             jwks_unknown_kid_refetch: DEFAULT_JWKS_UNKNOWN_KID_REFETCH,
+            admin_auth: AdminAuth::DataDir,
+            serving: Serving::default(),
         }
     }
 }
@@ -109,6 +117,7 @@ pub struct Running {
     pub admin_addr: SocketAddr,
     pub demo_upstream_addr: Option<SocketAddr>,
     /// Read from (or first written to) the data dir; shown to whoever started the process.
+    /// Empty under [`AdminAuth::Hashes`], where the process never knows a token.
     pub admin_token: String,
     pub demo_key: Option<String>,
     repo: Arc<SqliteRepo>,
@@ -127,13 +136,14 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
     // Quota counts saved by the last run are back in memory before the gateway serves.
     let limiter =
         Arc::new(SqliteLimiter::open(&db, now_millis()).map_err(|e| fail("cannot load the quota counters", &e))?);
-    let admin_token = secrets::admin_token(&config.data_dir).map_err(|e| fail("cannot read the admin token", &e))?;
+    let (admin_token, admin_hashes) = admin_tokens(&config.admin_auth, &config.data_dir, &repo).await?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
 
     let cache = Arc::new(MemoryResponseCache::new(config.cache_max_bytes));
     let read_model = InProcessReadModel::default();
-    let usage = Arc::new(UsageRecorder::default());
+    let usage =
+        Arc::new(if config.serving.access_log { UsageRecorder::with_access_log() } else { UsageRecorder::default() });
     let publisher =
         InProcessPublisher { repo: Arc::clone(&repo), read_model: read_model.clone(), cache: Arc::clone(&cache) };
     publisher.rebuild().await.map_err(|e| fail("cannot load the catalog", &e))?;
@@ -166,21 +176,31 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
         read_model,
         limiter: Arc::clone(&limiter),
         cache: Arc::clone(&cache),
-        upstream: PooledUpstream,
+        upstream: PooledUpstream::new(config.serving.upstream_tls.clone()),
         usage: Arc::clone(&usage),
         clock: SystemClock::default(),
         tokens: Arc::new(JwtVerifier::new(config.jwks_unknown_kid_refetch)),
+        access_log: config.serving.access_log,
     };
+    let serving = &config.serving;
+    let max_body = gateway_config.max_body_bytes;
     let gateway = Arc::new(Gateway::new(adapters, gateway_config));
-    let workers = gateway::spawn_workers(config.gateway_addr, config.gateway_threads, gateway, shutdown_rx.clone())
-        .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", config.gateway_addr)))?;
+    let listening = serving.listening(serving.gateway_tls.clone(), max_body, Duration::MAX);
+    let workers =
+        gateway::spawn_workers(config.gateway_addr, config.gateway_threads, gateway, listening, shutdown_rx.clone())
+            .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", config.gateway_addr)))?;
     let gateway_addr = workers.addr;
+    let scheme = |tls: &Option<ServerTls>| if tls.is_some() { "https" } else { "http" };
+    let gateway_url =
+        serving.gateway_url.clone().unwrap_or_else(|| format!("{}://{gateway_addr}", scheme(&serving.gateway_tls)));
+    let portal_url =
+        serving.portal_url.clone().unwrap_or_else(|| format!("{}://{admin_addr}", scheme(&serving.admin_tls)));
 
     let mailer = mailer(config.smtp_url.as_deref(), &config.mail_from, &config.data_dir)
         .map_err(|e| fail("cannot set up the portal's mail", &e))?;
     let portal = PortalSettings {
-        gateway_url: Some(format!("http://{gateway_addr}")),
-        public_url: Some(format!("http://{admin_addr}")),
+        gateway_url: Some(gateway_url),
+        public_url: Some(portal_url),
         signin_link_lifetime: i64::try_from(config.signin_link_ttl.as_millis()).unwrap_or(i64::MAX),
         terms: config.terms.clone(),
         ..PortalSettings::default()
@@ -188,23 +208,18 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
 
     let settings = AdminSettings::default();
     let max_admin_body = settings.max_body_bytes;
-    let state = AdminState::new(
-        Arc::clone(&repo),
-        Arc::new(publisher),
-        vec![hash_secret(&admin_token)],
-        settings,
-        Arc::new(now_millis),
-    )
-    .with_portal(portal)
-    .with_mailer(mailer);
+    let state = AdminState::new(Arc::clone(&repo), Arc::new(publisher), admin_hashes, settings, Arc::new(now_millis))
+        .with_portal(portal)
+        .with_mailer(mailer);
     let admin = router(state);
     let demo_key = match demo_upstream_addr {
         Some(addr) => crate::seed::demo(&admin, &admin_token, &config.data_dir, addr).await?,
         None => None,
     };
 
-    let admin_timeout = config.admin_read_timeout;
-    tasks.spawn(admin_server::serve(admin_listener, admin, max_admin_body, admin_timeout, shutdown_rx.clone()));
+    let admin_listening = serving.listening(serving.admin_tls.clone(), max_admin_body, config.admin_read_timeout);
+    let handler = admin_server::AdminHandler::new(admin).with_health(Arc::clone(&repo));
+    tasks.spawn(admin_server::serve_with(admin_listener, handler, admin_listening, shutdown_rx.clone()));
 
     tasks.spawn(flush_counters_periodically(Arc::clone(&limiter), config.quota_flush, shutdown_rx.clone()));
     tasks.spawn(flush_periodically(Arc::clone(&repo), Arc::clone(&usage), config.usage_flush, shutdown_rx));

@@ -111,6 +111,8 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
             mail_from: args.mail_from,
             signin_link_ttl: Duration::from_secs(args.signin_link_ttl_secs.max(1)),
             jwks_unknown_kid_refetch: app::DEFAULT_JWKS_UNKNOWN_KID_REFETCH,
+            admin_auth: app::AdminAuth::DataDir,
+            serving: app::Serving::default(),
         };
     let running = app::start(config).await?;
     eprintln!("gateway   http://{}", running.gateway_addr);

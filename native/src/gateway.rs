@@ -18,7 +18,9 @@ use crate::adapters::sqlite_limiter::SqliteLimiter;
 use crate::adapters::tokens::JwtVerifier;
 use crate::adapters::upstream::PooledUpstream;
 use crate::adapters::usage::UsageRecorder;
-use crate::server::{self, Handler, Limits};
+use crate::server::{self, Handler, Limits, Listening};
+use crate::{access_log, request_id};
+use gatehouse_core::ports::UpstreamFailure;
 
 /// How long a client has to send a request head (and to keep a body coming); also how long
 /// an idle keep-alive connection stays open. hyper's `header_read_timeout` default.
@@ -34,6 +36,8 @@ pub struct NativeAdapters {
     pub usage: Arc<UsageRecorder>,
     pub clock: SystemClock,
     pub tokens: Arc<JwtVerifier>,
+    /// One access-log line per request (see [`crate::access_log`]).
+    pub access_log: bool,
 }
 
 impl Adapters for NativeAdapters {
@@ -92,6 +96,7 @@ pub fn spawn_workers(
     addr: SocketAddr,
     threads: usize,
     gateway: Arc<NativeGateway>,
+    listening: Listening,
     shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<Workers> {
     let first = reuseport_socket(addr)?;
@@ -106,13 +111,14 @@ pub fn spawn_workers(
     let (ready_tx, ready) = std::sync::mpsc::channel::<std::io::Result<()>>();
     for (i, socket) in sockets.into_iter().enumerate() {
         let (gateway, shutdown, ready_tx) = (Arc::clone(&gateway), shutdown.clone(), ready_tx.clone());
+        let listening = listening.clone();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let thread = std::thread::Builder::new().name(format!("gateway-{i}")).spawn(move || {
             runtime.block_on(async move {
                 match socket.listen(1024) {
                     Ok(listener) => {
                         let _ = ready_tx.send(Ok(()));
-                        serve(listener, gateway, shutdown).await;
+                        server::serve_with(listener, gateway, listening, shutdown).await;
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -139,10 +145,23 @@ fn reuseport_socket(addr: SocketAddr) -> std::io::Result<tokio::net::TcpSocket> 
 
 impl Handler for NativeGateway {
     async fn respond(&self, request: &mut http::Request<Bytes>, _peer: std::net::SocketAddr) -> http::Response<Bytes> {
-        let response = Gateway::handle(self, request).await;
+        let request_id = request_id::accept_or_make(request.headers_mut());
+        let mut response = Gateway::handle(self, request).await;
+        // Taken at once: see `access_log` for why nothing else can have run in between.
+        let facts = if self.adapters.access_log { access_log::take() } else { None };
         if let Some(CacheOutcome { error: Some(error), .. }) = response.extensions().get() {
             tracing::warn!(%error, "response cache failed; the call went on without it");
         }
+        if let Some(failure) = response.extensions().get::<UpstreamFailure>() {
+            let UpstreamFailure { api_id, api_name, error } = failure;
+            tracing::warn!(request_id = request_id.to_str().unwrap_or_default(), api = %api_name, api_id = %api_id, cause = %error, "upstream call failed");
+        }
+        if self.adapters.access_log {
+            let cache = response.headers().get("cache-status");
+            let status = response.status().as_u16();
+            access_log::write(&request_id, request.method().as_str(), request.uri().path(), status, cache, facts);
+        }
+        response.headers_mut().insert(request_id::X_REQUEST_ID, request_id);
         response
     }
 }
@@ -150,6 +169,6 @@ impl Handler for NativeGateway {
 /// Serves `gateway` on `listener` until `shutdown` turns true, then lets in-flight requests
 /// finish.
 pub async fn serve(listener: TcpListener, gateway: Arc<NativeGateway>, shutdown: watch::Receiver<bool>) {
-    let limits = Limits { max_body_bytes: gateway.config.max_body_bytes, read_timeout: READ_TIMEOUT };
+    let limits = Limits::new(gateway.config.max_body_bytes, READ_TIMEOUT);
     server::serve(listener, gateway, limits, shutdown).await;
 }

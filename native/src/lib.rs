@@ -2,6 +2,7 @@
 //! embedded SQLite store. Entry points stay thin; policy lives in `gatehouse-core`, the admin
 //! API in `gatehouse-admin`, and this crate only supplies native adapters and wiring.
 
+pub mod access_log;
 pub mod adapters;
 pub mod admin_server;
 pub mod app;
@@ -14,7 +15,11 @@ pub mod gateway;
 pub mod http1;
 pub mod logging;
 pub mod publisher;
+pub mod request_id;
 pub mod secrets;
 pub mod seed;
+pub mod serve;
 pub mod server;
+pub mod serving;
 pub mod store;
+pub mod tls;

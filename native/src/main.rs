@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use gatehouse_native::cli::{run, Cli};
+use gatehouse_native::cli::{run, Cli, Command};
 
 /// mimalloc instead of the system allocator: a proxied request makes a few dozen small
 /// allocations, and glibc's malloc/free took about 12 % of the gateway's CPU under load
@@ -13,7 +13,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    gatehouse_native::logging::init(cli.verbose);
+    // `serve` sets its logs up from its config file.
+    if !matches!(cli.command, Command::Serve(_)) {
+        gatehouse_native::logging::init(cli.verbose);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {

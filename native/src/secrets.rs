@@ -17,7 +17,12 @@ pub const DEMO_KEY_FILE: &str = "demo-key";
 
 /// The admin token from the data dir, created on first use.
 pub fn admin_token(data_dir: &Path) -> io::Result<String> {
-    read_or_create(&data_dir.join(ADMIN_TOKEN_FILE), || format!("gha_{}", random_base62()))
+    read_or_create(&data_dir.join(ADMIN_TOKEN_FILE), new_admin_token)
+}
+
+/// A fresh admin token: `gha_` and 256 random bits in base62.
+pub fn new_admin_token() -> String {
+    format!("gha_{}", random_base62())
 }
 
 /// The secret that signs the identity header sent upstream, created on first use.

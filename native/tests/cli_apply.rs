@@ -109,3 +109,35 @@ fn apply_reports_every_problem_with_its_line_and_applies_nothing() {
     assert!(!exported.contains("Broken") && !exported.contains("Starter"), "{exported}");
     dev.stop();
 }
+
+/// Valid, but two upstreams cannot work: a name that does not resolve, and TLS's port spoken
+/// to over plain HTTP.
+const DOUBTFUL: &str = r#"apis:
+  - name: Far
+    base_path: /far
+    upstream: { url: "https://no-such-host.invalid" }
+    openapi: { openapi: 3.1.0, info: { title: F, version: "1" }, paths: {} }
+  - name: Mixed
+    base_path: /mixed
+    upstream: { url: "http://localhost:443" }
+    openapi: { openapi: 3.1.0, info: { title: M, version: "1" }, paths: {} }
+"#;
+
+#[test]
+fn apply_warns_about_upstream_urls_that_cannot_work_and_still_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Dev::start(&dir.path().join("data"));
+    let file = dir.path().join("doubtful.yaml");
+    std::fs::write(&file, DOUBTFUL).unwrap();
+    let file = file.to_str().unwrap();
+    let ran = dev.cli(&["apply", "-f", file]);
+    assert!(ran.ok, "{}", ran.stderr);
+    for expected in [
+        format!("warning: {file}:4: /apis/0/upstream/url: no-such-host.invalid does not resolve"),
+        format!("warning: {file}:8: /apis/1/upstream/url: port 443 speaks TLS"),
+    ] {
+        assert!(ran.stderr.lines().any(|l| l.starts_with(&expected)), "missing {expected:?} in:\n{}", ran.stderr);
+    }
+    assert!(dev.ok(&["export"]).stdout.contains("Far"), "applied despite the warnings");
+    dev.stop();
+}

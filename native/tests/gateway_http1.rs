@@ -55,7 +55,7 @@ async fn start(read_timeout: Duration) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (shutdown, rx) = watch::channel(false);
-    let limits = Limits { max_body_bytes: MAX_BODY, read_timeout };
+    let limits = Limits::new(MAX_BODY, read_timeout);
     let done = tokio::spawn(serve(listener, Arc::new(Echo), limits, rx));
     Server { addr, shutdown, done }
 }

@@ -21,7 +21,7 @@ fn request(method: &str, url: &str, body: &'static str) -> Request<Bytes> {
 }
 
 async fn send(method: &str, url: &str, body: &'static str) -> Result<Response<Bytes>, UpstreamError> {
-    PooledUpstream.send(request(method, url, body), TIMEOUT_MS).await
+    PooledUpstream::default().send(request(method, url, body), TIMEOUT_MS).await
 }
 
 /// Lets the runtime's reactor see what the peer did (a FIN, say) before the next request.
@@ -133,7 +133,7 @@ async fn fresh_connection_that_dies_unanswered_is_an_error_not_a_retry() {
 async fn silent_upstream_times_out_within_the_deadline() {
     let upstream = RawUpstream::start(|_, _, _| Action::Hang).await;
     let started = Instant::now();
-    let result = PooledUpstream.send(request("GET", &upstream.url("/"), ""), 200).await;
+    let result = PooledUpstream::default().send(request("GET", &upstream.url("/"), ""), 200).await;
     assert!(matches!(result, Err(UpstreamError::Timeout)), "{result:?}");
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(190) && elapsed < Duration::from_secs(2), "{elapsed:?}");
@@ -144,10 +144,10 @@ async fn a_pooled_connection_honours_each_exchange_deadline_long_then_short() {
     // The first exchange arms the connection's timer 60 s out; the second, on the same pooled
     // connection, must still give up at its own 200 ms.
     let upstream = RawUpstream::start(|_, n, _| if n == 0 { Action::Respond(ok("first")) } else { Action::Hang }).await;
-    let first = PooledUpstream.send(request("GET", &upstream.url("/"), ""), 60_000).await.unwrap();
+    let first = PooledUpstream::default().send(request("GET", &upstream.url("/"), ""), 60_000).await.unwrap();
     assert_eq!(first.body(), "first");
     let started = Instant::now();
-    let result = PooledUpstream.send(request("GET", &upstream.url("/"), ""), 200).await;
+    let result = PooledUpstream::default().send(request("GET", &upstream.url("/"), ""), 200).await;
     assert!(matches!(result, Err(UpstreamError::Timeout)), "{result:?}");
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(190) && elapsed < Duration::from_secs(2), "{elapsed:?}");
@@ -216,7 +216,7 @@ async fn request_reaches_the_upstream_as_sent() {
         .await;
     let mut req = request("POST", &format!("{}/pets?tag=a%20b", server.uri()), "{\"name\":\"R\"}\n");
     req.headers_mut().insert("x-request-id", "r-1".parse().unwrap());
-    let response = PooledUpstream.send(req, TIMEOUT_MS).await.unwrap();
+    let response = PooledUpstream::default().send(req, TIMEOUT_MS).await.unwrap();
     assert_eq!(response.status(), 201);
     assert_eq!(response.headers()["etag"], "\"v1\"");
     assert_eq!(response.body(), "made");
@@ -242,7 +242,7 @@ async fn small_and_large_request_bodies_arrive_whole() {
             .uri(format!("{}/blob/{size}", server.uri()))
             .body(Bytes::from(body))
             .unwrap();
-        assert_eq!(PooledUpstream.send(req, TIMEOUT_MS).await.unwrap().status(), 204, "{size} bytes");
+        assert_eq!(PooledUpstream::default().send(req, TIMEOUT_MS).await.unwrap().status(), 204, "{size} bytes");
     }
 }
 

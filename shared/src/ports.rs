@@ -58,12 +58,55 @@ pub trait ResponseCache {
     async fn purge(&self, selector: &PurgeSelector) -> Result<u64, PortError>;
 }
 
-/// A failed upstream call, as the gateway reports it.
+/// A failed upstream call, as the gateway reports it. Each kind gets its own `502` detail,
+/// so whoever runs the gateway can tell a DNS problem from a certificate one from the answer.
+/// The strings say what failed (host, port, the system's or TLS library's reason) and never
+/// carry a URL's userinfo or query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpstreamError {
     Timeout,
+    /// The host name did not resolve.
+    Resolve(String),
+    /// No connection could be opened (refused, unreachable).
     Connect(String),
+    /// The TLS handshake failed, typically the upstream's certificate did not verify.
+    Tls(String),
     Protocol(String),
+}
+
+impl UpstreamError {
+    /// The `502`/`504` detail for this failure: which kind it was, in words a caller can read
+    /// (the cause itself goes to the gateway's log, not to the caller).
+    pub fn public_detail(&self) -> &'static str {
+        match self {
+            UpstreamError::Timeout => "The upstream did not answer in time.",
+            UpstreamError::Resolve(_) => "The upstream's host name could not be resolved.",
+            UpstreamError::Connect(_) => "The upstream could not be reached.",
+            UpstreamError::Tls(_) => "The upstream's TLS certificate could not be verified.",
+            UpstreamError::Protocol(_) => "The upstream's answer was not valid HTTP.",
+        }
+    }
+}
+
+impl std::fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UpstreamError::Timeout => f.write_str("timed out"),
+            UpstreamError::Resolve(why) => write!(f, "name resolution failed: {why}"),
+            UpstreamError::Connect(why) => write!(f, "connect failed: {why}"),
+            UpstreamError::Tls(why) => write!(f, "TLS failed: {why}"),
+            UpstreamError::Protocol(why) => write!(f, "invalid response: {why}"),
+        }
+    }
+}
+
+/// Put on a `502`/`504` the gateway made because its upstream call failed, for the runtime to
+/// log (the core does no I/O): which API, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamFailure {
+    pub api_id: String,
+    pub api_name: String,
+    pub error: UpstreamError,
 }
 
 /// Calls the API's upstream. Bodies are buffered (`Bytes`): request bodies are bounded by the

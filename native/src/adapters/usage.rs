@@ -10,6 +10,8 @@ use gatehouse_core::usage::{Aggregator, Rollup, UsageEvent};
 #[derive(Default)]
 pub struct UsageRecorder {
     pending: Mutex<Pending>,
+    /// Keep each event's facts for the access log ([`crate::access_log`]).
+    access_log: bool,
 }
 
 #[derive(Default)]
@@ -20,6 +22,11 @@ struct Pending {
 }
 
 impl UsageRecorder {
+    /// A recorder that also hands each event to the access log.
+    pub fn with_access_log() -> UsageRecorder {
+        UsageRecorder { access_log: true, ..UsageRecorder::default() }
+    }
+
     /// Takes everything recorded so far: rollups and key last-use times.
     pub fn take(&self) -> (Vec<Rollup>, Vec<(String, i64)>) {
         let Ok(mut pending) = self.pending.lock() else {
@@ -33,6 +40,9 @@ impl UsageRecorder {
 
 impl UsageSink for UsageRecorder {
     fn record(&self, event: UsageEvent) {
+        if self.access_log {
+            crate::access_log::remember(&event);
+        }
         if let Ok(mut pending) = self.pending.lock() {
             if let (Some(key), true) = (event.key_id, event.outcome.admitted()) {
                 match pending.last_used.get_mut(key) {

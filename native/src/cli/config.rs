@@ -24,6 +24,11 @@ pub async fn apply(client: &AdminClient, file: &Path) -> Result<(), CliError> {
     let mut config =
         parse(&text).map_err(|e| CliError::Usage(format!("{} is not valid YAML or JSON: {e}", file.display())))?;
     let inlined = inline_openapi_files(&mut config, file.parent().unwrap_or(Path::new(".")))?;
+    for (pointer, warning) in super::upstream_check::warnings(&config).await {
+        let (path, line) = place(file, &text, &inlined, &pointer);
+        let at = line.map_or(path.clone(), |line| format!("{path}:{line}"));
+        eprintln!("warning: {at}: {pointer}: {warning}");
+    }
     match client.put("/v1/config", &config).await {
         Ok(report) => {
             println!("{}", summary(&report));

@@ -15,6 +15,7 @@ mod output;
 mod plans;
 mod products;
 mod subscriptions;
+mod upstream_check;
 mod usage;
 
 use std::path::PathBuf;
@@ -38,6 +39,13 @@ pub struct Cli {
 pub enum Command {
     /// Run the gateway, the admin API and a demo upstream with an embedded SQLite store.
     Dev(crate::dev::DevArgs),
+    /// Run in production from a config file: TLS, HTTP/2, JSON logs, no demo data.
+    Serve(crate::serve::ServeArgs),
+    /// Set up a `serve` install: `bootstrap` issues the first owner token.
+    Admin {
+        #[command(subcommand)]
+        action: crate::serve::bootstrap::AdminAction,
+    },
     /// Check the store of a data dir: list every record that cannot be read.
     Doctor(crate::doctor::DoctorArgs),
     /// Apply declarative config (YAML or JSON) to the admin API; every problem is listed.
@@ -109,6 +117,8 @@ pub struct AdminArgs {
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Dev(args) => crate::dev::run(args).await,
+        Command::Serve(args) => crate::serve::run(args).await,
+        Command::Admin { action } => crate::serve::bootstrap::run(action).await,
         Command::Doctor(args) => crate::doctor::run(args).await,
         Command::Apply { admin, file } => config::apply(&admin.client()?, &file).await,
         Command::Export { admin, output } => config::export(&admin.client()?, output.as_deref()).await,

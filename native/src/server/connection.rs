@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use http::{Method, Request, Response, Uri, Version};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::futures::OwnedNotified;
 use tokio::time::Instant;
 
@@ -34,8 +33,10 @@ const LINGER_BYTES: usize = 1024 * 1024;
 /// an idle connection.
 const MAX_SPARE_HEADERS: usize = 32;
 
-pub(super) struct Connection {
-    stream: TcpStream,
+/// Generic over the stream, so plain TCP and TLS each get their own compiled copy: the plain
+/// path costs no more than before TLS existed.
+pub(super) struct Connection<S> {
+    stream: S,
     buf: BytesMut,
     out: Vec<u8>,
     /// Every request of the connection is parsed into this one and handed to the handler by
@@ -62,8 +63,8 @@ enum Filled {
     ShuttingDown,
 }
 
-impl Connection {
-    pub(super) fn new(stream: TcpStream, peer: SocketAddr, limits: Limits, stop: Arc<Stop>) -> Self {
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    pub(super) fn new(stream: S, peer: SocketAddr, limits: Limits, stop: Arc<Stop>) -> Self {
         let mut stopped = Box::pin(Arc::clone(&stop.notify).notified_owned());
         // Registered now, so a stop signalled while this connection is busy is not missed.
         stopped.as_mut().enable();
@@ -128,7 +129,8 @@ impl Connection {
 
     /// The next request head; `None` when the connection ended cleanly between requests.
     async fn read_head(&mut self) -> Result<Option<Head>, Refusal> {
-        let deadline = Instant::now() + self.limits.read_timeout;
+        let wait = if self.buf.is_empty() { self.limits.idle_timeout } else { self.limits.read_timeout };
+        let mut deadline = Instant::now() + wait;
         loop {
             if !self.buf.is_empty() {
                 if let Some(head) = parse_head(&mut self.buf, &mut self.request)? {
@@ -137,6 +139,8 @@ impl Connection {
             }
             let idle = self.buf.is_empty();
             match self.fill(deadline, idle).await {
+                // The head's own clock starts with its first byte.
+                Filled::Data if idle => deadline = Instant::now() + self.limits.read_timeout,
                 Filled::Data => {}
                 Filled::Closed | Filled::ShuttingDown => return Ok(None),
                 // Silence between requests is an idle connection timing out, not an error.
@@ -155,7 +159,7 @@ impl Connection {
             // Refused on the announced length, so the client need not upload the body.
             Framing::Length(n) if n > max => Err(Refusal::BodyTooLarge),
             Framing::Length(n) => {
-                if continue_unless_sent(!self.buf.is_empty()) && self.stream.write_all(CONTINUE).await.is_err() {
+                if continue_unless_sent(!self.buf.is_empty()) && self.send_continue().await.is_err() {
                     return Ok(None);
                 }
                 self.buf.reserve(n.saturating_sub(self.buf.len()));
@@ -167,7 +171,7 @@ impl Connection {
                 Ok(Some(self.buf.split_to(n).freeze()))
             }
             Framing::Chunked => {
-                if continue_unless_sent(!self.buf.is_empty()) && self.stream.write_all(CONTINUE).await.is_err() {
+                if continue_unless_sent(!self.buf.is_empty()) && self.send_continue().await.is_err() {
                     return Ok(None);
                 }
                 let (mut decoder, mut body) = (ChunkedDecoder::default(), BytesMut::new());
@@ -191,7 +195,7 @@ impl Connection {
     /// More body bytes; `false` if the connection ended. Each read must make progress within
     /// the read timeout.
     async fn fill_body(&mut self) -> Result<bool, Refusal> {
-        match self.fill(Instant::now() + self.limits.read_timeout, false).await {
+        match self.fill(Instant::now() + self.limits.body_timeout, false).await {
             Filled::Data => Ok(true),
             Filled::Closed | Filled::ShuttingDown => Ok(false),
             Filled::TimedOut => Err(Refusal::Timeout),
@@ -223,6 +227,11 @@ impl Connection {
         }
     }
 
+    async fn send_continue(&mut self) -> std::io::Result<()> {
+        self.stream.write_all(CONTINUE).await?;
+        self.stream.flush().await
+    }
+
     fn shutting_down(&self) -> bool {
         self.stop.is_set()
     }
@@ -233,9 +242,12 @@ impl Connection {
         let body: &[u8] = if exchange.head_request || !has_body(response.status()) { &[] } else { response.body() };
         if body.len() <= COPY_BODY_BYTES {
             self.out.extend_from_slice(body);
-            return self.stream.write_all(&self.out).await;
+            self.stream.write_all(&self.out).await?;
+        } else {
+            write_all_vectored(&mut self.stream, &self.out, body).await?;
         }
-        write_all_vectored(&mut self.stream, &self.out, body).await
+        // TLS may hold the last record back until flushed; on plain TCP this returns at once.
+        self.stream.flush().await
     }
 
     /// Answers a request the server refused itself, then closes the connection, reading and
@@ -259,7 +271,7 @@ impl Connection {
 }
 
 /// Writes `head` then `body`, in as few system calls as the socket allows (usually one).
-async fn write_all_vectored(stream: &mut TcpStream, head: &[u8], body: &[u8]) -> std::io::Result<()> {
+async fn write_all_vectored<S: AsyncWrite + Unpin>(stream: &mut S, head: &[u8], body: &[u8]) -> std::io::Result<()> {
     let mut written = 0;
     let total = head.len() + body.len();
     while written < total {

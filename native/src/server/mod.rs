@@ -14,6 +14,8 @@
 //! past the pipeline's checks to the upstream.
 
 mod connection;
+pub mod gate;
+mod h2;
 pub mod request;
 pub mod response;
 #[cfg(test)]
@@ -29,11 +31,13 @@ use bytes::Bytes;
 use gatehouse_core::pipeline::too_large;
 use gatehouse_core::problem::{Problem, ProblemKind};
 use http::{Request, Response};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
+use crate::tls::ServerTls;
 use connection::Connection;
+use gate::{ConnectionGate, Pass};
 use request::Refusal;
 
 /// What answers requests: the gateway pipeline in production, anything in tests.
@@ -49,10 +53,43 @@ pub trait Handler: Send + Sync + 'static {
 pub struct Limits {
     /// Larger bodies get `413` (from `Content-Length` before they are sent, when announced).
     pub max_body_bytes: usize,
-    /// A request head must arrive within this time of the server starting to wait for it
-    /// (which also closes idle keep-alive connections), and each read of a body must make
-    /// progress within it.
+    /// A request head must arrive within this time of its first byte.
     pub read_timeout: Duration,
+    /// Each read of a body must make progress within this.
+    pub body_timeout: Duration,
+    /// A keep-alive connection with no request started is closed after this.
+    pub idle_timeout: Duration,
+}
+
+impl Limits {
+    /// The same bound for every wait: idle, head and body.
+    pub fn new(max_body_bytes: usize, read_timeout: Duration) -> Limits {
+        Limits { max_body_bytes, read_timeout, body_timeout: read_timeout, idle_timeout: read_timeout }
+    }
+}
+
+/// How one listener serves, beyond [`Limits`]: TLS, and how many connections it takes.
+#[derive(Clone)]
+pub struct Listening {
+    pub limits: Limits,
+    /// TLS (with ALPN choosing HTTP/2 or HTTP/1.1); `None` serves plain HTTP/1.1.
+    pub tls: Option<ServerTls>,
+    /// How long a TLS handshake may take.
+    pub handshake_timeout: Duration,
+    /// Connection counts, shared by every worker of the same address.
+    pub gate: Arc<ConnectionGate>,
+}
+
+impl Listening {
+    /// Plain HTTP/1.1 with `limits` and no connection bounds beyond the system's.
+    pub fn plain(limits: Limits) -> Listening {
+        Listening {
+            limits,
+            tls: None,
+            handshake_timeout: limits.read_timeout,
+            gate: Arc::new(ConnectionGate::new(usize::MAX, usize::MAX)),
+        }
+    }
 }
 
 /// Serves `handler` on `listener` until `shutdown` turns true (or its sender is dropped), then
@@ -61,6 +98,16 @@ pub async fn serve<H: Handler>(
     listener: TcpListener,
     handler: Arc<H>,
     limits: Limits,
+    shutdown: watch::Receiver<bool>,
+) {
+    serve_with(listener, handler, Listening::plain(limits), shutdown).await;
+}
+
+/// [`serve`] with TLS and connection bounds as `listening` says.
+pub async fn serve_with<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    listening: Listening,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut connections = JoinSet::new();
@@ -79,13 +126,42 @@ pub async fn serve<H: Handler>(
             _ = shutdown.changed() => break,
         };
         while connections.try_join_next().is_some() {}
+        // Over a bound, the connection is closed at once: answering would cost what the bound
+        // is there to save, and a client over it is either a flood or a bug.
+        let Some(pass) = listening.gate.admit(peer.ip()) else { continue };
         let _ = stream.set_nodelay(true);
-        let (handler, stop) = (Arc::clone(&handler), Arc::clone(&stop));
-        connections.spawn(async move { Connection::new(stream, peer, limits, stop).run(&*handler).await });
+        let (handler, stop, listening) = (Arc::clone(&handler), Arc::clone(&stop), listening.clone());
+        connections.spawn(serve_connection(stream, peer, handler, listening, stop, pass));
     }
     drop(listener);
     stop.signal();
     while connections.join_next().await.is_some() {}
+}
+
+/// One connection: TLS first when the listener has it, then HTTP/2 or HTTP/1.1 as ALPN chose.
+async fn serve_connection<H: Handler>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    handler: Arc<H>,
+    listening: Listening,
+    stop: Arc<Stop>,
+    _pass: Pass,
+) {
+    let limits = listening.limits;
+    let Some(tls) = listening.tls else {
+        return Connection::new(stream, peer, limits, stop).run(&*handler).await;
+    };
+    let accepted = tokio::time::timeout(listening.handshake_timeout, tls.acceptor().accept(stream)).await;
+    let stream = match accepted {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+        Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+    };
+    if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+        h2::serve(stream, peer, handler, limits, stop).await;
+    } else {
+        Connection::new(stream, peer, limits, stop).run(&*handler).await;
+    }
 }
 
 /// The server's stop signal as its connections see it: a flag to check after each answer, and

@@ -121,9 +121,10 @@ async fn upgrading_fills_key_last_seen_from_the_rollups_already_stored() {
     repo.add_rollups(&rollups).await.expect("rollups");
     drop(repo);
     let conn = rusqlite::Connection::open(&path).expect("raw");
-    // Back to v3: without what migrations 4 (key_last_seen) and 5 (end_users) add.
-    let v3 = "DROP INDEX rollups_by_api; DROP TABLE key_last_seen; ALTER TABLE rollups DROP COLUMN end_users;
-              PRAGMA user_version = 3;";
+    // Back to v3: without what migrations 4 (key_last_seen), 5 (end_users) and 6
+    // (admin_tokens) add.
+    let v3 = "DROP TABLE admin_tokens; DROP INDEX rollups_by_api; DROP TABLE key_last_seen;
+              ALTER TABLE rollups DROP COLUMN end_users; PRAGMA user_version = 3;";
     conn.execute_batch(v3).expect("v3");
     drop(conn);
     let upgraded = SqliteRepo::open(&path).expect("upgrade");

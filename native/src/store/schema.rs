@@ -85,6 +85,14 @@ const MIGRATIONS: &[&str] = &[
     -- Requests per end user (a bearer token's `sub`), as a JSON object like `outcomes`.
     ALTER TABLE rollups ADD COLUMN end_users TEXT NOT NULL DEFAULT '{}';
 "#,
+    r#"
+    -- Hashes of the owner tokens `gatehouse admin bootstrap` issued (`gatehouse serve`); the
+    -- tokens themselves are shown once and never stored.
+    CREATE TABLE admin_tokens (
+        hash       TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this build writes.

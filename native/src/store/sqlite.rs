@@ -44,6 +44,42 @@ impl SqliteRepo {
         Ok(SqliteRepo { conn })
     }
 
+    /// Whether the store answers a read (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let conn = Arc::clone(&self.conn);
+        let read = move || {
+            let conn = conn.lock().map_err(|_| unavailable("sqlite connection lock poisoned"))?;
+            conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())).map_err(unavailable)
+        };
+        tokio::task::spawn_blocking(read).await.map_err(unavailable)?
+    }
+
+    /// The hashes of the admin tokens `gatehouse admin bootstrap` issued.
+    pub async fn admin_token_hashes(&self) -> Result<Vec<String>, StoreError> {
+        self.run(|tx| {
+            let mut query = tx.prepare("SELECT hash FROM admin_tokens ORDER BY created_at").map_err(unavailable)?;
+            let rows = query.query_map([], |row| row.get::<_, String>(0)).map_err(unavailable)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+        })
+        .await
+    }
+
+    /// Stores `hash` as an accepted admin token, unless one is stored already (`false` then):
+    /// bootstrapping is for the first owner only; later ones are added through the admin API.
+    pub async fn add_first_admin_token_hash(&self, hash: String, at: i64) -> Result<bool, StoreError> {
+        self.run(move |tx| {
+            let existing: i64 =
+                tx.query_row("SELECT count(*) FROM admin_tokens", [], |row| row.get(0)).map_err(unavailable)?;
+            if existing > 0 {
+                return Ok(false);
+            }
+            tx.execute("INSERT INTO admin_tokens (hash, created_at) VALUES (?1, ?2)", rusqlite::params![hash, at])
+                .map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
     /// Runs `f` inside one immediate transaction on the blocking pool; commits on `Ok`.
     fn run<T: Send + 'static>(
         &self,

@@ -87,13 +87,12 @@ impl Admitted<'_> {
             credential::strip(&api.auth, &mut headers, request.uri().query())
         };
         let uri = forward::upstream_uri(api, self.rest(request.uri().path()), query.as_deref())
-            .map_err(|_| refuse::upstream_failed(false))?;
+            .map_err(|e| refuse::upstream_failed(api, UpstreamError::Connect(format!("invalid upstream URL: {e}"))))?;
         let caller = self.caller.map(|(key, identity)| Caller { identity, key_id: &key.id, subject: self.subject });
         let upstream_req = forward::build(request, uri, headers, caller, &gateway.signer, now);
         let mut response = match gateway.adapters.upstream().send(upstream_req, api.upstream.timeout_ms).await {
             Ok(response) => response,
-            Err(UpstreamError::Timeout) => return Err(refuse::upstream_failed(true)),
-            Err(_) => return Err(refuse::upstream_failed(false)),
+            Err(error) => return Err(refuse::upstream_failed(api, error)),
         };
         forward::strip_hop_by_hop(response.headers_mut());
         Ok(response)

@@ -1,5 +1,7 @@
 //! Refusals as RFC 9457 problem responses. Each outcome maps to exactly one problem type.
 
+use crate::model::Api;
+use crate::ports::{UpstreamError, UpstreamFailure};
 use bytes::Bytes;
 use http::{HeaderValue, Response};
 
@@ -78,10 +80,13 @@ pub fn retired(successor: Option<&str>) -> Response<Bytes> {
     res
 }
 
-pub fn upstream_failed(timeout: bool) -> Response<Bytes> {
-    if timeout {
-        Problem::new(ProblemKind::UpstreamTimeout).detail("The upstream did not answer in time.").into_response()
-    } else {
-        Problem::new(ProblemKind::UpstreamUnavailable).detail("The upstream could not be reached.").into_response()
-    }
+/// The `504` (timeout) or `502` (anything else) for a failed upstream call, whose detail says
+/// which kind of failure it was, carrying an [`UpstreamFailure`] for the runtime's log.
+pub fn upstream_failed(api: &Api, error: UpstreamError) -> Response<Bytes> {
+    let kind =
+        if error == UpstreamError::Timeout { ProblemKind::UpstreamTimeout } else { ProblemKind::UpstreamUnavailable };
+    let mut response = Problem::new(kind).detail(error.public_detail()).into_response();
+    let failure = UpstreamFailure { api_id: api.id.clone(), api_name: api.name.clone(), error };
+    response.extensions_mut().insert(failure);
+    response
 }

@@ -9,11 +9,14 @@ use gatehouse_core::decimal;
 use gatehouse_core::ports::UpstreamError;
 use http::uri::Authority;
 use http::{Method, Request};
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::codec::{encode_head, Decoded, ResponseDecoder};
+use super::stream::UpstreamStream;
+use super::tls::UpstreamTls;
 use super::MAX_RESPONSE_BYTES;
 use crate::deadline::Deadline;
 use crate::http1::COPY_BODY_BYTES;
@@ -31,19 +34,30 @@ const MAX_IDLE_READ_BUFFER: usize = 64 * 1024;
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
     authority: &'a Authority,
+    /// `https://`: TLS, verified, with SNI.
+    pub tls: bool,
 }
 
 impl<'a> Target<'a> {
-    /// Only `http://` URLs: TLS to upstreams is not supported by this adapter (nor was it by the
-    /// client it replaced).
+    /// `http://` and `https://` URLs.
     pub fn from_uri(uri: &'a http::Uri) -> Result<Self, UpstreamError> {
-        if uri.scheme_str() != Some("http") {
-            return Err(UpstreamError::Connect("only http:// upstream URLs are supported".into()));
-        }
+        let tls = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return Err(UpstreamError::Connect("only http:// and https:// upstream URLs are supported".into())),
+        };
         let Some(authority) = uri.authority() else {
             return Err(UpstreamError::Connect("upstream URL has no host".into()));
         };
-        Ok(Target { authority })
+        Ok(Target { authority, tls })
+    }
+
+    fn default_port(&self) -> u16 {
+        if self.tls {
+            443
+        } else {
+            80
+        }
     }
 
     /// The URL's authority as written; the pool's key.
@@ -59,15 +73,15 @@ impl<'a> Target<'a> {
     }
 
     pub fn port(&self) -> u16 {
-        self.authority.port_u16().unwrap_or(80)
+        self.authority.port_u16().unwrap_or(self.default_port())
     }
 
     /// The `Host` field's value for requests to this target: the authority without userinfo,
-    /// and without the port when it is HTTP's default, as browsers and hyper do (some virtual
-    /// hosts compare the field literally).
+    /// and without the port when it is the scheme's default, as browsers and hyper do (some
+    /// virtual hosts compare the field literally).
     pub fn host_field(&self) -> Vec<u8> {
         let mut field = self.authority.host().as_bytes().to_vec();
-        if let Some(port) = self.authority.port_u16().filter(|p| *p != 80) {
+        if let Some(port) = self.authority.port_u16().filter(|p| *p != self.default_port()) {
             field.push(b':');
             field.extend_from_slice(decimal::digits(u64::from(port), &mut [0; 20]));
         }
@@ -103,7 +117,7 @@ impl Failure {
 /// exchange on it.
 #[derive(Debug)]
 pub struct Conn {
-    stream: TcpStream,
+    stream: UpstreamStream,
     read: BytesMut,
     write: Vec<u8>,
     /// Each exchange's deadline, on one timer for the connection's life.
@@ -118,15 +132,13 @@ impl Conn {
     /// latency) within [`CONNECT_TIMEOUT`]. Boxed for its whole life: every request takes it
     /// from the pool and puts it back, and moving the box is cheaper than moving the 136-byte
     /// connection through both (five copies each way).
-    pub async fn connect(target: &Target<'_>) -> Result<Box<Conn>, UpstreamError> {
+    pub async fn connect(target: &Target<'_>, tls: &UpstreamTls) -> Result<Box<Conn>, UpstreamError> {
         // Host and port only: the authority could carry userinfo, which must never be logged.
         let (host, port) = (target.host(), target.port());
-        let fail = |e: &dyn std::fmt::Display| UpstreamError::Connect(format!("{host}:{port}: {e}"));
-        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host, port)))
-            .await
-            .map_err(|e| fail(&e))?
-            .map_err(|e| fail(&e))?;
-        stream.set_nodelay(true).map_err(|e| fail(&e))?;
+        let stream =
+            tokio::time::timeout(CONNECT_TIMEOUT, open(host, port, target.tls.then_some(tls))).await.map_err(
+                |_| UpstreamError::Connect(format!("{host}:{port}: no connection within {CONNECT_TIMEOUT:?}")),
+            )??;
         let timer = Deadline::new(Instant::now() + CONNECT_TIMEOUT);
         let (read, write) = (BytesMut::with_capacity(READ_BUFFER), Vec::with_capacity(512));
         Ok(Box::new(Conn { stream, read, write, timer, host_field: target.host_field() }))
@@ -138,7 +150,7 @@ impl Conn {
     /// readable.
     pub fn looks_usable(&self) -> bool {
         let mut probe = [0u8; 1];
-        matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+        matches!(self.stream.tcp().try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
     }
 
     /// Gets the connection ready to sit idle in the pool.
@@ -189,6 +201,10 @@ impl Conn {
             };
             return Err(Failure::Unanswered { written: data.remaining() < total, error });
         }
+        // TLS may hold the last record back until flushed (a no-op on plain TCP).
+        if let Some(Err(error)) = self.timer.wait(deadline, self.stream.flush()).await {
+            return Err(Failure::Unanswered { written: true, error });
+        }
 
         let mut decoder = ResponseDecoder::new(request.method() == Method::HEAD, MAX_RESPONSE_BYTES);
         let mut answered = false;
@@ -214,5 +230,42 @@ impl Conn {
                 return Ok(decoded);
             }
         }
+    }
+}
+
+/// Resolves `host`, connects to the first address that answers (Nagle off), and with `tls`
+/// makes the handshake, with the failure of each step told apart.
+async fn open(host: &str, port: u16, tls: Option<&UpstreamTls>) -> Result<UpstreamStream, UpstreamError> {
+    let addrs: Vec<_> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| UpstreamError::Resolve(format!("{host}: {e}")))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(UpstreamError::Resolve(format!("{host}: no address")));
+    }
+    let mut last = None;
+    let mut tcp = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(stream) => {
+                tcp = Some(stream);
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let Some(tcp) = tcp else {
+        let why = last.map_or_else(|| "no address answered".to_owned(), |e| e.to_string());
+        return Err(UpstreamError::Connect(format!("{host}:{port}: {why}")));
+    };
+    tcp.set_nodelay(true).map_err(|e| UpstreamError::Connect(format!("{host}:{port}: {e}")))?;
+    let Some(tls) = tls else { return Ok(UpstreamStream::Plain(tcp)) };
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|e| UpstreamError::Tls(format!("{host}: not a name a certificate can hold: {e}")))?;
+    let authority = format!("{}:{port}", host.to_ascii_lowercase());
+    match tls.connector(&authority).connect(name, tcp).await {
+        Ok(stream) => Ok(UpstreamStream::Tls(Box::new(stream))),
+        // rustls reports a refused certificate as an `InvalidData` I/O error carrying its reason.
+        Err(e) => Err(UpstreamError::Tls(format!("{host}:{port}: {e}"))),
     }
 }

@@ -25,8 +25,11 @@
 mod codec;
 mod connection;
 mod pool;
+mod stream;
+pub mod tls;
 
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -35,6 +38,7 @@ use http::{Method, Request, Response};
 
 use connection::{Conn, Failure, Target};
 use pool::IdlePool;
+pub use tls::UpstreamTls;
 
 /// Upstream responses above this are refused rather than buffered without bound.
 pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
@@ -44,18 +48,29 @@ pub const MAX_IDLE_PER_AUTHORITY: usize = 256;
 /// keep-alive out after 60 s or more, and a stale connection costs a failed attempt.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The upstream port; the connection pools themselves live per thread.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct PooledUpstream;
+/// The upstream port: how to verify HTTPS upstreams; the connection pools themselves live
+/// per thread.
+#[derive(Clone, Debug, Default)]
+pub struct PooledUpstream {
+    pub tls: Arc<UpstreamTls>,
+}
+
+impl PooledUpstream {
+    pub fn new(tls: UpstreamTls) -> PooledUpstream {
+        PooledUpstream { tls: Arc::new(tls) }
+    }
+}
 
 thread_local! {
+    /// Plain and TLS connections apart: `http://h:1` and `https://h:1` share an authority.
     static IDLE: RefCell<IdlePool<Box<Conn>>> = RefCell::new(IdlePool::new(MAX_IDLE_PER_AUTHORITY, IDLE_TIMEOUT));
+    static IDLE_TLS: RefCell<IdlePool<Box<Conn>>> = RefCell::new(IdlePool::new(MAX_IDLE_PER_AUTHORITY, IDLE_TIMEOUT));
 }
 
 impl Upstream for PooledUpstream {
     async fn send(&self, request: Request<Bytes>, timeout_ms: u64) -> Result<Response<Bytes>, UpstreamError> {
         let now = tokio::time::Instant::now();
-        exchange(&request, now.into_std(), now + Duration::from_millis(timeout_ms)).await
+        exchange(&request, &self.tls, now.into_std(), now + Duration::from_millis(timeout_ms)).await
     }
 }
 
@@ -66,14 +81,16 @@ impl Upstream for PooledUpstream {
 /// that much sooner).
 async fn exchange(
     request: &Request<Bytes>,
+    tls: &UpstreamTls,
     now: Instant,
     deadline: tokio::time::Instant,
 ) -> Result<Response<Bytes>, UpstreamError> {
     let target = Target::from_uri(request.uri())?;
     let connect = || async {
-        tokio::time::timeout_at(deadline, Conn::connect(&target)).await.unwrap_or(Err(UpstreamError::Timeout))
+        tokio::time::timeout_at(deadline, Conn::connect(&target, tls)).await.unwrap_or(Err(UpstreamError::Timeout))
     };
-    let (mut conn, reused) = match checkout(target.authority(), now) {
+    let pools = if target.tls { &IDLE_TLS } else { &IDLE };
+    let (mut conn, reused) = match checkout(pools, target.authority(), now) {
         Some(conn) => (conn, true),
         None => (connect().await?, false),
     };
@@ -89,10 +106,12 @@ async fn exchange(
     };
     let decoded = outcome.map_err(Failure::into_error)?;
     if decoded.reusable {
-        checkin(target.authority(), conn, now);
+        checkin(pools, target.authority(), conn, now);
     }
     Ok(decoded.response)
 }
+
+type Pools = std::thread::LocalKey<RefCell<IdlePool<Box<Conn>>>>;
 
 /// Methods whose effect is the same however many times they are sent (RFC 9110 §9.2.2).
 fn is_idempotent(method: &Method) -> bool {
@@ -101,14 +120,15 @@ fn is_idempotent(method: &Method) -> bool {
 
 /// An idle connection to `authority` from this thread's pool. A pool that cannot be reached
 /// (thread shutting down) is a miss, never a panic.
-fn checkout(authority: &str, now: Instant) -> Option<Box<Conn>> {
-    IDLE.try_with(|idle| idle.try_borrow_mut().ok()?.checkout(authority, now, |conn| conn.looks_usable()))
+fn checkout(pools: &'static Pools, authority: &str, now: Instant) -> Option<Box<Conn>> {
+    pools
+        .try_with(|idle| idle.try_borrow_mut().ok()?.checkout(authority, now, |conn| conn.looks_usable()))
         .ok()
         .flatten()
 }
 
-fn checkin(authority: &str, conn: Box<Conn>, now: Instant) {
-    let _ = IDLE.try_with(|idle| {
+fn checkin(pools: &'static Pools, authority: &str, conn: Box<Conn>, now: Instant) {
+    let _ = pools.try_with(|idle| {
         if let Ok(mut idle) = idle.try_borrow_mut() {
             idle.checkin(authority, conn.idle(), now);
         }

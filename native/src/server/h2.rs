@@ -1,0 +1,162 @@
+//! HTTP/2 to clients, through hyper's h2 server, for connections whose TLS handshake chose
+//! `h2` by ALPN. Each request is read whole (bounded by `max_body_bytes`, as on HTTP/1.1) and
+//! answered by the same [`Handler`], so HTTP/2 runs the same pipeline.
+//!
+//! Why hyper here and not for HTTP/1.1: HTTP/2's framing, flow control, HPACK and stream
+//! multiplexing are a protocol engine, not a parser, and hyper's (the `h2` crate) is the one
+//! the Rust ecosystem has hardened (rapid reset, CONTINUATION floods, HPACK bombs). HTTP/1.1
+//! keeps the lean server of [`super::connection`], which the bench shows ahead.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use gatehouse_core::pipeline::too_large;
+use gatehouse_core::problem::{Problem, ProblemKind};
+use http::header::{CONNECTION, HOST, TRANSFER_ENCODING, UPGRADE};
+use http::{HeaderValue, Request, Response};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http2;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
+
+use super::{Handler, Limits, Stop};
+
+/// Most streams a client may have open at once on one connection (hyper's default is 200;
+/// each one can hold a request body of up to `max_body_bytes` while it is read).
+const MAX_CONCURRENT_STREAMS: u32 = 100;
+
+/// Serves one HTTP/2 connection until the client closes it, it has been idle (no stream open)
+/// for the idle timeout, or the server stops; the last two send GOAWAY and let open streams
+/// finish first.
+pub(super) async fn serve<H, S>(stream: S, peer: SocketAddr, handler: Arc<H>, limits: Limits, stop: Arc<Stop>)
+where
+    H: Handler,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let max_body = limits.max_body_bytes;
+    let activity = Arc::new(Activity::new());
+    let seen = Arc::clone(&activity);
+    let service = service_fn(move |request: Request<Incoming>| {
+        let (handler, seen) = (Arc::clone(&handler), Arc::clone(&seen));
+        async move {
+            let _busy = seen.begin();
+            Ok::<_, Infallible>(answer(&*handler, request, peer, max_body).await)
+        }
+    });
+    let mut builder = http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .max_header_list_size(u32::try_from(super::request::MAX_HEAD_BYTES).unwrap_or(u32::MAX))
+        .keep_alive_interval(Some(limits.idle_timeout))
+        .keep_alive_timeout(limits.read_timeout);
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    let mut connection = std::pin::pin!(connection);
+    let stopped = stop.notify.notified();
+    let mut stopped = std::pin::pin!(stopped);
+    stopped.as_mut().enable();
+    if !stop.is_set() {
+        loop {
+            let idle_until = activity.idle_since() + limits.idle_timeout;
+            tokio::select! {
+                result = connection.as_mut() => return log_end(result, peer),
+                () = stopped.as_mut() => break,
+                () = tokio::time::sleep_until(idle_until) => {
+                    if activity.is_idle_for(limits.idle_timeout) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    connection.as_mut().graceful_shutdown();
+    // Open streams get the read timeout to finish; a client that keeps an idle connection
+    // open after GOAWAY does not hold the shutdown up longer.
+    match tokio::time::timeout(limits.read_timeout, connection).await {
+        Ok(result) => log_end(result, peer),
+        Err(_) => tracing::debug!(%peer, "HTTP/2 connection closed after GOAWAY"),
+    }
+}
+
+/// Streams being answered on one connection, and when the last one ended: hyper's HTTP/2
+/// server pings an idle client but never closes on idleness itself.
+struct Activity {
+    open: AtomicUsize,
+    last: Mutex<Instant>,
+}
+
+/// One stream being answered; dropping it marks the end.
+struct Busy<'a>(&'a Activity);
+
+impl Activity {
+    fn new() -> Activity {
+        Activity { open: AtomicUsize::new(0), last: Mutex::new(Instant::now()) }
+    }
+
+    fn begin(&self) -> Busy<'_> {
+        self.open.fetch_add(1, Ordering::AcqRel);
+        Busy(self)
+    }
+
+    fn idle_since(&self) -> Instant {
+        *self.last.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn is_idle_for(&self, timeout: std::time::Duration) -> bool {
+        self.open.load(Ordering::Acquire) == 0 && self.idle_since().elapsed() >= timeout
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        *self.0.last.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Instant::now();
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn log_end(result: Result<(), hyper::Error>, peer: SocketAddr) {
+    if let Err(e) = result {
+        tracing::debug!(%peer, error = %e, "HTTP/2 connection ended with an error");
+    }
+}
+
+/// One stream: the whole request, the handler's answer, and the fields HTTP/2 forbids
+/// (RFC 9113 §8.2.2) taken out of it.
+async fn answer<H: Handler>(
+    handler: &H,
+    request: Request<Incoming>,
+    peer: SocketAddr,
+    max_body: usize,
+) -> Response<Full<Bytes>> {
+    let (mut parts, body) = request.into_parts();
+    let body = match Limited::new(body, max_body).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(max_body).map(Full::new),
+        Err(_) => {
+            let problem = Problem::new(ProblemKind::BadRequest).detail("The request body did not arrive whole.");
+            return problem.into_response().map(Full::new);
+        }
+    };
+    // HTTP/2 sends the authority as a pseudo-header (hyper puts it in the URI); the pipeline,
+    // like an HTTP/1.1 origin, reads `Host`.
+    if !parts.headers.contains_key(HOST) {
+        if let Some(host) = parts.uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
+            parts.headers.insert(HOST, host);
+        }
+    }
+    let mut request = Request::from_parts(parts, body);
+    let mut response = handler.respond(&mut request, peer).await;
+    let headers = response.headers_mut();
+    for name in [CONNECTION, TRANSFER_ENCODING, UPGRADE] {
+        headers.remove(name);
+    }
+    headers.remove("keep-alive");
+    headers.remove("proxy-connection");
+    response.map(Full::new)
+}
