@@ -65,6 +65,14 @@ impl ResponseCache for MapCache {
         Ok(())
     }
 
+    async fn remove(&self, key: &str) -> Result<(), PortError> {
+        if self.broken {
+            return Err(PortError::new("cache", "unreachable"));
+        }
+        self.entries.borrow_mut().remove(key);
+        Ok(())
+    }
+
     async fn purge(&self, selector: &PurgeSelector) -> Result<u64, PortError> {
         let mut entries = self.entries.borrow_mut();
         let before = entries.len();

@@ -84,3 +84,8 @@ pub fn upstream_failed(timeout: bool) -> Response<Bytes> {
         Problem::new(ProblemKind::UpstreamUnavailable).detail("The upstream could not be reached.").into_response()
     }
 }
+
+/// The upstream answered, but with something that cannot be relayed; `detail` names what.
+pub fn upstream_invalid(detail: &str) -> Response<Bytes> {
+    Problem::new(ProblemKind::UpstreamInvalid).detail(detail).into_response()
+}
