@@ -30,7 +30,12 @@ fn api(id: &str, base: &str, lifecycle: Lifecycle, operations: Vec<Operation>) -
         version: "1.0.0".into(),
         base_path: base.into(),
         hosts: vec![],
-        upstream: UpstreamSettings { url: "__UPSTREAM__".into(), timeout_ms: 2_000, forward_credential: false },
+        upstream: UpstreamSettings {
+            url: "__UPSTREAM__".into(),
+            timeout_ms: 2_000,
+            forward_credential: false,
+            ..Default::default()
+        },
         auth: AuthSettings::default(),
         cache: CacheSettings { enabled: true, public: false, default_ttl_secs: None },
         lifecycle,

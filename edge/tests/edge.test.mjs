@@ -578,6 +578,24 @@ test("rfc9111 3.5: a public cache never shares an answer the upstream built for 
   assert.ok(posted.json.who, "an unsafe request, never stored, still says who made it");
 });
 
+test("forwarded headers: a client's own X-Forwarded-For, Forwarded and X-Real-IP never reach the upstream", async () => {
+  const before = upstream.seen.length;
+  const r = await send("GET", "/rfc/fwd", {
+    "x-forwarded-for": "6.6.6.6",
+    "x-forwarded-host": "evil.example",
+    forwarded: "for=6.6.6.6",
+    "x-real-ip": "6.6.6.6",
+  });
+  assert.equal(r.status, 200);
+  const seen = upstream.seen.slice(before).find((s) => s.path === "/rfc/fwd").headers;
+  // Miniflare, like Cloudflare, names the client in CF-Connecting-IP (here the loopback).
+  assert.equal(seen["x-forwarded-for"], "127.0.0.1", "the client as Cloudflare saw it, not as it claimed");
+  assert.notEqual(seen["x-forwarded-host"], "evil.example");
+  assert.equal(seen.forwarded, undefined, "api_rfc asks for X-Forwarded-* only");
+  assert.equal(seen["x-real-ip"], undefined);
+  timings.forwarded_seen_by_upstream = { xff: seen["x-forwarded-for"] ?? null, proto: seen["x-forwarded-proto"] ?? null };
+});
+
 test("no upstream answer crashes the Worker: unrepresentable answers are 502s and requests in flight still succeed", async () => {
   // Normal calls keep running on the same isolate while the hostile answers arrive.
   const normal = Array.from({ length: 24 }, (_, i) => send("GET", `/hostile/ok?i=${i}`));

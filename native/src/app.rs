@@ -85,6 +85,7 @@ impl AppConfig {
                 max_body_bytes: GatewayConfig::DEFAULT_MAX_BODY_BYTES,
                 identity_secret: b"test-identity-secret-0123456789".to_vec(),
                 portal_origin: None,
+                trusted_proxies: Default::default(),
             },
             admin_read_timeout: gateway::READ_TIMEOUT,
             smtp_url: None,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gatehouse_core::cache::CacheOutcome;
+use gatehouse_core::pipeline::forwarded::Peer;
 use gatehouse_core::pipeline::{Adapters, Gateway};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -132,7 +133,9 @@ fn reuseport_socket(addr: SocketAddr) -> std::io::Result<tokio::net::TcpSocket> 
 }
 
 impl Handler for NativeGateway {
-    async fn respond(&self, request: &mut http::Request<Bytes>, _peer: std::net::SocketAddr) -> http::Response<Bytes> {
+    async fn respond(&self, request: &mut http::Request<Bytes>, peer: std::net::SocketAddr) -> http::Response<Bytes> {
+        // Plain TCP here; a TLS listener says `https: true` (X-Forwarded-Proto, Forwarded).
+        request.extensions_mut().insert(Peer { ip: peer.ip(), https: false });
         let response = Gateway::handle(self, request).await;
         if let Some(CacheOutcome { error: Some(error), .. }) = response.extensions().get() {
             tracing::warn!(%error, "response cache failed; the call went on without it");

@@ -8,6 +8,7 @@ mod admit;
 pub mod cors;
 mod credential;
 pub mod forward;
+pub mod forwarded;
 pub mod identity_header;
 mod limit_checks;
 mod proxy;
@@ -80,6 +81,12 @@ impl<A: Adapters> Gateway<A> {
         if let cors::Cors::Preflight(response) = cors {
             return response;
         }
+        // Who is asking, read before anything takes the request's headers: the upstream is
+        // told (`forwarded::apply`), and the runtime logs it (`ClientIp`).
+        let peer = request.extensions().get::<forwarded::Peer>().copied();
+        let origin = forwarded::resolve(request.headers(), peer, &self.config.trusted_proxies);
+        let client_ip = origin.client();
+        request.extensions_mut().insert(origin);
         let clock = self.adapters.clock();
         let started = clock.monotonic_micros();
         let now = clock.now();
@@ -112,6 +119,9 @@ impl<A: Adapters> Gateway<A> {
         self.adapters.usage().record(event);
         let mut response = response;
         cors.decorate(&mut response);
+        if let Some(ip) = client_ip {
+            response.extensions_mut().insert(forwarded::ClientIp(ip));
+        }
         response
     }
 }

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
 
 use super::forward::{self, Caller};
-use super::{append_headers, credential, refuse, Adapters, Admitted, Gateway};
+use super::{append_headers, credential, forwarded, refuse, Adapters, Admitted, Gateway};
 use crate::cache::{self, CacheRequest, Lookup};
 use crate::ports::{Upstream, UpstreamError};
 use crate::time::UnixMillis;
@@ -97,7 +97,16 @@ impl Admitted<'_> {
         let uri = forward::upstream_uri(api, self.rest(request.uri().path()), query.as_deref())
             .map_err(|_| refuse::upstream_failed(false))?;
         let caller = self.caller.filter(|_| !shared).map(|(key, identity)| Caller { identity, key_id: &key.id });
-        let upstream_req = forward::build(request, uri, headers, caller, &gateway.signer, now);
+        let mut upstream_req = forward::build(request, uri, headers, caller, &gateway.signer, now);
+        if !api.upstream.keep_underscore_headers {
+            forward::drop_underscore_names(upstream_req.headers_mut());
+        }
+        match request.extensions().get::<forwarded::Origin>() {
+            Some(origin) => forwarded::apply(upstream_req.headers_mut(), origin, api.upstream.forwarded),
+            // Only a caller that skipped `Gateway::handle` gets here: still never pass on what
+            // a client claimed.
+            None => forwarded::apply(upstream_req.headers_mut(), &forwarded::Origin::default(), Default::default()),
+        }
         let mut response = match gateway.adapters.upstream().send(upstream_req, api.upstream.timeout_ms).await {
             Ok(response) => response,
             Err(UpstreamError::Timeout) => return Err(refuse::upstream_failed(true)),
