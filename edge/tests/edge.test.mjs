@@ -560,8 +560,12 @@ test("rfc9110 14: a Range request is served 206 from a complete cached response"
 });
 
 test("rfc9211: the gateway's own 502 and 504 carry Cache-Status", async () => {
+  const started = performance.now();
   const timeout = await send("GET", "/rfc/hang");
+  const waited = performance.now() - started;
   assert.equal(timeout.status, 504);
+  assert.ok(waited < 2000 + 1000, `a hung upstream gets 504 within its timeout (2 s) + 1 s, took ${waited} ms`);
+  timings.hung_upstream_504_ms = Math.round(waited);
   assert.equal(timeout.cache, "Gatehouse; fwd=uri-miss");
   const unreachable = await send("GET", "/dead/x");
   assert.equal(unreachable.status, 502);

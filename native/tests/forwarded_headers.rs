@@ -102,3 +102,38 @@ async fn header_names_with_underscores_are_dropped_unless_the_api_keeps_them() {
     assert_eq!(kept.header("x_user"), Some("admin"));
     h.app.shutdown().await;
 }
+
+/// Sends raw request bytes to the gateway and returns the response's status line.
+async fn raw_status(h: &Harness, raw: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(h.app.gateway_addr).await.unwrap();
+    stream.write_all(raw.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(2).any(|w| w == b"\r\n") {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut buf)).await.unwrap().unwrap();
+        assert!(n > 0, "closed without an answer");
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got).lines().next().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc9112_3_2_2_an_absolute_form_target_routes_by_its_own_host_not_by_host() {
+    let (h, up) = start("").await;
+    let api =
+        |host: &str, url: String| json!({"openapi": DOC, "base_path": "/h", "hosts": [host], "upstream": {"url": url}});
+    for (host, path) in [("api.example.com", "/a"), ("other.example", "/b")] {
+        let created = h.admin_ok("POST", "/v1/apis", api(host, up.url(path))).await;
+        let id = created["id"].as_str().unwrap();
+        h.admin_ok("POST", &format!("/v1/apis/{id}/lifecycle"), json!({"action": "publish"})).await;
+    }
+    let status = raw_status(&h, "GET http://api.example.com/h/x HTTP/1.1\r\nHost: other.example\r\n\r\n").await;
+    assert!(status.contains(" 200 "), "{status}");
+    let seen = up.seen();
+    assert_eq!(seen.last().unwrap().path, "/a/x", "the target's host chose the API, not Host");
+    let status = raw_status(&h, "GET /h/x HTTP/1.1\r\nHost: other.example\r\n\r\n").await;
+    assert!(status.contains(" 200 "), "{status}");
+    assert_eq!(up.seen().last().unwrap().path, "/b/x", "origin-form still routes by Host");
+    h.app.shutdown().await;
+}
