@@ -26,6 +26,9 @@ mod codec;
 mod connection;
 mod pool;
 
+/// The response decoder, for the fuzz targets (`crate::fuzzing`).
+pub use codec::{Decoded, ResponseDecoder};
+
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
