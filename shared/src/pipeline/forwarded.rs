@@ -96,6 +96,16 @@ impl Origin {
     }
 }
 
+/// The client's address alone, as [`resolve`] finds it, without allocating for the usual
+/// case of a peer that is not a trusted proxy (asked on every request, for the log).
+pub fn client_ip(headers: &HeaderMap, peer: Option<Peer>, trusted: &TrustedProxies) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(peer.ip) {
+        return Some(peer.ip);
+    }
+    resolve(headers, Some(peer), trusted).client()
+}
+
 /// Reads the request's origin: from its forwarding fields only when `peer` is trusted.
 pub fn resolve(headers: &HeaderMap, peer: Option<Peer>, trusted: &TrustedProxies) -> Origin {
     let own_host = headers.get(HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);

@@ -49,6 +49,8 @@ fn through_trusted_proxies_the_client_is_the_first_untrusted_hop_from_the_right(
     ]);
     let origin = resolve(&h, peer("10.1.2.3"), &trusted);
     assert_eq!(origin.chain, [ip("198.51.100.7"), ip("192.168.1.5"), ip("10.1.2.3")]);
+    assert_eq!(client_ip(&h, peer("10.1.2.3"), &trusted), Some(ip("198.51.100.7")));
+    assert_eq!(client_ip(&h, peer("203.0.113.9"), &trusted), Some(ip("203.0.113.9")), "untrusted: the peer");
     assert_eq!((origin.proto, origin.host.as_deref()), ("https", Some("api.example.com")));
     let mut upstream = h.clone();
     apply(&mut upstream, &origin, ForwardedHeaders::XForwarded);

@@ -81,12 +81,11 @@ impl<A: Adapters> Gateway<A> {
         if let cors::Cors::Preflight(response) = cors {
             return response;
         }
-        // Who is asking, read before anything takes the request's headers: the upstream is
-        // told (`forwarded::apply`), and the runtime logs it (`ClientIp`).
+        // Who is asking, for the runtime's log (`ClientIp`), read before anything takes the
+        // request's headers. (What the upstream is told is worked out only for calls that go
+        // upstream, in `proxy`.)
         let peer = request.extensions().get::<forwarded::Peer>().copied();
-        let origin = forwarded::resolve(request.headers(), peer, &self.config.trusted_proxies);
-        let client_ip = origin.client();
-        request.extensions_mut().insert(origin);
+        let client_ip = forwarded::client_ip(request.headers(), peer, &self.config.trusted_proxies);
         let clock = self.adapters.clock();
         let started = clock.monotonic_micros();
         let now = clock.now();

@@ -89,6 +89,9 @@ impl Admitted<'_> {
         now: UnixMillis,
     ) -> Result<Response<Bytes>, Response<Bytes>> {
         let api = self.api;
+        // From the client's own fields, before anything below changes them.
+        let peer = request.extensions().get::<forwarded::Peer>().copied();
+        let origin = forwarded::resolve(&headers, peer, &gateway.config.trusted_proxies);
         let query = if api.upstream.forward_credential && !shared {
             request.uri().query().map(str::to_string)
         } else {
@@ -101,12 +104,7 @@ impl Admitted<'_> {
         if !api.upstream.keep_underscore_headers {
             forward::drop_underscore_names(upstream_req.headers_mut());
         }
-        match request.extensions().get::<forwarded::Origin>() {
-            Some(origin) => forwarded::apply(upstream_req.headers_mut(), origin, api.upstream.forwarded),
-            // Only a caller that skipped `Gateway::handle` gets here: still never pass on what
-            // a client claimed.
-            None => forwarded::apply(upstream_req.headers_mut(), &forwarded::Origin::default(), Default::default()),
-        }
+        forwarded::apply(upstream_req.headers_mut(), &origin, api.upstream.forwarded);
         let mut response = match gateway.adapters.upstream().send(upstream_req, api.upstream.timeout_ms).await {
             Ok(response) => response,
             Err(UpstreamError::Timeout) => return Err(refuse::upstream_failed(true)),
