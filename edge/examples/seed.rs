@@ -44,7 +44,12 @@ fn api(id: &str, base: &str, lifecycle: Lifecycle, operations: Vec<Operation>) -
         version: "1.0.0".into(),
         base_path: base.into(),
         hosts: vec![],
-        upstream: UpstreamSettings { url: "__UPSTREAM__".into(), timeout_ms: 2_000, forward_credential: false },
+        upstream: UpstreamSettings {
+            url: "__UPSTREAM__".into(),
+            timeout_ms: 2_000,
+            forward_credential: false,
+            ..Default::default()
+        },
         auth: AuthSettings::default(),
         cache: CacheSettings { enabled: true, public: false, default_ttl_secs: None },
         lifecycle,
@@ -175,8 +180,35 @@ fn main() {
         successor: Some("https://api.example.com/v2".into()),
     };
     let retired = Lifecycle::Retired { retired_at: T0, successor: Some("https://api.example.com/v2".into()) };
+    // The RFC 9111 cases (edge.test.mjs, like native/tests/cache_rfc9111.rs): any method on
+    // any name, no key, in front of the upstream's /rfc/ script.
+    let any = |id: &str, path: &str, public: bool| -> Vec<Operation> {
+        ["GET", "POST", "PUT", "DELETE"]
+            .iter()
+            .map(|m| Operation { method: (*m).into(), id: format!("{id}{m}"), ..op(id, path, public) })
+            .collect()
+    };
+    let published = || Lifecycle::Published { published_at: T0 };
+    let mut rfc = api("api_rfc", "/rfc", published(), any("rfc", "/{name}", true));
+    rfc.upstream.url = "__UPSTREAM__/rfc".into();
+    // `cache.public`: one entry for every caller, even with the credential forwarded.
+    let mut shared = api("api_shared", "/shared", published(), any("shared", "/{name}", false));
+    shared.upstream.url = "__UPSTREAM__/shared".into();
+    shared.upstream.forward_credential = true;
+    shared.cache.public = true;
+    // Nothing listens on port 9: the gateway's own 502, with Cache-Status.
+    let mut dead = api("api_dead", "/dead", published(), any("dead", "/{name}", true));
+    dead.upstream.url = "http://127.0.0.1:9".into();
+    // An upstream that answers what no Response can hold (edge.test.mjs's hostile server).
+    let mut hostile = api("api_hostile", "/hostile", published(), any("hostile", "/{name}", true));
+    hostile.upstream.url = "__HOSTILE__".into();
+    hostile.cache.enabled = false;
     let mut apis = vec![
         api("api_pets", "/pets", Lifecycle::Published { published_at: T0 }, pets),
+        rfc,
+        shared,
+        dead,
+        hostile,
         api("api_old", "/old", deprecated, vec![op("oldHello", "/hello", false)]),
         api("api_gone", "/gone", retired, vec![op("goneHello", "/hello", false)]),
     ];
@@ -217,9 +249,12 @@ fn main() {
     // (who, app grants); alice's plan has a generous quota so her calls cross the limiter.
     let mut alice = everything();
     alice[0].limits = vec![daily(100_000)];
+    alice.push(grant("api_shared", vec![]));
+    let mut bob = everything();
+    bob.push(grant("api_shared", vec![]));
     let callers: Vec<(&str, Vec<Grant>)> = vec![
         ("alice", alice),
-        ("bob", everything()),
+        ("bob", bob),
         ("rate", vec![grant("api_pets", vec![burst])]),
         ("quota", vec![grant("api_pets", vec![daily(10)])]),
         ("openburst", vec![grant("api_pets", vec![open_burst])]),

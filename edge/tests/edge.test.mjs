@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { Miniflare } from "miniflare";
-import { sign, startIngest, startUpstream } from "./servers.mjs";
+import { sign, startHostile, startIngest, startUpstream } from "./servers.mjs";
 
 const edge = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const seed = JSON.parse(readFileSync(path.join(edge, "build/seed.json"), "utf8"));
@@ -19,10 +19,11 @@ const SECRETS = {
 const PORTAL = "http://127.0.0.1:8081"; // the developer portal's origin (GATEHOUSE_PORTAL_ORIGIN)
 const key = (who) => seed.secrets[who].secret;
 const timings = {};
-let mf, base, upstream, ingest;
+let mf, base, upstream, ingest, hostile;
 
 before(async () => {
   upstream = await startUpstream();
+  hostile = await startHostile();
   ingest = await startIngest(SECRETS.GATEHOUSE_INGEST_SECRET);
   const started = performance.now();
   mf = new Miniflare(options());
@@ -34,6 +35,7 @@ before(async () => {
 after(async () => {
   await mf?.dispose();
   upstream?.close();
+  hostile?.close();
   ingest?.close();
   console.log(`edge timings: ${JSON.stringify(timings)}`);
 });
@@ -66,7 +68,7 @@ function options() {
 
 async function seedKv(instance) {
   const kv = await instance.getKVNamespace("GATEHOUSE_KV");
-  for (const [k, v] of Object.entries(seed.kv)) await kv.put(k, v.replaceAll("__UPSTREAM__", upstream.url));
+  for (const [k, v] of Object.entries(seed.kv)) await kv.put(k, v.replaceAll("__UPSTREAM__", upstream.url).replaceAll("__HOSTILE__", hostile.url));
 }
 
 let gatewayCalls = 0; // requests the main instance's pipeline handled: each is one usage event
@@ -460,6 +462,162 @@ test("the portal's CORS preflight is answered without a key and not counted; oth
   assert.equal(refused.headers.get("access-control-allow-origin"), PORTAL, "the console can read a refusal too");
   const foreign = await call("/pets/pets/1", "bob", { origin: "http://evil.example" });
   assert.deepEqual([...foreign.headers.keys()].filter((h) => h.startsWith("access-control-")), []);
+});
+
+// ---- RFC 9111 cases, the same as native/tests/cache_rfc9111.rs, under workerd. ----
+
+/** A gateway request with any method and headers; `who` adds that caller's key. */
+async function send(method, p, headers = {}, who) {
+  gatewayCalls += 1;
+  const h = { ...headers };
+  if (who) h["x-api-key"] = key(who);
+  const res = await fetch(base + p, { method, headers: h, body: method === "GET" || method === "HEAD" ? undefined : "abc" });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch {}
+  return { status: res.status, headers: res.headers, text, json, cache: res.headers.get("cache-status") || "" };
+}
+const upstreamSaw = (p) => upstream.seen.filter((s) => s.path === p).length;
+
+test("rfc9111 4.4: successful unsafe methods invalidate the URL, Location and Content-Location", async () => {
+  for (const method of ["POST", "PUT", "DELETE"]) {
+    for (const p of ["/rfc/inv", "/rfc/loc", "/rfc/cl"]) {
+      await send("GET", p);
+      assert.match((await send("GET", p)).cache, /; hit/, `${p} is cached before the ${method}`);
+    }
+    assert.equal((await send(method, "/rfc/inv")).status, 201);
+    for (const p of ["/rfc/inv", "/rfc/loc", "/rfc/cl"]) {
+      assert.match((await send("GET", p)).cache, /fwd=uri-miss/, `${method} must invalidate ${p}`);
+    }
+  }
+  await send("GET", "/rfc/fail");
+  assert.equal((await send("POST", "/rfc/fail")).status, 500);
+  assert.match((await send("GET", "/rfc/fail")).cache, /; hit/, "a failed unsafe request invalidates nothing");
+});
+
+test("rfc9111 3.2: a 304 refresh never relabels the stored body", async () => {
+  const first = await send("GET", "/rfc/etag");
+  assert.equal(first.headers.get("etag"), '"v1"');
+  await new Promise((s) => setTimeout(s, 1100)); // max-age=1 has passed
+  const refreshed = await send("GET", "/rfc/etag");
+  assert.equal(refreshed.cache, "Gatehouse; fwd=stale; fwd-status=304");
+  const hit = await send("GET", "/rfc/etag");
+  assert.match(hit.cache, /; hit/);
+  for (const r of [refreshed, hit]) {
+    assert.equal(r.text, "etag-0");
+    assert.equal(r.headers.get("etag"), '"v1"', "the stored body's own validator");
+    assert.equal(r.headers.get("content-encoding"), "identity", "the stored body's own coding");
+    assert.equal(r.headers.get("x-refreshed"), "yes", "other fields are updated");
+  }
+});
+
+test("rfc9111 5.1: an invalid or repeated Age is read strictly, as natively (Age: 7200, 0 is 7200)", async () => {
+  for (const p of ["/rfc/age-two-lines", "/rfc/age-joined", "/rfc/age-junk"]) {
+    await send("GET", p);
+    assert.match((await send("GET", p)).cache, /fwd=/, `${p} must not be served as fresh`);
+    assert.equal(upstreamSaw(p), 2, p);
+  }
+});
+
+test("rfc9111 5.2.2.3: must-understand stores only understood statuses", async () => {
+  await send("GET", "/rfc/mu-200");
+  assert.match((await send("GET", "/rfc/mu-200")).cache, /; hit/, "200 is understood; no-store yields");
+  assert.equal((await send("GET", "/rfc/mu-299")).status, 299);
+  assert.match((await send("GET", "/rfc/mu-299")).cache, /fwd=uri-miss/, "299 is not understood");
+});
+
+test("rfc9111 5.2.1.7: only-if-cached is answered 504 by the cache, never forwarded", async () => {
+  const miss = await send("GET", "/rfc/never", { "cache-control": "only-if-cached" });
+  assert.equal(miss.status, 504);
+  assert.ok(miss.json.type.endsWith("not-cached"));
+  assert.equal(miss.cache, "Gatehouse; detail=only-if-cached");
+  assert.equal(upstreamSaw("/rfc/never"), 0);
+  await send("GET", "/rfc/stored");
+  const hit = await send("GET", "/rfc/stored", { "cache-control": "only-if-cached" });
+  assert.equal(hit.status, 200);
+  assert.equal(hit.text, "stored-0");
+});
+
+test("rfc9111 5.4: Pragma: no-cache without Cache-Control forwards", async () => {
+  await send("GET", "/rfc/pragma");
+  const forwarded = await send("GET", "/rfc/pragma", { pragma: "no-cache" });
+  assert.equal(forwarded.cache, "Gatehouse; fwd=request; stored");
+  assert.equal(forwarded.text, "pragma-1");
+  assert.match((await send("GET", "/rfc/pragma", { pragma: "no-cache", "cache-control": "max-age=3600" })).cache, /; hit/);
+});
+
+test("rfc9110 14: a Range request is served 206 from a complete cached response", async () => {
+  await send("GET", "/rfc/range");
+  const part = await send("GET", "/rfc/range", { range: "bytes=0-1" });
+  assert.equal(part.status, 206);
+  assert.equal(part.text, "01");
+  assert.equal(part.headers.get("content-range"), "bytes 0-1/11");
+  assert.match(part.cache, /; hit/);
+  const past = await send("GET", "/rfc/range", { range: "bytes=20-" });
+  assert.equal(past.status, 416);
+  assert.equal(past.headers.get("content-range"), "bytes */11");
+  assert.equal(upstreamSaw("/rfc/range"), 1);
+});
+
+test("rfc9211: the gateway's own 502 and 504 carry Cache-Status", async () => {
+  const started = performance.now();
+  const timeout = await send("GET", "/rfc/hang");
+  const waited = performance.now() - started;
+  assert.equal(timeout.status, 504);
+  assert.ok(waited < 2000 + 1000, `a hung upstream gets 504 within its timeout (2 s) + 1 s, took ${waited} ms`);
+  timings.hung_upstream_504_ms = Math.round(waited);
+  assert.equal(timeout.cache, "Gatehouse; fwd=uri-miss");
+  const unreachable = await send("GET", "/dead/x");
+  assert.equal(unreachable.status, 502);
+  assert.equal(unreachable.cache, "Gatehouse; fwd=uri-miss");
+});
+
+test("rfc9111 3.5: a public cache never shares an answer the upstream built for one caller", async () => {
+  const alices = await send("GET", "/shared/who", {}, "alice");
+  assert.equal(alices.status, 200);
+  assert.equal(alices.json.who, null, "no identity and no key reach the upstream of a shared entry");
+  const bobs = await send("GET", "/shared/who", {}, "bob");
+  assert.match(bobs.cache, /; hit/, "one entry for every caller");
+  const posted = await send("POST", "/shared/who", {}, "alice");
+  assert.ok(posted.json.who, "an unsafe request, never stored, still says who made it");
+});
+
+test("forwarded headers: a client's own X-Forwarded-For, Forwarded and X-Real-IP never reach the upstream", async () => {
+  const before = upstream.seen.length;
+  const r = await send("GET", "/rfc/fwd", {
+    "x-forwarded-for": "6.6.6.6",
+    "x-forwarded-host": "evil.example",
+    forwarded: "for=6.6.6.6",
+    "x-real-ip": "6.6.6.6",
+  });
+  assert.equal(r.status, 200);
+  const seen = upstream.seen.slice(before).find((s) => s.path === "/rfc/fwd").headers;
+  // Miniflare, like Cloudflare, names the client in CF-Connecting-IP (here the loopback).
+  assert.equal(seen["x-forwarded-for"], "127.0.0.1", "the client as Cloudflare saw it, not as it claimed");
+  assert.notEqual(seen["x-forwarded-host"], "evil.example");
+  assert.equal(seen.forwarded, undefined, "api_rfc asks for X-Forwarded-* only");
+  assert.equal(seen["x-real-ip"], undefined);
+  timings.forwarded_seen_by_upstream = { xff: seen["x-forwarded-for"] ?? null, proto: seen["x-forwarded-proto"] ?? null };
+});
+
+test("no upstream answer crashes the Worker: unrepresentable answers are 502s and requests in flight still succeed", async () => {
+  // Normal calls keep running on the same isolate while the hostile answers arrive.
+  const normal = Array.from({ length: 24 }, (_, i) => send("GET", `/hostile/ok?i=${i}`));
+  const bad = hostile.statuses.flatMap((s) => [send("GET", `/hostile/${s}`), send("GET", `/hostile/${s}`)]);
+  const [good, refused] = await Promise.all([Promise.all(normal), Promise.all(bad)]);
+  for (const r of good) {
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, { ok: true });
+  }
+  for (const r of refused) {
+    assert.equal(r.status, 502, r.text);
+    assert.equal(r.headers.get("content-type"), "application/problem+json");
+    assert.ok(r.json.detail, "the problem names the cause");
+  }
+  const named = refused.map((r) => r.json.detail).join("\n");
+  assert.match(named, /status 600/, "a status outside 200-599 is named");
+  // And the Worker still answers afterwards.
+  assert.equal((await send("GET", "/hostile/ok")).status, 200);
 });
 
 test("usage reaches the ingest endpoint signed, retried, complete and never double-counted", async () => {

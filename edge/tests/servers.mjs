@@ -1,6 +1,7 @@
 // The test's real neighbours on 127.0.0.1: an upstream API and the control plane's usage
 // ingest endpoint (which verifies each batch's signature and records each batch id once).
 import { createServer } from "node:http";
+import { createServer as createTcpServer } from "node:net";
 import { createHmac, timingSafeEqual } from "node:crypto";
 
 export function sign(secret, body, nowMs = Date.now()) {
@@ -28,12 +29,19 @@ export async function startUpstream() {
   const server = createServer((req, res) => {
     const path = req.url.split("?")[0];
     hits[path] = (hits[path] || 0) + 1;
-    seen.push({ path, headers: req.headers });
+    seen.push({ path, method: req.method, headers: req.headers });
     const send = (body, headers = {}) => {
       const text = JSON.stringify(body);
       res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
       res.end(text);
     };
+    if (path.startsWith("/rfc/")) return rfc(req, res, path.slice(5), hits[path]);
+    if (path.startsWith("/shared/")) {
+      // Echoes who it was told the caller is: a shared entry must say nobody.
+      const who = req.headers["gatehouse-identity"] || req.headers["x-api-key"] || null;
+      if (req.method !== "GET") return send({ who }, { "cache-control": "no-store" });
+      return send({ who, n: hits[path] }, { "cache-control": "public, max-age=60" });
+    }
     if (path === "/catalog") return send({ items: [1, 2], n: hits[path] }, { "cache-control": "public, max-age=60", etag: '"c1"' });
     if (path.startsWith("/tagged/")) {
       // Cacheable, tagged with its last segment (Cloudflare's Cache-Tag) for purge by tag.
@@ -46,6 +54,70 @@ export async function startUpstream() {
   });
   const port = await listen(server);
   return { url: `http://127.0.0.1:${port}`, hits, seen, close: () => server.close() };
+}
+
+/**
+ * The RFC 9111 cases' upstream, the same script as native/tests/cache_rfc9111.rs: `name` is
+ * the last path segment, `n` how many requests for the path arrived so far (1-based).
+ */
+function rfc(req, res, name, n) {
+  const body = `${name}-${n - 1}`;
+  const answer = (status, headers, text) => {
+    res.writeHead(status, { ...headers, "content-length": Buffer.byteLength(text) });
+    res.end(text);
+  };
+  const fresh = { "cache-control": "max-age=3600" };
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    if (name === "fail") return answer(500, {}, "no");
+    return answer(201, { location: "/rfc/loc", "content-location": "/rfc/cl" }, "made");
+  }
+  switch (name) {
+    // Node writes an array as repeated lines: the Workers Headers API joins them again.
+    case "age-two-lines": return answer(200, { ...fresh, age: ["7200", "0"] }, body);
+    case "age-joined": return answer(200, { ...fresh, age: "7200, 0" }, body);
+    case "age-junk": return answer(200, { ...fresh, age: "abc" }, body);
+    case "mu-200": return answer(200, { "cache-control": "must-understand, no-store, max-age=3600" }, body);
+    case "mu-299": return answer(299, { "cache-control": "must-understand, no-store, max-age=3600" }, body);
+    case "etag":
+      if (req.headers["if-none-match"]) {
+        res.writeHead(304, { "cache-control": "max-age=3600", etag: '"v2"', "content-encoding": "br", "x-refreshed": "yes" });
+        return res.end();
+      }
+      return answer(200, { "cache-control": "max-age=1", etag: '"v1"', "content-encoding": "identity", "x-refreshed": "no" }, body);
+    case "hang": return; // never answers
+    case "range": return answer(200, fresh, "01234567890");
+    default: return answer(200, fresh, body);
+  }
+}
+
+/**
+ * An upstream that answers each request with raw bytes no Workers `Response` can hold (a
+ * status outside 200-599, an interim status as the answer), by the request's last path
+ * segment; `/hostile/ok` is a normal answer.
+ */
+export async function startHostile() {
+  const answers = {
+    "600": "HTTP/1.1 600 Beyond\r\ncontent-length: 2\r\n\r\nhi",
+    "999": "HTTP/1.1 999 Nine\r\ncontent-length: 2\r\n\r\nhi",
+    "199": "HTTP/1.1 199 Interim\r\ncontent-length: 2\r\n\r\nhi",
+    "101": "HTTP/1.1 101 Switching Protocols\r\ncontent-length: 0\r\n\r\n",
+    "garbage": "NOT HTTP AT ALL\r\n\r\n",
+    ok: "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}",
+  };
+  const server = createTcpServer((socket) => {
+    let head = "";
+    socket.on("data", (chunk) => {
+      head += chunk.toString("latin1");
+      if (!head.includes("\r\n\r\n")) return;
+      const target = head.split(" ")[1] || "/";
+      const name = target.split("?")[0].split("/").pop();
+      socket.end(answers[name] ?? answers.ok);
+      head = "";
+    });
+    socket.on("error", () => {});
+  });
+  const port = await listen(server);
+  return { url: `http://127.0.0.1:${port}`, statuses: Object.keys(answers).filter((k) => k !== "ok"), close: () => server.close() };
 }
 
 /** The ingest endpoint. It answers 503 to the first delivery to prove the edge retries. */

@@ -111,7 +111,12 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         version: "1".into(),
         base_path: "/v1".into(),
         hosts: vec![],
-        upstream: UpstreamSettings { url: upstream.into(), timeout_ms: 5_000, forward_credential: false },
+        upstream: UpstreamSettings {
+            url: upstream.into(),
+            timeout_ms: 5_000,
+            forward_credential: false,
+            ..Default::default()
+        },
         auth: AuthSettings::default(),
         cache: CacheSettings { enabled: true, public: false, default_ttl_secs: None },
         lifecycle: Lifecycle::Published { published_at: T0 },
@@ -227,11 +232,13 @@ fn fixture() -> Fixture {
         clock: SystemClock::default(),
         tokens: Arc::new(JwtVerifier::default()),
         access_log: false,
+        https: false,
     };
     let config = GatewayConfig {
         max_body_bytes: GatewayConfig::DEFAULT_MAX_BODY_BYTES,
         identity_secret: b"bench-identity-secret-0123456789".to_vec(),
         portal_origin: None,
+        trusted_proxies: Default::default(),
     };
     Fixture { gateway: Gateway::new(adapters, config), valid, unknown, _store: store }
 }

@@ -98,6 +98,7 @@ impl AppConfig {
                 max_body_bytes: GatewayConfig::DEFAULT_MAX_BODY_BYTES,
                 identity_secret: b"test-identity-secret-0123456789".to_vec(),
                 portal_origin: None,
+                trusted_proxies: Default::default(),
             },
             admin_read_timeout: gateway::READ_TIMEOUT,
             smtp_url: None,
@@ -181,6 +182,7 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
         clock: SystemClock::default(),
         tokens: Arc::new(JwtVerifier::new(config.jwks_unknown_kid_refetch)),
         access_log: config.serving.access_log,
+        https: config.serving.gateway_tls.is_some(),
     };
     let serving = &config.serving;
     let max_body = gateway_config.max_body_bytes;

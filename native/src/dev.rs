@@ -62,6 +62,11 @@ pub struct DevArgs {
     /// own address, where `gatehouse dev` serves the portal.
     #[arg(long, env = "GATEHOUSE_PORTAL_ORIGIN")]
     pub portal_origin: Option<String>,
+    /// Proxies whose `X-Forwarded-For`/`Forwarded` the gateway believes, as addresses or CIDR
+    /// ranges, comma separated (e.g. `10.0.0.0/8,127.0.0.1`). From any other peer those
+    /// fields are dropped and the client is the connection's peer.
+    #[arg(long, env = "GATEHOUSE_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
 }
 
 /// The portal origin to allow: the flag's, checked, or `http://<admin addr>`.
@@ -82,6 +87,8 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
     };
     let demo_key_file = args.data_dir.join(crate::secrets::DEMO_KEY_FILE);
     let portal_origin = Some(portal_origin(&args)?);
+    let trusted_proxies = gatehouse_core::pipeline::forwarded::TrustedProxies::parse(&args.trusted_proxies)
+        .map_err(|e| CliError::Usage(format!("--trusted-proxies: {e}")))?;
     let config =
         AppConfig {
             data_dir: args.data_dir,
@@ -99,6 +106,7 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
                 max_body_bytes: args.max_body_bytes,
                 identity_secret: identity_secret.into_bytes(),
                 portal_origin,
+                trusted_proxies,
             },
             admin_read_timeout: crate::gateway::READ_TIMEOUT,
             terms: match &args.terms_file {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gatehouse_core::cache::CacheOutcome;
+use gatehouse_core::pipeline::forwarded::Peer;
 use gatehouse_core::pipeline::{Adapters, Gateway};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -38,6 +39,8 @@ pub struct NativeAdapters {
     pub tokens: Arc<JwtVerifier>,
     /// One access-log line per request (see [`crate::access_log`]).
     pub access_log: bool,
+    /// The gateway's listener terminates TLS.
+    pub https: bool,
 }
 
 impl Adapters for NativeAdapters {
@@ -144,7 +147,10 @@ fn reuseport_socket(addr: SocketAddr) -> std::io::Result<tokio::net::TcpSocket> 
 }
 
 impl Handler for NativeGateway {
-    async fn respond(&self, request: &mut http::Request<Bytes>, _peer: std::net::SocketAddr) -> http::Response<Bytes> {
+    async fn respond(&self, request: &mut http::Request<Bytes>, peer: std::net::SocketAddr) -> http::Response<Bytes> {
+        // Whether the client came over TLS (X-Forwarded-Proto, Forwarded): the gateway's
+        // listener is one or the other.
+        request.extensions_mut().insert(Peer { ip: peer.ip(), https: self.adapters.https });
         let request_id = request_id::accept_or_make(request.headers_mut());
         let mut response = Gateway::handle(self, request).await;
         // Taken at once: see `access_log` for why nothing else can have run in between.

@@ -11,6 +11,7 @@ pub mod deadline;
 pub mod demo;
 pub mod dev;
 pub mod doctor;
+pub mod fuzzing;
 pub mod gateway;
 pub mod http1;
 pub mod logging;

@@ -272,8 +272,11 @@ async fn a_chunked_body_over_the_limit_is_refused_and_the_connection_closed() {
 #[tokio::test]
 async fn smuggling_shapes_get_400_and_nothing_after_them_is_served() {
     let server = server().await;
-    let cases: [&[u8]; 4] = [
+    let cases: [&[u8]; 6] = [
         b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        // A malformed trailer section (RFC 9112 §7.1.2): refused, not read into the next request.
+        b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-Ok: 1\r\nGET /in-trailer HTTP/1.1\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n folded: x\r\n\r\n",
         b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nContent-Length: 40\r\n\r\n",
         b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
         b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",

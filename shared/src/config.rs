@@ -6,7 +6,10 @@ pub mod names {
     pub const MAX_BODY_BYTES: &str = "GATEHOUSE_MAX_BODY_BYTES";
     pub const IDENTITY_SECRET: &str = "GATEHOUSE_IDENTITY_SECRET";
     pub const PORTAL_ORIGIN: &str = "GATEHOUSE_PORTAL_ORIGIN";
+    pub const TRUSTED_PROXIES: &str = "GATEHOUSE_TRUSTED_PROXIES";
 }
+
+use crate::pipeline::forwarded::TrustedProxies;
 
 /// Data-plane settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +22,9 @@ pub struct GatewayConfig {
     /// `Origin`): the only origin the gateway answers CORS for (see `pipeline::cors`). `None`
     /// turns CORS off.
     pub portal_origin: Option<String>,
+    /// Peers whose `X-Forwarded-*`/`Forwarded` fields are believed (addresses or CIDR
+    /// ranges); from anyone else those fields are dropped. Empty by default.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl GatewayConfig {
@@ -42,8 +48,13 @@ impl GatewayConfig {
                 .map_err(|e| errors.push(format!("{} {e}", names::PORTAL_ORIGIN)))
                 .ok()
         });
+        let trusted_proxies = TrustedProxies::parse(&lookup(names::TRUSTED_PROXIES).unwrap_or_default())
+            .unwrap_or_else(|e| {
+                errors.push(format!("{}: {e}", names::TRUSTED_PROXIES));
+                TrustedProxies::default()
+            });
         if errors.is_empty() {
-            Ok(GatewayConfig { max_body_bytes, identity_secret, portal_origin })
+            Ok(GatewayConfig { max_body_bytes, identity_secret, portal_origin, trusted_proxies })
         } else {
             Err(errors)
         }

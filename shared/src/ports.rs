@@ -54,6 +54,9 @@ pub trait ResponseCache {
     /// Shared, not copied: a hit reads the entry and clones only its header map.
     async fn get(&self, key: &str) -> Result<Option<Arc<CachedResponse>>, PortError>;
     async fn put(&self, key: &str, entry: CachedResponse) -> Result<(), PortError>;
+    /// Removes the entry under `key`, if there is one: invalidation after a successful unsafe
+    /// request (RFC 9111 §4.4). Removing a missing key is not an error.
+    async fn remove(&self, key: &str) -> Result<(), PortError>;
     /// Removes matching entries and returns how many were removed (when the store knows).
     async fn purge(&self, selector: &PurgeSelector) -> Result<u64, PortError>;
 }

@@ -39,12 +39,14 @@ pub enum ProblemKind {
     RequestTimeout,
     ExpectationFailed,
     NotImplemented,
+    NotCached,
+    UpstreamInvalid,
     Internal,
 }
 
 impl ProblemKind {
     /// Every kind, for documentation and for checking the table.
-    pub const ALL: [ProblemKind; 32] = {
+    pub const ALL: [ProblemKind; 34] = {
         use ProblemKind::*;
         [
             MissingCredential,
@@ -78,6 +80,8 @@ impl ProblemKind {
             RequestTimeout,
             ExpectationFailed,
             NotImplemented,
+            NotCached,
+            UpstreamInvalid,
             Internal,
         ]
     };
@@ -117,6 +121,8 @@ impl ProblemKind {
             RequestTimeout => (408, "request-timeout", "Request not received in time"),
             ExpectationFailed => (417, "expectation-failed", "Expectation not supported"),
             NotImplemented => (501, "not-implemented", "Not implemented"),
+            NotCached => (504, "not-cached", "Not in the cache"),
+            UpstreamInvalid => (502, "upstream-invalid-response", "Upstream answer not usable"),
             Internal => (500, "internal", "Internal error"),
         }
     }

@@ -131,6 +131,7 @@ mod tests {
                 url: "http://127.0.0.1:1".into(),
                 timeout_ms: 1000,
                 forward_credential: false,
+                ..Default::default()
             },
             auth: AuthSettings::default(),
             cache: CacheSettings::default(),

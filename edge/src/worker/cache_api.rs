@@ -92,6 +92,12 @@ impl ResponseCache for CacheApiCache {
         Cache::default().put(cache_url(key), response).await.map_err(port)
     }
 
+    /// Deletes the entry in this data centre only: the Cache API is per data centre, so an
+    /// invalidation does not reach copies stored elsewhere (docs/edge.md).
+    async fn remove(&self, key: &str) -> Result<(), PortError> {
+        Cache::default().delete(cache_url(key), true).await.map(|_| ()).map_err(port)
+    }
+
     /// Records the purge in the `Revocations` object; 0 because the count is unknown.
     async fn purge(&self, selector: &PurgeSelector) -> Result<u64, PortError> {
         let now = clock::now();

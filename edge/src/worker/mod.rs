@@ -15,6 +15,7 @@ mod usage;
 mod webcrypto;
 
 use gatehouse_core::config::GatewayConfig;
+use gatehouse_core::pipeline::forwarded::Peer;
 use gatehouse_core::pipeline::{Adapters, Gateway};
 use gatehouse_core::problem::{Problem, ProblemKind};
 use worker::{event, Context, Env, Method, Request, Response, Result};
@@ -43,6 +44,12 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         Err(_) => return convert::to_worker(Problem::new(ProblemKind::ServiceUnavailable).into_response()),
     };
     let mut request = convert::to_http(req).await?;
+    // The client as Cloudflare saw it (it overwrites any client-sent CF-Connecting-IP): the
+    // peer whose forwarding fields the core believes only if it is a trusted proxy.
+    let https = request.uri().scheme_str() == Some("https");
+    if let Some(ip) = request.headers().get("cf-connecting-ip").and_then(|v| v.to_str().ok()?.parse().ok()) {
+        request.extensions_mut().insert(Peer { ip, https });
+    }
     let gateway = Gateway::new(EdgeAdapters::new(&env), config);
     let mut response = gateway.handle(&mut request).await;
     if setting(&env, names::SERVER_TIMING).as_deref() == Some("1") {

@@ -122,7 +122,12 @@ pub fn api(n: usize) -> Api {
         version: imported.version,
         base_path: format!("/seed{n}"),
         hosts: vec![],
-        upstream: UpstreamSettings { url: "http://127.0.0.1:9".into(), timeout_ms: 1_000, forward_credential: false },
+        upstream: UpstreamSettings {
+            url: "http://127.0.0.1:9".into(),
+            timeout_ms: 1_000,
+            forward_credential: false,
+            ..Default::default()
+        },
         auth: imported.auth,
         cache: CacheSettings::default(),
         lifecycle: Lifecycle::Published { published_at: NOW },

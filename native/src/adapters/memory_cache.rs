@@ -175,6 +175,11 @@ impl ResponseCache for MemoryResponseCache {
         Ok(())
     }
 
+    async fn remove(&self, key: &str) -> Result<(), PortError> {
+        self.lock()?.remove(key);
+        Ok(())
+    }
+
     async fn purge(&self, selector: &PurgeSelector) -> Result<u64, PortError> {
         let mut inner = self.lock()?;
         Ok(inner.remove_where(|entry| selector.matches(entry)) as u64)

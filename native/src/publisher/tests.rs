@@ -79,7 +79,12 @@ fn key(id: &str, app_id: &str, status: KeyStatus) -> Key {
 }
 
 fn api(id: &str, base_path: &str) -> Api {
-    let upstream = UpstreamSettings { url: "http://127.0.0.1:9".into(), timeout_ms: 1_000, forward_credential: false };
+    let upstream = UpstreamSettings {
+        url: "http://127.0.0.1:9".into(),
+        timeout_ms: 1_000,
+        forward_credential: false,
+        ..Default::default()
+    };
     Api {
         id: id.into(),
         name: id.into(),

@@ -26,6 +26,11 @@ pub enum Action {
     Reset,
     /// Never answers.
     Hang,
+    /// Writes these bytes (say, a head promising a body), then never writes again.
+    RespondThenHang(Vec<u8>),
+    /// Writes `head`, then one byte of `drip` every `every`, forever: a body that never ends
+    /// although bytes keep coming.
+    Drip { head: Vec<u8>, drip: u8, every: Duration },
 }
 
 /// One request as the server read it.
@@ -119,6 +124,19 @@ async fn serve(mut stream: TcpStream, conn: usize, script: Arc<Script>, seen: Ar
                 return;
             }
             Action::Hang => tokio::time::sleep(Duration::from_secs(3600)).await,
+            Action::RespondThenHang(bytes) => {
+                let _ = stream.write_all(&bytes).await;
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+            Action::Drip { head, drip, every } => {
+                if stream.write_all(&head).await.is_err() {
+                    return;
+                }
+                while stream.write_all(&[drip]).await.is_ok() {
+                    tokio::time::sleep(every).await;
+                }
+                return;
+            }
         }
     }
 }

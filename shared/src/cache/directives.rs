@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use http::header::CACHE_CONTROL;
+use http::header::{CACHE_CONTROL, PRAGMA};
 use http::HeaderMap;
 
 /// The directives Gatehouse acts on, from every `Cache-Control` line of a message.
@@ -31,6 +31,11 @@ pub struct CacheControl {
     pub s_maxage: Option<u64>,
     /// Request only: the client wants at least this many seconds of freshness left.
     pub min_fresh: Option<u64>,
+    /// Request only: answer from storage or with 504, never by forwarding (RFC 9111 §5.2.1.7).
+    pub only_if_cached: bool,
+    /// Response only: store only if the cache understands the status code's caching rules,
+    /// and then ignore `no-store` (RFC 9111 §5.2.2.3).
+    pub must_understand: bool,
 }
 
 /// Largest delta-seconds we keep (RFC 9111 §1.2.2: 2^31 stands for "infinity").
@@ -43,6 +48,21 @@ impl CacheControl {
         for value in headers.get_all(CACHE_CONTROL) {
             // Non-UTF-8 bytes can only be junk here; lossy decoding keeps the valid directives.
             cc.parse_line(&String::from_utf8_lossy(value.as_bytes()));
+        }
+        cc
+    }
+
+    /// A request's directives: its `Cache-Control` lines, or, when it has none, `Pragma:
+    /// no-cache` read as `Cache-Control: no-cache` (RFC 9111 §5.4; HTTP/1.0 clients and some
+    /// tools still send only `Pragma`).
+    pub fn from_request(headers: &HeaderMap) -> Self {
+        let mut cc = Self::from_headers(headers);
+        if !headers.contains_key(CACHE_CONTROL) {
+            for value in headers.get_all(PRAGMA) {
+                for_each_directive(&String::from_utf8_lossy(value.as_bytes()), |name, _| {
+                    cc.no_cache |= name.eq_ignore_ascii_case("no-cache");
+                });
+            }
         }
         cc
     }
@@ -79,6 +99,10 @@ impl CacheControl {
             self.s_maxage = min_seconds(self.s_maxage, value);
         } else if is("min-fresh") {
             self.min_fresh = min_seconds(self.min_fresh, value);
+        } else if is("only-if-cached") {
+            self.only_if_cached = true;
+        } else if is("must-understand") {
+            self.must_understand = true;
         }
         // Extensions we do not understand are ignored (RFC 9111 §5.2.3).
     }
@@ -287,6 +311,22 @@ mod tests {
         ] {
             assert_eq!(split(line), reference_split(line), "{line:?}");
         }
+    }
+
+    #[test]
+    fn rfc9111_5_4_pragma_no_cache_counts_only_without_cache_control() {
+        let mut headers = HeaderMap::new();
+        headers.append(PRAGMA, "x-foo, No-Cache".parse().unwrap());
+        assert!(CacheControl::from_request(&headers).no_cache);
+        assert!(!CacheControl::from_headers(&headers).no_cache, "responses ignore Pragma");
+        headers.append(CACHE_CONTROL, "max-age=60".parse().unwrap());
+        assert!(!CacheControl::from_request(&headers).no_cache, "Cache-Control wins over Pragma");
+    }
+
+    #[test]
+    fn only_if_cached_and_must_understand_are_read() {
+        let cc = CacheControl::parse("Only-If-Cached, must-understand");
+        assert!(cc.only_if_cached && cc.must_understand);
     }
 
     #[test]

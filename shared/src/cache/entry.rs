@@ -2,7 +2,7 @@
 //! goes with it: tags, `Vary` fingerprints, fields a cache must not store.
 
 use bytes::Bytes;
-use http::header::{HeaderName, CONNECTION, CONTENT_LENGTH, ETAG, LAST_MODIFIED, VARY};
+use http::header::{HeaderName, CONNECTION, ETAG, LAST_MODIFIED, VARY};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use sha2::{Digest, Sha256};
 
@@ -104,11 +104,28 @@ pub fn storable_headers(headers: &HeaderMap) -> Option<HeaderMap> {
     Some(out)
 }
 
-/// Replaces `stored` headers with those of a 304 (RFC 9111 §3.2), except `Content-Length`,
-/// which describes the 304's empty body and not the stored one.
+/// Fields of a 304 that never replace the stored ones (RFC 9111 §3.2): they describe the
+/// stored bytes themselves (their length, coding, range, checksums and the validator that
+/// names them), which the 304 did not send again. Taking a new `Content-Encoding` or digest
+/// from a 304 would label the old body with metadata it does not match.
+const NOT_UPDATED_BY_304: [&str; 8] = [
+    "content-length",
+    "content-encoding",
+    "content-range",
+    "content-md5",
+    "content-digest",
+    "repr-digest",
+    "digest",
+    "etag",
+];
+
+/// Replaces `stored` headers with those of a 304 (RFC 9111 §3.2), except
+/// [`NOT_UPDATED_BY_304`] and the fields a cache never stores (tag headers are taken, for
+/// the refresh to read the new tags, and stripped by it).
 pub fn merge_headers(stored: &mut HeaderMap, fresh: &HeaderMap) {
     for name in fresh.keys() {
-        if name == CONTENT_LENGTH {
+        let n = name.as_str();
+        if NOT_UPDATED_BY_304.contains(&n) || NOT_STORED.contains(&n) {
             continue;
         }
         stored.remove(name);
@@ -236,6 +253,41 @@ mod tests {
         assert_eq!(stored["content-length"], "4");
         assert_eq!(stored["cache-control"], "max-age=9");
         assert_eq!(stored["x-keep"], "1");
+    }
+
+    #[test]
+    fn rfc9111_3_2_not_modified_keeps_the_fields_that_describe_the_stored_body() {
+        let kept = [
+            ("etag", "\"v1\""),
+            ("content-encoding", "gzip"),
+            ("content-range", "bytes 0-3/4"),
+            ("content-md5", "rL0Y20zC+Fzt72VPzMSk2A=="),
+            ("content-digest", "sha-256=:a:"),
+        ];
+        let mut stored = map(&kept);
+        let mut fresh = map(&[
+            ("etag", "\"v2\""),
+            ("content-encoding", "br"),
+            ("content-range", "bytes 0-0/1"),
+            ("content-md5", "N7UdGUp1E+RbVvZSTy1R8g=="),
+            ("content-digest", "sha-256=:b:"),
+            ("content-type", "text/plain"),
+            ("x-frame-options", "deny"),
+            ("set-cookie", "a=b"),
+            ("age", "5"),
+        ]);
+        fresh.append("transfer-encoding", "chunked".parse().unwrap());
+        merge_headers(&mut stored, &fresh);
+        for (name, value) in kept {
+            assert_eq!(stored[name], value, "{name} must describe the stored body");
+        }
+        assert_eq!(
+            (stored["content-type"].to_str().unwrap(), stored["x-frame-options"].to_str().unwrap()),
+            ("text/plain", "deny")
+        );
+        for never in ["set-cookie", "age", "transfer-encoding"] {
+            assert!(!stored.contains_key(never), "{never} is never stored");
+        }
     }
 
     #[test]

@@ -7,10 +7,11 @@
 //! response is fresh only for as long as its upstream (`s-maxage`, `max-age`, `Expires`) or the
 //! API owner (`CacheSettings::default_ttl_secs`) explicitly said.
 
-use http::header::{AGE, DATE, EXPIRES};
+use http::header::{DATE, EXPIRES};
 use http::HeaderMap;
 
 use super::directives::CacheControl;
+use super::fields::{self, joined, Age};
 use super::CachedResponse;
 use crate::time::{parse_http_date, UnixMillis, SECOND};
 
@@ -29,9 +30,10 @@ pub fn freshness_lifetime(
     if let Some(secs) = cc.s_maxage.or(cc.max_age) {
         return Some(secs_to_ms(secs));
     }
-    if let Some(expires) = headers.get(EXPIRES) {
-        // An invalid Expires (often "0" or "-1") means "already expired" (RFC 9111 §5.3).
-        let Some(expires) = expires.to_str().ok().and_then(parse_http_date) else {
+    if let Some(expires) = joined(headers, EXPIRES) {
+        // An invalid Expires (often "0" or "-1", or two of them) means "already expired"
+        // (RFC 9111 §5.3).
+        let Some(expires) = parse_http_date(&expires) else {
             return Some(0);
         };
         let date = header_date(headers).unwrap_or(received_at);
@@ -43,12 +45,21 @@ pub fn freshness_lifetime(
 /// The corrected initial age (RFC 9111 §4.2.3) of a response received at `received_at` for a
 /// request sent at `requested_at`: the larger of what the clock difference says (`Date`) and
 /// what upstream caches claim (`Age`, plus the round trip, which they could not see).
+/// An invalid `Age` gives [`INVALID_AGE_MS`]: the response is stale from the start.
 pub fn initial_age(headers: &HeaderMap, requested_at: UnixMillis, received_at: UnixMillis) -> i64 {
     let apparent_age = header_date(headers).map_or(0, |date| (received_at - date).max(0));
     let response_delay = (received_at - requested_at).max(0);
-    let corrected_age_value = age_header_secs(headers).map_or(0, secs_to_ms) + response_delay;
-    apparent_age.max(corrected_age_value)
+    let age_value = match fields::age(headers) {
+        Age::Absent => 0,
+        Age::Seconds(secs) => secs_to_ms(secs),
+        Age::Invalid => return INVALID_AGE_MS,
+    };
+    apparent_age.max(age_value.saturating_add(response_delay))
 }
+
+/// The age given to a response whose `Age` is invalid: older than any freshness lifetime
+/// (which is capped at 2^31 s), yet far from overflowing when residence time is added.
+pub const INVALID_AGE_MS: i64 = i64::MAX / 4;
 
 /// Current age of a stored response: its initial age plus how long it has been resident.
 pub fn current_age(entry: &CachedResponse, now: UnixMillis) -> i64 {
@@ -87,12 +98,7 @@ pub fn usability(entry: &CachedResponse, request_cc: &CacheControl, now: UnixMil
 }
 
 fn header_date(headers: &HeaderMap) -> Option<UnixMillis> {
-    headers.get(DATE)?.to_str().ok().and_then(parse_http_date)
-}
-
-/// `Age` as delta-seconds; an invalid value is ignored (RFC 9111 §5.1).
-fn age_header_secs(headers: &HeaderMap) -> Option<u64> {
-    headers.get(AGE)?.to_str().ok()?.trim().parse().ok()
+    parse_http_date(&joined(headers, DATE)?)
 }
 
 fn secs_to_ms(secs: u64) -> i64 {
@@ -151,7 +157,29 @@ mod tests {
         assert_eq!(initial_age(&h, T0 - 500, T0), 10 * SECOND);
         let h = headers(&[("date", http_date(T0)), ("age", "30".into())]);
         assert_eq!(initial_age(&h, T0 - 500, T0), 30 * SECOND + 500, "Age plus the round trip");
-        assert_eq!(initial_age(&headers(&[("age", "junk".into())]), T0, T0), 0);
+    }
+
+    #[test]
+    fn rfc9111_5_1_invalid_age_makes_the_response_stale_not_fresh() {
+        let e = CachedResponse {
+            stored_at: T0,
+            initial_age_ms: initial_age(&headers(&[("age", "junk".into())]), T0, T0),
+            freshness_ms: 3600 * SECOND,
+            ..CachedResponse::default()
+        };
+        assert_eq!(usability(&e, &CacheControl::default(), T0), Usability::Stale);
+        assert!(e.useful_until() < T0, "not worth keeping at all");
+    }
+
+    #[test]
+    fn rfc9111_4_2_3_repeated_date_or_expires_lines_read_as_the_edge_reads_them() {
+        let date = http_date(T0);
+        let mut two = headers(&[("expires", http_date(T0 + 100 * SECOND)), ("date", date.clone())]);
+        two.append("expires", http_date(T0 + 900 * SECOND).parse().unwrap());
+        let joined = format!("{}, {}", http_date(T0 + 100 * SECOND), http_date(T0 + 900 * SECOND));
+        let one = headers(&[("expires", joined), ("date", date)]);
+        assert_eq!(lifetime(&two, None), Some(0), "two Expires are an invalid one");
+        assert_eq!(lifetime(&two, None), lifetime(&one, None));
     }
 
     fn entry(freshness_secs: i64, initial_age_secs: i64, cache_control: &'static str) -> CachedResponse {

@@ -33,14 +33,30 @@
 //!   (KV, Cache API, memory) a plain key → value map.
 //! - Stale responses are never served and there is no heuristic freshness (see [`freshness`]).
 //! - HEAD is answered from a stored GET response but a HEAD response is never stored.
-//! - `206` and `304` responses are never stored; `only-if-cached` is not supported.
+//! - `206` and `304` responses are never stored; a single byte range is cut from a stored
+//!   complete response ([`range`]).
+//!
+//! # What else it does
+//!
+//! - After a successful unsafe request, [`invalidate`] drops the request's URL and its
+//!   `Location`/`Content-Location` (RFC 9111 §4.4; see that module for what can be found).
+//! - `only-if-cached` without a fresh entry is a `504` from the cache ([`Lookup::Answer`]);
+//!   `Pragma: no-cache` counts as `no-cache` on a request without `Cache-Control`;
+//!   `must-understand` is honoured; an invalid `Age` makes a response stale.
+//! - Singleton fields are read as the Workers `Headers` API presents repeated lines
+//!   (joined with `", "`), so an answer is judged the same at the edge and natively
+//!   ([`fields`]).
+//! - When the upstream call fails, [`failed`] puts `Cache-Status` on the gateway's `502`/`504`.
 
 pub mod directives;
 pub mod entry;
+pub mod fields;
 pub mod freshness;
+mod invalidate;
 pub mod key;
 pub mod policy;
 pub mod purges;
+pub mod range;
 mod respond;
 mod stage;
 pub mod status;
@@ -56,9 +72,10 @@ use serde::{Deserialize, Serialize};
 use crate::time::UnixMillis;
 
 pub use directives::CacheControl;
+pub use invalidate::{invalidate, is_safe, same_origin_target};
 pub use key::cache_key;
 pub use policy::NotStored;
-pub use stage::{bypassed, complete, lookup, CacheOutcome, CacheRequest, Lookup};
+pub use stage::{bypassed, complete, failed, lookup, CacheOutcome, CacheRequest, Lookup};
 pub use status::{CacheStatus, FwdReason, CACHE_NAME, CACHE_STATUS};
 
 /// A stored response with what is needed to judge its freshness later.

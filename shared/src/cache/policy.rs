@@ -33,6 +33,8 @@ pub enum NotStored {
     NoFreshness,
     /// A header value that is not visible ASCII.
     Unrepresentable,
+    /// `must-understand` on a status whose caching rules RFC 9110 does not define for us.
+    MustUnderstand,
 }
 
 /// Statuses cacheable by default (RFC 9110 §15.1), minus 206: we store no partial content.
@@ -45,6 +47,13 @@ pub fn cacheable_by_default(status: u16) -> bool {
 /// except 206 (needs range combination) and 304 (not a complete response).
 pub fn understood(status: u16) -> bool {
     (200..600).contains(&status) && status != 206 && status != 304
+}
+
+/// Statuses whose semantics RFC 9110 defines, and so whose caching rules Gatehouse
+/// understands for `must-understand` (RFC 9111 §5.2.2.3). An extension status such as 299 or
+/// 499 is not among them: with `must-understand` it is never stored.
+pub fn understood_for_must_understand(status: u16) -> bool {
+    matches!(status, 200..=205 | 300..=305 | 307 | 308 | 400..=417 | 421 | 422 | 426 | 500..=505)
 }
 
 /// The entry to store for `response`, received at `received_at` for a request sent at
@@ -64,7 +73,7 @@ pub fn entry_for(
     }
     let headers = response.headers();
     let cc = CacheControl::from_headers(headers);
-    refuse_by_directives(&cc, req, headers.contains_key(SET_COOKIE))?;
+    refuse_by_directives(&cc, req, status, headers.contains_key(SET_COOKIE))?;
     let varied = vary_names(headers).ok_or(NotStored::VaryStar)?;
     let default_cacheable = cacheable_by_default(status);
     let lifetime = freshness_lifetime(headers, &cc, req.api.cache.default_ttl_secs, default_cacheable, received_at);
@@ -91,8 +100,18 @@ pub fn entry_for(
     })
 }
 
-fn refuse_by_directives(cc: &CacheControl, req: &CacheRequest<'_>, sets_cookie: bool) -> Result<(), NotStored> {
-    if cc.no_store || CacheControl::from_headers(req.headers).no_store {
+fn refuse_by_directives(
+    cc: &CacheControl,
+    req: &CacheRequest<'_>,
+    status: u16,
+    sets_cookie: bool,
+) -> Result<(), NotStored> {
+    // `must-understand` replaces the response's `no-store` for a cache that understands the
+    // status (RFC 9111 §5.2.2.3); an origin sends both so older caches store nothing.
+    if cc.must_understand && !understood_for_must_understand(status) {
+        return Err(NotStored::MustUnderstand);
+    }
+    if (cc.no_store && !cc.must_understand) || CacheControl::from_headers(req.headers).no_store {
         return Err(NotStored::NoStore);
     }
     if cc.private {
@@ -167,6 +186,20 @@ mod tests {
         for (headers, why) in cases {
             assert_eq!(store(&none, 200, headers), Err(why), "{headers:?}");
         }
+    }
+
+    #[test]
+    fn rfc9111_5_2_2_3_must_understand_stores_understood_statuses_despite_no_store() {
+        let none = HeaderMap::new();
+        let cc = [("cache-control", "must-understand, no-store, max-age=60")];
+        assert!(store(&none, 200, &cc).is_ok(), "an understood status is stored; no-store is for older caches");
+        assert!(store(&none, 404, &cc).is_ok());
+        for unknown in [299, 499, 599] {
+            assert_eq!(store(&none, unknown, &cc), Err(NotStored::MustUnderstand), "{unknown}");
+        }
+        let mut no_store_request = HeaderMap::new();
+        no_store_request.insert("cache-control", "no-store".parse().unwrap());
+        assert_eq!(store(&no_store_request, 200, &cc), Err(NotStored::NoStore), "the client's no-store still counts");
     }
 
     #[test]

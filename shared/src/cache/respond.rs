@@ -19,7 +19,8 @@ const NOT_MODIFIED_FIELDS: [HeaderName; 6] = [CACHE_CONTROL, CONTENT_LOCATION, D
 pub(super) const SERVED_HEADERS: usize = 4;
 
 /// The stored response (`status`, `headers`, `body`) as the client should get it: a 304 when
-/// the client's own validators match it, the bare headers for HEAD, the full response otherwise.
+/// the client's own validators match it, the bare headers for HEAD, the part a `Range` asks
+/// for ([`super::range`]), the full response otherwise.
 /// `age_secs` adds `Age`, which only responses served from storage carry (RFC 9111 §5.1).
 pub fn serve(
     req: &CacheRequest<'_>,
@@ -45,6 +46,7 @@ pub fn serve(
         // with room for what a hit adds (`entry::storable_headers`), and a clone keeps its
         // table's size, so adding those fields does not rehash it.
         *r.headers_mut() = headers.clone();
+        super::range::apply(req.method, req.headers, &mut r);
         r
     };
     if let Some(age) = age_secs {

@@ -17,6 +17,7 @@ use super::status::{CacheStatus, FwdReason};
 use super::CachedResponse;
 use crate::model::Api;
 use crate::ports::{PortError, ResponseCache};
+use crate::problem::{Problem, ProblemKind};
 use crate::time::UnixMillis;
 
 /// What the cache needs to know about a request that has passed authentication and limits.
@@ -48,6 +49,10 @@ pub enum Lookup {
     /// Answer with this response; do not call the upstream. Not boxed, although it is the
     /// largest variant: a hit is the path that must be fastest, and a box is an allocation.
     Hit(Response<Bytes>),
+    /// Answer with this response, which the cache made without a stored one and without the
+    /// upstream: the `504` for `only-if-cached` when nothing fresh is stored (RFC 9111
+    /// §5.2.1.7). Not a hit.
+    Answer(Response<Bytes>),
 }
 
 /// Put in a response's extensions when a cache store failed, for the runtime to log; the call
@@ -78,8 +83,35 @@ pub async fn lookup<C: ResponseCache>(cache: &C, req: &CacheRequest<'_>, now: Un
     if !req.api.cache.enabled {
         return Lookup::Bypass { announce: false };
     }
-    let request_cc = CacheControl::from_headers(req.headers);
-    if !(*req.method == Method::GET || *req.method == Method::HEAD) || request_cc.no_store {
+    let request_cc = CacheControl::from_request(req.headers);
+    if !(*req.method == Method::GET || *req.method == Method::HEAD) {
+        return Lookup::Bypass { announce: true };
+    }
+    match find(cache, req, &request_cc, now).await {
+        found @ Lookup::Hit(_) => found,
+        _ if request_cc.only_if_cached => Lookup::Answer(not_cached()),
+        found => found,
+    }
+}
+
+/// The `504` for `only-if-cached` without a fresh stored response: the client asked not to
+/// be forwarded, so the upstream is not called (RFC 9111 §5.2.1.7).
+fn not_cached() -> Response<Bytes> {
+    let mut response = Problem::new(ProblemKind::NotCached)
+        .detail("No fresh response is stored for this request, and it asked for only-if-cached.")
+        .into_response();
+    CacheStatus::NotForwarded { detail: "only-if-cached" }.apply(response.headers_mut());
+    response
+}
+
+/// [`lookup`] for a GET or HEAD: a hit, or why and how to forward.
+async fn find<C: ResponseCache>(
+    cache: &C,
+    req: &CacheRequest<'_>,
+    request_cc: &CacheControl,
+    now: UnixMillis,
+) -> Lookup {
+    if request_cc.no_store {
         return Lookup::Bypass { announce: true };
     }
     let (key, remembered) = served_key(req.api, req.method, req.path_and_query, req.identity);
@@ -95,7 +127,7 @@ pub async fn lookup<C: ResponseCache>(cache: &C, req: &CacheRequest<'_>, now: Un
         if req.headers.contains_key(AUTHORIZATION) && !authorization_allows_sharing(&stored.response_cache_control()) {
             FwdReason::Request // RFC 9111 §3.5, for entries stored from requests without it
         } else {
-            match usability(&stored, &request_cc, now) {
+            match usability(&stored, request_cc, now) {
                 Usability::Fresh { ttl_secs, age_secs } => {
                     if !remembered {
                         remember_served(req.api, req.method, req.path_and_query, req.identity, &key);
@@ -131,7 +163,7 @@ pub async fn complete<C: ResponseCache>(
     now: UnixMillis,
 ) -> Response<Bytes> {
     match lookup {
-        Lookup::Hit(response) => response,
+        Lookup::Hit(response) | Lookup::Answer(response) => response,
         Lookup::Bypass { announce } => bypassed(upstream, announce),
         Lookup::Revalidate { key, reason, stored, requested_at } if upstream.status() == StatusCode::NOT_MODIFIED => {
             refresh(cache, req, &key, reason, &stored, upstream, requested_at, now).await
@@ -143,6 +175,20 @@ pub async fn complete<C: ResponseCache>(
             store(cache, req, &key, reason, upstream, requested_at, now, error).await
         }
     }
+}
+
+/// `Cache-Status` on the gateway's own answer when the upstream call failed (a `502` or
+/// `504` problem): how the cache had handled the request before it was forwarded, with
+/// nothing stored. A store error from the lookup is attached for the runtime to log.
+pub fn failed(lookup: Lookup, response: &mut Response<Bytes>) {
+    let (reason, error) = match lookup {
+        Lookup::Hit(_) | Lookup::Answer(_) | Lookup::Bypass { announce: false } => return,
+        Lookup::Bypass { announce: true } => (FwdReason::Bypass, None),
+        Lookup::Miss { reason, error, .. } => (reason, error),
+        Lookup::Revalidate { reason, .. } => (reason, None),
+    };
+    let status = CacheStatus::Forward { reason, fwd_status: None, stored: false };
+    finish(response, CacheOutcome { status: Some(status), not_stored: None, error });
 }
 
 /// [`complete`] for a [`Lookup::Bypass`], which needs no store: callable without awaiting,

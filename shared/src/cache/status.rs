@@ -48,6 +48,9 @@ pub enum CacheStatus {
     /// Forwarded. `fwd_status` is set only when the upstream's status differs from the one the
     /// client gets (a 304 merged into the stored 200), per RFC 9211 §2.3's default.
     Forward { reason: FwdReason, fwd_status: Option<u16>, stored: bool },
+    /// Neither served from storage nor forwarded (the `504` for `only-if-cached`); `detail`
+    /// is a token saying why.
+    NotForwarded { detail: &'static str },
 }
 
 impl CacheStatus {
@@ -81,6 +84,11 @@ impl CacheStatus {
                 if stored {
                     out.push_str("; stored");
                 }
+            }
+            CacheStatus::NotForwarded { detail } => {
+                out.push_str(CACHE_NAME);
+                out.push_str("; detail=");
+                out.push_str(detail);
             }
         }
     }
@@ -130,6 +138,8 @@ mod tests {
         assert_eq!(merged.member(), "Gatehouse; fwd=stale; fwd-status=304");
         let bypass = CacheStatus::Forward { reason: FwdReason::Bypass, fwd_status: None, stored: false };
         assert_eq!(bypass.member(), "Gatehouse; fwd=bypass");
+        let declined = CacheStatus::NotForwarded { detail: "only-if-cached" };
+        assert_eq!(declined.member(), "Gatehouse; detail=only-if-cached");
     }
 
     #[test]

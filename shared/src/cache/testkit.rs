@@ -20,7 +20,12 @@ pub fn api(public: bool) -> Api {
         version: "1".into(),
         base_path: "/pets".into(),
         hosts: vec![],
-        upstream: UpstreamSettings { url: "http://127.0.0.1:1".into(), timeout_ms: 1000, forward_credential: false },
+        upstream: UpstreamSettings {
+            url: "http://127.0.0.1:1".into(),
+            timeout_ms: 1000,
+            forward_credential: false,
+            ..Default::default()
+        },
         auth: Default::default(),
         cache: CacheSettings { enabled: true, public, default_ttl_secs: None },
         lifecycle: Lifecycle::Published { published_at: 0 },
@@ -62,6 +67,14 @@ impl ResponseCache for MapCache {
             return Err(PortError::new("cache", "unreachable"));
         }
         self.entries.borrow_mut().insert(key.to_string(), entry);
+        Ok(())
+    }
+
+    async fn remove(&self, key: &str) -> Result<(), PortError> {
+        if self.broken {
+            return Err(PortError::new("cache", "unreachable"));
+        }
+        self.entries.borrow_mut().remove(key);
         Ok(())
     }
 

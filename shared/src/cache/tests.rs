@@ -218,3 +218,91 @@ fn authorization_request_does_not_use_an_entry_the_origin_did_not_share() {
     let served = exchange(&cache, &api, Method::GET, &bearer, None, up, T0 + SECOND);
     assert_eq!((status_of(&served), served.body().as_ref()), ("Gatehouse; fwd=request", b"fresh".as_ref()));
 }
+
+#[test]
+fn rfc9111_4_4_a_successful_unsafe_request_invalidates_its_url_and_location() {
+    let (cache, api) = (MapCache::default(), api(false));
+    let fresh = || upstream(200, &[("cache-control", "max-age=60")], "v1");
+    get(&cache, &api, fresh(), T0);
+    let other = CacheRequest {
+        api: &api,
+        method: &Method::GET,
+        path_and_query: "/pets/2",
+        headers: &HeaderMap::new(),
+        identity: None,
+    };
+    block_on(complete(&cache, &other, block_on(lookup(&cache, &other, T0)), fresh(), T0));
+    assert_eq!(cache.entries.borrow().len(), 2);
+    let failed = CacheRequest { method: &Method::POST, ..other };
+    let mut error = upstream(500, &[("location", TARGET)], "");
+    block_on(invalidate(&cache, &failed, &mut error));
+    assert_eq!(cache.entries.borrow().len(), 2, "a failed unsafe request invalidates nothing");
+    let mut created = upstream(201, &[("location", TARGET)], "");
+    block_on(invalidate(&cache, &failed, &mut created));
+    assert!(cache.entries.borrow().is_empty(), "the request URL and its Location are both dropped");
+}
+
+#[test]
+fn rfc9111_5_2_1_7_only_if_cached_is_a_504_from_the_cache_when_nothing_fresh_is_stored() {
+    let (cache, api) = (MapCache::default(), api(false));
+    let only = headers(&[("cache-control", "only-if-cached")]);
+    let req = CacheRequest { api: &api, method: &Method::GET, path_and_query: TARGET, headers: &only, identity: None };
+    let Lookup::Answer(answer) = block_on(lookup(&cache, &req, T0)) else { panic!("must not forward") };
+    assert_eq!((answer.status().as_u16(), status_of(&answer)), (504, "Gatehouse; detail=only-if-cached"));
+    get(&cache, &api, upstream(200, &[("cache-control", "max-age=60")], "v1"), T0);
+    assert!(matches!(block_on(lookup(&cache, &req, T0 + SECOND)), Lookup::Hit(_)), "a fresh entry answers it");
+}
+
+#[test]
+fn rfc9111_5_4_pragma_no_cache_forwards_a_fresh_entry() {
+    let (cache, api) = (MapCache::default(), api(false));
+    get(&cache, &api, upstream(200, &[("cache-control", "max-age=60")], "v1"), T0);
+    let pragma = headers(&[("pragma", "no-cache")]);
+    let served = exchange(&cache, &api, Method::GET, &pragma, None, upstream(200, &[], "v2"), T0 + SECOND);
+    assert_eq!((status_of(&served), served.body().as_ref()), ("Gatehouse; fwd=request", b"v2".as_ref()));
+}
+
+#[test]
+fn rfc9110_14_a_range_request_is_served_as_206_from_a_complete_entry() {
+    let (cache, api) = (MapCache::default(), api(false));
+    get(&cache, &api, upstream(200, &[("cache-control", "max-age=60")], "01234567890"), T0);
+    let range = headers(&[("range", "bytes=1-3")]);
+    let served = exchange(&cache, &api, Method::GET, &range, None, upstream(500, &[], ""), T0 + SECOND);
+    assert_eq!((served.status().as_u16(), served.body().as_ref()), (206, b"123".as_ref()));
+    assert_eq!(
+        (status_of(&served), served.headers()["content-range"].to_str().unwrap()),
+        ("Gatehouse; hit; ttl=59", "bytes 1-3/11")
+    );
+}
+
+#[test]
+fn rfc9111_3_2_a_304_refresh_keeps_the_stored_etag_and_content_encoding() {
+    let (cache, api) = (MapCache::default(), api(false));
+    let stored = [("cache-control", "max-age=1"), ("etag", "\"v1\""), ("content-encoding", "gzip")];
+    get(&cache, &api, upstream(200, &stored, "zz"), T0);
+    let not_modified =
+        upstream(304, &[("cache-control", "max-age=60"), ("etag", "\"v2\""), ("content-encoding", "br")], "");
+    let served = get(&cache, &api, not_modified, T0 + 2 * SECOND);
+    let hit = get(&cache, &api, upstream(500, &[], ""), T0 + 3 * SECOND);
+    for r in [&served, &hit] {
+        assert_eq!(
+            (r.headers()["etag"].to_str().unwrap(), r.headers()["content-encoding"].to_str().unwrap()),
+            ("\"v1\"", "gzip")
+        );
+    }
+    assert_eq!(status_of(&hit), "Gatehouse; hit; ttl=59");
+}
+
+#[test]
+fn rfc9111_5_1_age_joined_by_the_platform_is_read_like_two_lines() {
+    for age in [&["7200", "0"][..], &["7200, 0"][..]] {
+        let (cache, api) = (MapCache::default(), api(false));
+        let mut up = upstream(200, &[("cache-control", "max-age=3600")], "old");
+        for line in age {
+            up.headers_mut().append("age", line.parse().unwrap());
+        }
+        get(&cache, &api, up, T0);
+        let next = get(&cache, &api, upstream(200, &[("cache-control", "max-age=3600")], "new"), T0 + SECOND);
+        assert_eq!(next.body().as_ref(), b"new", "{age:?}: 7200 s old is past max-age=3600");
+    }
+}

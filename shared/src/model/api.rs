@@ -52,6 +52,27 @@ pub struct UpstreamSettings {
     /// signed identity headers instead.
     #[serde(default)]
     pub forward_credential: bool,
+    /// Which forwarding fields the upstream gets (`x_forwarded`, `forwarded`, `both`,
+    /// `none`); client-sent copies are always removed (see `pipeline::forwarded`).
+    #[serde(default)]
+    pub forwarded: crate::pipeline::forwarded::ForwardedHeaders,
+    /// Keep request header names that contain `_`. Off by default, as in nginx: an upstream
+    /// that reads `_` as `-` would otherwise see a second `Content-Length` or `Host` the
+    /// gateway never checked.
+    #[serde(default)]
+    pub keep_underscore_headers: bool,
+}
+
+impl Default for UpstreamSettings {
+    fn default() -> Self {
+        UpstreamSettings {
+            url: String::new(),
+            timeout_ms: Self::default_timeout_ms(),
+            forward_credential: false,
+            forwarded: Default::default(),
+            keep_underscore_headers: false,
+        }
+    }
 }
 
 impl UpstreamSettings {

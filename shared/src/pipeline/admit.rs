@@ -47,7 +47,11 @@ pub(super) async fn admit<'t, A: Adapters>(
 ) -> Result<Admitted<'t>, Refusal> {
     let Trace { outcome, api: matched_api, operation: matched_operation, caller } = trace;
     let routes = adapters.read_model().routes().await.map_err(|_| unavailable(outcome))?;
-    let host = request.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).or(request.uri().host());
+    // An absolute-form target names its own host, and the `Host` field is then ignored (RFC
+    // 9112 §3.2.2): routing by `Host` would let `GET http://a/… Host: b` reach b's API while
+    // anything reading the target saw a. (At the edge the URL is always absolute and its host
+    // is the `Host` field's.)
+    let host = request.uri().host().or_else(|| request.headers().get(http::header::HOST)?.to_str().ok());
     let route = routes.resolve(host.unwrap_or(""), request.method().as_str(), request.uri().path()).map_err(|why| {
         *outcome = Outcome::NoRoute;
         Box::new(refuse::no_route(why))

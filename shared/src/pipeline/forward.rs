@@ -73,6 +73,20 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Removes request fields whose names contain `_`, as nginx does by default
+/// (`underscores_in_headers off`): a framework that maps `_` to `-` (CGI, WSGI, Rack) would
+/// read `Content_Length` or `Transfer_Encoding` as a second framing field the gateway never
+/// checked. Nothing is allocated unless such a name is present.
+pub fn drop_underscore_names(headers: &mut HeaderMap) {
+    if !headers.keys().any(|name| name.as_str().contains('_')) {
+        return;
+    }
+    let doomed: Vec<HeaderName> = headers.keys().filter(|name| name.as_str().contains('_')).cloned().collect();
+    for name in doomed {
+        headers.remove(name);
+    }
+}
+
 /// The upstream URL for `rest` (the path below the API's base path) and `query`, as text.
 pub fn upstream_url(api: &Api, rest: &str, query: Option<&str>) -> String {
     let base = api.upstream.url.trim_end_matches('/');

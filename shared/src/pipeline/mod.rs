@@ -9,6 +9,7 @@ mod bearer;
 pub mod cors;
 mod credential;
 pub mod forward;
+pub mod forwarded;
 pub mod identity_header;
 mod limit_checks;
 mod proxy;
@@ -83,6 +84,11 @@ impl<A: Adapters> Gateway<A> {
         if let cors::Cors::Preflight(response) = cors {
             return response;
         }
+        // Who is asking, for the runtime's log (`ClientIp`), read before anything takes the
+        // request's headers. (What the upstream is told is worked out only for calls that go
+        // upstream, in `proxy`.)
+        let peer = request.extensions().get::<forwarded::Peer>().copied();
+        let client_ip = forwarded::client_ip(request.headers(), peer, &self.config.trusted_proxies);
         let clock = self.adapters.clock();
         let started = clock.monotonic_micros();
         let now = clock.now();
@@ -116,6 +122,9 @@ impl<A: Adapters> Gateway<A> {
         self.adapters.usage().record(event);
         let mut response = response;
         cors.decorate(&mut response);
+        if let Some(ip) = client_ip {
+            response.extensions_mut().insert(forwarded::ClientIp(ip));
+        }
         response
     }
 }

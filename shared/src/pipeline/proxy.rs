@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
 
 use super::forward::{self, Caller};
-use super::{append_headers, credential, refuse, Adapters, Admitted, Gateway};
+use super::{append_headers, credential, forwarded, refuse, Adapters, Admitted, Gateway};
 use crate::cache::{self, CacheRequest, Lookup};
 use crate::ports::{Upstream, UpstreamError};
 use crate::time::UnixMillis;
@@ -29,7 +29,8 @@ impl Admitted<'_> {
             // Nor `cache::bypassed`, which adds nothing unless told to announce the bypass. The
             // response is decorated in place: each move of it copies 144 bytes.
             let headers = std::mem::take(request.headers_mut());
-            let (Ok(mut response) | Err(mut response)) = self.call_upstream(gateway, request, headers, now).await;
+            let (Ok(mut response) | Err(mut response)) =
+                self.call_upstream(gateway, request, headers, false, now).await;
             self.decorate(&mut response);
             return (response, false);
         }
@@ -53,18 +54,32 @@ impl Admitted<'_> {
                 self.decorate(&mut hit);
                 return (hit, true);
             }
+            Lookup::Answer(mut answer) => {
+                self.decorate(&mut answer);
+                return (answer, false);
+            }
             lookup => lookup,
         };
+        // A public API's entries serve every caller, so a request whose answer may be stored
+        // for all goes upstream without anything that says who asked (docs/config.md).
+        let shared = api.cache.public && !matches!(lookup, Lookup::Bypass { .. });
         let mut headers = request.headers().clone();
         for (name, value) in lookup.conditional_headers() {
             headers.insert(name, value);
         }
-        let mut response = match self.call_upstream(gateway, request, headers, now).await {
+        let mut response = match self.call_upstream(gateway, request, headers, shared, now).await {
             Ok(response) => match lookup {
-                Lookup::Bypass { announce } => cache::bypassed(response, announce),
+                Lookup::Bypass { announce } => {
+                    let mut response = cache::bypassed(response, announce);
+                    cache::invalidate(cache_port, &cache_req, &mut response).await;
+                    response
+                }
                 lookup => cache::complete(cache_port, &cache_req, lookup, response, now).await,
             },
-            Err(refusal) => refusal,
+            Err(mut refusal) => {
+                cache::failed(lookup, &mut refusal);
+                refusal
+            }
         };
         self.decorate(&mut response);
         (response, false)
@@ -72,28 +87,48 @@ impl Admitted<'_> {
 
     /// Sends `request` upstream with `headers` (the credential removed unless the API forwards
     /// it, the caller's signed identity added): the answer without its hop-by-hop fields, or
-    /// the `502`/`504` to send instead.
+    /// the `502`/`504` to send instead. A `shared` request (its answer may serve every caller)
+    /// carries neither the credential nor the identity.
     async fn call_upstream<A: Adapters>(
         &self,
         gateway: &Gateway<A>,
         request: &Request<Bytes>,
         mut headers: HeaderMap,
+        shared: bool,
         now: UnixMillis,
     ) -> Result<Response<Bytes>, Response<Bytes>> {
         let api = self.api;
-        let query = if api.upstream.forward_credential {
+        // From the client's own fields, before anything below changes them.
+        let peer = request.extensions().get::<forwarded::Peer>().copied();
+        let origin = forwarded::resolve(&headers, peer, &gateway.config.trusted_proxies);
+        let query = if api.upstream.forward_credential && !shared {
             request.uri().query().map(str::to_string)
         } else {
             credential::strip(&api.auth, &mut headers, request.uri().query())
         };
         let uri = forward::upstream_uri(api, self.rest(request.uri().path()), query.as_deref())
             .map_err(|e| refuse::upstream_failed(api, UpstreamError::Connect(format!("invalid upstream URL: {e}"))))?;
-        let caller = self.caller.map(|(key, identity)| Caller { identity, key_id: &key.id, subject: self.subject });
-        let upstream_req = forward::build(request, uri, headers, caller, &gateway.signer, now);
+        let caller = self
+            .caller
+            .filter(|_| !shared)
+            .map(|(key, identity)| Caller { identity, key_id: &key.id, subject: self.subject });
+        let mut upstream_req = forward::build(request, uri, headers, caller, &gateway.signer, now);
+        if !api.upstream.keep_underscore_headers {
+            forward::drop_underscore_names(upstream_req.headers_mut());
+        }
+        forwarded::apply(upstream_req.headers_mut(), &origin, api.upstream.forwarded);
         let mut response = match gateway.adapters.upstream().send(upstream_req, api.upstream.timeout_ms).await {
             Ok(response) => response,
             Err(error) => return Err(refuse::upstream_failed(api, error)),
         };
+        // Only a final status can be relayed: a 1xx as the answer, or a number past 599, is
+        // one no client (and no Workers `Response`) can take.
+        let status = response.status().as_u16();
+        if !(200..=599).contains(&status) {
+            return Err(refuse::upstream_invalid(&format!(
+                "The upstream answered with status {status}, which is not a final HTTP status (200-599)."
+            )));
+        }
         forward::strip_hop_by_hop(response.headers_mut());
         Ok(response)
     }

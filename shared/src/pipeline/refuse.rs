@@ -90,3 +90,8 @@ pub fn upstream_failed(api: &Api, error: UpstreamError) -> Response<Bytes> {
     response.extensions_mut().insert(failure);
     response
 }
+
+/// The upstream answered, but with something that cannot be relayed; `detail` names what.
+pub fn upstream_invalid(detail: &str) -> Response<Bytes> {
+    Problem::new(ProblemKind::UpstreamInvalid).detail(detail).into_response()
+}

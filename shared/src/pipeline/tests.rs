@@ -179,6 +179,7 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
             url: "http://upstream.test/base".into(),
             timeout_ms: 1000,
             forward_credential: false,
+            ..Default::default()
         },
         auth: AuthSettings::default(),
         cache: CacheSettings { enabled: true, public: false, default_ttl_secs: None },
@@ -229,6 +230,7 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
         max_body_bytes: 64,
         identity_secret: b"0123456789abcdef".to_vec(),
         portal_origin: Some(PORTAL.into()),
+        trusted_proxies: Default::default(),
     };
     (Gateway::new(fakes, config), secret.secret().to_string())
 }

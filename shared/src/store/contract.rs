@@ -65,7 +65,12 @@ pub fn api(id: &str, base_path: &str, hosts: &[&str]) -> Api {
         version: "1".into(),
         base_path: base_path.into(),
         hosts: hosts.iter().map(|h| h.to_string()).collect(),
-        upstream: UpstreamSettings { url: "http://127.0.0.1:1".into(), timeout_ms: 1_000, forward_credential: false },
+        upstream: UpstreamSettings {
+            url: "http://127.0.0.1:1".into(),
+            timeout_ms: 1_000,
+            forward_credential: false,
+            ..Default::default()
+        },
         auth: Default::default(),
         cache: Default::default(),
         lifecycle: Lifecycle::Draft,

@@ -28,6 +28,9 @@ mod pool;
 mod stream;
 pub mod tls;
 
+/// The response decoder, for the fuzz targets (`crate::fuzzing`).
+pub use codec::{Decoded, ResponseDecoder};
+
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

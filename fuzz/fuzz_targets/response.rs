@@ -1,0 +1,4 @@
+//! libFuzzer target: `gatehouse_native::fuzzing::response` (see that module for what it checks).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| gatehouse_native::fuzzing::response(data));
