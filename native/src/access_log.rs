@@ -55,6 +55,7 @@ pub fn take() -> Option<Facts> {
 /// Writes the access-log line (target `access`, so a filter can route or silence it).
 pub fn write(
     request_id: &HeaderValue,
+    client: Option<std::net::IpAddr>,
     method: &str,
     path: &str,
     status: u16,
@@ -73,6 +74,8 @@ pub fn write(
     tracing::info!(
         target: "access",
         request_id = request_id.to_str().unwrap_or_default(),
+        // The client as resolved through trusted proxies (the socket's peer otherwise).
+        client = client.map(|ip| ip.to_string()).unwrap_or_default(),
         method,
         path,
         api = facts.api_id,

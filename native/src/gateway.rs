@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gatehouse_core::cache::CacheOutcome;
-use gatehouse_core::pipeline::forwarded::Peer;
+use gatehouse_core::pipeline::forwarded::{ClientIp, Peer};
 use gatehouse_core::pipeline::{Adapters, Gateway};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -165,7 +165,9 @@ impl Handler for NativeGateway {
         if self.adapters.access_log {
             let cache = response.headers().get("cache-status");
             let status = response.status().as_u16();
-            access_log::write(&request_id, request.method().as_str(), request.uri().path(), status, cache, facts);
+            let client = response.extensions().get::<ClientIp>().map(|ClientIp(ip)| *ip);
+            let (method, path) = (request.method().as_str(), request.uri().path());
+            access_log::write(&request_id, client, method, path, status, cache, facts);
         }
         response.headers_mut().insert(request_id::X_REQUEST_ID, request_id);
         response

@@ -253,6 +253,7 @@ async fn serve_runs_from_its_config_over_tls_with_a_bootstrapped_token_json_logs
     assert_eq!(access["api"], api_id.as_str());
     assert_eq!(access["operation"], "hello");
     assert_eq!(access["outcome"], "public");
+    assert_eq!(access["client"], "127.0.0.1", "the client's address, through trusted proxies");
     for field in ["timestamp", "latency_us", "bytes_out", "cache", "app"] {
         assert!(access.get(field).is_some(), "{field} in {access}");
     }

@@ -39,6 +39,9 @@ pub struct GatewaySection {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub client_ca: Option<PathBuf>,
+    /// Proxies in front of the gateway whose `X-Forwarded-*`/`Forwarded` fields are believed:
+    /// addresses or CIDR ranges, separated by commas or spaces. Empty: none.
+    pub trusted_proxies: String,
 }
 
 /// The control plane's listener (admin API, portal, `/healthz`, `/readyz`).
@@ -125,6 +128,7 @@ impl Default for GatewaySection {
             tls_cert: None,
             tls_key: None,
             client_ca: None,
+            trusted_proxies: String::new(),
         }
     }
 }

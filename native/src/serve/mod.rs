@@ -14,6 +14,7 @@ use std::time::Duration;
 use clap::Args;
 use gatehouse_core::config::GatewayConfig;
 use gatehouse_core::keys::KeyHash;
+use gatehouse_core::pipeline::forwarded::TrustedProxies;
 
 use crate::adapters::upstream::UpstreamTls;
 use crate::app::{self, AdminAuth, AppConfig, Serving};
@@ -87,6 +88,8 @@ fn app_config(config: &ServeConfig) -> Result<AppConfig, CliError> {
             max_body_bytes: config.gateway.max_body_bytes,
             identity_secret: identity_secret.into_bytes(),
             portal_origin: Some(portal_origin),
+            trusted_proxies: TrustedProxies::parse(&config.gateway.trusted_proxies)
+                .map_err(|e| usage(format!("[gateway] trusted_proxies: {e}")))?,
         },
         // The admin port's waits are capped by this; the `[timeouts]` apply below it.
         admin_read_timeout: serving.idle_timeout.max(serving.body_timeout),

@@ -108,10 +108,11 @@ impl Admitted<'_> {
         };
         let uri = forward::upstream_uri(api, self.rest(request.uri().path()), query.as_deref())
             .map_err(|e| refuse::upstream_failed(api, UpstreamError::Connect(format!("invalid upstream URL: {e}"))))?;
-        let caller = self
-            .caller
-            .filter(|_| !shared)
-            .map(|(key, identity)| Caller { identity, key_id: &key.id, subject: self.subject });
+        let caller = self.caller.filter(|_| !shared).map(|(key, identity)| Caller {
+            identity,
+            key_id: &key.id,
+            subject: self.subject,
+        });
         let mut upstream_req = forward::build(request, uri, headers, caller, &gateway.signer, now);
         if !api.upstream.keep_underscore_headers {
             forward::drop_underscore_names(upstream_req.headers_mut());
