@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use gatehouse_core::jwt::{token_digest, JwtSettings, KeySource, Parsed, Refusal, VerifiedToken, VerifiedTokens};
 use gatehouse_core::ports::{PortError, SignatureError, TokenVerifier};
-use sha2::{Digest, Sha256};
 use worker::{console_warn, Env};
 
 use super::jwks;
@@ -30,24 +29,12 @@ impl WebCryptoVerifier {
     }
 }
 
-/// What names a key source in the verified-token cache: the JWKS or discovery URL, or a
-/// digest of static keys (so changing them forgets what the old ones verified).
-fn source_id(source: KeySource<'_>) -> Arc<str> {
-    match source {
-        KeySource::Jwks(url) | KeySource::Discovery(url) => url.into(),
-        KeySource::Static(keys) => {
-            let json = serde_json::to_vec(keys).unwrap_or_default();
-            format!("static:{}", gatehouse_core::hex::encode(&Sha256::digest(&json))).into()
-        }
-    }
-}
-
 impl TokenVerifier for WebCryptoVerifier {
     async fn verify(&self, settings: &JwtSettings, raw: &str, token: &Parsed<'_>) -> Result<Arc<str>, SignatureError> {
         // Settings without exactly one key source have no key for any token (the admin API
         // refuses them; the native verifier answers the same).
         let source = settings.key_source().ok_or(SignatureError::Refused(Refusal::UnknownKey))?;
-        let id = source_id(source);
+        let id = source.name();
         let digest = token_digest(raw);
         let configured: Option<Arc<str>> = settings.issuer.as_deref().map(Arc::from);
         if let Some(seen) = VERIFIED.with(|tokens| tokens.borrow_mut().get(&digest, &id)) {

@@ -51,6 +51,22 @@ pub enum KeySource<'a> {
     Discovery(&'a str),
 }
 
+impl KeySource<'_> {
+    /// What names this source where verified tokens are remembered
+    /// ([`super::VerifiedTokens`]): the JWKS or discovery URL, or a digest of static keys, so
+    /// changing them forgets what the old ones verified. Both runtimes name sources this way.
+    pub fn name(self) -> std::sync::Arc<str> {
+        match self {
+            KeySource::Jwks(url) | KeySource::Discovery(url) => url.into(),
+            KeySource::Static(keys) => {
+                use sha2::{Digest, Sha256};
+                let json = serde_json::to_vec(keys).unwrap_or_default();
+                format!("static:{}", crate::hex::encode(&Sha256::digest(&json))).into()
+            }
+        }
+    }
+}
+
 impl JwtSettings {
     pub fn default_algorithms() -> Vec<Algorithm> {
         vec![Algorithm::RS256]

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 
 use gatehouse_core::jwt::{token_digest, JwtSettings, KeySource, Parsed, Refusal, VerifiedToken, VerifiedTokens};
 use gatehouse_core::ports::{SignatureError, TokenVerifier};
-use sha2::{Digest, Sha256};
 
 use key_sets::KeySets;
 use keys::DecodedKeys;
@@ -50,23 +49,10 @@ impl JwtVerifier {
     }
 }
 
-/// The name a token's verification is remembered under: where its keys come from — the JWKS
-/// or discovery URL, or a digest of static keys, so changing them forgets what the old ones
-/// verified (the Worker names sources the same way).
-fn source_name(source: KeySource<'_>) -> Arc<str> {
-    match source {
-        KeySource::Jwks(url) | KeySource::Discovery(url) => url.into(),
-        KeySource::Static(keys) => {
-            let json = serde_json::to_vec(keys).unwrap_or_default();
-            format!("static:{}", gatehouse_core::hex::encode(&Sha256::digest(&json))).into()
-        }
-    }
-}
-
 impl TokenVerifier for JwtVerifier {
     async fn verify(&self, settings: &JwtSettings, raw: &str, token: &Parsed<'_>) -> Result<Arc<str>, SignatureError> {
         let source = settings.key_source().ok_or(SignatureError::Refused(Refusal::UnknownKey))?;
-        let name = source_name(source);
+        let name = source.name();
         let digest = token_digest(raw);
         if let Some(known) = self.remembered(&digest, &name) {
             return Ok(known.issuer);
