@@ -13,7 +13,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
-use gatehouse_core::jwt::key_cache::{KeySetCache, Lookup};
+use gatehouse_core::jwt::discovery::{Discovered, DiscoveryCache, DiscoveryLookup};
+use gatehouse_core::jwt::key_cache::{KeySetCache, Lookup, MAX_DOCUMENT_BYTES};
 use gatehouse_core::jwt::{Algorithm, Jwk, JwkSet, Refusal};
 use gatehouse_core::ports::{PortError, SignatureError};
 use gatehouse_core::time::UnixMillis;
@@ -23,7 +24,7 @@ use wasm_bindgen_futures::JsFuture;
 use worker::{console_warn, AbortController, Delay, Env, Fetch, Method, Request, RequestInit};
 
 use super::clock;
-use crate::key_sets::{Discovered, DiscoveryCache, DiscoveryLookup, SharedKeySet, MAX_DOCUMENT_BYTES};
+use crate::key_sets::SharedKeySet;
 use crate::layout::{jwks_record, KV_BINDING};
 
 /// How long a provider has to answer before the fetch counts as failed.

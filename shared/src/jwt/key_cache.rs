@@ -20,6 +20,8 @@ pub const DEFAULT_LIFETIME: i64 = HOUR;
 pub const MAX_STALE: i64 = DAY;
 /// An unknown `kid` triggers at most one refetch per this interval.
 pub const UNKNOWN_KID_REFETCH: i64 = MINUTE;
+/// Largest JWK Set or discovery document read from a provider: real ones are a few KB.
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 /// After a failed fetch, no new attempt for this long: a provider that is down is not
 /// hammered by every request.
 pub const RETRY_AFTER_FAILURE: i64 = 2 * SECOND;
@@ -94,11 +96,6 @@ impl KeySetCache {
     /// Records a failed fetch; the last good set, if any, keeps serving.
     pub fn failed(&mut self, now: UnixMillis) {
         self.last_attempt = Some(now);
-    }
-
-    /// The set in use, if any (for the edge's shared second-level copy).
-    pub fn current(&self) -> Option<&Arc<JwkSet>> {
-        self.good.as_ref().map(|good| &good.set)
     }
 }
 

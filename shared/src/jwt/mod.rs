@@ -9,6 +9,7 @@
 //!   `iss`, `aud`, required claims and scopes, with a bounded leeway.
 
 mod claims;
+pub mod discovery;
 mod jwks;
 pub mod key_cache;
 mod settings;

@@ -10,45 +10,28 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gatehouse_core::jwt::key_cache::{lifetime, KeySetCache, Lookup, UNKNOWN_KID_REFETCH};
+use gatehouse_core::jwt::discovery::{Discovered, DiscoveryCache, DiscoveryLookup};
+use gatehouse_core::jwt::key_cache::{KeySetCache, Lookup, MAX_DOCUMENT_BYTES, UNKNOWN_KID_REFETCH};
 use gatehouse_core::jwt::{Jwk, JwkSet, Parsed, Refusal};
 use gatehouse_core::ports::{PortError, SignatureError};
-use gatehouse_core::time::UnixMillis;
-use serde::Deserialize;
 
 use crate::adapters::clock::now_millis;
 
 /// How long one fetch of keys or of a discovery document may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
-/// Largest JWK Set or discovery document read: real ones are a few KB.
-const MAX_DOCUMENT_BYTES: usize = 512 * 1024;
 
 pub struct KeySets {
     client: reqwest::Client,
     /// Milliseconds between refetches for an unknown `kid` (see `KeySetCache`).
     unknown_kid_refetch: i64,
     sets: Mutex<HashMap<String, Arc<tokio::sync::Mutex<KeySetCache>>>>,
-    discovered: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Discovered>>>>>,
+    discovered: Mutex<HashMap<String, Arc<tokio::sync::Mutex<DiscoveryCache>>>>,
 }
 
 impl Default for KeySets {
     fn default() -> Self {
         KeySets::new(reqwest::Client::new(), UNKNOWN_KID_REFETCH)
     }
-}
-
-/// What an OpenID Connect discovery document says, and until when.
-#[derive(Clone)]
-pub struct Discovered {
-    pub issuer: Arc<str>,
-    pub jwks_uri: String,
-    fresh_until: UnixMillis,
-}
-
-#[derive(Deserialize)]
-struct DiscoveryDocument {
-    issuer: String,
-    jwks_uri: String,
 }
 
 fn unavailable(detail: impl Into<String>) -> SignatureError {
@@ -100,32 +83,31 @@ impl KeySets {
         Err(unavailable(format!("no usable JWK Set from {url}")))
     }
 
-    /// The issuer and key URL an OpenID Connect discovery document names, cached by its
-    /// `Cache-Control` like a key set, and kept through an outage once known.
+    /// The issuer and key URL an OpenID Connect discovery document names, cached and kept
+    /// through an outage by the core's [`DiscoveryCache`], as the Worker does.
     pub async fn discover(&self, url: &str) -> Result<Discovered, SignatureError> {
-        let cell = KeySets::cell(&self.discovered, url, || None);
-        let mut known = cell.lock().await;
-        let now = now_millis();
-        if let Some(discovered) = known.as_ref().filter(|d| now < d.fresh_until) {
-            return Ok(discovered.clone());
-        }
-        let fetched = self.fetch(url).await.and_then(|(body, cache_control)| {
-            let document: DiscoveryDocument =
-                serde_json::from_slice(&body).map_err(|e| format!("not a discovery document: {e}"))?;
-            let fresh_until = now.saturating_add(lifetime(cache_control.as_deref()));
-            Ok(Discovered { issuer: document.issuer.into(), jwks_uri: document.jwks_uri, fresh_until })
-        });
-        match (fetched, known.as_ref()) {
-            (Ok(discovered), _) => Ok(known.insert(discovered).clone()),
-            (Err(why), Some(stale)) => {
-                tracing::warn!(%url, %why, "the discovery document could not be refreshed; the last one stays");
-                Ok(stale.clone())
-            }
-            (Err(why), None) => {
-                tracing::warn!(%url, %why, "the discovery document could not be fetched");
-                Err(unavailable(why))
+        let cell = KeySets::cell(&self.discovered, url, DiscoveryCache::default);
+        let mut cache = cell.lock().await;
+        // At most one fetch per call: after it, `lookup` never answers `Fetch` again.
+        for _ in 0..2 {
+            match cache.lookup(now_millis()) {
+                DiscoveryLookup::Use(discovered) => return Ok(discovered),
+                DiscoveryLookup::Unavailable => break,
+                DiscoveryLookup::Fetch => {
+                    let fetched = self.fetch(url).await.and_then(|(body, cc)| Ok((Discovered::parse(&body)?, cc)));
+                    match fetched {
+                        Ok((discovered, cache_control)) => {
+                            cache.fetched(discovered, cache_control.as_deref(), now_millis());
+                        }
+                        Err(why) => {
+                            tracing::warn!(%url, %why, "the discovery document could not be fetched; the last one, if any, stays");
+                            cache.failed(now_millis());
+                        }
+                    }
+                }
             }
         }
+        Err(unavailable(format!("no usable discovery document from {url}")))
     }
 
     /// The body and `Cache-Control` of a successful GET of `url`.
