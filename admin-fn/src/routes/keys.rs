@@ -119,22 +119,36 @@ pub(crate) async fn create_key<R: Repo, P: Publisher>(
         errors.push(FieldError::new("/expires_at", "must be in the future"));
     }
     AdminError::check(errors)?;
-    // The owner's record is written back unchanged with the key, over the version read: if
-    // the account is closed in between, the write fails and is tried again on the closed
-    // record, which refuses. So no key is ever issued to a closed account.
+    add_credential(s, actor, "key.create", &app, || {
+        let (mut key, secret) = issue(s, app_id, body.name.clone(), now)?;
+        key.expires_at = body.expires_at;
+        key.limits.clone_from(&body.limits);
+        Ok((key, secret))
+    })
+    .await
+}
+
+/// Writes a new credential record (a key, or an OAuth client's registration) for `app`, made
+/// by `make` on each attempt: the one guard for both. The owner's record is written
+/// back unchanged with it, over the version read: if the account is closed in between, the
+/// write fails and is tried again on the closed record, which refuses. So no credential is
+/// ever added to a closed account.
+pub(crate) async fn add_credential<R: Repo, P: Publisher, T>(
+    s: &AdminState<R, P>,
+    actor: &Actor,
+    action: &str,
+    app: &App,
+    make: impl Fn() -> Result<(Key, T), AdminError>,
+) -> Result<(Key, T), AdminError> {
     let owner = ("developer", app.developer_id.as_str());
-    let (key, secret) = s
-        .conditional(actor, "key.create", owner, &IfMatch::default(), |developer: Developer, expected| {
-            refuse_closed(&developer)?;
-            let (mut key, secret) = issue(s, app_id, body.name.clone(), now)?;
-            key.expires_at = body.expires_at;
-            key.limits.clone_from(&body.limits);
-            let guard = Write::UpdateIf { record: Record::of(&developer)?, expected };
-            let change = Change::of(&key, ChangeOp::Created);
-            Ok((vec![Write::insert(&key)?, guard], vec![change], (key, secret)))
-        })
-        .await?;
-    Ok((key, secret))
+    s.conditional(actor, action, owner, &IfMatch::default(), |developer: Developer, expected| {
+        refuse_closed(&developer)?;
+        let (key, extra) = make()?;
+        let guard = Write::UpdateIf { record: Record::of(&developer)?, expected };
+        let change = Change::of(&key, ChangeOp::Created);
+        Ok((vec![Write::insert(&key)?, guard], vec![change], (key, extra)))
+    })
+    .await
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]

@@ -9,17 +9,17 @@ use axum::http::{Method, StatusCode};
 use axum::Json;
 use gatehouse_core::ids::IdKind;
 use gatehouse_core::jwt::{client_hash, ANY_CLIENT};
-use gatehouse_core::model::{App, Developer, Key, KeyStatus, OAuthClient};
-use gatehouse_core::store::{Record, Repo, StoreError, Write};
+use gatehouse_core::model::{App, Key, KeyStatus, OAuthClient};
+use gatehouse_core::store::{Repo, StoreError};
 use serde::Deserialize;
 
-use super::developers::refuse_closed;
+use super::keys::add_credential;
 use super::{route, validate, Route};
 use crate::auth::Actor;
 use crate::error::{AdminError, FieldError};
 use crate::extract::{Id, JsonBody};
-use crate::preconditions::{IfMatch, Tagged};
-use crate::publisher::{Change, ChangeOp, Publisher};
+use crate::preconditions::Tagged;
+use crate::publisher::Publisher;
 use crate::state::{etag_of, fresh_id, AdminState};
 use crate::views::KeyView;
 
@@ -86,16 +86,15 @@ pub(crate) async fn register_client<R: Repo, P: Publisher>(
         },
         str::to_owned,
     );
-    let owner = ("developer", app.developer_id.as_str());
-    s.conditional(actor, "oauth_client.register", owner, &IfMatch::default(), |developer: Developer, expected| {
-        refuse_closed(&developer)?;
+    let hash = client_hash(issuer, client_id);
+    add_credential(s, actor, "oauth_client.register", &app, || {
         let key = Key {
             id: fresh_id(IdKind::Key)?,
             app_id: app_id.to_owned(),
             name: name.clone(),
-            hash: client_hash(&client.issuer, &client.client_id),
+            hash: hash.clone(),
             display_prefix: "oauth:".into(),
-            last4: client.client_id.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect(),
+            last4: last_chars(client_id, 4).to_owned(),
             status: KeyStatus::Active,
             created_at: now,
             expires_at: None,
@@ -105,15 +104,20 @@ pub(crate) async fn register_client<R: Repo, P: Publisher>(
             limits: Vec::new(),
             oauth_client: Some(client.clone()),
         };
-        let guard = Write::UpdateIf { record: Record::of(&developer)?, expected };
-        let change = Change::of(&key, ChangeOp::Created);
-        Ok((vec![Write::insert(&key)?, guard], vec![change], key))
+        Ok((key, ()))
     })
     .await
+    .map(|(key, ())| key)
     .map_err(|e| match e {
         AdminError::Store(StoreError::Conflict(_)) => {
             AdminError::conflict("this issuer's client id is registered already, on this app or another")
         }
         other => other,
     })
+}
+
+/// The last `n` characters of `text` (all of it when shorter), on a character boundary.
+fn last_chars(text: &str, n: usize) -> &str {
+    let start = text.char_indices().rev().nth(n - 1).map_or(0, |(at, _)| at);
+    &text[start..]
 }
