@@ -68,7 +68,7 @@ const HS256_SECRET: &str = "a static HS256 secret of 32+ bytes";
 
 /// An operation that takes a bearer JWT with `scopes` (and a key too when `or_key`).
 fn token_op(id: &str, path: &str, scopes: &[&str], or_key: bool) -> Operation {
-    let token = Requirement { key: false, jwt: Some(scopes.iter().map(|s| s.to_string()).collect()) };
+    let token = Requirement::token(scopes.iter().map(|s| s.to_string()).collect());
     Operation { requirements: if or_key { vec![Requirement::KEY, token] } else { vec![token] }, ..op(id, path, false) }
 }
 
@@ -289,6 +289,7 @@ fn main() {
             last_used_at: None,
             limits: vec![],
             oauth_client: None,
+            client_certificate: None,
         };
         let group = who.starts_with("gold").then(|| "gold".to_string());
         let identity = Identity { app_id: app_id.clone(), developer_id: format!("dev_{who}"), group, grants };

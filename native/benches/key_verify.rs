@@ -54,6 +54,7 @@ fn key_record(i: usize, parsed: &ParsedKey) -> Key {
         last_used_at: None,
         limits: vec![],
         oauth_client: None,
+        client_certificate: None,
     }
 }
 

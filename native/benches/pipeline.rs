@@ -193,6 +193,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         last_used_at: None,
         limits: vec![],
         oauth_client: None,
+        client_certificate: None,
     };
     CatalogSnapshot {
         apis: vec![api],

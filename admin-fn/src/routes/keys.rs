@@ -62,6 +62,7 @@ fn issue<R, P>(s: &AdminState<R, P>, app_id: &str, name: String, now: UnixMillis
         last_used_at: None,
         limits: Vec::new(),
         oauth_client: None,
+        client_certificate: None,
     };
     Ok((key, parsed.secret().to_owned()))
 }

@@ -109,6 +109,7 @@ fn key(n: usize, apps: usize) -> Key {
         last_used_at: None,
         limits: vec![],
         oauth_client: None,
+        client_certificate: None,
     }
 }
 

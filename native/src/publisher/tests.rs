@@ -75,6 +75,7 @@ fn key(id: &str, app_id: &str, status: KeyStatus) -> Key {
         last_used_at: None,
         limits: vec![],
         oauth_client: None,
+        client_certificate: None,
     }
 }
 

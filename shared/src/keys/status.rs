@@ -65,6 +65,7 @@ mod tests {
             last_used_at: None,
             limits: vec![],
             oauth_client: None,
+            client_certificate: None,
         }
     }
 

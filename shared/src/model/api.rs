@@ -140,11 +140,25 @@ pub struct Requirement {
     /// needed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwt: Option<Vec<String>>,
+    /// A client certificate (mutual TLS) that the listener verified. Alone, its subject names
+    /// the caller (a registered [`crate::model::ClientCertificate`]); beside a key or a token,
+    /// it must only be present, and the other credential names the caller.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub client_certificate: bool,
 }
 
 impl Requirement {
     /// The requirement of operations whose records predate JWTs: a key.
-    pub const KEY: Requirement = Requirement { key: true, jwt: None };
+    pub const KEY: Requirement = Requirement { key: true, jwt: None, client_certificate: false };
+    /// A token with these scopes, alone.
+    pub fn token(scopes: Vec<String>) -> Requirement {
+        Requirement { key: false, jwt: Some(scopes), client_certificate: false }
+    }
+
+    /// A client certificate alone: its registered subject names the caller.
+    pub fn names_caller_by_certificate(&self) -> bool {
+        self.client_certificate && !self.key && self.jwt.is_none()
+    }
 }
 
 /// One operation from the OpenAPI document.

@@ -49,6 +49,11 @@ pub struct Key {
     /// JWT's issuer and client id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oauth_client: Option<OAuthClient>,
+    /// Set when this record is a client certificate subject registered on the app (mTLS): its
+    /// `hash` is [`crate::pipeline::client_certificate::certificate_hash`] of the subject. At
+    /// most one of `oauth_client` and `client_certificate` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<ClientCertificate>,
 }
 
 /// An identity provider's client, registered on an app so its access tokens call as the app.
@@ -60,4 +65,16 @@ pub struct OAuthClient {
     /// The client id (`client_id`, `azp` or the API's configured claim); `*` stands for every
     /// client of the issuer that has no registration of its own.
     pub client_id: String,
+}
+
+/// A client certificate's subject, registered on an app so that calls over a mutual-TLS
+/// connection with a certificate of that subject call as the app. The subject is trusted
+/// because the listener verified the certificate against its client CA (natively) or
+/// Cloudflare did against the zone's mTLS CA (at the edge).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct ClientCertificate {
+    /// The subject's distinguished name in RFC 4514 form, most specific part first, as
+    /// `openssl x509 -noout -subject -nameopt RFC2253` prints it: `CN=billing,O=Acme Corp`.
+    pub subject: String,
 }

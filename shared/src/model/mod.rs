@@ -12,5 +12,5 @@ pub use api::{Api, AuthSettings, CacheSettings, KeyLocation, Operation, Requirem
 pub use card::{ApiCard, CARD_DESCRIPTION_CHARS};
 pub use catalog::{App, Developer, Plan, Product, ProductItem, Rejection, Subscription, SubscriptionStatus};
 pub use field_name::{FieldName, InvalidFieldName};
-pub use key::{Key, KeyStatus, OAuthClient};
+pub use key::{ClientCertificate, Key, KeyStatus, OAuthClient};
 pub use session::{Session, SignInLink, Subject, Throttle};

@@ -1,6 +1,7 @@
 //! Security schemes and requirements: which operations are public, which scopes they need,
 //! where the gateway should look for a key, and how it checks JWTs (`oauth2`,
-//! `openIdConnect`, and `http` bearer with `bearerFormat: JWT`).
+//! `openIdConnect`, and `http` bearer with `bearerFormat: JWT`), and which need a client
+//! certificate (`mutualTLS`).
 
 use std::collections::HashSet;
 
@@ -22,7 +23,9 @@ enum Scheme {
     Key(KeyLocation),
     /// A JWT in `Authorization: Bearer`, checked with these settings.
     Jwt(JwtConfig),
-    /// Anything the gateway does not read a credential from (cookie apiKey, mTLS, http
+    /// `mutualTLS`: a client certificate the listener verified.
+    Certificate,
+    /// Anything the gateway does not read a credential from (cookie apiKey, http
     /// basic/digest). Still a valid name in requirements: it stands for the gateway's default
     /// key, and its scopes count as a key's.
     Other,
@@ -77,14 +80,17 @@ impl Security {
         let mut scopes: Vec<String> = Vec::new();
         let mut requirements = Vec::new();
         for listed in effective.iter().filter(|listed| !listed.is_empty()) {
-            let mut requirement = Requirement { key: false, jwt: None };
+            let mut requirement = Requirement { key: false, jwt: None, client_certificate: false };
             for (name, names) in listed {
                 self.used.insert(name.clone());
-                if let Some(Scheme::Jwt(_)) = self.scheme(name) {
-                    add_all(requirement.jwt.get_or_insert_with(Vec::new), names);
-                } else {
-                    requirement.key = true;
-                    add_all(&mut scopes, names);
+                match self.scheme(name) {
+                    Some(Scheme::Jwt(_)) => add_all(requirement.jwt.get_or_insert_with(Vec::new), names),
+                    // OpenAPI gives mutualTLS no scopes; the plan's come with the caller.
+                    Some(Scheme::Certificate) => requirement.client_certificate = true,
+                    _ => {
+                        requirement.key = true;
+                        add_all(&mut scopes, names);
+                    }
                 }
             }
             if !requirements.contains(&requirement) {
@@ -258,7 +264,7 @@ fn classify(scheme: &Map<String, Value>, at: &str, problems: &mut Problems) -> O
             required_str(scheme, at, "openIdConnectUrl", problems)?;
             Some(Scheme::Jwt(JwtConfig::Missing))
         }
-        "mutualTLS" => Some(Scheme::Other),
+        "mutualTLS" => Some(Scheme::Certificate),
         other => {
             let expected = "apiKey, http, oauth2, openIdConnect or mutualTLS";
             problems.push(child(at, "type"), format!("unknown security scheme type {other:?}: expected {expected}"));

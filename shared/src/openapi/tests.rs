@@ -5,6 +5,7 @@ use crate::jwt::JwtSettings;
 use crate::model::{AuthSettings, FieldName, KeyLocation, Operation, Requirement};
 
 mod jwt;
+mod mtls;
 
 const PETSTORE_30_YAML: &str = include_str!("../../tests/fixtures/openapi/petstore-3.0.yaml");
 
@@ -58,10 +59,7 @@ fn petstore_3_0_yaml_imports_operations_auth_and_servers() {
     let update = operation(&api, "updatePet");
     assert_eq!((update.method.as_str(), update.path.as_str()), ("PUT", "/pet"));
     assert!(update.scopes.is_empty(), "OAuth2 scopes are the token's, not a key's plan's");
-    assert_eq!(
-        update.requirements,
-        [Requirement { key: false, jwt: Some(vec!["write:pets".into(), "read:pets".into()]) }]
-    );
+    assert_eq!(update.requirements, [Requirement::token(vec!["write:pets".into(), "read:pets".into()])]);
     assert_eq!(api.auth.jwt.as_ref().and_then(|jwt| jwt.issuer.as_deref()), Some("https://petstore3.swagger.io/"));
     assert!(!update.public);
     assert!(operation(&api, "findPetsByStatus").public);
@@ -85,7 +83,7 @@ fn museum_3_1_json_follows_path_item_refs_and_keeps_roles() {
     assert_eq!(operation(&api, "deleteSpecialEvent").scopes, ["curator"]);
     let tickets = operation(&api, "POST /tickets");
     assert_eq!(tickets.scopes, ["visitor"]);
-    let token = Requirement { key: false, jwt: Some(vec!["tickets:write".into()]) };
+    let token = Requirement::token(vec!["tickets:write".into()]);
     assert_eq!(tickets.requirements, [Requirement::KEY, token], "a key or a token");
     let discovery = "https://example.com/.well-known/openid-configuration";
     assert_eq!(api.auth.jwt, Some(JwtSettings::discovered(discovery)), "OpenID Connect discovers its keys");

@@ -1,11 +1,13 @@
 //! Deciding whether a request may pass: route, credential, key status, entitlement,
 //! lifecycle and limits — in that fixed order, ending in one [`Outcome`].
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response};
 
+use super::client_certificate::{certificate_hash, PresentedCertificate};
 use super::{append_headers, bearer, credential, limit_checks, refuse, Adapters, KnownCaller, Trace};
 use crate::entitlements::Identity;
 use crate::jwt::{self, JwtSettings};
@@ -115,7 +117,7 @@ const KEY_ONLY: &[Requirement] = &[Requirement::KEY];
 
 /// Who authenticated, borrowed from the request's [`KnownCaller`].
 struct Authenticated<'c> {
-    /// The key, or the OAuth client record a token was issued to.
+    /// The key, the OAuth client record a token was issued to, or the registered certificate.
     key: &'c Arc<Key>,
     identity: &'c Arc<Identity>,
     subject: Option<&'c str>,
@@ -123,7 +125,9 @@ struct Authenticated<'c> {
     by_token: bool,
 }
 
-/// A bearer JWT when the operation takes one and one is presented, else an API key.
+/// A bearer JWT when the operation takes one and one is presented; else the client
+/// certificate, when an alternative takes it alone and the connection has one (unless a key
+/// that the operation takes is presented too); else an API key. An alternative that needs a certificate is out of reach without one.
 async fn authenticate<'c, A: Adapters>(
     adapters: &A,
     request: &Request<Bytes>,
@@ -133,17 +137,28 @@ async fn authenticate<'c, A: Adapters>(
     outcome: &mut Outcome,
     caller: &'c mut KnownCaller,
 ) -> Result<Authenticated<'c>, Refusal> {
-    let alternatives = if operation.requirements.is_empty() { KEY_ONLY } else { &operation.requirements };
+    let declared = if operation.requirements.is_empty() { KEY_ONLY } else { &operation.requirements };
+    let certificate = request.extensions().get::<PresentedCertificate>();
+    let alternatives = reachable(declared, certificate.is_some())
+        .ok_or_else(|| refused(outcome, Outcome::Missing, "This operation needs a client certificate (mutual TLS)."))?;
     let takes_tokens = alternatives.iter().any(|r| r.jwt.is_some());
     let token = takes_tokens.then(|| bearer::presented(request.headers())).flatten();
-    let by_token = match (token, api.auth.jwt.as_ref()) {
-        (Some(raw), Some(settings)) => {
-            let requirement = authenticate_token(adapters, settings, alternatives, raw, now, outcome, caller).await?;
+    let by_token = match (token, api.auth.jwt.as_ref(), certificate) {
+        (Some(raw), Some(settings), _) => {
+            let requirement = authenticate_token(adapters, settings, &alternatives, raw, now, outcome, caller).await?;
             if requirement.key {
                 // Both credentials: the key names the caller; the token only had to hold.
                 authenticate_key(adapters, request, api, now, outcome, caller).await?;
             }
             !requirement.key
+        }
+        // A key sent beside the certificate is the caller's choice, where a key is taken.
+        (_, _, Some(certificate))
+            if alternatives.iter().any(Requirement::names_caller_by_certificate)
+                && !(alternatives.iter().any(|r| r.key) && key_presented(api, request)) =>
+        {
+            authenticate_certificate(adapters, certificate, now, outcome, caller).await?;
+            false
         }
         _ if alternatives.iter().any(|r| r.key) => {
             authenticate_key(adapters, request, api, now, outcome, caller).await?;
@@ -160,6 +175,45 @@ async fn authenticate<'c, A: Adapters>(
         return Err(unavailable(outcome));
     };
     Ok(Authenticated { key, identity, subject: caller.subject.as_deref(), by_token })
+}
+
+fn key_presented(api: &Api, request: &Request<Bytes>) -> bool {
+    credential::find(&api.auth, request.headers(), request.uri().query()).is_some()
+}
+
+/// The alternatives a request can meet: all of them with a client certificate, those that
+/// need none without one (`None` when that leaves nothing). Borrowed unless an alternative
+/// has to be dropped, so operations without mTLS allocate nothing here.
+fn reachable(declared: &[Requirement], has_certificate: bool) -> Option<Cow<'_, [Requirement]>> {
+    if has_certificate || !declared.iter().any(|r| r.client_certificate) {
+        return Some(Cow::Borrowed(declared));
+    }
+    let without: Vec<Requirement> = declared.iter().filter(|r| !r.client_certificate).cloned().collect();
+    (!without.is_empty()).then_some(Cow::Owned(without))
+}
+
+/// The app that registered the certificate's subject; its record and identity land in
+/// `caller`. The certificate itself was verified by the TLS layer.
+async fn authenticate_certificate<A: Adapters>(
+    adapters: &A,
+    certificate: &PresentedCertificate,
+    now: UnixMillis,
+    outcome: &mut Outcome,
+    caller: &mut KnownCaller,
+) -> Result<(), Refusal> {
+    let key = match adapters.read_model().key(&certificate_hash(&certificate.subject)).await {
+        Ok(Some(key)) => &*caller.key.insert(key),
+        // The subject is no secret (the CA vouched for it), and naming it is what its owner
+        // needs to register it.
+        Ok(None) => {
+            let detail = format!("No app has registered the client certificate subject {:?}.", &*certificate.subject);
+            return Err(refused(outcome, Outcome::Forbidden, &detail));
+        }
+        Err(_) => return Err(unavailable(outcome)),
+    };
+    check_status(key, now, outcome, "client certificate registration")?;
+    caller.identity = Some(identity_of(adapters, &key.app_id, outcome).await?);
+    Ok(())
 }
 
 /// The token's checks, then the scopes of an alternative that takes it, then the OAuth

@@ -121,8 +121,8 @@ mod tests {
 
     #[test]
     fn scopes_pick_the_first_alternative_that_fits() {
-        let read = Requirement { key: false, jwt: Some(vec!["pets:read".into()]) };
-        let admin = Requirement { key: false, jwt: Some(vec!["pets:admin".into()]) };
+        let read = Requirement::token(vec!["pets:read".into()]);
+        let admin = Requirement::token(vec!["pets:admin".into()]);
         let both = [admin.clone(), read.clone()];
         assert_eq!(chosen_requirement(&both, &["pets:read".into()]), Ok(&read));
         assert_eq!(

@@ -109,6 +109,7 @@ mod tests {
             last_used_at: None,
             limits,
             oauth_client: None,
+            client_certificate: None,
         })
     }
 

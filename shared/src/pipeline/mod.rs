@@ -6,6 +6,7 @@
 
 mod admit;
 mod bearer;
+pub mod client_certificate;
 pub mod cors;
 mod credential;
 pub mod forward;

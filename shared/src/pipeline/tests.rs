@@ -31,6 +31,7 @@ use crate::usage::UsageEvent;
 use crate::verdict::Outcome;
 
 mod bearer;
+mod mtls;
 
 const NOW: i64 = 1_800_000_000_000;
 const PORTAL: &str = "http://portal.test";
@@ -204,6 +205,7 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
         last_used_at: None,
         limits: vec![],
         oauth_client: None,
+        client_certificate: None,
     };
     let grant = Grant {
         product_id: "prd".into(),

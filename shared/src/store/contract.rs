@@ -55,6 +55,7 @@ pub fn key(id: &str, app_id: &str, secret: &str) -> Key {
         last_used_at: None,
         limits: vec![],
         oauth_client: None,
+        client_certificate: None,
     }
 }
 

@@ -91,6 +91,7 @@ impl StoredKey {
             last_used_at: None,
             limits: self.limits.to_vec(),
             oauth_client: None,
+            client_certificate: None,
         }
     }
 }

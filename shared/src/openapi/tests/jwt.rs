@@ -16,7 +16,7 @@ fn jwt_block() -> Value {
 }
 
 fn token_requirement() -> Vec<Requirement> {
-    vec![Requirement { key: false, jwt: Some(vec!["read".into()]) }]
+    vec![Requirement::token(vec!["read".into()])]
 }
 
 #[test]
@@ -80,8 +80,11 @@ fn and_between_schemes_and_or_between_alternatives_are_kept() {
     let paths = json!({ "/both": { "get": { "security": [{ "k": [], "t": ["w"] }] } },
                         "/either": { "get": { "security": [{ "k": ["plan"] }, { "t": ["r"] }] } } });
     let api = imported(&doc(paths, schemes));
-    assert_eq!(operation(&api, "GET /both").requirements, [Requirement { key: true, jwt: Some(vec!["w".into()]) }]);
+    assert_eq!(
+        operation(&api, "GET /both").requirements,
+        [Requirement { key: true, jwt: Some(vec!["w".into()]), client_certificate: false }]
+    );
     let either = operation(&api, "GET /either");
-    assert_eq!(either.requirements, [Requirement::KEY, Requirement { key: false, jwt: Some(vec!["r".into()]) }]);
+    assert_eq!(either.requirements, [Requirement::KEY, Requirement::token(vec!["r".into()])]);
     assert_eq!(either.scopes, ["plan"], "a key's plan scopes stay apart from token scopes");
 }

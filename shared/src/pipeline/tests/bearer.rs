@@ -61,7 +61,7 @@ fn token_gateway(client: &str) -> Gateway<Fakes> {
     api.auth.jwt = Some(settings());
     api.cache.enabled = false;
     for op in &mut api.operations {
-        op.requirements = vec![Requirement::KEY, Requirement { key: false, jwt: Some(vec!["pets:read".into()]) }];
+        op.requirements = vec![Requirement::KEY, Requirement::token(vec!["pets:read".into()])];
     }
     gw.adapters.routes = Arc::new(RouteTable::new([api]));
     gw.adapters.key.hash = client_hash(ISSUER, client);
