@@ -3,7 +3,7 @@
 
 use gatehouse_core::keys::{check_key, KeyCheck};
 use gatehouse_core::limits::LimitPolicy;
-use gatehouse_core::model::{Key, KeyStatus, OAuthClient, Subscription, SubscriptionStatus};
+use gatehouse_core::model::{ClientCertificate, Key, KeyStatus, OAuthClient, Subscription, SubscriptionStatus};
 use gatehouse_core::time::UnixMillis;
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +42,9 @@ pub struct KeyView {
     /// the JWTs it stands for carry this issuer and client id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oauth_client: Option<OAuthClient>,
+    /// Set when the record is a client certificate subject registered on the app (mTLS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<ClientCertificate>,
 }
 
 impl KeyView {
@@ -61,6 +64,7 @@ impl KeyView {
             last_used_at: key.last_used_at,
             limits: key.limits.clone(),
             oauth_client: key.oauth_client.clone(),
+            client_certificate: key.client_certificate.clone(),
         }
     }
 

@@ -208,3 +208,31 @@ async fn an_admin_registers_an_oauth_client_that_the_developer_sees_on_the_app_a
     let row = &app_page.html[listed..row_end];
     assert!(!row.contains("Rotate") && row.contains("Revoke"), "a registration is revoked, never rotated: {row}");
 }
+
+#[tokio::test]
+async fn an_admin_registers_a_client_certificate_that_the_developer_sees_on_the_app_and_can_revoke() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let h = Harness::with_outbox(dir.path());
+    let (api_id, plan_id) = catalogue(&h).await;
+    let ada = sign_up(&h, dir.path(), "ada@example.com").await;
+    get_key(&h, &ada, &api_id, &plan_id).await;
+    let (jar, _) = admin(&h, TOKEN).await;
+    let page = h.browse("GET", "/admin", &jar.header(), &[]).await;
+    let at = page.html.find("id=\"certificate-app\"").expect("the certificate form");
+    let at = at + page.html[at..].find("<option value=\"").expect("an app to choose");
+    let app_id: String = page.html[at + 15..].chars().take_while(|c| *c != '"').collect();
+    let csrf = hidden(&page.html, "csrf");
+    let form = [("csrf", csrf.as_str()), ("app_id", &app_id), ("subject", " CN=billing,O=Partner A ")];
+    assert_eq!(h.browse("POST", "/admin/client-certificates", &jar.header(), &form).await.status, 303);
+    assert_eq!(h.browse("POST", "/admin/client-certificates", &jar.header(), &form).await.status, 409, "once");
+    let malformed = [("csrf", csrf.as_str()), ("app_id", &app_id), ("subject", "billing")];
+    assert_eq!(h.browse("POST", "/admin/client-certificates", &jar.header(), &malformed).await.status, 422);
+    let forged = [("csrf", "x"), ("app_id", &app_id), ("subject", "CN=other")];
+    assert_eq!(h.browse("POST", "/admin/client-certificates", &jar.header(), &forged).await.status, 403);
+
+    let app_page = h.browse("GET", &format!("/apps/{app_id}"), &ada.header(), &[]).await;
+    let listed = app_page.html.find("client certificate CN=billing,O=Partner A").expect("the subject is listed");
+    let row_end = app_page.html[listed..].find("</tr>").map_or(app_page.html.len(), |end| listed + end);
+    let row = &app_page.html[listed..row_end];
+    assert!(!row.contains("Rotate") && row.contains("Revoke"), "a registration is revoked, never rotated: {row}");
+}

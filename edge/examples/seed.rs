@@ -2,7 +2,8 @@
 //! the records have exactly the shapes the control plane publishes:
 //! `{"kv": {<kv key>: <json text>}, "secrets": {<who>: <api key>}}`.
 //! The upstream URL is the placeholder `__UPSTREAM__`, the identity provider's `__IDP__`; the
-//! harness substitutes its servers'. `jwt` says what the harness's tokens must carry.
+//! harness substitutes its servers'. `jwt` says what the harness's tokens must carry, `mtls`
+//! which certificate subject is registered.
 //!
 //! Run: `cargo run -q -p gatehouse-edge --example seed > seed.json`.
 #![allow(clippy::unwrap_used)]
@@ -17,8 +18,10 @@ use gatehouse_core::keys::{self, KeyEnv, RANDOM_BYTES};
 use gatehouse_core::lifecycle::Lifecycle;
 use gatehouse_core::limits::{FailureMode, LimitKind, LimitPolicy, LimitScope, QuotaWindow};
 use gatehouse_core::model::{
-    Api, AuthSettings, CacheSettings, Key, KeyStatus, OAuthClient, Operation, Requirement, UpstreamSettings,
+    Api, AuthSettings, CacheSettings, ClientCertificate, Key, KeyStatus, OAuthClient, Operation, Requirement,
+    UpstreamSettings,
 };
+use gatehouse_core::pipeline::client_certificate::certificate_hash;
 use gatehouse_edge::layout;
 use serde_json::json;
 
@@ -149,6 +152,43 @@ fn client_record(issuer: &str, id: &str) -> Key {
         last_used_at: None,
         limits: vec![],
         oauth_client: Some(OAuthClient { issuer: issuer.into(), client_id: CLIENT.into() }),
+        client_certificate: None,
+    }
+}
+
+/// The client certificate subject registered on `app_partner` (mtls.test.mjs presents it in
+/// `cf.tlsClientAuth`, as Cloudflare would after verifying the certificate).
+const PARTNER_SUBJECT: &str = "CN=billing,O=Partner A";
+
+/// `api_mtls`: `/orders` takes the partner's certificate alone, `/either` a certificate or a
+/// key.
+fn mtls_api() -> Api {
+    let certificate = Requirement { key: false, jwt: None, client_certificate: true };
+    let orders = Operation { requirements: vec![certificate.clone()], ..op("orders", "/orders", false) };
+    let either = Operation { requirements: vec![certificate, Requirement::KEY], ..op("either", "/either", false) };
+    let mut api = api("api_mtls", "/mtls", Lifecycle::Published { published_at: T0 }, vec![orders, either]);
+    api.cache.enabled = false;
+    api
+}
+
+/// The partner's registration: a key record found by [`certificate_hash`] of its subject.
+fn certificate_record() -> Key {
+    Key {
+        id: "key_partner_cert".into(),
+        app_id: "app_partner".into(),
+        name: "Partner A billing".into(),
+        hash: certificate_hash(PARTNER_SUBJECT),
+        display_prefix: "mtls:".into(),
+        last4: "er A".into(),
+        status: KeyStatus::Active,
+        created_at: T0,
+        expires_at: None,
+        grace_until: None,
+        replaced_by: None,
+        last_used_at: None,
+        limits: vec![],
+        oauth_client: None,
+        client_certificate: Some(ClientCertificate { subject: PARTNER_SUBJECT.into() }),
     }
 }
 
@@ -215,6 +255,7 @@ fn main() {
     let token_apis = token_apis();
     let mut token_grants: Vec<Grant> = token_apis.iter().map(|api| grant(&api.id, vec![])).collect();
     apis.extend(token_apis);
+    apis.push(mtls_api());
     let everything = || vec![grant("api_pets", vec![]), grant("api_old", vec![]), grant("api_gone", vec![])];
     let daily = |limit| LimitPolicy {
         name: "daily".into(),
@@ -266,6 +307,8 @@ fn main() {
         ("nogrant", vec![]),
         // A key for the operation that takes a key or a token.
         ("jwtkey", vec![grant("api_jwt", vec![])]),
+        // The partner's app: its key, and its certificate registration below.
+        ("partner", vec![grant("api_mtls", vec![])]),
     ];
 
     let mut kv = BTreeMap::new();
@@ -309,6 +352,10 @@ fn main() {
     for client in [client_record(ISSUER, "key_oauth_idp"), client_record(OIDC_ISSUER, "key_oauth_oidc")] {
         kv.insert(layout::key_record(&client.hash), serde_json::to_string(&client).unwrap());
     }
+    let partner = certificate_record();
+    kv.insert(layout::key_record(&partner.hash), serde_json::to_string(&partner).unwrap());
     let jwt = json!({ "issuer": ISSUER, "oidc_issuer": OIDC_ISSUER, "client": CLIENT, "hs256_secret": HS256_SECRET });
-    println!("{}", serde_json::to_string_pretty(&json!({ "kv": kv, "secrets": secrets, "jwt": jwt })).unwrap());
+    let mtls = json!({ "subject": PARTNER_SUBJECT });
+    let seed = json!({ "kv": kv, "secrets": secrets, "jwt": jwt, "mtls": mtls });
+    println!("{}", serde_json::to_string_pretty(&seed).unwrap());
 }

@@ -10,6 +10,7 @@
 //! The modules at the top level are pure (no JS, no I/O) and are unit-tested on the host; the
 //! [`worker`] module binds them to the Workers runtime and exists only on `wasm32`.
 
+pub mod client_certificate;
 pub mod key_sets;
 pub mod layout;
 pub mod purged;

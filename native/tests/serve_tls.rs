@@ -38,7 +38,9 @@ async fn publish(h: &Harness, name: &str, base: &str, url: &str) {
 /// The gateway's TLS from a fresh leaf of `ca` for localhost, written into `dir`.
 fn gateway_tls(ca: &TestCa, dir: &std::path::Path, client_ca: Option<std::path::PathBuf>) -> ServerTls {
     let (cert, key) = ca.leaf(&["localhost", "127.0.0.1"], "gateway").write(dir, "gateway");
-    ServerTls::load(&TlsFiles { tls_cert: Some(cert), tls_key: Some(key), client_ca }).unwrap().unwrap()
+    ServerTls::load(&TlsFiles { tls_cert: Some(cert), tls_key: Some(key), client_ca, ..TlsFiles::default() })
+        .unwrap()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

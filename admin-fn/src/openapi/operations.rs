@@ -13,6 +13,7 @@ use crate::routes::account::DeveloperExport;
 use crate::routes::apis::{ApiPatch, LifecycleRequest, NewApi, PurgeRequest, Purged};
 use crate::routes::callers::{Callers, CallersQuery};
 use crate::routes::catalog::{PlanBody, ProductBody};
+use crate::routes::client_certificates::NewClientCertificate;
 use crate::routes::config_doc::{ApplyReport, ConfigDocument};
 use crate::routes::developers::{AppBody, DeveloperBody};
 use crate::routes::ingest::Receipt;
@@ -186,6 +187,16 @@ fn keys(d: &mut Doc) {
         "Register an OAuth client: its JWTs then call as this app (listed, disabled and revoked as a key)",
     )
     .body::<NewOAuthClient>()
+    .created::<KeyView>()
+    .tagged()
+    .errors(&[409])
+    .add();
+    d.op(
+        Method::POST,
+        "/v1/apps/{id}/client-certificates",
+        "Register a client certificate subject (mTLS): calls with that certificate then call as this app",
+    )
+    .body::<NewClientCertificate>()
     .created::<KeyView>()
     .tagged()
     .errors(&[409])

@@ -22,7 +22,7 @@ use crate::auth::admin_actor;
 use crate::error::AdminError;
 use crate::preconditions::IfMatch;
 use crate::publisher::Publisher;
-use crate::routes::{apis, oauth_clients, subscriptions};
+use crate::routes::{apis, client_certificates, oauth_clients, subscriptions};
 use crate::state::AdminState;
 
 #[derive(Template)]
@@ -252,6 +252,34 @@ pub(crate) async fn register_client<R: Repo, P: Publisher>(
     };
     let (issuer, client_id) = (form.issuer.trim(), form.client_id.trim());
     match oauth_clients::register_client(&s, &current.actor(), &form.app_id, issuer, client_id, None).await {
+        Ok(_) => Redirect::to("/admin").into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CertificateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    app_id: String,
+    #[serde(default)]
+    subject: String,
+}
+
+/// `POST /admin/client-certificates`: registers a client certificate subject on an app, as
+/// `POST /v1/apps/{id}/client-certificates` does.
+pub(crate) async fn register_certificate<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
+    Form(form): Form<CertificateForm>,
+) -> Response {
+    let current = match admin_posting(&s, &headers, &form.csrf).await {
+        Ok(current) => current,
+        Err(response) => return response,
+    };
+    let subject = form.subject.trim();
+    match client_certificates::register_certificate(&s, &current.actor(), &form.app_id, subject, None).await {
         Ok(_) => Redirect::to("/admin").into_response(),
         Err(e) => failed(e),
     }

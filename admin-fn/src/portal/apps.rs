@@ -113,16 +113,21 @@ impl KeyLine {
         KeyLine {
             id: key.id.clone(),
             name: key.name.clone(),
-            shown: match &key.oauth_client {
-                Some(client) => format!("OAuth client {} of {}", client.client_id, client.issuer),
-                None => format!("{}…{}", key.display_prefix, key.last4),
+            shown: match (&key.oauth_client, &key.client_certificate) {
+                (Some(client), _) => format!("OAuth client {} of {}", client.client_id, client.issuer),
+                (_, Some(certificate)) => format!("client certificate {}", certificate.subject),
+                _ => format!("{}…{}", key.display_prefix, key.last4),
             },
             status,
             created: date(key.created_at),
             last_used: key.last_used_at.map_or_else(|| "never".to_owned(), gatehouse_core::time::rfc3339),
             grace_until: key.grace_until.map(gatehouse_core::time::rfc3339),
-            // A client registration is replaced by registering the new client id, never rotated.
-            rotatable: check == KeyCheck::Active && key.replaced_by.is_none() && key.oauth_client.is_none(),
+            // A registration is replaced by registering the new client id or subject, never
+            // rotated.
+            rotatable: check == KeyCheck::Active
+                && key.replaced_by.is_none()
+                && key.oauth_client.is_none()
+                && key.client_certificate.is_none(),
             revocable: key.status != KeyStatus::Revoked,
         }
     }

@@ -53,6 +53,7 @@ pub(crate) fn router<R: Repo, P: Publisher>(state: &AdminState<R, P>) -> Router<
         .route("/admin/subscriptions/{id}", post(admin::decide::<R, P>))
         .route("/admin/apis/{id}/lifecycle", post(admin::lifecycle::<R, P>))
         .route("/admin/oauth-clients", post(admin::register_client::<R, P>))
+        .route("/admin/client-certificates", post(admin::register_certificate::<R, P>))
         .route("/usage.csv", get(usage::csv::<R, P>))
         .route("/signin", get(signin::form::<R, P>).post(signin::send_link::<R, P>))
         .route("/signin/verify", get(signin::confirm::<R, P>).post(signin::verify::<R, P>))

@@ -129,7 +129,7 @@ pub(crate) async fn create_key<R: Repo, P: Publisher>(
     .await
 }
 
-/// Writes a new credential record (a key, or an OAuth client's registration) for `app`, made
+/// Writes a new credential record (a key, or an OAuth client's or certificate's registration) for `app`, made
 /// by `make` on each attempt: the one guard for both. The owner's record is written
 /// back unchanged with it, over the version read: if the account is closed in between, the
 /// write fails and is tried again on the closed record, which refuses. So no credential is
@@ -193,6 +193,11 @@ pub(crate) async fn rotate_key<R: Repo, P: Publisher>(
         if old.oauth_client.is_some() {
             return Err(AdminError::conflict(
                 "an OAuth client registration is not rotated: register the new client id",
+            ));
+        }
+        if old.client_certificate.is_some() {
+            return Err(AdminError::conflict(
+                "a client certificate registration is not rotated: register the new subject",
             ));
         }
         if check_key(old, now) != KeyCheck::Active || old.replaced_by.is_some() {

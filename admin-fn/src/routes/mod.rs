@@ -13,6 +13,7 @@ pub(crate) mod account;
 pub(crate) mod apis;
 pub(crate) mod callers;
 pub(crate) mod catalog;
+pub(crate) mod client_certificates;
 pub(crate) mod config;
 pub(crate) mod config_doc;
 mod config_shape;
@@ -21,6 +22,7 @@ pub(crate) mod ingest;
 pub(crate) mod keys;
 pub(crate) mod meta;
 pub(crate) mod oauth_clients;
+mod registrations;
 pub(crate) mod subscriptions;
 pub(crate) mod usage;
 pub(crate) mod validate;
@@ -54,6 +56,7 @@ pub(crate) fn admin<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     all.extend(subscriptions::routes());
     all.extend(keys::routes());
     all.extend(oauth_clients::routes());
+    all.extend(client_certificates::routes());
     all.extend(usage::routes());
     all.extend(config::routes());
     all

@@ -1,26 +1,23 @@
 //! OAuth clients registered on apps: an identity provider's client id, so that the access
-//! tokens it obtains call an API as the app, under the app's plans, limits and usage. The
-//! registration is stored as a credential record beside the app's keys (see
-//! [`gatehouse_core::jwt::client_hash`]); it is listed, disabled, enabled and revoked with
-//! them, and never rotated.
+//! tokens it obtains call an API as the app, under the app's plans, limits and usage (see
+//! [`super::registrations`] for how the registration is kept).
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::Json;
-use gatehouse_core::ids::IdKind;
 use gatehouse_core::jwt::{client_hash, ANY_CLIENT};
-use gatehouse_core::model::{App, Key, KeyStatus, OAuthClient};
-use gatehouse_core::store::{Repo, StoreError};
+use gatehouse_core::model::{App, Key, OAuthClient};
+use gatehouse_core::store::Repo;
 use serde::Deserialize;
 
-use super::keys::add_credential;
+use super::registrations::{self, Registered};
 use super::{route, validate, Route};
 use crate::auth::Actor;
 use crate::error::{AdminError, FieldError};
 use crate::extract::{Id, JsonBody};
 use crate::preconditions::Tagged;
 use crate::publisher::Publisher;
-use crate::state::{etag_of, fresh_id, AdminState};
+use crate::state::{etag_of, AdminState};
 use crate::views::KeyView;
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
@@ -77,8 +74,6 @@ pub(crate) async fn register_client<R: Repo, P: Publisher>(
         }
     }
     AdminError::check(errors)?;
-    let now = s.now();
-    let client = OAuthClient { issuer: issuer.to_owned(), client_id: client_id.to_owned() };
     let name = name.map_or_else(
         || match client_id {
             ANY_CLIENT => format!("any client of {issuer}"),
@@ -86,38 +81,9 @@ pub(crate) async fn register_client<R: Repo, P: Publisher>(
         },
         str::to_owned,
     );
-    let hash = client_hash(issuer, client_id);
-    add_credential(s, actor, "oauth_client.register", &app, || {
-        let key = Key {
-            id: fresh_id(IdKind::Key)?,
-            app_id: app_id.to_owned(),
-            name: name.clone(),
-            hash: hash.clone(),
-            display_prefix: "oauth:".into(),
-            last4: last_chars(client_id, 4).to_owned(),
-            status: KeyStatus::Active,
-            created_at: now,
-            expires_at: None,
-            grace_until: None,
-            replaced_by: None,
-            last_used_at: None,
-            limits: Vec::new(),
-            oauth_client: Some(client.clone()),
-        };
-        Ok((key, ()))
-    })
-    .await
-    .map(|(key, ())| key)
-    .map_err(|e| match e {
-        AdminError::Store(StoreError::Conflict(_)) => {
-            AdminError::conflict("this issuer's client id is registered already, on this app or another")
-        }
-        other => other,
-    })
-}
-
-/// The last `n` characters of `text` (all of it when shorter), on a character boundary.
-fn last_chars(text: &str, n: usize) -> &str {
-    let start = text.char_indices().rev().nth(n - 1).map_or(0, |(at, _)| at);
-    &text[start..]
+    let client = OAuthClient { issuer: issuer.to_owned(), client_id: client_id.to_owned() };
+    let record = (client_hash(issuer, client_id), name);
+    let taken = "this issuer's client id is registered already, on this app or another";
+    registrations::register(s, actor, "oauth_client.register", &app, record, Registered::OAuthClient(client), taken)
+        .await
 }

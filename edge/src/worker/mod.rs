@@ -20,6 +20,7 @@ use gatehouse_core::pipeline::{Adapters, Gateway};
 use gatehouse_core::problem::{Problem, ProblemKind};
 use worker::{event, Context, Env, Method, Request, Response, Result};
 
+use crate::client_certificate;
 use crate::layout::{names, test_hooks_enabled, test_limiter_object, PURGES_PATH, REVOCATIONS_PATH};
 
 #[event(fetch)]
@@ -43,7 +44,14 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         // Misconfigured: refuse (fail closed) and say nothing about which setting.
         Err(_) => return convert::to_worker(Problem::new(ProblemKind::ServiceUnavailable).into_response()),
     };
+    // Read before the request is converted: `cf` is the platform's, not a header a client sets.
+    let certificate = req.cf().and_then(|cf| cf.tls_client_auth()).and_then(|auth| {
+        client_certificate::verified(&auth.cert_presented(), &auth.cert_verified(), &auth.cert_subject_dn_rfc2253())
+    });
     let mut request = convert::to_http(req).await?;
+    if let Some(certificate) = certificate {
+        request.extensions_mut().insert(certificate);
+    }
     // The client as Cloudflare saw it (it overwrites any client-sent CF-Connecting-IP): the
     // peer whose forwarding fields the core believes only if it is a trusted proxy.
     let https = request.uri().scheme_str() == Some("https");

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::fields::field_names;
 use super::toml_errors::{self, Overrides};
-pub use crate::tls::TlsFiles;
+pub use crate::tls::{ClientAuth, TlsFiles};
 
 /// The whole file. Sections and their keys are documented in docs/serve.md.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -39,6 +39,9 @@ pub struct GatewaySection {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub client_ca: Option<PathBuf>,
+    /// With `client_ca`: `required` (no certificate, no connection) or `optional` (operations
+    /// that need one refuse clients without it).
+    pub client_auth: ClientAuth,
     /// Proxies in front of the gateway whose `X-Forwarded-*`/`Forwarded` fields are believed:
     /// addresses or CIDR ranges, separated by commas or spaces. Empty: none.
     pub trusted_proxies: String,
@@ -56,6 +59,7 @@ pub struct AdminSection {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub client_ca: Option<PathBuf>,
+    pub client_auth: ClientAuth,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -128,6 +132,7 @@ impl Default for GatewaySection {
             tls_cert: None,
             tls_key: None,
             client_ca: None,
+            client_auth: ClientAuth::Required,
             trusted_proxies: String::new(),
         }
     }
@@ -142,6 +147,7 @@ impl Default for AdminSection {
             tls_cert: None,
             tls_key: None,
             client_ca: None,
+            client_auth: ClientAuth::Required,
         }
     }
 }
@@ -215,13 +221,23 @@ pub fn overrides(lookup: impl Fn(&str) -> Option<String>) -> Overrides {
 
 impl GatewaySection {
     pub fn tls(&self) -> TlsFiles {
-        TlsFiles { tls_cert: self.tls_cert.clone(), tls_key: self.tls_key.clone(), client_ca: self.client_ca.clone() }
+        TlsFiles {
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            client_ca: self.client_ca.clone(),
+            client_auth: self.client_auth,
+        }
     }
 }
 
 impl AdminSection {
     pub fn tls(&self) -> TlsFiles {
-        TlsFiles { tls_cert: self.tls_cert.clone(), tls_key: self.tls_key.clone(), client_ca: self.client_ca.clone() }
+        TlsFiles {
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            client_ca: self.client_ca.clone(),
+            client_auth: self.client_auth,
+        }
     }
 }
 
@@ -276,10 +292,13 @@ mod tests {
                 ("GATEHOUSE_GATEWAY_TLS_KEY", "/etc/key.pem"),
                 ("GATEHOUSE_LOG_FORMAT", "text"),
                 ("GATEHOUSE_CONNECTIONS_PER_IP", "3"),
+                ("GATEHOUSE_GATEWAY_CLIENT_AUTH", "optional"),
                 ("GATEHOUSE_ADMIN_TOKEN", "not a setting"),
             ]),
         )
         .expect("valid");
+        assert_eq!(config.gateway.client_auth, ClientAuth::Optional);
+        assert_eq!(config.admin.client_auth, ClientAuth::Required, "the default");
         assert_eq!(config.gateway.addr.port(), 8443);
         assert_eq!(config.gateway.tls_key, Some(PathBuf::from("/etc/key.pem")));
         assert_eq!(config.log.format, LogFormat::Text);
@@ -288,11 +307,12 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_bad_values_are_all_reported_with_their_lines() {
-        let text = "[gateway]\naddr = \"nowhere\"\ntls_cert = \"c.pem\"\n\n[log]\nformat = \"xml\"\ncolour = true\n";
+        let text = "[gateway]\naddr = \"nowhere\"\ntls_cert = \"c.pem\"\nclient_auth = \"sometimes\"\n\n[log]\nformat = \"xml\"\ncolour = true\n";
         let errors = ServeConfig::parse(text, env(&[])).expect_err("invalid");
         assert!(errors.iter().any(|e| e.starts_with("line 2:")), "{errors:?}");
-        assert!(errors.iter().any(|e| e.starts_with("line 6:")), "{errors:?}");
-        assert!(errors.iter().any(|e| e.starts_with("line 7:") && e.contains("colour")), "{errors:?}");
+        assert!(errors.iter().any(|e| e.starts_with("line 4:") && e.contains("optional")), "{errors:?}");
+        assert!(errors.iter().any(|e| e.starts_with("line 7:")), "{errors:?}");
+        assert!(errors.iter().any(|e| e.starts_with("line 8:") && e.contains("colour")), "{errors:?}");
     }
 
     /// The README's "Running in production" file is a valid config, with what it says.

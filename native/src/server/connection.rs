@@ -19,6 +19,7 @@ use super::{refusal_response, Handler, Limits, Stop};
 use crate::deadline::Deadline;
 use crate::http1::chunked::ChunkedDecoder;
 use crate::http1::{has_body, FramingError, COPY_BODY_BYTES};
+use gatehouse_core::pipeline::client_certificate::PresentedCertificate;
 
 /// The read buffer always offers at least this much room, so one read takes a typical request.
 const MIN_READ_ROOM: usize = 4 * 1024;
@@ -46,6 +47,8 @@ pub(super) struct Connection<S> {
     request: Request<Bytes>,
     limits: Limits,
     peer: SocketAddr,
+    /// The client certificate the TLS handshake verified, given to each request.
+    certificate: Option<PresentedCertificate>,
     stop: Arc<Stop>,
     /// Registered with `stop` when the connection starts, so waiting on it costs nothing more.
     stopped: Pin<Box<OwnedNotified>>,
@@ -76,9 +79,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             timer: Deadline::new(Instant::now() + limits.read_timeout),
             limits,
             peer,
+            certificate: None,
             stop,
             stopped,
         }
+    }
+
+    /// The connection's verified client certificate (mTLS), for every request on it.
+    pub(super) fn with_certificate(mut self, certificate: Option<PresentedCertificate>) -> Self {
+        self.certificate = certificate;
+        self
     }
 
     pub(super) async fn run<H: Handler>(mut self, handler: &H) {
@@ -97,6 +107,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             *self.request.body_mut() = body;
             let head_request = self.request.method() == Method::HEAD;
             let confirm_keep_alive = keep_alive && self.request.version() == Version::HTTP_10;
+            if let Some(certificate) = &self.certificate {
+                self.request.extensions_mut().insert(certificate.clone());
+            }
             let response = handler.respond(&mut self.request, self.peer).await;
             let close = !keep_alive || self.shutting_down();
             let exchange = Exchange { head_request, close, confirm_keep_alive };

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use gatehouse_core::pipeline::client_certificate::PresentedCertificate;
 use gatehouse_core::pipeline::too_large;
 use gatehouse_core::problem::{Problem, ProblemKind};
 use http::header::{CONNECTION, HOST, TRANSFER_ENCODING, UPGRADE};
@@ -34,8 +35,14 @@ const MAX_CONCURRENT_STREAMS: u32 = 100;
 /// Serves one HTTP/2 connection until the client closes it, it has been idle (no stream open)
 /// for the idle timeout, or the server stops; the last two send GOAWAY and let open streams
 /// finish first.
-pub(super) async fn serve<H, S>(stream: S, peer: SocketAddr, handler: Arc<H>, limits: Limits, stop: Arc<Stop>)
-where
+pub(super) async fn serve<H, S>(
+    stream: S,
+    peer: SocketAddr,
+    certificate: Option<PresentedCertificate>,
+    handler: Arc<H>,
+    limits: Limits,
+    stop: Arc<Stop>,
+) where
     H: Handler,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -44,6 +51,10 @@ where
     let seen = Arc::clone(&activity);
     let service = service_fn(move |request: Request<Incoming>| {
         let (handler, seen) = (Arc::clone(&handler), Arc::clone(&seen));
+        let mut request = request;
+        if let Some(certificate) = &certificate {
+            request.extensions_mut().insert(certificate.clone());
+        }
         async move {
             let _busy = seen.begin();
             Ok::<_, Infallible>(answer(&*handler, request, peer, max_body).await)

@@ -157,10 +157,11 @@ async fn serve_connection<H: Handler>(
         Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),
         Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
     };
+    let certificate = crate::tls::client_certificate(stream.get_ref().1);
     if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-        h2::serve(stream, peer, handler, limits, stop).await;
+        h2::serve(stream, peer, certificate, handler, limits, stop).await;
     } else {
-        Connection::new(stream, peer, limits, stop).run(&*handler).await;
+        Connection::new(stream, peer, limits, stop).with_certificate(certificate).run(&*handler).await;
     }
 }
 

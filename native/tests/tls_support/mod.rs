@@ -48,6 +48,19 @@ impl TestCa {
         Leaf { cert: cert.pem(), key: key.serialize_pem() }
     }
 
+    /// A client certificate whose subject is `CN=<cn>,O=<org>` in RFC 4514 form (the
+    /// organisation comes first in the certificate; RFC 4514 prints the last part first).
+    pub fn client(&self, org: &str, cn: &str) -> Leaf {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        // rcgen's default name holds a CN already, which a push would replace in its place.
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params.distinguished_name.push(DnType::OrganizationName, org);
+        params.distinguished_name.push(DnType::CommonName, cn);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        Leaf { cert: cert.pem(), key: key.serialize_pem() }
+    }
+
     pub fn write(&self, dir: &Path, name: &str) -> PathBuf {
         let path = dir.join(name);
         std::fs::write(&path, &self.pem).unwrap();

@@ -15,7 +15,7 @@ fn mutual_tls_alone_or_beside_a_key_becomes_a_certificate_requirement() {
     } } });
     let api = imported(&doc(paths, schemes));
     let certificate = Requirement { key: false, jwt: None, client_certificate: true };
-    assert_eq!(operation(&api, "GET /partner").requirements, [certificate.clone()]);
+    assert_eq!(operation(&api, "GET /partner").requirements, std::slice::from_ref(&certificate));
     let both = operation(&api, "GET /both");
     assert_eq!(both.requirements, [Requirement { key: true, jwt: None, client_certificate: true }]);
     assert_eq!(both.scopes, ["read"], "the key's scopes stay the plan's");
