@@ -18,7 +18,7 @@ use gatehouse_core::cache::PurgeSelector;
 use gatehouse_core::entitlements::compile_identity;
 use gatehouse_core::keys::KeyHash;
 use gatehouse_core::lifecycle::Lifecycle;
-use gatehouse_core::model::{Api, App, Developer, Key, KeyStatus, Plan, Product, Subscription};
+use gatehouse_core::model::{AccessRequest, Api, App, Developer, Key, KeyStatus, Plan, Product, Subscription};
 use gatehouse_core::revocation::RevocationNotice;
 use gatehouse_core::signing::{sign, SIGNATURE_HEADER};
 use gatehouse_core::store::{EntityKind, Repo, StoreError};
@@ -114,6 +114,11 @@ impl<R: Repo> KvPublisher<R> {
                 Err(e) => return Err(store_failed(e)),
             },
             EntityKind::App => self.identities(vec![change.id.clone()]).await?,
+            EntityKind::AccessRequest => match self.repo.get::<AccessRequest>(&change.id).await {
+                Ok(request) => self.identities(vec![request.app_id]).await?,
+                Err(StoreError::NotFound) => Vec::new(),
+                Err(e) => return Err(store_failed(e)),
+            },
             // The portal's own records: the edge never reads them.
             EntityKind::ApiCard | EntityKind::SignInLink | EntityKind::Session | EntityKind::Throttle => Vec::new(),
             EntityKind::Developer => {
@@ -151,7 +156,9 @@ impl<R: Repo> KvPublisher<R> {
             };
             let developer: Developer = self.repo.get(&app.developer_id).await.map_err(store_failed)?;
             let subs: Vec<Subscription> = self.repo.list(Some(&app.id)).await.map_err(store_failed)?;
-            let identity = compile_identity(&app, &developer, &subs, &products, &plans);
+            let access: Vec<AccessRequest> = self.repo.list(Some(&app.id)).await.map_err(store_failed)?;
+            let now = crate::dynamo::now_millis();
+            let identity = compile_identity(&app, &developer, &subs, &products, &plans, &access, now);
             out.push(KvEntry { key: format!("identity:{app_id}"), value: json(&identity)? });
         }
         Ok(out)

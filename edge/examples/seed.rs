@@ -335,7 +335,7 @@ fn main() {
             client_certificate: None,
         };
         let group = who.starts_with("gold").then(|| "gold".to_string());
-        let identity = Identity { app_id: app_id.clone(), developer_id: format!("dev_{who}"), group, grants };
+        let identity = Identity { app_id: app_id.clone(), developer_id: format!("dev_{who}"), group, grants, classes: vec![] };
         kv.insert(layout::key_record(&key.hash), serde_json::to_string(&key).unwrap());
         kv.insert(layout::identity_record(&app_id), serde_json::to_string(&identity).unwrap());
         secrets.insert(who.to_string(), json!({ "secret": parsed.secret(), "hash": key.hash.as_hex() }));
@@ -346,8 +346,13 @@ fn main() {
         "unknown".into(),
         json!({ "secret": unknown.secret(), "hash": keys::hash_secret(unknown.secret()).as_hex() }),
     );
-    let oauth =
-        Identity { app_id: "app_oauth".into(), developer_id: "dev_oauth".into(), group: None, grants: token_grants };
+    let oauth = Identity {
+        app_id: "app_oauth".into(),
+        developer_id: "dev_oauth".into(),
+        group: None,
+        grants: token_grants,
+        classes: vec![],
+    };
     kv.insert(layout::identity_record("app_oauth"), serde_json::to_string(&oauth).unwrap());
     for client in [client_record(ISSUER, "key_oauth_idp"), client_record(OIDC_ISSUER, "key_oauth_oidc")] {
         kv.insert(layout::key_record(&client.hash), serde_json::to_string(&client).unwrap());

@@ -155,6 +155,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         limits: vec![burst, daily],
         scopes: vec![],
         requires_approval: false,
+        classes: vec![],
         created_at: T0,
     };
     let developer = Developer {
@@ -203,6 +204,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         apps: vec![app],
         subscriptions: vec![subscription],
         keys: vec![key],
+        access_requests: vec![],
         unreadable: vec![],
     }
 }

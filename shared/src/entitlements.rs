@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::limits::LimitPolicy;
-use crate::model::{App, Developer, Plan, Product, Subscription, SubscriptionStatus};
+use crate::model::{AccessRequest, App, Developer, Plan, Product, Subscription, SubscriptionStatus};
 use crate::time::UnixMillis;
 
 /// Everything the gateway needs to know about a caller after its key checked out.
@@ -17,6 +17,20 @@ pub struct Identity {
     #[serde(default)]
     pub group: Option<String>,
     pub grants: Vec<Grant>,
+    /// The sensitivity classes the app may see, per API.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<ClassGrant>,
+}
+
+/// A sensitivity class the app may see on one API: from a plan (no expiry), or from an
+/// approved access request (until its expiry, which the gateway checks on every call, so an
+/// expired grant stops working without anything being published).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassGrant {
+    pub api_id: String,
+    pub class: String,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::time::serde_rfc3339_opt")]
+    pub expires_at: Option<UnixMillis>,
 }
 
 /// One active subscription, flattened: which operations it opens and under what limits.
@@ -36,6 +50,27 @@ pub struct Grant {
 }
 
 impl Identity {
+    /// Whether the app may see `class` data on `api_id` at `now`.
+    pub fn holds_class(&self, api_id: &str, class: &str, now: UnixMillis) -> bool {
+        self.classes
+            .iter()
+            .any(|g| g.api_id == api_id && g.class == class && g.expires_at.is_none_or(|until| now < until))
+    }
+
+    /// The classes the app may see on `api_id` at `now`, sorted and without repeats: what a
+    /// cached response filtered for this caller depends on.
+    pub fn classes_on(&self, api_id: &str, now: UnixMillis) -> Vec<&str> {
+        let mut held: Vec<&str> = self
+            .classes
+            .iter()
+            .filter(|g| g.api_id == api_id && g.expires_at.is_none_or(|until| now < until))
+            .map(|g| g.class.as_str())
+            .collect();
+        held.sort_unstable();
+        held.dedup();
+        held
+    }
+
     /// The grant that lets this identity call `operation_id` of `api_id` with `required_scopes`,
     /// if any. The first matching grant wins, so subscriptions are checked in creation order.
     pub fn grant_for(&self, api_id: &str, operation_id: &str, required_scopes: &[String]) -> Option<&Grant> {
@@ -47,15 +82,20 @@ impl Identity {
     }
 }
 
-/// Compiles an app's identity from the catalog. Only active subscriptions grant access.
+/// Compiles an app's identity from the catalog. Only active subscriptions grant access;
+/// classes come from their plans and from the app's approved access requests (expired ones
+/// are left out, and the gateway checks the rest's expiry on every call).
 pub fn compile_identity(
     app: &App,
     developer: &Developer,
     subscriptions: &[Subscription],
     products: &[Product],
     plans: &[Plan],
+    access: &[AccessRequest],
+    now: UnixMillis,
 ) -> Identity {
     let mut grants = Vec::new();
+    let mut classes = Vec::new();
     for sub in subscriptions.iter().filter(|s| s.app_id == app.id && s.status == SubscriptionStatus::Active) {
         let (Some(product), Some(plan)) =
             (products.iter().find(|p| p.id == sub.product_id), plans.iter().find(|p| p.id == sub.plan_id))
@@ -63,6 +103,9 @@ pub fn compile_identity(
             continue;
         };
         for item in &product.items {
+            for class in &plan.classes {
+                classes.push(ClassGrant { api_id: item.api_id.clone(), class: class.clone(), expires_at: None });
+            }
             grants.push(Grant {
                 product_id: product.id.clone(),
                 plan_id: plan.id.clone(),
@@ -74,13 +117,25 @@ pub fn compile_identity(
             });
         }
     }
-    Identity { app_id: app.id.clone(), developer_id: developer.id.clone(), group: developer.group.clone(), grants }
+    for request in access.iter().filter(|r| r.app_id == app.id) {
+        if let Some(until) = request.granted_until().filter(|until| now < *until) {
+            let (api_id, class) = (request.api_id.clone(), request.class.clone());
+            classes.push(ClassGrant { api_id, class, expires_at: Some(until) });
+        }
+    }
+    Identity {
+        app_id: app.id.clone(),
+        developer_id: developer.id.clone(),
+        group: developer.group.clone(),
+        grants,
+        classes,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ProductItem;
+    use crate::model::{AccessState, ProductItem};
 
     fn fixture(status: SubscriptionStatus) -> Identity {
         let dev = Developer {
@@ -108,6 +163,7 @@ mod tests {
             limits: vec![],
             scopes: vec!["pets:read".into()],
             requires_approval: false,
+            classes: vec!["internal".into()],
             created_at: 0,
         };
         let sub = Subscription {
@@ -119,7 +175,32 @@ mod tests {
             rejection: None,
             created_at: 5,
         };
-        compile_identity(&app, &dev, &[sub], &[product], &[plan])
+        let approved = |id: &str, class: &str, expires_at| AccessRequest {
+            id: id.into(),
+            app_id: app.id.clone(),
+            developer_id: dev.id.clone(),
+            api_id: "api_1".into(),
+            class: class.into(),
+            reason: "support tickets".into(),
+            wanted_days: 30,
+            state: AccessState::Approved { by: "admin:1".into(), at: 0, expires_at },
+            created_at: 0,
+        };
+        let pending = AccessRequest { state: AccessState::Pending, ..approved("acr_3", "financial", 0) };
+        let access = [approved("acr_1", "pii", 1_000), approved("acr_2", "health", 50), pending];
+        compile_identity(&app, &dev, &[sub], &[product], &[plan], &access, 100)
+    }
+
+    #[test]
+    fn classes_come_from_the_plan_and_from_approvals_until_they_expire() {
+        let id = fixture(SubscriptionStatus::Active);
+        assert!(id.holds_class("api_1", "internal", 10_000_000), "a plan's class does not expire");
+        assert!(id.holds_class("api_1", "pii", 999) && !id.holds_class("api_1", "pii", 1_000), "until its expiry");
+        assert!(!id.holds_class("api_1", "health", 10), "expired before the identity was compiled");
+        assert!(!id.holds_class("api_1", "financial", 10), "pending grants nothing");
+        assert!(!id.holds_class("api_2", "pii", 10), "per API");
+        assert_eq!(id.classes_on("api_1", 10), ["internal", "pii"]);
+        assert_eq!(id.classes_on("api_1", 1_000), ["internal"]);
     }
 
     #[test]

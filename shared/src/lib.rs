@@ -25,6 +25,7 @@ pub mod problem;
 pub mod recent;
 pub mod revocation;
 pub mod routing;
+pub mod sensitivity;
 pub mod signing;
 pub mod store;
 pub mod time;

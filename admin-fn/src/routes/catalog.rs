@@ -6,6 +6,7 @@ use axum::Json;
 use gatehouse_core::ids::IdKind;
 use gatehouse_core::limits::LimitPolicy;
 use gatehouse_core::model::{Api, Plan, Product, ProductItem, Subscription};
+use gatehouse_core::sensitivity::check_class;
 use gatehouse_core::store::{EntityKind, Repo, Write};
 use serde::Deserialize;
 
@@ -162,12 +163,20 @@ pub(crate) struct PlanBody {
     limits: Option<Vec<LimitPolicy>>,
     scopes: Option<Vec<String>>,
     requires_approval: Option<bool>,
+    /// Sensitivity classes the plan's subscribers may see from the start, with no access
+    /// request (`pii`, `internal`, …).
+    classes: Option<Vec<String>>,
 }
 
 fn check_plan(plan: &Plan) -> Result<(), AdminError> {
     let mut errors = Vec::new();
     validate::non_empty(&plan.name, "/name", &mut errors);
     validate::limits(&plan.limits, "/limits", &mut errors);
+    for (i, class) in plan.classes.iter().enumerate() {
+        if let Err(problem) = check_class(class) {
+            errors.push(FieldError::new(format!("/classes/{i}"), problem));
+        }
+    }
     AdminError::check(errors)
 }
 
@@ -187,6 +196,7 @@ async fn create_plan<R: Repo, P: Publisher>(
         limits: body.limits.unwrap_or_default(),
         scopes: body.scopes.unwrap_or_default(),
         requires_approval: body.requires_approval.unwrap_or(false),
+        classes: body.classes.unwrap_or_default(),
         created_at: s.now(),
     };
     check_plan(&plan)?;
@@ -217,6 +227,9 @@ async fn patch_plan<R: Repo, P: Publisher>(
                 plan.scopes.clone_from(scopes);
             }
             plan.requires_approval = body.requires_approval.unwrap_or(plan.requires_approval);
+            if let Some(classes) = &body.classes {
+                plan.classes.clone_from(classes);
+            }
             check_plan(plan)?;
             Ok(vec![])
         })

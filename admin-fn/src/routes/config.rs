@@ -247,6 +247,7 @@ fn plan_plans(
                 limits: Vec::new(),
                 scopes: Vec::new(),
                 requires_approval: false,
+                classes: vec![],
                 created_at: now,
             },
         };

@@ -57,6 +57,7 @@ pub async fn catalogue(repo: &SqliteRepo, keys: usize, first_apis: &[String]) {
         limits: vec![],
         scopes: vec![],
         requires_approval: false,
+        classes: vec![],
         created_at: NOW,
     };
     let mut writes = vec![Write::insert(&product).expect("product"), Write::insert(&plan).expect("plan")];

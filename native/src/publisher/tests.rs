@@ -50,6 +50,7 @@ fn plan(id: &str, product_id: &str, scopes: &[&str]) -> Plan {
         limits: vec![],
         scopes,
         requires_approval: false,
+        classes: vec![],
         created_at: 1,
     }
 }

@@ -39,6 +39,10 @@ pub struct Plan {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub requires_approval: bool,
+    /// Sensitivity classes the plan includes from the start, on its product's APIs: data of
+    /// these classes needs no access request (e.g. `internal` on a partner tier).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
     #[serde(with = "crate::time::serde_rfc3339")]
     #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub created_at: UnixMillis,

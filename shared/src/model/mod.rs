@@ -1,6 +1,7 @@
 //! The control plane's entities. They are plain data, serialised the same way in SQLite,
 //! DynamoDB, Workers KV and the admin API, so every runtime agrees on one shape.
 
+mod access_request;
 mod api;
 mod card;
 mod catalog;
@@ -8,6 +9,7 @@ mod field_name;
 mod key;
 mod session;
 
+pub use access_request::{AccessRequest, AccessState};
 pub use api::{Api, AuthSettings, CacheSettings, KeyLocation, Operation, Requirement, UpstreamSettings};
 pub use card::{ApiCard, CARD_DESCRIPTION_CHARS};
 pub use catalog::{App, Developer, Plan, Product, ProductItem, Rejection, Subscription, SubscriptionStatus};

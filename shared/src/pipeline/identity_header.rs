@@ -162,7 +162,7 @@ mod tests {
     use super::*;
 
     fn identity(app: &str, dev: &str) -> Identity {
-        Identity { app_id: app.into(), developer_id: dev.into(), group: None, grants: vec![] }
+        Identity { app_id: app.into(), developer_id: dev.into(), group: None, grants: vec![], classes: vec![] }
     }
 
     /// What a signer with `secret` must send, computed from scratch.

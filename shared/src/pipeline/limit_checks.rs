@@ -90,6 +90,7 @@ mod tests {
             developer_id: "dev".into(),
             group: group.map(str::to_owned),
             grants: vec![grant.clone(), grant],
+            classes: vec![],
         })
     }
 

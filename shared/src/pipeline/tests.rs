@@ -216,7 +216,13 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
         limits,
         since: 0,
     };
-    let identity = Identity { app_id: "app_1".into(), developer_id: "dev_1".into(), group: None, grants: vec![grant] };
+    let identity = Identity {
+        app_id: "app_1".into(),
+        developer_id: "dev_1".into(),
+        group: None,
+        grants: vec![grant],
+        classes: vec![],
+    };
     let fakes = Fakes {
         routes: Arc::new(RouteTable::new([api])),
         key,

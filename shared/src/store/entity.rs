@@ -7,7 +7,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use crate::model::{Api, ApiCard, App, Developer, Key, Plan, Product, Session, SignInLink, Subscription, Throttle};
+use crate::model::{
+    AccessRequest, Api, ApiCard, App, Developer, Key, Plan, Product, Session, SignInLink, Subscription, Throttle,
+};
 
 /// The kinds of stored entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -25,10 +27,12 @@ pub enum EntityKind {
     SignInLink,
     Session,
     Throttle,
+    /// A developer's request for a sensitivity class ([`AccessRequest`]).
+    AccessRequest,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 11] = [
+    pub const ALL: [EntityKind; 12] = [
         EntityKind::Api,
         EntityKind::Product,
         EntityKind::Plan,
@@ -40,6 +44,7 @@ impl EntityKind {
         EntityKind::SignInLink,
         EntityKind::Session,
         EntityKind::Throttle,
+        EntityKind::AccessRequest,
     ];
 
     /// Stable name, used as a column value and in change notifications.
@@ -56,6 +61,7 @@ impl EntityKind {
             EntityKind::SignInLink => "sign_in_link",
             EntityKind::Session => "session",
             EntityKind::Throttle => "throttle",
+            EntityKind::AccessRequest => "access_request",
         }
     }
 
@@ -256,5 +262,15 @@ impl Entity for Throttle {
     }
     fn expires_at(&self) -> Option<crate::time::UnixMillis> {
         Some(self.expires_at)
+    }
+}
+
+impl Entity for AccessRequest {
+    const KIND: EntityKind = EntityKind::AccessRequest;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.app_id)
     }
 }

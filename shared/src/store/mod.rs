@@ -25,7 +25,7 @@ pub use etag::Etag;
 pub use memory::MemoryRepo;
 pub use usage::{summarise, GroupBy, UsageQuery, UsageRow};
 
-use crate::model::{Api, App, Developer, Key, Plan, Product, Subscription};
+use crate::model::{AccessRequest, Api, App, Developer, Key, Plan, Product, Subscription};
 use crate::time::UnixMillis;
 use crate::usage::Rollup;
 
@@ -106,6 +106,7 @@ pub struct CatalogSnapshot {
     pub apps: Vec<App>,
     pub subscriptions: Vec<Subscription>,
     pub keys: Vec<Key>,
+    pub access_requests: Vec<AccessRequest>,
     /// Records that could not be decoded, left out of everything above. The caller logs them
     /// (see [`Unreadable`]).
     pub unreadable: Vec<Unreadable>,
@@ -139,6 +140,7 @@ impl CatalogSnapshot {
                 EntityKind::App => r.decode().map(|e| s.apps.push(e)),
                 EntityKind::Subscription => r.decode().map(|e| s.subscriptions.push(e)),
                 EntityKind::Key => r.decode().map(|e| s.keys.push(e)),
+                EntityKind::AccessRequest => r.decode().map(|e| s.access_requests.push(e)),
                 // The portal's own records; the data plane never reads them.
                 EntityKind::ApiCard | EntityKind::SignInLink | EntityKind::Session | EntityKind::Throttle => Ok(()),
             };

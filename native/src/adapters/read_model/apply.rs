@@ -63,6 +63,9 @@ pub fn index_record(index: &mut CatalogIndex, kind: EntityKind, id: &str, record
         EntityKind::Subscription => {
             put_or_remove(index, record, CatalogIndex::put_subscription, CatalogIndex::remove_subscription, id)
         }
+        EntityKind::AccessRequest => {
+            put_or_remove(index, record, CatalogIndex::put_access_request, CatalogIndex::remove_access_request, id)
+        }
     };
     Refresh::Identities(affected)
 }
@@ -93,8 +96,9 @@ fn put_or_remove<E: Entity>(
 
 /// Recompiles the identities of `apps`, and only those.
 pub fn recompile(index: &CatalogIndex, snapshot: &mut Snapshot, apps: &[String]) {
+    let now = crate::adapters::clock::now_millis();
     for app in apps {
-        snapshot.set_identity(app, index.identity(app));
+        snapshot.set_identity(app, index.identity(app, now));
     }
 }
 

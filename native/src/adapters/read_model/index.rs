@@ -1,5 +1,5 @@
 //! `CatalogIndex`: the writer's side of the read model. It keeps the entities an identity is
-//! compiled from (developers, apps, subscriptions, products, plans) and the APIs the route
+//! compiled from (developers, apps, subscriptions, products, plans, approved access requests) and the APIs the route
 //! table is built from, with the small reverse indexes that say which identities a change
 //! touches, so a write recompiles only those.
 //!
@@ -10,8 +10,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use gatehouse_core::entitlements::{compile_identity, Identity};
-use gatehouse_core::model::{Api, App, Developer, Plan, Product, Subscription};
+use gatehouse_core::model::{AccessRequest, Api, App, Developer, Plan, Product, Subscription};
 use gatehouse_core::routing::RouteTable;
+use gatehouse_core::time::UnixMillis;
 
 /// App ids whose identity must be recompiled after a change.
 pub type Affected = Vec<String>;
@@ -29,6 +30,8 @@ pub struct CatalogIndex {
     apps_by_developer: HashMap<String, HashSet<String>>,
     subs_by_product: HashMap<String, HashSet<String>>,
     subs_by_plan: HashMap<String, HashSet<String>>,
+    /// Each app's access requests that grant a class (approved ones), by request id.
+    access_by_app: HashMap<String, HashMap<String, AccessRequest>>,
 }
 
 fn unlink(index: &mut HashMap<String, HashSet<String>>, owner: &str, id: &str) {
@@ -119,6 +122,29 @@ impl CatalogIndex {
         vec![id.to_owned()]
     }
 
+    /// Keeps a request only while it is an approval: nothing else grants a class.
+    pub fn put_access_request(&mut self, request: AccessRequest) -> Affected {
+        let mut affected = self.remove_access_request(&request.id);
+        if request.granted_until().is_some() {
+            affected.push(request.app_id.clone());
+            self.access_by_app.entry(request.app_id.clone()).or_default().insert(request.id.clone(), request);
+        }
+        affected
+    }
+
+    pub fn remove_access_request(&mut self, id: &str) -> Affected {
+        let owner =
+            self.access_by_app.iter().find(|(_, requests)| requests.contains_key(id)).map(|(app, _)| app.clone());
+        let Some(app) = owner else { return Vec::new() };
+        if let Some(requests) = self.access_by_app.get_mut(&app) {
+            requests.remove(id);
+            if requests.is_empty() {
+                self.access_by_app.remove(&app);
+            }
+        }
+        vec![app]
+    }
+
     pub fn put_subscription(&mut self, sub: Subscription) -> Affected {
         let mut affected = Vec::new();
         if let Some(old) = self.subscriptions.get(&sub.id).cloned() {
@@ -172,7 +198,10 @@ impl CatalogIndex {
 
     /// The app's identity compiled from its own subscriptions only; `None` when the app or
     /// its developer is unknown (then its keys authorise nothing).
-    pub fn identity(&self, app_id: &str) -> Option<Identity> {
+    ///
+    /// Approvals that expired by `now` are left out; the gateway checks the others' expiry
+    /// on every call, so an approval stops working on time without a recompile.
+    pub fn identity(&self, app_id: &str, now: UnixMillis) -> Option<Identity> {
         let app = self.apps.get(app_id)?;
         let developer = self.developers.get(&app.developer_id)?;
         let subs: Vec<Subscription> = self
@@ -184,6 +213,8 @@ impl CatalogIndex {
             .collect();
         let products: Vec<Product> = subs.iter().filter_map(|s| self.products.get(&s.product_id).cloned()).collect();
         let plans: Vec<Plan> = subs.iter().filter_map(|s| self.plans.get(&s.plan_id).cloned()).collect();
-        Some(compile_identity(app, developer, &subs, &products, &plans))
+        let access: Vec<AccessRequest> =
+            self.access_by_app.get(app_id).map(|requests| requests.values().cloned().collect()).unwrap_or_default();
+        Some(compile_identity(app, developer, &subs, &products, &plans, &access, now))
     }
 }

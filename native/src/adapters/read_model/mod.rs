@@ -35,6 +35,7 @@ impl Snapshot {
         catalog.developers.into_iter().for_each(|d| drop(index.put_developer(d)));
         catalog.apps.into_iter().for_each(|a| drop(index.put_app(a)));
         catalog.subscriptions.into_iter().for_each(|s| drop(index.put_subscription(s)));
+        catalog.access_requests.into_iter().for_each(|r| drop(index.put_access_request(r)));
         catalog.keys.into_iter().for_each(|k| snapshot.put_key(k));
         finish(&index, &mut snapshot);
         (index, snapshot)
