@@ -1,9 +1,10 @@
 //! Mail the platform sends on its own: a deprecation notice to every developer whose apps
 //! called the API in the last 30 days, sent once, when the API goes from published to
-//! deprecated (changing the sunset date later sends nothing).
+//! deprecated (changing the sunset date later sends nothing); and the decision on an access
+//! request, to the developer who asked.
 
 use gatehouse_core::lifecycle::Lifecycle;
-use gatehouse_core::model::Api;
+use gatehouse_core::model::{AccessRequest, AccessState, Api, App, Developer};
 use gatehouse_core::store::Repo;
 use gatehouse_core::time::rfc3339;
 
@@ -61,4 +62,40 @@ pub(crate) async fn deprecated<R: Repo, P: Publisher>(s: &AdminState<R, P>, api:
         }
     }
     sent
+}
+
+/// Tells the developer what became of their access request. A failure is logged, never
+/// undoes the decision; without mail set up, the portal's dashboard is where they see it.
+pub(crate) async fn access_decided<R: Repo, P: Publisher>(s: &AdminState<R, P>, request: &AccessRequest) {
+    let Some(mailer) = s.mailer.as_ref() else { return };
+    let (developer, app, api) = match (
+        s.repo.get::<Developer>(&request.developer_id).await,
+        s.repo.get::<App>(&request.app_id).await,
+        s.repo.get::<Api>(&request.api_id).await,
+    ) {
+        (Ok(developer), Ok(app), Ok(api)) => (developer, app, api),
+        _ => return tracing::warn!(request = %request.id, "access decision not mailed: its records are gone"),
+    };
+    let what = format!("{} data of {} for your app {}", request.class, api.name, app.name);
+    let (subject, outcome) = match &request.state {
+        AccessState::Approved { expires_at, .. } => {
+            ("approved", format!("Your request for {what} is approved, until {}.", &rfc3339(*expires_at)[..10]))
+        }
+        AccessState::Denied { reason, .. } => ("denied", format!("Your request for {what} is denied:\n\n{reason}")),
+        AccessState::Revoked { reason, .. } if reason.is_empty() => {
+            ("revoked", format!("Access to {what} is revoked."))
+        }
+        AccessState::Revoked { reason, .. } => ("revoked", format!("Access to {what} is revoked:\n\n{reason}")),
+        AccessState::Pending => return,
+    };
+    let page = s
+        .portal
+        .public_url
+        .as_deref()
+        .map_or_else(String::new, |base| format!("\n\nYour requests: {}/dashboard\n", base.trim_end_matches('/')));
+    let text = format!("Hello {},\n\n{outcome}{page}", developer.name);
+    let mail = Mail { to: developer.email, subject: format!("Access to {} data {subject}", request.class), text };
+    if let Err(e) = mailer.send(mail).await {
+        tracing::warn!(error = %e, request = %request.id, "an access decision mail failed");
+    }
 }

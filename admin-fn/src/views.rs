@@ -3,7 +3,9 @@
 
 use gatehouse_core::keys::{check_key, KeyCheck};
 use gatehouse_core::limits::LimitPolicy;
-use gatehouse_core::model::{ClientCertificate, Key, KeyStatus, OAuthClient, Subscription, SubscriptionStatus};
+use gatehouse_core::model::{
+    AccessRequest, AccessState, ClientCertificate, Key, KeyStatus, OAuthClient, Subscription, SubscriptionStatus,
+};
 use gatehouse_core::time::UnixMillis;
 use serde::{Deserialize, Serialize};
 
@@ -128,5 +130,63 @@ impl<T: utoipa::ToSchema> utoipa::ToSchema for Items<T> {
     fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
         schemas.push((T::name().into_owned(), T::schema()));
         T::schemas(schemas);
+    }
+}
+
+/// An access request as the admin API and the portal show it: flat, with the status as of
+/// now (`expired` for an approval past its expiry) and the decision's who, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AccessRequestView {
+    pub id: String,
+    pub app_id: String,
+    pub developer_id: String,
+    pub api_id: String,
+    pub class: String,
+    pub reason: String,
+    pub wanted_days: u32,
+    /// `pending`, `approved`, `expired`, `denied` or `revoked`.
+    pub status: String,
+    #[serde(with = "gatehouse_core::time::serde_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: UnixMillis,
+    /// Who approved, denied or revoked it.
+    pub decided_by: Option<String>,
+    #[serde(default, with = "gatehouse_core::time::serde_rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub decided_at: Option<UnixMillis>,
+    /// When an approval ends (or ended).
+    #[serde(default, with = "gatehouse_core::time::serde_rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<UnixMillis>,
+    /// A denial's or revocation's reason.
+    pub decision_reason: Option<String>,
+}
+
+impl AccessRequestView {
+    pub fn new(request: AccessRequest, now: UnixMillis) -> AccessRequestView {
+        let status = request.status_name(now).to_owned();
+        let (decided_by, decided_at, expires_at, decision_reason) = match request.state {
+            AccessState::Pending => (None, None, None, None),
+            AccessState::Approved { by, at, expires_at } => (Some(by), Some(at), Some(expires_at), None),
+            AccessState::Denied { by, at, reason } => (Some(by), Some(at), None, Some(reason)),
+            AccessState::Revoked { by, at, reason } => {
+                (Some(by), Some(at), None, (!reason.is_empty()).then_some(reason))
+            }
+        };
+        AccessRequestView {
+            id: request.id,
+            app_id: request.app_id,
+            developer_id: request.developer_id,
+            api_id: request.api_id,
+            class: request.class,
+            reason: request.reason,
+            wanted_days: request.wanted_days,
+            status,
+            created_at: request.created_at,
+            decided_by,
+            decided_at,
+            expires_at,
+            decision_reason,
+        }
     }
 }

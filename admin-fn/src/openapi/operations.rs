@@ -9,6 +9,7 @@ use gatehouse_core::usage::UsageBatch;
 use serde_json::json;
 
 use super::Doc;
+use crate::routes::access_requests::{AccessFilter, Approval, Denial, NewAccessRequest, Revocation};
 use crate::routes::account::DeveloperExport;
 use crate::routes::apis::{ApiPatch, LifecycleRequest, NewApi, PurgeRequest, Purged};
 use crate::routes::callers::{Callers, CallersQuery};
@@ -22,7 +23,7 @@ use crate::routes::meta::{Health, OpenApiDocument};
 use crate::routes::oauth_clients::NewOAuthClient;
 use crate::routes::subscriptions::{NewSubscription, PlanChange, RejectRequest};
 use crate::routes::usage::Report;
-use crate::views::{Items, KeyView, SubscriptionView};
+use crate::views::{AccessRequestView, Items, KeyView, SubscriptionView};
 
 const INGEST: &str =
     "Authenticated by the `gatehouse-signature` header (`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\">` \
@@ -39,6 +40,7 @@ pub(super) fn describe(d: &mut Doc) {
     keys(d);
     meta(d);
     subscriptions(d);
+    access_requests(d);
     usage(d);
 }
 
@@ -261,6 +263,43 @@ fn subscriptions(d: &mut Doc) {
     d.op(Method::POST, "/v1/subscriptions/{id}/reject", "Reject a pending or active subscription, with a reason")
         .body::<RejectRequest>()
         .ok::<SubscriptionView>()
+        .conditional()
+        .errors(&[409])
+        .add();
+}
+
+/// Access requests for sensitivity classes: asked for by developers, decided by approvers.
+fn access_requests(d: &mut Doc) {
+    d.op(Method::GET, "/v1/access-requests", "List access requests (filter by status, app, API, developer)")
+        .query::<AccessFilter>()
+        .ok::<Items<AccessRequestView>>()
+        .add();
+    d.op(Method::POST, "/v1/apps/{id}/access-requests", "Ask for a sensitivity class on an API, for an app")
+        .body::<NewAccessRequest>()
+        .created::<AccessRequestView>()
+        .tagged()
+        .errors(&[409])
+        .add();
+    d.op(Method::GET, "/v1/access-requests/{id}", "Get an access request").ok::<AccessRequestView>().tagged().add();
+    d.op(
+        Method::POST,
+        "/v1/access-requests/{id}/approve",
+        "Approve a pending request, for `days` (its wish if left out)",
+    )
+    .optional_body::<Approval>()
+    .ok::<AccessRequestView>()
+    .conditional()
+    .errors(&[409])
+    .add();
+    d.op(Method::POST, "/v1/access-requests/{id}/deny", "Deny a pending request, with a reason the developer reads")
+        .body::<Denial>()
+        .ok::<AccessRequestView>()
+        .conditional()
+        .errors(&[409])
+        .add();
+    d.op(Method::POST, "/v1/access-requests/{id}/revoke", "Revoke an approval before it expires")
+        .optional_body::<Revocation>()
+        .ok::<AccessRequestView>()
         .conditional()
         .errors(&[409])
         .add();

@@ -9,6 +9,7 @@ use gatehouse_core::store::Repo;
 use crate::publisher::Publisher;
 use crate::state::AdminState;
 
+pub(crate) mod access_requests;
 pub(crate) mod account;
 pub(crate) mod apis;
 pub(crate) mod callers;
@@ -57,6 +58,7 @@ pub(crate) fn admin<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     all.extend(keys::routes());
     all.extend(oauth_clients::routes());
     all.extend(client_certificates::routes());
+    all.extend(access_requests::routes());
     all.extend(usage::routes());
     all.extend(config::routes());
     all
