@@ -83,7 +83,10 @@ pub(crate) async fn signin<R: Repo, P: Publisher>(
 }
 
 /// The admin session, or where to send the browser instead.
-async fn admin<R: Repo, P: Publisher>(s: &AdminState<R, P>, headers: &HeaderMap) -> Result<Current, Response> {
+pub(crate) async fn admin<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    headers: &HeaderMap,
+) -> Result<Current, Response> {
     match session::current(s, headers).await {
         Ok(Some(current)) if current.is_admin() => Ok(current),
         Ok(Some(_)) => {
@@ -95,7 +98,7 @@ async fn admin<R: Repo, P: Publisher>(s: &AdminState<R, P>, headers: &HeaderMap)
 }
 
 /// [`admin`], for a form's POST: also refuses a form without the session's token (403).
-async fn admin_posting<R: Repo, P: Publisher>(
+pub(crate) async fn admin_posting<R: Repo, P: Publisher>(
     s: &AdminState<R, P>,
     headers: &HeaderMap,
     csrf: &str,

@@ -188,6 +188,8 @@ struct DashboardPage {
     developer: Developer,
     apps: Vec<AppLine>,
     retiring: Vec<Retiring>,
+    /// The developer's requests for sensitive data, newest first.
+    access: Vec<super::access::AccessLine>,
 }
 
 /// A deprecated API that one of the developer's apps called in the last 30 days.
@@ -250,8 +252,15 @@ pub(crate) async fn dashboard<R: Repo, P: Publisher>(
         Ok(retiring) => retiring,
         Err(e) => return failed(e),
     };
+    let access = match super::access::developer_lines(&s, &developer).await {
+        Ok(access) => access,
+        Err(e) => return failed(e),
+    };
     match app_lines(&s, apps).await {
-        Ok(apps) => render(&DashboardPage { chrome: Chrome::of(&s.portal, Some(&current)), developer, apps, retiring }),
+        Ok(apps) => {
+            let chrome = Chrome::of(&s.portal, Some(&current));
+            render(&DashboardPage { chrome, developer, apps, retiring, access })
+        }
         Err(e) => failed(e),
     }
 }

@@ -5,6 +5,7 @@
 //! Reading works without JavaScript; the few scripts (try-it, charts, copy buttons) are
 //! embedded files under a strict Content-Security-Policy (see `headers`).
 
+mod access;
 mod account;
 mod admin;
 mod apps;
@@ -54,6 +55,9 @@ pub(crate) fn router<R: Repo, P: Publisher>(state: &AdminState<R, P>) -> Router<
         .route("/admin/apis/{id}/lifecycle", post(admin::lifecycle::<R, P>))
         .route("/admin/oauth-clients", post(admin::register_client::<R, P>))
         .route("/admin/client-certificates", post(admin::register_certificate::<R, P>))
+        .route("/admin/access", get(access::admin_page::<R, P>))
+        .route("/admin/access/{id}", post(access::admin_decide::<R, P>))
+        .route("/apis/{id}/access", get(access::request_form::<R, P>).post(access::request::<R, P>))
         .route("/usage.csv", get(usage::csv::<R, P>))
         .route("/signin", get(signin::form::<R, P>).post(signin::send_link::<R, P>))
         .route("/signin/verify", get(signin::confirm::<R, P>).post(signin::verify::<R, P>))
