@@ -135,6 +135,15 @@ fn cli_manages_developers_apps_products_plans_subscriptions_and_keys() {
     let callers = dev.ok(&["apis", "callers", &demo, "--days", "1"]).stdout;
     assert!(callers.starts_with("DEVELOPER ") && callers.contains("grace@example.com"), "{callers}");
     assert!(dev.fails(&["apis", "callers", &demo, "--days", "0"]).contains("/days"));
+    // The same usage broken down by app: a table with a GROUP column, and the API's CSV.
+    let by_app = dev.ok(&["usage", "--group-by", "total", "--by", "app"]).stdout;
+    assert!(by_app.starts_with("PERIOD ") && by_app.lines().next().unwrap().contains(" GROUP "), "{by_app}");
+    assert!(by_app.contains(&app), "{by_app}");
+    let csv = dev.ok(&["usage", "--group-by", "total", "--by", "app", "-o", "csv"]).stdout;
+    assert!(csv.starts_with("period,app,requests,status_1xx,"), "{csv}");
+    assert!(csv.lines().any(|line| line.starts_with(&format!("total,{app},"))), "{csv}");
+    let keys_csv = dev.ok(&["keys", "list", "--app", &app, "-o", "csv"]).stdout;
+    assert!(keys_csv.lines().count() >= 2 && !keys_csv.contains(&secret), "{keys_csv}");
 
     // Her data, then her account closed: the key she still holds is refused at once.
     let new_key = dev.ok(&["keys", "create", "--app", &app, "--name", "last"]).stdout.trim().to_string();

@@ -171,6 +171,13 @@ impl Op<'_> {
         self.answers::<T>(201, "Created")
     }
 
+    /// A success answer whose body is CSV text.
+    fn ok_csv(mut self, description: &str) -> Self {
+        let content = json!({ "text/csv": { "schema": { "type": "string" } } });
+        self.responses.insert("200".into(), json!({ "description": description, "content": content }));
+        self
+    }
+
     fn no_content(mut self) -> Self {
         self.responses.insert("204".into(), json!({ "description": "Done; no body" }));
         self

@@ -307,7 +307,14 @@ fn access_requests(d: &mut Doc) {
 
 /// Usage reports and the edge's signed ingest.
 fn usage(d: &mut Doc) {
-    d.op(Method::GET, "/v1/usage", "Usage report").query::<UsageQuery>().ok::<Report>().add();
+    d.op(Method::GET, "/v1/usage", "Usage report, over time and broken down by API, operation, key, app or developer")
+        .query::<UsageQuery>()
+        .ok::<Report>()
+        .add();
+    d.op(Method::GET, "/v1/usage/export.csv", "The same usage report as CSV, one line per row")
+        .query::<UsageQuery>()
+        .ok_csv("A header line, then one line per row of the report")
+        .add();
     d.op(Method::POST, "/v1/usage/batches", "Ingest a signed usage batch from the edge")
         .describe("description", json!(INGEST))
         .describe(

@@ -60,6 +60,7 @@ impl UsageParams {
             app_id: some(&self.app),
             developer_id: Some(developer_id.to_owned()),
             group_by,
+            by: None,
         }
     }
 }

@@ -123,6 +123,19 @@ impl Harness {
         }
     }
 
+    /// An authenticated GET of a body that is not JSON (a CSV export): status, headers, text.
+    pub async fn get_text(&self, path: &str) -> (StatusCode, HeaderMap, String) {
+        let request = Request::builder()
+            .uri(path)
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(Body::empty())
+            .expect("request");
+        let response = self.router.clone().oneshot(request).await.expect("router is infallible");
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.expect("body").to_bytes();
+        (parts.status, parts.headers, String::from_utf8(bytes.to_vec()).expect("UTF-8"))
+    }
+
     /// An authenticated JSON call.
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
         let builder = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {TOKEN}"));

@@ -54,7 +54,33 @@ impl AdminClient {
         self.call(http::Method::DELETE, path, None).await
     }
 
+    /// A GET whose answer is text, not JSON (a CSV export).
+    pub async fn get_text(&self, path: &str) -> Result<String, CliError> {
+        let (status, bytes) = self.send(http::Method::GET, path, None, "text/csv").await?;
+        if status.is_success() {
+            return Ok(String::from_utf8_lossy(&bytes).into_owned());
+        }
+        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Err(CliError::Rejected { line: problem_line(status, &value), problem: value })
+    }
+
     async fn call(&self, method: http::Method, path: &str, body: Option<&Value>) -> Result<Value, CliError> {
+        let (status, bytes) = self.send(method, path, body, "application/json").await?;
+        let value: Value =
+            if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        if status.is_success() {
+            return Ok(value);
+        }
+        Err(CliError::Rejected { line: problem_line(status, &value), problem: value })
+    }
+
+    async fn send(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<&Value>,
+        accept: &str,
+    ) -> Result<(http::StatusCode, Bytes), CliError> {
         let url = format!("{}{path}", self.base);
         let unreachable = |reason: String| CliError::Unreachable { url: self.base.clone(), reason };
         let payload = body.filter(|b| !b.is_null()).map(|b| Bytes::from(b.to_string())).unwrap_or_default();
@@ -63,18 +89,13 @@ impl AdminClient {
             .uri(&url)
             .header("authorization", format!("Bearer {}", self.token))
             .header("content-type", "application/json")
-            .header("accept", "application/json")
+            .header("accept", accept)
             .body(Full::new(payload))
             .map_err(|e| CliError::Usage(format!("invalid admin URL {url}: {e}")))?;
         let response = self.http.request(request).await.map_err(|e| unreachable(e.to_string()))?;
         let status = response.status();
         let bytes = response.into_body().collect().await.map_err(|e| unreachable(e.to_string()))?.to_bytes();
-        let value: Value =
-            if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
-        if status.is_success() {
-            return Ok(value);
-        }
-        Err(CliError::Rejected { line: problem_line(status, &value), problem: value })
+        Ok((status, bytes))
     }
 }
 

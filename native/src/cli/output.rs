@@ -1,5 +1,6 @@
 //! How commands print what the admin API answered: a table for people (the default), JSON or
-//! YAML for scripts. The JSON and YAML are the API's own answer, unchanged.
+//! YAML for scripts, or the table's columns as CSV for spreadsheets. The JSON and YAML are the
+//! API's own answer, unchanged.
 //!
 //! The table is a few lines of padding rather than a table crate: cells are plain one-line
 //! text, and the columns must stay machine-splittable (`awk '{print $1}'` on the id).
@@ -14,16 +15,19 @@ pub enum Format {
     Table,
     Json,
     Yaml,
+    /// The table's columns, written by the `csv` crate (quoting what needs it).
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, Args)]
 pub struct OutputArgs {
-    /// How to print the answer: table, json or yaml.
+    /// How to print the answer: table, json, yaml or csv.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Format::Table)]
     pub output: Format,
 }
 
 /// What goes in one table cell.
+#[derive(Clone, Copy)]
 pub enum Cell {
     /// The value at this JSON pointer; `-` when absent or null.
     Field(&'static str),
@@ -36,14 +40,26 @@ pub type Column = (&'static str, Cell);
 
 /// A list answer (`{"items": [...]}`): one row per item.
 pub fn list(answer: &Value, columns: &[Column], format: Format) -> Result<(), CliError> {
+    let rows = || -> Vec<Vec<String>> { items(answer).iter().map(|item| row(item, columns)).collect() };
     match format {
         Format::Table => {
-            let rows: Vec<Vec<String>> = items(answer).iter().map(|item| row(item, columns)).collect();
-            print!("{}", table(columns, &rows));
+            print!("{}", table(columns, &rows()));
             Ok(())
         }
+        Format::Csv => print_csv(columns, &rows()),
         _ => raw(answer, format),
     }
+}
+
+/// Rows under the columns' headers, as CSV on standard output.
+fn print_csv(columns: &[Column], rows: &[Vec<String>]) -> Result<(), CliError> {
+    let failed = |e: csv::Error| CliError::Refused(format!("cannot write CSV: {e}"));
+    let mut writer = csv::Writer::from_writer(std::io::stdout());
+    writer.write_record(columns.iter().map(|(name, _)| *name)).map_err(failed)?;
+    for row in rows {
+        writer.write_record(row).map_err(failed)?;
+    }
+    writer.flush().map_err(|e| CliError::Refused(format!("cannot write CSV: {e}")))
 }
 
 /// A single record: a table of one row.
@@ -53,6 +69,7 @@ pub fn one(answer: &Value, columns: &[Column], format: Format) -> Result<(), Cli
             print!("{}", table(columns, &[row(answer, columns)]));
             Ok(())
         }
+        Format::Csv => print_csv(columns, &[row(answer, columns)]),
         _ => raw(answer, format),
     }
 }

@@ -28,6 +28,9 @@ pub struct Filter {
     /// minute, hour, day or total.
     #[arg(long, default_value = "hour")]
     pub group_by: String,
+    /// A row per api, operation, key, app or developer within each period.
+    #[arg(long)]
+    pub by: Option<String>,
 }
 
 impl Filter {
@@ -43,6 +46,7 @@ impl Filter {
             ("developer_id", &self.developer_id),
             ("from", &self.from),
             ("to", &self.to),
+            ("by", &self.by),
         ];
         for (name, value) in params {
             if let Some(v) = value {
@@ -78,8 +82,19 @@ fn ms(v: &Value) -> String {
     v.as_f64().map_or("-".to_string(), |us| format!("{:.1}", us / 1000.0))
 }
 
+/// With `-o csv`, the admin API's own export (every figure of each row); otherwise the
+/// report, with a GROUP column when it is broken down.
 pub async fn run(client: &AdminClient, filter: &Filter, format: Format) -> Result<(), CliError> {
+    if format == Format::Csv {
+        print!("{}", client.get_text(&format!("/v1/usage/export.csv?{}", filter.query())).await?);
+        return Ok(());
+    }
     let report = client.get(&format!("/v1/usage?{}", filter.query())).await?;
+    if filter.by.is_some() {
+        let mut columns: Vec<Column> = vec![COLUMNS[0], ("GROUP", Cell::Field("/group"))];
+        columns.extend_from_slice(&COLUMNS[1..]);
+        return output::list(&report, &columns, format);
+    }
     output::list(&report, COLUMNS, format)
 }
 
@@ -98,6 +113,7 @@ mod tests {
             from: Some("2026-01-01T00:00:00+01:00".into()),
             to: None,
             group_by: "day".into(),
+            by: None,
         };
         assert_eq!(filter.query(), "group_by=day&api_id=api_1&from=2026-01-01T00%3A00%3A00%2B01%3A00");
     }

@@ -23,7 +23,7 @@ pub use derived::{app_calls, last_seen, AppCalls};
 pub use entity::{email_unique, key_hash_unique, Entity, EntityKind, Record, Unique};
 pub use etag::Etag;
 pub use memory::MemoryRepo;
-pub use usage::{summarise, GroupBy, UsageQuery, UsageRow};
+pub use usage::{summarise, Dimension, GroupBy, UsageQuery, UsageRow};
 
 use crate::model::{AccessRequest, Api, App, Developer, Key, Plan, Product, Subscription};
 use crate::time::UnixMillis;

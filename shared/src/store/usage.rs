@@ -35,6 +35,46 @@ impl GroupBy {
     }
 }
 
+/// A breakdown: one row per value of this field of the stored minutes (per time bucket).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Dimension {
+    Api,
+    Operation,
+    Key,
+    App,
+    Developer,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 5] =
+        [Dimension::Api, Dimension::Operation, Dimension::Key, Dimension::App, Dimension::Developer];
+
+    /// Its name in queries and CSV headers.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Dimension::Api => "api",
+            Dimension::Operation => "operation",
+            Dimension::Key => "key",
+            Dimension::App => "app",
+            Dimension::Developer => "developer",
+        }
+    }
+
+    /// The value of this field in `key` (an operation is named with its API, as operation ids
+    /// are only unique within one).
+    pub fn of(self, key: &RollupKey) -> String {
+        match self {
+            Dimension::Api => key.api_id.clone(),
+            Dimension::Operation => format!("{} {}", key.api_id, key.operation_id),
+            Dimension::Key => key.key_id.clone(),
+            Dimension::App => key.app_id.clone(),
+            Dimension::Developer => key.developer_id.clone(),
+        }
+    }
+}
+
 /// A usage query. Every filter is optional; `from` is inclusive and `to` exclusive (Unix ms,
 /// compared with the start of each stored minute).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +98,9 @@ pub struct UsageQuery {
     pub developer_id: Option<String>,
     #[serde(default)]
     pub group_by: GroupBy,
+    /// A breakdown within each time group: one row per API, operation, key, app or developer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Dimension>,
 }
 
 impl UsageQuery {
@@ -82,6 +125,11 @@ pub struct UsageRow {
     #[serde(default, with = "crate::time::serde_rfc3339_opt")]
     #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
     pub bucket: Option<UnixMillis>,
+    /// The breakdown's value (an API id, `<api id> <operation id>`, a key, app or developer
+    /// id; empty for calls without one, e.g. refused before a key was known) when the query
+    /// has `by`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     pub requests: u64,
     /// Index 0 = 1xx … 4 = 5xx.
     pub status_classes: [u64; 5],
@@ -99,9 +147,10 @@ pub struct UsageRow {
 }
 
 impl UsageRow {
-    fn new(bucket: Option<UnixMillis>, v: &RollupValues) -> UsageRow {
+    fn new(bucket: Option<UnixMillis>, group: Option<String>, v: &RollupValues) -> UsageRow {
         UsageRow {
             bucket,
+            group,
             requests: v.requests,
             status_classes: v.status_classes,
             outcomes: v.outcomes.clone(),
@@ -116,20 +165,22 @@ impl UsageRow {
     }
 }
 
-/// Groups the rollups that match `query` into rows, oldest first. A total over nothing is one
-/// zero row, so "no traffic" reads as zero rather than as a missing answer.
+/// Groups the rollups that match `query` into rows, oldest first (and by the breakdown's value
+/// within a time group). A total over nothing is one zero row, so "no traffic" reads as zero
+/// rather than as a missing answer; a breakdown over nothing has no rows.
 pub fn summarise<'a>(
     query: &UsageQuery,
     rollups: impl IntoIterator<Item = (&'a RollupKey, &'a RollupValues)>,
 ) -> Vec<UsageRow> {
-    let mut groups: BTreeMap<Option<UnixMillis>, RollupValues> = BTreeMap::new();
+    let mut groups: BTreeMap<(Option<UnixMillis>, Option<String>), RollupValues> = BTreeMap::new();
     for (key, values) in rollups.into_iter().filter(|(k, _)| query.matches(k)) {
-        groups.entry(query.group_by.bucket(key.minute)).or_default().merge(values);
+        let group = query.by.map(|by| by.of(key));
+        groups.entry((query.group_by.bucket(key.minute), group)).or_default().merge(values);
     }
-    if query.group_by == GroupBy::Total && groups.is_empty() {
-        groups.insert(None, RollupValues::default());
+    if query.group_by == GroupBy::Total && query.by.is_none() && groups.is_empty() {
+        groups.insert((None, None), RollupValues::default());
     }
-    groups.iter().map(|(bucket, values)| UsageRow::new(*bucket, values)).collect()
+    groups.into_iter().map(|((bucket, group), values)| UsageRow::new(bucket, group, &values)).collect()
 }
 
 #[cfg(test)]
@@ -172,6 +223,29 @@ mod tests {
         let ranged = UsageQuery { from: Some(MINUTE), to: Some(HOUR), group_by: GroupBy::Total, ..q };
         let total = summarise(&ranged, rows.iter().map(|(k, v)| (k, v)));
         assert_eq!((total.len(), total[0].requests, total[0].bucket), (1, 3, None));
+    }
+
+    #[test]
+    fn a_breakdown_gives_a_row_per_value_within_each_time_group() {
+        let mut other_app = key(0, "api_a");
+        other_app.app_id = "app_2".into();
+        let rows = [
+            (key(0, "api_a"), values(2, 900)),
+            (key(MINUTE, "api_a"), values(3, 900)),
+            (other_app, values(4, 900)),
+            (key(HOUR, "api_b"), values(1, 900)),
+        ];
+        let by_app = UsageQuery { group_by: GroupBy::Total, by: Some(Dimension::App), ..UsageQuery::default() };
+        let out = summarise(&by_app, rows.iter().map(|(k, v)| (k, v)));
+        let got: Vec<(Option<&str>, u64)> = out.iter().map(|r| (r.group.as_deref(), r.requests)).collect();
+        assert_eq!(got, [(Some("app_1"), 6), (Some("app_2"), 4)]);
+        let hourly = UsageQuery { group_by: GroupBy::Hour, by: Some(Dimension::Operation), ..UsageQuery::default() };
+        let out = summarise(&hourly, rows.iter().map(|(k, v)| (k, v)));
+        let got: Vec<(Option<i64>, Option<&str>, u64)> =
+            out.iter().map(|r| (r.bucket, r.group.as_deref(), r.requests)).collect();
+        assert_eq!(got, [(Some(0), Some("api_a op"), 9), (Some(HOUR), Some("api_b op"), 1)]);
+        let nothing = UsageQuery { api_id: Some("api_z".into()), ..by_app };
+        assert!(summarise(&nothing, rows.iter().map(|(k, v)| (k, v))).is_empty());
     }
 
     #[test]
