@@ -33,6 +33,7 @@ static ASSETS: &[Asset] = &[
     asset!("portal.css", CSS),
     asset!("portal.js", JS),
     asset!("usage-chart.js", JS),
+    asset!("analytics-charts.js", JS),
     asset!("vendor/uplot.min.js", JS),
     asset!("vendor/uplot.min.css", CSS),
     asset!("vendor/scalar-standalone.js", JS),

@@ -8,6 +8,7 @@
 mod access;
 mod account;
 mod admin;
+mod analytics;
 mod apps;
 mod assets;
 mod catalog;
@@ -56,6 +57,8 @@ pub(crate) fn router<R: Repo, P: Publisher>(state: &AdminState<R, P>) -> Router<
         .route("/admin/oauth-clients", post(admin::register_client::<R, P>))
         .route("/admin/client-certificates", post(admin::register_certificate::<R, P>))
         .route("/admin/access", get(access::admin_page::<R, P>))
+        .route("/admin/analytics", get(analytics::page::<R, P>))
+        .route("/admin/analytics.csv", get(analytics::csv::<R, P>))
         .route("/admin/access/{id}", post(access::admin_decide::<R, P>))
         .route("/apis/{id}/access", get(access::request_form::<R, P>).post(access::request::<R, P>))
         .route("/usage.csv", get(usage::csv::<R, P>))
