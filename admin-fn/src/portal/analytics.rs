@@ -337,7 +337,7 @@ async fn views<R: Repo, P: Publisher>(
     views.push(outcomes_view(s.repo.query_usage(&total).await?.first()));
     let operations = &breakdowns[&Dimension::Operation];
     let mut failing: Vec<&UsageRow> = operations.iter().filter(|r| errors(r) > 0).collect();
-    failing.sort_by(|a, b| errors(b).cmp(&errors(a)));
+    failing.sort_by_key(|r| std::cmp::Reverse(errors(r)));
     views.push(View {
         id: "errors",
         title: "Top errors (operations)",
@@ -358,7 +358,7 @@ async fn views<R: Repo, P: Publisher>(
             .collect(),
     });
     let mut slow: Vec<&UsageRow> = operations.iter().filter(|r| r.p95_us.is_some()).collect();
-    slow.sort_by(|a, b| b.p95_us.cmp(&a.p95_us));
+    slow.sort_by_key(|r| std::cmp::Reverse(r.p95_us));
     views.push(View {
         id: "slowest",
         title: "Slowest operations",
