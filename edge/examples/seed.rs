@@ -34,6 +34,8 @@ fn op(id: &str, path: &str, public: bool) -> Operation {
         scopes: vec![],
         requirements: vec![],
         summary: None,
+        discriminators: Vec::new(),
+        refused: None,
     }
 }
 
@@ -55,6 +57,7 @@ fn api(id: &str, base: &str, lifecycle: Lifecycle, operations: Vec<Operation>) -
         lifecycle,
         operations,
         openapi: serde_json::Value::Null,
+        import_report: Vec::new(),
         created_at: T0,
         updated_at: T0,
     }

@@ -126,6 +126,7 @@ fn draft_api(now: UnixMillis, c: &ApiConfig) -> Result<Api, AdminError> {
         lifecycle: Lifecycle::Draft,
         operations: Vec::new(),
         openapi: serde_json::Value::Null,
+        import_report: Vec::new(),
         created_at: now,
         updated_at: now,
     })

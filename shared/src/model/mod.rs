@@ -8,7 +8,10 @@ mod field_name;
 mod key;
 mod session;
 
-pub use api::{Api, AuthSettings, CacheSettings, KeyLocation, Operation, Requirement, UpstreamSettings};
+pub use api::{
+    Api, AuthSettings, CacheSettings, Discriminator, DiscriminatorPlace, ImportNote, KeyLocation, Operation,
+    Requirement, UpstreamSettings,
+};
 pub use card::{ApiCard, CARD_DESCRIPTION_CHARS};
 pub use catalog::{App, Developer, Plan, Product, ProductItem, Rejection, Subscription, SubscriptionStatus};
 pub use field_name::{FieldName, InvalidFieldName};

@@ -14,8 +14,10 @@ use serde_json::{Map, Number, Value};
 
 use super::ImportProblem;
 
-/// Largest document accepted, checked before parsing.
-pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024 * 1024;
+/// Largest document accepted, checked before parsing: 10 MiB, which the largest real
+/// descriptions (Stripe's, GitHub's, around 6-8 MiB as JSON) fit. The admin API's body limit
+/// is set from it (`gatehouse_admin::AdminSettings`).
+pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
 /// Deepest nesting of objects and arrays accepted (both parsers recurse).
 pub const MAX_DEPTH: usize = 100;
 /// Bound on the estimated in-memory size of the parsed document, aliases expanded. A document
@@ -29,7 +31,7 @@ const NODE_COST: usize = 32;
 pub(crate) fn parse(text: &str) -> Result<Value, ImportProblem> {
     if text.len() > MAX_DOCUMENT_BYTES {
         return Err(whole_document(format!(
-            "the document is {} bytes; the limit is {MAX_DOCUMENT_BYTES} bytes (5 MiB)",
+            "the document is {} bytes; the limit is {MAX_DOCUMENT_BYTES} bytes (10 MiB)",
             text.len()
         )));
     }

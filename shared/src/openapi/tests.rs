@@ -5,6 +5,7 @@ use crate::jwt::JwtSettings;
 use crate::model::{AuthSettings, FieldName, KeyLocation, Operation, Requirement};
 
 mod jwt;
+mod routing;
 
 const PETSTORE_30_YAML: &str = include_str!("../../tests/fixtures/openapi/petstore-3.0.yaml");
 
@@ -97,11 +98,11 @@ fn museum_3_1_json_follows_path_item_refs_and_keeps_roles() {
 }
 
 #[test]
-fn swagger_2_document_is_refused_with_a_hint() {
-    let problems = refused(r#"{"swagger": "2.0", "info": {"title": "Old", "version": "1"}, "paths": {}}"#);
+fn swagger_1_document_is_refused_naming_the_versions_imported() {
+    let problems = refused(r#"{"swagger": "1.2", "info": {"title": "Old", "version": "1"}, "paths": {}}"#);
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert_eq!(problems[0].pointer, "/swagger");
-    assert!(problems[0].message.contains("Convert it to OpenAPI 3"), "{}", problems[0].message);
+    assert!(problems[0].message.contains("imports Swagger 2.0 and OpenAPI 3.0"), "{}", problems[0].message);
 }
 
 #[test]

@@ -1,0 +1,419 @@
+//! OpenAPI path templates, read as RFC 6570 level 1 the way OpenAPI uses them: a variable
+//! (`{name}`) matches one or more characters of a single segment, and may sit beside literal
+//! text (`/files/{name}.json`, `/jobs/{id}:cancel`), several to a segment (`/{a}-{b}`).
+//!
+//! Precedence (OpenAPI: "concrete paths are matched before templated ones"), compared segment
+//! by segment from the left: a literal segment beats a segment with a variable in it, and
+//! between two segments with variables, the one with more literal text beats the other; a
+//! whole-segment variable (`{id}`) comes last. Two templates that tie on every segment and
+//! can match the same path are ambiguous: the importer refuses them ([`overlap`]).
+
+/// Most variables one segment may hold: a matcher tries each split of the segment between
+/// them, so the bound keeps a hostile template from costing more than a few steps a segment.
+pub const MAX_VARIABLES_PER_SEGMENT: usize = 4;
+
+/// One segment of a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    /// Literal text only: matched exactly.
+    Literal(Box<str>),
+    /// Variables beside literal text, in order.
+    Pattern(Pattern),
+    /// A single variable filling the segment: matches any non-empty segment.
+    Variable,
+}
+
+/// A segment mixing literal text and variables, e.g. `{name}.json` → `[Var, Lit(".json")]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    pieces: Box<[Piece]>,
+    /// Bytes of literal text, the precedence between two patterns (more wins).
+    literal_len: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Literal(Box<str>),
+    Variable,
+}
+
+/// A path template split into segments; the query or fragment part of a path key is not
+/// part of it (see [`split_key`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    pub segments: Vec<Segment>,
+    /// Written with a trailing `/` (`/a/`); only matters when the document also has `/a`.
+    pub trailing_slash: bool,
+}
+
+/// How a segment ranks against another at the same depth: greater wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rank {
+    Variable,
+    /// Holds the bytes of literal text beside the variables.
+    Pattern(usize),
+    Literal,
+}
+
+/// Why a template is not one the router can follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateError {
+    NoLeadingSlash,
+    Unclosed {
+        at: usize,
+    },
+    Nested {
+        at: usize,
+    },
+    Unopened {
+        at: usize,
+    },
+    EmptyName {
+        at: usize,
+    },
+    Repeated(String),
+    /// `{a}{b}`: nothing tells where one ends and the next begins.
+    Adjacent {
+        at: usize,
+    },
+    TooManyVariables,
+}
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TemplateError::NoLeadingSlash => f.write_str("a path must start with '/'"),
+            TemplateError::Unclosed { at } => write!(f, "'{{' at byte {at} is never closed"),
+            TemplateError::Nested { at } => write!(f, "'{{' at byte {at} opens a parameter inside another"),
+            TemplateError::Unopened { at } => write!(f, "'}}' at byte {at} closes no parameter"),
+            TemplateError::EmptyName { at } => write!(f, "empty parameter name '{{}}' at byte {at}"),
+            TemplateError::Repeated(name) => write!(f, "path parameter {name:?} appears twice"),
+            TemplateError::Adjacent { at } => write!(
+                f,
+                "the parameter at byte {at} follows another with nothing between them, so no request \
+                 says where one ends"
+            ),
+            TemplateError::TooManyVariables => {
+                write!(f, "more than {MAX_VARIABLES_PER_SEGMENT} parameters in one segment")
+            }
+        }
+    }
+}
+
+/// Splits a path key into its template and the query (`?a=b`) or fragment (`#a=b`) that some
+/// real descriptions add to tell operations on one path apart; the separator is returned with
+/// the rest. Braces are never split.
+pub fn split_key(key: &str) -> (&str, Option<(char, &str)>) {
+    match key.find(['?', '#']) {
+        Some(i) => {
+            let separator = if key.as_bytes()[i] == b'?' { '?' } else { '#' };
+            (&key[..i], Some((separator, &key[i + 1..])))
+        }
+        None => (key, None),
+    }
+}
+
+impl Template {
+    /// Parses the template part of a path key (see [`split_key`]).
+    pub fn parse(path: &str) -> Result<Template, Vec<TemplateError>> {
+        let mut errors = Vec::new();
+        let Some(body) = path.strip_prefix('/') else {
+            return Err(vec![TemplateError::NoLeadingSlash]);
+        };
+        let (body, trailing_slash) = match body.strip_suffix('/') {
+            Some(inner) => (inner, true),
+            None => (body, false),
+        };
+        let mut names: Vec<&str> = Vec::new();
+        let mut segments = Vec::new();
+        let mut offset = 1;
+        if !body.is_empty() {
+            for text in body.split('/') {
+                segments.push(segment(text, offset, &mut names, &mut errors));
+                offset += text.len() + 1;
+            }
+        }
+        if errors.is_empty() {
+            Ok(Template { segments, trailing_slash })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Each segment's rank, the template's precedence (compared left to right).
+    pub fn ranks(&self) -> Vec<Rank> {
+        self.segments.iter().map(Segment::rank).collect()
+    }
+
+    /// A concrete path that this template matches, with `value` in every variable.
+    pub fn example(&self, value: &str) -> String {
+        let mut out = String::new();
+        for segment in &self.segments {
+            out.push('/');
+            match segment {
+                Segment::Literal(text) => out.push_str(text),
+                Segment::Variable => out.push_str(value),
+                Segment::Pattern(pattern) => {
+                    for piece in &pattern.pieces {
+                        match piece {
+                            Piece::Literal(text) => out.push_str(text),
+                            Piece::Variable => out.push_str(value),
+                        }
+                    }
+                }
+            }
+        }
+        if out.is_empty() || self.trailing_slash {
+            out.push('/');
+        }
+        out
+    }
+}
+
+/// Reads one segment starting at byte `offset` of the path, recording variable names.
+fn segment<'p>(text: &'p str, offset: usize, names: &mut Vec<&'p str>, errors: &mut Vec<TemplateError>) -> Segment {
+    let mut pieces = Vec::new();
+    let mut open: Option<usize> = None;
+    let mut literal_start = 0;
+    for (i, c) in text.char_indices() {
+        match (c, open) {
+            ('{', Some(_)) => errors.push(TemplateError::Nested { at: offset + i }),
+            ('{', None) => {
+                if i > literal_start {
+                    pieces.push(Piece::Literal(text[literal_start..i].into()));
+                } else if matches!(pieces.last(), Some(Piece::Variable)) {
+                    errors.push(TemplateError::Adjacent { at: offset + i });
+                }
+                open = Some(i);
+            }
+            ('}', None) => errors.push(TemplateError::Unopened { at: offset + i }),
+            ('}', Some(start)) => {
+                open = None;
+                literal_start = i + 1;
+                let name = &text[start + 1..i];
+                if name.is_empty() {
+                    errors.push(TemplateError::EmptyName { at: offset + start });
+                } else if names.contains(&name) {
+                    errors.push(TemplateError::Repeated(name.to_owned()));
+                }
+                names.push(name);
+                pieces.push(Piece::Variable);
+            }
+            _ => {}
+        }
+    }
+    if let Some(start) = open {
+        errors.push(TemplateError::Unclosed { at: offset + start });
+        return Segment::Literal(text.into());
+    }
+    if literal_start < text.len() {
+        pieces.push(Piece::Literal(text[literal_start..].into()));
+    }
+    let variables = pieces.iter().filter(|p| matches!(p, Piece::Variable)).count();
+    if variables > MAX_VARIABLES_PER_SEGMENT {
+        errors.push(TemplateError::TooManyVariables);
+    }
+    match (variables, pieces.len()) {
+        (0, _) => Segment::Literal(text.into()),
+        (1, 1) => Segment::Variable,
+        _ => {
+            let literal_len = pieces.iter().map(|p| if let Piece::Literal(t) = p { t.len() } else { 0 }).sum();
+            Segment::Pattern(Pattern { pieces: pieces.into(), literal_len })
+        }
+    }
+}
+
+impl Segment {
+    pub fn rank(&self) -> Rank {
+        match self {
+            Segment::Literal(_) => Rank::Literal,
+            Segment::Pattern(pattern) => Rank::Pattern(pattern.literal_len),
+            Segment::Variable => Rank::Variable,
+        }
+    }
+
+    /// Whether this segment matches the request segment `text`, without allocating.
+    pub fn matches(&self, text: &str) -> bool {
+        match self {
+            Segment::Literal(literal) => **literal == *text,
+            Segment::Variable => !text.is_empty(),
+            Segment::Pattern(pattern) => pattern.matches(text),
+        }
+    }
+}
+
+impl Pattern {
+    /// The literal text beside the variables, in bytes.
+    pub fn literal_len(&self) -> usize {
+        self.literal_len
+    }
+
+    pub fn matches(&self, text: &str) -> bool {
+        match_pieces(&self.pieces, text)
+    }
+}
+
+/// Each variable takes one or more bytes; a literal must follow exactly. Variables are never
+/// adjacent, so a variable's end is one of the places where the next literal occurs: at most
+/// `MAX_VARIABLES_PER_SEGMENT` nested loops over the segment.
+fn match_pieces(pieces: &[Piece], text: &str) -> bool {
+    match pieces.split_first() {
+        None => text.is_empty(),
+        Some((Piece::Literal(literal), rest)) => text.strip_prefix(&**literal).is_some_and(|t| match_pieces(rest, t)),
+        Some((Piece::Variable, [])) => !text.is_empty(),
+        Some((Piece::Variable, rest)) => {
+            let Some(Piece::Literal(next)) = rest.first() else {
+                return false; // adjacent variables are refused when the template is read
+            };
+            let mut from = 1;
+            while let Some(found) = text.get(from..).and_then(|t| t.find(&**next)) {
+                if match_pieces(rest, &text[from + found..]) {
+                    return true;
+                }
+                from += found + 1;
+            }
+            false
+        }
+    }
+}
+
+/// Whether some request segment matches both `a` and `b` (which rank the same).
+pub fn overlap(a: &Segment, b: &Segment) -> bool {
+    match (a, b) {
+        (Segment::Literal(x), Segment::Literal(y)) => x == y,
+        (Segment::Variable, Segment::Variable) => true,
+        (Segment::Pattern(x), Segment::Pattern(y)) => patterns_overlap(&x.pieces, &y.pieces),
+        (Segment::Literal(x), other) | (other, Segment::Literal(x)) => other.matches(x),
+        (Segment::Variable, _) | (_, Segment::Variable) => true,
+    }
+}
+
+/// Whether two patterns share a match: a walk over pairs of positions in both, where a
+/// variable may swallow any byte and literal bytes must agree. Positions are (piece, byte,
+/// variable already non-empty), explored depth-first with a visited set; patterns are short.
+fn patterns_overlap(a: &[Piece], b: &[Piece]) -> bool {
+    let a = Walker::new(a);
+    let b = Walker::new(b);
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![(0usize, 0usize)];
+    while let Some((x, y)) = stack.pop() {
+        if !seen.insert((x, y)) {
+            continue;
+        }
+        if a.accepts(x) && b.accepts(y) {
+            return true;
+        }
+        for (byte_a, next_a) in a.steps(x) {
+            for (byte_b, next_b) in b.steps(y) {
+                let agree = match (byte_a, byte_b) {
+                    (Some(p), Some(q)) => p == q,
+                    // A variable takes any byte but `/`: the other side's literal byte, or any byte.
+                    (Some(p), None) | (None, Some(p)) => p != b'/',
+                    (None, None) => true,
+                };
+                if agree {
+                    stack.push((next_a, next_b));
+                }
+            }
+        }
+    }
+    false
+}
+
+/// A pattern as a small automaton over bytes: state `2 * i` is "at the start of token i",
+/// state `2 * i + 1` is "inside variable token i, having taken at least one byte".
+struct Walker {
+    tokens: Vec<Option<u8>>,
+}
+
+impl Walker {
+    fn new(pieces: &[Piece]) -> Walker {
+        let mut tokens = Vec::new();
+        for piece in pieces {
+            match piece {
+                Piece::Literal(text) => tokens.extend(text.bytes().map(Some)),
+                Piece::Variable => tokens.push(None),
+            }
+        }
+        Walker { tokens }
+    }
+
+    fn accepts(&self, state: usize) -> bool {
+        state == 2 * self.tokens.len() || (state % 2 == 1 && state / 2 + 1 == self.tokens.len())
+    }
+
+    /// The bytes that can be read from `state` (`None`: any byte) and where each leads.
+    fn steps(&self, state: usize) -> Vec<(Option<u8>, usize)> {
+        let (i, inside) = (state / 2, state % 2 == 1);
+        let mut out = Vec::new();
+        if inside {
+            out.push((None, state)); // the variable takes another byte
+            if let Some(Some(next)) = self.tokens.get(i + 1) {
+                out.push((Some(*next), 2 * (i + 2))); // it ends; the literal after it starts
+            }
+            return out;
+        }
+        match self.tokens.get(i) {
+            Some(Some(byte)) => out.push((Some(*byte), 2 * (i + 1))),
+            Some(None) => out.push((None, 2 * i + 1)),
+            None => {}
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(text: &str) -> Segment {
+        let template = Template::parse(&format!("/{text}")).expect("a template");
+        template.segments.into_iter().next().expect("one segment")
+    }
+
+    #[test]
+    fn variables_fill_part_of_a_segment_beside_literal_text() {
+        assert!(seg("{name}.json").matches("report.json"));
+        assert!(!seg("{name}.json").matches(".json"), "a variable takes at least one byte");
+        assert!(!seg("{name}.json").matches("report.xml"));
+        assert!(seg("{id}:cancel").matches("42:cancel"));
+        assert!(seg("{a}-{b}").matches("x-y-z"));
+        assert!(!seg("{a}-{b}").matches("xyz"));
+        assert!(seg("v{major}.{minor}").matches("v1.2"));
+        assert!(!seg("v{major}.{minor}").matches("v1."));
+    }
+
+    #[test]
+    fn segments_rank_literal_then_more_literal_text_then_whole_variable() {
+        assert!(seg("search").rank() > seg("{id}:cancel").rank());
+        assert!(seg("{id}:cancel").rank() > seg("{id}.x").rank());
+        assert!(seg("{id}.x").rank() > seg("{id}").rank());
+    }
+
+    #[test]
+    fn overlap_is_exact_for_patterns() {
+        assert!(!overlap(&seg("{a}.json"), &seg("{a}.yaml")));
+        assert!(overlap(&seg("{a}.{b}"), &seg("{a}-{b}")), "x.y-z matches both");
+        assert!(!overlap(&seg("a{x}"), &seg("b{x}")));
+        assert!(overlap(&seg("{x}"), &seg("{y}")));
+    }
+
+    #[test]
+    fn malformed_templates_are_refused_with_their_place() {
+        assert_eq!(Template::parse("pets"), Err(vec![TemplateError::NoLeadingSlash]));
+        assert_eq!(Template::parse("/a/{x"), Err(vec![TemplateError::Unclosed { at: 3 }]));
+        assert_eq!(Template::parse("/{a}{b}"), Err(vec![TemplateError::Adjacent { at: 4 }]));
+        assert_eq!(Template::parse("/{a}/{a}"), Err(vec![TemplateError::Repeated("a".into())]));
+    }
+
+    #[test]
+    fn trailing_slash_and_root_are_read_apart() {
+        let root = Template::parse("/").expect("root");
+        assert!(root.segments.is_empty() && !root.trailing_slash);
+        let a = Template::parse("/a/").expect("a/");
+        assert_eq!((a.segments.len(), a.trailing_slash), (1, true));
+        assert_eq!(split_key("/things?action=start"), ("/things", Some(('?', "action=start"))));
+        assert_eq!(split_key("/#X-Amz-Target=S.Op"), ("/", Some(('#', "X-Amz-Target=S.Op"))));
+        assert_eq!(Template::parse("/files/{name}.json").expect("t").example("v"), "/files/v.json");
+    }
+}
