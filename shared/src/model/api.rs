@@ -202,7 +202,9 @@ pub struct Discriminator {
     pub place: DiscriminatorPlace,
     /// The parameter's name (a header name is matched case-insensitively).
     pub name: String,
-    pub value: String,
+    /// The value it must have; `None`: present with any value (`/tags/{arn}#tagKeys`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use super::Problems;
 use crate::model::{Discriminator, DiscriminatorPlace, Operation};
 
 /// The HTTP methods a path item may hold, as OpenAPI spells them (lower-case).
-const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+pub(crate) const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 /// Path item fields that are not operations.
 const ITEM_FIELDS: [&str; 5] = ["$ref", "summary", "description", "servers", "parameters"];
 /// Where a parameter can be, per OpenAPI.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::document::{kind, Dialect};
-use super::operations::Collector;
+use super::operations::{Collector, METHODS};
 use super::pointer::{child, follow, Target};
 use super::security::Security;
 use super::Problems;
@@ -33,8 +33,10 @@ pub(crate) fn read(doc: &Value, dialect: Dialect, security: &mut Security, probl
     let mut routes = Routes::default();
     for (key, item) in paths.iter().filter(|(key, _)| !key.starts_with("x-")) {
         let at = child("/paths", key);
-        let discriminators = routes.add(key, &at, problems);
-        if let Some((item, item_at)) = resolve_item(doc, item, at, problems) {
+        let resolved = resolve_item(doc, item, at.clone(), problems);
+        let methods = resolved.as_ref().map(|(item, _)| methods_of(item)).unwrap_or_default();
+        let discriminators = routes.add(key, &at, methods, problems);
+        if let Some((item, item_at)) = resolved {
             collector.read_item(key, discriminators.as_ref(), item, &item_at, problems);
         }
     }
@@ -42,15 +44,17 @@ pub(crate) fn read(doc: &Value, dialect: Dialect, security: &mut Security, probl
     collector.finish()
 }
 
-/// A path key's discriminator: its separator (`?` or `#`) and `name=value` pairs.
-pub(crate) type Pairs = (char, Vec<(String, String)>);
+/// A path key's discriminator: its separator (`?` or `#`) and `name=value` pairs (`name`
+/// alone: present with any value).
+pub(crate) type Pairs = (char, Vec<(String, Option<String>)>);
 
 /// The path keys read so far, to find two that are one route or that no request can tell
 /// apart.
 #[derive(Default)]
 struct Routes {
-    /// Template with parameter names erased, plus the discriminator → pointer of the first.
-    shapes: HashMap<String, String>,
+    /// Template with parameter names erased, plus the discriminator → pointer of the first
+    /// and the methods declared under that route so far.
+    shapes: HashMap<String, (String, Vec<String>)>,
     /// Precedence and discriminator → the templates that share them, with their pointers.
     by_rank: HashMap<Precedence, Vec<(Template, String)>>,
 }
@@ -61,13 +65,13 @@ type Precedence = (Vec<Rank>, bool, String);
 
 impl Routes {
     /// Checks one path key; returns the `name=value` pairs of its discriminator, if any.
-    fn add(&mut self, key: &str, at: &str, problems: &mut Problems) -> Option<Pairs> {
+    fn add(&mut self, key: &str, at: &str, methods: Vec<String>, problems: &mut Problems) -> Option<Pairs> {
         let (text, discriminator) = split_key(key);
         let pairs = discriminator.and_then(|(separator, rest)| match pairs(rest) {
             Some(pairs) => Some((separator, pairs)),
             None => {
                 let message = format!(
-                    "the path key {key:?} carries {separator}{rest:?}, which is not name=value pairs: Gatehouse \
+                    "the path key {key:?} carries {separator}{rest:?}, which is not name=value pairs (or names): Gatehouse \
                      routes a path key's query or fragment only as query parameters or headers to match"
                 );
                 problems.push(at, message);
@@ -85,10 +89,21 @@ impl Routes {
         };
         let selector = discriminator.map(|(separator, rest)| format!("{separator}{rest}")).unwrap_or_default();
         let shape = format!("{}{selector}", template.example("{}"));
-        match self.shapes.get(&shape) {
-            Some(first) => problems.push(at, format!("same template as {first} but for parameter names")),
+        match self.shapes.get_mut(&shape) {
+            // The same route under other parameter names: one route as long as no method is
+            // declared under both (real descriptions split methods this way).
+            Some((first, declared)) => {
+                let both: Vec<&str> = methods.iter().filter(|m| declared.contains(m)).map(String::as_str).collect();
+                if both.is_empty() {
+                    declared.extend(methods);
+                } else {
+                    let both = both.join(", ");
+                    problems
+                        .push(at, format!("same template as {first} but for parameter names, and both declare {both}"));
+                }
+            }
             None => {
-                self.shapes.insert(shape, at.to_owned());
+                self.shapes.insert(shape, (at.to_owned(), methods));
                 let group = (template.ranks(), template.trailing_slash, selector);
                 self.by_rank.entry(group).or_default().push((template, at.to_owned()));
             }
@@ -122,14 +137,21 @@ impl Routes {
     }
 }
 
-/// `a=1&b=2` as pairs; `None` when a part has no `=` or an empty name.
-fn pairs(text: &str) -> Option<Vec<(String, String)>> {
+/// `a=1&b` as pairs (`b`: present with any value); `None` when a name is empty or holds
+/// what no query parameter or header name can.
+fn pairs(text: &str) -> Option<Vec<(String, Option<String>)>> {
     text.split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((name, value)) if !name.is_empty() => Some((name.to_owned(), value.to_owned())),
-            _ => None,
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').map_or((pair, None), |(n, v)| (n, Some(v.to_owned())));
+            let valid = !name.is_empty() && !name.contains(['/', '{', '}', '#', '?', ' ']);
+            valid.then(|| (name.to_owned(), value))
         })
         .collect()
+}
+
+/// The methods a path item declares.
+fn methods_of(item: &Map<String, Value>) -> Vec<String> {
+    item.keys().filter(|key| METHODS.contains(&key.as_str())).cloned().collect()
 }
 
 /// The path item itself, following `$ref` within the document. Problems inside a referenced

@@ -149,7 +149,7 @@ impl Security {
     /// Key locations of the schemes in use, in scheme order, without repeats; the gateway's
     /// defaults when there are none. With no operations (a 3.1 webhooks-only document) the
     /// top-level requirements decide what is in use.
-    pub(crate) fn auth(&self, problems: &mut Problems) -> AuthSettings {
+    pub(crate) fn auth(&mut self, problems: &mut Problems) -> AuthSettings {
         let mut used: HashSet<&str> = self.used.iter().map(String::as_str).collect();
         if self.operations == 0 {
             used.extend(self.top.iter().flatten().flatten().map(|(name, _)| name.as_str()));
@@ -162,7 +162,13 @@ impl Security {
                 }
             }
         }
-        let jwt = self.jwt(&used, problems);
+        let mut notes = Vec::new();
+        let jwt = self.jwt(&used, problems, &mut notes);
+        for note in notes {
+            if !self.notes.contains(&note) {
+                self.notes.push(note);
+            }
+        }
         if key_locations.is_empty() {
             return AuthSettings { jwt, ..AuthSettings::default() };
         }
@@ -170,8 +176,10 @@ impl Security {
     }
 
     /// The JWT settings of the JWT schemes in use: one set per API, so schemes in use must
-    /// agree; a scheme in use without any is a problem.
-    fn jwt(&self, used: &HashSet<&str>, problems: &mut Problems) -> Option<JwtSettings> {
+    /// agree. A scheme in use without any goes in the report: its tokens cannot be checked,
+    /// so the gateway refuses calls that only it would admit (the pipeline needs the API's
+    /// `auth.jwt` for any token) until the document or the API's `auth` gives settings.
+    fn jwt(&self, used: &HashSet<&str>, problems: &mut Problems, notes: &mut Vec<ImportNote>) -> Option<JwtSettings> {
         let mut chosen: Option<&JwtSettings> = None;
         for (name, scheme) in &self.schemes {
             let Scheme::Jwt(config) = scheme else { continue };
@@ -185,13 +193,14 @@ impl Security {
                 JwtConfig::Missing => None,
             };
             match (settings, chosen) {
-                (None, _) => problems.push(
-                    at,
-                    format!(
-                        "the gateway checks this scheme's tokens, so it needs {JWT_EXTENSION} (issuer and jwks_url, \
-                         discovery_url or keys) on the scheme or at the top of the document"
+                (None, _) => notes.push(ImportNote {
+                    pointer: at,
+                    message: format!(
+                        "not enforced yet: the gateway checks this scheme's tokens, so it needs {JWT_EXTENSION} \
+                         (issuer and jwks_url, discovery_url or keys) on the scheme or at the top of the document, or \
+                         the API's auth.jwt; until then a call that only this scheme would admit is refused"
                     ),
-                ),
+                }),
                 (Some(settings), None) => chosen = Some(settings),
                 (Some(settings), Some(first)) if settings != first => problems.push(
                     at,

@@ -246,12 +246,15 @@ fn path_item_refs_must_resolve_within_the_document() {
 #[test]
 fn templates_and_parameters_are_checked() {
     let repeated = json!([{ "name": "q", "in": "query" }, { "name": "q", "in": "query" }]);
-    let paths = json!({ "/a/{id}/b/{id}": {}, "/x/{}": {}, "/p/{petId}": {}, "/p/{id}": {},
+    let get = json!({ "responses": { "200": { "description": "OK" } } });
+    let paths = json!({ "/a/{id}/b/{id}": {}, "/x/{}": {}, "/p/{petId}": { "get": get }, "/p/{id}": { "get": get },
+                        "/r/{a}": { "get": get }, "/r/{b}": { "delete": get },
                         "/q": { "parameters": repeated, "fetch": {} } });
     let problems = refused(&doc(paths, json!({})));
     assert!(has(&problems, "/paths/~1a~1{id}~1b~1{id}", "appears twice"), "{problems:#?}");
     assert!(has(&problems, "/paths/~1x~1{}", "empty parameter name"), "{problems:#?}");
     assert!(has(&problems, "/paths/~1p~1{id}", "same template as /paths/~1p~1{petId}"), "{problems:#?}");
+    assert!(!problems.iter().any(|p| p.pointer.starts_with("/paths/~1r")), "methods apart: {problems:#?}");
     assert!(has(&problems, "/paths/~1q/parameters/1", "declared twice"), "{problems:#?}");
     assert!(has(&problems, "/paths/~1q/fetch", "neither a path item field"), "{problems:#?}");
 }

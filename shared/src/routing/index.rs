@@ -175,20 +175,20 @@ fn pick(operations: &[Operation], endpoint: &[usize], method: &str, extras: Extr
 
 fn meets(discriminators: &[Discriminator], extras: Extras) -> bool {
     discriminators.iter().all(|d| match d.place {
-        DiscriminatorPlace::Query => extras.query.is_some_and(|query| query_has(query, &d.name, &d.value)),
+        DiscriminatorPlace::Query => extras.query.is_some_and(|query| query_has(query, &d.name, d.value.as_deref())),
         DiscriminatorPlace::Header => extras
             .headers
             .and_then(|headers| headers.get(d.name.as_str()))
-            .is_some_and(|value| value.as_bytes() == d.value.as_bytes()),
+            .is_some_and(|value| d.value.as_ref().is_none_or(|wanted| value.as_bytes() == wanted.as_bytes())),
     })
 }
 
-/// Whether the query holds `name=value` (form-encoded: `+` and `%XX` decoded while comparing,
-/// without allocating).
-fn query_has(query: &str, name: &str, value: &str) -> bool {
+/// Whether the query holds `name=value`, or `name` at all when `value` is `None`
+/// (form-encoded: `+` and `%XX` decoded while comparing, without allocating).
+fn query_has(query: &str, name: &str, value: Option<&str>) -> bool {
     query.split('&').any(|pair| {
         let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
-        decoded_eq(n, name) && decoded_eq(v, value)
+        decoded_eq(n, name) && value.is_none_or(|value| decoded_eq(v, value))
     })
 }
 

@@ -29,13 +29,14 @@ impl Probe {
         let mut query: Vec<String> = Vec::new();
         let mut headers = HeaderMap::new();
         for d in &operation.discriminators {
+            let value = d.value.as_deref().unwrap_or(SAMPLE_VALUE);
             match d.place {
                 DiscriminatorPlace::Query => {
-                    query.push(form_urlencoded::Serializer::new(String::new()).append_pair(&d.name, &d.value).finish())
+                    query.push(form_urlencoded::Serializer::new(String::new()).append_pair(&d.name, value).finish())
                 }
                 DiscriminatorPlace::Header => {
                     let name = HeaderName::from_bytes(d.name.as_bytes()).ok()?;
-                    headers.insert(name, HeaderValue::from_str(&d.value).ok()?);
+                    headers.insert(name, HeaderValue::from_str(value).ok()?);
                 }
             }
         }

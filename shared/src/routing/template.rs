@@ -59,23 +59,11 @@ pub enum Rank {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TemplateError {
     NoLeadingSlash,
-    Unclosed {
-        at: usize,
-    },
-    Nested {
-        at: usize,
-    },
-    Unopened {
-        at: usize,
-    },
-    EmptyName {
-        at: usize,
-    },
+    Unclosed { at: usize },
+    Nested { at: usize },
+    Unopened { at: usize },
+    EmptyName { at: usize },
     Repeated(String),
-    /// `{a}{b}`: nothing tells where one ends and the next begins.
-    Adjacent {
-        at: usize,
-    },
     TooManyVariables,
 }
 
@@ -88,11 +76,6 @@ impl std::fmt::Display for TemplateError {
             TemplateError::Unopened { at } => write!(f, "'}}' at byte {at} closes no parameter"),
             TemplateError::EmptyName { at } => write!(f, "empty parameter name '{{}}' at byte {at}"),
             TemplateError::Repeated(name) => write!(f, "path parameter {name:?} appears twice"),
-            TemplateError::Adjacent { at } => write!(
-                f,
-                "the parameter at byte {at} follows another with nothing between them, so no request \
-                 says where one ends"
-            ),
             TemplateError::TooManyVariables => {
                 write!(f, "more than {MAX_VARIABLES_PER_SEGMENT} parameters in one segment")
             }
@@ -181,8 +164,6 @@ fn segment<'p>(text: &'p str, offset: usize, names: &mut Vec<&'p str>, errors: &
             ('{', None) => {
                 if i > literal_start {
                     pieces.push(Piece::Literal(text[literal_start..i].into()));
-                } else if matches!(pieces.last(), Some(Piece::Variable)) {
-                    errors.push(TemplateError::Adjacent { at: offset + i });
                 }
                 open = Some(i);
             }
@@ -224,11 +205,13 @@ fn segment<'p>(text: &'p str, offset: usize, names: &mut Vec<&'p str>, errors: &
 }
 
 impl Segment {
+    /// Variables side by side with no literal text (`{id}{ext}`) rank as one variable: they
+    /// are no more specific, so beside `{id}` the importer finds them ambiguous.
     pub fn rank(&self) -> Rank {
         match self {
             Segment::Literal(_) => Rank::Literal,
-            Segment::Pattern(pattern) => Rank::Pattern(pattern.literal_len),
-            Segment::Variable => Rank::Variable,
+            Segment::Pattern(pattern) if pattern.literal_len > 0 => Rank::Pattern(pattern.literal_len),
+            Segment::Pattern(_) | Segment::Variable => Rank::Variable,
         }
     }
 
@@ -253,9 +236,9 @@ impl Pattern {
     }
 }
 
-/// Each variable takes one or more bytes; a literal must follow exactly. Variables are never
-/// adjacent, so a variable's end is one of the places where the next literal occurs: at most
-/// `MAX_VARIABLES_PER_SEGMENT` nested loops over the segment.
+/// Each variable takes one or more bytes; a literal must follow exactly. A variable's end is
+/// one of the places where the next literal occurs (or any byte boundary when another variable
+/// follows): at most `MAX_VARIABLES_PER_SEGMENT` nested loops over the segment.
 fn match_pieces(pieces: &[Piece], text: &str) -> bool {
     match pieces.split_first() {
         None => text.is_empty(),
@@ -263,7 +246,7 @@ fn match_pieces(pieces: &[Piece], text: &str) -> bool {
         Some((Piece::Variable, [])) => !text.is_empty(),
         Some((Piece::Variable, rest)) => {
             let Some(Piece::Literal(next)) = rest.first() else {
-                return false; // adjacent variables are refused when the template is read
+                return (1..text.len()).any(|end| text.is_char_boundary(end) && match_pieces(rest, &text[end..]));
             };
             let mut from = 1;
             while let Some(found) = text.get(from..).and_then(|t| t.find(&**next)) {
@@ -402,7 +385,8 @@ mod tests {
     fn malformed_templates_are_refused_with_their_place() {
         assert_eq!(Template::parse("pets"), Err(vec![TemplateError::NoLeadingSlash]));
         assert_eq!(Template::parse("/a/{x"), Err(vec![TemplateError::Unclosed { at: 3 }]));
-        assert_eq!(Template::parse("/{a}{b}"), Err(vec![TemplateError::Adjacent { at: 4 }]));
+        assert!(seg("{id}{ext}").matches("7.json") && !seg("{id}{ext}").matches("7"));
+        assert_eq!(seg("{id}{ext}").rank(), Rank::Variable);
         assert_eq!(Template::parse("/{a}/{a}"), Err(vec![TemplateError::Repeated("a".into())]));
     }
 

@@ -102,14 +102,16 @@ fn templates_no_request_can_tell_apart_are_refused_with_both_pointers() {
 #[test]
 fn a_path_key_whose_query_is_not_name_value_pairs_is_refused_by_name() {
     let ok = json!({"200": {"description": "OK"}});
-    let problems = refused(&doc(json!({"/things?start": {"post": {"responses": ok}}}), json!({})));
-    assert_eq!(problems[0].pointer, "/paths/~1things?start");
-    assert!(problems[0].message.contains("\"/things?start\""), "{}", problems[0].message);
+    let problems = refused(&doc(json!({"/things?=start": {"post": {"responses": ok}}}), json!({})));
+    assert_eq!(problems[0].pointer, "/paths/~1things?=start");
+    assert!(problems[0].message.contains("\"/things?=start\""), "{}", problems[0].message);
 }
 
 #[test]
-fn adjacent_parameters_are_refused_with_their_place() {
+fn adjacent_parameters_import_unless_a_whole_segment_variable_sits_beside_them() {
     let ok = json!({"200": {"description": "OK"}});
-    let problems = refused(&doc(json!({"/{a}{b}": {"get": {"responses": ok}}}), json!({})));
-    assert!(problems[0].message.contains("follows another"), "{}", problems[0].message);
+    assert_all_reach_themselves(&doc(json!({"/p/{id}{ext}": {"get": {"responses": ok}}}), json!({})));
+    let both = json!({"/p/{id}{ext}": {"get": {"responses": ok}}, "/p/{id}": {"get": {"responses": ok}}});
+    let problems = refused(&doc(both, json!({})));
+    assert!(problems[0].message.contains("ambiguous with"), "{}", problems[0].message);
 }
