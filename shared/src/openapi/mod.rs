@@ -14,6 +14,7 @@ mod operations;
 mod parse;
 mod paths;
 mod pointer;
+mod refs;
 mod security;
 mod swagger2;
 #[cfg(test)]
@@ -94,6 +95,7 @@ pub fn import(text: &str) -> Result<ImportedApi, Vec<ImportProblem>> {
         // 2.0 has a different shape; checking it against 3.x rules would only add noise.
         return Err(problems.0);
     }
+    refs::check(&document, &mut problems);
     let info = document::info(root, &mut problems);
     let servers = document::servers(root, &mut problems);
     let default_upstream = document::default_upstream(root);

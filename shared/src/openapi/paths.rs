@@ -177,15 +177,8 @@ fn resolve_item<'d>(
         };
         match follow(doc, reference) {
             Target::Found { value, pointer } => (item, at) = (value, pointer),
-            Target::External => {
-                let message = format!("{reference:?} is in another document; bundle it into this one first");
-                problems.push(ref_at, message);
-                return None;
-            }
-            Target::Missing => {
-                problems.push(ref_at, format!("{reference:?} does not exist in this document"));
-                return None;
-            }
+            // Already reported where it is written (`refs::check`).
+            Target::External | Target::Missing => return None,
         }
     }
     problems.push(at, format!("more than {MAX_REF_HOPS} $ref hops (a reference cycle?)"));

@@ -115,3 +115,54 @@ fn adjacent_parameters_import_unless_a_whole_segment_variable_sits_beside_them()
     let problems = refused(&doc(both, json!({})));
     assert!(problems[0].message.contains("ambiguous with"), "{}", problems[0].message);
 }
+
+#[test]
+fn yaml_anchors_and_merge_keys_are_applied_not_kept_as_a_key() {
+    let text = r#"
+openapi: 3.0.3
+info: {title: "Café ☕ API", version: "1"}
+x-common: &common
+  responses: {"200": {description: OK}}
+  tags: [base]
+paths:
+  /a:
+    get:
+      <<: *common
+      operationId: a
+      tags: [own]
+  /b:
+    post:
+      <<: [*common]
+      operationId: b
+"#;
+    let api = imported(text);
+    assert_eq!(api.title, "Café ☕ API");
+    let get = &api.document["paths"]["/a"]["get"];
+    assert!(get.get("<<").is_none(), "{get}");
+    assert_eq!(get["tags"], json!(["own"]), "the mapping's own keys win");
+    assert_eq!(get["responses"]["200"]["description"], "OK");
+    assert_eq!(api.document["paths"]["/b"]["post"]["tags"], json!(["base"]));
+    assert_all_reach_themselves(text);
+}
+
+#[test]
+fn references_are_checked_where_written_cycles_included() {
+    let ok = json!({"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Node"}}}}});
+    let components = json!({"components": {"schemas": {
+        "Node": {"type": "object", "properties": {"children": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}}}},
+    }}});
+    assert_all_reach_themselves(&doc(json!({"/tree": {"get": {"responses": ok}}}), components.clone()));
+    let bad = json!({"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": "common.yaml#/Pet"}}}},
+                     "404": {"$ref": "#/components/responses/Gone"}});
+    let problems = refused(&doc(json!({"/tree": {"get": {"responses": bad}}}), components));
+    let at = "/paths/~1tree/get/responses";
+    assert!(
+        problems.iter().any(|p| p.pointer == format!("{at}/200/content/application~1json/schema/$ref")
+            && p.message.contains("in another document")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.pointer == format!("{at}/404/$ref") && p.message.contains("does not exist")),
+        "{problems:#?}"
+    );
+}
