@@ -153,15 +153,22 @@ impl PathIndex {
 }
 
 /// Among one template's operations: the method's operation whose discriminators the request
-/// meets, else its operation without any; an explicit `HEAD` before the `GET` fallback.
+/// meets, the one with the most conditions first (`#scope=x&arn` over `#arn`: a request that
+/// meets the longer list meets the shorter too), else its operation without any; an explicit
+/// `HEAD` before the `GET` fallback.
 fn pick(operations: &[Operation], endpoint: &[usize], method: &str, extras: Extras) -> Result<usize, NoMatch> {
     let choose = |method: &str| {
         let mut candidates = endpoint.iter().copied().filter(|&i| operations[i].method.eq_ignore_ascii_case(method));
         let first = candidates.clone().next()?;
-        let chosen = candidates
-            .clone()
-            .find(|&i| !operations[i].discriminators.is_empty() && meets(&operations[i].discriminators, extras))
-            .or_else(|| candidates.find(|&i| operations[i].discriminators.is_empty()));
+        let mut best: Option<usize> = None;
+        for i in candidates.clone() {
+            let conditions = &operations[i].discriminators;
+            let better = best.is_none_or(|b| conditions.len() > operations[b].discriminators.len());
+            if !conditions.is_empty() && better && meets(conditions, extras) {
+                best = Some(i);
+            }
+        }
+        let chosen = best.or_else(|| candidates.find(|&i| operations[i].discriminators.is_empty()));
         Some(chosen.ok_or(first))
     };
     let found = choose(method).or_else(|| if method == "HEAD" { choose("GET") } else { None });

@@ -6,9 +6,12 @@ fn op(method: &str, path: &str) -> Operation {
     let (_, discriminator) = split_key(path);
     let discriminators = discriminator
         .map(|(separator, text)| {
-            let (name, value) = text.split_once('=').map_or((text, None), |(n, v)| (n, Some(v.to_owned())));
             let place = if separator == '?' { DiscriminatorPlace::Query } else { DiscriminatorPlace::Header };
-            vec![Discriminator { place, name: name.into(), value }]
+            let condition = |pair: &str| {
+                let (name, value) = pair.split_once('=').map_or((pair, None), |(n, v)| (n, Some(v.to_owned())));
+                Discriminator { place, name: name.into(), value }
+            };
+            text.split('&').map(condition).collect()
         })
         .unwrap_or_default();
     Operation {
@@ -92,6 +95,15 @@ fn query_and_header_discriminators_select_the_operation() {
     let extras = Extras { query: None, headers: Some(&headers) };
     assert_eq!(routed_with(&ops, "POST", "/", extras), Ok("/#X-Amz-Target=Svc.Put".into()));
     assert_eq!(routed(&ops, "POST", "/"), Err(NoMatch::NoOperation), "no fallback without a discriminator");
+}
+
+#[test]
+fn the_discriminator_with_the_most_conditions_met_wins_whatever_the_document_order() {
+    let ops = [op("PUT", "/{key}?copy"), op("PUT", "/{key}?copy&part&upload"), op("PUT", "/{key}")];
+    let extras = |query| Extras { query: Some(query), headers: None };
+    assert_eq!(routed_with(&ops, "PUT", "/k", extras("part=1&copy=s&upload=u")), Ok("/{key}?copy&part&upload".into()));
+    assert_eq!(routed_with(&ops, "PUT", "/k", extras("copy=s")), Ok("/{key}?copy".into()));
+    assert_eq!(routed_with(&ops, "PUT", "/k", extras("part=1")), Ok("/{key}".into()));
 }
 
 #[test]
