@@ -8,6 +8,10 @@
 //! whole-segment variable (`{id}`) comes last. Two templates that tie on every segment and
 //! can match the same path are ambiguous: the importer refuses them ([`overlap`]).
 
+mod overlap;
+
+pub use overlap::overlap;
+
 /// Most variables one segment may hold: a matcher tries each split of the segment between
 /// them, so the bound keeps a hostile template from costing more than a few steps a segment.
 pub const MAX_VARIABLES_PER_SEGMENT: usize = 4;
@@ -260,144 +264,5 @@ fn match_pieces(pieces: &[Piece], text: &str) -> bool {
     }
 }
 
-/// Whether some request segment matches both `a` and `b` (which rank the same).
-pub fn overlap(a: &Segment, b: &Segment) -> bool {
-    match (a, b) {
-        (Segment::Literal(x), Segment::Literal(y)) => x == y,
-        (Segment::Variable, Segment::Variable) => true,
-        (Segment::Pattern(x), Segment::Pattern(y)) => patterns_overlap(&x.pieces, &y.pieces),
-        (Segment::Literal(x), other) | (other, Segment::Literal(x)) => other.matches(x),
-        (Segment::Variable, _) | (_, Segment::Variable) => true,
-    }
-}
-
-/// Whether two patterns share a match: a walk over pairs of positions in both, where a
-/// variable may swallow any byte and literal bytes must agree. Positions are (piece, byte,
-/// variable already non-empty), explored depth-first with a visited set; patterns are short.
-fn patterns_overlap(a: &[Piece], b: &[Piece]) -> bool {
-    let a = Walker::new(a);
-    let b = Walker::new(b);
-    let mut seen = std::collections::HashSet::new();
-    let mut stack = vec![(0usize, 0usize)];
-    while let Some((x, y)) = stack.pop() {
-        if !seen.insert((x, y)) {
-            continue;
-        }
-        if a.accepts(x) && b.accepts(y) {
-            return true;
-        }
-        for (byte_a, next_a) in a.steps(x) {
-            for (byte_b, next_b) in b.steps(y) {
-                let agree = match (byte_a, byte_b) {
-                    (Some(p), Some(q)) => p == q,
-                    // A variable takes any byte but `/`: the other side's literal byte, or any byte.
-                    (Some(p), None) | (None, Some(p)) => p != b'/',
-                    (None, None) => true,
-                };
-                if agree {
-                    stack.push((next_a, next_b));
-                }
-            }
-        }
-    }
-    false
-}
-
-/// A pattern as a small automaton over bytes: state `2 * i` is "at the start of token i",
-/// state `2 * i + 1` is "inside variable token i, having taken at least one byte".
-struct Walker {
-    tokens: Vec<Option<u8>>,
-}
-
-impl Walker {
-    fn new(pieces: &[Piece]) -> Walker {
-        let mut tokens = Vec::new();
-        for piece in pieces {
-            match piece {
-                Piece::Literal(text) => tokens.extend(text.bytes().map(Some)),
-                Piece::Variable => tokens.push(None),
-            }
-        }
-        Walker { tokens }
-    }
-
-    fn accepts(&self, state: usize) -> bool {
-        state == 2 * self.tokens.len() || (state % 2 == 1 && state / 2 + 1 == self.tokens.len())
-    }
-
-    /// The bytes that can be read from `state` (`None`: any byte) and where each leads.
-    fn steps(&self, state: usize) -> Vec<(Option<u8>, usize)> {
-        let (i, inside) = (state / 2, state % 2 == 1);
-        let mut out = Vec::new();
-        if inside {
-            out.push((None, state)); // the variable takes another byte
-            if let Some(Some(next)) = self.tokens.get(i + 1) {
-                out.push((Some(*next), 2 * (i + 2))); // it ends; the literal after it starts
-            }
-            return out;
-        }
-        match self.tokens.get(i) {
-            Some(Some(byte)) => out.push((Some(*byte), 2 * (i + 1))),
-            Some(None) => out.push((None, 2 * i + 1)),
-            None => {}
-        }
-        out
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn seg(text: &str) -> Segment {
-        let template = Template::parse(&format!("/{text}")).expect("a template");
-        template.segments.into_iter().next().expect("one segment")
-    }
-
-    #[test]
-    fn variables_fill_part_of_a_segment_beside_literal_text() {
-        assert!(seg("{name}.json").matches("report.json"));
-        assert!(!seg("{name}.json").matches(".json"), "a variable takes at least one byte");
-        assert!(!seg("{name}.json").matches("report.xml"));
-        assert!(seg("{id}:cancel").matches("42:cancel"));
-        assert!(seg("{a}-{b}").matches("x-y-z"));
-        assert!(!seg("{a}-{b}").matches("xyz"));
-        assert!(seg("v{major}.{minor}").matches("v1.2"));
-        assert!(!seg("v{major}.{minor}").matches("v1."));
-    }
-
-    #[test]
-    fn segments_rank_literal_then_more_literal_text_then_whole_variable() {
-        assert!(seg("search").rank() > seg("{id}:cancel").rank());
-        assert!(seg("{id}:cancel").rank() > seg("{id}.x").rank());
-        assert!(seg("{id}.x").rank() > seg("{id}").rank());
-    }
-
-    #[test]
-    fn overlap_is_exact_for_patterns() {
-        assert!(!overlap(&seg("{a}.json"), &seg("{a}.yaml")));
-        assert!(overlap(&seg("{a}.{b}"), &seg("{a}-{b}")), "x.y-z matches both");
-        assert!(!overlap(&seg("a{x}"), &seg("b{x}")));
-        assert!(overlap(&seg("{x}"), &seg("{y}")));
-    }
-
-    #[test]
-    fn malformed_templates_are_refused_with_their_place() {
-        assert_eq!(Template::parse("pets"), Err(vec![TemplateError::NoLeadingSlash]));
-        assert_eq!(Template::parse("/a/{x"), Err(vec![TemplateError::Unclosed { at: 3 }]));
-        assert!(seg("{id}{ext}").matches("7.json") && !seg("{id}{ext}").matches("7"));
-        assert_eq!(seg("{id}{ext}").rank(), Rank::Variable);
-        assert_eq!(Template::parse("/{a}/{a}"), Err(vec![TemplateError::Repeated("a".into())]));
-    }
-
-    #[test]
-    fn trailing_slash_and_root_are_read_apart() {
-        let root = Template::parse("/").expect("root");
-        assert!(root.segments.is_empty() && !root.trailing_slash);
-        let a = Template::parse("/a/").expect("a/");
-        assert_eq!((a.segments.len(), a.trailing_slash), (1, true));
-        assert_eq!(split_key("/things?action=start"), ("/things", Some(('?', "action=start"))));
-        assert_eq!(split_key("/#X-Amz-Target=S.Op"), ("/", Some(('#', "X-Amz-Target=S.Op"))));
-        assert_eq!(Template::parse("/files/{name}.json").expect("t").example("v"), "/files/v.json");
-    }
-}
+mod tests;
