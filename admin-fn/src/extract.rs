@@ -21,7 +21,13 @@ pub struct JsonBody<T>(pub T);
 pub struct OptionalJson<T>(pub T);
 
 fn too_large(limit: usize) -> AdminError {
-    AdminError::problem(ProblemKind::PayloadTooLarge, format!("the body must be at most {limit} bytes"))
+    let mib = limit as f64 / (1024.0 * 1024.0);
+    let document = gatehouse_core::openapi::MAX_DOCUMENT_BYTES / (1024 * 1024);
+    let detail = format!(
+        "the body must be at most {limit} bytes ({mib:.1} MiB); an OpenAPI description inside it may be up to \
+         {document} MiB"
+    );
+    AdminError::problem(ProblemKind::PayloadTooLarge, detail)
 }
 
 fn check_media_type(headers: &HeaderMap) -> Result<(), AdminError> {

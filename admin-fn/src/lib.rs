@@ -33,7 +33,7 @@ pub use error::{AdminError, FieldError};
 pub use mail::{Mail, MailError, Mailer, OutboxMailer, SmtpMailer};
 pub use portal::PortalSettings;
 pub use publisher::{Change, ChangeOp, PublishError, Publisher, RecordingPublisher};
-pub use state::{ensure_catalog_cards, AdminSettings, AdminState, Clock};
+pub use state::{ensure_catalog_cards, AdminSettings, AdminState, Clock, MAX_BODY_BYTES};
 pub use views::KeyView;
 
 /// The client's address, as the runtime that received the request knows it (the TCP peer

@@ -30,6 +30,11 @@ pub(crate) type Attempt<T> = (Vec<Write>, Vec<Change>, T);
 /// The clock, injected so tests control time (the core never reads one).
 pub type Clock = Arc<dyn Fn() -> UnixMillis + Send + Sync>;
 
+/// The default bound on an admin request body: an OpenAPI description as large as the
+/// importer takes ([`gatehouse_core::openapi::MAX_DOCUMENT_BYTES`], 10 MiB) still fits once it is
+/// a JSON string inside a body, where escaping newlines and quotes adds up to half again.
+pub const MAX_BODY_BYTES: usize = gatehouse_core::openapi::MAX_DOCUMENT_BYTES * 3 / 2 + 64 * 1024;
+
 /// Tunables with safe defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminSettings {
@@ -46,7 +51,7 @@ pub struct AdminSettings {
 impl Default for AdminSettings {
     fn default() -> Self {
         AdminSettings {
-            max_body_bytes: 1024 * 1024,
+            max_body_bytes: MAX_BODY_BYTES,
             key_env: KeyEnv::Live,
             default_grace_secs: 24 * 3600,
             signature_tolerance_secs: gatehouse_core::signing::DEFAULT_TOLERANCE_SECS,

@@ -117,3 +117,23 @@ async fn yaml_config_with_a_key_given_twice_is_refused() {
     assert!(reply.body["detail"].as_str().is_some_and(|d| d.contains("appears twice")), "{:?}", reply.body);
     assert!(h.publisher.changes().is_empty());
 }
+
+#[tokio::test]
+async fn an_api_without_an_upstream_forwards_to_the_documents_first_absolute_server() {
+    let h = Harness::new();
+    let mut doc = document();
+    doc["apis"][0].as_object_mut().unwrap().remove("upstream");
+    doc["apis"][0]["openapi"]["servers"] = json!([{"url": "/relative"}, {"url": "https://{region}.pets.example/v1",
+        "variables": {"region": {"default": "eu", "enum": ["eu", "us"]}}}]);
+    let applied = h.call("PUT", "/v1/config", Some(doc.clone())).await;
+    assert_eq!(applied.status, 200, "{:?}", applied.body);
+    let apis = h.call("GET", "/v1/apis", None).await;
+    assert_eq!(apis.body["items"][0]["upstream"]["url"], "https://eu.pets.example/v1");
+    doc["apis"][0]["openapi"]["servers"] = json!([{"url": "/relative"}]);
+    doc["apis"][0]["name"] = json!("Other");
+    doc["apis"][0]["base_path"] = json!("/other");
+    let refused = h.call("PUT", "/v1/config", Some(doc)).await;
+    assert_problem(&refused, 422, "validation-failed");
+    let errors = refused.body["errors"].as_array().unwrap();
+    assert!(errors.iter().any(|e| e["pointer"].as_str().unwrap().starts_with("/apis/0/upstream")), "{errors:?}");
+}

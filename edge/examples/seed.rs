@@ -37,6 +37,8 @@ fn op(id: &str, path: &str, public: bool) -> Operation {
         scopes: vec![],
         requirements: vec![],
         summary: None,
+        discriminators: Vec::new(),
+        refused: None,
     }
 }
 
@@ -58,6 +60,7 @@ fn api(id: &str, base: &str, lifecycle: Lifecycle, operations: Vec<Operation>) -
         lifecycle,
         operations,
         openapi: serde_json::Value::Null,
+        import_report: Vec::new(),
         created_at: T0,
         updated_at: T0,
     }

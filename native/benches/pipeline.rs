@@ -104,6 +104,8 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         scopes: vec![],
         requirements: vec![],
         summary: None,
+        discriminators: Vec::new(),
+        refused: None,
     };
     let api = Api {
         id: "api_pets".into(),
@@ -122,6 +124,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         lifecycle: Lifecycle::Published { published_at: T0 },
         operations: vec![operation],
         openapi: serde_json::Value::Null,
+        import_report: Vec::new(),
         created_at: T0,
         updated_at: T0,
     };

@@ -77,7 +77,10 @@ pub(crate) struct NewApi {
     base_path: String,
     #[serde(default)]
     hosts: Vec<String>,
-    upstream: UpstreamSettings,
+    /// Where calls go; when omitted, the document's first absolute `servers` URL (server
+    /// variables at their defaults).
+    #[serde(default)]
+    upstream: Option<UpstreamSettings>,
     #[serde(default)]
     cache: CacheSettings,
     #[serde(default)]
@@ -102,6 +105,24 @@ pub(crate) fn placement_errors(api: &Api) -> Vec<FieldError> {
     errors
 }
 
+/// The upstream given, else one from the document's `servers`; neither is a 422 that says
+/// both ways to fix it.
+fn upstream_or_servers(
+    given: Option<UpstreamSettings>,
+    imported: &ImportedApi,
+) -> Result<UpstreamSettings, AdminError> {
+    if let Some(upstream) = given {
+        return Ok(upstream);
+    }
+    match &imported.default_upstream {
+        Some(url) => Ok(UpstreamSettings { url: url.clone(), ..UpstreamSettings::default() }),
+        None => Err(AdminError::validation(vec![FieldError::new(
+            "/upstream",
+            "required: the document's servers give no absolute http(s) URL to forward to",
+        )])),
+    }
+}
+
 fn check_placement(api: &Api) -> Result<(), AdminError> {
     AdminError::check(placement_errors(api))
 }
@@ -112,6 +133,7 @@ pub(crate) fn apply_document(api: &mut Api, imported: ImportedApi, auth: Option<
     api.operations = imported.operations;
     api.auth = auth.unwrap_or(imported.auth);
     api.openapi = imported.document;
+    api.import_report = imported.report;
 }
 
 async fn create<R: Repo, P: Publisher>(
@@ -120,6 +142,15 @@ async fn create<R: Repo, P: Publisher>(
     JsonBody(body): JsonBody<NewApi>,
 ) -> Result<(StatusCode, Tagged<Json<Api>>), AdminError> {
     let imported = import_document(&body.openapi)?;
+    let upstream = upstream_or_servers(body.upstream, &imported)?;
+    if body.name.is_none() && imported.title.trim().is_empty() {
+        // The name would come from the title: name the field the owner wrote, not `/name`.
+        let message = "must not be empty: the API is named after it when the request gives no `name`";
+        return Err(AdminError::invalid(
+            ProblemKind::InvalidOpenApi,
+            vec![FieldError::new("/openapi/info/title", message)],
+        ));
+    }
     let now = s.now();
     let mut api = Api {
         id: fresh_id(IdKind::Api)?,
@@ -127,12 +158,13 @@ async fn create<R: Repo, P: Publisher>(
         version: String::new(),
         base_path: body.base_path,
         hosts: validate::normal_hosts(&body.hosts),
-        upstream: body.upstream,
+        upstream,
         auth: AuthSettings::default(),
         cache: body.cache,
         lifecycle: Lifecycle::Draft,
         operations: Vec::new(),
         openapi: serde_json::Value::Null,
+        import_report: Vec::new(),
         created_at: now,
         updated_at: now,
     };

@@ -11,7 +11,7 @@ use axum::Json;
 use gatehouse_core::ids::IdKind;
 use gatehouse_core::lifecycle::Lifecycle;
 use gatehouse_core::limits::LimitPolicy;
-use gatehouse_core::model::{Api, AuthSettings, Plan, Product, ProductItem};
+use gatehouse_core::model::{Api, AuthSettings, Plan, Product, ProductItem, UpstreamSettings};
 use gatehouse_core::problem::ProblemKind;
 use gatehouse_core::store::{Entity, Repo, Write};
 use gatehouse_core::time::UnixMillis;
@@ -120,12 +120,13 @@ fn draft_api(now: UnixMillis, c: &ApiConfig) -> Result<Api, AdminError> {
         version: String::new(),
         base_path: String::new(),
         hosts: Vec::new(),
-        upstream: c.upstream.clone(),
+        upstream: c.upstream.clone().unwrap_or_default(),
         auth: AuthSettings::default(),
         cache: c.cache.clone(),
         lifecycle: Lifecycle::Draft,
         operations: Vec::new(),
         openapi: serde_json::Value::Null,
+        import_report: Vec::new(),
         created_at: now,
         updated_at: now,
     })
@@ -158,7 +159,7 @@ fn plan_apis(
             None => draft_api(now, c)?,
         };
         (api.base_path, api.hosts) = (c.base_path.clone(), validate::normal_hosts(&c.hosts));
-        (api.upstream, api.cache) = (c.upstream.clone(), c.cache.clone());
+        (api.upstream, api.cache) = (c.upstream.clone().unwrap_or_default(), c.cache.clone());
         // Known by name even if its document is refused, so products naming it add no noise.
         ids.insert(c.name.clone(), api.id.clone());
         let imported = match import_or_errors(&source) {
@@ -170,6 +171,9 @@ fn plan_apis(
                 continue;
             }
         };
+        if let (None, Some(url)) = (&c.upstream, &imported.default_upstream) {
+            api.upstream = UpstreamSettings { url: url.clone(), ..UpstreamSettings::default() };
+        }
         apply_document(&mut api, imported, c.auth.clone());
         b.errors_at(&at, placement_errors(&api));
         if before.is_some_and(|stored| *stored != api) {

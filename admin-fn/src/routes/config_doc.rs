@@ -30,8 +30,9 @@ pub(crate) struct ApiConfig {
     pub base_path: String,
     #[serde(default)]
     pub hosts: Vec<String>,
-    #[serde(deserialize_with = "buffered")]
-    pub upstream: UpstreamSettings,
+    /// Where calls go; omitted: the document's first absolute `servers` URL.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "buffered")]
+    pub upstream: Option<UpstreamSettings>,
     #[serde(default, deserialize_with = "buffered")]
     pub cache: CacheSettings,
     /// Overrides what the document's security schemes say; omitted means "as the document says".
@@ -83,7 +84,7 @@ pub(crate) fn export(apis: &[Api], products: &[Product], plans: &[Plan]) -> Conf
         name: a.name.clone(),
         base_path: a.base_path.clone(),
         hosts: a.hosts.clone(),
-        upstream: a.upstream.clone(),
+        upstream: Some(a.upstream.clone()),
         cache: a.cache.clone(),
         auth: Some(a.auth.clone()),
         openapi: a.openapi.clone(),

@@ -135,6 +135,7 @@ pub fn api(n: usize) -> Api {
         lifecycle: Lifecycle::Published { published_at: NOW },
         operations: imported.operations,
         openapi: imported.document,
+        import_report: imported.report,
         created_at: NOW,
         updated_at: NOW,
     }

@@ -99,6 +99,7 @@ fn api(id: &str, base_path: &str) -> Api {
         lifecycle: Lifecycle::Published { published_at: 1 },
         operations: vec![],
         openapi: serde_json::json!({"openapi": "3.1.0", "paths": {}}),
+        import_report: Vec::new(),
         created_at: 1,
         updated_at: 1,
     }

@@ -31,6 +31,7 @@ pub fn api(public: bool) -> Api {
         lifecycle: Lifecycle::Published { published_at: 0 },
         operations: vec![],
         openapi: serde_json::Value::Null,
+        import_report: Vec::new(),
         created_at: 0,
         updated_at: 0,
     }

@@ -30,6 +30,10 @@ pub struct Api {
     pub operations: Vec<Operation>,
     /// The OpenAPI document as imported, kept for docs, export and mocking.
     pub openapi: serde_json::Value,
+    /// What the last import of the document ignored and why (e.g. a security scheme the
+    /// gateway cannot check), so the owner sees it wherever the API is read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub import_report: Vec<ImportNote>,
     #[serde(with = "crate::time::serde_rfc3339")]
     #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub created_at: UnixMillis,
@@ -162,7 +166,7 @@ impl Requirement {
 }
 
 /// One operation from the OpenAPI document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Operation {
     /// `operationId`, or `<METHOD> <path>` when the document gives none.
@@ -184,4 +188,43 @@ pub struct Operation {
     pub requirements: Vec<Requirement>,
     #[serde(default)]
     pub summary: Option<String>,
+    /// What a request must also carry to reach this operation rather than another on the
+    /// same path: from a path key such as `/things?action=start` or
+    /// `/#X-Amz-Target=Service.Op` (all must hold).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discriminators: Vec<Discriminator>,
+    /// Why every call is refused: the operation's security names only schemes the gateway
+    /// cannot check (the import report says which). Refusing is the safe reading of a
+    /// requirement the gateway cannot enforce; falling back to an API key would not be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
+/// One thing an import ignored, located by JSON Pointer (RFC 6901) into the document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct ImportNote {
+    pub pointer: String,
+    pub message: String,
+}
+
+/// A query parameter or header value that selects one operation among several on a path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct Discriminator {
+    #[serde(rename = "in")]
+    pub place: DiscriminatorPlace,
+    /// The parameter's name (a header name is matched case-insensitively).
+    pub name: String,
+    /// The value it must have; `None`: present with any value (`/tags/{arn}#tagKeys`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DiscriminatorPlace {
+    Query,
+    Header,
 }

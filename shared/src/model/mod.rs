@@ -10,7 +10,10 @@ mod key;
 mod session;
 
 pub use access_request::{AccessRequest, AccessState};
-pub use api::{Api, AuthSettings, CacheSettings, KeyLocation, Operation, Requirement, UpstreamSettings};
+pub use api::{
+    Api, AuthSettings, CacheSettings, Discriminator, DiscriminatorPlace, ImportNote, KeyLocation, Operation,
+    Requirement, UpstreamSettings,
+};
 pub use card::{ApiCard, CARD_DESCRIPTION_CHARS};
 pub use catalog::{App, Developer, Plan, Product, ProductItem, Rejection, Subscription, SubscriptionStatus};
 pub use field_name::{FieldName, InvalidFieldName};

@@ -20,11 +20,11 @@ pub(crate) enum Dialect {
 /// Reads `openapi`, reporting a missing, mistyped or unsupported version.
 pub(crate) fn dialect(root: &Map<String, Value>, problems: &mut Problems) -> Dialect {
     let Some(version) = root.get("openapi") else {
-        if root.contains_key("swagger") {
+        if let Some(version) = root.get("swagger") {
+            // 2.x was converted before this check; what is left is 1.x or not a version.
             problems.push(
                 "/swagger",
-                "this is a Swagger 2.0 document; Gatehouse imports OpenAPI 3.0 and 3.1 only. Convert it to \
-                 OpenAPI 3 first (for example with swagger2openapi or converter.swagger.io) and import the result",
+                format!("unsupported Swagger version {version}: Gatehouse imports Swagger 2.0 and OpenAPI 3.0 and 3.1"),
             );
             return Dialect::Swagger2;
         }
@@ -65,6 +65,23 @@ pub(crate) fn info(root: &Map<String, Value>, problems: &mut Problems) -> Info {
     info.version = version.unwrap_or_default().to_owned();
     info.description = optional_str(object, "/info", "description", problems).map(str::to_owned);
     info
+}
+
+/// The first server URL that can be an upstream: absolute `http(s)`, with each `{variable}`
+/// replaced by its `default` (OpenAPI requires one for every variable).
+pub(crate) fn default_upstream(root: &Map<String, Value>) -> Option<String> {
+    root.get("servers")?.as_array()?.iter().find_map(|server| {
+        let mut url = server.get("url")?.as_str()?.to_owned();
+        if let Some(variables) = server.get("variables").and_then(Value::as_object) {
+            for (name, variable) in variables {
+                if let Some(default) = variable.get("default").and_then(Value::as_str) {
+                    url = url.replace(&format!("{{{name}}}"), default);
+                }
+            }
+        }
+        let absolute = url.starts_with("https://") || url.starts_with("http://");
+        (absolute && !url.contains('{')).then(|| url.trim_end_matches('/').to_owned())
+    })
 }
 
 /// `servers[*].url`, reporting entries that have none.

@@ -1,4 +1,5 @@
-//! Importing OpenAPI 3.0 and 3.1 documents (JSON or YAML) into Gatehouse's API model.
+//! Importing OpenAPI 3.0 and 3.1 documents, and Swagger 2.0 ones converted to 3.0 first (JSON
+//! or YAML), into Gatehouse's API model.
 //!
 //! The import is a pure function of the text: it parses under size, depth and expansion
 //! bounds (documents arrive from API owners and must not be able to exhaust the admin
@@ -13,13 +14,15 @@ mod operations;
 mod parse;
 mod paths;
 mod pointer;
+mod refs;
 mod security;
+mod swagger2;
 #[cfg(test)]
 mod tests;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{AuthSettings, Operation};
+use crate::model::{AuthSettings, ImportNote, Operation};
 
 pub use parse::{MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_EXPANDED_BYTES};
 
@@ -34,6 +37,9 @@ pub struct ImportedApi {
     pub description: Option<String>,
     /// `servers[*].url`, as written.
     pub servers: Vec<String>,
+    /// The first server as an absolute `http(s)` URL, server variables set to their defaults:
+    /// the upstream when the API's owner names none.
+    pub default_upstream: Option<String>,
     /// One per method of each path item (a path item `$ref` into the same document is
     /// followed), in the iteration order of the parsed document.
     pub operations: Vec<Operation>,
@@ -45,6 +51,8 @@ pub struct ImportedApi {
     pub auth: AuthSettings,
     /// The whole document as JSON (YAML input converted; YAML scalar keys become strings).
     pub document: serde_json::Value,
+    /// What the import ignored and why.
+    pub report: Vec<ImportNote>,
 }
 
 /// One thing wrong with a document, located by JSON Pointer (RFC 6901).
@@ -69,7 +77,14 @@ pub struct ImportProblem {
 /// `scopes` is the union of the scopes (3.1: roles) listed in the effective requirements, over
 /// all alternatives: stricter than OpenAPI's "any one requirement", never looser.
 pub fn import(text: &str) -> Result<ImportedApi, Vec<ImportProblem>> {
-    let document = parse::parse(text).map_err(|problem| vec![problem])?;
+    let mut document = parse::parse(text).map_err(|problem| vec![problem])?;
+    let mut report = Vec::new();
+    if swagger2::is_swagger2(&document) {
+        document = swagger2::convert(&document);
+        let message = "converted from Swagger 2.0 to OpenAPI 3.0.3: the stored document and any problem's pointer \
+                       refer to the converted form";
+        report.push(ImportNote { pointer: "/swagger".into(), message: message.into() });
+    }
     let mut problems = Problems::default();
     let Some(root) = document.as_object() else {
         problems.push("", "an OpenAPI document must be an object at the top level");
@@ -80,22 +95,27 @@ pub fn import(text: &str) -> Result<ImportedApi, Vec<ImportProblem>> {
         // 2.0 has a different shape; checking it against 3.x rules would only add noise.
         return Err(problems.0);
     }
+    refs::check(&document, &mut problems);
     let info = document::info(root, &mut problems);
     let servers = document::servers(root, &mut problems);
+    let default_upstream = document::default_upstream(root);
     let mut security = security::Security::read(&document, &mut problems);
     let operations = paths::read(&document, dialect, &mut security, &mut problems);
     let auth = security.auth(&mut problems);
     if !problems.0.is_empty() {
         return Err(problems.0);
     }
+    report.extend(security.notes);
     Ok(ImportedApi {
         title: info.title,
         version: info.version,
         description: info.description,
         servers,
+        default_upstream,
         operations,
         auth,
         document,
+        report,
     })
 }
 

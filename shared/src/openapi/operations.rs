@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::document::{kind, optional_str};
-use super::pointer::{child, index};
+use super::paths::Pairs;
+use super::pointer::{child, follow, index, Target};
 use super::security::{Access, Security};
 use super::Problems;
-use crate::model::Operation;
+use crate::model::{Discriminator, DiscriminatorPlace, Operation};
 
 /// The HTTP methods a path item may hold, as OpenAPI spells them (lower-case).
-const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+pub(crate) const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 /// Path item fields that are not operations.
 const ITEM_FIELDS: [&str; 5] = ["$ref", "summary", "description", "servers", "parameters"];
 /// Where a parameter can be, per OpenAPI.
@@ -19,6 +20,7 @@ const PARAMETER_PLACES: [&str; 4] = ["query", "header", "path", "cookie"];
 
 /// Gathers operations across the document, keeping ids unique.
 pub(crate) struct Collector<'s> {
+    doc: &'s Value,
     security: &'s mut Security,
     /// Operation id → pointer of the operation that claimed it first.
     ids: HashMap<String, String>,
@@ -26,27 +28,37 @@ pub(crate) struct Collector<'s> {
 }
 
 impl<'s> Collector<'s> {
-    pub(crate) fn new(security: &'s mut Security) -> Self {
-        Collector { security, ids: HashMap::new(), operations: Vec::new() }
+    pub(crate) fn new(doc: &'s Value, security: &'s mut Security) -> Self {
+        Collector { doc, security, ids: HashMap::new(), operations: Vec::new() }
     }
 
     pub(crate) fn finish(self) -> Vec<Operation> {
         self.operations
     }
 
-    /// Reads one path item found at `at` for the route `path`.
-    pub(crate) fn read_item(&mut self, path: &str, item: &Map<String, Value>, at: &str, problems: &mut Problems) {
+    /// Reads one path item found at `at` for the path key `path`, whose discriminator (if
+    /// any) is `pairs`.
+    pub(crate) fn read_item(
+        &mut self,
+        path: &str,
+        pairs: Option<&Pairs>,
+        item: &Map<String, Value>,
+        at: &str,
+        problems: &mut Problems,
+    ) {
         check_parameters(item, at, problems);
         for (key, value) in item {
             if METHODS.contains(&key.as_str()) {
-                self.read_operation(path, key, value, &child(at, key), problems);
+                let route = Route { path, pairs, item };
+                self.read_operation(&route, key, value, &child(at, key), problems);
             } else if !ITEM_FIELDS.contains(&key.as_str()) && !key.starts_with("x-") {
                 problems.push(child(at, key), not_a_method(key));
             }
         }
     }
 
-    fn read_operation(&mut self, path: &str, method: &str, value: &Value, at: &str, problems: &mut Problems) {
+    fn read_operation(&mut self, route: &Route, method: &str, value: &Value, at: &str, problems: &mut Problems) {
+        let path = route.path;
         let Some(operation) = value.as_object() else {
             problems.push(at, format!("an operation must be an object, not {}", kind(value)));
             return;
@@ -63,8 +75,57 @@ impl<'s> Collector<'s> {
             return;
         }
         self.ids.insert(id.clone(), at.to_owned());
-        let Access { public, scopes, requirements } = access;
-        self.operations.push(Operation { id, method, path: path.to_owned(), public, scopes, requirements, summary });
+        let Access { public, scopes, requirements, refused } = access;
+        let discriminators = route.discriminators(self.doc, operation);
+        let path = path.to_owned();
+        let operation = Operation { id, method, path, public, scopes, requirements, summary, discriminators, refused };
+        self.operations.push(operation);
+    }
+}
+
+/// Where an operation sits: its path key, the key's discriminator and the path item.
+struct Route<'r> {
+    path: &'r str,
+    pairs: Option<&'r Pairs>,
+    item: &'r Map<String, Value>,
+}
+
+impl Route<'_> {
+    /// The discriminator as conditions: a `?` key's pairs are query parameters; a `#` key's
+    /// pair is a header when the operation or path item declares a header parameter of that
+    /// name (`/#X-Amz-Target=…`), else a query parameter (`/#Action=…`).
+    fn discriminators(&self, doc: &Value, operation: &Map<String, Value>) -> Vec<Discriminator> {
+        let Some((separator, pairs)) = self.pairs else {
+            return Vec::new();
+        };
+        let headers: Vec<&str> = [operation, self.item]
+            .into_iter()
+            .filter_map(|owner| owner.get("parameters")?.as_array())
+            .flatten()
+            .filter_map(|parameter| resolve(doc, parameter))
+            .filter(|parameter| parameter.get("in").and_then(Value::as_str) == Some("header"))
+            .filter_map(|parameter| parameter.get("name")?.as_str())
+            .collect();
+        let is_header = |name: &str| *separator == '#' && headers.iter().any(|h| h.eq_ignore_ascii_case(name));
+        pairs
+            .iter()
+            .map(|(name, value)| Discriminator {
+                place: if is_header(name) { DiscriminatorPlace::Header } else { DiscriminatorPlace::Query },
+                name: if is_header(name) { name.to_ascii_lowercase() } else { name.clone() },
+                value: value.clone(),
+            })
+            .collect()
+    }
+}
+
+/// A parameter itself, following one local `$ref`.
+fn resolve<'d>(doc: &'d Value, parameter: &'d Value) -> Option<&'d Value> {
+    match parameter.get("$ref").and_then(Value::as_str) {
+        Some(reference) => match follow(doc, reference) {
+            Target::Found { value, .. } => Some(value),
+            _ => None,
+        },
+        None => Some(parameter),
     }
 }
 

@@ -14,8 +14,10 @@ use serde_json::{Map, Number, Value};
 
 use super::ImportProblem;
 
-/// Largest document accepted, checked before parsing.
-pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024 * 1024;
+/// Largest document accepted, checked before parsing: 10 MiB, which the largest real
+/// descriptions (Stripe's, GitHub's, around 6-8 MiB as JSON) fit. The admin API's body limit
+/// is set from it (`gatehouse_admin::AdminSettings`).
+pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
 /// Deepest nesting of objects and arrays accepted (both parsers recurse).
 pub const MAX_DEPTH: usize = 100;
 /// Bound on the estimated in-memory size of the parsed document, aliases expanded. A document
@@ -29,14 +31,15 @@ const NODE_COST: usize = 32;
 pub(crate) fn parse(text: &str) -> Result<Value, ImportProblem> {
     if text.len() > MAX_DOCUMENT_BYTES {
         return Err(whole_document(format!(
-            "the document is {} bytes; the limit is {MAX_DOCUMENT_BYTES} bytes (5 MiB)",
+            "the document is {} bytes; the limit is {MAX_DOCUMENT_BYTES} bytes (10 MiB)",
             text.len()
         )));
     }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let budget = Budget(Cell::new(MAX_EXPANDED_BYTES));
-    let root = Node { budget: &budget, depth: 0 };
-    if text.trim_start().starts_with('{') {
+    let json = text.trim_start().starts_with('{');
+    let root = Node { budget: &budget, depth: 0, yaml: !json };
+    if json {
         let mut de = serde_json::Deserializer::from_str(text);
         let parsed = root.deserialize(&mut de).and_then(|value| de.end().map(|()| value));
         parsed.map_err(|e| whole_document(format!("invalid JSON: {e}")))
@@ -74,6 +77,9 @@ impl Budget {
 struct Node<'b> {
     budget: &'b Budget,
     depth: usize,
+    /// Reading YAML, where a `<<` key is a merge (YAML 1.1's merge key type, which
+    /// serde_yaml_ng hands over as a plain key).
+    yaml: bool,
 }
 
 impl Node<'_> {
@@ -82,7 +88,7 @@ impl Node<'_> {
             return Err(E::custom(format_args!("nesting deeper than {MAX_DEPTH} levels")));
         }
         self.budget.spend(0)?;
-        Ok(Node { budget: self.budget, depth: self.depth + 1 })
+        Ok(Node { budget: self.budget, depth: self.depth + 1, yaml: self.yaml })
     }
 
     fn scalar<E: serde::de::Error>(self, text_len: usize, value: Value) -> Result<Value, E> {
@@ -155,15 +161,46 @@ impl<'de> Visitor<'de> for Node<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let inner = self.enter()?;
         let mut object = Map::new();
+        let mut merged = Vec::new();
         while let Some(key) = map.next_key_seed(Key(self.budget))? {
             let value = map.next_value_seed(inner)?;
+            if self.yaml && key == "<<" {
+                merged.push(value);
+                continue;
+            }
             if object.contains_key(&key) {
                 return Err(A::Error::custom(format_args!("duplicate key {key:?}")));
             }
             object.insert(key, value);
         }
+        for value in merged {
+            merge(&mut object, value).map_err(A::Error::custom)?;
+        }
         Ok(Value::Object(object))
     }
+}
+
+/// Applies a YAML merge key's value (`<<: *base` or `<<: [*a, *b]`): keys the mapping sets
+/// itself win, then earlier sources over later ones (YAML 1.1 merge key type). The merged
+/// nodes were already charged to the budget when the alias expanded.
+fn merge(object: &mut Map<String, Value>, value: Value) -> Result<(), &'static str> {
+    let sources = match value {
+        Value::Object(source) => vec![source],
+        Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                Value::Object(source) => Ok(source),
+                _ => Err("a merge key (<<) takes a mapping or a list of mappings"),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err("a merge key (<<) takes a mapping or a list of mappings"),
+    };
+    for source in sources {
+        for (key, value) in source {
+            object.entry(key).or_insert(value);
+        }
+    }
+    Ok(())
 }
 
 /// An object key. YAML allows any scalar (`200:` in `responses` is an integer); JSON has only

@@ -11,7 +11,7 @@ use super::document::{kind, optional_str, required_str};
 use super::pointer::{child, follow, index, Target};
 use super::Problems;
 use crate::jwt::JwtSettings;
-use crate::model::{AuthSettings, FieldName, KeyLocation, Requirement};
+use crate::model::{AuthSettings, FieldName, ImportNote, KeyLocation, Requirement};
 
 /// The extension that configures JWT checks, on a scheme or at the document's top level.
 const JWT_EXTENSION: &str = "x-gatehouse-jwt";
@@ -25,10 +25,13 @@ enum Scheme {
     Jwt(JwtConfig),
     /// `mutualTLS`: a client certificate the listener verified.
     Certificate,
-    /// Anything the gateway does not read a credential from (cookie apiKey, http
-    /// basic/digest). Still a valid name in requirements: it stands for the gateway's default
-    /// key, and its scopes count as a key's.
+    /// A declaration already reported as broken (a `$ref` that leads nowhere, not an object).
+    /// Still a valid name in requirements, so each use is not reported again: it stands for
+    /// the gateway's default key, and its scopes count as a key's.
     Other,
+    /// A scheme the gateway cannot check (http basic or digest, an API key in a cookie): an
+    /// alternative that needs it never admits a call, and the import report says so.
+    Unsupported(String),
 }
 
 /// A JWT scheme's settings, as far as the document gives them.
@@ -50,6 +53,8 @@ pub(crate) struct Access {
     /// Scopes a key's plan must grant: those listed with key schemes.
     pub(crate) scopes: Vec<String>,
     pub(crate) requirements: Vec<Requirement>,
+    /// Why every call is refused, when every alternative needs an unsupported scheme.
+    pub(crate) refused: Option<String>,
 }
 
 /// The document's schemes and top-level requirements, plus the schemes operations used.
@@ -59,13 +64,15 @@ pub(crate) struct Security {
     top: Option<Vec<Listed>>,
     used: HashSet<String>,
     operations: usize,
+    /// What the import ignored and why, for the import report (no repeats).
+    pub(crate) notes: Vec<ImportNote>,
 }
 
 impl Security {
     /// Reads and checks `components.securitySchemes` and the top-level `security`.
     pub(crate) fn read(doc: &Value, problems: &mut Problems) -> Self {
         let schemes = schemes(doc, problems);
-        let mut security = Security { schemes, top: None, used: HashSet::new(), operations: 0 };
+        let mut security = Security { schemes, top: None, used: HashSet::new(), operations: 0, notes: Vec::new() };
         security.top = doc.get("security").map(|value| security.requirements(value, "/security", problems));
         security
     }
@@ -73,13 +80,24 @@ impl Security {
     /// The access rules for one operation (`at` is its pointer); see [`super::import`].
     pub(crate) fn access(&mut self, operation: &Map<String, Value>, at: &str, problems: &mut Problems) -> Access {
         self.operations += 1;
-        let own = operation.get("security").map(|value| self.requirements(value, &child(at, "security"), problems));
-        let Some(effective) = own.as_ref().or(self.top.as_ref()) else {
-            return Access { public: false, scopes: Vec::new(), requirements: Vec::new() };
+        let own_at = child(at, "security");
+        let own = operation.get("security").map(|value| self.requirements(value, &own_at, problems));
+        let (effective, effective_at) = match (&own, &self.top) {
+            (Some(own), _) => (own, own_at.as_str()),
+            (None, Some(top)) => (top, "/security"),
+            (None, None) => {
+                return Access { public: false, scopes: Vec::new(), requirements: Vec::new(), refused: None }
+            }
         };
+        let effective = effective.clone();
         let mut scopes: Vec<String> = Vec::new();
         let mut requirements = Vec::new();
-        for listed in effective.iter().filter(|listed| !listed.is_empty()) {
+        let mut unsupported: Vec<String> = Vec::new();
+        for (i, listed) in effective.iter().enumerate().filter(|(_, listed)| !listed.is_empty()) {
+            if let Some(kind) = self.unsupported_in(listed, &index(effective_at, i)) {
+                unsupported.push(kind);
+                continue;
+            }
             let mut requirement = Requirement { key: false, jwt: None, client_certificate: false };
             for (name, names) in listed {
                 self.used.insert(name.clone());
@@ -97,11 +115,39 @@ impl Security {
                 requirements.push(requirement);
             }
         }
+        let public = effective.iter().all(Vec::is_empty);
+        let refused = (!public && requirements.is_empty() && !unsupported.is_empty()).then(|| {
+            format!(
+                "this operation's security needs {}, which Gatehouse cannot check; every call is refused until \
+                 the document names an apiKey (header or query), http bearer, oauth2, openIdConnect or mutualTLS \
+                 scheme",
+                unsupported.join(" or ")
+            )
+        });
         // Keys alone, as every import before JWTs: stored without the list.
         if requirements == [Requirement::KEY] {
             requirements.clear();
         }
-        Access { public: effective.iter().all(Vec::is_empty), scopes, requirements }
+        Access { public, scopes, requirements, refused }
+    }
+
+    /// The first unsupported scheme an alternative names (noted in the report once per
+    /// place), or `None` when the gateway can check all of them.
+    fn unsupported_in(&mut self, listed: &Listed, at: &str) -> Option<String> {
+        let (name, kind) = listed.iter().find_map(|(name, _)| match self.scheme(name) {
+            Some(Scheme::Unsupported(kind)) => Some((name.clone(), kind.clone())),
+            _ => None,
+        })?;
+        self.used.insert(name.clone());
+        let message = format!(
+            "ignored: this alternative needs the scheme {name:?} ({kind}), which Gatehouse cannot check, so it \
+             admits no call"
+        );
+        let note = ImportNote { pointer: at.to_owned(), message };
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+        Some(format!("{name:?} ({kind})"))
     }
 
     fn scheme(&self, name: &str) -> Option<&Scheme> {
@@ -111,7 +157,7 @@ impl Security {
     /// Key locations of the schemes in use, in scheme order, without repeats; the gateway's
     /// defaults when there are none. With no operations (a 3.1 webhooks-only document) the
     /// top-level requirements decide what is in use.
-    pub(crate) fn auth(&self, problems: &mut Problems) -> AuthSettings {
+    pub(crate) fn auth(&mut self, problems: &mut Problems) -> AuthSettings {
         let mut used: HashSet<&str> = self.used.iter().map(String::as_str).collect();
         if self.operations == 0 {
             used.extend(self.top.iter().flatten().flatten().map(|(name, _)| name.as_str()));
@@ -124,7 +170,13 @@ impl Security {
                 }
             }
         }
-        let jwt = self.jwt(&used, problems);
+        let mut notes = Vec::new();
+        let jwt = self.jwt(&used, problems, &mut notes);
+        for note in notes {
+            if !self.notes.contains(&note) {
+                self.notes.push(note);
+            }
+        }
         if key_locations.is_empty() {
             return AuthSettings { jwt, ..AuthSettings::default() };
         }
@@ -132,8 +184,10 @@ impl Security {
     }
 
     /// The JWT settings of the JWT schemes in use: one set per API, so schemes in use must
-    /// agree; a scheme in use without any is a problem.
-    fn jwt(&self, used: &HashSet<&str>, problems: &mut Problems) -> Option<JwtSettings> {
+    /// agree. A scheme in use without any goes in the report: its tokens cannot be checked,
+    /// so the gateway refuses calls that only it would admit (the pipeline needs the API's
+    /// `auth.jwt` for any token) until the document or the API's `auth` gives settings.
+    fn jwt(&self, used: &HashSet<&str>, problems: &mut Problems, notes: &mut Vec<ImportNote>) -> Option<JwtSettings> {
         let mut chosen: Option<&JwtSettings> = None;
         for (name, scheme) in &self.schemes {
             let Scheme::Jwt(config) = scheme else { continue };
@@ -147,13 +201,14 @@ impl Security {
                 JwtConfig::Missing => None,
             };
             match (settings, chosen) {
-                (None, _) => problems.push(
-                    at,
-                    format!(
-                        "the gateway checks this scheme's tokens, so it needs {JWT_EXTENSION} (issuer and jwks_url, \
-                         discovery_url or keys) on the scheme or at the top of the document"
+                (None, _) => notes.push(ImportNote {
+                    pointer: at,
+                    message: format!(
+                        "not enforced yet: the gateway checks this scheme's tokens, so it needs {JWT_EXTENSION} \
+                         (issuer and jwks_url, discovery_url or keys) on the scheme or at the top of the document, or \
+                         the API's auth.jwt; until then a call that only this scheme would admit is refused"
                     ),
-                ),
+                }),
                 (Some(settings), None) => chosen = Some(settings),
                 (Some(settings), Some(first)) if settings != first => problems.push(
                     at,
@@ -256,7 +311,10 @@ fn classify(scheme: &Map<String, Value>, at: &str, problems: &mut Problems) -> O
             Some(match (bearer, jwt) {
                 (true, true) => Scheme::Jwt(JwtConfig::Missing),
                 (true, false) => Scheme::Key(KeyLocation::Bearer),
-                (false, _) => Scheme::Other,
+                (false, _) => {
+                    let name = scheme.get("scheme").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase();
+                    Scheme::Unsupported(format!("http {name}"))
+                }
             })
         }
         "oauth2" => Some(Scheme::Jwt(JwtConfig::Missing)),
@@ -338,7 +396,7 @@ fn api_key(scheme: &Map<String, Value>, at: &str, problems: &mut Problems) -> Op
             }
         },
         (name, "query") => Some(Scheme::Key(KeyLocation::Query { name: name.to_owned() })),
-        (_, "cookie") => Some(Scheme::Other),
+        (_, "cookie") => Some(Scheme::Unsupported("an API key in a cookie".to_owned())),
         (_, other) => {
             problems.push(
                 child(at, "in"),

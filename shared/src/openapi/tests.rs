@@ -6,6 +6,7 @@ use crate::model::{AuthSettings, FieldName, KeyLocation, Operation, Requirement}
 
 mod jwt;
 mod mtls;
+mod routing;
 
 const PETSTORE_30_YAML: &str = include_str!("../../tests/fixtures/openapi/petstore-3.0.yaml");
 
@@ -95,11 +96,11 @@ fn museum_3_1_json_follows_path_item_refs_and_keeps_roles() {
 }
 
 #[test]
-fn swagger_2_document_is_refused_with_a_hint() {
-    let problems = refused(r#"{"swagger": "2.0", "info": {"title": "Old", "version": "1"}, "paths": {}}"#);
+fn swagger_1_document_is_refused_naming_the_versions_imported() {
+    let problems = refused(r#"{"swagger": "1.2", "info": {"title": "Old", "version": "1"}, "paths": {}}"#);
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert_eq!(problems[0].pointer, "/swagger");
-    assert!(problems[0].message.contains("Convert it to OpenAPI 3"), "{}", problems[0].message);
+    assert!(problems[0].message.contains("imports Swagger 2.0 and OpenAPI 3.0"), "{}", problems[0].message);
 }
 
 #[test]
@@ -243,12 +244,15 @@ fn path_item_refs_must_resolve_within_the_document() {
 #[test]
 fn templates_and_parameters_are_checked() {
     let repeated = json!([{ "name": "q", "in": "query" }, { "name": "q", "in": "query" }]);
-    let paths = json!({ "/a/{id}/b/{id}": {}, "/x/{}": {}, "/p/{petId}": {}, "/p/{id}": {},
+    let get = json!({ "responses": { "200": { "description": "OK" } } });
+    let paths = json!({ "/a/{id}/b/{id}": {}, "/x/{}": {}, "/p/{petId}": { "get": get }, "/p/{id}": { "get": get },
+                        "/r/{a}": { "get": get }, "/r/{b}": { "delete": get },
                         "/q": { "parameters": repeated, "fetch": {} } });
     let problems = refused(&doc(paths, json!({})));
     assert!(has(&problems, "/paths/~1a~1{id}~1b~1{id}", "appears twice"), "{problems:#?}");
     assert!(has(&problems, "/paths/~1x~1{}", "empty parameter name"), "{problems:#?}");
     assert!(has(&problems, "/paths/~1p~1{id}", "same template as /paths/~1p~1{petId}"), "{problems:#?}");
+    assert!(!problems.iter().any(|p| p.pointer.starts_with("/paths/~1r")), "methods apart: {problems:#?}");
     assert!(has(&problems, "/paths/~1q/parameters/1", "declared twice"), "{problems:#?}");
     assert!(has(&problems, "/paths/~1q/fetch", "neither a path item field"), "{problems:#?}");
 }

@@ -16,7 +16,7 @@ use crate::lifecycle::Lifecycle;
 use crate::limits::{self, LimitCheck, LimitDecision};
 use crate::model::{Api, Key, Operation, Requirement};
 use crate::ports::{Limiter, ReadModel};
-use crate::routing;
+use crate::routing::{self, Extras};
 use crate::time::UnixMillis;
 use crate::verdict::Outcome;
 
@@ -54,7 +54,9 @@ pub(super) async fn admit<'t, A: Adapters>(
     // anything reading the target saw a. (At the edge the URL is always absolute and its host
     // is the `Host` field's.)
     let host = request.uri().host().or_else(|| request.headers().get(http::header::HOST)?.to_str().ok());
-    let route = routes.resolve(host.unwrap_or(""), request.method().as_str(), request.uri().path()).map_err(|why| {
+    let extras = Extras { query: request.uri().query(), headers: Some(request.headers()) };
+    let route = routes.resolve_with(host.unwrap_or(""), request.method().as_str(), request.uri().path(), extras);
+    let route = route.map_err(|why| {
         *outcome = Outcome::NoRoute;
         Box::new(refuse::no_route(why))
     })?;
@@ -63,6 +65,12 @@ pub(super) async fn admit<'t, A: Adapters>(
     *matched_operation = route.operation_index;
     let api: &'t Api = matched_api.insert(Arc::clone(route.api));
 
+    if operation.refused.is_some() {
+        // The reason is for the API's owner (the import report); a caller learns only that
+        // no credential opens this operation.
+        let detail = "No credential opens this operation: the API declares a security scheme the gateway cannot check.";
+        return Err(refused(outcome, Outcome::Forbidden, detail));
+    }
     if operation.public {
         *outcome = Outcome::Public;
         check_lifecycle(api, outcome)?;

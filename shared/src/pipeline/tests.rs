@@ -168,6 +168,8 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
         scopes: vec![],
         requirements: vec![],
         summary: None,
+        discriminators: Vec::new(),
+        refused: None,
     };
     let root_op = op.clone();
     let api = Api {
@@ -187,6 +189,7 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
         lifecycle: Lifecycle::Published { published_at: 0 },
         operations: vec![op, Operation { id: "root".into(), path: "/".into(), ..root_op }],
         openapi: serde_json::Value::Null,
+        import_report: Vec::new(),
         created_at: 0,
         updated_at: 0,
     };

@@ -77,6 +77,7 @@ pub fn api(id: &str, base_path: &str, hosts: &[&str]) -> Api {
         lifecycle: Lifecycle::Draft,
         operations: vec![],
         openapi: serde_json::json!({}),
+        import_report: Vec::new(),
         created_at: 1,
         updated_at: 1,
     }

@@ -56,8 +56,10 @@ fn open_id_connect_alone_discovers_its_issuer_and_keys() {
 #[test]
 fn what_cannot_check_a_token_is_reported_where_it_was_written() {
     let at = "/components/securitySchemes/s";
-    let problems = refused(&with_scheme(json!({ "type": "oauth2", "flows": {} }), json!({})));
-    assert!(has(&problems, at, "needs x-gatehouse-jwt"), "{problems:#?}");
+    let unconfigured = imported(&with_scheme(json!({ "type": "oauth2", "flows": {} }), json!({})));
+    let noted = unconfigured.report.iter().any(|n| n.pointer == at && n.message.contains("needs x-gatehouse-jwt"));
+    assert!(noted, "reported, not a silent fallback: {:#?}", unconfigured.report);
+    assert_eq!(unconfigured.auth.jwt, None, "no settings: the pipeline refuses every token");
     let bad = json!({ "type": "oauth2", "flows": {}, "x-gatehouse-jwt": { "jwks_url": "ftp://x", "leeway_secs": 900,
                       "algorithms": ["HS256"] } });
     let problems = refused(&with_scheme(bad, json!({})));

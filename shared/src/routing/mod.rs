@@ -1,15 +1,23 @@
 //! Request routing: host and longest path prefix pick the API, then the OpenAPI path template
-//! and method pick the operation.
+//! and method pick the operation (see [`template`] for precedence, [`index`] for the match).
+
+pub mod index;
+pub mod probe;
+pub mod template;
 
 use std::sync::Arc;
 
 use crate::lifecycle::Lifecycle;
 use crate::model::{Api, Operation};
+pub use index::{Extras, PathIndex};
 
-/// Every servable API, ordered so the longest base path is tried first.
+/// Every servable API, ordered so the longest base path is tried first, each with its paths
+/// compiled once here rather than on every request.
 #[derive(Debug, Clone, Default)]
 pub struct RouteTable {
     apis: Vec<Arc<Api>>,
+    /// `indexes[i]` is `apis[i]`'s.
+    indexes: Vec<PathIndex>,
 }
 
 /// A request matched to an API and one of its operations.
@@ -46,7 +54,8 @@ impl RouteTable {
     pub fn from_shared(apis: impl IntoIterator<Item = Arc<Api>>) -> RouteTable {
         let mut apis: Vec<Arc<Api>> = apis.into_iter().filter(|a| a.lifecycle != Lifecycle::Draft).collect();
         apis.sort_by(|a, b| b.base_path.len().cmp(&a.base_path.len()).then_with(|| a.id.cmp(&b.id)));
-        RouteTable { apis }
+        let indexes = apis.iter().map(|api| PathIndex::new(&api.operations)).collect();
+        RouteTable { apis, indexes }
     }
 
     pub fn apis(&self) -> &[Arc<Api>] {
@@ -55,28 +64,39 @@ impl RouteTable {
 
     /// The API that owns `path` on `host`: the longest base path that is a whole-segment prefix.
     pub fn api_for<'p>(&self, host: &str, path: &'p str) -> Option<(&Arc<Api>, &'p str)> {
+        self.position_for(host, path).map(|(i, rest)| (&self.apis[i], rest))
+    }
+
+    fn position_for<'p>(&self, host: &str, path: &'p str) -> Option<(usize, &'p str)> {
         let host = host.split(':').next().unwrap_or(host);
-        self.apis.iter().find_map(|api| {
+        self.apis.iter().enumerate().find_map(|(i, api)| {
             if !api.hosts.is_empty() && !api.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
                 return None;
             }
             let rest = strip_base(&api.base_path, path)?;
-            Some((api, rest))
+            Some((i, rest))
         })
     }
 
+    /// Routes by host, method and path only: operations told apart by a query parameter or
+    /// header are reached only through [`RouteTable::resolve_with`].
     pub fn resolve<'p>(&self, host: &str, method: &str, path: &'p str) -> Result<Route<'_, 'p>, NoMatch> {
-        let (api, rest) = self.api_for(host, path).ok_or(NoMatch::NoApi)?;
-        let mut path_matched = false;
-        for (operation_index, op) in api.operations.iter().enumerate() {
-            if template_matches(&op.path, path_below_base(rest)) {
-                path_matched = true;
-                if op.method.eq_ignore_ascii_case(method) || (method == "HEAD" && op.method == "GET") {
-                    return Ok(Route { api, operation: op, operation_index, rest });
-                }
-            }
-        }
-        Err(if path_matched { NoMatch::MethodNotAllowed } else { NoMatch::NoOperation })
+        self.resolve_with(host, method, path, Extras::default())
+    }
+
+    /// Routes a request, using its query and headers for operations whose path keys carry a
+    /// discriminator (`/things?action=start`).
+    pub fn resolve_with<'p>(
+        &self,
+        host: &str,
+        method: &str,
+        path: &'p str,
+        extras: Extras,
+    ) -> Result<Route<'_, 'p>, NoMatch> {
+        let (i, rest) = self.position_for(host, path).ok_or(NoMatch::NoApi)?;
+        let api = &self.apis[i];
+        let operation_index = self.indexes[i].find(&api.operations, method, path_below_base(rest), extras)?;
+        Ok(Route { api, operation: &api.operations[operation_index], operation_index, rest })
     }
 }
 
@@ -94,25 +114,6 @@ pub fn path_below_base(rest: &str) -> &str {
 fn strip_base<'p>(base: &str, path: &'p str) -> Option<&'p str> {
     let rest = path.strip_prefix(base.trim_end_matches('/'))?;
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
-}
-
-/// Matches an OpenAPI path template (`/pets/{petId}`) against a concrete path, segment by
-/// segment; a template parameter matches exactly one non-empty segment.
-pub fn template_matches(template: &str, path: &str) -> bool {
-    let mut t = template.trim_matches('/').split('/');
-    let mut p = path.trim_matches('/').split('/');
-    loop {
-        match (t.next(), p.next()) {
-            (None, None) => return true,
-            (Some(ts), Some(ps)) => {
-                let is_param = ts.starts_with('{') && ts.ends_with('}');
-                if (is_param && ps.is_empty()) || (!is_param && ts != ps) {
-                    return false;
-                }
-            }
-            _ => return false,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -144,11 +145,11 @@ mod tests {
                     path: p.to_string(),
                     public: false,
                     scopes: vec![],
-                    requirements: vec![],
-                    summary: None,
+                    ..Default::default()
                 })
                 .collect(),
             openapi: serde_json::Value::Null,
+            import_report: Vec::new(),
             created_at: 0,
             updated_at: 0,
         }
@@ -187,9 +188,11 @@ mod tests {
 
     #[test]
     fn template_parameters_match_exactly_one_segment() {
-        assert!(template_matches("/pets/{id}", "/pets/42"));
-        assert!(!template_matches("/pets/{id}", "/pets/"));
-        assert!(!template_matches("/pets/{id}", "/pets/42/x"));
-        assert!(template_matches("/", "/"));
+        let live = Lifecycle::Published { published_at: 0 };
+        let t = RouteTable::new([api("a", "/", &[], &[("GET", "/pets/{id}"), ("GET", "/")], live)]);
+        assert!(t.resolve("h", "GET", "/pets/42").is_ok());
+        assert_eq!(t.resolve("h", "GET", "/pets/").err(), Some(NoMatch::NoOperation));
+        assert_eq!(t.resolve("h", "GET", "/pets/42/x").err(), Some(NoMatch::NoOperation));
+        assert!(t.resolve("h", "GET", "/").is_ok());
     }
 }
