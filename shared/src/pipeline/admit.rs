@@ -39,9 +39,9 @@ type Refusal = Box<Response<Bytes>>;
 
 /// Runs the checks, recording in `trace` what they find (for the usage event) and the
 /// outcome.
-pub(super) async fn admit<'t, A: Adapters>(
+pub(super) async fn admit<'t, A: Adapters, B>(
     adapters: &A,
-    request: &Request<Bytes>,
+    request: &Request<B>,
     now: UnixMillis,
     trace: &'t mut Trace,
 ) -> Result<Admitted<'t>, Refusal> {
@@ -124,9 +124,9 @@ struct Authenticated<'c> {
 }
 
 /// A bearer JWT when the operation takes one and one is presented, else an API key.
-async fn authenticate<'c, A: Adapters>(
+async fn authenticate<'c, A: Adapters, B>(
     adapters: &A,
-    request: &Request<Bytes>,
+    request: &Request<B>,
     api: &Api,
     operation: &Operation,
     now: UnixMillis,
@@ -207,9 +207,9 @@ async fn authenticate_token<'r, A: Adapters>(
 /// Credential shape and checksum first (no lookup for garbage), then the key record, its
 /// status and expiry, then the identity it belongs to. What is found is kept in `caller`
 /// even when the call is then refused: the refusal counts as that key's usage.
-async fn authenticate_key<A: Adapters>(
+async fn authenticate_key<A: Adapters, B>(
     adapters: &A,
-    request: &Request<Bytes>,
+    request: &Request<B>,
     api: &Api,
     now: UnixMillis,
     outcome: &mut Outcome,

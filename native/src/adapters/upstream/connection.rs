@@ -5,19 +5,24 @@ use std::io;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
+use gatehouse_core::body::Body;
 use gatehouse_core::decimal;
+use gatehouse_core::ports::UpstreamCall;
 use gatehouse_core::ports::UpstreamError;
 use http::uri::Authority;
 use http::{Method, Request};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::BodyExt;
+use hyper::body::Body as _;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::codec::{encode_head, Decoded, ResponseDecoder};
+use super::codec::{encode_head, BodyFraming, Decoded, ResponseDecoder, Step, Streaming};
 use super::stream::UpstreamStream;
 use super::tls::UpstreamTls;
-use super::MAX_RESPONSE_BYTES;
+use crate::body::{BodyError, GatewayBody, NativeStream};
 use crate::deadline::Deadline;
 use crate::http1::COPY_BODY_BYTES;
 
@@ -28,6 +33,12 @@ const READ_BUFFER: usize = 8 * 1024;
 /// A pooled connection whose read buffer grew past this gets a fresh one, so a rare large
 /// response does not keep its memory on an idle connection.
 const MAX_IDLE_READ_BUFFER: usize = 64 * 1024;
+/// A response body of known length up to this is read whole: one buffer costs less than a
+/// stream, and at this size it adds no latency that matters. Anything larger, or of unknown
+/// length and not complete in the first reads, streams.
+pub const INLINE_RESPONSE_BYTES: usize = 64 * 1024;
+/// Room kept in the read buffer while a body streams: one read takes up to this much.
+const STREAM_READ_ROOM: usize = 64 * 1024;
 
 /// Where to connect, from the request's URL. Only the authority is read per request (it is
 /// the pool's key); host and port are parsed when a connection is opened.
@@ -161,26 +172,34 @@ impl Conn {
         self
     }
 
-    /// Sends `request` and reads its response, unless `deadline` passes first. The head and a
-    /// small body go out in one `send` (see [`COPY_BODY_BYTES`]), a large body in one vectored
-    /// write with the head; the response is decoded as it arrives.
-    pub async fn exchange(&mut self, request: &Request<Bytes>, deadline: Instant) -> Result<Decoded, Failure> {
+    /// Sends `request` and reads its response head, unless `deadline` passes first. The head
+    /// and a small body go out in one `send` (see [`COPY_BODY_BYTES`]), a large body in one
+    /// vectored write with the head, and a streamed body chunk by chunk after it (see
+    /// [`Conn::send_stream`]). A response whose body is small and complete is read whole;
+    /// any other is handed back to stream from here on.
+    pub async fn exchange(
+        &mut self,
+        request: &mut Request<GatewayBody>,
+        call: &UpstreamCall,
+        mut deadline: Instant,
+    ) -> Result<Answer, Failure> {
         let timed_out = || Failure::Failed(UpstreamError::Timeout);
         self.write.clear();
-        let body = request.body();
-        let encoded = encode_head(
-            request.method(),
-            request.uri(),
-            request.headers(),
-            &self.host_field,
-            body.len(),
-            &mut self.write,
-        );
+        let (body, length) = match request.body_mut() {
+            Body::Full(bytes) => (bytes.clone(), Some(bytes.len() as u64)),
+            Body::Stream(NativeStream::Body(stream)) => (Bytes::new(), stream.get_mut().size_hint().exact()),
+            Body::Stream(NativeStream::Tunnel(_)) => {
+                return Err(Failure::Failed(UpstreamError::Protocol("a tunnel is no request body".into())))
+            }
+        };
+        let streamed = request.body().is_stream();
+        let (method, uri, headers) = (request.method(), request.uri(), request.headers());
+        let encoded = encode_head(method, uri, headers, &self.host_field, length, &mut self.write);
         let body: &[u8] = if body.len() <= COPY_BODY_BYTES {
-            self.write.extend_from_slice(body);
+            self.write.extend_from_slice(&body);
             &[]
         } else {
-            body
+            &body
         };
         let total = self.write.len() + body.len();
         let mut data = Buf::chain(&self.write[..], body);
@@ -201,12 +220,101 @@ impl Conn {
             };
             return Err(Failure::Unanswered { written: data.remaining() < total, error });
         }
+        if streamed {
+            let Body::Stream(NativeStream::Body(stream)) = request.body_mut().take() else {
+                return Err(Failure::Failed(UpstreamError::Protocol("the request body went missing".into())));
+            };
+            self.send_stream(stream.into_inner(), length, call).await?;
+            // The time to the first byte of the answer counts from the end of the upload.
+            deadline = deadline.max(Instant::now() + Duration::from_millis(call.first_byte_ms));
+        }
         // TLS may hold the last record back until flushed (a no-op on plain TCP).
         if let Some(Err(error)) = self.timer.wait(deadline, self.stream.flush()).await {
             return Err(Failure::Unanswered { written: true, error });
         }
+        self.read_answer(request.method() == Method::HEAD, call.upgrade, encoded.close, deadline).await
+    }
 
-        let mut decoder = ResponseDecoder::new(request.method() == Method::HEAD, MAX_RESPONSE_BYTES);
+    /// Writes a streamed request body as it arrives: by its announced `length` when known
+    /// (and held to it), else chunked. Each chunk must come from the client within the API's
+    /// idle timeout, and the whole within its body limit.
+    async fn send_stream(
+        &mut self,
+        mut stream: UnsyncBoxBody<Bytes, BodyError>,
+        length: Option<u64>,
+        call: &UpstreamCall,
+    ) -> Result<(), Failure> {
+        let idle = Duration::from_millis(call.idle_ms);
+        let broken = |why: String| Failure::Failed(UpstreamError::Protocol(why));
+        let mut sent: u64 = 0;
+        loop {
+            let frame = match tokio::time::timeout(idle, stream.frame()).await {
+                Err(_) => return Err(broken(format!("the client's body stalled for {idle:?}"))),
+                Ok(None) => break,
+                Ok(Some(Err(BodyError::TooLarge(limit)))) => {
+                    return Err(Failure::Failed(UpstreamError::RequestTooLarge(limit)))
+                }
+                Ok(Some(Err(e))) => return Err(broken(format!("the client's body broke: {e}"))),
+                Ok(Some(Ok(frame))) => frame,
+            };
+            let Ok(data) = frame.into_data() else { continue };
+            sent += data.len() as u64;
+            if sent > call.max_request_bytes {
+                return Err(Failure::Failed(UpstreamError::RequestTooLarge(call.max_request_bytes)));
+            }
+            if length.is_some_and(|length| sent > length) {
+                return Err(broken("the client's body is longer than its Content-Length".into()));
+            }
+            let written = match length {
+                Some(_) => self.write_idle(&data, idle).await,
+                None => self.write_chunk(&data, idle).await,
+            };
+            written.map_err(|e| broken(format!("writing the request body: {e}")))?;
+        }
+        if length.is_some_and(|length| sent != length) {
+            return Err(broken("the client's body is shorter than its Content-Length".into()));
+        }
+        if length.is_none() {
+            self.write_idle(b"0\r\n\r\n", idle).await.map_err(|e| broken(format!("ending the request body: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// One chunk of a chunked body: size line, data, CRLF, in one vectored write.
+    async fn write_chunk(&mut self, data: &[u8], idle: Duration) -> io::Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.write.clear();
+        self.write.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+        let mut all = Buf::chain(Buf::chain(&self.write[..], data), &b"\r\n"[..]);
+        while all.has_remaining() {
+            let write = self.stream.write_buf(&mut all);
+            match tokio::time::timeout(idle, write).await {
+                Err(_) => return Err(io::ErrorKind::TimedOut.into()),
+                Ok(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(result) => result.map(drop)?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn write_idle(&mut self, data: &[u8], idle: Duration) -> io::Result<()> {
+        tokio::time::timeout(idle, self.stream.write_all(data)).await.unwrap_or(Err(io::ErrorKind::TimedOut.into()))
+    }
+
+    /// Reads until the response is complete (small bodies), its head is in and its body must
+    /// stream, or the upstream switched protocols.
+    async fn read_answer(
+        &mut self,
+        head_request: bool,
+        upgrade: bool,
+        close: bool,
+        deadline: Instant,
+    ) -> Result<Answer, Failure> {
+        let timed_out = || Failure::Failed(UpstreamError::Timeout);
+        let decoder = ResponseDecoder::new(head_request, usize::MAX);
+        let mut decoder = if upgrade { decoder.switching() } else { decoder };
         let mut answered = false;
         loop {
             let target = decoder.read_target(&mut self.read);
@@ -226,11 +334,75 @@ impl Conn {
             };
             if let Some(decoded) = decoded {
                 let mut decoded = decoded.map_err(|e| Failure::Failed(UpstreamError::Protocol(e.to_string())))?;
-                decoded.reusable &= !encoded.close;
-                return Ok(decoded);
+                decoded.reusable &= !close;
+                if upgrade && decoded.response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+                    return Ok(Answer::Switched(decoded.response.map(drop)));
+                }
+                return Ok(Answer::Whole(decoded));
+            }
+            if let Some(mut streaming) = decoder.streaming(INLINE_RESPONSE_BYTES) {
+                streaming.keep_alive &= !close;
+                return Ok(Answer::Streaming(streaming));
             }
         }
     }
+
+    /// The body's next data, read as it arrives, within `idle` of the last (and before `until`
+    /// when the call has a maximum duration). `None` at its end.
+    pub async fn next_data(
+        &mut self,
+        framing: &mut BodyFraming,
+        idle: Duration,
+        until: Option<(Instant, Duration)>,
+    ) -> Option<Result<Bytes, BodyError>> {
+        loop {
+            match framing.next(&mut self.read) {
+                Ok(Step::Data(data)) => return Some(Ok(data)),
+                Ok(Step::Done) => return None,
+                Ok(Step::More) => {}
+                Err(e) => return Some(Err(BodyError::Broken(format!("invalid body: {e}")))),
+            }
+            if self.read.capacity() - self.read.len() < STREAM_READ_ROOM / 4 {
+                self.read.reserve(STREAM_READ_ROOM);
+            }
+            let deadline = Instant::now() + idle;
+            let (deadline, late) = match until {
+                Some((end, max)) if end < deadline => (end, BodyError::MaxDuration(max)),
+                _ => (deadline, BodyError::Idle(idle)),
+            };
+            match self.timer.wait(deadline, self.stream.read_buf(&mut self.read)).await {
+                None => return Some(Err(late)),
+                Some(Ok(0)) => match framing.at_eof() {
+                    Ok(_) => return None,
+                    Err(_) => {
+                        return Some(Err(BodyError::Broken("the upstream closed the connection mid-body".into())))
+                    }
+                },
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Some(Err(BodyError::Broken(format!("the upstream connection failed: {e}")))),
+            }
+        }
+    }
+
+    /// Whether the connection can be pooled after a streamed body: nothing was left over.
+    pub fn clean(&self) -> bool {
+        self.read.is_empty()
+    }
+
+    /// The connection as a byte stream, for a tunnel, with what was read beyond the `101`.
+    pub fn into_tunnel(self: Box<Self>) -> (UpstreamStream, Bytes) {
+        let this = *self;
+        (this.stream, this.read.freeze())
+    }
+}
+
+/// What the upstream answered.
+#[derive(Debug)]
+pub enum Answer {
+    Whole(Decoded),
+    Streaming(Streaming),
+    /// `101`: the connection now speaks the protocol the request asked for.
+    Switched(http::Response<()>),
 }
 
 /// Resolves `host`, connects to the first address that answers (Nagle off), and with `tls`
