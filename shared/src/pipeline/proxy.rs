@@ -125,7 +125,8 @@ impl Admitted<'_> {
             key_id: &key.id,
             subject: self.subject,
         });
-        let upgrade = upgrade::is_websocket(request);
+        // From `headers`: with caching off they were taken out of the request.
+        let upgrade = upgrade::asks(request.method(), request.version(), &headers);
         let mut upstream_req = forward::build(request, body, uri, headers, caller, &gateway.signer, now);
         if !api.upstream.keep_underscore_headers {
             forward::drop_underscore_names(upstream_req.headers_mut());

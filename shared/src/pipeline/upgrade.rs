@@ -12,10 +12,15 @@ use http::{HeaderMap, HeaderValue, Method, Request, Version};
 /// Whether `request` asks to switch to the WebSocket protocol: an HTTP/1.1 `GET` whose
 /// `Connection` lists `upgrade` and whose `Upgrade` names `websocket` (any case).
 pub fn is_websocket<B>(request: &Request<B>) -> bool {
-    request.method() == Method::GET
-        && request.version() == Version::HTTP_11
-        && lists(request.headers(), CONNECTION, "upgrade")
-        && lists(request.headers(), UPGRADE, "websocket")
+    asks(request.method(), request.version(), request.headers())
+}
+
+/// [`is_websocket`] from a request's parts, for when its header map has been taken out.
+pub fn asks(method: &Method, version: Version, headers: &HeaderMap) -> bool {
+    method == Method::GET
+        && version == Version::HTTP_11
+        && lists(headers, CONNECTION, "upgrade")
+        && lists(headers, UPGRADE, "websocket")
 }
 
 /// Whether a `101` answer switches to WebSocket, as RFC 6455 §4.1 requires the client to check.
