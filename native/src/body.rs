@@ -69,6 +69,12 @@ impl NativeStream {
     }
 }
 
+/// Told once a tunnel closes: bytes from the client, bytes to it, and why, if not by a close.
+pub type OnClose = Box<dyn FnOnce(u64, u64, Option<&BodyError>) + Send>;
+
+/// Told once a metered body ends: its data bytes, and why, if it did not end cleanly.
+pub type OnEnd = Box<dyn FnOnce(u64, Option<&BodyError>) + Send>;
+
 /// The upstream side of a connection switched to WebSocket, for the server to relay.
 pub struct Tunnel {
     pub upstream: UpstreamStream,
@@ -80,7 +86,7 @@ pub struct Tunnel {
     pub max_duration: Option<Duration>,
     /// Told once the tunnel closes: bytes from the client, bytes to it, and why it closed if
     /// not by either side closing.
-    pub on_close: Option<Box<dyn FnOnce(u64, u64, Option<&BodyError>) + Send>>,
+    pub on_close: Option<OnClose>,
 }
 
 /// Reads `stream` whole if it is at most `limit` bytes; past it, the stream again with what
@@ -130,14 +136,11 @@ impl HttpBody for Prefixed {
 pub struct Metered {
     inner: UnsyncBoxBody<Bytes, BodyError>,
     bytes: u64,
-    on_end: Option<Box<dyn FnOnce(u64, Option<&BodyError>) + Send>>,
+    on_end: Option<OnEnd>,
 }
 
 impl Metered {
-    pub fn new(
-        inner: UnsyncBoxBody<Bytes, BodyError>,
-        on_end: Box<dyn FnOnce(u64, Option<&BodyError>) + Send>,
-    ) -> Self {
+    pub fn new(inner: UnsyncBoxBody<Bytes, BodyError>, on_end: OnEnd) -> Self {
         Metered { inner, bytes: 0, on_end: Some(on_end) }
     }
 

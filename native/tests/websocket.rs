@@ -45,7 +45,8 @@ async fn echo_upstream() -> String {
 
 async fn publish(h: &Harness, url: &str) -> (String, String) {
     let upstream = json!({"url": url, "idle_timeout_ms": IDLE_MS});
-    let api = h.admin_ok("POST", "/v1/apis", json!({"openapi": OPENAPI, "base_path": "/ws", "upstream": upstream})).await;
+    let api =
+        h.admin_ok("POST", "/v1/apis", json!({"openapi": OPENAPI, "base_path": "/ws", "upstream": upstream})).await;
     let api_id = api["id"].as_str().unwrap().to_string();
     h.admin_ok("POST", &format!("/v1/apis/{api_id}/lifecycle"), json!({"action": "publish"})).await;
     let (_, key_id, key) = onboard(h, &api_id, "ws@example.com", json!([])).await;
@@ -105,7 +106,8 @@ async fn a_silent_websocket_is_closed_after_the_apis_idle_timeout() {
     let (_, key) = publish(&h, &url).await;
     let mut ws = connect(&h, &key).await;
     let started = Instant::now();
-    let ended = tokio::time::timeout(Duration::from_secs(5), async { while let Some(Ok(_)) = ws.next().await {} }).await;
+    let ended =
+        tokio::time::timeout(Duration::from_secs(5), async { while let Some(Ok(_)) = ws.next().await {} }).await;
     let waited = started.elapsed();
     assert!(ended.is_ok(), "the gateway closes an idle tunnel");
     assert!(waited >= Duration::from_millis(IDLE_MS - 50), "closed before the idle timeout ({waited:?})");

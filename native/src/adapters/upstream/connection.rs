@@ -390,9 +390,8 @@ impl Conn {
     }
 
     /// The connection as a byte stream, for a tunnel, with what was read beyond the `101`.
-    pub fn into_tunnel(self: Box<Self>) -> (UpstreamStream, Bytes) {
-        let this = *self;
-        (this.stream, this.read.freeze())
+    pub fn into_tunnel(self) -> (UpstreamStream, Bytes) {
+        (self.stream, self.read.freeze())
     }
 }
 

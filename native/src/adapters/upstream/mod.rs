@@ -143,7 +143,7 @@ async fn exchange(
             Ok(response.map(|()| Body::Stream(NativeStream::body(body))))
         }
         Answer::Switched(response) => {
-            let (upstream, leftover) = conn.into_tunnel();
+            let (upstream, leftover) = (*conn).into_tunnel();
             let tunnel = Tunnel {
                 upstream,
                 leftover,
