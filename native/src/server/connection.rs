@@ -134,6 +134,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin, B: ServerBody> Connection<S, B> {
                     return tunnel::relay(&mut self.stream, &mut self.out, head, leftover, *tunnel).await;
                 }
             };
+            if unread && reusable && self.stream.shutdown().await.is_ok() {
+                // Answered before the client finished sending: let it read the answer rather
+                // than have it reset by the unread body.
+                return self.linger().await;
+            }
             if !reusable || close {
                 return;
             }
@@ -335,6 +340,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin, B: ServerBody> Connection<S, B> {
         if self.write(&response, exchange).await.is_err() || self.stream.shutdown().await.is_err() {
             return;
         }
+        self.linger().await;
+    }
+
+    /// After the answer and a shutdown of our side: reads and discards what the client still
+    /// sends for a while, so that it gets the answer instead of a reset.
+    async fn linger(mut self) {
         let until = Instant::now() + LINGER;
         let mut discarded = 0;
         while discarded < LINGER_BYTES {
