@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Gatehouse vs nginx, same work on the same box: API-key check + rate limiter + keepalive
-# proxy (/plain), and a per-key cache hit (/cached). See bench/README.md.
+# proxy (/plain), a per-key cache hit (/cached), and the same auth+limit+proxy of a 1 MB
+# answer (/big, streamed through Gatehouse). See bench/README.md.
 #
 # Env: BENCH_SECS (6 per run), BENCH_ROUNDS (3 alternating rounds), BENCH_WARMUP_SECS (2),
 # BENCH_CONNS (32), BENCH_PIN (1: gateway on its own core; 0: no pinning, 2 workers each),
@@ -148,6 +149,9 @@ start_nginx() { # name conf on-gateway-core(1|0)
 # ---------------------------------------------------------------- upstream
 PLAIN_BODY='{"case":"plain","ok":true,"items":[1,2,3]}'
 CACHED_BODY='{"case":"cached","ok":true,"items":[4,5,6]}'
+# The 1 MB answer (1,048,576 bytes), served from a file by the upstream nginx.
+mkdir -p "$TMP/www"
+head -c 1048576 /dev/zero | tr '\0' 'b' >"$TMP/www/big.bin"
 cat >"$TMP/upstream.conf" <<EOF
 worker_processes 1;
 $(nginx_common upstream)
@@ -159,6 +163,12 @@ $(nginx_http_common)
         # /plain/ too: Gatehouse forwards an API's base path as the upstream URL and a slash.
         location ~ ^/plain/?\$  { add_header Cache-Control "no-store" always; return 200 '$PLAIN_BODY'; }
         location ~ ^/cached/?\$ { add_header Cache-Control "public, max-age=300" always; return 200 '$CACHED_BODY'; }
+        location ~ ^/big/?\$ {
+            root $TMP/www;
+            default_type application/octet-stream;
+            add_header Cache-Control "no-store" always;
+            try_files /big.bin =404;
+        }
         location / { return 404; }
     }
 }
@@ -210,8 +220,9 @@ paths:
 }
 PLAIN_API=$(api_for /bench/plain "http://127.0.0.1:$UP_PORT/plain" false)
 CACHED_API=$(api_for /bench/cached "http://127.0.0.1:$UP_PORT/cached" true)
-PRODUCT_ID=$(field .id "$(admin POST /v1/products "$(jq -n --arg a "$PLAIN_API" --arg b "$CACHED_API" \
-    '{name: "bench", items: [{api_id: $a}, {api_id: $b}]}')")")
+BIG_API=$(api_for /bench/big "http://127.0.0.1:$UP_PORT/big" false)
+PRODUCT_ID=$(field .id "$(admin POST /v1/products "$(jq -n --arg a "$PLAIN_API" --arg b "$CACHED_API" --arg c "$BIG_API" \
+    '{name: "bench", items: [{api_id: $a}, {api_id: $b}, {api_id: $c}]}')")")
 PLAN_ID=$(field .id "$(admin POST /v1/plans "$(jq -n --arg p "$PRODUCT_ID" '{name: "bench", product_id: $p,
     limits: [{name: "burst", scope: "app", type: "rate", limit: 1000000, period_secs: 1, burst: 1000000}]}')")")
 DEV_ID=$(field .id "$(admin POST /v1/developers '{"email":"bench@example.com","name":"Bench"}')")
@@ -252,6 +263,11 @@ $(nginx_http_common)
             add_header X-Cache-Status \$upstream_cache_status always;
             proxy_pass http://backend/cached;
         }
+        location = /bench/big {
+            if (\$key_ok = 0) { return 401; }
+            limit_req zone=perkey burst=1000000 nodelay;
+            proxy_pass http://backend/big;
+        }
         location / { return 404; }
     }
 }
@@ -291,6 +307,10 @@ for gw in GH NG; do
 done
 check "GH cached hit" "$GH/bench/cached" 200 "$CACHED_BODY" '^cache-status: *gatehouse; *hit' "$KEY"
 check "NG cached hit" "$NG/bench/cached" 200 "$CACHED_BODY" '^x-cache-status: *hit' "$KEY"
+for gw in GH NG; do
+    check "$gw big" "${!gw}/bench/big" 200 "" "" "$KEY"
+    [[ $(stat -c %s "$TMP/body") == 1048576 ]] || die "$gw big: $(stat -c %s "$TMP/body") bytes, not 1048576"
+done
 FLOOR_URL=http://127.0.0.1:$FLOOR_PORT/plain
 [[ $FLOOR != 1 ]] || check "floor plain" "$FLOOR_URL" 200 "$PLAIN_BODY" "" "$KEY"
 
@@ -340,7 +360,7 @@ say "$ROUNDS rounds of wrk -t1 -c$CONNS --latency -d${SECS}s, each after ${WARMU
 # Rounds alternate the gateways, so each ratio compares runs a few seconds apart: the machine's
 # drift over minutes is larger than the differences measured.
 for r in $(seq "$ROUNDS"); do
-    for c in plain cached; do
+    for c in plain cached big; do
         measure "$c" nginx "$NG/bench/$c" "$NGX_PID" "$r"
         measure "$c" gatehouse "$GH/bench/$c" "$GH_PID" "$r"
     done
@@ -365,7 +385,7 @@ ratios() { # array case gw → gw/nginx of every round, one per line
 # Every ratio is printed through awk: bash's printf rounds a half differently, so a median
 # would read otherwise in the table than among its rounds.
 two_places() { awk -v v="$1" 'BEGIN { printf "%.2f", v }'; }
-label() { [[ $1 == plain ]] && echo "auth+limit+proxy" || echo "cache hit"; }
+label() { case $1 in plain) echo "auth+limit+proxy" ;; big) echo "1 MB proxied" ;; *) echo "cache hit" ;; esac; }
 # Requests per second of gateway CPU: the fair figure when the load generator, not the gateway, is the limit.
 per_cpu() { awk -v r="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.0f", r / (c / 100); else print "-" }'; }
 printf '\nGatehouse vs nginx %s — %s, %s cores, %s\n' "$("$NGINX" -v 2>&1 | sed 's/.*: //')" "$(date -u +%Y-%m-%dT%H:%MZ)" "$NCPU" "$PLACEMENT"
@@ -374,7 +394,7 @@ printf 'wrk -t1 -c%s -d%ss (+%ss warm-up) per gateway and case, %s alternating r
 printf 'Medians over the rounds; the ratios are medians of each round'"'"'s ratio.\n\n'
 printf '%-18s %-10s %10s %9s %6s %10s %6s %7s %7s\n' case gateway req/s "p99 ms" "CPU%" "req/CPU-s" errors "rps ×" "p99 ×"
 declare -A RATIO P99_RATIO
-for c in plain cached; do
+for c in plain cached big; do
     for gw in nginx gatehouse floor nginx2; do
         [[ -n ${RPS[$c,$gw,1]:-} ]] || continue
         rps=$(over_rounds RPS "$c" "$gw" | median)
@@ -399,7 +419,7 @@ done
 by_round() { # array heading
     local c gw name
     printf '%s' "$2"
-    for c in plain cached; do
+    for c in plain cached big; do
         for gw in gatehouse floor nginx2; do
             [[ -n ${RATIO[$c,$gw]:-} ]] || continue
             case $gw in floor) name=floor ;; nginx2) name="nginx again" ;; *) name=$(label "$c") ;; esac

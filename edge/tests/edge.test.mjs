@@ -7,7 +7,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { Miniflare } from "miniflare";
-import { sign, startHostile, startIngest, startUpstream } from "./servers.mjs";
+import WebSocket from "ws";
+import { EVENTS, EVENT_GAP_MS, sign, startHostile, startIngest, startUpstream } from "./servers.mjs";
 
 const edge = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const seed = JSON.parse(readFileSync(path.join(edge, "build/seed.json"), "utf8"));
@@ -618,6 +619,65 @@ test("no upstream answer crashes the Worker: unrepresentable answers are 502s an
   assert.match(named, /status 600/, "a status outside 200-599 is named");
   // And the Worker still answers afterwards.
   assert.equal((await send("GET", "/hostile/ok")).status, 200);
+});
+
+test("server-sent events pass through the Worker one by one, uncompressed, counted once", async () => {
+  gatewayCalls += 1;
+  const res = await fetch(base + "/rfc/events", { headers: { "accept-encoding": "gzip, br" } });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "text/event-stream");
+  assert.equal(res.headers.get("content-encoding"), null, "no compression added");
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  const received = [];
+  let text = "";
+  while (received.length < EVENTS) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    const at = performance.now();
+    text += decoder.decode(value, { stream: true });
+    while (received.length < EVENTS && text.includes(`data: event ${received.length}\n`)) received.push(at);
+  }
+  assert.equal(received.length, EVENTS, text);
+  const lags = received.map((at, i) => at - upstream.sent[i]);
+  const worst = Math.max(...lags);
+  timings.sse_event_lag_ms = lags.map((l) => Number(l.toFixed(2)));
+  // Each event arrives on its own, long before the stream ends (the events are 300 ms apart).
+  assert.ok(worst < EVENT_GAP_MS / 2, `an event waited ${worst} ms in the Worker: ${lags}`);
+});
+
+test("a 1 MiB answer and a 1 MiB upload stream through the Worker whole", async () => {
+  gatewayCalls += 1;
+  const down = await fetch(base + "/rfc/bulk");
+  const body = Buffer.from(await down.arrayBuffer());
+  assert.equal(down.status, 200);
+  assert.equal(body.length, 1024 * 1024);
+  assert.ok(body.every((b) => b === 98), "every byte as sent");
+  gatewayCalls += 1;
+  const chunks = (async function* () { for (let i = 0; i < 16; i++) yield new Uint8Array(64 * 1024).fill(117); })();
+  const up = await fetch(base + "/rfc/bulk", { method: "POST", body: chunks, duplex: "half" });
+  assert.equal(up.status, 200);
+  assert.equal(await up.text(), String(1024 * 1024), "the upload arrives whole, streamed");
+});
+
+test("a WebSocket is proxied after its upgrade is admitted, and a refused upgrade is a problem", async () => {
+  gatewayCalls += 1;
+  const url = base.replace("http", "ws") + "/pets/pets/ws";
+  const refused = await new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once("unexpected-response", (_, res) => resolve(res));
+    ws.once("open", () => reject(new Error("switched without a key")));
+    ws.once("error", () => {});
+  });
+  assert.equal(refused.statusCode, 401);
+  assert.equal(refused.headers["content-type"], "application/problem+json");
+  gatewayCalls += 1;
+  const ws = new WebSocket(url, { headers: { "x-api-key": key("bob") } });
+  await new Promise((resolve, reject) => { ws.once("open", resolve); ws.once("error", reject); });
+  const echoed = new Promise((resolve) => ws.once("message", (data) => resolve(String(data))));
+  ws.send("hello through the edge");
+  assert.equal(await echoed, "hello through the edge");
+  ws.close();
 });
 
 test("usage reaches the ingest endpoint signed, retried, complete and never double-counted", async () => {

@@ -3,6 +3,8 @@
 import { createServer } from "node:http";
 import { createServer as createTcpServer } from "node:net";
 import { createHmac, timingSafeEqual } from "node:crypto";
+// A real RFC 6455 peer for the WebSocket test (already installed: miniflare depends on it).
+import { WebSocketServer } from "ws";
 
 export function sign(secret, body, nowMs = Date.now()) {
   const t = Math.floor(nowMs / 1000);
@@ -26,6 +28,7 @@ function listen(server) {
 export async function startUpstream() {
   const hits = {};
   const seen = [];
+  const sent = []; // when each server-sent event was written (performance.now())
   const server = createServer((req, res) => {
     const path = req.url.split("?")[0];
     hits[path] = (hits[path] || 0) + 1;
@@ -35,6 +38,9 @@ export async function startUpstream() {
       res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
       res.end(text);
     };
+    if (path === "/rfc/events") return events(res, sent);
+    if (path === "/rfc/bulk" && req.method === "POST") return countBody(req, res);
+    if (path === "/rfc/bulk") return bulk(res);
     if (path.startsWith("/rfc/")) return rfc(req, res, path.slice(5), hits[path]);
     if (path.startsWith("/shared/")) {
       // Echoes who it was told the caller is: a shared entry must say nobody.
@@ -52,8 +58,48 @@ export async function startUpstream() {
     }
     return send({ ok: true, path }, { "cache-control": "no-store" });
   });
+  // WebSocket upgrades on any path: every message echoed back.
+  const sockets = new WebSocketServer({ server });
+  sockets.on("connection", (ws) => ws.on("message", (data, binary) => ws.send(data, { binary })));
   const port = await listen(server);
-  return { url: `http://127.0.0.1:${port}`, hits, seen, close: () => server.close() };
+  return { url: `http://127.0.0.1:${port}`, hits, seen, sent, close: () => { sockets.close(); server.close(); } };
+}
+
+export const EVENTS = 5;
+export const EVENT_GAP_MS = 300;
+
+/** Server-sent events, `EVENT_GAP_MS` apart, each timestamped in `sent` as it is written. */
+function events(res, sent) {
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  sent.length = 0;
+  let n = 0;
+  const timer = setInterval(() => {
+    res.write(`data: event ${n}\n\n`);
+    sent.push(performance.now());
+    n += 1;
+    if (n === EVENTS) {
+      clearInterval(timer);
+      res.end();
+    }
+  }, EVENT_GAP_MS);
+}
+
+/** 1 MiB of known bytes, announced, cacheable: past the inline size, it streams. */
+function bulk(res) {
+  const body = Buffer.alloc(1024 * 1024, "b");
+  res.writeHead(200, { "content-type": "application/octet-stream", "content-length": body.length, "cache-control": "no-store" });
+  res.end(body);
+}
+
+/** Counts the bytes of an upload and answers the count. */
+function countBody(req, res) {
+  let n = 0;
+  req.on("data", (chunk) => { n += chunk.length; });
+  req.on("end", () => {
+    const text = String(n);
+    res.writeHead(200, { "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+    res.end(text);
+  });
 }
 
 /**

@@ -47,6 +47,7 @@ use gatehouse_native::adapters::sqlite_limiter::SqliteLimiter;
 use gatehouse_native::adapters::tokens::JwtVerifier;
 use gatehouse_native::adapters::upstream::PooledUpstream;
 use gatehouse_native::adapters::usage::UsageRecorder;
+use gatehouse_native::body::GatewayBody;
 use gatehouse_native::gateway::{NativeAdapters, NativeGateway};
 use http::{Request, Response};
 
@@ -249,19 +250,19 @@ fn fixture() -> Fixture {
     Fixture { gateway: Gateway::new(adapters, config), valid, unknown, _store: store }
 }
 
-fn get(key: &str) -> Request<Bytes> {
+fn get(key: &str) -> Request<GatewayBody> {
     Request::builder()
         .uri("/v1/pets/1")
         .header("host", "gw.test")
         .header("accept", "application/json")
         .header("user-agent", "bench/1.0")
         .header("x-api-key", key)
-        .body(Bytes::new())
+        .body(GatewayBody::default())
         .expect("a valid request")
 }
 
-fn header<'r>(response: &'r Response<Bytes>, name: &str) -> &'r str {
-    response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+fn header<B>(response: &Response<B>, name: &str) -> String {
+    response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
 }
 
 fn bench_pipeline(c: &mut Criterion) {
@@ -269,7 +270,7 @@ fn bench_pipeline(c: &mut Criterion) {
     // Fill the cache with one real upstream call (the upstream port needs a runtime).
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     let first = runtime.block_on(f.gateway.handle(&mut get(&f.valid)));
-    assert_eq!(first.status(), 200, "{:?}", first.body());
+    assert_eq!(first.status(), 200, "{:?}", first.body().full_len());
     assert!(header(&first, "cache-status").contains("stored"), "{:?}", first.headers());
     let hit = ready(f.gateway.handle(&mut get(&f.valid)));
     assert_eq!(hit.status(), 200);
@@ -304,7 +305,7 @@ fn bench_stages(c: &mut Criterion, f: &Fixture) {
             || original.headers().clone(),
             |headers| {
                 let caller = Some(Caller { identity: &identity, key_id: "key_000001", subject: None });
-                forward::build(&original, uri.clone(), headers, caller, &signer, T0)
+                forward::build(&original, GatewayBody::default(), uri.clone(), headers, caller, &signer, T0)
             },
             BatchSize::SmallInput,
         )

@@ -9,9 +9,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use gatehouse_core::ports::Upstream;
+use gatehouse_core::ports::{Upstream, UpstreamCall};
 use gatehouse_native::adapters::upstream::PooledUpstream;
+use gatehouse_native::body::GatewayBody;
 use gatehouse_native::server::{self, Handler, Limits};
 use http::header::HOST;
 use http::{Request, Response, StatusCode, Uri};
@@ -27,25 +27,34 @@ struct BareProxy {
 }
 
 impl Handler for BareProxy {
-    async fn respond(&self, request: &mut Request<Bytes>, _peer: std::net::SocketAddr) -> Response<Bytes> {
+    type Body = GatewayBody;
+
+    async fn respond(&self, request: &mut Request<GatewayBody>, _peer: std::net::SocketAddr) -> Response<GatewayBody> {
         let path = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
         let Ok(uri) = Uri::try_from(format!("{}{path}", self.upstream)) else {
             return status(StatusCode::BAD_REQUEST);
         };
-        let mut upstream = Request::new(request.body().clone());
+        let mut upstream = Request::new(request.body_mut().take());
         *upstream.method_mut() = request.method().clone();
         *upstream.uri_mut() = uri;
         *upstream.headers_mut() = std::mem::take(request.headers_mut());
         upstream.headers_mut().remove(HOST);
-        match self.client.send(upstream, 5_000).await {
+        let call = UpstreamCall {
+            first_byte_ms: 5_000,
+            idle_ms: 5_000,
+            max_duration_ms: None,
+            max_request_bytes: u64::MAX,
+            upgrade: false,
+        };
+        match self.client.send(upstream, &call).await {
             Ok(response) => response,
             Err(_) => status(StatusCode::BAD_GATEWAY),
         }
     }
 }
 
-fn status(code: StatusCode) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::new());
+fn status(code: StatusCode) -> Response<GatewayBody> {
+    let mut response = Response::new(GatewayBody::default());
     *response.status_mut() = code;
     response
 }

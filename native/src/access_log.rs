@@ -27,6 +27,9 @@ pub struct Facts {
     pub latency_us: u64,
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// From the request to the end of a streamed body (or WebSocket), beside the latency to
+    /// the response head; `None` for an answer sent whole, where they are the same.
+    pub duration_us: Option<u64>,
 }
 
 thread_local! {
@@ -43,6 +46,7 @@ pub fn remember(event: &UsageEvent<'_>) {
         latency_us: event.latency_us,
         bytes_in: event.bytes_in,
         bytes_out: event.bytes_out,
+        duration_us: None,
     };
     let _ = LAST.try_with(|last| *last.borrow_mut() = Some(facts));
 }
@@ -70,6 +74,7 @@ pub fn write(
         latency_us: 0,
         bytes_in: 0,
         bytes_out: 0,
+        duration_us: None,
     });
     tracing::info!(
         target: "access",
@@ -83,6 +88,7 @@ pub fn write(
         app = facts.app_id.as_deref().unwrap_or(""),
         status,
         latency_us = facts.latency_us,
+        duration_us = facts.duration_us.unwrap_or(facts.latency_us),
         bytes_in = facts.bytes_in,
         bytes_out = facts.bytes_out,
         cache = cache.and_then(|v| v.to_str().ok()).unwrap_or(""),

@@ -70,6 +70,8 @@ impl AdminHandler {
 }
 
 impl Handler for AdminHandler {
+    type Body = Bytes;
+
     async fn respond(&self, request: &mut Request<Bytes>, peer: SocketAddr) -> Response<Bytes> {
         if request.method() == Method::GET || request.method() == Method::HEAD {
             if let Some(response) = self.health(request.uri().path()).await {

@@ -185,9 +185,10 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
         https: config.serving.gateway_tls.is_some(),
     };
     let serving = &config.serving;
-    let max_body = gateway_config.max_body_bytes;
     let gateway = Arc::new(Gateway::new(adapters, gateway_config));
-    let listening = serving.listening(serving.gateway_tls.clone(), max_body, Duration::MAX);
+    // No body bound at the server: the pipeline applies each API's own limit (a large body
+    // streams there, a small one is read whole first).
+    let listening = serving.listening(serving.gateway_tls.clone(), usize::MAX, Duration::MAX);
     let workers =
         gateway::spawn_workers(config.gateway_addr, config.gateway_threads, gateway, listening, shutdown_rx.clone())
             .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", config.gateway_addr)))?;

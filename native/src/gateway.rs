@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use gatehouse_core::cache::CacheOutcome;
 use gatehouse_core::pipeline::forwarded::{ClientIp, Peer};
 use gatehouse_core::pipeline::{Adapters, Gateway};
@@ -19,9 +18,13 @@ use crate::adapters::sqlite_limiter::SqliteLimiter;
 use crate::adapters::tokens::JwtVerifier;
 use crate::adapters::upstream::PooledUpstream;
 use crate::adapters::usage::UsageRecorder;
+use crate::body::{Counter, Counting, GatewayBody, NativeStream};
+use crate::metering::{self, CallLog};
 use crate::server::{self, Handler, Limits, Listening};
 use crate::{access_log, request_id};
+use gatehouse_core::body::Body;
 use gatehouse_core::ports::UpstreamFailure;
+use gatehouse_core::usage::StreamedUsage;
 
 /// How long a client has to send a request head (and to keep a body coming); also how long
 /// an idle keep-alive connection stays open. hyper's `header_read_timeout` default.
@@ -147,11 +150,19 @@ fn reuseport_socket(addr: SocketAddr) -> std::io::Result<tokio::net::TcpSocket> 
 }
 
 impl Handler for NativeGateway {
-    async fn respond(&self, request: &mut http::Request<Bytes>, peer: std::net::SocketAddr) -> http::Response<Bytes> {
+    type Body = GatewayBody;
+
+    async fn respond(
+        &self,
+        request: &mut http::Request<GatewayBody>,
+        peer: std::net::SocketAddr,
+    ) -> http::Response<GatewayBody> {
+        let started = std::time::Instant::now();
         // Whether the client came over TLS (X-Forwarded-Proto, Forwarded): the gateway's
         // listener is one or the other.
         request.extensions_mut().insert(Peer { ip: peer.ip(), https: self.adapters.https });
         let request_id = request_id::accept_or_make(request.headers_mut());
+        let counted_in = count_streamed_body(request);
         let mut response = Gateway::handle(self, request).await;
         // Taken at once: see `access_log` for why nothing else can have run in between.
         let facts = if self.adapters.access_log { access_log::take() } else { None };
@@ -162,10 +173,20 @@ impl Handler for NativeGateway {
             let UpstreamFailure { api_id, api_name, error } = failure;
             tracing::warn!(request_id = request_id.to_str().unwrap_or_default(), api = %api_name, api_id = %api_id, cause = %error, "upstream call failed");
         }
-        if self.adapters.access_log {
+        let client = response.extensions().get::<ClientIp>().map(|ClientIp(ip)| *ip);
+        if let Some(usage) = response.extensions_mut().remove::<StreamedUsage>() {
+            let log = CallLog {
+                request_id: request_id.clone(),
+                client,
+                method: request.method().as_str().to_owned(),
+                path: request.uri().path().to_owned(),
+                cache: response.headers().get("cache-status").cloned(),
+                enabled: self.adapters.access_log,
+            };
+            metering::meter(&mut response, usage, &self.adapters.usage, counted_in, started, log);
+        } else if self.adapters.access_log {
             let cache = response.headers().get("cache-status");
             let status = response.status().as_u16();
-            let client = response.extensions().get::<ClientIp>().map(|ClientIp(ip)| *ip);
             let (method, path) = (request.method().as_str(), request.uri().path());
             access_log::write(&request_id, client, method, path, status, cache, facts);
         }
@@ -174,9 +195,24 @@ impl Handler for NativeGateway {
     }
 }
 
+/// Counts a streamed request body's bytes as the upstream takes them, for its usage.
+fn count_streamed_body(request: &mut http::Request<GatewayBody>) -> Counter {
+    let counter = Counter::default();
+    if !request.body().is_stream() {
+        return counter;
+    }
+    if let Body::Stream(NativeStream::Body(stream)) = request.body_mut().take() {
+        let counting = Counting { inner: stream.into_inner(), counter: counter.clone() };
+        *request.body_mut() = Body::Stream(NativeStream::body(counting));
+    }
+    counter
+}
+
 /// Serves `gateway` on `listener` until `shutdown` turns true, then lets in-flight requests
 /// finish.
 pub async fn serve(listener: TcpListener, gateway: Arc<NativeGateway>, shutdown: watch::Receiver<bool>) {
-    let limits = Limits::new(gateway.config.max_body_bytes, READ_TIMEOUT);
+    // No bound at the server: the pipeline applies each API's own body limit (a large body
+    // streams there, a small one is read whole first).
+    let limits = Limits::new(usize::MAX, READ_TIMEOUT);
     server::serve(listener, gateway, limits, shutdown).await;
 }

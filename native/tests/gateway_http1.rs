@@ -22,6 +22,8 @@ const MAX_BODY: usize = 1024;
 struct Echo;
 
 impl Handler for Echo {
+    type Body = Bytes;
+
     async fn respond(&self, request: &mut Request<Bytes>, _peer: std::net::SocketAddr) -> Response<Bytes> {
         let path = request.uri().path().to_string();
         if path == "/slow" {

@@ -7,21 +7,43 @@ mod raw_upstream;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use gatehouse_core::ports::{Upstream, UpstreamError};
-use gatehouse_native::adapters::upstream::{PooledUpstream, MAX_RESPONSE_BYTES};
+use gatehouse_core::body::Body;
+use gatehouse_core::ports::{Upstream, UpstreamCall, UpstreamError};
+use gatehouse_native::adapters::upstream::PooledUpstream;
+use gatehouse_native::body::{GatewayBody, NativeStream};
 use http::{Request, Response};
+use http_body_util::BodyExt;
 use raw_upstream::{ok, Action, RawUpstream};
 use wiremock::matchers::{body_string, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TIMEOUT_MS: u64 = 5_000;
 
-fn request(method: &str, url: &str, body: &'static str) -> Request<Bytes> {
-    Request::builder().method(method).uri(url).body(Bytes::from_static(body.as_bytes())).unwrap()
+fn request(method: &str, url: &str, body: &'static str) -> Request<GatewayBody> {
+    Request::builder().method(method).uri(url).body(Body::Full(Bytes::from_static(body.as_bytes()))).unwrap()
+}
+
+/// A call with `ms` to the response head and between chunks, no other bound.
+fn within(ms: u64) -> UpstreamCall {
+    UpstreamCall { first_byte_ms: ms, idle_ms: ms, max_duration_ms: None, max_request_bytes: u64::MAX, upgrade: false }
+}
+
+/// Sends `request` and reads the answer whole, streamed or not.
+async fn call(request: Request<GatewayBody>, ms: u64) -> Result<Response<Bytes>, UpstreamError> {
+    let response = PooledUpstream::default().send(request, &within(ms)).await?;
+    let (parts, body) = response.into_parts();
+    let body = match body {
+        Body::Full(bytes) => bytes,
+        Body::Stream(NativeStream::Body(stream)) => {
+            stream.into_inner().collect().await.map_err(|e| UpstreamError::Protocol(e.to_string()))?.to_bytes()
+        }
+        Body::Stream(NativeStream::Tunnel(_)) => panic!("no upgrade was asked for"),
+    };
+    Ok(Response::from_parts(parts, body))
 }
 
 async fn send(method: &str, url: &str, body: &'static str) -> Result<Response<Bytes>, UpstreamError> {
-    PooledUpstream::default().send(request(method, url, body), TIMEOUT_MS).await
+    call(request(method, url, body), TIMEOUT_MS).await
 }
 
 /// Lets the runtime's reactor see what the peer did (a FIN, say) before the next request.
@@ -133,7 +155,7 @@ async fn fresh_connection_that_dies_unanswered_is_an_error_not_a_retry() {
 async fn silent_upstream_times_out_within_the_deadline() {
     let upstream = RawUpstream::start(|_, _, _| Action::Hang).await;
     let started = Instant::now();
-    let result = PooledUpstream::default().send(request("GET", &upstream.url("/"), ""), 200).await;
+    let result = call(request("GET", &upstream.url("/"), ""), 200).await;
     assert!(matches!(result, Err(UpstreamError::Timeout)), "{result:?}");
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(190) && elapsed < Duration::from_secs(2), "{elapsed:?}");
@@ -144,10 +166,10 @@ async fn a_pooled_connection_honours_each_exchange_deadline_long_then_short() {
     // The first exchange arms the connection's timer 60 s out; the second, on the same pooled
     // connection, must still give up at its own 200 ms.
     let upstream = RawUpstream::start(|_, n, _| if n == 0 { Action::Respond(ok("first")) } else { Action::Hang }).await;
-    let first = PooledUpstream::default().send(request("GET", &upstream.url("/"), ""), 60_000).await.unwrap();
+    let first = call(request("GET", &upstream.url("/"), ""), 60_000).await.unwrap();
     assert_eq!(first.body(), "first");
     let started = Instant::now();
-    let result = PooledUpstream::default().send(request("GET", &upstream.url("/"), ""), 200).await;
+    let result = call(request("GET", &upstream.url("/"), ""), 200).await;
     assert!(matches!(result, Err(UpstreamError::Timeout)), "{result:?}");
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(190) && elapsed < Duration::from_secs(2), "{elapsed:?}");
@@ -192,11 +214,16 @@ async fn body_delimited_by_close_is_read_whole_and_its_connection_not_reused() {
 }
 
 #[tokio::test]
-async fn oversized_response_is_refused_before_it_is_buffered() {
-    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", MAX_RESPONSE_BYTES + 1);
-    let upstream = RawUpstream::start(move |_, _, _| Action::Respond(head.clone().into_bytes())).await;
-    let result = send("GET", &upstream.url("/"), "").await;
-    assert!(matches!(result, Err(UpstreamError::Protocol(_))), "{result:?}");
+async fn a_large_response_streams_and_one_cut_short_never_looks_complete() {
+    // Announces 20 MiB (past the old 16 MiB buffer) and sends 3 bytes before closing.
+    let head = "HTTP/1.1 200 OK\r\nContent-Length: 20971520\r\n\r\nabc".to_owned();
+    let upstream = RawUpstream::start(move |_, _, _| Action::RespondThenClose(head.clone().into_bytes())).await;
+    let response = PooledUpstream::default().send(request("GET", &upstream.url("/"), ""), &within(TIMEOUT_MS)).await;
+    let response = response.expect("the head is an answer, not a refusal");
+    assert_eq!(response.status(), 200);
+    let Body::Stream(NativeStream::Body(stream)) = response.into_body() else { panic!("a large body streams") };
+    let read = stream.into_inner().collect().await;
+    assert!(read.is_err(), "a body cut short ends in an error");
 }
 
 #[tokio::test]
@@ -216,7 +243,7 @@ async fn request_reaches_the_upstream_as_sent() {
         .await;
     let mut req = request("POST", &format!("{}/pets?tag=a%20b", server.uri()), "{\"name\":\"R\"}\n");
     req.headers_mut().insert("x-request-id", "r-1".parse().unwrap());
-    let response = PooledUpstream::default().send(req, TIMEOUT_MS).await.unwrap();
+    let response = call(req, TIMEOUT_MS).await.unwrap();
     assert_eq!(response.status(), 201);
     assert_eq!(response.headers()["etag"], "\"v1\"");
     assert_eq!(response.body(), "made");
@@ -240,9 +267,9 @@ async fn small_and_large_request_bodies_arrive_whole() {
         let req = Request::builder()
             .method("PUT")
             .uri(format!("{}/blob/{size}", server.uri()))
-            .body(Bytes::from(body))
+            .body(Body::Full(Bytes::from(body)))
             .unwrap();
-        assert_eq!(PooledUpstream::default().send(req, TIMEOUT_MS).await.unwrap().status(), 204, "{size} bytes");
+        assert_eq!(call(req, TIMEOUT_MS).await.unwrap().status(), 204, "{size} bytes");
     }
 }
 

@@ -6,8 +6,7 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-
+use crate::body::Body;
 use crate::cache::{CachedResponse, PurgeSelector};
 use crate::entitlements::Identity;
 use crate::keys::KeyHash;
@@ -75,6 +74,8 @@ pub enum UpstreamError {
     /// The TLS handshake failed, typically the upstream's certificate did not verify.
     Tls(String),
     Protocol(String),
+    /// The request body went past the API's limit (this many bytes) while it streamed.
+    RequestTooLarge(u64),
 }
 
 impl UpstreamError {
@@ -87,6 +88,7 @@ impl UpstreamError {
             UpstreamError::Connect(_) => "The upstream could not be reached.",
             UpstreamError::Tls(_) => "The upstream's TLS certificate could not be verified.",
             UpstreamError::Protocol(_) => "The upstream's answer was not valid HTTP.",
+            UpstreamError::RequestTooLarge(_) => "The request body is larger than this API accepts.",
         }
     }
 }
@@ -99,6 +101,7 @@ impl std::fmt::Display for UpstreamError {
             UpstreamError::Connect(why) => write!(f, "connect failed: {why}"),
             UpstreamError::Tls(why) => write!(f, "TLS failed: {why}"),
             UpstreamError::Protocol(why) => write!(f, "invalid response: {why}"),
+            UpstreamError::RequestTooLarge(limit) => write!(f, "request body past the limit of {limit} bytes"),
         }
     }
 }
@@ -112,15 +115,49 @@ pub struct UpstreamFailure {
     pub error: UpstreamError,
 }
 
-/// Calls the API's upstream. Bodies are buffered (`Bytes`): request bodies are bounded by the
-/// gateway, and API responses are small enough that buffering keeps the cache simple.
+/// How one upstream call may take its time, and how much it may send, as the API's settings
+/// decide (see [`crate::model::UpstreamSettings`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpstreamCall {
+    /// Until the response head has arrived (connect and request included).
+    pub first_byte_ms: u64,
+    /// Between two reads of a streamed body, either way; the stream ends in an error past it.
+    pub idle_ms: u64,
+    /// The whole exchange, body and WebSocket included; `None` lets a healthy stream run as
+    /// long as it keeps moving.
+    pub max_duration_ms: Option<u64>,
+    /// A streamed request body is cut off past this many bytes (the call then fails with
+    /// [`UpstreamError::RequestTooLarge`]).
+    pub max_request_bytes: u64,
+    /// The request asks to switch to the WebSocket protocol (RFC 6455): a `101` answer hands
+    /// the connection over as the response's stream instead of ending the exchange.
+    pub upgrade: bool,
+}
+
+/// What became of reading a streamed body whole, for a policy that needs all of it.
+pub enum Collected<S> {
+    Whole(bytes::Bytes),
+    /// Past the limit: the stream again, with what was read put back in front.
+    TooLarge(S),
+    Failed(UpstreamError),
+}
+
+/// Calls the API's upstream. Bodies go both ways as [`Body`]: whole when small, else as the
+/// runtime's stream, read and written with backpressure by the runtime.
 #[allow(async_fn_in_trait)]
 pub trait Upstream {
+    /// The runtime's streamed body, the same type for requests (from the client) and
+    /// responses (from the upstream).
+    type Stream;
+
     async fn send(
         &self,
-        request: http::Request<Bytes>,
-        timeout_ms: u64,
-    ) -> Result<http::Response<Bytes>, UpstreamError>;
+        request: http::Request<Body<Self::Stream>>,
+        call: &UpstreamCall,
+    ) -> Result<http::Response<Body<Self::Stream>>, UpstreamError>;
+
+    /// Reads `stream` whole if it is at most `limit` bytes.
+    async fn collect(&self, stream: Self::Stream, limit: usize) -> Collected<Self::Stream>;
 }
 
 /// Why a bearer token's signature was not accepted.

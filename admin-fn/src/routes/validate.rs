@@ -50,6 +50,13 @@ pub(crate) fn upstream(up: &UpstreamSettings, errors: &mut Vec<FieldError>) {
     if !(1..=300_000).contains(&up.timeout_ms) {
         errors.push(FieldError::new("/upstream/timeout_ms", "must be between 1 and 300000"));
     }
+    // A stream's silence and a call's length: zero would end every stream at once.
+    if up.idle_timeout_ms == Some(0) {
+        errors.push(FieldError::new("/upstream/idle_timeout_ms", "must be at least 1"));
+    }
+    if up.max_duration_ms == Some(0) {
+        errors.push(FieldError::new("/upstream/max_duration_ms", "must be at least 1"));
+    }
 }
 
 pub(crate) fn email(email: &str, errors: &mut Vec<FieldError>) {

@@ -8,7 +8,6 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
-use bytes::Bytes;
 use gatehouse_core::limits::{self, CounterState, LimitCheck, LimitDecision};
 use gatehouse_core::ports::{Limiter, PortError};
 use gatehouse_core::time::UnixMillis;
@@ -49,7 +48,7 @@ impl DurableLimiter {
         DurableLimiter { env, hop_ms: Cell::new(None) }
     }
 
-    pub fn server_timing(&self, response: &mut http::Response<Bytes>) {
+    pub fn server_timing<B>(&self, response: &mut http::Response<B>) {
         if let Some(ms) = self.hop_ms.get() {
             if let Ok(v) = http::HeaderValue::from_str(&format!("limiter;dur={ms}")) {
                 response.headers_mut().append("server-timing", v);

@@ -9,6 +9,7 @@ mod jwks;
 mod limiter;
 mod read_model;
 mod revocations;
+mod stream;
 mod tokens;
 mod upstream;
 mod usage;
@@ -17,7 +18,9 @@ mod webcrypto;
 use gatehouse_core::config::GatewayConfig;
 use gatehouse_core::pipeline::forwarded::Peer;
 use gatehouse_core::pipeline::{Adapters, Gateway};
+use gatehouse_core::ports::UsageSink;
 use gatehouse_core::problem::{Problem, ProblemKind};
+use gatehouse_core::usage::StreamedUsage;
 use worker::{event, Context, Env, Method, Request, Response, Result};
 
 use crate::client_certificate;
@@ -42,7 +45,10 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let config = match GatewayConfig::from_lookup(|name| setting(&env, name)) {
         Ok(config) => config,
         // Misconfigured: refuse (fail closed) and say nothing about which setting.
-        Err(_) => return convert::to_worker(Problem::new(ProblemKind::ServiceUnavailable).into_response()),
+        Err(_) => {
+            let refusal = Problem::new(ProblemKind::ServiceUnavailable).into_response();
+            return convert::to_worker(refusal.map(gatehouse_core::body::Body::Full));
+        }
     };
     // Read before the request is converted: `cf` is the platform's, not a header a client sets.
     let certificate = req.cf().and_then(|cf| cf.tls_client_auth()).and_then(|auth| {
@@ -62,6 +68,12 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let mut response = gateway.handle(&mut request).await;
     if setting(&env, names::SERVER_TIMING).as_deref() == Some("1") {
         gateway.adapters.limiter.server_timing(&mut response);
+    }
+    // A streamed call's usage, recorded as the response starts: the platform pipes the body
+    // after this handler returns, so its bytes are what the messages announced.
+    if let Some(usage) = response.extensions_mut().remove::<StreamedUsage>() {
+        let sent = gatehouse_core::body::declared_len(response.headers()).unwrap_or(0);
+        gateway.adapters.usage.record(usage.event(0, sent));
     }
     usage::flush(&env, &ctx);
     convert::to_worker(response)

@@ -13,6 +13,7 @@
 
 use std::cell::RefCell;
 
+use gatehouse_core::body::Body;
 use gatehouse_core::cache::purges::PurgeNotice;
 use gatehouse_core::cache::CachedResponse;
 use gatehouse_core::keys::KeyHash;
@@ -112,7 +113,8 @@ async fn verified<T: serde::de::DeserializeOwned>(
 ) -> Result<std::result::Result<T, Response>> {
     let body = req.bytes().await?;
     if body.len() > MAX_NOTICE_BYTES {
-        return convert::to_worker(gatehouse_core::pipeline::too_large(MAX_NOTICE_BYTES)).map(Err);
+        return convert::to_worker(gatehouse_core::pipeline::too_large(MAX_NOTICE_BYTES as u64).map(Body::Full))
+            .map(Err);
     }
     let header = req.headers().get(SIGNATURE_HEADER)?.unwrap_or_default();
     let secret = setting(env, names::CONTROL_SECRET).unwrap_or_default();
@@ -121,13 +123,13 @@ async fn verified<T: serde::de::DeserializeOwned>(
     if !verified {
         let problem =
             Problem::new(ProblemKind::Unauthorized).detail(format!("The {what} is not signed by the control plane."));
-        return convert::to_worker(problem.into_response()).map(Err);
+        return convert::to_worker(problem.into_response().map(Body::Full)).map(Err);
     }
     match serde_json::from_slice(&body) {
         Ok(message) => Ok(Ok(message)),
         Err(_) => {
             let problem = Problem::new(ProblemKind::BadRequest).detail(format!("The body is not a {what}."));
-            convert::to_worker(problem.into_response()).map(Err)
+            convert::to_worker(problem.into_response().map(Body::Full)).map(Err)
         }
     }
 }

@@ -1,37 +1,56 @@
 //! `FetchUpstream`: the upstream call through the Workers `fetch`, raced against a `Delay`
-//! for the API's timeout (the loser is aborted). Redirects are passed back to the caller,
-//! never followed at the gateway.
+//! for the API's time-to-first-byte timeout (the loser is aborted). Redirects are passed back
+//! to the caller, never followed at the gateway. Bodies stream both ways as the platform's
+//! `ReadableStream`s; the idle and maximum-duration timeouts between chunks are not applied
+//! at the edge (the platform's own limits on a Worker's wall time apply there).
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_util::future::{select, Either};
-use gatehouse_core::ports::{Upstream, UpstreamError};
+use gatehouse_core::body::Body;
+use gatehouse_core::ports::{Collected, Upstream, UpstreamCall, UpstreamError};
 use worker::{AbortController, Delay, Fetch, Method, Request, RequestInit, RequestRedirect};
 
-use super::convert;
+use super::convert::{self, EdgeBody};
+use super::stream::{self, EdgeStream};
 
 pub struct FetchUpstream;
 
-fn build(request: &http::Request<Bytes>) -> worker::Result<Request> {
+fn build(request: http::Request<EdgeBody>) -> worker::Result<Request> {
     let mut init = RequestInit::new();
     init.with_method(Method::from(request.method().as_str().to_string()))
         .with_headers(convert::headers_of(request.headers())?)
         .with_redirect(RequestRedirect::Manual);
-    if !request.body().is_empty() {
-        let body = js_sys::Uint8Array::from(request.body().as_ref());
-        init.with_body(Some(body.into()));
+    let uri = request.uri().to_string();
+    match request.into_body() {
+        Body::Full(bytes) if bytes.is_empty() => {}
+        Body::Full(bytes) => {
+            init.with_body(Some(js_sys::Uint8Array::from(bytes.as_ref()).into()));
+        }
+        Body::Stream(EdgeStream::Body(stream)) => {
+            init.with_body(Some(stream.into()));
+        }
+        Body::Stream(EdgeStream::Socket(_)) => {
+            return Err(worker::Error::RustError("a socket is no request body".into()))
+        }
     }
-    Request::new_with_init(&request.uri().to_string(), &init)
+    Request::new_with_init(&uri, &init)
 }
 
 impl Upstream for FetchUpstream {
+    type Stream = EdgeStream;
+
+    async fn collect(&self, stream: EdgeStream, limit: usize) -> Collected<EdgeStream> {
+        stream::collect(stream, limit).await
+    }
+
     async fn send(
         &self,
-        request: http::Request<Bytes>,
-        timeout_ms: u64,
-    ) -> Result<http::Response<Bytes>, UpstreamError> {
-        let request = build(&request).map_err(|e| UpstreamError::Protocol(e.to_string()))?;
+        request: http::Request<EdgeBody>,
+        call: &UpstreamCall,
+    ) -> Result<http::Response<EdgeBody>, UpstreamError> {
+        let timeout_ms = call.first_byte_ms;
+        let request = build(request).map_err(|e| UpstreamError::Protocol(e.to_string()))?;
         let controller = AbortController::default();
         let signal = controller.signal();
         let fetch = Fetch::Request(request);

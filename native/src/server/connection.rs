@@ -13,9 +13,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::futures::OwnedNotified;
 use tokio::time::Instant;
 
+use super::body::{Outgoing, ServerBody, INLINE_REQUEST_BYTES};
 use super::request::{parse_head, Framing, Head, Refusal};
-use super::response::{encode_head, Exchange, CONTINUE};
-use super::{refusal_response, Handler, Limits, Stop};
+use super::response::{encode_head, Exchange, Length, CONTINUE};
+use super::{refusal_response, streaming, tunnel, Handler, Limits, Stop};
+use crate::body::Incoming;
 use crate::deadline::Deadline;
 use crate::http1::chunked::ChunkedDecoder;
 use crate::http1::{has_body, FramingError, COPY_BODY_BYTES};
@@ -36,7 +38,7 @@ const MAX_SPARE_HEADERS: usize = 32;
 
 /// Generic over the stream, so plain TCP and TLS each get their own compiled copy: the plain
 /// path costs no more than before TLS existed.
-pub(super) struct Connection<S> {
+pub(super) struct Connection<S, B> {
     stream: S,
     buf: BytesMut,
     out: Vec<u8>,
@@ -44,7 +46,7 @@ pub(super) struct Connection<S> {
     /// reference, so it is never moved; emptied after each answer. Its header map keeps its
     /// capacity from message to message (a map costs two allocations, which a keep-alive
     /// connection then pays once), or takes the last response's when the handler took it.
-    request: Request<Bytes>,
+    request: Request<B>,
     limits: Limits,
     peer: SocketAddr,
     /// The client certificate the TLS handshake verified, given to each request.
@@ -66,7 +68,7 @@ enum Filled {
     ShuttingDown,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin, B: ServerBody> Connection<S, B> {
     pub(super) fn new(stream: S, peer: SocketAddr, limits: Limits, stop: Arc<Stop>) -> Self {
         let mut stopped = Box::pin(Arc::clone(&stop.notify).notified_owned());
         // Registered now, so a stop signalled while this connection is busy is not missed.
@@ -75,7 +77,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             stream,
             buf: BytesMut::with_capacity(READ_GROWTH),
             out: Vec::with_capacity(1024),
-            request: Request::new(Bytes::new()),
+            request: Request::new(B::whole(Bytes::new())),
             timer: Deadline::new(Instant::now() + limits.read_timeout),
             limits,
             peer,
@@ -91,7 +93,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         self
     }
 
-    pub(super) async fn run<H: Handler>(mut self, handler: &H) {
+    pub(super) async fn run<H: Handler<Body = B>>(mut self, handler: &H) {
         loop {
             let head = match self.read_head().await {
                 Ok(Some(head)) => head,
@@ -99,39 +101,119 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 Err(refusal) => return self.refuse(refusal).await,
             };
             let Head { framing, keep_alive, expects_continue } = head;
-            let body = match self.read_body(framing, expects_continue).await {
-                Ok(Some(body)) => body,
-                Ok(None) => return,
-                Err(refusal) => return self.refuse(refusal).await,
-            };
-            *self.request.body_mut() = body;
             let head_request = self.request.method() == Method::HEAD;
             let confirm_keep_alive = keep_alive && self.request.version() == Version::HTTP_10;
             if let Some(certificate) = &self.certificate {
                 self.request.extensions_mut().insert(certificate.clone());
             }
-            let response = handler.respond(&mut self.request, self.peer).await;
-            let close = !keep_alive || self.shutting_down();
+            let (response, unread) = if self.streams(framing) {
+                match self.respond_streaming(handler, framing, expects_continue).await {
+                    Some(answered) => answered,
+                    None => return,
+                }
+            } else {
+                let body = match self.read_body(framing, expects_continue).await {
+                    Ok(Some(body)) => body,
+                    Ok(None) => return,
+                    Err(refusal) => return self.refuse(refusal).await,
+                };
+                *self.request.body_mut() = B::whole(body);
+                (handler.respond(&mut self.request, self.peer).await, false)
+            };
+            // A request body not read to its end leaves the connection's framing unknown.
+            let close = !keep_alive || unread || self.shutting_down();
             let exchange = Exchange { head_request, close, confirm_keep_alive };
-            if self.write(&response, exchange).await.is_err() || close {
+            let (parts, body) = response.into_parts();
+            let reusable = match body.outgoing() {
+                Outgoing::Whole(body) => {
+                    let response = Response::from_parts(parts, body);
+                    let written = self.write(&response, exchange).await.is_ok();
+                    self.empty_request(response.into_parts().0.headers);
+                    written
+                }
+                Outgoing::Stream(body) => {
+                    let http11 = self.request.version() == Version::HTTP_11;
+                    let head = Response::from_parts(parts, ());
+                    let limits = self.limits;
+                    let written =
+                        streaming::write(&mut self.stream, &mut self.out, head, body, exchange, http11, &limits);
+                    let reusable = written.await;
+                    self.empty_request(http::HeaderMap::new());
+                    reusable
+                }
+                Outgoing::Tunnel(tunnel) => {
+                    let head = Response::from_parts(parts, ());
+                    let leftover = self.buf.split().freeze();
+                    return tunnel::relay(&mut self.stream, &mut self.out, head, leftover, *tunnel).await;
+                }
+            };
+            if unread && reusable && self.stream.shutdown().await.is_ok() {
+                // Answered before the client finished sending: let it read the answer rather
+                // than have it reset by the unread body.
+                return self.linger().await;
+            }
+            if !reusable || close {
                 return;
             }
-            self.empty_request(response);
         }
+    }
+
+    /// Whether the handler takes this request's body as it arrives: it streams bodies, and
+    /// the body is chunked or announced larger than [`INLINE_REQUEST_BYTES`] and not read yet.
+    fn streams(&self, framing: Framing) -> bool {
+        B::STREAMS
+            && match framing {
+                Framing::None => false,
+                Framing::Chunked => true,
+                Framing::Length(n) => n > INLINE_REQUEST_BYTES && self.buf.len() < n,
+            }
+    }
+
+    /// Hands the handler the request with its body as it arrives, reading it from the socket
+    /// while the handler runs (only as fast as the handler's side takes it). The answer, and
+    /// whether the body was left unread (the handler answered before it was all sent);
+    /// `None` when the connection failed before an answer could be written.
+    async fn respond_streaming<H: Handler<Body = B>>(
+        &mut self,
+        handler: &H,
+        framing: Framing,
+        expects_continue: bool,
+    ) -> Option<(Response<B>, bool)> {
+        if expects_continue && self.buf.is_empty() && self.send_continue().await.is_err() {
+            return None;
+        }
+        let length = match framing {
+            Framing::Length(n) => Some(n as u64),
+            _ => None,
+        };
+        let (tx, incoming) = Incoming::channel(length);
+        *self.request.body_mut() = B::streamed(incoming)?;
+        let (stream, buf, request, peer) = (&mut self.stream, &mut self.buf, &mut self.request, self.peer);
+        let pump = streaming::pump(stream, buf, framing, tx, self.limits.body_timeout);
+        let respond = handler.respond(request, peer);
+        let (mut pump, mut respond) = (std::pin::pin!(pump), std::pin::pin!(respond));
+        let mut read_whole = None;
+        let response = loop {
+            tokio::select! {
+                whole = &mut pump, if read_whole.is_none() => read_whole = Some(whole),
+                response = &mut respond => break response,
+            }
+        };
+        Some((response, read_whole != Some(true)))
     }
 
     /// Lets go of everything the answered request held, so the read buffer it was parsed from
     /// is reclaimed in place by the next read, and gives its header map the response's when
     /// the handler took the request's own.
-    fn empty_request(&mut self, response: Response<Bytes>) {
+    fn empty_request(&mut self, spare: http::HeaderMap) {
         let request = &mut self.request;
         *request.uri_mut() = Uri::default();
-        *request.body_mut() = Bytes::new();
+        *request.body_mut() = B::whole(Bytes::new());
         request.extensions_mut().clear();
         let headers = request.headers_mut();
         headers.clear();
         if headers.capacity() == 0 {
-            let mut spare = response.into_parts().0.headers;
+            let mut spare = spare;
             if spare.capacity() <= MAX_SPARE_HEADERS {
                 // Emptied now: its values may share memory with a response body.
                 spare.clear();
@@ -251,7 +333,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     async fn write(&mut self, response: &Response<Bytes>, exchange: Exchange) -> std::io::Result<()> {
         self.out.clear();
-        encode_head(response, exchange, &mut self.out);
+        encode_head(response, Length::Known(response.body().len() as u64), exchange, &mut self.out);
         let body: &[u8] = if exchange.head_request || !has_body(response.status()) { &[] } else { response.body() };
         if body.len() <= COPY_BODY_BYTES {
             self.out.extend_from_slice(body);
@@ -271,6 +353,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         if self.write(&response, exchange).await.is_err() || self.stream.shutdown().await.is_err() {
             return;
         }
+        self.linger().await;
+    }
+
+    /// After the answer and a shutdown of our side: reads and discards what the client still
+    /// sends for a while, so that it gets the answer instead of a reset.
+    async fn linger(mut self) {
         let until = Instant::now() + LINGER;
         let mut discarded = 0;
         while discarded < LINGER_BYTES {

@@ -1,6 +1,9 @@
 //! HTTP/2 to clients, through hyper's h2 server, for connections whose TLS handshake chose
-//! `h2` by ALPN. Each request is read whole (bounded by `max_body_bytes`, as on HTTP/1.1) and
-//! answered by the same [`Handler`], so HTTP/2 runs the same pipeline.
+//! `h2` by ALPN. A small request body is read whole (bounded by `max_body_bytes`, as on
+//! HTTP/1.1), a large one streams to a handler that takes streams, and a streamed answer
+//! streams back with HTTP/2's own flow control; the same [`Handler`] answers, so HTTP/2 runs
+//! the same pipeline. WebSockets over HTTP/2 (RFC 8441's extended CONNECT) are not offered: an
+//! upgrade is an HTTP/1.1 request.
 //!
 //! Why hyper here and not for HTTP/1.1: HTTP/2's framing, flow control, HPACK and stream
 //! multiplexing are a protocol engine, not a parser, and hyper's (the `h2` crate) is the one
@@ -18,15 +21,19 @@ use gatehouse_core::pipeline::too_large;
 use gatehouse_core::problem::{Problem, ProblemKind};
 use http::header::{CONNECTION, HOST, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderValue, Request, Response};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Either, Full, Limited};
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper::server::conn::http2;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
+use super::body::{Outgoing, ServerBody, INLINE_REQUEST_BYTES};
 use super::{Handler, Limits, Stop};
+use crate::body::{BodyError, NativeStream};
+use gatehouse_core::ports::Collected;
 
 /// Most streams a client may have open at once on one connection (hyper's default is 200;
 /// each one can hold a request body of up to `max_body_bytes` while it is read).
@@ -56,8 +63,8 @@ pub(super) async fn serve<H, S>(
             request.extensions_mut().insert(certificate.clone());
         }
         async move {
-            let _busy = seen.begin();
-            Ok::<_, Infallible>(answer(&*handler, request, peer, max_body).await)
+            let busy = Activity::begin(&seen);
+            Ok::<_, Infallible>(answer(&*handler, request, peer, max_body, busy).await)
         }
     });
     let mut builder = http2::Builder::new(TokioExecutor::new());
@@ -102,17 +109,18 @@ struct Activity {
     last: Mutex<Instant>,
 }
 
-/// One stream being answered; dropping it marks the end.
-struct Busy<'a>(&'a Activity);
+/// One stream being answered; dropping it marks the end. A streamed answer carries it in its
+/// body, so a long event stream keeps its connection from looking idle.
+struct Busy(Arc<Activity>);
 
 impl Activity {
     fn new() -> Activity {
         Activity { open: AtomicUsize::new(0), last: Mutex::new(Instant::now()) }
     }
 
-    fn begin(&self) -> Busy<'_> {
-        self.open.fetch_add(1, Ordering::AcqRel);
-        Busy(self)
+    fn begin(this: &Arc<Activity>) -> Busy {
+        this.open.fetch_add(1, Ordering::AcqRel);
+        Busy(Arc::clone(this))
     }
 
     fn idle_since(&self) -> Instant {
@@ -124,7 +132,7 @@ impl Activity {
     }
 }
 
-impl Drop for Busy<'_> {
+impl Drop for Busy {
     fn drop(&mut self) {
         *self.0.last.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Instant::now();
         self.0.open.fetch_sub(1, Ordering::AcqRel);
@@ -137,21 +145,66 @@ fn log_end(result: Result<(), hyper::Error>, peer: SocketAddr) {
     }
 }
 
-/// One stream: the whole request, the handler's answer, and the fields HTTP/2 forbids
-/// (RFC 9113 §8.2.2) taken out of it.
+/// An answer's body on HTTP/2: whole, or streamed with its stream's [`Busy`] mark.
+type H2Body = Either<Full<Bytes>, Streamed>;
+
+/// A streamed answer's body, holding its stream's [`Busy`] mark until it ends.
+struct Streamed {
+    body: UnsyncBoxBody<Bytes, BodyError>,
+    _busy: Busy,
+}
+
+impl HttpBody for Streamed {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// One stream: the request (whole when small or when the handler takes bodies whole, else as
+/// it arrives), the handler's answer, and the fields HTTP/2 forbids (RFC 9113 §8.2.2) taken
+/// out of it.
 async fn answer<H: Handler>(
     handler: &H,
     request: Request<Incoming>,
     peer: SocketAddr,
     max_body: usize,
-) -> Response<Full<Bytes>> {
+    busy: Busy,
+) -> Response<H2Body> {
     let (mut parts, body) = request.into_parts();
-    let body = match Limited::new(body, max_body).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(max_body).map(Full::new),
-        Err(_) => {
-            let problem = Problem::new(ProblemKind::BadRequest).detail("The request body did not arrive whole.");
-            return problem.into_response().map(Full::new);
+    let small = body.is_end_stream() || body.size_hint().upper().is_some_and(|n| n <= INLINE_REQUEST_BYTES as u64);
+    let body = if H::Body::STREAMS && !small {
+        // HTTP/2 rarely announces a length: a body that ends within the inline size is still
+        // taken whole (and sent upstream with its length), a longer one streams on.
+        let stream = body.map_err(|e| BodyError::Broken(format!("the client's body broke: {e}")));
+        match crate::body::collect(NativeStream::body(stream), INLINE_REQUEST_BYTES).await {
+            Collected::Whole(bytes) => H::Body::whole(bytes),
+            Collected::TooLarge(NativeStream::Body(stream)) => match H::Body::streamed(stream.into_inner()) {
+                Some(body) => body,
+                None => return whole(Problem::new(ProblemKind::Internal).into_response()),
+            },
+            Collected::TooLarge(NativeStream::Tunnel(_)) | Collected::Failed(_) => {
+                let problem = Problem::new(ProblemKind::BadRequest).detail("The request body did not arrive whole.");
+                return whole(problem.into_response());
+            }
+        }
+    } else {
+        match Limited::new(body, max_body).collect().await {
+            Ok(collected) => H::Body::whole(collected.to_bytes()),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => return whole(too_large(max_body as u64)),
+            Err(_) => {
+                let problem = Problem::new(ProblemKind::BadRequest).detail("The request body did not arrive whole.");
+                return whole(problem.into_response());
+            }
         }
     };
     // HTTP/2 sends the authority as a pseudo-header (hyper puts it in the URI); the pipeline,
@@ -162,12 +215,26 @@ async fn answer<H: Handler>(
         }
     }
     let mut request = Request::from_parts(parts, body);
-    let mut response = handler.respond(&mut request, peer).await;
-    let headers = response.headers_mut();
+    let response = handler.respond(&mut request, peer).await;
+    let (mut parts, body) = response.into_parts();
+    let headers = &mut parts.headers;
     for name in [CONNECTION, TRANSFER_ENCODING, UPGRADE] {
         headers.remove(name);
     }
     headers.remove("keep-alive");
     headers.remove("proxy-connection");
-    response.map(Full::new)
+    match body.outgoing() {
+        Outgoing::Whole(bytes) => Response::from_parts(parts, Either::Left(Full::new(bytes))),
+        Outgoing::Stream(body) => Response::from_parts(parts, Either::Right(Streamed { body, _busy: busy })),
+        // Never asked for: the pipeline switches only HTTP/1.1 upgrade requests.
+        Outgoing::Tunnel(_) => whole(
+            Problem::new(ProblemKind::UpstreamInvalid)
+                .detail("WebSockets are offered over HTTP/1.1 only.")
+                .into_response(),
+        ),
+    }
+}
+
+fn whole(response: Response<Bytes>) -> Response<H2Body> {
+    response.map(|bytes| Either::Left(Full::new(bytes)))
 }

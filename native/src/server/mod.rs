@@ -4,22 +4,27 @@
 //! Why not hyper's server: a gateway answers tens of thousands of small requests a second per
 //! core, and hyper's general machinery (a dispatcher state machine, a body channel per
 //! request, a timer armed per request head) cost about as much user CPU per request as the
-//! whole gateway pipeline (bench/README.md). This server does only what the gateway needs:
-//! bodies are read whole (they are bounded by `max_body_bytes` anyway) and responses are
-//! always complete `Bytes`, so a response is written in one system call: head and body as one
-//! buffer when the body is small ([`crate::http1::COPY_BODY_BYTES`]), one `writev` otherwise.
+//! whole gateway pipeline (bench/README.md). This server does only what the gateway needs,
+//! and keeps the common case cheap: a small body is read whole and a small response is
+//! written in one system call (head and body as one buffer when the body is small,
+//! [`crate::http1::COPY_BODY_BYTES`], one `writev` otherwise). Large or open-ended bodies
+//! stream both ways ([`streaming`]) for a handler whose body type takes streams (the
+//! gateway's), and a `101` hands the connection to a WebSocket relay ([`tunnel`]).
 //!
 //! What it does not skip is RFC 9112's framing rules, which it applies strictly (see
 //! [`request`]): ambiguous lengths are refused, never guessed at, so nothing can be smuggled
 //! past the pipeline's checks to the upstream.
 
+pub mod body;
 mod connection;
 pub mod gate;
 mod h2;
 pub mod request;
 pub mod response;
+mod streaming;
 #[cfg(test)]
 mod tests;
+mod tunnel;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -36,16 +41,25 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 use crate::tls::ServerTls;
+use body::ServerBody;
 use connection::Connection;
 use gate::{ConnectionGate, Pass};
 use request::Refusal;
 
 /// What answers requests: the gateway pipeline in production, anything in tests.
 pub trait Handler: Send + Sync + 'static {
+    /// `Bytes` to take every body whole (within `max_body_bytes`), or the gateway's body,
+    /// which takes large ones as they arrive and answers with streams (see [`body`]).
+    type Body: ServerBody;
+
     /// Answers `request`. The server owns it and parses the connection's next request into
     /// it, so a handler may take parts of it (its header map, say) rather than copy them.
     /// `peer` is the client's address (the TCP peer).
-    fn respond(&self, request: &mut Request<Bytes>, peer: SocketAddr) -> impl Future<Output = Response<Bytes>> + Send;
+    fn respond(
+        &self,
+        request: &mut Request<Self::Body>,
+        peer: SocketAddr,
+    ) -> impl Future<Output = Response<Self::Body>> + Send;
 }
 
 /// Bounds on what one client may make the server hold or wait for.
@@ -189,7 +203,7 @@ impl Stop {
 /// The problem+json answer to a request the server refused itself.
 fn refusal_response(refusal: Refusal, max_body_bytes: usize) -> Response<Bytes> {
     let problem = match refusal {
-        Refusal::BodyTooLarge => return too_large(max_body_bytes),
+        Refusal::BodyTooLarge => return too_large(max_body_bytes as u64),
         Refusal::BadRequest(why) => Problem::new(ProblemKind::BadRequest).detail(why),
         Refusal::HeadTooLarge => Problem::new(ProblemKind::HeadersTooLarge).detail(format!(
             "A request head is limited to {} bytes and {} header fields.",

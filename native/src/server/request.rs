@@ -76,7 +76,7 @@ pub enum Refusal {
 ///
 /// A connection parses each of its requests into the same `Request`, so the request is never
 /// moved (it is 224 bytes) and its header map keeps the capacity earlier messages allocated.
-pub fn parse_head(buf: &mut BytesMut, request: &mut Request<Bytes>) -> Result<Option<Head>, Refusal> {
+pub fn parse_head<B>(buf: &mut BytesMut, request: &mut Request<B>) -> Result<Option<Head>, Refusal> {
     let mut fields = [Field::default(); MAX_HEADERS];
     let Some(layout) = locate(buf, &mut fields)? else { return Ok(None) };
     let head = buf.split_to(layout.len).freeze();
@@ -135,7 +135,7 @@ fn unfinished_target_too_long(buf: &[u8]) -> bool {
 }
 
 /// The request from its head's bytes, into `request`, with the framing decided and checked.
-fn build(head: &Bytes, layout: Layout, fields: &[Field], request: &mut Request<Bytes>) -> Result<Head, Refusal> {
+fn build<B>(head: &Bytes, layout: Layout, fields: &[Field], request: &mut Request<B>) -> Result<Head, Refusal> {
     let bad = Refusal::BadRequest;
     let version = layout.version;
     let uri = layout

@@ -1,14 +1,25 @@
-//! Writing a response head. The body is always complete (`Bytes`), so framing is always an
-//! exact `Content-Length`; the gateway never needs chunked responses.
+//! Writing a response head, with the framing its body needs: an exact `Content-Length` for a
+//! body held whole or announced by the upstream, chunked for a stream of unknown length, the
+//! connection's close for one to an HTTP/1.0 client, and `Connection: upgrade` for a `101`.
 
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::Response;
 
 use crate::http1::has_body;
+
+/// How the body that follows the head is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Length {
+    Known(u64),
+    Chunked,
+    /// By closing the connection (`exchange.close` must then be set).
+    Close,
+    /// A `101`: no body, the connection switches protocols.
+    Switch,
+}
 
 /// What the connection decided about the exchange, which the head must announce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +35,7 @@ pub struct Exchange {
 /// Appends the status line and header section of `response` to `out`, ready to be followed by
 /// the body (when [`crate::http1::has_body`] and not HEAD). Framing and connection fields are ours: any the
 /// response carries are dropped and rewritten from the body and `exchange`.
-pub fn encode_head(response: &Response<Bytes>, exchange: Exchange, out: &mut Vec<u8>) {
+pub fn encode_head<B>(response: &Response<B>, length: Length, exchange: Exchange, out: &mut Vec<u8>) {
     let status = response.status();
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
@@ -45,18 +56,24 @@ pub fn encode_head(response: &Response<Bytes>, exchange: Exchange, out: &mut Vec
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    if has_body(status) && !exchange.head_request {
-        out.extend_from_slice(b"content-length: ");
-        let mut digits = [0; 20];
-        out.extend_from_slice(gatehouse_core::decimal::digits(response.body().len() as u64, &mut digits));
-        out.extend_from_slice(b"\r\n");
+    match length {
+        _ if !has_body(status) || exchange.head_request => {}
+        Length::Known(len) => {
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(gatehouse_core::decimal::digits(len, &mut [0; 20]));
+            out.extend_from_slice(b"\r\n");
+        }
+        Length::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        Length::Close | Length::Switch => {}
     }
     if !headers.contains_key(DATE) {
         out.extend_from_slice(b"date: ");
         push_date(out);
         out.extend_from_slice(b"\r\n");
     }
-    if exchange.close {
+    if length == Length::Switch {
+        out.extend_from_slice(b"connection: upgrade\r\n");
+    } else if exchange.close {
         out.extend_from_slice(b"connection: close\r\n");
     } else if exchange.confirm_keep_alive {
         out.extend_from_slice(b"connection: keep-alive\r\n");

@@ -79,6 +79,11 @@ impl Dev {
         Dev { child, gateway: gateway.unwrap(), admin: admin.unwrap(), data: data.to_path_buf(), log }
     }
 
+    /// The process id of `gatehouse dev` itself (the shell `exec`s it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// An admin API call with the token from the data dir, over curl; returns its JSON.
     pub fn admin_call(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
         let token = std::fs::read_to_string(self.data.join("admin-token")).unwrap();

@@ -12,7 +12,6 @@
 //! rewrite `Location`, so an upstream that wants invalidation to reach a URL names it as the
 //! client sees it. Only this API's entries are dropped.
 
-use bytes::Bytes;
 use http::header::{CONTENT_LOCATION, HOST, LOCATION};
 use http::{Method, Response, Uri};
 
@@ -28,7 +27,7 @@ pub fn is_safe(method: &Method) -> bool {
 /// Drops the entries `response` invalidates, for a request to an API with caching on. A
 /// store failure is put in the response's extensions as a [`CacheOutcome`] for the runtime to
 /// log; the response goes out regardless.
-pub async fn invalidate<C: ResponseCache>(cache: &C, req: &CacheRequest<'_>, response: &mut Response<Bytes>) {
+pub async fn invalidate<C: ResponseCache, B>(cache: &C, req: &CacheRequest<'_>, response: &mut Response<B>) {
     if !req.api.cache.enabled || is_safe(req.method) || !(200..400).contains(&response.status().as_u16()) {
         return;
     }

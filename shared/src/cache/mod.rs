@@ -74,8 +74,13 @@ use crate::time::UnixMillis;
 pub use directives::CacheControl;
 pub use invalidate::{invalidate, is_safe, same_origin_target};
 pub use key::cache_key;
-pub use policy::NotStored;
-pub use stage::{bypassed, complete, failed, lookup, CacheOutcome, CacheRequest, Lookup};
+pub use policy::{head_allows_storing, NotStored};
+pub use stage::{bypassed, complete, failed, lookup, not_stored, CacheOutcome, CacheRequest, Lookup};
+
+/// Largest body the cache stores. A streamed response is read whole for the cache only up to
+/// this: past it, it streams on to the client uncached (`NotStored::TooLarge`), so a large
+/// download costs the gateway no more memory than a small one.
+pub const MAX_ENTRY_BYTES: usize = 8 * 1024 * 1024;
 pub use status::{CacheStatus, FwdReason, CACHE_NAME, CACHE_STATUS};
 
 /// A stored response with what is needed to judge its freshness later.

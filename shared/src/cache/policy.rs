@@ -35,6 +35,8 @@ pub enum NotStored {
     Unrepresentable,
     /// `must-understand` on a status whose caching rules RFC 9110 does not define for us.
     MustUnderstand,
+    /// The body is past [`super::MAX_ENTRY_BYTES`]: it streams on without being stored.
+    TooLarge,
 }
 
 /// Statuses cacheable by default (RFC 9110 §15.1), minus 206: we store no partial content.
@@ -64,6 +66,36 @@ pub fn entry_for(
     requested_at: UnixMillis,
     received_at: UnixMillis,
 ) -> Result<CachedResponse, NotStored> {
+    let Storable { freshness_ms, varied } = head_allows_storing(req, response, received_at)?;
+    let headers = response.headers();
+    Ok(CachedResponse {
+        status: response.status().as_u16(),
+        headers: storable_headers(headers).ok_or(NotStored::Unrepresentable)?,
+        body: response.body().clone(),
+        stored_at: received_at,
+        api_id: req.api.id.clone(),
+        tags: tags(headers),
+        initial_age_ms: initial_age(headers, requested_at, received_at),
+        freshness_ms,
+        vary_digest: vary_digest(&varied, req.headers),
+    })
+}
+
+/// What the head of a storable response decides about its entry.
+pub struct Storable {
+    freshness_ms: i64,
+    /// The request fields the entry varies on.
+    varied: Vec<String>,
+}
+
+/// Whether a response may be stored, from its head alone: asked before a streamed body is read
+/// whole, so a body that will not be stored (an event stream marked `no-store`, say) is never
+/// held back from the client to find out.
+pub fn head_allows_storing<B>(
+    req: &CacheRequest<'_>,
+    response: &Response<B>,
+    received_at: UnixMillis,
+) -> Result<Storable, NotStored> {
     if *req.method != Method::GET {
         return Err(NotStored::Method);
     }
@@ -87,17 +119,7 @@ pub fn entry_for(
         None if validators && cc.no_cache && default_cacheable => 0,
         _ => return Err(NotStored::NoFreshness),
     };
-    Ok(CachedResponse {
-        status,
-        headers: storable_headers(headers).ok_or(NotStored::Unrepresentable)?,
-        body: response.body().clone(),
-        stored_at: received_at,
-        api_id: req.api.id.clone(),
-        tags: tags(headers),
-        initial_age_ms: initial_age(headers, requested_at, received_at),
-        freshness_ms,
-        vary_digest: vary_digest(&varied, req.headers),
-    })
+    Ok(Storable { freshness_ms, varied })
 }
 
 fn refuse_by_directives(

@@ -65,6 +65,22 @@ pub struct UpstreamSettings {
     /// gateway never checked.
     #[serde(default)]
     pub keep_underscore_headers: bool,
+    /// Largest request body accepted (413 past it); `None` takes the gateway's default
+    /// (`GATEHOUSE_MAX_BODY_BYTES`, 1 MiB). Bodies stream to the upstream either way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schema(minimum = 0))]
+    pub max_body_bytes: Option<u64>,
+    /// Longest silence between two reads of a streamed body (either way) or WebSocket
+    /// messages before the call is ended; `timeout_ms` bounds only the wait for the response
+    /// head. Default [`UpstreamSettings::DEFAULT_IDLE_TIMEOUT_MS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schema(minimum = 1))]
+    pub idle_timeout_ms: Option<u64>,
+    /// Longest a call may last, streamed body or WebSocket included; `None` (the default)
+    /// lets a healthy stream run as long as it keeps moving.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schema(minimum = 1))]
+    pub max_duration_ms: Option<u64>,
 }
 
 impl Default for UpstreamSettings {
@@ -75,6 +91,9 @@ impl Default for UpstreamSettings {
             forward_credential: false,
             forwarded: Default::default(),
             keep_underscore_headers: false,
+            max_body_bytes: None,
+            idle_timeout_ms: None,
+            max_duration_ms: None,
         }
     }
 }
@@ -82,6 +101,22 @@ impl Default for UpstreamSettings {
 impl UpstreamSettings {
     pub const fn default_timeout_ms() -> u64 {
         10_000
+    }
+
+    /// nginx's `proxy_read_timeout`: long enough for a token stream's pauses, short enough
+    /// that a dead upstream does not hold a connection for long.
+    pub const DEFAULT_IDLE_TIMEOUT_MS: u64 = 60_000;
+
+    /// The call's time and size bounds, with `default_max_body` (the gateway's) where the API
+    /// sets none.
+    pub fn call(&self, default_max_body: u64, upgrade: bool) -> crate::ports::UpstreamCall {
+        crate::ports::UpstreamCall {
+            first_byte_ms: self.timeout_ms,
+            idle_ms: self.idle_timeout_ms.unwrap_or(Self::DEFAULT_IDLE_TIMEOUT_MS),
+            max_duration_ms: self.max_duration_ms,
+            max_request_bytes: self.max_body_bytes.unwrap_or(default_max_body),
+            upgrade,
+        }
     }
 }
 

@@ -41,9 +41,9 @@ type Refusal = Box<Response<Bytes>>;
 
 /// Runs the checks, recording in `trace` what they find (for the usage event) and the
 /// outcome.
-pub(super) async fn admit<'t, A: Adapters>(
+pub(super) async fn admit<'t, A: Adapters, B>(
     adapters: &A,
-    request: &Request<Bytes>,
+    request: &Request<B>,
     now: UnixMillis,
     trace: &'t mut Trace,
 ) -> Result<Admitted<'t>, Refusal> {
@@ -135,10 +135,11 @@ struct Authenticated<'c> {
 
 /// A bearer JWT when the operation takes one and one is presented; else the client
 /// certificate, when an alternative takes it alone and the connection has one (unless a key
-/// that the operation takes is presented too); else an API key. An alternative that needs a certificate is out of reach without one.
-async fn authenticate<'c, A: Adapters>(
+/// that the operation takes is presented too); else an API key. An alternative that needs a
+/// certificate is out of reach without one.
+async fn authenticate<'c, A: Adapters, B>(
     adapters: &A,
-    request: &Request<Bytes>,
+    request: &Request<B>,
     api: &Api,
     operation: &Operation,
     now: UnixMillis,
@@ -185,7 +186,7 @@ async fn authenticate<'c, A: Adapters>(
     Ok(Authenticated { key, identity, subject: caller.subject.as_deref(), by_token })
 }
 
-fn key_presented(api: &Api, request: &Request<Bytes>) -> bool {
+fn key_presented<B>(api: &Api, request: &Request<B>) -> bool {
     credential::find(&api.auth, request.headers(), request.uri().query()).is_some()
 }
 
@@ -269,9 +270,9 @@ async fn authenticate_token<'r, A: Adapters>(
 /// Credential shape and checksum first (no lookup for garbage), then the key record, its
 /// status and expiry, then the identity it belongs to. What is found is kept in `caller`
 /// even when the call is then refused: the refusal counts as that key's usage.
-async fn authenticate_key<A: Adapters>(
+async fn authenticate_key<A: Adapters, B>(
     adapters: &A,
-    request: &Request<Bytes>,
+    request: &Request<B>,
     api: &Api,
     now: UnixMillis,
     outcome: &mut Outcome,

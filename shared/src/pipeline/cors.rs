@@ -102,7 +102,7 @@ fn preflight(origin: &HeaderValue, method: &HeaderValue, headers: Option<&Header
 impl Cors {
     /// Adds what this decision calls for to the pipeline's response (after the cache stage,
     /// so no stored response ever carries CORS headers).
-    pub fn decorate(self, response: &mut Response<Bytes>) {
+    pub fn decorate<B>(self, response: &mut Response<B>) {
         match self {
             Cors::Off | Cors::Preflight(_) => {}
             Cors::Other => {

@@ -205,14 +205,15 @@ thread_local! {
 }
 
 /// Builds the request to send upstream from the caller's request.
-pub fn build(
-    original: &Request<Bytes>,
+pub fn build<B>(
+    original: &Request<B>,
+    body: B,
     uri: Uri,
     mut headers: HeaderMap,
     caller: Option<Caller<'_>>,
     signer: &IdentitySigner,
     now: UnixMillis,
-) -> Request<Bytes> {
+) -> Request<B> {
     strip_hop_by_hop(&mut headers);
     headers.remove(HOST);
     // Whatever identity the client sent is never forwarded: `insert` replaces every value.
@@ -223,7 +224,7 @@ pub fn build(
         headers.remove(&IDENTITY);
         headers.remove(&SIGNATURE);
     }
-    let mut req = Request::new(original.body().clone());
+    let mut req = Request::new(body);
     *req.method_mut() = original.method().clone();
     *req.uri_mut() = uri;
     *req.headers_mut() = headers;

@@ -15,25 +15,27 @@ pub mod identity_header;
 mod limit_checks;
 mod proxy;
 mod refuse;
+pub mod upgrade;
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use http::{Request, Response};
 
+use crate::body::{over_limit, Body};
 use crate::config::GatewayConfig;
 use crate::entitlements::Identity;
 use crate::field_value::from_string;
 use crate::model::{Api, Key};
 use crate::ports::{Clock, Limiter, ReadModel, ResponseCache, TokenVerifier, Upstream, UsageSink};
-use crate::usage::UsageEvent;
+use crate::time::UnixMillis;
+use crate::usage::{StreamedUsage, UsageEvent};
 use crate::verdict::Outcome;
 
 pub use admit::Admitted;
 
 /// Appends computed headers (lifecycle) to a response; a value that is not a valid header
 /// value is left out rather than failing the call.
-fn append_headers(response: &mut Response<Bytes>, headers: Vec<(http::HeaderName, String)>) {
+fn append_headers<B>(response: &mut Response<B>, headers: Vec<(http::HeaderName, String)>) {
     for (name, value) in headers {
         if let Some(value) = from_string(value) {
             response.headers_mut().append(name, value);
@@ -61,6 +63,9 @@ pub trait Adapters {
     fn tokens(&self) -> &Self::Tokens;
 }
 
+/// A body as the runtime `A` streams it.
+pub type BodyOf<A> = Body<<<A as Adapters>::Up as Upstream>::Stream>;
+
 /// The gateway: configuration plus the runtime's adapters.
 pub struct Gateway<A> {
     pub adapters: A,
@@ -77,13 +82,17 @@ impl<A: Adapters> Gateway<A> {
     /// Handles one request end to end and records its usage event. Borrows the request (a
     /// 256-byte `Request` moved into this future would be copied on every call) mutably: a
     /// call to an API with caching off forwards the request's own header map, which leaves it
-    /// empty.
-    pub async fn handle(&self, request: &mut Request<Bytes>) -> Response<Bytes> {
+    /// empty, and a forwarded body is taken out of it.
+    ///
+    /// When either body streams, the usage event is not recorded here: the response carries
+    /// a [`StreamedUsage`] in its extensions, which the runtime completes with the bytes it
+    /// moved and records once the body has passed.
+    pub async fn handle(&self, request: &mut Request<BodyOf<A>>) -> Response<BodyOf<A>> {
         // The portal's CORS preflight is answered here, before anything else: it carries no
         // key and is no API call, so it is neither limited nor counted.
         let cors = cors::decide(self.config.portal_origin.as_deref(), request.method(), request.headers());
         if let cors::Cors::Preflight(response) = cors {
-            return response;
+            return response.map(Body::Full);
         }
         // Who is asking, for the runtime's log (`ClientIp`), read before anything takes the
         // request's headers. (What the upstream is told is worked out only for calls that go
@@ -93,35 +102,48 @@ impl<A: Adapters> Gateway<A> {
         let clock = self.adapters.clock();
         let started = clock.monotonic_micros();
         let now = clock.now();
-        let bytes_in = request.body().len() as u64;
+        let bytes_in = request.body().known_len(request.headers());
+        let streamed_in = request.body().is_stream();
         let mut trace = Trace { outcome: Outcome::NoRoute, api: None, operation: 0, caller: KnownCaller::default() };
         // The stages inline rather than in a helper `async fn`: each level of future the
         // response passes through copies it again.
-        let (response, cache_hit) = if request.body().len() > self.config.max_body_bytes {
-            (refuse::too_large(self.config.max_body_bytes), false)
-        } else {
-            match admit::admit(&self.adapters, request, now, &mut trace).await {
-                Ok(admitted) => admitted.forward(self, request, now).await,
-                Err(response) => (*response, false),
+        let (response, cache_hit) = match admit::admit(&self.adapters, request, now, &mut trace).await {
+            Ok(admitted) => {
+                let limit = admitted.api.upstream.max_body_bytes.unwrap_or(self.config.max_body_bytes as u64);
+                if over_limit(bytes_in, limit) {
+                    (refuse::too_large(limit).map(Body::Full), false)
+                } else {
+                    admitted.forward(self, request, now).await
+                }
             }
+            Err(response) => ((*response).map(Body::Full), false),
         };
-        let event = UsageEvent {
-            at: now,
-            api_id: trace.api.as_deref().map_or("", |api| api.id.as_str()),
-            operation_id: trace.operation_id(),
-            key_id: trace.caller.key.as_deref().map(|key| key.id.as_str()),
-            app_id: trace.caller.key.as_deref().map(|key| key.app_id.as_str()),
-            developer_id: trace.caller.identity.as_deref().map(|identity| identity.developer_id.as_str()),
-            end_user: trace.caller.subject.as_deref(),
-            status: response.status().as_u16(),
-            outcome: trace.outcome,
-            latency_us: clock.monotonic_micros().saturating_sub(started),
-            bytes_in,
-            bytes_out: response.body().len() as u64,
-            cache_hit,
-        };
-        self.adapters.usage().record(event);
+        let latency_us = clock.monotonic_micros().saturating_sub(started);
         let mut response = response;
+        match response.body().full_len() {
+            Some(bytes_out) if !streamed_in => {
+                let event = UsageEvent {
+                    at: now,
+                    api_id: trace.api.as_deref().map_or("", |api| api.id.as_str()),
+                    operation_id: trace.operation_id(),
+                    key_id: trace.caller.key.as_deref().map(|key| key.id.as_str()),
+                    app_id: trace.caller.key.as_deref().map(|key| key.app_id.as_str()),
+                    developer_id: trace.caller.identity.as_deref().map(|identity| identity.developer_id.as_str()),
+                    end_user: trace.caller.subject.as_deref(),
+                    status: response.status().as_u16(),
+                    outcome: trace.outcome,
+                    latency_us,
+                    bytes_in: bytes_in.unwrap_or(0),
+                    bytes_out,
+                    cache_hit,
+                };
+                self.adapters.usage().record(event);
+            }
+            _ => {
+                let usage = trace.streamed(response.status().as_u16(), now, latency_us, bytes_in, cache_hit);
+                response.extensions_mut().insert(usage);
+            }
+        }
         cors.decorate(&mut response);
         if let Some(ip) = client_ip {
             response.extensions_mut().insert(forwarded::ClientIp(ip));
@@ -153,6 +175,33 @@ struct KnownCaller {
 impl Trace {
     fn operation_id(&self) -> &str {
         self.api.as_deref().and_then(|api| api.operations.get(self.operation)).map_or("", |op| op.id.as_str())
+    }
+
+    /// The usage event of a streamed call, owned, for the runtime to complete.
+    fn streamed(
+        &self,
+        status: u16,
+        at: UnixMillis,
+        latency_us: u64,
+        bytes_in: Option<u64>,
+        hit: bool,
+    ) -> StreamedUsage {
+        let key = self.caller.key.as_deref();
+        StreamedUsage {
+            at,
+            api_id: self.api.as_deref().map_or_else(String::new, |api| api.id.clone()),
+            api_name: self.api.as_deref().map_or_else(String::new, |api| api.name.clone()),
+            operation_id: self.operation_id().to_owned(),
+            key_id: key.map(|key| key.id.clone()),
+            app_id: key.map(|key| key.app_id.clone()),
+            developer_id: self.caller.identity.as_deref().map(|identity| identity.developer_id.clone()),
+            end_user: self.caller.subject.clone(),
+            status,
+            outcome: self.outcome,
+            latency_us,
+            bytes_in,
+            cache_hit: hit,
+        }
     }
 }
 #[cfg(test)]

@@ -58,7 +58,7 @@ pub fn no_route(why: NoMatch) -> Response<Bytes> {
     }
 }
 
-pub fn too_large(limit: usize) -> Response<Bytes> {
+pub fn too_large(limit: u64) -> Response<Bytes> {
     Problem::new(ProblemKind::PayloadTooLarge)
         .detail(format!("Request bodies are limited to {limit} bytes."))
         .with("max_bytes", limit)
@@ -83,6 +83,10 @@ pub fn retired(successor: Option<&str>) -> Response<Bytes> {
 /// The `504` (timeout) or `502` (anything else) for a failed upstream call, whose detail says
 /// which kind of failure it was, carrying an [`UpstreamFailure`] for the runtime's log.
 pub fn upstream_failed(api: &Api, error: UpstreamError) -> Response<Bytes> {
+    // Not the upstream's failure: the client's body went past the API's limit as it streamed.
+    if let UpstreamError::RequestTooLarge(limit) = error {
+        return too_large(limit);
+    }
     let kind =
         if error == UpstreamError::Timeout { ProblemKind::UpstreamTimeout } else { ProblemKind::UpstreamUnavailable };
     let mut response = Problem::new(kind).detail(error.public_detail()).into_response();

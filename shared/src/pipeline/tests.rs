@@ -13,6 +13,7 @@ use http::{Request, Response};
 use sha2::Sha256;
 
 use super::{Adapters, Gateway};
+use crate::body::Body;
 use crate::cache::testkit::{block_on, MapCache};
 use crate::config::GatewayConfig;
 use crate::entitlements::{Grant, Identity};
@@ -24,7 +25,8 @@ use crate::limits::{
 };
 use crate::model::{Api, AuthSettings, CacheSettings, Key, KeyStatus, Operation, UpstreamSettings};
 use crate::ports::{
-    Clock, Limiter, PortError, ReadModel, SignatureError, TokenVerifier, Upstream, UpstreamError, UsageSink,
+    Clock, Collected, Limiter, PortError, ReadModel, SignatureError, TokenVerifier, Upstream, UpstreamCall,
+    UpstreamError, UsageSink,
 };
 use crate::routing::RouteTable;
 use crate::usage::UsageEvent;
@@ -32,6 +34,7 @@ use crate::verdict::Outcome;
 
 mod bearer;
 mod mtls;
+mod streaming;
 
 const NOW: i64 = 1_800_000_000_000;
 const PORTAL: &str = "http://portal.test";
@@ -51,7 +54,7 @@ struct Fakes {
     counters: RefCell<HashMap<String, CounterState>>,
     limiter_down: bool,
     cache: MapCache,
-    upstream_seen: RefCell<Vec<Request<Bytes>>>,
+    upstream_seen: RefCell<Vec<Request<TestBody>>>,
     events: RefCell<Vec<Recorded>>,
 }
 
@@ -83,13 +86,24 @@ impl Limiter for Fakes {
     }
 }
 
+/// A body in these tests: whole, or a list of chunks standing for a runtime's stream.
+type TestBody = Body<Vec<Bytes>>;
+
 impl Upstream for Fakes {
-    async fn send(&self, request: Request<Bytes>, _timeout_ms: u64) -> Result<Response<Bytes>, UpstreamError> {
+    type Stream = Vec<Bytes>;
+
+    /// Answers `{}`, or what the request's `x-test-*` fields ask for (see `tests::streaming`).
+    async fn send(&self, request: Request<TestBody>, call: &UpstreamCall) -> Result<Response<TestBody>, UpstreamError> {
+        let answer = streaming::answer(&request, call);
         self.upstream_seen.borrow_mut().push(request);
-        Ok(Response::builder()
-            .header("cache-control", "public, max-age=60")
-            .body(Bytes::from_static(b"{}"))
-            .unwrap_or_default())
+        answer
+    }
+
+    async fn collect(&self, stream: Vec<Bytes>, limit: usize) -> Collected<Vec<Bytes>> {
+        if stream.iter().map(Bytes::len).sum::<usize>() > limit {
+            return Collected::TooLarge(stream);
+        }
+        Collected::Whole(stream.concat().into())
     }
 }
 
@@ -246,12 +260,12 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
     (Gateway::new(fakes, config), secret.secret().to_string())
 }
 
-fn get(path: &str, key: Option<&str>) -> Request<Bytes> {
+fn get(path: &str, key: Option<&str>) -> Request<TestBody> {
     let mut req = Request::builder().uri(path).header("host", "gw.test");
     if let Some(k) = key {
         req = req.header("x-api-key", k);
     }
-    req.body(Bytes::new()).unwrap_or_default()
+    req.body(Body::default()).unwrap_or_default()
 }
 
 fn quota(limit: u64) -> LimitPolicy {
@@ -349,12 +363,12 @@ fn unreachable_limiter_follows_a_burst_policy_that_fails_open() {
 }
 
 #[test]
-fn oversized_body_is_refused_before_routing() {
+fn oversized_body_is_refused_and_never_reaches_the_upstream() {
     let (gw, key) = gateway(vec![], false);
     let mut req = get("/v1/pets/1", Some(&key));
-    *req.body_mut() = Bytes::from(vec![0; 65]);
+    *req.body_mut() = Body::Full(Bytes::from(vec![0; 65]));
     assert_eq!(block_on(gw.handle(&mut req)).status(), 413);
-    assert_eq!(gw.adapters.key_lookups.get(), 0);
+    assert!(gw.adapters.upstream_seen.borrow().is_empty());
 }
 
 #[test]
@@ -366,7 +380,7 @@ fn the_portals_preflight_needs_no_key_and_is_not_usage() {
         .header("origin", PORTAL)
         .header("access-control-request-method", "GET")
         .header("access-control-request-headers", "x-api-key")
-        .body(Bytes::new())
+        .body(Body::default())
         .unwrap_or_default();
     let res = block_on(gw.handle(&mut req));
     assert_eq!(res.status(), 204);

@@ -5,10 +5,12 @@
 mod batch;
 mod histogram;
 mod rollup;
+mod streamed;
 
 pub use batch::UsageBatch;
 pub use histogram::{LatencyHistogram, BUCKET_BOUNDS_US};
 pub use rollup::{count_end_user, Aggregator, Rollup, RollupKey, RollupValues, MAX_END_USERS, OTHER_END_USERS};
+pub use streamed::StreamedUsage;
 
 use serde::Serialize;
 

@@ -5,19 +5,22 @@ use std::io;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
+use gatehouse_core::body::Body;
 use gatehouse_core::decimal;
+use gatehouse_core::ports::UpstreamCall;
 use gatehouse_core::ports::UpstreamError;
 use http::uri::Authority;
 use http::{Method, Request};
+use hyper::body::Body as _;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::codec::{encode_head, Decoded, ResponseDecoder};
+use super::codec::{encode_head, Decoded, ResponseDecoder, Streaming};
 use super::stream::UpstreamStream;
 use super::tls::UpstreamTls;
-use super::MAX_RESPONSE_BYTES;
+use crate::body::{GatewayBody, NativeStream};
 use crate::deadline::Deadline;
 use crate::http1::COPY_BODY_BYTES;
 
@@ -28,6 +31,14 @@ const READ_BUFFER: usize = 8 * 1024;
 /// A pooled connection whose read buffer grew past this gets a fresh one, so a rare large
 /// response does not keep its memory on an idle connection.
 const MAX_IDLE_READ_BUFFER: usize = 64 * 1024;
+/// A response body of known length up to this is read whole: one buffer costs less than a
+/// stream, and at this size it adds no latency that matters. Anything larger, or of unknown
+/// length and not complete in the first reads, streams.
+pub const INLINE_RESPONSE_BYTES: usize = 64 * 1024;
+/// Room kept in the read buffer while a body streams: one read takes up to this much.
+pub(super) const STREAM_READ_ROOM: usize = 64 * 1024;
+
+mod streaming;
 
 /// Where to connect, from the request's URL. Only the authority is read per request (it is
 /// the pool's key); host and port are parsed when a connection is opened.
@@ -161,26 +172,34 @@ impl Conn {
         self
     }
 
-    /// Sends `request` and reads its response, unless `deadline` passes first. The head and a
-    /// small body go out in one `send` (see [`COPY_BODY_BYTES`]), a large body in one vectored
-    /// write with the head; the response is decoded as it arrives.
-    pub async fn exchange(&mut self, request: &Request<Bytes>, deadline: Instant) -> Result<Decoded, Failure> {
+    /// Sends `request` and reads its response head, unless `deadline` passes first. The head
+    /// and a small body go out in one `send` (see [`COPY_BODY_BYTES`]), a large body in one
+    /// vectored write with the head, and a streamed body chunk by chunk after it (see
+    /// [`Conn::send_stream`]). A response whose body is small and complete is read whole;
+    /// any other is handed back to stream from here on.
+    pub async fn exchange(
+        &mut self,
+        request: &mut Request<GatewayBody>,
+        call: &UpstreamCall,
+        mut deadline: Instant,
+    ) -> Result<Answer, Failure> {
         let timed_out = || Failure::Failed(UpstreamError::Timeout);
         self.write.clear();
-        let body = request.body();
-        let encoded = encode_head(
-            request.method(),
-            request.uri(),
-            request.headers(),
-            &self.host_field,
-            body.len(),
-            &mut self.write,
-        );
+        let (body, length) = match request.body_mut() {
+            Body::Full(bytes) => (bytes.clone(), Some(bytes.len() as u64)),
+            Body::Stream(NativeStream::Body(stream)) => (Bytes::new(), stream.get_mut().size_hint().exact()),
+            Body::Stream(NativeStream::Tunnel(_)) => {
+                return Err(Failure::Failed(UpstreamError::Protocol("a tunnel is no request body".into())))
+            }
+        };
+        let streamed = request.body().is_stream();
+        let (method, uri, headers) = (request.method(), request.uri(), request.headers());
+        let encoded = encode_head(method, uri, headers, &self.host_field, length, &mut self.write);
         let body: &[u8] = if body.len() <= COPY_BODY_BYTES {
-            self.write.extend_from_slice(body);
+            self.write.extend_from_slice(&body);
             &[]
         } else {
-            body
+            &body
         };
         let total = self.write.len() + body.len();
         let mut data = Buf::chain(&self.write[..], body);
@@ -201,12 +220,33 @@ impl Conn {
             };
             return Err(Failure::Unanswered { written: data.remaining() < total, error });
         }
+        if streamed {
+            let Body::Stream(NativeStream::Body(stream)) = request.body_mut().take() else {
+                return Err(Failure::Failed(UpstreamError::Protocol("the request body went missing".into())));
+            };
+            self.send_stream(stream.into_inner(), length, call).await?;
+            // The time to the first byte of the answer counts from the end of the upload.
+            deadline = deadline.max(Instant::now() + Duration::from_millis(call.first_byte_ms));
+        }
         // TLS may hold the last record back until flushed (a no-op on plain TCP).
         if let Some(Err(error)) = self.timer.wait(deadline, self.stream.flush()).await {
             return Err(Failure::Unanswered { written: true, error });
         }
+        self.read_answer(request.method() == Method::HEAD, call.upgrade, encoded.close, deadline).await
+    }
 
-        let mut decoder = ResponseDecoder::new(request.method() == Method::HEAD, MAX_RESPONSE_BYTES);
+    /// Reads until the response is complete (small bodies), its head is in and its body must
+    /// stream, or the upstream switched protocols.
+    async fn read_answer(
+        &mut self,
+        head_request: bool,
+        upgrade: bool,
+        close: bool,
+        deadline: Instant,
+    ) -> Result<Answer, Failure> {
+        let timed_out = || Failure::Failed(UpstreamError::Timeout);
+        let decoder = ResponseDecoder::new(head_request, usize::MAX);
+        let mut decoder = if upgrade { decoder.switching() } else { decoder };
         let mut answered = false;
         loop {
             let target = decoder.read_target(&mut self.read);
@@ -226,11 +266,27 @@ impl Conn {
             };
             if let Some(decoded) = decoded {
                 let mut decoded = decoded.map_err(|e| Failure::Failed(UpstreamError::Protocol(e.to_string())))?;
-                decoded.reusable &= !encoded.close;
-                return Ok(decoded);
+                decoded.reusable &= !close;
+                if upgrade && decoded.response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+                    return Ok(Answer::Switched(decoded.response.map(drop)));
+                }
+                return Ok(Answer::Whole(decoded));
+            }
+            if let Some(mut streaming) = decoder.streaming(INLINE_RESPONSE_BYTES) {
+                streaming.keep_alive &= !close;
+                return Ok(Answer::Streaming(streaming));
             }
         }
     }
+}
+
+/// What the upstream answered.
+#[derive(Debug)]
+pub enum Answer {
+    Whole(Decoded),
+    Streaming(Streaming),
+    /// `101`: the connection now speaks the protocol the request asked for.
+    Switched(http::Response<()>),
 }
 
 /// Resolves `host`, connects to the first address that answers (Nagle off), and with `tls`

@@ -26,6 +26,7 @@ mod codec;
 mod connection;
 mod pool;
 mod stream;
+mod streamed;
 pub mod tls;
 
 /// The response decoder, for the fuzz targets (`crate::fuzzing`).
@@ -35,16 +36,16 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use gatehouse_core::ports::{Upstream, UpstreamError};
+use gatehouse_core::body::Body;
+use gatehouse_core::ports::{Collected, Upstream, UpstreamCall, UpstreamError};
 use http::{Method, Request, Response};
 
-use connection::{Conn, Failure, Target};
+use crate::body::{GatewayBody, NativeStream, Tunnel};
+use connection::{Answer, Conn, Failure, Target};
 use pool::IdlePool;
+pub use stream::UpstreamStream;
 pub use tls::UpstreamTls;
 
-/// Upstream responses above this are refused rather than buffered without bound.
-pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 /// Idle connections kept per upstream authority and gateway thread.
 pub const MAX_IDLE_PER_AUTHORITY: usize = 256;
 /// An idle connection older than this is closed rather than reused: upstreams commonly time
@@ -71,9 +72,24 @@ thread_local! {
 }
 
 impl Upstream for PooledUpstream {
-    async fn send(&self, request: Request<Bytes>, timeout_ms: u64) -> Result<Response<Bytes>, UpstreamError> {
+    type Stream = NativeStream;
+
+    async fn send(
+        &self,
+        mut request: Request<GatewayBody>,
+        call: &UpstreamCall,
+    ) -> Result<Response<GatewayBody>, UpstreamError> {
         let now = tokio::time::Instant::now();
-        exchange(&request, &self.tls, now.into_std(), now + Duration::from_millis(timeout_ms)).await
+        let mut deadline = now + Duration::from_millis(call.first_byte_ms);
+        let until = call.max_duration_ms.map(|ms| (now + Duration::from_millis(ms), Duration::from_millis(ms)));
+        if let Some((end, _)) = until {
+            deadline = deadline.min(end);
+        }
+        exchange(&mut request, &self.tls, call, until, now.into_std(), deadline).await
+    }
+
+    async fn collect(&self, stream: NativeStream, limit: usize) -> Collected<NativeStream> {
+        crate::body::collect(stream, limit).await
     }
 }
 
@@ -82,39 +98,65 @@ impl Upstream for PooledUpstream {
 /// the checkin too, as reading the clock costs about as much as the pool itself (a connection
 /// then looks idle since the request was sent rather than answered, which only retires it
 /// that much sooner).
+///
+/// A streamed request body always gets a fresh connection: it cannot be sent twice, and a
+/// pooled connection the upstream closed meanwhile would otherwise fail it with no retry.
 async fn exchange(
-    request: &Request<Bytes>,
+    request: &mut Request<GatewayBody>,
     tls: &UpstreamTls,
+    call: &UpstreamCall,
+    until: Option<(tokio::time::Instant, Duration)>,
     now: Instant,
     deadline: tokio::time::Instant,
-) -> Result<Response<Bytes>, UpstreamError> {
-    let target = Target::from_uri(request.uri())?;
+) -> Result<Response<GatewayBody>, UpstreamError> {
+    let uri = request.uri().clone();
+    let target = Target::from_uri(&uri)?;
     let connect = || async {
         tokio::time::timeout_at(deadline, Conn::connect(&target, tls)).await.unwrap_or(Err(UpstreamError::Timeout))
     };
     let pools = if target.tls { &IDLE_TLS } else { &IDLE };
-    let (mut conn, reused) = match checkout(pools, target.authority(), now) {
+    let pooled =
+        if request.body().is_stream() || call.upgrade { None } else { checkout(pools, target.authority(), now) };
+    let (mut conn, reused) = match pooled {
         Some(conn) => (conn, true),
         None => (connect().await?, false),
     };
-    let outcome = match conn.exchange(request, deadline).await {
+    let outcome = match conn.exchange(request, call, deadline).await {
         Err(Failure::Unanswered { written, error }) if reused && (!written || is_idempotent(request.method())) => {
             // Host and port, not the authority: it could carry userinfo, a credential.
             let (host, port) = (target.host(), target.port());
             tracing::debug!(host, port, %error, "stale pooled upstream connection; retrying once");
             conn = connect().await?;
-            conn.exchange(request, deadline).await
+            conn.exchange(request, call, deadline).await
         }
         outcome => outcome,
     };
-    let decoded = outcome.map_err(Failure::into_error)?;
-    if decoded.reusable {
-        checkin(pools, target.authority(), conn, now);
+    match outcome.map_err(Failure::into_error)? {
+        Answer::Whole(decoded) => {
+            if decoded.reusable {
+                checkin(pools, target.authority(), conn, now);
+            }
+            Ok(decoded.response.map(Body::Full))
+        }
+        Answer::Streaming(streaming) => {
+            let (response, body) = streamed::body(conn, streaming, target.authority(), target.tls, call, until);
+            Ok(response.map(|()| Body::Stream(NativeStream::body(body))))
+        }
+        Answer::Switched(response) => {
+            let (upstream, leftover) = (*conn).into_tunnel();
+            let tunnel = Tunnel {
+                upstream,
+                leftover,
+                idle: Duration::from_millis(call.idle_ms),
+                max_duration: until.map(|(_, max)| max),
+                on_close: None,
+            };
+            Ok(response.map(|()| Body::Stream(NativeStream::tunnel(tunnel))))
+        }
     }
-    Ok(decoded.response)
 }
 
-type Pools = std::thread::LocalKey<RefCell<IdlePool<Box<Conn>>>>;
+pub(crate) type Pools = std::thread::LocalKey<RefCell<IdlePool<Box<Conn>>>>;
 
 /// Methods whose effect is the same however many times they are sent (RFC 9110 §9.2.2).
 fn is_idempotent(method: &Method) -> bool {
@@ -130,7 +172,7 @@ fn checkout(pools: &'static Pools, authority: &str, now: Instant) -> Option<Box<
         .flatten()
 }
 
-fn checkin(pools: &'static Pools, authority: &str, conn: Box<Conn>, now: Instant) {
+pub(crate) fn checkin(pools: &'static Pools, authority: &str, conn: Box<Conn>, now: Instant) {
     let _ = pools.try_with(|idle| {
         if let Ok(mut idle) = idle.try_borrow_mut() {
             idle.checkin(authority, conn.idle(), now);

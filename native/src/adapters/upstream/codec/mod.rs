@@ -4,13 +4,15 @@
 
 mod request;
 mod response;
+mod stream;
 #[cfg(test)]
 mod tests;
 
 use crate::http1::FramingError;
 pub use request::encode_head;
 use response::MAX_HEAD_BYTES;
-pub use response::{Decoded, ResponseDecoder};
+pub use response::{Decoded, ResponseDecoder, Streaming};
+pub use stream::{BodyFraming, Step};
 
 /// Why a response could not be decoded. Every case means the connection is unusable.
 #[derive(Debug, thiserror::Error)]

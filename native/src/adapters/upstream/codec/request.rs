@@ -15,7 +15,8 @@ pub struct Encoded {
     pub close: bool,
 }
 
-/// Appends the head of `method uri` with `headers` and a body of `body_len` bytes to `out`.
+/// Appends the head of `method uri` with `headers` and a body of `body_len` bytes to `out`
+/// (`None`: a streamed body of unknown length, sent chunked).
 ///
 /// The body itself is not copied: the caller writes it after the head (vectored), so a large
 /// upload costs no extra copy. `Host` is `host_field` (the connection's, see
@@ -28,7 +29,7 @@ pub fn encode_head(
     uri: &Uri,
     headers: &HeaderMap,
     host_field: &[u8],
-    body_len: usize,
+    body_len: Option<u64>,
     out: &mut Vec<u8>,
 ) -> Encoded {
     out.extend_from_slice(method.as_str().as_bytes());
@@ -60,10 +61,14 @@ pub fn encode_head(
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    if body_len > 0 || matches!(*method, Method::POST | Method::PUT | Method::PATCH) {
-        out.extend_from_slice(b"content-length: ");
-        out.extend_from_slice(decimal::digits(body_len as u64, &mut [0; 20]));
-        out.extend_from_slice(b"\r\n");
+    match body_len {
+        None => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        Some(len) if len > 0 || matches!(*method, Method::POST | Method::PUT | Method::PATCH) => {
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(decimal::digits(len, &mut [0; 20]));
+            out.extend_from_slice(b"\r\n");
+        }
+        Some(_) => {}
     }
     out.extend_from_slice(b"\r\n");
     Encoded { close }

@@ -7,6 +7,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, Response, StatusCode, Version};
 
+use super::stream::BodyFraming;
 use super::CodecError;
 use crate::http1::chunked::ChunkedDecoder;
 use crate::http1::{content_length, field_name, has_body, last_token, ConnectionTokens, Span};
@@ -35,12 +36,25 @@ pub struct Decoded {
     pub reusable: bool,
 }
 
+/// A response whose body goes on streaming: see [`ResponseDecoder::streaming`].
+#[derive(Debug)]
+pub struct Streaming {
+    pub response: Response<()>,
+    pub framing: BodyFraming,
+    /// Body data decoded before the switch to streaming (possibly none).
+    pub first: Bytes,
+    /// The peer keeps the connection open after the body.
+    pub keep_alive: bool,
+}
+
 /// Decodes one response from the bytes of a connection, as they arrive.
 #[derive(Debug)]
 pub struct ResponseDecoder {
     /// The request was `HEAD`: the response has no body whatever its headers say.
     head_request: bool,
     max_body: usize,
+    /// The request asked to switch to WebSocket: a `101` is then the answer, not an error.
+    switch: bool,
     state: State,
 }
 
@@ -68,7 +82,40 @@ enum Framing {
 
 impl ResponseDecoder {
     pub fn new(head_request: bool, max_body: usize) -> Self {
-        ResponseDecoder { head_request, max_body, state: State::Head }
+        ResponseDecoder { head_request, max_body, switch: false, state: State::Head }
+    }
+
+    /// Takes a `101 Switching Protocols` as the answer (for a WebSocket upgrade): it completes
+    /// the response, and the bytes after its head are the new protocol's.
+    pub fn switching(mut self) -> Self {
+        self.switch = true;
+        self
+    }
+
+    /// Once the head is in and the body is not done: the head, how the rest of the body is
+    /// framed and what of it was decoded already, so that the body can stream from here on
+    /// (see [`super::stream`]). `None` before the head, or when the body is known to be at
+    /// most `inline_max` bytes (it is then read whole, as one buffer is cheaper than a stream).
+    pub fn streaming(&mut self, inline_max: usize) -> Option<Streaming> {
+        let State::Body(_, framing) = &self.state else { return None };
+        if matches!(framing, Framing::Length { total, .. } if *total <= inline_max) {
+            return None;
+        }
+        let State::Body(head, framing) = std::mem::replace(&mut self.state, State::Done) else { return None };
+        let (first, framing) = match framing {
+            Framing::Length { mut body, total } => {
+                body.truncate(total);
+                let left = (total - body.len()) as u64;
+                (body.freeze(), BodyFraming::Length { left })
+            }
+            Framing::Chunked { body, decoder } => (body.freeze(), BodyFraming::Chunked(decoder)),
+            Framing::UntilClose { body } => (body.freeze(), BodyFraming::UntilClose),
+        };
+        let mut response = Response::new(());
+        *response.status_mut() = head.status;
+        *response.version_mut() = head.version;
+        *response.headers_mut() = head.headers;
+        Some(Streaming { response, framing, first, keep_alive: head.keep_alive })
     }
 
     /// Consumes what it can from `buf`; `Some` once the response is complete.
@@ -83,6 +130,10 @@ impl ResponseDecoder {
                         // 100 Continue, 103 Early Hints…: interim, a final response follows.
                         // 101 would switch protocols, which this client never asks for.
                         if parsed.head.status == StatusCode::SWITCHING_PROTOCOLS {
+                            if self.switch {
+                                self.state = State::Done;
+                                return Ok(Some(finish(parsed.head, Bytes::new(), true, buf)));
+                            }
                             return Err(CodecError::Invalid("unexpected 101 Switching Protocols"));
                         }
                         continue;

@@ -253,7 +253,7 @@ fn head(method: Method, uri: &str, headers: &[(&'static str, &str)], body_len: u
     let mut out = Vec::new();
     let uri = uri.parse::<Uri>().unwrap();
     let host_field = crate::adapters::upstream::connection::Target::from_uri(&uri).unwrap().host_field();
-    let encoded = encode_head(&method, &uri, &map, &host_field, body_len, &mut out);
+    let encoded = encode_head(&method, &uri, &map, &host_field, Some(body_len as u64), &mut out);
     (String::from_utf8(out).unwrap(), encoded.close)
 }
 
