@@ -37,6 +37,7 @@ fn op(id: &str, path: &str, public: bool) -> Operation {
         scopes: vec![],
         requirements: vec![],
         summary: None,
+        sensitivity: None,
     }
 }
 
@@ -335,7 +336,8 @@ fn main() {
             client_certificate: None,
         };
         let group = who.starts_with("gold").then(|| "gold".to_string());
-        let identity = Identity { app_id: app_id.clone(), developer_id: format!("dev_{who}"), group, grants, classes: vec![] };
+        let identity =
+            Identity { app_id: app_id.clone(), developer_id: format!("dev_{who}"), group, grants, classes: vec![] };
         kv.insert(layout::key_record(&key.hash), serde_json::to_string(&key).unwrap());
         kv.insert(layout::identity_record(&app_id), serde_json::to_string(&identity).unwrap());
         secrets.insert(who.to_string(), json!({ "secret": parsed.secret(), "hash": key.hash.as_hex() }));

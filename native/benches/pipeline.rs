@@ -104,6 +104,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         scopes: vec![],
         requirements: vec![],
         summary: None,
+        sensitivity: None,
     };
     let api = Api {
         id: "api_pets".into(),

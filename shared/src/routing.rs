@@ -146,6 +146,7 @@ mod tests {
                     scopes: vec![],
                     requirements: vec![],
                     summary: None,
+                    sensitivity: None,
                 })
                 .collect(),
             openapi: serde_json::Value::Null,

@@ -184,4 +184,9 @@ pub struct Operation {
     pub requirements: Vec<Requirement>,
     #[serde(default)]
     pub summary: Option<String>,
+    /// What `x-gatehouse-sensitivity` asks the gateway to enforce, compiled at import;
+    /// `None` when the operation has no sensitive data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schema(value_type = Option<Object>))]
+    pub sensitivity: Option<Box<crate::sensitivity::OperationSensitivity>>,
 }

@@ -14,6 +14,7 @@ mod parse;
 mod paths;
 mod pointer;
 mod security;
+mod sensitivity;
 #[cfg(test)]
 mod tests;
 
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{AuthSettings, Operation};
 
 pub use parse::{MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_EXPANDED_BYTES};
+pub use sensitivity::{report as sensitivity_report, AnnotatedField, SensitivityReport};
 
 /// What an OpenAPI document tells Gatehouse about an API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +47,9 @@ pub struct ImportedApi {
     pub auth: AuthSettings,
     /// The whole document as JSON (YAML input converted; YAML scalar keys become strings).
     pub document: serde_json::Value,
+    /// Every `x-gatehouse-sensitivity` annotation, and names that look sensitive without one
+    /// (each operation's compiled enforcement is in its [`Operation::sensitivity`]).
+    pub sensitivity: SensitivityReport,
 }
 
 /// One thing wrong with a document, located by JSON Pointer (RFC 6901).
@@ -83,7 +88,8 @@ pub fn import(text: &str) -> Result<ImportedApi, Vec<ImportProblem>> {
     let info = document::info(root, &mut problems);
     let servers = document::servers(root, &mut problems);
     let mut security = security::Security::read(&document, &mut problems);
-    let operations = paths::read(&document, dialect, &mut security, &mut problems);
+    let mut operations = paths::read(&document, dialect, &mut security, &mut problems);
+    let sensitivity = sensitivity::annotate(&document, &mut operations, &mut problems);
     let auth = security.auth(&mut problems);
     if !problems.0.is_empty() {
         return Err(problems.0);
@@ -96,6 +102,7 @@ pub fn import(text: &str) -> Result<ImportedApi, Vec<ImportProblem>> {
         operations,
         auth,
         document,
+        sensitivity,
     })
 }
 

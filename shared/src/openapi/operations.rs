@@ -64,7 +64,8 @@ impl<'s> Collector<'s> {
         }
         self.ids.insert(id.clone(), at.to_owned());
         let Access { public, scopes, requirements } = access;
-        self.operations.push(Operation { id, method, path: path.to_owned(), public, scopes, requirements, summary });
+        let path = path.to_owned();
+        self.operations.push(Operation { id, method, path, public, scopes, requirements, summary, sensitivity: None });
     }
 }
 

@@ -168,6 +168,7 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
         scopes: vec![],
         requirements: vec![],
         summary: None,
+        sensitivity: None,
     };
     let root_op = op.clone();
     let api = Api {
