@@ -54,6 +54,7 @@ pub struct ImportedApi {
 
 /// One thing wrong with a document, located by JSON Pointer (RFC 6901).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct ImportProblem {
     /// Where the problem is: `""` for the whole document, else e.g. `/paths/~1pets~1{id}/get`.
     pub pointer: String,

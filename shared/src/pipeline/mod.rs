@@ -15,6 +15,7 @@ pub mod identity_header;
 mod limit_checks;
 mod proxy;
 mod refuse;
+mod sensitive;
 
 use std::sync::Arc;
 
@@ -100,8 +101,16 @@ impl<A: Adapters> Gateway<A> {
         let (response, cache_hit) = if request.body().len() > self.config.max_body_bytes {
             (refuse::too_large(self.config.max_body_bytes), false)
         } else {
-            match admit::admit(&self.adapters, request, now, &mut trace).await {
-                Ok(admitted) => admitted.forward(self, request, now).await,
+            let portal = self.config.portal_origin.as_deref();
+            match admit::admit(&self.adapters, request, now, portal, &mut trace).await {
+                Ok(admitted) => {
+                    // Sensitive data: the response is filtered for this caller where it comes
+                    // back, after the cache (see `sensitive`).
+                    let guard = admitted.guard(now, portal);
+                    guard.prepare(request);
+                    let (response, hit) = admitted.forward(self, request, now).await;
+                    (guard.filter_response(response), hit)
+                }
                 Err(response) => (*response, false),
             }
         };
