@@ -73,7 +73,9 @@ fn walk(doc: &Value, value: &Value, at: &str, keys: &[&str], out: &mut Sensitivi
     match value {
         Value::Object(object) => {
             visit(doc, object, at, keys, out);
-            for (key, member) in object.iter().filter(|(key, _)| !DATA_KEYWORDS.contains(&key.as_str())) {
+            // Under `properties` a member named `default` or `example` is a property, not data.
+            let data = |key: &str| DATA_KEYWORDS.contains(&key) && keys.last() != Some(&"properties");
+            for (key, member) in object.iter().filter(|(key, _)| !data(key)) {
                 let mut path = keys.to_vec();
                 path.push(key);
                 walk(doc, member, &child(at, key), &path, out);
