@@ -130,3 +130,31 @@ async fn the_terms_page_shows_the_providers_text_or_says_there_is_none() {
         "{terms}"
     );
 }
+
+#[tokio::test]
+async fn an_api_page_lists_its_sensitive_fields_and_the_admin_api_their_pointers() {
+    let h = Harness::new();
+    let mut doc = document("People", "Who is who.", "crm");
+    doc["paths"]["/items"]["get"]["responses"]["200"]["content"] = json!({"application/json": {"schema": {
+        "type": "object",
+        "properties": {
+            "email": {"type": "string", "x-gatehouse-sensitivity": "pii"},
+            "card": {"type": "string", "x-gatehouse-sensitivity": {"class": "financial", "mask": "last4"}},
+            "phone": {"type": "string"}
+        }
+    }}});
+    let id = api(&h, "/people", doc, false).await;
+    let (status, _, html) = h.page(&format!("/apis/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Sensitive data"), "{html}");
+    assert!(html.contains("property email") && html.contains(">pii<") && html.contains("left out"), "{html}");
+    assert!(html.contains("property card") && html.contains("only its last 4 characters"), "{html}");
+    let listed = h.call("GET", &format!("/v1/apis/{id}/sensitivity"), None).await;
+    assert_eq!(listed.status, 200);
+    let pointer = "/paths/~1items/get/responses/200/content/application~1json/schema/properties/email";
+    assert_eq!(listed.body["fields"][0]["pointer"], pointer);
+    assert_eq!(listed.body["warnings"][0]["pointer"], pointer.replace("email", "phone"));
+    // An API without annotations has no such section.
+    let plain = api(&h, "/plain", document("Plain", "Nothing to hide.", "geo"), false).await;
+    assert!(!h.page(&format!("/apis/{plain}")).await.2.contains("Sensitive data"));
+}

@@ -8,6 +8,9 @@
 //! Run: `cargo run -q -p gatehouse-edge --example seed > seed.json`.
 #![allow(clippy::unwrap_used)]
 
+#[path = "seed_parts/crm.rs"]
+mod crm;
+
 use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -39,6 +42,7 @@ fn op(id: &str, path: &str, public: bool) -> Operation {
         summary: None,
         discriminators: Vec::new(),
         refused: None,
+        sensitivity: None,
     }
 }
 
@@ -259,6 +263,10 @@ fn main() {
     let mut token_grants: Vec<Grant> = token_apis.iter().map(|api| grant(&api.id, vec![])).collect();
     apis.extend(token_apis);
     apis.push(mtls_api());
+    let mut crm = api("api_crm", "/crm", published(), crm::operations());
+    crm.upstream.url = "__UPSTREAM__/crm".into();
+    crm.cache.public = true;
+    apis.push(crm);
     let everything = || vec![grant("api_pets", vec![]), grant("api_old", vec![]), grant("api_gone", vec![])];
     let daily = |limit| LimitPolicy {
         name: "daily".into(),
@@ -313,6 +321,7 @@ fn main() {
         // The partner's app: its key, and its certificate registration below.
         ("partner", vec![grant("api_mtls", vec![])]),
     ];
+    let callers = callers.into_iter().chain(crm::CALLERS.map(|who| (who, vec![grant("api_crm", vec![])])));
 
     let mut kv = BTreeMap::new();
     let mut secrets = BTreeMap::new();
@@ -338,8 +347,13 @@ fn main() {
             client_certificate: None,
         };
         let group = who.starts_with("gold").then(|| "gold".to_string());
-        let identity =
-            Identity { app_id: app_id.clone(), developer_id: format!("dev_{who}"), group, grants, classes: vec![] };
+        let identity = Identity {
+            app_id: app_id.clone(),
+            developer_id: format!("dev_{who}"),
+            group,
+            grants,
+            classes: crm::classes_of(who, T0),
+        };
         kv.insert(layout::key_record(&key.hash), serde_json::to_string(&key).unwrap());
         kv.insert(layout::identity_record(&app_id), serde_json::to_string(&identity).unwrap());
         secrets.insert(who.to_string(), json!({ "secret": parsed.secret(), "hash": key.hash.as_hex() }));

@@ -48,6 +48,16 @@ export async function startUpstream() {
       if (req.method !== "GET") return send({ who }, { "cache-control": "no-store" });
       return send({ who, n: hits[path] }, { "cache-control": "public, max-age=60" });
     }
+    if (path === "/crm/customers/1") {
+      // sensitive.test.mjs: personal and financial data, one shared cache entry for all.
+      const customer = { id: "1", name: "Ann", email: "ann@example.com", card: "4111111111111111",
+        referrals: [{ id: "2", name: "Bob", email: "bob@example.com" }] };
+      return send(customer, { "cache-control": "public, max-age=60", etag: '"v1"' });
+    }
+    if (path === "/crm/export") {
+      res.writeHead(200, { "content-type": "text/csv" });
+      return res.end("id,email\n1,ann@example.com\n");
+    }
     if (path === "/catalog") return send({ items: [1, 2], n: hits[path] }, { "cache-control": "public, max-age=60", etag: '"c1"' });
     if (path.startsWith("/tagged/")) {
       // Cacheable, tagged with its last segment (Cloudflare's Cache-Tag) for purge by tag.

@@ -107,6 +107,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         summary: None,
         discriminators: Vec::new(),
         refused: None,
+        sensitivity: None,
     };
     let api = Api {
         id: "api_pets".into(),

@@ -15,6 +15,7 @@ pub enum ProblemKind {
     DisabledKey,
     ExpiredKey,
     Forbidden,
+    SensitiveData,
     RateLimited,
     QuotaExceeded,
     ApiRetired,
@@ -46,7 +47,7 @@ pub enum ProblemKind {
 
 impl ProblemKind {
     /// Every kind, for documentation and for checking the table.
-    pub const ALL: [ProblemKind; 34] = {
+    pub const ALL: [ProblemKind; 35] = {
         use ProblemKind::*;
         [
             MissingCredential,
@@ -56,6 +57,7 @@ impl ProblemKind {
             DisabledKey,
             ExpiredKey,
             Forbidden,
+            SensitiveData,
             RateLimited,
             QuotaExceeded,
             ApiRetired,
@@ -97,6 +99,7 @@ impl ProblemKind {
             DisabledKey => (401, "disabled-key", "API key disabled"),
             ExpiredKey => (401, "expired-key", "API key expired"),
             Forbidden => (403, "forbidden", "Not entitled to this operation"),
+            SensitiveData => (403, "sensitive-data", "No grant for this class of sensitive data"),
             RateLimited => (429, "rate-limited", "Rate limit exceeded"),
             QuotaExceeded => (429, "quota-exceeded", "Quota exhausted"),
             ApiRetired => (410, "api-retired", "API retired"),

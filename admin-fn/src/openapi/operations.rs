@@ -4,6 +4,7 @@
 
 use axum::http::Method;
 use gatehouse_core::model::{Api, App, Developer, Plan, Product};
+use gatehouse_core::openapi::SensitivityReport;
 use gatehouse_core::store::UsageQuery;
 use gatehouse_core::usage::UsageBatch;
 use serde_json::json;
@@ -74,6 +75,9 @@ fn apis(d: &mut Doc) {
     d.op(Method::GET, "/v1/apis/{id}/callers", "Developers and apps that called the API in the last `days` days")
         .query::<CallersQuery>()
         .ok::<Callers>()
+        .add();
+    d.op(Method::GET, "/v1/apis/{id}/sensitivity", "Every x-gatehouse-sensitivity annotation of the API's document, with its JSON pointer, and names that look sensitive without one")
+        .ok::<SensitivityReport>()
         .add();
     d.op(Method::POST, "/v1/apis/{id}/cache/purge", "Purge cached responses of an API (optionally one tag)")
         .optional_body::<PurgeRequest>()

@@ -188,6 +188,8 @@ struct ApiPage {
     /// The anonymous form token of that sign-in form; empty when someone is signed in.
     signin_form_token: String,
     new_secret: Option<NewSecret>,
+    /// What the document marks as sensitive (`templates/sensitive.html`).
+    sensitive: Vec<super::sensitive::SensitiveLine>,
     /// The static reference with its try-it forms (`templates/reference.html`); none for a
     /// retired API, which no longer answers calls.
     reference: Option<Reference>,
@@ -262,6 +264,7 @@ async fn api_page_with<R: Repo, P: Publisher>(
     let reference = (!retired).then(|| Reference::build(&api.openapi, s.portal.gateway_url.as_deref(), &api.base_path));
     let page = ApiPage {
         reference,
+        sensitive: super::sensitive::lines(&api),
         chrome: Chrome::of(&s.portal, current),
         badge: badge(&api.lifecycle).unwrap_or("published"),
         description: ApiCard::of(&api).description,

@@ -16,6 +16,7 @@ mod chrome;
 pub(crate) mod headers;
 mod plain_words;
 pub mod reference;
+mod sensitive;
 mod session;
 mod signin;
 mod terms;

@@ -24,6 +24,7 @@ pub(crate) mod keys;
 pub(crate) mod meta;
 pub(crate) mod oauth_clients;
 mod registrations;
+pub(crate) mod sensitivity;
 pub(crate) mod subscriptions;
 pub(crate) mod usage;
 pub(crate) mod validate;
@@ -51,6 +52,7 @@ where
 pub(crate) fn admin<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     let mut all = apis::routes();
     all.extend(callers::routes());
+    all.extend(sensitivity::routes());
     all.extend(catalog::routes());
     all.extend(developers::routes());
     all.extend(account::routes());

@@ -233,6 +233,11 @@ pub struct Operation {
     /// requirement the gateway cannot enforce; falling back to an API key would not be.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// What `x-gatehouse-sensitivity` asks the gateway to enforce, compiled at import;
+    /// `None` when the operation has no sensitive data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schema(value_type = Option<Object>))]
+    pub sensitivity: Option<Box<crate::sensitivity::OperationSensitivity>>,
 }
 
 /// One thing an import ignored, located by JSON Pointer (RFC 6901) into the document.

@@ -16,6 +16,7 @@ mod paths;
 mod pointer;
 mod refs;
 mod security;
+mod sensitivity;
 mod swagger2;
 #[cfg(test)]
 mod tests;
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{AuthSettings, ImportNote, Operation};
 
 pub use parse::{MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_EXPANDED_BYTES};
+pub use sensitivity::{report as sensitivity_report, AnnotatedField, SensitivityReport};
 
 /// What an OpenAPI document tells Gatehouse about an API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,10 +55,14 @@ pub struct ImportedApi {
     pub document: serde_json::Value,
     /// What the import ignored and why.
     pub report: Vec<ImportNote>,
+    /// Every `x-gatehouse-sensitivity` annotation, and names that look sensitive without one
+    /// (each operation's compiled enforcement is in its [`Operation::sensitivity`]).
+    pub sensitivity: SensitivityReport,
 }
 
 /// One thing wrong with a document, located by JSON Pointer (RFC 6901).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct ImportProblem {
     /// Where the problem is: `""` for the whole document, else e.g. `/paths/~1pets~1{id}/get`.
     pub pointer: String,
@@ -100,7 +106,8 @@ pub fn import(text: &str) -> Result<ImportedApi, Vec<ImportProblem>> {
     let servers = document::servers(root, &mut problems);
     let default_upstream = document::default_upstream(root);
     let mut security = security::Security::read(&document, &mut problems);
-    let operations = paths::read(&document, dialect, &mut security, &mut problems);
+    let mut operations = paths::read(&document, dialect, &mut security, &mut problems);
+    let sensitivity = sensitivity::annotate(&document, &mut operations, &mut problems);
     let auth = security.auth(&mut problems);
     if !problems.0.is_empty() {
         return Err(problems.0);
@@ -116,6 +123,7 @@ pub fn import(text: &str) -> Result<ImportedApi, Vec<ImportProblem>> {
         auth,
         document,
         report,
+        sensitivity,
     })
 }
 

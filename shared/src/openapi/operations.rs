@@ -78,7 +78,18 @@ impl<'s> Collector<'s> {
         let Access { public, scopes, requirements, refused } = access;
         let discriminators = route.discriminators(self.doc, operation);
         let path = path.to_owned();
-        let operation = Operation { id, method, path, public, scopes, requirements, summary, discriminators, refused };
+        let operation = Operation {
+            id,
+            method,
+            path,
+            public,
+            scopes,
+            requirements,
+            summary,
+            discriminators,
+            refused,
+            sensitivity: None,
+        };
         self.operations.push(operation);
     }
 }

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response};
 
 use super::client_certificate::{certificate_hash, PresentedCertificate};
+use super::sensitive::Guard;
 use super::{append_headers, bearer, credential, limit_checks, refuse, Adapters, KnownCaller, Trace};
 use crate::entitlements::Identity;
 use crate::jwt::{self, JwtSettings};
@@ -24,6 +25,7 @@ use crate::verdict::Outcome;
 /// request's [`Trace`].
 pub struct Admitted<'t> {
     pub api: &'t Api,
+    pub operation: &'t Operation,
     /// Where the path below the API's base path starts in the request's path; see
     /// [`Admitted::rest`].
     rest_start: usize,
@@ -45,6 +47,7 @@ pub(super) async fn admit<'t, A: Adapters, B>(
     adapters: &A,
     request: &Request<B>,
     now: UnixMillis,
+    portal_origin: Option<&str>,
     trace: &'t mut Trace,
 ) -> Result<Admitted<'t>, Refusal> {
     let Trace { outcome, api: matched_api, operation: matched_operation, caller } = trace;
@@ -61,9 +64,12 @@ pub(super) async fn admit<'t, A: Adapters, B>(
         Box::new(refuse::no_route(why))
     })?;
     let rest_start = request.uri().path().len() - route.rest.len();
-    let operation = route.operation;
     *matched_operation = route.operation_index;
     let api: &'t Api = matched_api.insert(Arc::clone(route.api));
+    // The route's operation, borrowed from the API the trace keeps rather than the table.
+    let Some(operation) = api.operations.get(route.operation_index) else {
+        return Err(unavailable(outcome)); // a route table out of step with its API: never built so
+    };
 
     if operation.refused.is_some() {
         // The reason is for the API's owner (the import report); a caller learns only that
@@ -74,7 +80,9 @@ pub(super) async fn admit<'t, A: Adapters, B>(
     if operation.public {
         *outcome = Outcome::Public;
         check_lifecycle(api, outcome)?;
-        return Ok(Admitted { api, rest_start, caller: None, subject: None, limits: None });
+        let guard = Guard { api, operation, identity: None, now, portal_origin };
+        guard.check_request(request).map_err(|refusal| forbidden(outcome, refusal))?;
+        return Ok(Admitted { api, operation, rest_start, caller: None, subject: None, limits: None });
     }
     let Authenticated { key, identity, subject, by_token } =
         authenticate(adapters, request, api, operation, now, outcome, caller).await?;
@@ -89,6 +97,9 @@ pub(super) async fn admit<'t, A: Adapters, B>(
         ));
     };
     check_lifecycle(api, outcome)?;
+    // Before the limits: a call refused for its data uses none of the caller's quota.
+    let guard = Guard { api, operation, identity: Some(identity), now, portal_origin };
+    guard.check_request(request).map_err(|refusal| forbidden(outcome, refusal))?;
     let checks = limit_checks::for_call(grant, key, identity);
     let limits = enforce_limits(adapters, &checks, now, outcome).await.map_err(|mut refusal| {
         // A deprecated API says so on every answer, refusals included.
@@ -96,14 +107,27 @@ pub(super) async fn admit<'t, A: Adapters, B>(
         refusal
     })?;
     *outcome = Outcome::Valid;
-    Ok(Admitted { api, rest_start, caller: Some((&**key, &**identity)), subject, limits })
+    Ok(Admitted { api, operation, rest_start, caller: Some((&**key, &**identity)), subject, limits })
 }
 
-impl Admitted<'_> {
+fn forbidden(outcome: &mut Outcome, refusal: Refusal) -> Refusal {
+    *outcome = Outcome::Forbidden;
+    refusal
+}
+
+impl<'t> Admitted<'t> {
     /// The request path below the API's base path (`/` when the path is the base path): a
     /// slice of `path`, so routing allocates nothing.
     pub fn rest<'p>(&self, path: &'p str) -> &'p str {
         routing::path_below_base(path.get(self.rest_start..).unwrap_or_default())
+    }
+
+    /// The sensitive-data guard for this call's response.
+    pub(super) fn guard<'g>(&self, now: UnixMillis, portal_origin: Option<&'g str>) -> Guard<'g>
+    where
+        't: 'g,
+    {
+        Guard { api: self.api, operation: self.operation, identity: self.caller.map(|(_, i)| i), now, portal_origin }
     }
 }
 

@@ -15,6 +15,7 @@ pub mod identity_header;
 mod limit_checks;
 mod proxy;
 mod refuse;
+mod sensitive;
 pub mod upgrade;
 
 use std::sync::Arc;
@@ -107,13 +108,19 @@ impl<A: Adapters> Gateway<A> {
         let mut trace = Trace { outcome: Outcome::NoRoute, api: None, operation: 0, caller: KnownCaller::default() };
         // The stages inline rather than in a helper `async fn`: each level of future the
         // response passes through copies it again.
-        let (response, cache_hit) = match admit::admit(&self.adapters, request, now, &mut trace).await {
+        let portal = self.config.portal_origin.as_deref();
+        let (response, cache_hit) = match admit::admit(&self.adapters, request, now, portal, &mut trace).await {
             Ok(admitted) => {
                 let limit = admitted.api.upstream.max_body_bytes.unwrap_or(self.config.max_body_bytes as u64);
                 if over_limit(bytes_in, limit) {
                     (refuse::too_large(limit).map(Body::Full), false)
                 } else {
-                    admitted.forward(self, request, now).await
+                    // Sensitive data: the response is filtered for this caller where it comes
+                    // back, after the cache (see `sensitive`).
+                    let guard = admitted.guard(now, portal);
+                    guard.prepare(request);
+                    let (response, hit) = admitted.forward(self, request, now).await;
+                    (self.guarded(&guard, response).await, hit)
                 }
             }
             Err(response) => ((*response).map(Body::Full), false),

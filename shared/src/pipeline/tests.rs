@@ -184,6 +184,7 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
         summary: None,
         discriminators: Vec::new(),
         refused: None,
+        sensitivity: None,
     };
     let root_op = op.clone();
     let api = Api {

@@ -1,0 +1,204 @@
+//! Sensitive data (`x-gatehouse-sensitivity`) over real HTTP: the admin API lists the
+//! annotations, the gateway withholds what a caller's app holds no grant for, refuses what it
+//! cannot filter, and the cache never mixes a filtered and an unfiltered answer.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use serde_json::{json, Value};
+use support::{assert_problem, Harness};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const CUSTOMERS: &str = r##"
+openapi: 3.1.0
+info: { title: Customers, version: "1" }
+security: [ { key: [] } ]
+paths:
+  /customers/{id}:
+    get:
+      operationId: getCustomer
+      parameters:
+        - { name: id, in: path, required: true, schema: { type: string } }
+        - { name: ssn, in: query, schema: { type: string }, x-gatehouse-sensitivity: pii }
+      responses:
+        "200": { description: ok, content: { application/json: { schema: { $ref: "#/components/schemas/Customer" } } } }
+  /customers/{id}/salary:
+    get: { operationId: getSalary, x-gatehouse-sensitivity: financial, responses: { "200": { description: ok } } }
+  /customers/{id}/export:
+    get:
+      operationId: exportCustomer
+      responses:
+        "200": { description: ok, content: { application/json: { schema: { $ref: "#/components/schemas/Customer" } } } }
+  /directory:
+    get:
+      operationId: directory
+      security: []
+      responses:
+        "200":
+          description: ok
+          content: { application/json: { schema: { type: array, items: { $ref: "#/components/schemas/Customer" } } } }
+components:
+  securitySchemes:
+    key: { type: apiKey, in: header, name: X-API-Key }
+  schemas:
+    Customer:
+      type: object
+      properties:
+        id: { type: string }
+        name: { type: string }
+        email: { type: string, x-gatehouse-sensitivity: pii }
+        card: { type: string, x-gatehouse-sensitivity: { class: financial, mask: last4 } }
+        referrals: { type: array, items: { $ref: "#/components/schemas/Customer" } }
+"##;
+
+fn ann() -> Value {
+    json!({"id": "1", "name": "Ann", "email": "ann@example.com", "card": "4111111111111111",
+           "referrals": [{"id": "2", "name": "Bob", "email": "bob@example.com"}]})
+}
+
+async fn upstream() -> MockServer {
+    let server = MockServer::start().await;
+    let ok = |body: Value| {
+        ResponseTemplate::new(200)
+            .insert_header("cache-control", "max-age=60")
+            .insert_header("etag", "\"v1\"")
+            .set_body_json(body)
+    };
+    Mock::given(method("GET")).and(path("/customers/1")).respond_with(ok(ann())).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/customers/1/salary"))
+        .respond_with(ok(json!({"salary": 1})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET")).and(path("/directory")).respond_with(ok(json!([ann()]))).mount(&server).await;
+    let csv = ResponseTemplate::new(200).set_body_raw("id,email\n1,ann@example.com\n", "text/csv");
+    Mock::given(method("GET")).and(path("/customers/1/export")).respond_with(csv).mount(&server).await;
+    let broken =
+        ResponseTemplate::new(200).set_body_raw(r#"{"id": "3", "email": "cy@example.com""#, "application/json");
+    Mock::given(method("GET")).and(path("/customers/3")).respond_with(broken).mount(&server).await;
+    server
+}
+
+/// A developer, an app subscribed under a plan of its own with `classes`, and a key; returns
+/// (plan id, key).
+async fn app_with_classes(h: &Harness, api_id: &str, email: &str, classes: Value) -> (String, String) {
+    let product =
+        h.admin_ok("POST", "/v1/products", json!({"name": format!("p-{email}"), "items": [{"api_id": api_id}]})).await;
+    let plan = h
+        .admin_ok(
+            "POST",
+            "/v1/plans",
+            json!({"name": format!("plan-{email}"), "product_id": product["id"], "classes": classes}),
+        )
+        .await;
+    let dev = h.admin_ok("POST", "/v1/developers", json!({"email": email, "name": email})).await;
+    let app = h.admin_ok("POST", "/v1/apps", json!({"developer_id": dev["id"], "name": "app"})).await;
+    let app_id = app["id"].as_str().unwrap();
+    let subscription = json!({"product_id": product["id"], "plan_id": plan["id"]});
+    h.admin_ok("POST", &format!("/v1/apps/{app_id}/subscriptions"), subscription).await;
+    let created = h.admin_ok("POST", &format!("/v1/apps/{app_id}/keys"), json!({"name": "k"})).await;
+    (plan["id"].as_str().unwrap().to_owned(), created["secret"].as_str().unwrap().to_owned())
+}
+
+async fn upstream_calls(up: &MockServer) -> usize {
+    up.received_requests().await.unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_without_a_grant_gets_the_filtered_body_and_gains_the_field_with_the_grant() {
+    let up = upstream().await;
+    let h = Harness::start(false).await;
+    let body = json!({"openapi": CUSTOMERS, "base_path": "/crm", "upstream": {"url": up.uri()},
+                      "cache": {"enabled": true, "public": true}});
+    let api = h.admin_ok("POST", "/v1/apis", body).await;
+    let api_id = api["id"].as_str().unwrap().to_owned();
+    h.admin_ok("POST", &format!("/v1/apis/{api_id}/lifecycle"), json!({"action": "publish"})).await;
+
+    // The admin API lists every annotation with its pointer.
+    let listed = h.admin_ok("GET", &format!("/v1/apis/{api_id}/sensitivity"), Value::Null).await;
+    let pointers: Vec<&str> =
+        listed["fields"].as_array().unwrap().iter().map(|f| f["pointer"].as_str().unwrap()).collect();
+    assert!(pointers.contains(&"/components/schemas/Customer/properties/email"), "{listed}");
+    assert!(pointers.contains(&"/paths/~1customers~1{id}~1salary/get"), "{listed}");
+
+    let (_, holder) = app_with_classes(&h, &api_id, "holder@example.com", json!(["pii", "financial"])).await;
+    let (plain_plan, plain) = app_with_classes(&h, &api_id, "plain@example.com", json!([])).await;
+
+    // The holder's call fills the shared cache with the whole answer.
+    let full = h.call("GET", "/crm/customers/1", Some(&holder)).await;
+    assert_eq!(full.status, 200, "{}", String::from_utf8_lossy(&full.body));
+    assert_eq!(full.json(), ann());
+    assert_eq!(full.header("gatehouse-withheld"), None);
+    assert_eq!(upstream_calls(&up).await, 1);
+
+    // The same cached entry reaches the plain app filtered, saying what was withheld.
+    let filtered = h.call("GET", "/crm/customers/1", Some(&plain)).await;
+    assert_eq!(filtered.status, 200);
+    assert!(filtered.header("cache-status").unwrap().contains("hit"), "{:?}", filtered.header("cache-status"));
+    assert_eq!(
+        filtered.json(),
+        json!({"id": "1", "name": "Ann", "card": "************1111", "referrals": [{"id": "2", "name": "Bob"}]})
+    );
+    assert_eq!(filtered.header("gatehouse-withheld"), Some("pii, financial"));
+    assert_eq!(filtered.header("etag"), Some("W/\"v1-withheld-pii-financial\""));
+    assert_eq!(filtered.header("content-length").map(str::to_owned), Some(filtered.body.len().to_string()));
+    assert_eq!(upstream_calls(&up).await, 1);
+
+    // ...and the holder still gets the whole answer from the cache afterwards.
+    assert_eq!(h.call("GET", "/crm/customers/1", Some(&holder)).await.json(), ann());
+
+    // Granting pii through the plan shows the email at once, from the same cached entry.
+    h.admin_ok("PATCH", &format!("/v1/plans/{plain_plan}"), json!({"classes": ["pii"]})).await;
+    let granted = h.call("GET", "/crm/customers/1", Some(&plain)).await;
+    assert_eq!(granted.json()["email"], "ann@example.com");
+    assert_eq!(granted.json()["card"], "************1111");
+    assert_eq!(granted.header("gatehouse-withheld"), Some("financial"));
+    assert_eq!(upstream_calls(&up).await, 1);
+
+    // Taking it away hides it again.
+    h.admin_ok("PATCH", &format!("/v1/plans/{plain_plan}"), json!({"classes": []})).await;
+    let again = h.call("GET", "/crm/customers/1", Some(&plain)).await;
+    assert_eq!(again.json().get("email"), None);
+
+    // A public operation has no identity, which holds no class.
+    let public = h.call("GET", "/crm/directory", None).await;
+    assert_eq!(public.status, 200);
+    assert_eq!(public.json()[0].get("email"), None);
+    assert_eq!(public.json()[0]["referrals"][0].get("email"), None);
+    assert_eq!(public.header("gatehouse-withheld"), Some("pii, financial"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_requests_and_unfilterable_answers_are_refused_without_a_grant() {
+    let up = upstream().await;
+    let h = Harness::start(false).await;
+    let body = json!({"openapi": CUSTOMERS, "base_path": "/crm", "upstream": {"url": up.uri()}});
+    let api_id = h.admin_ok("POST", "/v1/apis", body).await["id"].as_str().unwrap().to_owned();
+    h.admin_ok("POST", &format!("/v1/apis/{api_id}/lifecycle"), json!({"action": "publish"})).await;
+    let (_, holder) = app_with_classes(&h, &api_id, "holder@example.com", json!(["pii", "financial"])).await;
+    let (_, plain) = app_with_classes(&h, &api_id, "plain@example.com", json!([])).await;
+
+    // A sensitive parameter: 403 naming the class and where to ask for it; nothing upstream.
+    let refused = h.call("GET", "/crm/customers/1?ssn=123-45-6789", Some(&plain)).await;
+    let problem = assert_problem(&refused, 403, "sensitive-data");
+    assert_eq!(problem["class"], "pii");
+    let link = problem["request_access"].as_str().unwrap();
+    assert!(link.ends_with(&format!("/apis/{api_id}/access?class=pii")), "{link}");
+    assert_eq!(upstream_calls(&up).await, 0);
+    assert_eq!(h.call("GET", "/crm/customers/1?ssn=123-45-6789", Some(&holder)).await.status, 200);
+
+    // A sensitive operation.
+    let problem = assert_problem(&h.call("GET", "/crm/customers/1/salary", Some(&plain)).await, 403, "sensitive-data");
+    assert_eq!(problem["class"], "financial");
+    assert_eq!(h.call("GET", "/crm/customers/1/salary", Some(&holder)).await.json(), json!({"salary": 1}));
+
+    // A body with fields to withhold that is not JSON, or is broken JSON, never passes.
+    let csv = h.call("GET", "/crm/customers/1/export", Some(&plain)).await;
+    assert_problem(&csv, 502, "upstream-invalid-response");
+    assert!(!String::from_utf8_lossy(&csv.body).contains("ann@example.com"));
+    assert_eq!(h.call("GET", "/crm/customers/1/export", Some(&holder)).await.status, 200);
+    let broken = h.call("GET", "/crm/customers/3", Some(&plain)).await;
+    assert_problem(&broken, 502, "upstream-invalid-response");
+    assert!(!String::from_utf8_lossy(&broken.body).contains("cy@example.com"));
+}
