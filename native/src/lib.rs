@@ -15,6 +15,7 @@ pub mod fuzzing;
 pub mod gateway;
 pub mod http1;
 pub mod logging;
+pub mod metrics;
 pub mod publisher;
 pub mod request_id;
 pub mod secrets;
