@@ -50,8 +50,18 @@ pub fn openapi_document() -> &'static str {
 
 /// The admin API router, ready to serve.
 pub fn router<R: Repo, P: Publisher>(state: AdminState<R, P>) -> Router {
+    router_with(state, Vec::new())
+}
+
+/// The admin API router with a runtime's own `extra` routes behind the same admin bearer
+/// check (the native binary's `/metrics`), so they need no second way of signing in.
+pub fn router_with<R: Repo, P: Publisher>(
+    state: AdminState<R, P>,
+    extra: Vec<(&'static str, axum::routing::MethodRouter)>,
+) -> Router {
     let guard = from_fn_with_state(state.clone(), auth::require_admin::<R, P>);
     let admin = routes::admin::<R, P>().into_iter().fold(Router::new(), |r, route| r.route(route.path, route.handler));
+    let admin = extra.into_iter().fold(admin, |r, (path, service)| r.route_service(path, service));
     let public =
         routes::public::<R, P>().into_iter().fold(Router::new(), |r, route| r.route(route.path, route.handler));
     let portal = portal::router(&state);

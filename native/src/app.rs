@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_admin::{
-    ensure_catalog_cards, router, AdminSettings, AdminState, MailError, Mailer, OutboxMailer, PortalSettings,
+    ensure_catalog_cards, router_with, AdminSettings, AdminState, MailError, Mailer, OutboxMailer, PortalSettings,
     SmtpMailer,
 };
 use gatehouse_core::config::GatewayConfig;
@@ -214,7 +214,9 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
     let state = AdminState::new(Arc::clone(&repo), Arc::new(publisher), admin_hashes, settings, Arc::new(now_millis))
         .with_portal(portal)
         .with_mailer(mailer);
-    let admin = router(state);
+    // The gateway's Prometheus metrics on the control-plane address, behind the admin token.
+    let metrics = vec![("/metrics", crate::metrics::exposition::route(Arc::clone(usage.metrics())))];
+    let admin = router_with(state, metrics);
     let demo_key = match demo_upstream_addr {
         Some(addr) => crate::seed::demo(&admin, &admin_token, &config.data_dir, addr).await?,
         None => None,

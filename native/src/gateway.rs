@@ -169,8 +169,13 @@ impl Handler for NativeGateway {
         if let Some(CacheOutcome { error: Some(error), .. }) = response.extensions().get() {
             tracing::warn!(%error, "response cache failed; the call went on without it");
         }
+        let metrics = self.adapters.usage.metrics();
+        if let Some(cache_status) = response.headers().get("cache-status") {
+            metrics.record_cache(cache_status.as_bytes());
+        }
         if let Some(failure) = response.extensions().get::<UpstreamFailure>() {
             let UpstreamFailure { api_id, api_name, error } = failure;
+            metrics.record_upstream_error(api_id, error);
             tracing::warn!(request_id = request_id.to_str().unwrap_or_default(), api = %api_name, api_id = %api_id, cause = %error, "upstream call failed");
         }
         let client = response.extensions().get::<ClientIp>().map(|ClientIp(ip)| *ip);

@@ -17,6 +17,7 @@ pub mod gateway;
 pub mod http1;
 pub mod logging;
 pub mod metering;
+pub mod metrics;
 pub mod publisher;
 pub mod request_id;
 pub mod secrets;

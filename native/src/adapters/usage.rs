@@ -1,10 +1,12 @@
 //! `UsageRecorder`: aggregates usage events in memory and flushes per-minute rollups to the
 //! store on a timer and on shutdown, so the store sees one write per rollup, not per request.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use gatehouse_core::ports::UsageSink;
 use gatehouse_core::usage::{Aggregator, Rollup, UsageEvent};
+
+use crate::metrics::GatewayMetrics;
 
 /// Collects events; `take` hands the pending rollups to whoever flushes them.
 #[derive(Default)]
@@ -12,6 +14,8 @@ pub struct UsageRecorder {
     pending: Mutex<Pending>,
     /// Keep each event's facts for the access log ([`crate::access_log`]).
     access_log: bool,
+    /// Every event is also counted here, for `/metrics` (atomics only).
+    metrics: Arc<GatewayMetrics>,
 }
 
 #[derive(Default)]
@@ -27,6 +31,11 @@ impl UsageRecorder {
         UsageRecorder { access_log: true, ..UsageRecorder::default() }
     }
 
+    /// The Prometheus counters this recorder feeds.
+    pub fn metrics(&self) -> &Arc<GatewayMetrics> {
+        &self.metrics
+    }
+
     /// Takes everything recorded so far: rollups and key last-use times.
     pub fn take(&self) -> (Vec<Rollup>, Vec<(String, i64)>) {
         let Ok(mut pending) = self.pending.lock() else {
@@ -40,6 +49,7 @@ impl UsageRecorder {
 
 impl UsageSink for UsageRecorder {
     fn record(&self, event: UsageEvent) {
+        self.metrics.record(&event);
         if self.access_log {
             crate::access_log::remember(&event);
         }
