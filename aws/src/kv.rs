@@ -115,7 +115,11 @@ impl<R: Repo> KvPublisher<R> {
             },
             EntityKind::App => self.identities(vec![change.id.clone()]).await?,
             // The portal's own records: the edge never reads them.
-            EntityKind::ApiCard | EntityKind::SignInLink | EntityKind::Session | EntityKind::Throttle => Vec::new(),
+            EntityKind::ApiCard
+            | EntityKind::SignInLink
+            | EntityKind::Session
+            | EntityKind::Throttle
+            | EntityKind::AdminToken => Vec::new(),
             EntityKind::Developer => {
                 let apps: Vec<App> = self.repo.list(Some(&change.id)).await.map_err(store_failed)?;
                 self.identities(apps.into_iter().map(|a| a.id).collect()).await?

@@ -13,6 +13,7 @@ pub enum IdKind {
     Key,
     Request,
     Batch,
+    AdminToken,
 }
 
 impl IdKind {
@@ -27,6 +28,7 @@ impl IdKind {
             IdKind::Key => "key",
             IdKind::Request => "req",
             IdKind::Batch => "bat",
+            IdKind::AdminToken => "tok",
         }
     }
 }

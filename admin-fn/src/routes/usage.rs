@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::Method;
 use axum::Json;
+use gatehouse_core::model::Access;
 use gatehouse_core::store::{Repo, UsageQuery, UsageRow};
 use serde::Serialize;
 
@@ -13,7 +14,7 @@ use crate::publisher::Publisher;
 use crate::state::AdminState;
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
-    vec![route(Method::GET, "/v1/usage", report::<R, P>)]
+    vec![route(Method::GET, "/v1/usage", Access::Read, report::<R, P>)]
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -87,6 +87,11 @@ impl Harness {
         Reply { status: parts.status, headers: parts.headers, body }
     }
 
+    /// Any request; answers only the status (for pages and redirects).
+    pub async fn send_raw(&self, request: Request<Body>) -> u16 {
+        self.router.clone().oneshot(request).await.expect("router is infallible").status().as_u16()
+    }
+
     /// A portal page, as a browser asks for it: status, headers and the HTML.
     pub async fn page(&self, path: &str) -> (StatusCode, HeaderMap, String) {
         let request = Request::builder().uri(path).header("accept", "text/html").body(Body::empty()).expect("request");
@@ -123,14 +128,26 @@ impl Harness {
         }
     }
 
-    /// An authenticated JSON call.
+    /// An authenticated JSON call, with the configured owner token.
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
-        let builder = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {TOKEN}"));
+        self.call_as(TOKEN, method, path, body).await
+    }
+
+    /// A JSON call with the admin token `token`.
+    pub async fn call_as(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> Reply {
+        let builder = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {token}"));
         let request = match body {
             Some(v) => builder.header("content-type", "application/json").body(Body::from(v.to_string())),
             None => builder.body(Body::empty()),
         };
         self.send(request.expect("request")).await
+    }
+
+    /// Creates an admin token for principal `name` with `role` (as the owner); its secret.
+    pub async fn token_for(&self, name: &str, role: &str) -> String {
+        let made = self.call("POST", "/v1/admin-tokens", Some(serde_json::json!({"name": name, "role": role}))).await;
+        assert_eq!(made.status, 201, "{:?}", made.body);
+        text(&made.body["secret"])
     }
 
     /// Imports a one-operation API at `/pets` (a draft); returns the reply.

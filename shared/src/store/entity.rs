@@ -7,7 +7,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use crate::model::{Api, ApiCard, App, Developer, Key, Plan, Product, Session, SignInLink, Subscription, Throttle};
+use crate::model::{
+    AdminToken, Api, ApiCard, App, Developer, Key, Plan, Product, Session, SignInLink, Subscription, Throttle,
+};
 
 /// The kinds of stored entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -25,10 +27,12 @@ pub enum EntityKind {
     SignInLink,
     Session,
     Throttle,
+    /// An admin token of a named principal ([`AdminToken`]), unique by its hash.
+    AdminToken,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 11] = [
+    pub const ALL: [EntityKind; 12] = [
         EntityKind::Api,
         EntityKind::Product,
         EntityKind::Plan,
@@ -40,6 +44,7 @@ impl EntityKind {
         EntityKind::SignInLink,
         EntityKind::Session,
         EntityKind::Throttle,
+        EntityKind::AdminToken,
     ];
 
     /// Stable name, used as a column value and in change notifications.
@@ -56,6 +61,7 @@ impl EntityKind {
             EntityKind::SignInLink => "sign_in_link",
             EntityKind::Session => "session",
             EntityKind::Throttle => "throttle",
+            EntityKind::AdminToken => "admin_token",
         }
     }
 
@@ -129,6 +135,11 @@ pub trait Entity: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
 /// The unique value of a developer email: compared lower-cased, so `A@x.io` and `a@x.io` clash.
 pub fn email_unique(email: &str) -> String {
     format!("email:{}", email.trim().to_lowercase())
+}
+
+/// The unique value of an admin token's hash, to find the token a bearer presents.
+pub fn admin_token_unique(hex: &str) -> String {
+    format!("hash:{hex}")
 }
 
 /// The unique value of a key hash, to find a key by hash.
@@ -256,5 +267,15 @@ impl Entity for Throttle {
     }
     fn expires_at(&self) -> Option<crate::time::UnixMillis> {
         Some(self.expires_at)
+    }
+}
+
+impl Entity for AdminToken {
+    const KIND: EntityKind = EntityKind::AdminToken;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn uniques(&self) -> Vec<Unique> {
+        vec![Unique { value: admin_token_unique(&self.hash), what: "admin token hash".into() }]
     }
 }
