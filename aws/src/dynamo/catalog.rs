@@ -7,7 +7,7 @@ use gatehouse_core::model::Key;
 use gatehouse_core::store::{EntityKind, Record, StoreError};
 use gatehouse_core::time::UnixMillis;
 
-use super::items::{get_n, get_s, key, n, padded, require_s, s, Item};
+use super::items::{get_n, get_s, key, n, require_s, s, Item};
 use super::tables::BY_PARENT;
 use super::{unavailable, DynamoRepo};
 
