@@ -53,6 +53,13 @@ test("an admin deprecates an API its callers hear of; a developer takes their da
     await admin.click(row.getByRole("button", { name: "Deprecate" }), "Admin");
     await admin.page.getByRole("row").filter({ hasText: "Gatehouse Demo" }).getByText("deprecated").waitFor();
     await admin.check("admin-deprecated");
+    await admin.click(admin.page.getByRole("link", { name: "Audit trail" }), "Audit trail");
+    await admin.page.getByLabel("Action (e.g. key.revoke, or key. for all key actions)").fill("api.");
+    await admin.click(admin.page.getByRole("button", { name: "Filter" }), "Audit trail");
+    const entry = admin.page.getByRole("row").filter({ hasText: "api.lifecycle" });
+    await entry.first().waitFor();
+    assert.match(await entry.first().textContent(), /owner/, "the entry names the principal's role");
+    await admin.check("admin-audit");
   });
 
   await t.test("the API's caller is mailed once and warned on the dashboard and the API's page", async () => {
@@ -76,6 +83,10 @@ test("an admin deprecates an API its callers hear of; a developer takes their da
   await t.test("the developer downloads their data (no secret in it) and closes the account", async () => {
     await dev.click(dev.page.getByRole("link", { name: email }), "Your account");
     await dev.check("account");
+    await dev.click(dev.page.getByRole("link", { name: "Activity on your account" }), "Activity on your account");
+    await dev.page.getByRole("row").filter({ hasText: "session.sign_in" }).first().waitFor();
+    await dev.check("account-activity");
+    await dev.click(dev.page.getByRole("link", { name: "Back to your account" }), "Your account");
     const exported = await devContext.request.get(`${env.portal}/account/export.json`);
     assert.equal(exported.status(), 200);
     const text = await exported.text();

@@ -53,15 +53,23 @@ pub fn router<R: Repo, P: Publisher>(state: AdminState<R, P>) -> Router {
     router_with(state, Vec::new())
 }
 
-/// The admin API router with a runtime's own `extra` routes behind the same admin bearer
-/// check (the native binary's `/metrics`), so they need no second way of signing in.
+/// The admin API router with a runtime's own `extra` routes behind the same sign-in and a
+/// read role (the native binary's `/metrics`), so they need no second way of signing in.
 pub fn router_with<R: Repo, P: Publisher>(
     state: AdminState<R, P>,
     extra: Vec<(&'static str, axum::routing::MethodRouter)>,
 ) -> Router {
-    let guard = from_fn_with_state(state.clone(), auth::require_admin::<R, P>);
-    let admin = routes::admin::<R, P>().into_iter().fold(Router::new(), |r, route| r.route(route.path, route.handler));
-    let admin = extra.into_iter().fold(admin, |r, (path, service)| r.route_service(path, service));
+    let guard = from_fn_with_state(state.clone(), auth::authenticate::<R, P>);
+    // Each route checks its own role, inside the guard that names the caller.
+    let admin = routes::admin::<R, P>().into_iter().fold(Router::new(), |r, route| {
+        r.route(route.path, route.handler.route_layer(from_fn_with_state(route.access, auth::require_role)))
+    });
+    let admin = extra.into_iter().fold(admin, |r, (path, service)| {
+        r.route_service(
+            path,
+            service.route_layer(from_fn_with_state(gatehouse_core::model::Access::Read, auth::require_role)),
+        )
+    });
     let public =
         routes::public::<R, P>().into_iter().fold(Router::new(), |r, route| r.route(route.path, route.handler));
     let portal = portal::router(&state);
@@ -70,6 +78,7 @@ pub fn router_with<R: Repo, P: Publisher>(
         .merge(portal)
         .fallback(not_found::<R, P>)
         .layer(map_response(problem_for_bare_errors))
+        .layer(axum::middleware::from_fn(auth::with_client))
         .with_state(state)
 }
 
@@ -88,9 +97,14 @@ async fn not_found<R: Repo, P: Publisher>(
 
 /// Every (method, path) the router serves, for documentation checks.
 pub fn route_list() -> Vec<(Method, &'static str)> {
+    route_access().into_iter().map(|(method, path, _)| (method, path)).collect()
+}
+
+/// Every (method, path) the router serves with what it needs (the role table).
+pub fn route_access() -> Vec<(Method, &'static str, gatehouse_core::model::Access)> {
     type R = gatehouse_core::store::MemoryRepo;
     let all = routes::public::<R, RecordingPublisher>().into_iter().chain(routes::admin::<R, RecordingPublisher>());
-    all.map(|route| (route.method, route.path)).collect()
+    all.map(|route| (route.method, route.path, route.access)).collect()
 }
 
 /// Safety net: an error the framework produced itself (405, an unexpected rejection) has no

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use gatehouse_core::ids::{new_id, IdKind};
 use gatehouse_core::keys::{KeyEnv, KeyHash};
 use gatehouse_core::model::{Api, ApiCard};
-use gatehouse_core::store::{AuditEntry, Entity, EntityKind, Etag, Record, Repo, StoreError, Write};
+use gatehouse_core::store::audit::class_access_entry;
+use gatehouse_core::store::{Entity, EntityKind, Etag, Record, Repo, StoreError, Write};
 use gatehouse_core::time::UnixMillis;
 use rand::rngs::OsRng;
 use rand::TryRngCore;
@@ -137,14 +138,36 @@ impl<R: Repo, P: Publisher> AdminState<R, P> {
     ) -> Result<(), AdminError> {
         self.repo.transact(with_catalog_cards(writes)?).await?;
         let targets = changes.iter().map(|c| c.id.clone()).collect();
-        let entry = AuditEntry { at: self.now(), actor: actor.0.clone(), action: action.to_owned(), targets };
-        if let Err(e) = self.repo.append_audit(&entry).await {
-            tracing::warn!(error = %e, action, "audit entry not written");
-        }
+        self.record(actor, action, targets).await;
         for change in changes {
             self.publisher.changed(change).await?;
         }
         Ok(())
+    }
+
+    /// Appends the audit entry for `actor` doing `action` to `targets`, for actions that write
+    /// no record through [`AdminState::commit`] (a sign-in). A failed append is logged, not
+    /// answered: the change it describes has happened.
+    pub(crate) async fn record(&self, actor: &Actor, action: &str, targets: Vec<String>) {
+        let entry = actor.entry(self.now(), action, targets);
+        if let Err(e) = self.repo.append_audit(&entry).await {
+            tracing::warn!(error = %e, action, "audit entry not written");
+        }
+    }
+
+    /// Appends the aggregated entry "app `app_id` reached class `class` of API `api_id`
+    /// `count` times in the hour holding `at`" ([`class_access_entry`]): the hook the
+    /// sensitive-data filter reports through, e.g. from a drained
+    /// [`gatehouse_core::store::audit::ClassAccessTally`].
+    pub async fn record_class_access(
+        &self,
+        app_id: &str,
+        api_id: &str,
+        class: &str,
+        count: u64,
+        at: UnixMillis,
+    ) -> Result<(), StoreError> {
+        self.repo.append_audit(&class_access_entry(app_id, api_id, class, count, at)).await
     }
 
     /// Loads an entity with its `ETag`, turning a missing record into a 404 that names it.

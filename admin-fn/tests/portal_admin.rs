@@ -4,54 +4,11 @@
 
 mod common;
 
-use common::portal::{links, sign_up};
-use common::{hidden, text, Harness, Jar, TOKEN};
+use common::portal::{admin, catalogue, get_key, links, sign_up};
+use common::{hidden, text, Harness, TOKEN};
 use gatehouse_core::store::Repo;
 use gatehouse_core::usage::{Rollup, RollupKey, RollupValues};
 use serde_json::{json, Value};
-
-/// Signs in to the admin pages with `token`; answers the jar and the reply.
-async fn admin(h: &Harness, token: &str) -> (Jar, common::Browsed) {
-    let mut jar = Jar::default();
-    let form = h.browse("GET", "/admin/signin", "", &[]).await;
-    jar.take(&form);
-    let reply = h
-        .browse("POST", "/admin/signin", &jar.header(), &[("token", token), ("csrf", &hidden(&form.html, "csrf"))])
-        .await;
-    jar.take(&reply);
-    (jar, reply)
-}
-
-/// A published API in a product with an approval plan; answers (api id, plan id).
-async fn catalogue(h: &Harness) -> (String, String) {
-    let doc = json!({"openapi": "3.1.0", "info": {"title": "Pets", "version": "1"},
-                     "paths": {"/pets": {"get": {"responses": {"200": {"description": "ok"}}}}}});
-    let api = h
-        .call(
-            "POST",
-            "/v1/apis",
-            Some(json!({"openapi": doc, "base_path": "/pets", "upstream": {"url": "http://127.0.0.1:9"}})),
-        )
-        .await;
-    let api_id = text(&api.body["id"]);
-    h.call("POST", &format!("/v1/apis/{api_id}/lifecycle"), Some(json!({"action": "publish"}))).await;
-    let product = h.call("POST", "/v1/products", Some(json!({"name": "Pets", "items": [{"api_id": api_id}]}))).await;
-    let plan = h
-        .call(
-            "POST",
-            "/v1/plans",
-            Some(json!({"product_id": product.body["id"], "name": "Gold", "requires_approval": true})),
-        )
-        .await;
-    (api_id, text(&plan.body["id"]))
-}
-
-/// The developer's "Get a key" on `api_id`'s `plan_id`.
-async fn get_key(h: &Harness, jar: &Jar, api_id: &str, plan_id: &str) {
-    let page = h.browse("GET", &format!("/apis/{api_id}"), &jar.header(), &[]).await;
-    let form = [("plan_id", plan_id), ("csrf", &hidden(&page.html, "csrf"))];
-    assert_eq!(h.browse("POST", &format!("/apis/{api_id}/keys"), &jar.header(), &form).await.status, 200);
-}
 
 #[tokio::test]
 async fn only_an_admin_token_opens_the_admin_pages() {

@@ -120,7 +120,11 @@ impl<R: Repo> KvPublisher<R> {
                 Err(e) => return Err(store_failed(e)),
             },
             // The portal's own records: the edge never reads them.
-            EntityKind::ApiCard | EntityKind::SignInLink | EntityKind::Session | EntityKind::Throttle => Vec::new(),
+            EntityKind::ApiCard
+            | EntityKind::SignInLink
+            | EntityKind::Session
+            | EntityKind::Throttle
+            | EntityKind::AdminToken => Vec::new(),
             EntityKind::Developer => {
                 let apps: Vec<App> = self.repo.list(Some(&change.id)).await.map_err(store_failed)?;
                 self.identities(apps.into_iter().map(|a| a.id).collect()).await?

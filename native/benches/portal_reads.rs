@@ -51,12 +51,7 @@ fn seed(runtime: &tokio::runtime::Runtime, repo: &SqliteRepo) {
         runtime.block_on(repo.add_rollups(&batch)).expect("seed rollups");
     }
     for i in 0..10_000u32 {
-        let entry = AuditEntry {
-            at: i64::from(i),
-            actor: "admin:ab".into(),
-            action: "key.create".into(),
-            targets: vec![format!("key_{:04}", i % 1_000)],
-        };
+        let entry = AuditEntry::new(i64::from(i), "admin:ab", "key.create", vec![format!("key_{:04}", i % 1_000)]);
         runtime.block_on(repo.append_audit(&entry)).expect("seed audit");
     }
 }

@@ -102,7 +102,10 @@ pub(crate) async fn admin_tokens(
             let mut hashes = given.clone();
             let stored = repo.admin_token_hashes().await.map_err(|e| fail("cannot read the admin token hashes", &e))?;
             hashes.extend(stored.iter().filter_map(|hex| KeyHash::from_hex(hex)));
-            if hashes.is_empty() {
+            let named = gatehouse_core::store::Repo::list::<gatehouse_core::model::AdminToken>(repo, None)
+                .await
+                .unwrap_or_default();
+            if hashes.is_empty() && !named.iter().any(|t| t.live()) {
                 tracing::warn!("no admin token: run `gatehouse admin bootstrap` or set GATEHOUSE_ADMIN_TOKEN_SHA256");
             }
             Ok((String::new(), hashes))

@@ -8,7 +8,7 @@
 mod dev_process;
 
 use dev_process::Dev;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn id(ran: &dev_process::Ran) -> String {
     ran.json()["id"].as_str().unwrap().to_string()
@@ -156,5 +156,43 @@ fn cli_manages_developers_apps_products_plans_subscriptions_and_keys() {
     let closed = dev.ok(&["developers", "close", &grace]).stdout;
     assert!(closed.contains("Closed account") && !closed.contains("grace@example.com"), "{closed}");
     assert_eq!(gateway_status(&dev, "/demo/hello", &new_key), 401);
+    dev.stop();
+}
+
+#[test]
+fn cli_gives_principals_tokens_with_roles_and_reads_the_audit_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Dev::start(&dir.path().join("data"));
+
+    // The dev token is an owner's: it makes a viewer, whose secret alone is on stdout.
+    let secret = dev.ok(&["admin-tokens", "create", "--name", "vic", "--role", "viewer"]).stdout.trim().to_string();
+    assert!(secret.starts_with("gha_"), "{secret}");
+    let tokens = dev.ok(&["admin-tokens", "list"]).stdout;
+    assert!(tokens.starts_with("ID ") && tokens.contains("vic") && tokens.contains("viewer"), "{tokens}");
+    assert!(!tokens.contains(&secret), "never the secret again");
+    assert!(dev.fails(&["admin-tokens", "create", "--name", "d", "--role", "developer"]).contains("/role"));
+
+    // The viewer reads but may not write, and may not list tokens.
+    assert!(dev.ok(&["apis", "list", "--token", &secret]).stdout.starts_with("ID "));
+    let refused = dev.fails(&["developers", "create", "--email", "x@example.com", "--name", "X", "--token", &secret]);
+    assert!(refused.contains("viewer") && refused.contains("owner"), "{refused}");
+    assert!(dev.fails(&["admin-tokens", "list", "--token", &secret]).contains("viewer"));
+
+    // The trail, as the viewer: the token's creation, by the dev owner, from this machine.
+    let trail = dev.ok(&["audit", "--action", "admin_token.", "--token", &secret, "-o", "json"]).json();
+    let entry = &trail["items"][0];
+    assert_eq!(
+        (&entry["action"], &entry["role"], &entry["from"]),
+        (&json!("admin_token.create"), &json!("owner"), &json!("127.0.0.1"))
+    );
+    let table = dev.ok(&["audit", "--limit", "1", "--token", &secret]);
+    assert!(table.stdout.starts_with("AT ") && table.stderr.contains("--cursor"), "{} {}", table.stdout, table.stderr);
+
+    // Revoked with a reason: the token stops working, and the trail says why.
+    let id = tokens.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    dev.ok(&["admin-tokens", "revoke", &id, "--reason", "left the team"]);
+    assert!(dev.fails(&["apis", "list", "--token", &secret]).contains("not valid"));
+    let revoked = dev.ok(&["audit", "--action", "admin_token.revoke", "-o", "json"]).json();
+    assert_eq!(revoked["items"][0]["reason"], "left the team");
     dev.stop();
 }

@@ -173,6 +173,20 @@ async fn serve_runs_from_its_config_over_tls_with_a_bootstrapped_token_json_logs
     let auth = [("authorization", bearer.as_str()), ("content-type", "application/json")];
     let listed = call(&ca.pem, admin, "GET", "/v1/apis", &auth, "").await;
     assert_eq!((listed.status, listed.json()["items"].clone()), (200, json!([])), "no demo data");
+    // The bootstrapped token is the owner principal's, listed (never its secret) and audited;
+    // a viewer it makes reads but cannot write, and the trail names the peer it came from.
+    let tokens = call(&ca.pem, admin, "GET", "/v1/admin-tokens", &auth, "").await.json();
+    assert_eq!((&tokens["items"][0]["name"], &tokens["items"][0]["role"]), (&json!("owner"), &json!("owner")));
+    let viewer = json!({"name": "vic", "role": "viewer"}).to_string();
+    let made = call(&ca.pem, admin, "POST", "/v1/admin-tokens", &auth, &viewer).await;
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    let viewer_bearer = format!("Bearer {}", made.json()["secret"].as_str().unwrap());
+    let as_viewer = [("authorization", viewer_bearer.as_str()), ("content-type", "application/json")];
+    assert_eq!(call(&ca.pem, admin, "POST", "/v1/products", &as_viewer, r#"{"name":"x"}"#).await.status, 403);
+    let trail = call(&ca.pem, admin, "GET", "/v1/audit?action=admin_token.create", &as_viewer, "").await.json();
+    let (made_by_owner, bootstrapped) = (&trail["items"][0], &trail["items"][1]);
+    assert_eq!((&made_by_owner["actor"], &made_by_owner["from"]), (&json!("owner"), &json!("127.0.0.1")));
+    assert_eq!(bootstrapped["actor"], "bootstrap");
 
     // An API whose upstream is a plain HTTP server here, called over TLS.
     let upstream = wiremock::MockServer::start().await;

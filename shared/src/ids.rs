@@ -14,6 +14,7 @@ pub enum IdKind {
     Request,
     Batch,
     AccessRequest,
+    AdminToken,
 }
 
 impl IdKind {
@@ -29,6 +30,7 @@ impl IdKind {
             IdKind::Request => "req",
             IdKind::Batch => "bat",
             IdKind::AccessRequest => "acr",
+            IdKind::AdminToken => "tok",
         }
     }
 }

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use axum::http::Method;
+use gatehouse_core::model::{Access, Role};
 use serde_json::{json, Map, Value};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::ToSchema;
@@ -24,7 +25,7 @@ pub fn document() -> &'static str {
 }
 
 fn build() -> Value {
-    let mut doc = Doc::default();
+    let mut doc = Doc { access: crate::route_access(), ..Doc::default() };
     operations::describe(&mut doc);
     json!({
         "openapi": "3.1.0",
@@ -57,6 +58,9 @@ fn build() -> Value {
 pub(crate) struct Doc {
     paths: Map<String, Value>,
     schemas: BTreeMap<String, RefOr<Schema>>,
+    /// The route table's (method, path, access): each operation's roles come from the
+    /// declaration of its route, never from a second list here.
+    access: Vec<(Method, &'static str, Access)>,
 }
 
 impl Doc {
@@ -227,8 +231,23 @@ impl Op<'_> {
         self
     }
 
-    /// Puts the operation in the document.
+    /// Puts the operation in the document, with the roles its route declares: as
+    /// `x-gatehouse-roles` and in words, and a 403 answer where a role can be refused.
     fn add(mut self) {
+        let access = self.doc.access.iter().find(|(m, p, _)| *m == self.method && *p == self.path).map(|(.., a)| *a);
+        if let Some(access) = access.filter(|a| *a != Access::Public) {
+            let roles: Vec<&str> = access.roles().into_iter().map(Role::as_str).collect();
+            let words = format!("Roles: {}.", roles.join(", "));
+            let description = match self.operation.get("description").and_then(Value::as_str) {
+                Some(d) => format!("{d}\n\n{words}"),
+                None => words,
+            };
+            self.operation.insert("description".into(), description.into());
+            if roles.len() < Role::ALL.len() {
+                self.errors.push(403);
+            }
+            self.operation.insert("x-gatehouse-roles".into(), json!(roles));
+        }
         if self.path.contains('{') {
             self.errors.push(404);
         }

@@ -12,7 +12,9 @@ use serde_json::json;
 use super::Doc;
 use crate::routes::access_requests::{AccessFilter, Approval, Denial, NewAccessRequest, Revocation};
 use crate::routes::account::DeveloperExport;
+use crate::routes::admin_tokens::{AdminTokenView, IssuedAdminToken, NewAdminToken, RevokeAdminToken};
 use crate::routes::apis::{ApiPatch, LifecycleRequest, NewApi, PurgeRequest, Purged};
+use crate::routes::audit::{AuditList, AuditQuery};
 use crate::routes::callers::{Callers, CallersQuery};
 use crate::routes::catalog::{PlanBody, ProductBody};
 use crate::routes::client_certificates::NewClientCertificate;
@@ -34,6 +36,8 @@ const SIGNATURE: &str = "gatehouse-signature";
 
 /// Describes every admin operation into `d`.
 pub(super) fn describe(d: &mut Doc) {
+    admin_tokens(d);
+    audit(d);
     apis(d);
     catalog(d);
     config(d);
@@ -43,6 +47,41 @@ pub(super) fn describe(d: &mut Doc) {
     subscriptions(d);
     access_requests(d);
     usage(d);
+}
+
+/// Admin tokens of named principals: the secret only in the answer that creates it.
+fn admin_tokens(d: &mut Doc) {
+    d.op(Method::GET, "/v1/admin-tokens", "List admin tokens (never secrets or hashes)")
+        .ok::<Items<AdminTokenView>>()
+        .add();
+    d.op(
+        Method::POST,
+        "/v1/admin-tokens",
+        "Create an admin token for a principal with a role; the secret is in this response only",
+    )
+    .body::<NewAdminToken>()
+    .created::<IssuedAdminToken>()
+    .tagged()
+    .errors(&[409])
+    .add();
+    d.op(Method::POST, "/v1/admin-tokens/{id}/revoke", "Revoke an admin token (final), with a reason")
+        .optional_body::<RevokeAdminToken>()
+        .ok::<AdminTokenView>()
+        .conditional()
+        .errors(&[409])
+        .add();
+}
+
+/// The audit trail: read only, there is no other method on it.
+fn audit(d: &mut Doc) {
+    d.op(
+        Method::GET,
+        "/v1/audit",
+        "Audit entries, newest first, filtered and paged (a developer: those about their own records)",
+    )
+    .query::<AuditQuery>()
+    .ok::<AuditList>()
+    .add();
 }
 
 /// APIs: import, edit, lifecycle, delete, cache purge.

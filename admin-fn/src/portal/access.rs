@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use gatehouse_core::model::{ApiCard, App, Developer};
+use gatehouse_core::model::{Access, ApiCard, App, Developer};
 use gatehouse_core::store::Repo;
 use serde::Deserialize;
 
@@ -227,8 +227,8 @@ pub(crate) async fn admin_decide<R: Repo, P: Publisher>(
     Path(id): Path<String>,
     Form(form): Form<DecisionForm>,
 ) -> Response {
-    let current = match admin_posting(&s, &headers, &form.csrf).await {
-        Ok(current) => current,
+    let actor = match admin_posting(&s, &headers, &form.csrf, Access::Approvals).await {
+        Ok(actor) => actor,
         Err(response) => return response,
     };
     let decision = match form.decision.as_str() {
@@ -244,7 +244,7 @@ pub(crate) async fn admin_decide<R: Repo, P: Publisher>(
             return failed(AdminError::problem(gatehouse_core::problem::ProblemKind::BadRequest, detail));
         }
     };
-    match access_requests::decide(&s, &current.actor(), &id, &IfMatch::default(), decision).await {
+    match access_requests::decide(&s, &actor, &id, &IfMatch::default(), decision).await {
         Ok(_) => Redirect::to("/admin/access").into_response(),
         Err(e) => failed(e),
     }

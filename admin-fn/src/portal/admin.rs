@@ -1,7 +1,9 @@
 //! The provider's pages: someone holding an admin token signs in with it, then approves or
 //! rejects pending subscriptions (with a reason the developer reads), sees developers and
 //! their apps, and moves APIs through their lifecycle. Every action is the admin API's own
-//! function, acting as the same `admin:…` actor the API would record.
+//! function, acting as the same principal the API would record, and checks the same role the
+//! matching admin route declares: a viewer sees the page but its forms are not offered, and
+//! a form posted anyway is refused (403).
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -9,6 +11,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use gatehouse_core::lifecycle::Transition;
+use gatehouse_core::model::Access;
 use gatehouse_core::model::{App, Developer, Plan, Product, Subscription, SubscriptionStatus};
 use gatehouse_core::store::Repo;
 use gatehouse_core::time::{parse_rfc3339, DAY};
@@ -18,7 +21,7 @@ use super::apps::failed;
 use super::catalog::date;
 use super::session::{self, anonymous_form_token, anonymous_form_token_matches, Current};
 use super::{expired_form, html_error, render, Chrome};
-use crate::auth::admin_actor;
+use crate::auth::{admin_principal, Actor};
 use crate::error::AdminError;
 use crate::preconditions::IfMatch;
 use crate::publisher::Publisher;
@@ -61,19 +64,26 @@ pub(crate) struct TokenForm {
 pub(crate) async fn signin<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     headers: HeaderMap,
+    client: Option<axum::Extension<crate::ClientAddr>>,
     Form(form): Form<TokenForm>,
 ) -> Response {
     if !anonymous_form_token_matches(&headers, &form.csrf) {
         return expired_form();
     }
-    let Some(actor) = admin_actor(&s, &form.token) else {
-        let page = SignInPage { chrome: Chrome::new(&s.portal), form_token: form.csrf, error: true };
-        let mut response = render(&page);
-        *response.status_mut() = StatusCode::UNAUTHORIZED;
-        return response;
+    let actor = match admin_principal(&s, &form.token).await {
+        Ok(Some(actor)) => actor.at(client.map(|c| c.0 .0)),
+        Ok(None) => {
+            let page = SignInPage { chrome: Chrome::new(&s.portal), form_token: form.csrf, error: true };
+            let mut response = render(&page);
+            *response.status_mut() = StatusCode::UNAUTHORIZED;
+            return response;
+        }
+        Err(e) => return failed(e),
     };
-    match session::open(&s, gatehouse_core::model::Subject::Admin { actor: actor.0 }).await {
+    let subject = gatehouse_core::model::Subject::Admin { actor: actor.name.clone(), role: actor.role };
+    match session::open(&s, subject).await {
         Ok(cookie) => {
+            s.record(&actor, "session.sign_in", Vec::new()).await;
             let mut response = Redirect::to("/admin").into_response();
             response.headers_mut().append(header::SET_COOKIE, cookie);
             response
@@ -97,16 +107,47 @@ pub(crate) async fn admin<R: Repo, P: Publisher>(
     }
 }
 
-/// [`admin`], for a form's POST: also refuses a form without the session's token (403).
+/// [`admin`], for a form's POST: also refuses a form without the session's token, and a
+/// principal whose role may not do what the form does (403 both). Answers who acts.
 pub(crate) async fn admin_posting<R: Repo, P: Publisher>(
     s: &AdminState<R, P>,
     headers: &HeaderMap,
     csrf: &str,
-) -> Result<Current, Response> {
+    access: Access,
+) -> Result<Actor, Response> {
     let current = admin(s, headers).await?;
-    match current.form_token_matches(csrf) {
-        true => Ok(current),
-        false => Err(expired_form()),
+    if !current.form_token_matches(csrf) {
+        return Err(expired_form());
+    }
+    let actor = current.actor();
+    match actor.may(access) {
+        Ok(()) => Ok(actor),
+        Err(_) => Err(html_error(
+            StatusCode::FORBIDDEN,
+            "Not for your role",
+            &format!("Your role, {}, may not do this. Ask an owner.", actor.role.as_str()),
+        )),
+    }
+}
+
+/// What the signed-in principal's role lets the admin page offer.
+pub(crate) struct Offers {
+    pub who: String,
+    pub role: &'static str,
+    pub decide: bool,
+    pub lifecycle: bool,
+    pub credentials: bool,
+}
+
+impl Offers {
+    fn of(actor: &Actor) -> Offers {
+        Offers {
+            who: actor.name.clone(),
+            role: actor.role.as_str(),
+            decide: Access::Approvals.allows(actor.role),
+            lifecycle: Access::Catalog.allows(actor.role),
+            credentials: Access::Owner.allows(actor.role),
+        }
     }
 }
 
@@ -145,6 +186,7 @@ pub(crate) struct AppChoice {
 struct AdminPage {
     chrome: Chrome,
     overview: Overview,
+    offers: Offers,
 }
 
 /// What the admin page lists.
@@ -162,7 +204,10 @@ pub(crate) async fn page<R: Repo, P: Publisher>(State(s): State<AdminState<R, P>
         Err(response) => return response,
     };
     match overview(&s).await {
-        Ok(overview) => render(&AdminPage { chrome: Chrome::of(&s.portal, Some(&current)), overview }),
+        Ok(overview) => {
+            let offers = Offers::of(&current.actor());
+            render(&AdminPage { chrome: Chrome::of(&s.portal, Some(&current)), overview, offers })
+        }
         Err(e) => failed(e),
     }
 }
@@ -249,12 +294,12 @@ pub(crate) async fn register_client<R: Repo, P: Publisher>(
     headers: HeaderMap,
     Form(form): Form<OAuthClientForm>,
 ) -> Response {
-    let current = match admin_posting(&s, &headers, &form.csrf).await {
-        Ok(current) => current,
+    let actor = match admin_posting(&s, &headers, &form.csrf, Access::Owner).await {
+        Ok(actor) => actor,
         Err(response) => return response,
     };
     let (issuer, client_id) = (form.issuer.trim(), form.client_id.trim());
-    match oauth_clients::register_client(&s, &current.actor(), &form.app_id, issuer, client_id, None).await {
+    match oauth_clients::register_client(&s, &actor, &form.app_id, issuer, client_id, None).await {
         Ok(_) => Redirect::to("/admin").into_response(),
         Err(e) => failed(e),
     }
@@ -277,12 +322,12 @@ pub(crate) async fn register_certificate<R: Repo, P: Publisher>(
     headers: HeaderMap,
     Form(form): Form<CertificateForm>,
 ) -> Response {
-    let current = match admin_posting(&s, &headers, &form.csrf).await {
-        Ok(current) => current,
+    let actor = match admin_posting(&s, &headers, &form.csrf, Access::Owner).await {
+        Ok(actor) => actor,
         Err(response) => return response,
     };
     let subject = form.subject.trim();
-    match client_certificates::register_certificate(&s, &current.actor(), &form.app_id, subject, None).await {
+    match client_certificates::register_certificate(&s, &actor, &form.app_id, subject, None).await {
         Ok(_) => Redirect::to("/admin").into_response(),
         Err(e) => failed(e),
     }
@@ -306,11 +351,10 @@ pub(crate) async fn decide<R: Repo, P: Publisher>(
     Path(id): Path<String>,
     Form(form): Form<DecisionForm>,
 ) -> Response {
-    let current = match admin_posting(&s, &headers, &form.csrf).await {
-        Ok(current) => current,
+    let actor = match admin_posting(&s, &headers, &form.csrf, Access::Approvals).await {
+        Ok(actor) => actor,
         Err(response) => return response,
     };
-    let actor = current.actor();
     let decided = match form.decision.as_str() {
         "approve" => subscriptions::approve_subscription(&s, &actor, &id, &IfMatch::default()).await,
         "reject" => subscriptions::reject_subscription(&s, &actor, &id, &IfMatch::default(), &form.reason).await,
@@ -343,8 +387,8 @@ pub(crate) async fn lifecycle<R: Repo, P: Publisher>(
     Path(id): Path<String>,
     Form(form): Form<LifecycleForm>,
 ) -> Response {
-    let current = match admin_posting(&s, &headers, &form.csrf).await {
-        Ok(current) => current,
+    let actor = match admin_posting(&s, &headers, &form.csrf, Access::Catalog).await {
+        Ok(actor) => actor,
         Err(response) => return response,
     };
     let successor = Some(form.successor.trim().to_owned()).filter(|s| !s.is_empty());
@@ -369,7 +413,7 @@ pub(crate) async fn lifecycle<R: Repo, P: Publisher>(
         "retire" => Transition::Retire { successor },
         _ => return html_error(StatusCode::BAD_REQUEST, "Unknown action", "Choose publish, deprecate or retire."),
     };
-    match apis::move_api(&s, &current.actor(), &id, &IfMatch::default(), transition).await {
+    match apis::move_api(&s, &actor, &id, &IfMatch::default(), transition).await {
         Ok(_) => Redirect::to("/admin").into_response(),
         Err(e) => failed(e),
     }

@@ -11,13 +11,14 @@ mod admin;
 mod analytics;
 mod apps;
 mod assets;
+mod audit;
 mod catalog;
 mod chrome;
 pub(crate) mod headers;
 mod plain_words;
 pub mod reference;
 mod sensitive;
-mod session;
+pub(crate) mod session;
 mod signin;
 mod terms;
 mod throttle;
@@ -52,6 +53,8 @@ pub(crate) fn router<R: Repo, P: Publisher>(state: &AdminState<R, P>) -> Router<
         .route("/account/export.json", get(account::export::<R, P>))
         .route("/account/close", post(account::close::<R, P>))
         .route("/admin", get(admin::page::<R, P>))
+        .route("/admin/audit", get(audit::admin_page::<R, P>))
+        .route("/account/activity", get(audit::developer_page::<R, P>))
         .route("/admin/signin", get(admin::signin_form::<R, P>).post(admin::signin::<R, P>))
         .route("/admin/subscriptions/{id}", post(admin::decide::<R, P>))
         .route("/admin/apis/{id}/lifecycle", post(admin::lifecycle::<R, P>))

@@ -29,11 +29,20 @@ pub(crate) struct Current {
 }
 
 impl Current {
-    /// Who acts, in the audit trail: `developer:dev_…`, or the admin actor who signed in.
+    /// Who acts, with their role: `developer:dev_…`, or the admin principal who signed in.
     pub(crate) fn actor(&self) -> Actor {
         match &self.session.subject {
-            Subject::Developer { developer_id } => Actor(format!("developer:{developer_id}")),
-            Subject::Admin { actor } => Actor(actor.clone()),
+            Subject::Developer { developer_id } => Actor::developer(developer_id),
+            Subject::Admin { actor, role } => Actor::new(actor.clone(), *role),
+        }
+    }
+
+    /// The record ids a sign-in or sign-out is about: the developer's id (an admin principal
+    /// is named by the entry's actor).
+    pub(crate) fn subject_ids(&self) -> Vec<String> {
+        match &self.session.subject {
+            Subject::Developer { developer_id } => vec![developer_id.clone()],
+            Subject::Admin { .. } => Vec::new(),
         }
     }
 

@@ -221,6 +221,7 @@ pub(crate) struct VerifyForm {
 pub(crate) async fn verify<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     headers: HeaderMap,
+    client: Option<axum::Extension<crate::ClientAddr>>,
     Form(form): Form<VerifyForm>,
 ) -> Response {
     if !anonymous_form_token_matches(&headers, &form.csrf) {
@@ -238,10 +239,12 @@ pub(crate) async fn verify<R: Repo, P: Publisher>(
         Ok(developer) => developer,
         Err(e) => return failed(e),
     };
-    let cookie = match session::open(&s, Subject::Developer { developer_id: developer.id }).await {
+    let actor = Actor::developer(&developer.id).at(client.map(|c| c.0 .0));
+    let cookie = match session::open(&s, Subject::Developer { developer_id: developer.id.clone() }).await {
         Ok(cookie) => cookie,
         Err(e) => return failed(e),
     };
+    s.record(&actor, "session.sign_in", vec![developer.id]).await;
     let next = link.next.as_deref().and_then(local_path).unwrap_or("/dashboard");
     with_cookie(Redirect::to(next).into_response(), Some(cookie))
 }
@@ -287,7 +290,7 @@ async fn developer_for<R: Repo, P: Publisher>(s: &AdminState<R, P>, email: &str)
         terms_accepted_at: Some(s.now()),
         closed_at: None,
     };
-    let actor = Actor(format!("developer:{}", developer.id));
+    let actor = Actor::developer(&developer.id);
     match developers::create(s, &actor, developer).await {
         Ok(created) => Ok(created),
         // Signed up a moment ago by a concurrent verify of another link: use that account.
@@ -308,7 +311,10 @@ pub(crate) async fn sign_out<R: Repo, P: Publisher>(
 ) -> Response {
     match session::current(&s, &headers).await {
         Ok(Some(current)) if current.form_token_matches(&form.csrf) => match session::close(&s, &current).await {
-            Ok(cookie) => with_cookie(Redirect::to("/").into_response(), Some(cookie)),
+            Ok(cookie) => {
+                s.record(&current.actor(), "session.sign_out", current.subject_ids()).await;
+                with_cookie(Redirect::to("/").into_response(), Some(cookie))
+            }
             Err(e) => failed(e),
         },
         Ok(Some(_)) => expired_form(),

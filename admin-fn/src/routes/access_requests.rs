@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::Json;
 use gatehouse_core::ids::IdKind;
-use gatehouse_core::model::{AccessRequest, AccessState, Api, App, Developer};
+use gatehouse_core::model::{Access, AccessRequest, AccessState, Api, App, Developer};
 use gatehouse_core::sensitivity::check_class;
 use gatehouse_core::store::{Repo, Write};
 use serde::Deserialize;
@@ -33,12 +33,14 @@ const DAY_MS: i64 = 86_400_000;
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     vec![
-        route(Method::GET, "/v1/access-requests", list::<R, P>),
-        route(Method::POST, "/v1/apps/{id}/access-requests", create::<R, P>),
-        route(Method::GET, "/v1/access-requests/{id}", get::<R, P>),
-        route(Method::POST, "/v1/access-requests/{id}/approve", approve::<R, P>),
-        route(Method::POST, "/v1/access-requests/{id}/deny", deny::<R, P>),
-        route(Method::POST, "/v1/access-requests/{id}/revoke", revoke::<R, P>),
+        route(Method::GET, "/v1/access-requests", Access::Read, list::<R, P>),
+        // Developers ask in the portal, for their own apps; through the API, an approver
+        // files one on a developer's behalf.
+        route(Method::POST, "/v1/apps/{id}/access-requests", Access::Approvals, create::<R, P>),
+        route(Method::GET, "/v1/access-requests/{id}", Access::Read, get::<R, P>),
+        route(Method::POST, "/v1/access-requests/{id}/approve", Access::Approvals, approve::<R, P>),
+        route(Method::POST, "/v1/access-requests/{id}/deny", Access::Approvals, deny::<R, P>),
+        route(Method::POST, "/v1/access-requests/{id}/revoke", Access::Approvals, revoke::<R, P>),
     ]
 }
 
@@ -252,7 +254,7 @@ pub(crate) async fn decide<R: Repo, P: Publisher>(
     decision: Decision,
 ) -> Result<Tagged<AccessRequest>, AdminError> {
     check_decision(&decision)?;
-    let (at, by) = (s.now(), actor.0.clone());
+    let (at, by) = (s.now(), actor.name.clone());
     let (action, done) = match decision {
         Decision::Approve { .. } => ("access_request.approve", "approved"),
         Decision::Deny { .. } => ("access_request.deny", "denied"),

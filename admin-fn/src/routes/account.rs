@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 use axum::extract::State;
 use axum::http::Method;
 use axum::Json;
+use gatehouse_core::model::Access;
 use gatehouse_core::model::{App, Developer, Key, KeyStatus, Subscription};
 use gatehouse_core::store::{AuditEntry, Entity, Etag, GroupBy, Record, Repo, StoreError, UsageQuery, UsageRow, Write};
 use gatehouse_core::time::UnixMillis;
@@ -38,8 +39,8 @@ const CLOSED_KEY: &str = "Key of a closed account";
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     vec![
-        route(Method::GET, "/v1/developers/{id}/export", export::<R, P>),
-        route(Method::POST, "/v1/developers/{id}/close", close::<R, P>),
+        route(Method::GET, "/v1/developers/{id}/export", Access::Owner, export::<R, P>),
+        route(Method::POST, "/v1/developers/{id}/close", Access::Owner, close::<R, P>),
     ]
 }
 

@@ -6,6 +6,7 @@ use axum::Json;
 use gatehouse_core::cache::PurgeSelector;
 use gatehouse_core::ids::IdKind;
 use gatehouse_core::lifecycle::{Lifecycle, Transition};
+use gatehouse_core::model::Access;
 use gatehouse_core::model::{Api, AuthSettings, CacheSettings, UpstreamSettings};
 use gatehouse_core::openapi::{import, ImportedApi};
 use gatehouse_core::problem::ProblemKind;
@@ -24,13 +25,13 @@ use crate::views::Items;
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     vec![
-        route(Method::GET, "/v1/apis", list::<R, P>),
-        route(Method::POST, "/v1/apis", create::<R, P>),
-        route(Method::GET, "/v1/apis/{id}", get::<R, P>),
-        route(Method::PATCH, "/v1/apis/{id}", patch::<R, P>),
-        route(Method::DELETE, "/v1/apis/{id}", delete::<R, P>),
-        route(Method::POST, "/v1/apis/{id}/lifecycle", lifecycle::<R, P>),
-        route(Method::POST, "/v1/apis/{id}/cache/purge", purge::<R, P>),
+        route(Method::GET, "/v1/apis", Access::Read, list::<R, P>),
+        route(Method::POST, "/v1/apis", Access::Catalog, create::<R, P>),
+        route(Method::GET, "/v1/apis/{id}", Access::Read, get::<R, P>),
+        route(Method::PATCH, "/v1/apis/{id}", Access::Catalog, patch::<R, P>),
+        route(Method::DELETE, "/v1/apis/{id}", Access::Catalog, delete::<R, P>),
+        route(Method::POST, "/v1/apis/{id}/lifecycle", Access::Catalog, lifecycle::<R, P>),
+        route(Method::POST, "/v1/apis/{id}/cache/purge", Access::Catalog, purge::<R, P>),
     ]
 }
 

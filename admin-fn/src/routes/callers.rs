@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use axum::http::Method;
 use axum::Json;
+use gatehouse_core::model::Access;
 use gatehouse_core::model::{Api, App, Developer};
 use gatehouse_core::store::{AppCalls, Repo, StoreError};
 use gatehouse_core::time::{UnixMillis, DAY};
@@ -23,7 +24,7 @@ pub(crate) const DEFAULT_DAYS: u32 = 30;
 pub(crate) const MAX_DAYS: u32 = 400;
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
-    vec![route(Method::GET, "/v1/apis/{id}/callers", list::<R, P>)]
+    vec![route(Method::GET, "/v1/apis/{id}/callers", Access::Read, list::<R, P>)]
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]

@@ -5,6 +5,7 @@ use axum::http::{Method, StatusCode};
 use axum::Json;
 use gatehouse_core::ids::IdKind;
 use gatehouse_core::limits::LimitPolicy;
+use gatehouse_core::model::Access;
 use gatehouse_core::model::{Api, Plan, Product, ProductItem, Subscription};
 use gatehouse_core::sensitivity::check_class;
 use gatehouse_core::store::{EntityKind, Repo, Write};
@@ -21,16 +22,16 @@ use crate::views::Items;
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     vec![
-        route(Method::GET, "/v1/products", list_products::<R, P>),
-        route(Method::POST, "/v1/products", create_product::<R, P>),
-        route(Method::GET, "/v1/products/{id}", get_product::<R, P>),
-        route(Method::PATCH, "/v1/products/{id}", patch_product::<R, P>),
-        route(Method::DELETE, "/v1/products/{id}", delete_product::<R, P>),
-        route(Method::GET, "/v1/products/{id}/plans", list_plans::<R, P>),
-        route(Method::POST, "/v1/plans", create_plan::<R, P>),
-        route(Method::GET, "/v1/plans/{id}", get_plan::<R, P>),
-        route(Method::PATCH, "/v1/plans/{id}", patch_plan::<R, P>),
-        route(Method::DELETE, "/v1/plans/{id}", delete_plan::<R, P>),
+        route(Method::GET, "/v1/products", Access::Read, list_products::<R, P>),
+        route(Method::POST, "/v1/products", Access::Catalog, create_product::<R, P>),
+        route(Method::GET, "/v1/products/{id}", Access::Read, get_product::<R, P>),
+        route(Method::PATCH, "/v1/products/{id}", Access::Catalog, patch_product::<R, P>),
+        route(Method::DELETE, "/v1/products/{id}", Access::Catalog, delete_product::<R, P>),
+        route(Method::GET, "/v1/products/{id}/plans", Access::Read, list_plans::<R, P>),
+        route(Method::POST, "/v1/plans", Access::Catalog, create_plan::<R, P>),
+        route(Method::GET, "/v1/plans/{id}", Access::Read, get_plan::<R, P>),
+        route(Method::PATCH, "/v1/plans/{id}", Access::Catalog, patch_plan::<R, P>),
+        route(Method::DELETE, "/v1/plans/{id}", Access::Catalog, delete_plan::<R, P>),
     ]
 }
 

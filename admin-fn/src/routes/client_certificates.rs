@@ -6,6 +6,7 @@
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::Json;
+use gatehouse_core::model::Access;
 use gatehouse_core::model::{App, ClientCertificate, Key};
 use gatehouse_core::pipeline::client_certificate::certificate_hash;
 use gatehouse_core::store::Repo;
@@ -25,7 +26,7 @@ use crate::views::KeyView;
 const MAX_SUBJECT_CHARS: usize = 1_000;
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
-    vec![route(Method::POST, "/v1/apps/{id}/client-certificates", register::<R, P>)]
+    vec![route(Method::POST, "/v1/apps/{id}/client-certificates", Access::Owner, register::<R, P>)]
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

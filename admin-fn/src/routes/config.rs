@@ -11,6 +11,7 @@ use axum::Json;
 use gatehouse_core::ids::IdKind;
 use gatehouse_core::lifecycle::Lifecycle;
 use gatehouse_core::limits::LimitPolicy;
+use gatehouse_core::model::Access;
 use gatehouse_core::model::{Api, AuthSettings, Plan, Product, ProductItem, UpstreamSettings};
 use gatehouse_core::problem::ProblemKind;
 use gatehouse_core::store::{Entity, Repo, Write};
@@ -27,7 +28,10 @@ use crate::publisher::{Change, ChangeOp, Publisher};
 use crate::state::{fresh_id, AdminState};
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
-    vec![route(Method::GET, "/v1/config", get::<R, P>), route(Method::PUT, "/v1/config", put::<R, P>)]
+    vec![
+        route(Method::GET, "/v1/config", Access::Read, get::<R, P>),
+        route(Method::PUT, "/v1/config", Access::Catalog, put::<R, P>),
+    ]
 }
 
 async fn get<R: Repo, P: Publisher>(State(s): State<AdminState<R, P>>) -> Result<Json<ConfigDocument>, AdminError> {

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::Json;
 use gatehouse_core::ids::IdKind;
+use gatehouse_core::model::Access;
 use gatehouse_core::model::{App, Developer};
 use gatehouse_core::store::{Repo, Write};
 use serde::Deserialize;
@@ -19,16 +20,16 @@ use crate::views::Items;
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     vec![
-        route(Method::GET, "/v1/developers", list_developers::<R, P>),
-        route(Method::POST, "/v1/developers", create_developer::<R, P>),
-        route(Method::GET, "/v1/developers/{id}", get_developer::<R, P>),
-        route(Method::PATCH, "/v1/developers/{id}", patch_developer::<R, P>),
-        route(Method::GET, "/v1/developers/{id}/apps", list_developer_apps::<R, P>),
-        route(Method::POST, "/v1/developers/{id}/apps", create_developer_app::<R, P>),
-        route(Method::GET, "/v1/apps", list_apps::<R, P>),
-        route(Method::POST, "/v1/apps", create_app::<R, P>),
-        route(Method::GET, "/v1/apps/{id}", get_app::<R, P>),
-        route(Method::PATCH, "/v1/apps/{id}", patch_app::<R, P>),
+        route(Method::GET, "/v1/developers", Access::Read, list_developers::<R, P>),
+        route(Method::POST, "/v1/developers", Access::Owner, create_developer::<R, P>),
+        route(Method::GET, "/v1/developers/{id}", Access::Read, get_developer::<R, P>),
+        route(Method::PATCH, "/v1/developers/{id}", Access::Owner, patch_developer::<R, P>),
+        route(Method::GET, "/v1/developers/{id}/apps", Access::Read, list_developer_apps::<R, P>),
+        route(Method::POST, "/v1/developers/{id}/apps", Access::Owner, create_developer_app::<R, P>),
+        route(Method::GET, "/v1/apps", Access::Read, list_apps::<R, P>),
+        route(Method::POST, "/v1/apps", Access::Owner, create_app::<R, P>),
+        route(Method::GET, "/v1/apps/{id}", Access::Read, get_app::<R, P>),
+        route(Method::PATCH, "/v1/apps/{id}", Access::Owner, patch_app::<R, P>),
     ]
 }
 

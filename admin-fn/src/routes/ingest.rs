@@ -8,6 +8,7 @@
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::Json;
+use gatehouse_core::model::Access;
 use gatehouse_core::problem::ProblemKind;
 use gatehouse_core::signing::{verify, SIGNATURE_HEADER};
 use gatehouse_core::store::{BatchOutcome, Repo};
@@ -27,7 +28,7 @@ const MAX_BATCH_ID_LEN: usize = 128;
 const MAX_ROLLUPS: usize = 10_000;
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
-    vec![route(Method::POST, "/v1/usage/batches", ingest::<R, P>)]
+    vec![route(Method::POST, "/v1/usage/batches", Access::Public, ingest::<R, P>)]
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -10,7 +10,7 @@ use gatehouse_core::keys::{
     check_key, generate, hash_secret, rotation_grace_end, KeyCheck, MAX_GRACE_SECS, RANDOM_BYTES,
 };
 use gatehouse_core::limits::LimitPolicy;
-use gatehouse_core::model::{App, Developer, Key, KeyStatus};
+use gatehouse_core::model::{Access, App, Developer, Key, KeyStatus};
 use gatehouse_core::store::{Record, Repo, Write};
 use gatehouse_core::time::UnixMillis;
 use serde::{Deserialize, Serialize};
@@ -27,13 +27,13 @@ use crate::views::{Items, KeyView};
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     vec![
-        route(Method::GET, "/v1/apps/{id}/keys", list::<R, P>),
-        route(Method::POST, "/v1/apps/{id}/keys", create::<R, P>),
-        route(Method::GET, "/v1/keys/{id}", get::<R, P>),
-        route(Method::POST, "/v1/keys/{id}/rotate", rotate::<R, P>),
-        route(Method::POST, "/v1/keys/{id}/revoke", revoke::<R, P>),
-        route(Method::POST, "/v1/keys/{id}/disable", disable::<R, P>),
-        route(Method::POST, "/v1/keys/{id}/enable", enable::<R, P>),
+        route(Method::GET, "/v1/apps/{id}/keys", Access::Read, list::<R, P>),
+        route(Method::POST, "/v1/apps/{id}/keys", Access::Owner, create::<R, P>),
+        route(Method::GET, "/v1/keys/{id}", Access::Read, get::<R, P>),
+        route(Method::POST, "/v1/keys/{id}/rotate", Access::Owner, rotate::<R, P>),
+        route(Method::POST, "/v1/keys/{id}/revoke", Access::Owner, revoke::<R, P>),
+        route(Method::POST, "/v1/keys/{id}/disable", Access::Owner, disable::<R, P>),
+        route(Method::POST, "/v1/keys/{id}/enable", Access::Owner, enable::<R, P>),
     ]
 }
 

@@ -3,6 +3,7 @@
 use axum::http::{header, Method};
 use axum::response::IntoResponse;
 use axum::Json;
+use gatehouse_core::model::Access;
 use gatehouse_core::store::Repo;
 use serde::Serialize;
 
@@ -10,7 +11,10 @@ use super::{route, Route};
 use crate::publisher::Publisher;
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
-    vec![route(Method::GET, "/v1/health", health), route(Method::GET, "/v1/openapi.json", openapi)]
+    vec![
+        route(Method::GET, "/v1/health", Access::Public, health),
+        route(Method::GET, "/v1/openapi.json", Access::Public, openapi),
+    ]
 }
 
 /// The liveness answer.

@@ -1,9 +1,11 @@
-//! The route table. Each route is one (method, path, handler) entry, so the list of routes
-//! the router serves and the list the OpenAPI test checks are the same data.
+//! The route table. Each route is one (method, path, access, handler) entry, so the list of
+//! routes the router serves, the role each one needs and the list the OpenAPI document and
+//! its tests describe are the same data: a route cannot be declared without its [`Access`].
 
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
+use gatehouse_core::model::Access;
 use gatehouse_core::store::Repo;
 
 use crate::publisher::Publisher;
@@ -11,7 +13,9 @@ use crate::state::AdminState;
 
 pub(crate) mod access_requests;
 pub(crate) mod account;
+pub(crate) mod admin_tokens;
 pub(crate) mod apis;
+pub(crate) mod audit;
 pub(crate) mod callers;
 pub(crate) mod catalog;
 pub(crate) mod client_certificates;
@@ -29,15 +33,18 @@ pub(crate) mod subscriptions;
 pub(crate) mod usage;
 pub(crate) mod validate;
 
-/// One route: method, path template and handler.
+/// One route: method, path template, what it needs, and handler.
 pub(crate) struct Route<R, P> {
     pub method: Method,
     pub path: &'static str,
+    /// Checked before the handler runs (`auth::require_role`), and shown in the OpenAPI
+    /// document (`x-gatehouse-roles`).
+    pub access: Access,
     pub handler: MethodRouter<AdminState<R, P>>,
 }
 
 /// Builds a route whose method filter and documented method cannot disagree.
-pub(crate) fn route<R, P, H, T>(method: Method, path: &'static str, handler: H) -> Route<R, P>
+pub(crate) fn route<R, P, H, T>(method: Method, path: &'static str, access: Access, handler: H) -> Route<R, P>
 where
     R: Repo,
     P: Publisher,
@@ -45,7 +52,7 @@ where
     T: 'static,
 {
     let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
-    Route { method, path, handler: on(filter, handler) }
+    Route { method, path, access, handler: on(filter, handler) }
 }
 
 /// Routes that need an admin token.
@@ -63,6 +70,8 @@ pub(crate) fn admin<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     all.extend(access_requests::routes());
     all.extend(usage::routes());
     all.extend(config::routes());
+    all.extend(admin_tokens::routes());
+    all.extend(audit::routes());
     all
 }
 

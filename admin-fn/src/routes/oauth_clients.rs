@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::Json;
 use gatehouse_core::jwt::{client_hash, ANY_CLIENT};
+use gatehouse_core::model::Access;
 use gatehouse_core::model::{App, Key, OAuthClient};
 use gatehouse_core::store::Repo;
 use serde::Deserialize;
@@ -21,7 +22,7 @@ use crate::state::{etag_of, AdminState};
 use crate::views::KeyView;
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
-    vec![route(Method::POST, "/v1/apps/{id}/oauth-clients", register::<R, P>)]
+    vec![route(Method::POST, "/v1/apps/{id}/oauth-clients", Access::Owner, register::<R, P>)]
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

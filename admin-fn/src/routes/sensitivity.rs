@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::Method;
 use axum::Json;
-use gatehouse_core::model::Api;
+use gatehouse_core::model::{Access, Api};
 use gatehouse_core::openapi::{sensitivity_report, SensitivityReport};
 use gatehouse_core::store::Repo;
 
@@ -15,7 +15,7 @@ use crate::publisher::Publisher;
 use crate::state::AdminState;
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
-    vec![route(Method::GET, "/v1/apis/{id}/sensitivity", get::<R, P>)]
+    vec![route(Method::GET, "/v1/apis/{id}/sensitivity", Access::Read, get::<R, P>)]
 }
 
 /// Read from the stored document each time rather than stored beside it: the list is cheap

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::Json;
 use gatehouse_core::ids::IdKind;
+use gatehouse_core::model::Access;
 use gatehouse_core::model::{App, Plan, Product, Rejection, Subscription, SubscriptionStatus};
 use gatehouse_core::store::{Repo, Write};
 use serde::Deserialize;
@@ -20,12 +21,12 @@ use crate::views::{Items, SubscriptionView};
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     vec![
-        route(Method::GET, "/v1/apps/{id}/subscriptions", list::<R, P>),
-        route(Method::POST, "/v1/apps/{id}/subscriptions", create::<R, P>),
-        route(Method::GET, "/v1/subscriptions/{id}", get::<R, P>),
-        route(Method::PATCH, "/v1/subscriptions/{id}", change_plan::<R, P>),
-        route(Method::POST, "/v1/subscriptions/{id}/approve", approve::<R, P>),
-        route(Method::POST, "/v1/subscriptions/{id}/reject", reject::<R, P>),
+        route(Method::GET, "/v1/apps/{id}/subscriptions", Access::Read, list::<R, P>),
+        route(Method::POST, "/v1/apps/{id}/subscriptions", Access::Approvals, create::<R, P>),
+        route(Method::GET, "/v1/subscriptions/{id}", Access::Read, get::<R, P>),
+        route(Method::PATCH, "/v1/subscriptions/{id}", Access::Approvals, change_plan::<R, P>),
+        route(Method::POST, "/v1/subscriptions/{id}/approve", Access::Approvals, approve::<R, P>),
+        route(Method::POST, "/v1/subscriptions/{id}/reject", Access::Approvals, reject::<R, P>),
     ]
 }
 
@@ -196,14 +197,20 @@ pub(crate) async fn reject_subscription<R: Repo, P: Publisher>(
         return Err(AdminError::validation(vec![FieldError::new("/reason", message)]));
     }
     let at = s.now();
-    s.modify(actor, "subscription.reject", ("subscription", id), if_match, |sub: &mut Subscription| {
-        if matches!(sub.status, SubscriptionStatus::Rejected | SubscriptionStatus::Suspended) {
-            return Err(AdminError::conflict("only a pending or active subscription can be rejected"));
-        }
-        sub.status = SubscriptionStatus::Rejected;
-        sub.rejection = Some(Rejection { reason: reason.clone(), at });
-        Ok(vec![])
-    })
+    s.modify(
+        &actor.because(&reason),
+        "subscription.reject",
+        ("subscription", id),
+        if_match,
+        |sub: &mut Subscription| {
+            if matches!(sub.status, SubscriptionStatus::Rejected | SubscriptionStatus::Suspended) {
+                return Err(AdminError::conflict("only a pending or active subscription can be rejected"));
+            }
+            sub.status = SubscriptionStatus::Rejected;
+            sub.rejection = Some(Rejection { reason: reason.clone(), at });
+            Ok(vec![])
+        },
+    )
     .await
 }
 

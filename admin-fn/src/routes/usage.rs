@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use gatehouse_core::model::Access;
 use gatehouse_core::store::{Repo, UsageQuery, UsageRow};
 use gatehouse_core::time::rfc3339;
 use serde::Serialize;
@@ -18,7 +19,10 @@ use crate::publisher::Publisher;
 use crate::state::AdminState;
 
 pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
-    vec![route(Method::GET, "/v1/usage", report::<R, P>), route(Method::GET, "/v1/usage/export.csv", export::<R, P>)]
+    vec![
+        route(Method::GET, "/v1/usage", Access::Read, report::<R, P>),
+        route(Method::GET, "/v1/usage/export.csv", Access::Read, export::<R, P>),
+    ]
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

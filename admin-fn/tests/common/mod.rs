@@ -82,9 +82,19 @@ impl Harness {
         let response = self.router.clone().oneshot(request).await.expect("router is infallible");
         let (parts, body) = response.into_parts();
         let bytes = body.collect().await.expect("body").to_bytes();
-        let body =
-            if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("every reply is JSON") };
+        let csv = parts.headers.get("content-type").is_some_and(|t| t.as_bytes().starts_with(b"text/csv"));
+        let body = match (bytes.is_empty(), csv) {
+            (true, _) => Value::Null,
+            // A CSV export is the one text answer; it is kept as a string.
+            (false, true) => Value::String(String::from_utf8_lossy(&bytes).into_owned()),
+            (false, false) => serde_json::from_slice(&bytes).expect("every other reply is JSON"),
+        };
         Reply { status: parts.status, headers: parts.headers, body }
+    }
+
+    /// Any request; answers only the status (for pages and redirects).
+    pub async fn send_raw(&self, request: Request<Body>) -> u16 {
+        self.router.clone().oneshot(request).await.expect("router is infallible").status().as_u16()
     }
 
     /// A portal page, as a browser asks for it: status, headers and the HTML.
@@ -136,14 +146,26 @@ impl Harness {
         (parts.status, parts.headers, String::from_utf8(bytes.to_vec()).expect("UTF-8"))
     }
 
-    /// An authenticated JSON call.
+    /// An authenticated JSON call, with the configured owner token.
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
-        let builder = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {TOKEN}"));
+        self.call_as(TOKEN, method, path, body).await
+    }
+
+    /// A JSON call with the admin token `token`.
+    pub async fn call_as(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> Reply {
+        let builder = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {token}"));
         let request = match body {
             Some(v) => builder.header("content-type", "application/json").body(Body::from(v.to_string())),
             None => builder.body(Body::empty()),
         };
         self.send(request.expect("request")).await
+    }
+
+    /// Creates an admin token for principal `name` with `role` (as the owner); its secret.
+    pub async fn token_for(&self, name: &str, role: &str) -> String {
+        let made = self.call("POST", "/v1/admin-tokens", Some(serde_json::json!({"name": name, "role": role}))).await;
+        assert_eq!(made.status, 201, "{:?}", made.body);
+        text(&made.body["secret"])
     }
 
     /// Imports a one-operation API at `/pets` (a draft); returns the reply.

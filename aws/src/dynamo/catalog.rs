@@ -1,13 +1,13 @@
-//! Reading entity records and unique-value guards, key last-use marks and the audit trail
-//! in the catalog table. Writes (transactions with their guards) are in `writes.rs`.
+//! Reading entity records and unique-value guards and key last-use marks in the catalog
+//! table (the audit trail is in `audit.rs`). Writes (transactions with their guards) are in `writes.rs`.
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use gatehouse_core::model::Key;
-use gatehouse_core::store::{AuditEntry, EntityKind, Record, StoreError};
+use gatehouse_core::store::{EntityKind, Record, StoreError};
 use gatehouse_core::time::UnixMillis;
 
-use super::items::{get_n, get_s, key, n, padded, require_s, s, Item};
+use super::items::{get_n, get_s, key, n, require_s, s, Item};
 use super::tables::BY_PARENT;
 use super::{unavailable, DynamoRepo};
 
@@ -140,41 +140,4 @@ pub(crate) async fn mark_used(repo: &DynamoRepo, used: &[(String, UnixMillis)]) 
         }
     }
     Ok(())
-}
-
-pub(crate) async fn append_audit(repo: &DynamoRepo, entry: &AuditEntry) -> Result<(), StoreError> {
-    let body = serde_json::to_string(entry).map_err(unavailable)?;
-    let sk = format!("{}#{:08x}", padded(entry.at), rand::random::<u32>());
-    let mut item = key("audit", sk);
-    item.insert("body".into(), s(body));
-    repo.client.put_item().table_name(&repo.tables.catalog).set_item(Some(item)).send().await.map_err(unavailable)?;
-    Ok(())
-}
-
-pub(crate) async fn recent_audit(repo: &DynamoRepo, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
-    let mut out = Vec::new();
-    let mut start = None;
-    while out.len() < limit {
-        let page = repo
-            .client
-            .query()
-            .table_name(&repo.tables.catalog)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s("audit"))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit - out.len()).unwrap_or(i32::MAX))
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        for item in page.items() {
-            out.push(serde_json::from_str(&require_s(item, "body")?).map_err(unavailable)?);
-        }
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            break;
-        }
-    }
-    Ok(out)
 }

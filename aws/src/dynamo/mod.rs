@@ -11,6 +11,7 @@
 //! `TransactWriteItems` as the record, so a change is all-or-nothing and two writers can never
 //! both claim an email, a key hash or a base path.
 
+mod audit;
 mod catalog;
 mod items;
 mod reports;
@@ -20,7 +21,8 @@ mod writes;
 
 use aws_sdk_dynamodb::Client;
 use gatehouse_core::store::{
-    AuditEntry, BatchOutcome, CatalogSnapshot, EntityKind, Record, Repo, StoreError, UsageQuery, UsageRow, Write,
+    AuditEntry, AuditFilter, AuditPage, BatchOutcome, CatalogSnapshot, EntityKind, Record, Repo, StoreError,
+    UsageQuery, UsageRow, Write,
 };
 use gatehouse_core::time::UnixMillis;
 use gatehouse_core::usage::Rollup;
@@ -116,10 +118,19 @@ impl Repo for DynamoRepo {
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        catalog::append_audit(self, entry).await
+        audit::append(self, entry).await
     }
 
     async fn recent_audit(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
-        catalog::recent_audit(self, limit).await
+        audit::recent(self, limit).await
+    }
+
+    async fn query_audit(
+        &self,
+        filter: &AuditFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<AuditPage, StoreError> {
+        audit::query(self, filter, cursor, limit).await
     }
 }

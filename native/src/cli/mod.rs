@@ -3,8 +3,10 @@
 //! each prints a table by default and the API's own answer with `-o json` or `-o yaml`.
 //! Errors are one line on stderr and a non-zero exit.
 
+mod admin_tokens;
 mod apis;
 mod apps;
+mod audit;
 mod body;
 pub mod client;
 mod config;
@@ -78,6 +80,17 @@ pub enum Command {
     Plans(Resource<plans::Action>),
     /// API keys: create, list, get, revoke, disable, enable, rotate.
     Keys(Resource<keys::Action>),
+    /// Admin tokens of named principals, each with a role: create, list, revoke (owners only).
+    AdminTokens(Resource<admin_tokens::Action>),
+    /// The audit trail, newest first, filtered and paged.
+    Audit {
+        #[command(flatten)]
+        admin: AdminArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+        #[command(flatten)]
+        filter: audit::Filter,
+    },
     /// Usage report.
     Usage {
         #[command(flatten)]
@@ -129,6 +142,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Products(r) => products::run(&r.admin.client()?, r.action, r.out.output).await,
         Command::Plans(r) => plans::run(&r.admin.client()?, r.action, r.out.output).await,
         Command::Keys(r) => keys::run(&r.admin.client()?, r.action, r.out.output).await,
+        Command::AdminTokens(r) => admin_tokens::run(&r.admin.client()?, r.action, r.out.output).await,
+        Command::Audit { admin, out, filter } => audit::run(&admin.client()?, &filter, out.output).await,
         Command::Usage { admin, out, filter } => usage::run(&admin.client()?, &filter, out.output).await,
     }
 }

@@ -7,7 +7,8 @@ use gatehouse_core::store::contract::developer;
 use std::future::Future;
 
 use gatehouse_core::store::{
-    AuditEntry, BatchOutcome, CatalogSnapshot, EntityKind, Record, Repo, StoreError, UsageQuery, UsageRow, Write,
+    AuditEntry, AuditFilter, AuditPage, BatchOutcome, CatalogSnapshot, EntityKind, Record, Repo, StoreError,
+    UsageQuery, UsageRow, Write,
 };
 use gatehouse_core::time::UnixMillis;
 use gatehouse_core::usage::Rollup;
@@ -97,6 +98,14 @@ impl Repo for Plain {
     fn recent_audit(&self, limit: usize) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send {
         self.0.recent_audit(limit)
     }
+    fn query_audit(
+        &self,
+        filter: &AuditFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<AuditPage, StoreError>> + Send {
+        self.0.query_audit(filter, cursor, limit)
+    }
 }
 
 #[tokio::test]
@@ -121,14 +130,38 @@ async fn upgrading_fills_key_last_seen_from_the_rollups_already_stored() {
     repo.add_rollups(&rollups).await.expect("rollups");
     drop(repo);
     let conn = rusqlite::Connection::open(&path).expect("raw");
-    // Back to v3: without what migrations 4 (key_last_seen), 5 (end_users) and 6
-    // (admin_tokens) add.
-    let v3 = "DROP TABLE admin_tokens; DROP INDEX rollups_by_api; DROP TABLE key_last_seen;
+    // Back to v3: without what migrations 4 (key_last_seen), 5 (end_users), 6
+    // (admin_tokens) and 7 (the audit entry's JSON) add.
+    let v3 = "DROP INDEX audit_by_actor; DROP INDEX audit_by_at; ALTER TABLE audit DROP COLUMN entry;
+              DROP TABLE admin_tokens; DROP INDEX rollups_by_api; DROP TABLE key_last_seen;
               ALTER TABLE rollups DROP COLUMN end_users; PRAGMA user_version = 3;";
     conn.execute_batch(v3).expect("v3");
     drop(conn);
     let upgraded = SqliteRepo::open(&path).expect("upgrade");
     let seen = upgraded.keys_last_seen(&["key_1".to_string()]).await.expect("last seen");
     assert_eq!(seen.get("key_1"), Some(&180_000));
+    let _ = std::fs::remove_file(&path);
+}
+
+/// Audit rows written before migration 7 (four columns, no JSON) read back through every
+/// audit read after the upgrade, beside the rows written after it.
+#[tokio::test]
+async fn audit_rows_from_before_roles_read_back_after_the_upgrade() {
+    let path = temp_db("audit-upgrade");
+    drop(SqliteRepo::open(&path).expect("open"));
+    let conn = rusqlite::Connection::open(&path).expect("raw");
+    let v6 = "DROP INDEX audit_by_actor; DROP INDEX audit_by_at; ALTER TABLE audit DROP COLUMN entry;
+              INSERT INTO audit (at, actor, action, targets) VALUES (5, 'admin:1a2b3c4d', 'app.create', '[\"app_1\"]');
+              PRAGMA user_version = 6;";
+    conn.execute_batch(v6).expect("v6");
+    drop(conn);
+    let upgraded = SqliteRepo::open(&path).expect("upgrade");
+    let mut new = AuditEntry::new(6, "alice", "key.create", vec!["app_1".into()]);
+    new.role = Some(gatehouse_core::model::Role::Owner);
+    upgraded.append_audit(&new).await.expect("append");
+    let filter = gatehouse_core::store::AuditFilter { target: Some("app_1".into()), ..Default::default() };
+    let page = upgraded.query_audit(&filter, None, 10).await.expect("page");
+    let old = AuditEntry::new(5, "admin:1a2b3c4d", "app.create", vec!["app_1".into()]);
+    assert_eq!(page.entries, vec![new, old]);
     let _ = std::fs::remove_file(&path);
 }

@@ -93,6 +93,14 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
     ) WITHOUT ROWID;
 "#,
+    r#"
+    -- The audit trail's newer facts (role, client address, reason, details) as the whole
+    -- entry's JSON; rows written before keep it NULL and read from their columns. Indexes for
+    -- GET /v1/audit's filters by actor and by time (newest first is by seq, the primary key).
+    ALTER TABLE audit ADD COLUMN entry TEXT;
+    CREATE INDEX audit_by_actor ON audit (actor, seq);
+    CREATE INDEX audit_by_at ON audit (at, seq);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use gatehouse_core::model::Key;
 use gatehouse_core::store::{
-    refuse_put_with_uniques, summarise, AppCalls, AuditEntry, BatchOutcome, CatalogSnapshot, EntityKind, Etag, Record,
-    Repo, StoreError, UsageQuery, UsageRow, Write,
+    refuse_put_with_uniques, summarise, AppCalls, AuditEntry, AuditFilter, AuditPage, BatchOutcome, CatalogSnapshot,
+    EntityKind, Etag, Record, Repo, StoreError, UsageQuery, UsageRow, Write,
 };
 use gatehouse_core::time::UnixMillis;
 use gatehouse_core::usage::Rollup;
@@ -54,28 +54,13 @@ impl SqliteRepo {
         tokio::task::spawn_blocking(read).await.map_err(unavailable)?
     }
 
-    /// The hashes of the admin tokens `gatehouse admin bootstrap` issued.
+    /// The hashes of the owner tokens `gatehouse admin bootstrap` issued before named
+    /// principals (newer ones are `AdminToken` records); still accepted, as owners.
     pub async fn admin_token_hashes(&self) -> Result<Vec<String>, StoreError> {
         self.run(|tx| {
             let mut query = tx.prepare("SELECT hash FROM admin_tokens ORDER BY created_at").map_err(unavailable)?;
             let rows = query.query_map([], |row| row.get::<_, String>(0)).map_err(unavailable)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
-        })
-        .await
-    }
-
-    /// Stores `hash` as an accepted admin token, unless one is stored already (`false` then):
-    /// bootstrapping is for the first owner only; later ones are added through the admin API.
-    pub async fn add_first_admin_token_hash(&self, hash: String, at: i64) -> Result<bool, StoreError> {
-        self.run(move |tx| {
-            let existing: i64 =
-                tx.query_row("SELECT count(*) FROM admin_tokens", [], |row| row.get(0)).map_err(unavailable)?;
-            if existing > 0 {
-                return Ok(false);
-            }
-            tx.execute("INSERT INTO admin_tokens (hash, created_at) VALUES (?1, ?2)", rusqlite::params![hash, at])
-                .map_err(unavailable)?;
-            Ok(true)
         })
         .await
     }
@@ -371,6 +356,16 @@ impl Repo for SqliteRepo {
 
     fn recent_audit(&self, limit: usize) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send {
         self.run(move |tx| audit::recent(tx, limit))
+    }
+
+    fn query_audit(
+        &self,
+        filter: &AuditFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<AuditPage, StoreError>> + Send {
+        let (filter, cursor) = (filter.clone(), cursor.map(str::to_owned));
+        self.run(move |tx| audit::query(tx, &filter, cursor.as_deref(), limit))
     }
 
     fn audit_about(&self, ids: &BTreeSet<String>) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send {

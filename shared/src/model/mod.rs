@@ -7,6 +7,7 @@ mod card;
 mod catalog;
 mod field_name;
 mod key;
+mod principal;
 mod session;
 
 pub use access_request::{AccessRequest, AccessState};
@@ -18,4 +19,5 @@ pub use card::{ApiCard, CARD_DESCRIPTION_CHARS};
 pub use catalog::{App, Developer, Plan, Product, ProductItem, Rejection, Subscription, SubscriptionStatus};
 pub use field_name::{FieldName, InvalidFieldName};
 pub use key::{ClientCertificate, Key, KeyStatus, OAuthClient};
+pub use principal::{valid_principal_name, Access, AdminToken, Role};
 pub use session::{Session, SignInLink, Subject, Throttle};

@@ -36,6 +36,10 @@ impl SignInLink {
     }
 }
 
+fn viewer() -> crate::model::Role {
+    crate::model::Role::Viewer
+}
+
 /// Who a session belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -43,9 +47,13 @@ pub enum Subject {
     Developer {
         developer_id: String,
     },
-    /// Someone who proved they hold an admin token; `actor` is as the audit trail names it.
+    /// Someone who proved they hold an admin token; `actor` is as the audit trail names it,
+    /// `role` the token's (a session opened before roles existed reads as a viewer: it may
+    /// look, and signing in again restores what the token allows).
     Admin {
         actor: String,
+        #[serde(default = "viewer")]
+        role: crate::model::Role,
     },
 }
 

@@ -16,7 +16,9 @@ use crate::store::{
 };
 use crate::usage::{Rollup, RollupKey, RollupValues};
 
+mod audit;
 mod derived;
+pub use audit::{admin_tokens_are_unique_by_hash_and_findable, audit_pages_filter_newest_first_and_keep_every_fact};
 pub use derived::{
     audit_about_finds_every_entry_targeting_the_ids_oldest_first,
     usage_says_when_each_key_was_last_seen_and_who_called_an_api,
@@ -204,7 +206,7 @@ pub async fn snapshot_and_audit_hold_everything_written(repo: impl Repo) {
     assert_eq!((snap.developers.len(), snap.apps.len(), snap.keys.len(), snap.apis.len()), (1, 1, 1, 1));
     assert!(snap.products.is_empty() && snap.plans.is_empty() && snap.subscriptions.is_empty());
     for (at, action) in [(1, "key.create"), (2, "key.revoke")] {
-        let entry = AuditEntry { at, actor: "admin:ab".into(), action: action.into(), targets: vec!["key_1".into()] };
+        let entry = AuditEntry::new(at, "admin:ab", action, vec!["key_1".into()]);
         repo.append_audit(&entry).await.expect("audit");
     }
     let recent = repo.recent_audit(1).await.expect("recent");
@@ -288,6 +290,8 @@ macro_rules! for_each_store_contract {
             put_inserts_or_replaces,
             usage_says_when_each_key_was_last_seen_and_who_called_an_api,
             audit_about_finds_every_entry_targeting_the_ids_oldest_first,
+            audit_pages_filter_newest_first_and_keep_every_fact,
+            admin_tokens_are_unique_by_hash_and_findable,
         );
     };
 }

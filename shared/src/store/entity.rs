@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::model::{
-    AccessRequest, Api, ApiCard, App, Developer, Key, Plan, Product, Session, SignInLink, Subscription, Throttle,
+    AccessRequest, AdminToken, Api, ApiCard, App, Developer, Key, Plan, Product, Session, SignInLink, Subscription,
+    Throttle,
 };
 
 /// The kinds of stored entity.
@@ -29,10 +30,12 @@ pub enum EntityKind {
     Throttle,
     /// A developer's request for a sensitivity class ([`AccessRequest`]).
     AccessRequest,
+    /// An admin token of a named principal ([`AdminToken`]), unique by its hash.
+    AdminToken,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 12] = [
+    pub const ALL: [EntityKind; 13] = [
         EntityKind::Api,
         EntityKind::Product,
         EntityKind::Plan,
@@ -45,6 +48,7 @@ impl EntityKind {
         EntityKind::Session,
         EntityKind::Throttle,
         EntityKind::AccessRequest,
+        EntityKind::AdminToken,
     ];
 
     /// Stable name, used as a column value and in change notifications.
@@ -62,6 +66,7 @@ impl EntityKind {
             EntityKind::Session => "session",
             EntityKind::Throttle => "throttle",
             EntityKind::AccessRequest => "access_request",
+            EntityKind::AdminToken => "admin_token",
         }
     }
 
@@ -135,6 +140,11 @@ pub trait Entity: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
 /// The unique value of a developer email: compared lower-cased, so `A@x.io` and `a@x.io` clash.
 pub fn email_unique(email: &str) -> String {
     format!("email:{}", email.trim().to_lowercase())
+}
+
+/// The unique value of an admin token's hash, to find the token a bearer presents.
+pub fn admin_token_unique(hex: &str) -> String {
+    format!("hash:{hex}")
 }
 
 /// The unique value of a key hash, to find a key by hash.
@@ -272,5 +282,15 @@ impl Entity for AccessRequest {
     }
     fn parent_id(&self) -> Option<&str> {
         Some(&self.app_id)
+    }
+}
+
+impl Entity for AdminToken {
+    const KIND: EntityKind = EntityKind::AdminToken;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn uniques(&self) -> Vec<Unique> {
+        vec![Unique { value: admin_token_unique(&self.hash), what: "admin token hash".into() }]
     }
 }

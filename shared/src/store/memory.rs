@@ -6,8 +6,8 @@ use std::future::{ready, Future};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    app_calls, last_seen, refuse_put_with_uniques, summarise, AppCalls, AuditEntry, BatchOutcome, CatalogSnapshot,
-    EntityKind, Etag, Record, Repo, StoreError, UsageQuery, UsageRow, Write,
+    app_calls, last_seen, refuse_put_with_uniques, summarise, AppCalls, AuditEntry, AuditFilter, AuditPage,
+    BatchOutcome, CatalogSnapshot, EntityKind, Etag, Record, Repo, StoreError, UsageQuery, UsageRow, Write,
 };
 use crate::model::Key;
 use crate::time::UnixMillis;
@@ -242,5 +242,27 @@ impl Repo for MemoryRepo {
 
     fn recent_audit(&self, limit: usize) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send {
         ready(self.state().map(|state| state.audit.iter().rev().take(limit).cloned().collect()))
+    }
+
+    /// The cursor is the position of the last entry given.
+    fn query_audit(
+        &self,
+        filter: &AuditFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<AuditPage, StoreError>> + Send {
+        let read = || {
+            let state = self.state()?;
+            let before = match cursor {
+                None => state.audit.len(),
+                Some(c) => c.parse::<usize>().map_err(|_| StoreError::Conflict("not an audit cursor".into()))?,
+            };
+            let mut matching = state.audit.iter().enumerate().take(before).rev().filter(|(_, e)| filter.matches(e));
+            let entries: Vec<(usize, &AuditEntry)> = matching.by_ref().take(limit).collect();
+            let more = matching.next().is_some();
+            let next = entries.last().filter(|_| more).map(|(i, _)| i.to_string());
+            Ok(AuditPage { entries: entries.into_iter().map(|(_, e)| e.clone()).collect(), next })
+        };
+        ready(read())
     }
 }

@@ -6,6 +6,7 @@
 //! usage groups are defined here once, so every adapter behaves the same. The port is used
 //! only on native targets (SQLite, Lambda), so its futures are `Send`.
 
+pub mod audit;
 #[cfg(feature = "contract")]
 pub mod contract;
 mod derived;
@@ -19,8 +20,9 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
+pub use audit::{AuditEntry, AuditFilter, AuditPage};
 pub use derived::{app_calls, last_seen, AppCalls};
-pub use entity::{email_unique, key_hash_unique, Entity, EntityKind, Record, Unique};
+pub use entity::{admin_token_unique, email_unique, key_hash_unique, Entity, EntityKind, Record, Unique};
 pub use etag::Etag;
 pub use memory::MemoryRepo;
 pub use usage::{summarise, Dimension, GroupBy, UsageQuery, UsageRow};
@@ -141,8 +143,12 @@ impl CatalogSnapshot {
                 EntityKind::Subscription => r.decode().map(|e| s.subscriptions.push(e)),
                 EntityKind::Key => r.decode().map(|e| s.keys.push(e)),
                 EntityKind::AccessRequest => r.decode().map(|e| s.access_requests.push(e)),
-                // The portal's own records; the data plane never reads them.
-                EntityKind::ApiCard | EntityKind::SignInLink | EntityKind::Session | EntityKind::Throttle => Ok(()),
+                // The control plane's own records; the data plane never reads them.
+                EntityKind::ApiCard
+                | EntityKind::SignInLink
+                | EntityKind::Session
+                | EntityKind::Throttle
+                | EntityKind::AdminToken => Ok(()),
             };
             if let Err(e) = decoded {
                 s.unreadable.push(Unreadable { kind: r.kind, id: r.id.clone(), reason: e.to_string() });
@@ -161,22 +167,6 @@ pub enum BatchOutcome {
     Applied,
     /// The batch id was seen before; nothing was added (a retry or a duplicate delivery).
     Duplicate,
-}
-
-/// Who changed what, and when. Never holds secret material, nor personal data: targets are
-/// record ids only.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
-pub struct AuditEntry {
-    #[serde(with = "crate::time::serde_rfc3339")]
-    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
-    pub at: UnixMillis,
-    /// e.g. `admin:1a2b3c4d` (the first characters of the admin token's hash).
-    pub actor: String,
-    /// e.g. `key.rotate`.
-    pub action: String,
-    /// Ids of the records written.
-    pub targets: Vec<String>,
 }
 
 /// The control-plane store. Adapters implement the required methods; typed CRUD comes from
@@ -250,6 +240,17 @@ pub trait Repo: Send + Sync + 'static {
 
     /// The newest `limit` audit entries, newest first.
     fn recent_audit(&self, limit: usize) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
+
+    /// Up to `limit` entries matching `filter`, newest first, starting after `cursor` (the
+    /// `next` of the previous page; opaque, and meaningful only to the store that gave it).
+    /// A page's `next` is `None` when nothing older matches. A cursor the store cannot read
+    /// is `StoreError::Conflict` (the caller answers 400), never a silent first page.
+    fn query_audit(
+        &self,
+        filter: &AuditFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<AuditPage, StoreError>> + Send;
 
     /// The start of the latest stored usage minute with traffic of each key (absent: never
     /// seen in usage), for "last used" where only rollups record use (the edge's usage).

@@ -42,9 +42,11 @@ pub enum Refresh {
 pub fn index_record(index: &mut CatalogIndex, kind: EntityKind, id: &str, record: Option<&Record>) -> Refresh {
     let affected = match kind {
         EntityKind::Key => return Refresh::Key,
-        EntityKind::ApiCard | EntityKind::SignInLink | EntityKind::Session | EntityKind::Throttle => {
-            return Refresh::Nothing
-        }
+        EntityKind::ApiCard
+        | EntityKind::SignInLink
+        | EntityKind::Session
+        | EntityKind::Throttle
+        | EntityKind::AdminToken => return Refresh::Nothing,
         EntityKind::Api => {
             match record.and_then(decoded) {
                 Some(api) => index.put_api(api),

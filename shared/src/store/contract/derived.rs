@@ -63,7 +63,7 @@ pub async fn usage_says_when_each_key_was_last_seen_and_who_called_an_api(repo: 
 
 pub async fn audit_about_finds_every_entry_targeting_the_ids_oldest_first(repo: impl Repo) {
     for (at, action, target) in [(1, "app.create", "app_1"), (2, "api.create", "api_1"), (3, "key.create", "key_1")] {
-        let entry = AuditEntry { at, actor: "admin:ab".into(), action: action.into(), targets: vec![target.into()] };
+        let entry = AuditEntry::new(at, "admin:ab", action, vec![target.into()]);
         repo.append_audit(&entry).await.expect("audit");
     }
     let ids = BTreeSet::from(["app_1".to_string(), "key_1".to_string()]);
