@@ -83,6 +83,12 @@ async fn upstream() -> MockServer {
 /// A developer, an app subscribed under a plan of its own with `classes`, and a key; returns
 /// (plan id, key).
 async fn app_with_classes(h: &Harness, api_id: &str, email: &str, classes: Value) -> (String, String) {
+    let (plan, key, _) = app_with_classes_and_id(h, api_id, email, classes).await;
+    (plan, key)
+}
+
+/// [`app_with_classes`], with the app's id too.
+async fn app_with_classes_and_id(h: &Harness, api_id: &str, email: &str, classes: Value) -> (String, String, String) {
     let product =
         h.admin_ok("POST", "/v1/products", json!({"name": format!("p-{email}"), "items": [{"api_id": api_id}]})).await;
     let plan = h
@@ -98,7 +104,8 @@ async fn app_with_classes(h: &Harness, api_id: &str, email: &str, classes: Value
     let subscription = json!({"product_id": product["id"], "plan_id": plan["id"]});
     h.admin_ok("POST", &format!("/v1/apps/{app_id}/subscriptions"), subscription).await;
     let created = h.admin_ok("POST", &format!("/v1/apps/{app_id}/keys"), json!({"name": "k"})).await;
-    (plan["id"].as_str().unwrap().to_owned(), created["secret"].as_str().unwrap().to_owned())
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    (plan["id"].as_str().unwrap().to_owned(), secret, app_id.to_owned())
 }
 
 async fn upstream_calls(up: &MockServer) -> usize {
@@ -201,4 +208,34 @@ async fn sensitive_requests_and_unfilterable_answers_are_refused_without_a_grant
     let broken = h.call("GET", "/crm/customers/3", Some(&plain)).await;
     assert_problem(&broken, 502, "upstream-invalid-response");
     assert!(!String::from_utf8_lossy(&broken.body).contains("cy@example.com"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_access_request_shows_the_field_and_its_revocation_hides_it_again() {
+    let up = upstream().await;
+    let h = Harness::start(false).await;
+    let body = json!({"openapi": CUSTOMERS, "base_path": "/crm", "upstream": {"url": up.uri()}});
+    let api = h.admin_ok("POST", "/v1/apis", body).await;
+    let api_id = api["id"].as_str().unwrap().to_owned();
+    h.admin_ok("POST", &format!("/v1/apis/{api_id}/lifecycle"), json!({"action": "publish"})).await;
+    let (_, key, app_id) = app_with_classes_and_id(&h, &api_id, "asker@example.com", json!([])).await;
+    let email = |reply: &support::Reply| reply.json().get("email").cloned();
+
+    assert_eq!(email(&h.call("GET", "/crm/customers/1", Some(&key)).await), None, "no grant yet");
+    let asked =
+        json!({"api_id": api_id, "class": "pii", "reason": "Support answers tickets by email.", "wanted_days": 7});
+    let request = h.admin_ok("POST", &format!("/v1/apps/{app_id}/access-requests"), asked).await;
+    let id = request["id"].as_str().unwrap().to_owned();
+    assert_eq!(email(&h.call("GET", "/crm/customers/1", Some(&key)).await), None, "a pending request grants nothing");
+
+    let approved = h.admin_ok("POST", &format!("/v1/access-requests/{id}/approve"), json!({"days": 1})).await;
+    assert_eq!(approved["status"], "approved");
+    let shown = h.call("GET", "/crm/customers/1", Some(&key)).await;
+    assert_eq!(email(&shown), Some(json!("ann@example.com")), "the identity was recompiled at once");
+    assert_eq!(shown.header("gatehouse-withheld"), Some("financial"));
+
+    h.admin_ok("POST", &format!("/v1/access-requests/{id}/revoke"), json!({"reason": "ticket closed"})).await;
+    let hidden = h.call("GET", "/crm/customers/1", Some(&key)).await;
+    assert_eq!(email(&hidden), None, "a revoked grant stops at once");
+    assert_eq!(hidden.header("gatehouse-withheld"), Some("pii, financial"));
 }
