@@ -100,7 +100,7 @@ pub(crate) async fn page<R: Repo, P: Publisher>(
     let found = async {
         let catalog = Catalog::load(&s).await?;
         let series = series(&s, &params).await?;
-        let views = views(&s, &params, &catalog).await?;
+        let views = views(&s, &params, &catalog, &series).await?;
         Ok::<_, AdminError>((catalog, series, views))
     };
     match found.await {
@@ -129,7 +129,8 @@ pub(crate) async fn csv<R: Repo, P: Publisher>(
     }
     let found = async {
         let catalog = Catalog::load(&s).await?;
-        let views = views(&s, &params, &catalog).await?;
+        let series = series(&s, &params).await?;
+        let views = views(&s, &params, &catalog, &series).await?;
         Ok::<_, AdminError>(views)
     };
     let views = match found.await {
@@ -223,10 +224,10 @@ fn by_id<E: Entity>(items: Vec<E>) -> HashMap<String, E> {
 }
 
 /// The page's filters as a usage query over its range.
-fn query(s_now: UnixMillis, params: &Params) -> UsageQuery {
+fn query(now: UnixMillis, params: &Params) -> UsageQuery {
     let (_, length, group_by) = range(&params.range);
     let api_id = (!params.api.is_empty()).then(|| params.api.clone());
-    UsageQuery { from: Some(s_now - length), to: Some(s_now + 1), api_id, group_by, ..UsageQuery::default() }
+    UsageQuery { from: Some(now - length), to: Some(now + 1), api_id, group_by, ..UsageQuery::default() }
 }
 
 async fn series<R: Repo, P: Publisher>(s: &AdminState<R, P>, params: &Params) -> Result<Vec<UsageRow>, AdminError> {
@@ -295,15 +296,16 @@ fn figures(row: &UsageRow) -> Vec<String> {
     ]
 }
 
-/// Every view of the page, in page order.
+/// Every view of the page, in page order; `series` is the range's report over time, read once
+/// for the charts and the "Over time" view alike.
 async fn views<R: Repo, P: Publisher>(
     s: &AdminState<R, P>,
     params: &Params,
     catalog: &Catalog,
+    series: &[UsageRow],
 ) -> Result<Vec<View>, AdminError> {
     let now = s.now();
     let base = query(now, params);
-    let series = s.repo.query_usage(&base).await?;
     let mut views = vec![View {
         id: "series",
         title: "Over time",
