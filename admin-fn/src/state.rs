@@ -6,7 +6,6 @@ use std::sync::Arc;
 use gatehouse_core::ids::{new_id, IdKind};
 use gatehouse_core::keys::{KeyEnv, KeyHash};
 use gatehouse_core::model::{Api, ApiCard};
-use gatehouse_core::store::audit::class_access_entry;
 use gatehouse_core::store::{Entity, EntityKind, Etag, Record, Repo, StoreError, Write};
 use gatehouse_core::time::UnixMillis;
 use rand::rngs::OsRng;
@@ -153,21 +152,6 @@ impl<R: Repo, P: Publisher> AdminState<R, P> {
         if let Err(e) = self.repo.append_audit(&entry).await {
             tracing::warn!(error = %e, action, "audit entry not written");
         }
-    }
-
-    /// Appends the aggregated entry "app `app_id` reached class `class` of API `api_id`
-    /// `count` times in the hour holding `at`" ([`class_access_entry`]): the hook the
-    /// sensitive-data filter reports through, e.g. from a drained
-    /// [`gatehouse_core::store::audit::ClassAccessTally`].
-    pub async fn record_class_access(
-        &self,
-        app_id: &str,
-        api_id: &str,
-        class: &str,
-        count: u64,
-        at: UnixMillis,
-    ) -> Result<(), StoreError> {
-        self.repo.append_audit(&class_access_entry(app_id, api_id, class, count, at)).await
     }
 
     /// Loads an entity with its `ETag`, turning a missing record into a 404 that names it.

@@ -118,3 +118,36 @@ async fn check_reports(repo: &gatehouse_aws::DynamoRepo) {
     let by_minute = repo.query_usage(&combined(GroupBy::Minute)).await.expect("minutes fan out");
     assert_eq!(by_minute.iter().map(|r| (r.bucket, r.requests)).collect::<Vec<_>>(), [(Some(0), 10), (Some(HOUR), 1)]);
 }
+
+#[tokio::test]
+async fn compaction_writes_one_class_access_entry_per_app_api_class_and_hour_and_corrects_it() {
+    use gatehouse_core::store::AuditFilter;
+    let repo = support::fresh_repo().await;
+    let with_pii = |key_id: &str, app_id: &str, minute: i64, pii: u64| {
+        let mut r = rollup(key_id, app_id, minute, pii + 1);
+        r.values.classes.insert("pii".into(), pii);
+        r
+    };
+    let batch = [
+        with_pii("key_a", "app_1", 0, 3),
+        with_pii("key_c", "app_1", 2 * MINUTE, 2),
+        with_pii("key_b", "app_2", MINUTE, 1),
+    ];
+    repo.add_usage_batch("bat_1", &batch).await.expect("ingest");
+    assert!(repo.compact_hour(0).await.expect("compaction").settled);
+    let filter = AuditFilter { action: Some("data.class_access".into()), ..AuditFilter::default() };
+    let counts = |page: gatehouse_core::store::AuditPage| {
+        let mut seen: Vec<(String, String)> =
+            page.entries.iter().map(|e| (e.targets[0].clone(), e.details["count"].clone())).collect();
+        seen.sort();
+        seen
+    };
+    let read = repo.query_audit(&filter, None, 50).await.expect("audit");
+    assert_eq!(counts(read), [("app_1".into(), "5".into()), ("app_2".into(), "1".into())]);
+
+    // A late batch for the hour: compacting it again corrects the entry, it does not add one.
+    repo.add_usage_batch("bat_2", &[with_pii("key_a", "app_1", 30 * MINUTE, 4)]).await.expect("late batch");
+    assert!(repo.compact_hour(0).await.expect("compaction").settled);
+    let read = repo.query_audit(&filter, None, 50).await.expect("audit");
+    assert_eq!(counts(read), [("app_1".into(), "9".into()), ("app_2".into(), "1".into())]);
+}

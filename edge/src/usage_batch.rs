@@ -141,6 +141,7 @@ mod tests {
             bytes_in: 0,
             bytes_out: 10,
             cache_hit: false,
+            classes: &[],
         }
     }
 
@@ -165,6 +166,17 @@ mod tests {
         assert!(usage.take_due(WINDOW + 1, b"secret").is_empty(), "nothing pending");
         usage.record(&event(WINDOW + 100));
         assert_eq!(usage.take_due(2 * WINDOW, b"secret")[0].batch_id, "bat_iso1_2");
+    }
+
+    #[test]
+    fn sensitive_classes_reached_travel_with_the_rollups() {
+        let mut usage = IsolateUsage::new("iso".into(), WINDOW);
+        let pii = ["pii".to_owned()];
+        usage.record(&UsageEvent { classes: &pii, ..event(1_000) });
+        usage.record(&UsageEvent { classes: &pii, ..event(2_000) });
+        usage.record(&event(3_000));
+        let sent = rollups(&usage.take_due(WINDOW, b"secret")[0]);
+        assert_eq!(sent[0].values.classes.get("pii"), Some(&2), "the control plane audits them per hour");
     }
 
     #[test]

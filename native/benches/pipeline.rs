@@ -359,6 +359,7 @@ fn bench_stages(c: &mut Criterion, f: &Fixture) {
         bytes_in: 0,
         bytes_out: 35,
         cache_hit: true,
+        classes: &[],
     };
     let mut aggregator = Aggregator::default();
     stages.bench_function("usage_aggregate", |b| b.iter(|| aggregator.add(black_box(&event))));

@@ -101,6 +101,7 @@ fn bench_usage_flush(c: &mut Criterion, db: &std::path::Path, runtime: &tokio::r
                 bytes_in: 0,
                 bytes_out: 35,
                 cache_hit: false,
+                classes: &[],
             });
         }
         aggregator.drain()

@@ -14,6 +14,7 @@ use gatehouse_admin::{
 use gatehouse_core::config::GatewayConfig;
 use gatehouse_core::pipeline::Gateway;
 use gatehouse_core::store::Repo;
+use gatehouse_core::time::UnixMillis;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -274,7 +275,7 @@ async fn flush_periodically(
     let mut ticks = ticker(every);
     loop {
         tokio::select! {
-            _ = ticks.tick() => flush(&*repo, &usage).await,
+            _ = ticks.tick() => flush(&*repo, &usage, now_millis()).await,
             _ = stop.changed() => return,
         }
     }
@@ -301,10 +302,16 @@ async fn flush_counters(limiter: &Arc<SqliteLimiter>) {
     }
 }
 
-/// Writes pending rollups and key last-use times. On a store error the rollups are logged as
-/// lost by count (never their content) — the process keeps serving.
-async fn flush<R: Repo>(repo: &R, usage: &UsageRecorder) {
+/// Writes pending rollups, key last-use times and the sensitive-data access entries of every
+/// hour over by `until`. On a store error the rollups are logged as lost by count (never
+/// their content) — the process keeps serving.
+async fn flush<R: Repo>(repo: &R, usage: &UsageRecorder, until: UnixMillis) {
     let (rollups, used) = usage.take();
+    for entry in usage.class_access(&rollups, until) {
+        if let Err(e) = repo.append_audit(&entry).await {
+            tracing::error!(error = %e, action = %entry.action, "sensitive-data access entry not written");
+        }
+    }
     if !rollups.is_empty() {
         if let Err(e) = repo.add_rollups(&rollups).await {
             tracing::error!(error = %e, rollups = rollups.len(), "usage flush failed");
@@ -318,9 +325,10 @@ async fn flush<R: Repo>(repo: &R, usage: &UsageRecorder) {
 }
 
 impl Running {
-    /// Flushes aggregated usage to the store now.
+    /// Flushes aggregated usage to the store now; the current hour's sensitive-data access
+    /// counts keep adding up until it is over.
     pub async fn flush_usage(&self) {
-        flush(&*self.repo, &self.usage).await;
+        flush(&*self.repo, &self.usage, now_millis()).await;
     }
 
     /// Stops accepting requests, lets in-flight ones finish, then saves quota counts and
@@ -332,7 +340,9 @@ impl Running {
             let _ = tokio::task::spawn_blocking(move || workers.join()).await;
         }
         flush_counters(&self.limiter).await;
-        self.flush_usage().await;
+        // Everything, the hour under way too: its entry counts the accesses up to now, and a
+        // restart begins another for the rest of the hour.
+        flush(&*self.repo, &self.usage, UnixMillis::MAX).await;
         tracing::info!("gatehouse stopped; usage flushed");
     }
 

@@ -239,3 +239,36 @@ async fn an_approved_access_request_shows_the_field_and_its_revocation_hides_it_
     assert_eq!(email(&hidden), None, "a revoked grant stops at once");
     assert_eq!(hidden.header("gatehouse-withheld"), Some("pii, financial"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_access_to_a_sensitive_class_is_in_the_audit_trail_once_per_app_class_and_hour() {
+    let up = upstream().await;
+    let h = Harness::start(false).await;
+    let body = json!({"openapi": CUSTOMERS, "base_path": "/crm", "upstream": {"url": up.uri()}});
+    let api = h.admin_ok("POST", "/v1/apis", body).await;
+    let api_id = api["id"].as_str().unwrap().to_owned();
+    h.admin_ok("POST", &format!("/v1/apis/{api_id}/lifecycle"), json!({"action": "publish"})).await;
+    let (_, holder, holder_app) = app_with_classes_and_id(&h, &api_id, "holder@example.com", json!(["pii"])).await;
+    let (_, plain, plain_app) = app_with_classes_and_id(&h, &api_id, "plain@example.com", json!([])).await;
+
+    for _ in 0..3 {
+        assert_eq!(h.call("GET", "/crm/customers/1", Some(&holder)).await.status, 200);
+    }
+    // The pii parameter is sent, with the grant: an access too, as is the body's email.
+    assert_eq!(h.call("GET", "/crm/customers/1?ssn=123", Some(&holder)).await.status, 200);
+    // Withheld data and refusals are no access.
+    assert_eq!(h.call("GET", "/crm/customers/1", Some(&plain)).await.status, 200);
+    assert_eq!(h.call("GET", "/crm/customers/1/salary", Some(&holder)).await.status, 403);
+
+    // Entries are written when their hour is over, or when the gateway stops.
+    let h = h.restart().await;
+    let trail = h.admin_ok("GET", "/v1/audit?action=data.class_access", Value::Null).await;
+    let entries = trail["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "one entry per app, API, class and hour: {trail}");
+    let entry = &entries[0];
+    assert_eq!(entry["actor"], "gateway");
+    assert_eq!(entry["targets"], json!([holder_app, api_id]));
+    assert_eq!(entry["details"], json!({"class": "pii", "count": "4"}));
+    let about_plain = h.admin_ok("GET", &format!("/v1/audit?target={plain_app}&action=data."), Value::Null).await;
+    assert_eq!(about_plain["items"], json!([]), "the plain app reached nothing");
+}

@@ -4,6 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use gatehouse_core::ports::UsageSink;
+use gatehouse_core::store::audit::ClassAccessTally;
+use gatehouse_core::store::AuditEntry;
+use gatehouse_core::time::UnixMillis;
 use gatehouse_core::usage::{Aggregator, Rollup, UsageEvent};
 
 use crate::metrics::GatewayMetrics;
@@ -16,6 +19,8 @@ pub struct UsageRecorder {
     access_log: bool,
     /// Every event is also counted here, for `/metrics` (atomics only).
     metrics: Arc<GatewayMetrics>,
+    /// Sensitive-data accesses of the hours not yet over, from the rollups taken so far.
+    class_access: Mutex<ClassAccessTally>,
 }
 
 #[derive(Default)]
@@ -44,6 +49,17 @@ impl UsageRecorder {
         let rollups = pending.aggregator.drain();
         let used = pending.last_used.drain().collect();
         (rollups, used)
+    }
+}
+
+impl UsageRecorder {
+    /// Counts the sensitive-data accesses in `rollups` (as [`take`](Self::take) gave them)
+    /// and returns the audit entries of every hour over by `until`: one per app, API, class
+    /// and hour, however many calls it counts.
+    pub fn class_access(&self, rollups: &[Rollup], until: UnixMillis) -> Vec<AuditEntry> {
+        let Ok(mut tally) = self.class_access.lock() else { return Vec::new() };
+        tally.record_rollups(rollups);
+        tally.drain_finished(until)
     }
 }
 

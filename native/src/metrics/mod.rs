@@ -191,6 +191,7 @@ mod tests {
             bytes_in: 0,
             bytes_out: 0,
             cache_hit: false,
+            classes: &[],
         }
     }
 

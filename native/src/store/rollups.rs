@@ -138,6 +138,9 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<(RollupKey, RollupValues)> {
         outcomes: serde_json::from_str(&json(15)?).map_err(corrupt)?,
         latency: serde_json::from_str(&json(16)?).map_err(corrupt)?,
         end_users: serde_json::from_str(&json(17)?).map_err(corrupt)?,
+        // Not stored per minute: the gateway turns them into the audit trail's
+        // `data.class_access` entries as it flushes (`app::flush`).
+        classes: BTreeMap::new(),
     };
     Ok((key, values))
 }

@@ -109,21 +109,25 @@ impl<A: Adapters> Gateway<A> {
         // The stages inline rather than in a helper `async fn`: each level of future the
         // response passes through copies it again.
         let portal = self.config.portal_origin.as_deref();
-        let (response, cache_hit) = match admit::admit(&self.adapters, request, now, portal, &mut trace).await {
+        let (response, cache_hit, classes) = match admit::admit(&self.adapters, request, now, portal, &mut trace).await
+        {
             Ok(admitted) => {
                 let limit = admitted.api.upstream.max_body_bytes.unwrap_or(self.config.max_body_bytes as u64);
                 if over_limit(bytes_in, limit) {
-                    (refuse::too_large(limit).map(Body::Full), false)
+                    (refuse::too_large(limit).map(Body::Full), false, Vec::new())
                 } else {
                     // Sensitive data: the response is filtered for this caller where it comes
                     // back, after the cache (see `sensitive`).
                     let guard = admitted.guard(now, portal);
                     guard.prepare(request);
+                    let asked = guard.asked(request);
                     let (response, hit) = admitted.forward(self, request, now).await;
-                    (self.guarded(&guard, response).await, hit)
+                    let response = self.guarded(&guard, response).await;
+                    let reached = guard.reached(&asked, &response);
+                    (response, hit, reached)
                 }
             }
-            Err(response) => ((*response).map(Body::Full), false),
+            Err(response) => ((*response).map(Body::Full), false, Vec::new()),
         };
         let latency_us = clock.monotonic_micros().saturating_sub(started);
         let mut response = response;
@@ -143,11 +147,13 @@ impl<A: Adapters> Gateway<A> {
                     bytes_in: bytes_in.unwrap_or(0),
                     bytes_out,
                     cache_hit,
+                    classes: &classes,
                 };
                 self.adapters.usage().record(event);
             }
             _ => {
-                let usage = trace.streamed(response.status().as_u16(), now, latency_us, bytes_in, cache_hit);
+                let status = response.status().as_u16();
+                let usage = trace.streamed(status, now, latency_us, bytes_in, cache_hit, classes);
                 response.extensions_mut().insert(usage);
             }
         }
@@ -192,6 +198,7 @@ impl Trace {
         latency_us: u64,
         bytes_in: Option<u64>,
         hit: bool,
+        classes: Vec<String>,
     ) -> StreamedUsage {
         let key = self.caller.key.as_deref();
         StreamedUsage {
@@ -208,6 +215,7 @@ impl Trace {
             latency_us,
             bytes_in,
             cache_hit: hit,
+            classes,
         }
     }
 }

@@ -34,7 +34,7 @@ pub(super) struct Guard<'t> {
     pub portal_origin: Option<&'t str>,
 }
 
-impl Guard<'_> {
+impl<'t> Guard<'t> {
     fn holds(&self, class: &str) -> bool {
         self.identity.is_some_and(|identity| identity.holds_class(&self.api.id, class, self.now))
     }
@@ -47,6 +47,23 @@ impl Guard<'_> {
             None => Ok(()),
             Some(needed) => Err(Box::new(self.not_granted(needed.class(), &needed.detail()))),
         }
+    }
+
+    /// The classes the request asks for by its shape ([`decide::asked_classes`]), read
+    /// before it goes upstream, which may take its headers.
+    pub(super) fn asked<B>(&self, request: &Request<B>) -> Vec<&'t str> {
+        let Some(spec) = self.operation.sensitivity.as_deref() else { return Vec::new() };
+        decide::asked_classes(spec, request.uri().query(), request.headers())
+    }
+
+    /// The classes whose data `response` carried to this caller, owned for the usage event:
+    /// the audit trail counts them per app, API, class and hour (`data.class_access`).
+    pub(super) fn reached<B>(&self, asked: &[&'t str], response: &Response<B>) -> Vec<String> {
+        let Some(spec) = self.operation.sensitivity.as_deref() else { return Vec::new() };
+        let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let status = response.status().as_u16();
+        let reached = decide::reached_classes(spec, asked, status, content_type, |class| self.holds(class));
+        reached.into_iter().map(str::to_owned).collect()
     }
 
     /// Asks the upstream for a body the filter can read: whole (no `Range`) and not

@@ -115,17 +115,8 @@ pub fn response_plan<'s>(
     content_type: Option<&str>,
     holds: impl Fn(&str) -> bool,
 ) -> ResponsePlan<'s> {
-    let exact = status.to_string();
-    let range = format!("{}XX", status / 100);
-    let Some(key) = [exact.as_str(), range.as_str(), "default"]
-        .into_iter()
-        .find(|key| spec.responses.iter().any(|r| r.status.eq_ignore_ascii_case(key)))
-    else {
-        return ResponsePlan::Relay;
-    };
-    let candidates = || spec.responses.iter().filter(move |r| r.status.eq_ignore_ascii_case(key));
     let media = content_type.map(media_type).unwrap_or_default();
-    let Some(filter) = candidates().find(|r| r.media_type == media).or_else(|| candidates().next()) else {
+    let Some(filter) = filter_for(spec, status, &media) else {
         return ResponsePlan::Relay;
     };
     match filter.lacking(&holds) {
@@ -133,6 +124,53 @@ pub fn response_plan<'s>(
         lacking if is_json(&media) => ResponsePlan::Filter { filter, lacking },
         lacking => ResponsePlan::Unfilterable { filter, lacking },
     }
+}
+
+/// The filter described for a response of `status` and media type `media`, as
+/// [`response_plan`] picks it.
+fn filter_for<'s>(spec: &'s OperationSensitivity, status: u16, media: &str) -> Option<&'s ResponseFilter> {
+    let exact = status.to_string();
+    let range = format!("{}XX", status / 100);
+    let key = [exact.as_str(), range.as_str(), "default"]
+        .into_iter()
+        .find(|key| spec.responses.iter().any(|r| r.status.eq_ignore_ascii_case(key)))?;
+    let candidates = || spec.responses.iter().filter(move |r| r.status.eq_ignore_ascii_case(key));
+    candidates().find(|r| r.media_type == media).or_else(|| candidates().next())
+}
+
+/// The classes a request asks for by its mere shape: the operation's own, and those of the
+/// sensitive parameters it sends. A caller who reached the upstream holds them all
+/// ([`check_request`] refuses otherwise), so each is an access to that class.
+pub fn asked_classes<'s>(spec: &'s OperationSensitivity, query: Option<&str>, headers: &HeaderMap) -> Vec<&'s str> {
+    let parameters = spec.parameters.iter().filter(|p| sent(&p.name, &p.place, query, headers));
+    let mut classes: Vec<&str> =
+        spec.class.as_deref().into_iter().chain(parameters.map(|p| p.class.as_str())).collect();
+    classes.sort_unstable();
+    classes.dedup();
+    classes
+}
+
+/// The classes whose data a successful answer of `status` carried to a caller who holds
+/// them: `asked` (from [`asked_classes`]) and those its response filter names that the
+/// caller holds. An error answer carries none: the audit trail counts data reached, not
+/// attempts (a refusal is in the usage counts already).
+pub fn reached_classes<'s>(
+    spec: &'s OperationSensitivity,
+    asked: &[&'s str],
+    status: u16,
+    content_type: Option<&str>,
+    holds: impl Fn(&str) -> bool,
+) -> Vec<&'s str> {
+    if status >= 400 {
+        return Vec::new();
+    }
+    let media = content_type.map(media_type).unwrap_or_default();
+    let described = filter_for(spec, status, &media).map(|f| f.classes.as_slice()).unwrap_or_default();
+    let mut classes: Vec<&str> =
+        asked.iter().copied().chain(described.iter().map(String::as_str).filter(|c| holds(c))).collect();
+    classes.sort_unstable();
+    classes.dedup();
+    classes
 }
 
 /// `Type/Sub; charset=…` → `type/sub`.

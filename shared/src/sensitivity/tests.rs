@@ -4,7 +4,7 @@
 use http::HeaderMap;
 use serde_json::{json, Value};
 
-use super::decide::{check_request, response_plan, Needed, ResponsePlan};
+use super::decide::{asked_classes, check_request, reached_classes, response_plan, Needed, ResponsePlan};
 use super::{filter, FilterError, OperationSensitivity, MAX_FILTERED_BODY_BYTES};
 use crate::openapi::import;
 
@@ -211,6 +211,25 @@ fn sensitive_parameters_and_operations_need_their_class() {
     let salary = spec("salary");
     assert_eq!(check_request(&salary, |_| false, None, &headers), Some(Needed::Operation { class: "financial" }));
     assert_eq!(check_request(&salary, |c| c == "financial", None, &headers), None);
+}
+
+#[test]
+fn an_answer_reaches_the_classes_asked_for_and_those_of_its_filter_the_caller_holds() {
+    let people = spec("listPeople");
+    let headers = HeaderMap::new();
+    let asked = asked_classes(&people, Some("ssn=1&limit=3"), &headers);
+    assert_eq!(asked, vec!["pii"]);
+    let holds_pii = |c: &str| c == "pii";
+    let json = Some("application/json");
+    assert_eq!(reached_classes(&people, &asked, 200, json, holds_pii), vec!["pii"]);
+    let both = |c: &str| c == "pii" || c == "financial";
+    assert_eq!(reached_classes(&people, &[], 200, json, both), vec!["financial", "pii"]);
+    assert!(reached_classes(&people, &[], 200, json, |_| false).is_empty(), "withheld is not reached");
+    assert!(reached_classes(&people, &asked, 404, json, both).is_empty(), "an error answer carries no data");
+    assert!(asked_classes(&people, Some("limit=3"), &headers).is_empty());
+    let salary = spec("salary");
+    let asked = asked_classes(&salary, None, &headers);
+    assert_eq!(reached_classes(&salary, &asked, 200, Some("text/plain"), |_| true), vec!["financial"]);
 }
 
 #[test]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::Role;
 use crate::time::{UnixMillis, HOUR};
+use crate::usage::Rollup;
 
 /// Who changed what, and when, from where and why. Never holds secret material; personal
 /// data only as far as a principal's name is (an admin's chosen name, or `developer:dev_…`);
@@ -129,6 +130,16 @@ impl ClassAccessTally {
         *self.counts.entry((hour, app_id.to_owned(), api_id.to_owned(), class.to_owned())).or_default() += n;
     }
 
+    /// Counts the sensitive-data accesses the rollups hold (their `classes`), each at its
+    /// minute. Calls without an app (public operations) hold no grant and reach no class.
+    pub fn record_rollups(&mut self, rollups: &[Rollup]) {
+        for rollup in rollups.iter().filter(|r| !r.key.app_id.is_empty()) {
+            for (class, n) in &rollup.values.classes {
+                self.record(&rollup.key.app_id, &rollup.key.api_id, class, *n, rollup.key.minute);
+            }
+        }
+    }
+
     /// The entries of every hour that ended by `now`, removed from the tally; the current
     /// hour keeps counting.
     pub fn drain_finished(&mut self, now: UnixMillis) -> Vec<AuditEntry> {
@@ -188,5 +199,21 @@ mod tests {
         assert_eq!(pii.targets, vec!["app_1".to_owned(), "api_1".to_owned()]);
         let later = tally.drain_finished(h + 2 * HOUR);
         assert_eq!(later, vec![class_access_entry("app_1", "api_1", "pii", 4, h + HOUR)]);
+    }
+
+    #[test]
+    fn rollups_with_classes_are_tallied_and_anonymous_ones_are_not() {
+        use crate::usage::{RollupKey, RollupValues};
+        let rollup = |minute: UnixMillis, app: &str, pii: u64| {
+            let (api_id, operation_id, key_id) = ("api_1".into(), "getPerson".into(), "key_1".into());
+            let key =
+                RollupKey { minute, api_id, operation_id, key_id, app_id: app.into(), developer_id: "dev_1".into() };
+            let mut values = RollupValues { requests: pii + 1, ..RollupValues::default() };
+            values.classes.insert("pii".into(), pii);
+            Rollup { key, values }
+        };
+        let mut tally = ClassAccessTally::default();
+        tally.record_rollups(&[rollup(0, "app_1", 2), rollup(60_000, "app_1", 3), rollup(0, "", 9)]);
+        assert_eq!(tally.drain_finished(HOUR), vec![class_access_entry("app_1", "api_1", "pii", 5, 0)]);
     }
 }

@@ -54,4 +54,8 @@ pub struct UsageEvent<'a> {
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub cache_hit: bool,
+    /// The classes of sensitive data (`x-gatehouse-sensitivity`) the answer carried to a
+    /// caller holding them; empty for nearly every call. Counted per rollup, and per app,
+    /// class and hour in the audit trail.
+    pub classes: &'a [String],
 }

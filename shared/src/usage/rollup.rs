@@ -95,6 +95,10 @@ pub struct RollupValues {
     /// without bound.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub end_users: BTreeMap<String, u64>,
+    /// Answers that carried data of each sensitive class to a caller holding it: the source
+    /// of the audit trail's `data.class_access` entries. Bounded by the operation's classes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub classes: BTreeMap<String, u64>,
 }
 
 /// End users named per rollup; see [`RollupValues::end_users`].
@@ -131,6 +135,9 @@ impl RollupValues {
         if let Some(user) = e.end_user {
             count_end_user(&mut self.end_users, user, 1);
         }
+        for class in e.classes {
+            *self.classes.entry(class.clone()).or_default() += 1;
+        }
     }
 
     pub fn merge(&mut self, o: &RollupValues) {
@@ -147,6 +154,9 @@ impl RollupValues {
         self.cache_hits += o.cache_hits;
         for (user, count) in &o.end_users {
             count_end_user(&mut self.end_users, user, *count);
+        }
+        for (class, count) in &o.classes {
+            *self.classes.entry(class.clone()).or_default() += count;
         }
     }
 }
@@ -245,6 +255,7 @@ mod tests {
             bytes_in: 10,
             bytes_out: 100,
             cache_hit: status == 200,
+            classes: &[],
         }
     }
 

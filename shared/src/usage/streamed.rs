@@ -29,6 +29,8 @@ pub struct StreamedUsage {
     /// the runtime counts what it forwarded.
     pub bytes_in: Option<u64>,
     pub cache_hit: bool,
+    /// The classes of sensitive data the answer carried (see [`UsageEvent::classes`]).
+    pub classes: Vec<String>,
 }
 
 impl StreamedUsage {
@@ -49,6 +51,7 @@ impl StreamedUsage {
             bytes_in: self.bytes_in.unwrap_or(counted_in),
             bytes_out,
             cache_hit: self.cache_hit,
+            classes: &self.classes,
         }
     }
 }

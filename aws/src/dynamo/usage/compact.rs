@@ -13,7 +13,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use gatehouse_core::store::StoreError;
+use gatehouse_core::store::audit::ClassAccessTally;
+use gatehouse_core::store::{AuditEntry, StoreError};
 use gatehouse_core::time::{UnixMillis, DAY, HOUR};
 use gatehouse_core::usage::RollupValues;
 use serde::Serialize;
@@ -24,6 +25,7 @@ use super::io::{batch_get, batch_put, concurrently, query_all};
 use super::layout::{
     bucket_sk, day_of, dimension_pks, key_bucket_sk, key_pk, sk_range, HOUR_RETENTION, LATENESS, MINUTE_RETENTION,
 };
+use crate::dynamo::audit;
 use crate::dynamo::items::{get_s, key, s, ttl_secs, Item};
 use crate::dynamo::tables::TTL_ATTRIBUTE;
 use crate::dynamo::DynamoRepo;
@@ -75,6 +77,7 @@ pub(crate) async fn compact_hour(repo: &DynamoRepo, hour: UnixMillis) -> Result<
     })
     .await?;
     let (items, partitions) = hour_items(hour, per_key.iter().flatten());
+    audit::put_class_access(repo, &class_access(hour, per_key.iter().flatten())).await?;
     let mut written = put_changed(repo, items).await?;
     let days = concurrently(partitions.into_iter().collect(), |pk| {
         let repo = repo.clone();
@@ -109,6 +112,19 @@ fn hour_items<'a>(hour: UnixMillis, sums: impl Iterator<Item = &'a KeyHour>) -> 
         partitions.insert(pk);
     }
     (items, partitions)
+}
+
+/// The hour's sensitive-data access entries: one per app, API and class, from the classes its
+/// keys' answers carried.
+fn class_access<'a>(hour: UnixMillis, sums: impl Iterator<Item = &'a KeyHour>) -> Vec<AuditEntry> {
+    let mut tally = ClassAccessTally::default();
+    for kh in sums {
+        let [(_, api), _, (_, app), _] = &kh.tags;
+        for (class, n) in kh.values.classes.iter().filter(|_| !app.is_empty()) {
+            tally.record(app, api, class, *n, hour);
+        }
+    }
+    tally.drain_finished(hour + HOUR)
 }
 
 /// An hour item with its counters and its TTL.

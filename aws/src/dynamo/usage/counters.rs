@@ -1,6 +1,7 @@
 //! Rollup values as top-level number attributes, the only place `UpdateItem ADD` works:
 //! `requests`, `s1`–`s5`, `bytes_in`, `bytes_out`, `cache_hits`, `o_<outcome>`, histogram
-//! buckets `h00`–`h31` and `u_<end user>` (a bearer token's `sub`, at most 64 per rollup). Only non-zero counters are stored (plus `requests`), since every
+//! buckets `h00`–`h31`, `u_<end user>` (a bearer token's `sub`, at most 64 per rollup) and
+//! `c_<class>` (answers that carried a sensitive class to a holder). Only non-zero counters are stored (plus `requests`), since every
 //! attribute name is billed as item size. A window item prefixes each with its minute's index
 //! within the window: `m0_requests`, `m3_o_valid`, `m4_h07`.
 
@@ -22,6 +23,7 @@ pub(crate) fn counters(v: &RollupValues) -> Vec<(String, u64)> {
     all.extend(v.outcomes.iter().map(|(code, c)| (format!("o_{code}"), *c)));
     all.extend(v.latency.counts.iter().enumerate().map(|(i, c)| (format!("h{i:02}"), *c)));
     all.extend(v.end_users.iter().map(|(user, c)| (format!("u_{user}"), *c)));
+    all.extend(v.classes.iter().map(|(class, c)| (format!("c_{class}"), *c)));
     all.retain(|(name, c)| *c > 0 || name == "requests");
     all
 }
@@ -51,6 +53,8 @@ fn add_counter(v: &mut RollupValues, name: &str, count: u64) {
                 *v.outcomes.entry(code.to_owned()).or_default() += count;
             } else if let Some(user) = name.strip_prefix("u_") {
                 count_end_user(&mut v.end_users, user, count);
+            } else if let Some(class) = name.strip_prefix("c_") {
+                *v.classes.entry(class.to_owned()).or_default() += count;
             } else if let Some(class) = name.strip_prefix('s').and_then(|i| i.parse::<usize>().ok()) {
                 if let Some(c) = class.checked_sub(1).and_then(|i| v.status_classes.get_mut(i)) {
                     *c += count;
@@ -102,6 +106,7 @@ mod tests {
         v.latency.record(900);
         v.latency.record(30_000_000);
         v.end_users.insert("auth0|user-7".into(), 2);
+        v.classes.insert("pii".into(), requests - 1);
         v
     }
 
@@ -121,6 +126,7 @@ mod tests {
                 && window.contains_key("m0_s2")
                 && !window.contains_key("m0_s1")
                 && window.contains_key("m4_u_auth0|user-7")
+                && window.contains_key("m4_c_pii")
         );
         assert_eq!(minutes(&window), BTreeMap::from([(0, sample(5)), (4, sample(8))]));
     }
