@@ -96,7 +96,7 @@ mkdir -p "$screenshots"
 status=0
 # One file at a time, in this order (node's runner would sort them, and admin.mjs deprecates
 # the demo API the others use).
-for file in ${PORTAL_TESTS:-journey.mjs isolation.mjs admin.mjs}; do
+for file in ${PORTAL_TESTS:-journey.mjs isolation.mjs analytics.mjs admin.mjs}; do
     (cd portal-tests && PORTAL_URL="$portal" SHORT_LINK_PORTAL_URL="$short_portal" SHORT_LINK_TTL_SECS="$short_ttl" \
         MAILBOX_DIR="$work/mailbox" SCREENSHOT_DIR="$screenshots" CHROMIUM="$chromium" \
         ADMIN_TOKEN_FILE="$work/dev/admin-token" timeout 300 node --test --test-reporter=spec "$file") || status=1

@@ -2,6 +2,10 @@
 // data-series ([[unix seconds…], [values…]…]) and its series' names in data-labels. The
 // "Over time" table on the page holds the same figures.
 "use strict";
+const span = (xs) => {
+  const [lo, hi] = [Math.min(...xs), Math.max(...xs)];
+  return lo === hi ? [lo - 1800, hi + 1800] : [lo, hi];
+};
 window.addEventListener("DOMContentLoaded", () => {
   if (typeof uPlot === "undefined") return;
   const colours = ["#0a58ca", "#a40e26", "#2e7d32", "#6f42c1"];
@@ -13,8 +17,9 @@ window.addEventListener("DOMContentLoaded", () => {
     new uPlot({
       width, height: 200,
       series: [{}, ...labels.map((label, i) => ({ label, stroke: colours[i % colours.length], width: 2 }))],
-      // One point gives uPlot no span to scale to: pad it by half an hour each side.
-      scales: { x: { time: true, range: (u, min, max) => (min === max ? [min - 1800, max + 1800] : [min, max]) } },
+      // A fixed span from the data (uPlot's own guess for a single point spans years): one
+      // point is padded by half an hour each side.
+      scales: { x: { time: true, auto: false, range: span(data[0]) } },
     }, data, box);
     box.dataset.drawn = "true";
   }
