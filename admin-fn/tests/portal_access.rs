@@ -24,6 +24,7 @@ async fn published_api(h: &Harness) -> String {
     let api = h.pets_api().await;
     let api_id = text(&api.body["id"]);
     h.call("POST", &format!("/v1/apis/{api_id}/lifecycle"), Some(json!({"action": "publish"}))).await;
+    h.offer(&api_id).await;
     api_id
 }
 

@@ -16,7 +16,8 @@ fn document(title: &str, description: &str, tag: &str) -> Value {
     })
 }
 
-/// Imports an API at `base` and, unless `draft`, publishes it; answers its id.
+/// Imports an API at `base` and, unless `draft`, publishes it and offers it to everyone;
+/// answers its id.
 async fn api(h: &Harness, base: &str, doc: Value, draft: bool) -> String {
     let body = json!({"openapi": doc, "base_path": base, "upstream": {"url": "http://127.0.0.1:9"}});
     let created = h.call("POST", "/v1/apis", Some(body)).await;
@@ -25,6 +26,7 @@ async fn api(h: &Harness, base: &str, doc: Value, draft: bool) -> String {
     if !draft {
         let published = h.call("POST", &format!("/v1/apis/{id}/lifecycle"), Some(json!({"action": "publish"}))).await;
         assert_eq!(published.status, 200, "{:?}", published.body);
+        h.offer(&id).await;
     }
     id
 }

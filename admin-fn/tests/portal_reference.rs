@@ -22,6 +22,7 @@ async fn published_demo(h: &Harness) -> String {
     let id = text(&created.body["id"]);
     let published = h.call("POST", &format!("/v1/apis/{id}/lifecycle"), Some(json!({"action": "publish"}))).await;
     assert_eq!(published.status, 200, "{:?}", published.body);
+    h.offer(&id).await;
     id
 }
 

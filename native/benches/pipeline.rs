@@ -151,6 +151,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         name: "Pets".into(),
         description: String::new(),
         items: vec![ProductItem { api_id: api.id.clone(), operations: None }],
+        audience: Default::default(),
         created_at: T0,
     };
     let plan = Plan {

@@ -154,6 +154,7 @@ mod tests {
             name: "p".into(),
             description: String::new(),
             items: vec![ProductItem { api_id: "api_1".into(), operations: Some(vec!["getPet".into()]) }],
+            audience: Default::default(),
             created_at: 0,
         };
         let plan = Plan {

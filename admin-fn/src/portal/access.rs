@@ -16,8 +16,8 @@ use serde::Deserialize;
 
 use super::admin::{admin, admin_posting};
 use super::apps::{developer, failed, posting};
-use super::catalog::date;
-use super::{render, Chrome};
+use super::catalog::{self, date};
+use super::{render, visibility, Chrome};
 use crate::error::AdminError;
 use crate::preconditions::IfMatch;
 use crate::publisher::Publisher;
@@ -104,8 +104,9 @@ pub(crate) async fn request_form<R: Repo, P: Publisher>(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let card = match s.repo.get::<ApiCard>(&api_id).await {
-        Ok(card) => card,
+    let api = match visibility::api(&s, Some(&current), &api_id).await {
+        Ok(Some(api)) => api,
+        Ok(None) => return catalog::no_such_api(),
         Err(e) => return failed(e.into()),
     };
     let apps = match s.repo.list::<App>(Some(&developer.id)).await {
@@ -113,7 +114,7 @@ pub(crate) async fn request_form<R: Repo, P: Publisher>(
         Err(e) => return failed(e.into()),
     };
     let chrome = Chrome::of(&s.portal, Some(&current));
-    render(&RequestPage { chrome, api_id, api: card.name, class: query.class, apps, max_days: MAX_DAYS })
+    render(&RequestPage { chrome, api_id, api: api.name, class: query.class, apps, max_days: MAX_DAYS })
 }
 
 /// A class name as a query value: class names are `[a-z0-9-]`, anything else is dropped.
@@ -146,6 +147,11 @@ pub(crate) async fn request<R: Repo, P: Publisher>(
         Ok(found) => found,
         Err(response) => return response,
     };
+    match visibility::api(&s, Some(&current), &api_id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return catalog::no_such_api(),
+        Err(e) => return failed(e.into()),
+    }
     // Another developer's app does not exist here, like anywhere in the portal.
     match s.repo.get::<App>(&form.app_id).await {
         Ok(app) if app.developer_id == developer.id => {}

@@ -10,6 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use gatehouse_core::audience::Visibility;
 use gatehouse_core::keys::{check_key, KeyCheck};
 use gatehouse_core::lifecycle::Lifecycle;
 use gatehouse_core::model::ApiCard;
@@ -21,7 +22,7 @@ use serde::Deserialize;
 use super::catalog::{self, date};
 use super::plain_words::thousands;
 use super::session::{self, CsrfForm, Current};
-use super::{expired_form, html_error, render, Chrome};
+use super::{expired_form, html_error, render, visibility, Chrome};
 use crate::error::AdminError;
 use crate::preconditions::IfMatch;
 use crate::publisher::Publisher;
@@ -487,7 +488,9 @@ async fn get_key_for<R: Repo, P: Publisher>(
     let actor = current.actor();
     let plan = s.repo.get::<Plan>(plan_id).await?;
     let product = s.repo.get::<Product>(&plan.product_id).await?;
-    if !product.items.iter().any(|i| i.api_id == api_id) {
+    // A plan of a product outside the developer's audience does not exist for them.
+    let visible = visibility::of(s, Some(current)).await?;
+    if !product.items.iter().any(|i| i.api_id == api_id) || !visible.product(&product.id) {
         return Err(AdminError::not_found("plan", plan_id));
     }
     let app = match s.repo.list::<App>(Some(&developer.id)).await?.into_iter().next() {
@@ -549,8 +552,11 @@ async fn console_key_for<R: Repo, P: Publisher>(
     api_id: &str,
 ) -> Result<Option<NewSecret>, AdminError> {
     let products = s.repo.list::<Product>(None).await?;
-    let bundles =
-        |product_id: &str| products.iter().any(|p| p.id == product_id && p.items.iter().any(|i| i.api_id == api_id));
+    let visible = Visibility::of(visibility::visitor(Some(current)), &products);
+    let bundles = |product_id: &str| {
+        visible.product(product_id)
+            && products.iter().any(|p| p.id == product_id && p.items.iter().any(|i| i.api_id == api_id))
+    };
     for app in s.repo.list::<App>(Some(&developer.id)).await? {
         let subs = s.repo.list::<Subscription>(Some(&app.id)).await?;
         if !subs.iter().any(|sub| sub.status == SubscriptionStatus::Active && bundles(&sub.product_id)) {

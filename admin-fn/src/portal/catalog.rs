@@ -8,6 +8,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::audience::Visibility;
 use gatehouse_core::lifecycle::Lifecycle;
 use gatehouse_core::model::{Api, ApiCard, Plan, Product};
 use gatehouse_core::store::{Repo, StoreError};
@@ -17,7 +18,7 @@ use serde::Deserialize;
 use super::apps::{self, NewSecret};
 use super::reference::Reference;
 use super::session::{self, Current};
-use super::{html_error, plain_words, render, Chrome};
+use super::{html_error, plain_words, render, visibility, Chrome};
 use crate::publisher::Publisher;
 use crate::state::AdminState;
 
@@ -99,15 +100,20 @@ pub(crate) fn badge(lifecycle: &Lifecycle) -> Option<&'static str> {
     }
 }
 
-/// Every product that bundles `api_id`, with its plans in words.
-pub(crate) fn products_of(api_id: &str, products: &[Product], plans: &[Plan]) -> Vec<ProductLine> {
+/// Every product that bundles `api_id` and that the visitor may see, with its plans in words.
+pub(crate) fn products_of(
+    api_id: &str,
+    products: &[Product],
+    plans: &[Plan],
+    visible: &Visibility,
+) -> Vec<ProductLine> {
     let mut by_product: HashMap<&str, Vec<&Plan>> = HashMap::new();
     for plan in plans {
         by_product.entry(plan.product_id.as_str()).or_default().push(plan);
     }
     products
         .iter()
-        .filter(|p| p.items.iter().any(|i| i.api_id == api_id))
+        .filter(|p| visible.product(&p.id) && p.items.iter().any(|i| i.api_id == api_id))
         .map(|p| ProductLine {
             name: p.name.clone(),
             description: p.description.clone(),
@@ -136,7 +142,7 @@ pub(crate) async fn page<R: Repo, P: Publisher>(
         Ok(current) => current,
         Err(e) => return apps::failed(e),
     };
-    match catalog(&s, query).await {
+    match catalog(&s, query, current.as_ref()).await {
         Ok(mut page) => {
             page.chrome = Chrome::of(&s.portal, current.as_ref());
             render(&page)
@@ -145,8 +151,17 @@ pub(crate) async fn page<R: Repo, P: Publisher>(
     }
 }
 
-async fn catalog<R: Repo, P: Publisher>(s: &AdminState<R, P>, query: CatalogQuery) -> Result<CatalogPage, StoreError> {
-    let listed = |c: &ApiCard| matches!(c.lifecycle, Lifecycle::Published { .. } | Lifecycle::Deprecated { .. });
+async fn catalog<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    query: CatalogQuery,
+    current: Option<&Current>,
+) -> Result<CatalogPage, StoreError> {
+    let visible = visibility::of(s, current).await?;
+    let listed = |c: &ApiCard| {
+        matches!(c.lifecycle, Lifecycle::Published { .. } | Lifecycle::Deprecated { .. }) && visible.api(&c.id)
+    };
+    // Tags, search and counts all come from the visible cards only: an invisible API's tag
+    // would tell that it exists.
     let mut cards: Vec<ApiCard> = s.repo.list::<ApiCard>(None).await?.into_iter().filter(listed).collect();
     let mut tags: Vec<String> = cards.iter().flat_map(|c| c.tags.iter().cloned()).collect();
     tags.sort_by_key(|t| t.to_lowercase());
@@ -163,7 +178,7 @@ async fn catalog<R: Repo, P: Publisher>(s: &AdminState<R, P>, query: CatalogQuer
         .take(PAGE_SIZE)
         .map(|card| CardView {
             badge: badge(&card.lifecycle).unwrap_or("published"),
-            products: products_of(&card.id, &products, &plans),
+            products: products_of(&card.id, &products, &plans, &visible),
             card,
         })
         .collect();
@@ -193,15 +208,6 @@ struct ApiPage {
     /// The static reference with its try-it forms (`templates/reference.html`); none for a
     /// retired API, which no longer answers calls.
     reference: Option<Reference>,
-}
-
-/// An API the portal may show: anything but a draft (which does not exist for the portal).
-async fn visible_api<R: Repo, P: Publisher>(s: &AdminState<R, P>, id: &str) -> Result<Option<Api>, StoreError> {
-    match s.repo.get::<Api>(id).await {
-        Ok(api) if badge(&api.lifecycle).is_some() => Ok(Some(api)),
-        Ok(_) | Err(StoreError::NotFound) => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 /// `GET /apis/{id}`.
@@ -246,7 +252,7 @@ async fn api_page_with<R: Repo, P: Publisher>(
     new_secret: Option<NewSecret>,
     signin_form_token: String,
 ) -> Response {
-    let api = match visible_api(s, id).await {
+    let api = match visibility::api(s, current, id).await {
         Ok(Some(api)) => api,
         Ok(None) => return no_such_api(),
         Err(e) => return unavailable(e),
@@ -255,6 +261,7 @@ async fn api_page_with<R: Repo, P: Publisher>(
         (Ok(products), Ok(plans)) => (products, plans),
         (Err(e), _) | (_, Err(e)) => return unavailable(e),
     };
+    let visible = Visibility::of(visibility::visitor(current), &products);
     let (sunset, successor) = match &api.lifecycle {
         Lifecycle::Deprecated { sunset_at, successor, .. } => (sunset_at.map(date), successor.clone()),
         Lifecycle::Retired { successor, .. } => (None, successor.clone()),
@@ -268,7 +275,7 @@ async fn api_page_with<R: Repo, P: Publisher>(
         chrome: Chrome::of(&s.portal, current),
         badge: badge(&api.lifecycle).unwrap_or("published"),
         description: ApiCard::of(&api).description,
-        products: products_of(&api.id, &products, &plans),
+        products: products_of(&api.id, &products, &plans, &visible),
         base_url: s.portal.gateway_url.as_ref().map(|g| format!("{}{}", g.trim_end_matches('/'), api.base_path)),
         sunset,
         successor,
@@ -299,7 +306,7 @@ pub(crate) async fn interactive<R: Repo, P: Publisher>(
         Ok(current) => current,
         Err(e) => return apps::failed(e),
     };
-    let api = match visible_api(&s, &id).await {
+    let api = match visibility::api(&s, current.as_ref(), &id).await {
         Ok(Some(api)) => api,
         Ok(None) => return no_such_api(),
         Err(e) => return unavailable(e),
@@ -318,9 +325,14 @@ pub(crate) async fn interactive<R: Repo, P: Publisher>(
 /// `GET /apis/{id}/openapi.json`: the description as imported, for tools and the renderer.
 pub(crate) async fn api_document<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    match visible_api(&s, &id).await {
+    let current = match session::current(&s, &headers).await {
+        Ok(current) => current,
+        Err(e) => return apps::failed(e),
+    };
+    match visibility::api(&s, current.as_ref(), &id).await {
         Ok(Some(api)) => {
             let mut response = api.openapi.to_string().into_response();
             response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -336,7 +348,9 @@ pub(crate) fn date(at: i64) -> String {
     rfc3339(at).chars().take(10).collect()
 }
 
-fn no_such_api() -> Response {
+/// The answer for an API that is missing, a draft, or outside the visitor's audience: one
+/// page for all three, so none can be told apart.
+pub(crate) fn no_such_api() -> Response {
     html_error(StatusCode::NOT_FOUND, "API not found", "There is no API at this address.")
 }
 

@@ -23,6 +23,7 @@ mod signin;
 mod terms;
 mod throttle;
 mod usage;
+mod visibility;
 
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::Json;
+use gatehouse_core::audience::Audience;
 use gatehouse_core::ids::IdKind;
 use gatehouse_core::limits::LimitPolicy;
 use gatehouse_core::model::Access;
@@ -61,13 +62,23 @@ pub(crate) struct ProductBody {
     name: Option<String>,
     description: Option<String>,
     items: Option<Vec<ProductItem>>,
+    /// Who may see the product, its APIs and its plans; `public` when a product is created
+    /// without one.
+    audience: Option<Audience>,
 }
 
 fn check_product(product: &Product, apis: &[Api]) -> Result<(), AdminError> {
     let mut errors = Vec::new();
     validate::non_empty(&product.name, "/name", &mut errors);
     check_items(&product.items, apis, &mut errors);
+    check_audience(&product.audience, &mut errors);
     AdminError::check(errors)
+}
+
+pub(crate) fn check_audience(audience: &Audience, errors: &mut Vec<FieldError>) {
+    if let Some(problem) = audience.problem() {
+        errors.push(FieldError::new("/audience", problem));
+    }
 }
 
 async fn create_product<R: Repo, P: Publisher>(
@@ -80,6 +91,7 @@ async fn create_product<R: Repo, P: Publisher>(
         name: body.name.unwrap_or_default(),
         description: body.description.unwrap_or_default(),
         items: body.items.unwrap_or_default(),
+        audience: body.audience.unwrap_or_default(),
         created_at: s.now(),
     };
     check_product(&product, &s.repo.list::<Api>(None).await?)?;
@@ -112,6 +124,10 @@ async fn patch_product<R: Repo, P: Publisher>(
             if let Some(items) = &body.items {
                 product.items.clone_from(items);
                 check_items(&product.items, &apis, &mut errors);
+            }
+            if let Some(audience) = &body.audience {
+                product.audience.clone_from(audience);
+                check_audience(&product.audience, &mut errors);
             }
             AdminError::check(errors)?;
             Ok(vec![])

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use axum::extract::{Request, State};
 use axum::http::{header, Method};
 use axum::Json;
+use gatehouse_core::audience::Audience;
 use gatehouse_core::ids::IdKind;
 use gatehouse_core::lifecycle::Lifecycle;
 use gatehouse_core::limits::LimitPolicy;
@@ -216,10 +217,14 @@ fn plan_products(
                 name: c.name.clone(),
                 description: String::new(),
                 items: Vec::new(),
+                audience: Audience::default(),
                 created_at: now,
             },
         };
-        (product.description, product.items) = (c.description.clone(), items);
+        if let Some(problem) = c.audience.problem() {
+            b.error(format!("{at}/audience"), problem);
+        }
+        (product.description, product.items, product.audience) = (c.description.clone(), items, c.audience.clone());
         let product_id = product.id.clone();
         b.record(before, product, |r| &mut r.products)?;
         let own: Vec<Plan> = plans.iter().filter(|p| p.product_id == product_id).cloned().collect();

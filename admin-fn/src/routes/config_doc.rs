@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use gatehouse_core::audience::Audience;
 use gatehouse_core::limits::LimitPolicy;
 use gatehouse_core::model::{Api, AuthSettings, CacheSettings, Plan, Product, UpstreamSettings};
 use serde::Serialize;
@@ -49,6 +50,10 @@ pub(crate) struct ProductConfig {
     pub description: String,
     #[serde(default)]
     pub apis: Vec<ProductApiConfig>,
+    /// Who may see the product: `public` (default), `registered`, `internal` or
+    /// `{groups: […], organisations: […]}` (docs/audiences.md).
+    #[serde(default, deserialize_with = "buffered")]
+    pub audience: Audience,
     #[serde(default)]
     pub plans: Vec<PlanConfig>,
 }
@@ -100,6 +105,7 @@ pub(crate) fn export(apis: &[Api], products: &[Product], plans: &[Plan]) -> Conf
                 operations: i.operations.clone(),
             })
             .collect(),
+        audience: p.audience.clone(),
         plans: plans.iter().filter(|pl| pl.product_id == p.id).map(plan_config).collect(),
     });
     ConfigDocument { apis: apis.collect(), products: products.collect() }

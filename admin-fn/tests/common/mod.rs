@@ -179,6 +179,13 @@ impl Harness {
         self.call("POST", "/v1/apis", Some(body)).await
     }
 
+    /// Offers the API to everyone: a public product bundling it. An API in no product is
+    /// the staff's alone (docs/audiences.md).
+    pub async fn offer(&self, api_id: &str) {
+        let product = serde_json::json!({"name": format!("Offer of {api_id}"), "items": [{"api_id": api_id}]});
+        assert_eq!(self.call("POST", "/v1/products", Some(product)).await.status, 201);
+    }
+
     /// Creates a developer and an app; returns the app id.
     pub async fn app(&self, email: &str) -> String {
         let dev = self.call("POST", "/v1/developers", Some(serde_json::json!({"email": email, "name": "Dev"}))).await;

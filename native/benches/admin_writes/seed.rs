@@ -48,8 +48,14 @@ async fn write_all(repo: &SqliteRepo, writes: Vec<Write>) {
 pub async fn catalogue(repo: &SqliteRepo, keys: usize, first_apis: &[String]) {
     let apps = apps_for(keys);
     let items = first_apis.iter().map(|a| ProductItem { api_id: a.clone(), operations: None }).collect();
-    let product =
-        Product { id: id(IdKind::Product, 0), name: "p".into(), description: String::new(), items, created_at: NOW };
+    let product = Product {
+        id: id(IdKind::Product, 0),
+        name: "p".into(),
+        description: String::new(),
+        items,
+        audience: Default::default(),
+        created_at: NOW,
+    };
     let plan = Plan {
         id: id(IdKind::Plan, 0),
         product_id: product.id.clone(),

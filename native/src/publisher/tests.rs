@@ -38,7 +38,14 @@ fn app(id: &str, developer_id: &str) -> App {
 
 fn product(id: &str, api_ids: &[&str]) -> Product {
     let items = api_ids.iter().map(|a| ProductItem { api_id: (*a).into(), operations: None }).collect();
-    Product { id: id.into(), name: id.into(), description: String::new(), items, created_at: 1 }
+    Product {
+        id: id.into(),
+        name: id.into(),
+        description: String::new(),
+        items,
+        audience: Default::default(),
+        created_at: 1,
+    }
 }
 
 fn plan(id: &str, product_id: &str, scopes: &[&str]) -> Plan {

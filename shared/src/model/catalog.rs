@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use crate::audience::Audience;
 use crate::limits::LimitPolicy;
 use crate::time::UnixMillis;
 
@@ -12,6 +13,10 @@ pub struct Product {
     #[serde(default)]
     pub description: String,
     pub items: Vec<ProductItem>,
+    /// Who may see the product, its APIs and its plans (`public` when not set, as every
+    /// product was before audiences).
+    #[serde(default)]
+    pub audience: Audience,
     #[serde(with = "crate::time::serde_rfc3339")]
     #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub created_at: UnixMillis,

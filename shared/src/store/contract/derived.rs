@@ -20,8 +20,14 @@ fn rollup_of(minute: i64, requests: u64, key: &str, app: &str, api: &str) -> Rol
 /// answer from the catalogue and per-key usage need; the others ignore it).
 async fn subscribed_apps(repo: &impl Repo) {
     let item = ProductItem { api_id: "api_1".into(), operations: None };
-    let product =
-        Product { id: "prd_1".into(), name: "p".into(), description: String::new(), items: vec![item], created_at: 1 };
+    let product = Product {
+        id: "prd_1".into(),
+        name: "p".into(),
+        description: String::new(),
+        items: vec![item],
+        audience: Default::default(),
+        created_at: 1,
+    };
     repo.insert(&product).await.expect("product");
     for (app_id, key_id) in [("app_a", "key_a"), ("app_b", "key_b")] {
         repo.insert(&app(app_id, &format!("dev_{app_id}"))).await.expect("app");
