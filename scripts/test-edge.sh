@@ -80,7 +80,8 @@ CARGO_TARGET_DIR="$cache/target-edge-host" "$host_cargo" run -q --locked -p gate
 step "the AWS control plane over HTTP, and moto"
 venv="$cache/venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-if ! "$venv/bin/python" -m pip show moto 2>/dev/null | grep -qx "Version: 5.2.5"; then
+# (Asked of moto itself: `pip show | grep -q` can fail under pipefail when grep exits early.)
+if ! "$venv/bin/python" -c 'import sys, moto; sys.exit(moto.__version__ != "5.2.5")' 2>/dev/null; then
   echo "installing moto[server]==5.2.5 into $venv"
   "$venv/bin/python" -m pip install -q "moto[server]==5.2.5"
 fi
