@@ -8,11 +8,17 @@
 //! SDK's own variables (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, …),
 //! and `GATEHOUSE_LISTEN` (default `127.0.0.1:0`). It creates the tables first (on an
 //! emulator; on AWS the SAM template does), then prints `listening on http://<addr>`.
+//! The client's address (which the Lambda reads from the API Gateway event) is the TCP peer.
 //!
-//! Not for production: no TLS, and the audit trail records no client address (the Lambda
-//! takes it from the API Gateway event, which this has none of).
+//! Not for production: plain HTTP, and none of the native server's connection bounds.
 
 use std::error::Error;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use gatehouse_admin::ClientAddr;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
@@ -21,10 +27,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     gatehouse_aws::create_tables(&client, &config.tables).await?;
-    let app = gatehouse_aws::lambda::app(config, client)?;
+    let app = gatehouse_aws::lambda::app(config, client)?.layer(middleware::from_fn(peer_address));
     let addr = std::env::var("GATEHOUSE_LISTEN").unwrap_or_else(|_| "127.0.0.1:0".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).await?;
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
     Ok(())
+}
+
+/// The TCP peer as the client's address, for the audit trail and sign-in throttling.
+async fn peer_address(ConnectInfo(peer): ConnectInfo<SocketAddr>, mut request: Request, next: Next) -> Response {
+    request.extensions_mut().insert(ClientAddr(peer.ip()));
+    next.run(request).await
 }

@@ -90,10 +90,10 @@ async function onboard(apiId, email, classes) {
   return { appId: app.id, key: key.secret };
 }
 
-/** The audit entries naming `target`, newest first: [action, actor, role, targets, reason]. */
+/** The audit entries naming `target`, newest first: [action, actor, role, from, targets, reason]. */
 async function auditAbout(target) {
   const page = await cp.admin("GET", `/v1/audit?target=${target}`);
-  return page.items.map((e) => [e.action, e.actor, e.role, e.targets, e.reason ?? null]);
+  return page.items.map((e) => [e.action, e.actor, e.role, e.from, e.targets, e.reason ?? null]);
 }
 
 const ANN = { id: "1", name: "Ann", email: "ann@example.com", card: "4111111111111111",
@@ -166,12 +166,12 @@ test("a grant approved through the control plane shows the field at the edge and
 
   // Who did each step, to which request, and why, read back from the control plane's store.
   assert.deepEqual(await auditAbout(pii), [
-    ["access_request.approve", admin, "owner", [pii], null],
-    ["access_request.create", admin, "owner", [pii], "Support answers one ticket by email."],
+    ["access_request.approve", admin, "owner", "127.0.0.1", [pii], null],
+    ["access_request.create", admin, "owner", "127.0.0.1", [pii], "Support answers one ticket by email."],
   ]);
   assert.deepEqual(await auditAbout(financial), [
-    ["access_request.deny", admin, "owner", [financial], "Refunds go through the billing API."],
-    ["access_request.create", admin, "owner", [financial], "Refunds."],
+    ["access_request.deny", admin, "owner", "127.0.0.1", [financial], "Refunds go through the billing API."],
+    ["access_request.create", admin, "owner", "127.0.0.1", [financial], "Refunds."],
   ]);
 
   // Asked again and approved for a day, then revoked: the revocation reaches the edge as any
@@ -187,5 +187,5 @@ test("a grant approved through the control plane shows the field at the edge and
   const revoked = await call("/crm/customers/1", asker.key);
   assert.equal(revoked.json.email, undefined, "a revoked grant is gone at the edge");
   assert.equal(upstream.hits["/crm/customers/1"], 1);
-  assert.deepEqual((await auditAbout(again))[0], ["access_request.revoke", admin, "owner", [again], "Ticket closed."]);
+  assert.deepEqual((await auditAbout(again))[0], ["access_request.revoke", admin, "owner", "127.0.0.1", [again], "Ticket closed."]);
 });
