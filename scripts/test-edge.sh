@@ -85,8 +85,11 @@ if ! "$venv/bin/python" -c 'import sys, moto; sys.exit(moto.__version__ != "5.2.
   echo "installing moto[server]==5.2.5 into $venv"
   "$venv/bin/python" -m pip install -q "moto[server]==5.2.5"
 fi
-CARGO_TARGET_DIR="$cache/target-edge-host" "$host_cargo" build -q --locked -p gatehouse-aws --example control_plane_http
-export GATEHOUSE_CONTROL_PLANE_BIN="$cache/target-edge-host/debug/examples/control_plane_http"
+# Built where scripts/test-aws.sh builds the aws crate (the same dependencies and features, as
+# an example sees dev-dependencies): after the AWS tests, only the example itself compiles.
+aws_target="${CARGO_TARGET_DIR:-$cache/target-aws}"
+CARGO_TARGET_DIR="$aws_target" "$host_cargo" build -q --locked -p gatehouse-aws --example control_plane_http
+export GATEHOUSE_CONTROL_PLANE_BIN="$aws_target/debug/examples/control_plane_http"
 export GATEHOUSE_MOTO_PYTHON="$venv/bin/python" GATEHOUSE_MOTO_SCRIPT="$root/scripts/moto-serial.py"
 
 step "end-to-end under workerd"
