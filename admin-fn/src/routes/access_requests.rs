@@ -261,6 +261,16 @@ pub(crate) enum Decision {
     },
 }
 
+impl Decision {
+    /// Why, as the approver wrote it (an approval takes no reason).
+    fn reason(&self) -> &str {
+        match self {
+            Decision::Deny { reason } | Decision::Revoke { reason } => reason,
+            Decision::Approve { .. } => "",
+        }
+    }
+}
+
 /// Applies a decision: the one way, for the admin API and the portal's admin pages. Only a
 /// pending request is approved or denied, and only a live approval is revoked. The developer
 /// is told by mail (when mail is set up); a mail that fails is logged, never undoes it.
@@ -274,10 +284,7 @@ pub(crate) async fn decide<R: Repo, P: Publisher>(
     let (at, by) = (s.now(), actor.name.clone());
     check_decision(&decision, at)?;
     // The audit entry carries the decision's reason: who decided, and why.
-    let actor = match &decision {
-        Decision::Deny { reason } | Decision::Revoke { reason } => actor.because(reason),
-        Decision::Approve { .. } => actor.clone(),
-    };
+    let actor = actor.because(decision.reason());
     let (action, done) = match decision {
         Decision::Approve { .. } => ("access_request.approve", "approved"),
         Decision::Deny { .. } => ("access_request.deny", "denied"),
