@@ -3,7 +3,9 @@
 # Workers KV, real Durable Objects, the Cache API, a real upstream and a usage ingest server
 # on 127.0.0.1 (edge/tests/). Installs what it needs when missing (see ../shared/TOOLCHAIN.md):
 # Debian's rustc-web + std sources + wasm-ld, worker-build and wasm-bindgen-cli (into
-# $GATEHOUSE_CACHE/cargo-bin), and the pinned npm packages (edge/package-lock.json).
+# $GATEHOUSE_CACHE/cargo-bin), the pinned npm packages (edge/package-lock.json), and moto
+# (the DynamoDB emulator, into $GATEHOUSE_CACHE/venv) for access.test.mjs, which puts the real
+# AWS control plane (aws/examples/control_plane_http.rs, built here) in front of the Worker.
 # Warm reruns skip the wasm build when no input changed (a hash of the sources); the tests
 # themselves always run against fresh servers.
 set -euo pipefail
@@ -74,6 +76,21 @@ echo "wasm: $(wc -c < edge/build/index_bg.wasm) bytes, $(gzip -9c edge/build/ind
 
 step "seed (KV records from the core's own types)"
 CARGO_TARGET_DIR="$cache/target-edge-host" "$host_cargo" run -q --locked -p gatehouse-edge --example seed > edge/build/seed.json
+
+step "the AWS control plane over HTTP, and moto"
+venv="$cache/venv"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+# (Asked of moto itself: `pip show | grep -q` can fail under pipefail when grep exits early.)
+if ! "$venv/bin/python" -c 'import sys, moto; sys.exit(moto.__version__ != "5.2.5")' 2>/dev/null; then
+  echo "installing moto[server]==5.2.5 into $venv"
+  "$venv/bin/python" -m pip install -q "moto[server]==5.2.5"
+fi
+# Built where scripts/test-aws.sh builds the aws crate (the same dependencies and features, as
+# an example sees dev-dependencies): after the AWS tests, only the example itself compiles.
+aws_target="${CARGO_TARGET_DIR:-$cache/target-aws}"
+CARGO_TARGET_DIR="$aws_target" "$host_cargo" build -q --locked -p gatehouse-aws --example control_plane_http
+export GATEHOUSE_CONTROL_PLANE_BIN="$aws_target/debug/examples/control_plane_http"
+export GATEHOUSE_MOTO_PYTHON="$venv/bin/python" GATEHOUSE_MOTO_SCRIPT="$root/scripts/moto-serial.py"
 
 step "end-to-end under workerd"
 (cd edge && node --test --test-reporter=spec tests/)

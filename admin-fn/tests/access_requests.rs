@@ -8,7 +8,7 @@ mod common;
 
 use common::{assert_problem, text, Harness, START};
 use gatehouse_core::store::{EntityKind, Repo};
-use serde_json::json;
+use serde_json::{json, Value};
 
 const DAY: i64 = 86_400_000;
 
@@ -119,4 +119,80 @@ async fn a_request_names_a_real_api_a_class_name_a_reason_and_a_sane_duration() 
     assert_problem(&unknown_app, 404, "not-found");
     let status = h.call("GET", "/v1/access-requests?status=granted", None).await;
     assert_problem(&status, 422, "validation-failed");
+}
+
+#[tokio::test]
+async fn an_approval_can_end_at_an_exact_time_within_a_year_but_not_in_the_past_or_with_days_too() {
+    let h = Harness::new();
+    let (app, api) = app_and_api(&h).await;
+    let id = text(&ask(&h, &app, &api, "pii").await.body["id"]);
+    let approve = async |body| h.call("POST", &format!("/v1/access-requests/{id}/approve"), Some(body)).await;
+    let at = gatehouse_core::time::rfc3339;
+    let refusals = [
+        json!({"expires_at": at(START)}),
+        json!({"expires_at": at(START + 365 * DAY + 1)}),
+        json!({"expires_at": at(START + DAY), "days": 1}),
+    ];
+    for body in refusals {
+        let refused = approve(body.clone()).await;
+        assert_problem(&refused, 422, "validation-failed");
+        assert_eq!(refused.body["errors"][0]["pointer"], "/expires_at", "{body}: {:?}", refused.body);
+    }
+    assert_eq!(h.call("GET", &format!("/v1/access-requests/{id}"), None).await.body["status"], "pending");
+
+    let approved = approve(json!({"expires_at": at(START + 90 * 60_000)})).await;
+    assert_eq!(approved.status, 200, "{:?}", approved.body);
+    assert_eq!(approved.body["expires_at"], at(START + 90 * 60_000), "to the second, not whole days");
+    h.advance(90 * 60_000);
+    let lapsed = h.call("GET", &format!("/v1/access-requests/{id}"), None).await;
+    assert_eq!(lapsed.body["status"], "expired");
+}
+
+#[tokio::test]
+async fn each_step_is_an_audit_entry_naming_who_the_request_and_why_and_the_developer_reads_them() {
+    let h = Harness::new();
+    let (app, api) = app_and_api(&h).await;
+    let approver = h.token_for("pat", "approver").await;
+    let asked = async |class: &str| {
+        let body = json!({"api_id": api, "class": class, "reason": "Tickets need it.", "wanted_days": 30});
+        h.call_as(&approver, "POST", &format!("/v1/apps/{app}/access-requests"), Some(body)).await
+    };
+    let granted = text(&asked("pii").await.body["id"]);
+    let refused = text(&asked("financial").await.body["id"]);
+    let decide = async |id: &str, what: &str, body: Value| {
+        h.call_as(&approver, "POST", &format!("/v1/access-requests/{id}/{what}"), Some(body)).await
+    };
+    assert_eq!(decide(&granted, "approve", json!({"days": 7})).await.status, 200);
+    assert_eq!(decide(&refused, "deny", json!({"reason": "Use the export."})).await.status, 200);
+    assert_eq!(decide(&granted, "revoke", json!({"reason": "Ticket closed."})).await.status, 200);
+
+    let trail = h.call("GET", "/v1/audit?action=access_request.", None).await;
+    let entries: Vec<(String, String, Value, Value)> = trail.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (text(&e["action"]), text(&e["actor"]), e["targets"].clone(), e["reason"].clone()))
+        .collect();
+    let entry = |action: &str, target: &str, reason: Value| {
+        (format!("access_request.{action}"), "pat".to_owned(), json!([target]), reason)
+    };
+    assert_eq!(
+        entries,
+        [
+            entry("revoke", &granted, json!("Ticket closed.")),
+            entry("deny", &refused, json!("Use the export.")),
+            entry("approve", &granted, Value::Null),
+            entry("create", &refused, json!("Tickets need it.")),
+            entry("create", &granted, json!("Tickets need it.")),
+        ],
+        "newest first"
+    );
+
+    // The developer's export holds the entries about their app's requests.
+    let developer = h.call("GET", &format!("/v1/apps/{app}"), None).await.body["developer_id"].clone();
+    let export = h.call("GET", &format!("/v1/developers/{}/export", text(&developer)), None).await;
+    let exported: Vec<String> = export.body["audit"].as_array().unwrap().iter().map(|e| text(&e["action"])).collect();
+    for action in ["create", "approve", "deny", "revoke"] {
+        assert!(exported.contains(&format!("access_request.{action}")), "{action}: {exported:?}");
+    }
 }

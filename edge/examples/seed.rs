@@ -3,7 +3,8 @@
 //! `{"kv": {<kv key>: <json text>}, "secrets": {<who>: <api key>}}`.
 //! The upstream URL is the placeholder `__UPSTREAM__`, the identity provider's `__IDP__`; the
 //! harness substitutes its servers'. `jwt` says what the harness's tokens must carry, `mtls`
-//! which certificate subject is registered.
+//! which certificate subject is registered, `crm` the CRM API's document (for the test that
+//! imports it through a real control plane).
 //!
 //! Run: `cargo run -q -p gatehouse-edge --example seed > seed.json`.
 #![allow(clippy::unwrap_used)]
@@ -379,6 +380,7 @@ fn main() {
     kv.insert(layout::key_record(&partner.hash), serde_json::to_string(&partner).unwrap());
     let jwt = json!({ "issuer": ISSUER, "oidc_issuer": OIDC_ISSUER, "client": CLIENT, "hs256_secret": HS256_SECRET });
     let mtls = json!({ "subject": PARTNER_SUBJECT });
-    let seed = json!({ "kv": kv, "secrets": secrets, "jwt": jwt, "mtls": mtls });
+    let crm = json!({ "openapi": crm::DOCUMENT });
+    let seed = json!({ "kv": kv, "secrets": secrets, "jwt": jwt, "mtls": mtls, "crm": crm });
     println!("{}", serde_json::to_string_pretty(&seed).unwrap());
 }

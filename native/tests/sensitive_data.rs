@@ -6,111 +6,10 @@
 mod support;
 
 use serde_json::{json, Value};
+use support::crm::{
+    admin_actor, ann, app_with_classes, app_with_classes_and_id, audit_about, upstream, upstream_calls, CUSTOMERS,
+};
 use support::{assert_problem, Harness};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-const CUSTOMERS: &str = r##"
-openapi: 3.1.0
-info: { title: Customers, version: "1" }
-security: [ { key: [] } ]
-paths:
-  /customers/{id}:
-    get:
-      operationId: getCustomer
-      parameters:
-        - { name: id, in: path, required: true, schema: { type: string } }
-        - { name: ssn, in: query, schema: { type: string }, x-gatehouse-sensitivity: pii }
-      responses:
-        "200": { description: ok, content: { application/json: { schema: { $ref: "#/components/schemas/Customer" } } } }
-  /customers/{id}/salary:
-    get: { operationId: getSalary, x-gatehouse-sensitivity: financial, responses: { "200": { description: ok } } }
-  /customers/{id}/export:
-    get:
-      operationId: exportCustomer
-      responses:
-        "200": { description: ok, content: { application/json: { schema: { $ref: "#/components/schemas/Customer" } } } }
-  /directory:
-    get:
-      operationId: directory
-      security: []
-      responses:
-        "200":
-          description: ok
-          content: { application/json: { schema: { type: array, items: { $ref: "#/components/schemas/Customer" } } } }
-components:
-  securitySchemes:
-    key: { type: apiKey, in: header, name: X-API-Key }
-  schemas:
-    Customer:
-      type: object
-      properties:
-        id: { type: string }
-        name: { type: string }
-        email: { type: string, x-gatehouse-sensitivity: pii }
-        card: { type: string, x-gatehouse-sensitivity: { class: financial, mask: last4 } }
-        referrals: { type: array, items: { $ref: "#/components/schemas/Customer" } }
-"##;
-
-fn ann() -> Value {
-    json!({"id": "1", "name": "Ann", "email": "ann@example.com", "card": "4111111111111111",
-           "referrals": [{"id": "2", "name": "Bob", "email": "bob@example.com"}]})
-}
-
-async fn upstream() -> MockServer {
-    let server = MockServer::start().await;
-    let ok = |body: Value| {
-        ResponseTemplate::new(200)
-            .insert_header("cache-control", "max-age=60")
-            .insert_header("etag", "\"v1\"")
-            .set_body_json(body)
-    };
-    Mock::given(method("GET")).and(path("/customers/1")).respond_with(ok(ann())).mount(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/customers/1/salary"))
-        .respond_with(ok(json!({"salary": 1})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET")).and(path("/directory")).respond_with(ok(json!([ann()]))).mount(&server).await;
-    let csv = ResponseTemplate::new(200).set_body_raw("id,email\n1,ann@example.com\n", "text/csv");
-    Mock::given(method("GET")).and(path("/customers/1/export")).respond_with(csv).mount(&server).await;
-    let broken =
-        ResponseTemplate::new(200).set_body_raw(r#"{"id": "3", "email": "cy@example.com""#, "application/json");
-    Mock::given(method("GET")).and(path("/customers/3")).respond_with(broken).mount(&server).await;
-    server
-}
-
-/// A developer, an app subscribed under a plan of its own with `classes`, and a key; returns
-/// (plan id, key).
-async fn app_with_classes(h: &Harness, api_id: &str, email: &str, classes: Value) -> (String, String) {
-    let (plan, key, _) = app_with_classes_and_id(h, api_id, email, classes).await;
-    (plan, key)
-}
-
-/// [`app_with_classes`], with the app's id too.
-async fn app_with_classes_and_id(h: &Harness, api_id: &str, email: &str, classes: Value) -> (String, String, String) {
-    let product =
-        h.admin_ok("POST", "/v1/products", json!({"name": format!("p-{email}"), "items": [{"api_id": api_id}]})).await;
-    let plan = h
-        .admin_ok(
-            "POST",
-            "/v1/plans",
-            json!({"name": format!("plan-{email}"), "product_id": product["id"], "classes": classes}),
-        )
-        .await;
-    let dev = h.admin_ok("POST", "/v1/developers", json!({"email": email, "name": email})).await;
-    let app = h.admin_ok("POST", "/v1/apps", json!({"developer_id": dev["id"], "name": "app"})).await;
-    let app_id = app["id"].as_str().unwrap();
-    let subscription = json!({"product_id": product["id"], "plan_id": plan["id"]});
-    h.admin_ok("POST", &format!("/v1/apps/{app_id}/subscriptions"), subscription).await;
-    let created = h.admin_ok("POST", &format!("/v1/apps/{app_id}/keys"), json!({"name": "k"})).await;
-    let secret = created["secret"].as_str().unwrap().to_owned();
-    (plan["id"].as_str().unwrap().to_owned(), secret, app_id.to_owned())
-}
-
-async fn upstream_calls(up: &MockServer) -> usize {
-    up.received_requests().await.unwrap().len()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_without_a_grant_gets_the_filtered_body_and_gains_the_field_with_the_grant() {
@@ -238,6 +137,20 @@ async fn an_approved_access_request_shows_the_field_and_its_revocation_hides_it_
     let hidden = h.call("GET", "/crm/customers/1", Some(&key)).await;
     assert_eq!(email(&hidden), None, "a revoked grant stops at once");
     assert_eq!(hidden.header("gatehouse-withheld"), Some("pii, financial"));
+
+    // The trail reads back who did each step, from where, to which request, and why.
+    let admin = admin_actor(&h).await;
+    let step = |action: &str, reason: Value| {
+        (format!("access_request.{action}"), admin.clone(), "owner".into(), "127.0.0.1".into(), json!([id]), reason)
+    };
+    assert_eq!(
+        audit_about(&h, &id).await,
+        [
+            step("revoke", json!("ticket closed")),
+            step("approve", Value::Null),
+            step("create", json!("Support answers tickets by email.")),
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -240,8 +240,8 @@ pub(crate) async fn admin_decide<R: Repo, P: Publisher>(
     let decision = match form.decision.as_str() {
         // Blank keeps the developer's wish; anything else must be a number of days.
         "approve" => match form.days.trim() {
-            "" => Decision::Approve { days: None },
-            days => Decision::Approve { days: Some(days.parse().unwrap_or(0)) },
+            "" => Decision::Approve { days: None, expires_at: None },
+            days => Decision::Approve { days: Some(days.parse().unwrap_or(0)), expires_at: None },
         },
         "deny" => Decision::Deny { reason: form.reason },
         "revoke" => Decision::Revoke { reason: form.reason },

@@ -12,6 +12,7 @@ use gatehouse_core::ids::IdKind;
 use gatehouse_core::model::{Access, AccessRequest, AccessState, Api, App, Developer};
 use gatehouse_core::sensitivity::check_class;
 use gatehouse_core::store::{Repo, Write};
+use gatehouse_core::time::UnixMillis;
 use serde::Deserialize;
 
 use super::developers::refuse_closed;
@@ -116,7 +117,9 @@ pub(crate) async fn request_access<R: Repo, P: Publisher>(
         created_at: now,
     };
     let change = Change::of(&request, ChangeOp::Created);
-    s.commit(actor, "access_request.create", vec![Write::insert(&request)?], vec![change]).await?;
+    // The developer's reason is the entry's "why", as the approver reads it.
+    let actor = actor.because(&request.reason);
+    s.commit(&actor, "access_request.create", vec![Write::insert(&request)?], vec![change]).await?;
     Ok(request)
 }
 
@@ -178,9 +181,15 @@ async fn get<R: Repo, P: Publisher>(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"days": 30}))]
 pub(crate) struct Approval {
-    /// How long the grant lasts, in days (1 to 365); the request's `wanted_days` if left out.
+    /// How long the grant lasts, in days (1 to 365); the request's `wanted_days` if neither
+    /// this nor `expires_at` is given.
     #[schema(minimum = 1, maximum = 365)]
     pub(crate) days: Option<u32>,
+    /// The grant's exact end instead of whole days (RFC 3339, in the future, at most 365 days
+    /// ahead): for access that should end with a shift, an incident or an audit visit.
+    #[serde(default, with = "gatehouse_core::time::serde_rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub(crate) expires_at: Option<UnixMillis>,
 }
 
 async fn approve<R: Repo, P: Publisher>(
@@ -190,7 +199,8 @@ async fn approve<R: Repo, P: Publisher>(
     if_match: IfMatch,
     OptionalJson(body): OptionalJson<Approval>,
 ) -> Result<Tagged<Json<AccessRequestView>>, AdminError> {
-    let approved = decide(&s, &actor, &id, &if_match, Decision::Approve { days: body.days }).await?;
+    let decision = Decision::Approve { days: body.days, expires_at: body.expires_at };
+    let approved = decide(&s, &actor, &id, &if_match, decision).await?;
     let now = s.now();
     Ok(approved.map(|request| Json(AccessRequestView::new(request, now))))
 }
@@ -238,9 +248,27 @@ async fn revoke<R: Repo, P: Publisher>(
 
 /// What an approver does with a request.
 pub(crate) enum Decision {
-    Approve { days: Option<u32> },
-    Deny { reason: String },
-    Revoke { reason: String },
+    /// For `days`, or until `expires_at` (one of them at most; neither: the request's wish).
+    Approve {
+        days: Option<u32>,
+        expires_at: Option<UnixMillis>,
+    },
+    Deny {
+        reason: String,
+    },
+    Revoke {
+        reason: String,
+    },
+}
+
+impl Decision {
+    /// Why, as the approver wrote it (an approval takes no reason).
+    fn reason(&self) -> &str {
+        match self {
+            Decision::Deny { reason } | Decision::Revoke { reason } => reason,
+            Decision::Approve { .. } => "",
+        }
+    }
 }
 
 /// Applies a decision: the one way, for the admin API and the portal's admin pages. Only a
@@ -253,15 +281,17 @@ pub(crate) async fn decide<R: Repo, P: Publisher>(
     if_match: &IfMatch,
     decision: Decision,
 ) -> Result<Tagged<AccessRequest>, AdminError> {
-    check_decision(&decision)?;
     let (at, by) = (s.now(), actor.name.clone());
+    check_decision(&decision, at)?;
+    // The audit entry carries the decision's reason: who decided, and why.
+    let actor = actor.because(decision.reason());
     let (action, done) = match decision {
         Decision::Approve { .. } => ("access_request.approve", "approved"),
         Decision::Deny { .. } => ("access_request.deny", "denied"),
         Decision::Revoke { .. } => ("access_request.revoke", "revoked"),
     };
     let decided = s
-        .modify(actor, action, ("access request", id), if_match, |request: &mut AccessRequest| {
+        .modify(&actor, action, ("access request", id), if_match, |request: &mut AccessRequest| {
             let allowed = match decision {
                 Decision::Approve { .. } | Decision::Deny { .. } => request.state == AccessState::Pending,
                 Decision::Revoke { .. } => request.granted_until().is_some_and(|until| at < until),
@@ -272,9 +302,9 @@ pub(crate) async fn decide<R: Repo, P: Publisher>(
             }
             let by = by.clone();
             request.state = match &decision {
-                Decision::Approve { days } => {
+                Decision::Approve { days, expires_at } => {
                     let days = i64::from(days.unwrap_or(request.wanted_days));
-                    AccessState::Approved { by, at, expires_at: at + days * DAY_MS }
+                    AccessState::Approved { by, at, expires_at: expires_at.unwrap_or(at + days * DAY_MS) }
                 }
                 Decision::Deny { reason } => AccessState::Denied { by, at, reason: reason.trim().to_owned() },
                 Decision::Revoke { reason } => AccessState::Revoked { by, at, reason: reason.trim().to_owned() },
@@ -286,12 +316,21 @@ pub(crate) async fn decide<R: Repo, P: Publisher>(
     Ok(decided)
 }
 
-/// A decision's own input, checked before anything is read.
-fn check_decision(decision: &Decision) -> Result<(), AdminError> {
+/// A decision's own input, checked before anything is read (`now` for an exact expiry).
+fn check_decision(decision: &Decision, now: UnixMillis) -> Result<(), AdminError> {
     let mut errors = Vec::new();
     match decision {
-        Decision::Approve { days: Some(days) } if !(1..=MAX_DAYS).contains(days) => {
+        Decision::Approve { days: Some(_), expires_at: Some(_) } => {
+            errors.push(FieldError::new("/expires_at", "give days or expires_at, not both"));
+        }
+        Decision::Approve { days: Some(days), .. } if !(1..=MAX_DAYS).contains(days) => {
             errors.push(FieldError::new("/days", format!("must be 1 to {MAX_DAYS} days")));
+        }
+        Decision::Approve { expires_at: Some(until), .. } if *until <= now => {
+            errors.push(FieldError::new("/expires_at", "must be in the future"));
+        }
+        Decision::Approve { expires_at: Some(until), .. } if *until > now + i64::from(MAX_DAYS) * DAY_MS => {
+            errors.push(FieldError::new("/expires_at", format!("must be at most {MAX_DAYS} days ahead")));
         }
         Decision::Approve { .. } => {}
         Decision::Deny { reason } => check_reason(reason, &mut errors),

@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::Method;
 use axum::Json;
 use gatehouse_core::model::Access;
-use gatehouse_core::model::{App, Developer, Key, KeyStatus, Subscription};
+use gatehouse_core::model::{AccessRequest, App, Developer, Key, KeyStatus, Subscription};
 use gatehouse_core::store::{AuditEntry, Entity, Etag, GroupBy, Record, Repo, StoreError, UsageQuery, UsageRow, Write};
 use gatehouse_core::time::UnixMillis;
 use serde::Serialize;
@@ -57,7 +57,8 @@ pub struct DeveloperExport {
     pub keys: Vec<KeyView>,
     /// Each key's usage per day (UTC), oldest first.
     pub usage: Vec<KeyUsage>,
-    /// Every audit entry that targets the developer, their apps, subscriptions or keys.
+    /// Every audit entry that targets the developer, their apps, subscriptions, keys or access
+    /// requests.
     pub audit: Vec<AuditEntry>,
 }
 
@@ -102,6 +103,9 @@ pub(crate) async fn developer_export<R: Repo, P: Publisher>(
     let mut ids: BTreeSet<String> = BTreeSet::from([developer.id.clone()]);
     ids.extend(apps.iter().map(|a| a.id.clone()).chain(key_ids));
     ids.extend(subscriptions.iter().map(|v| v.subscription.id.clone()));
+    for app in &apps {
+        ids.extend(s.repo.list::<AccessRequest>(Some(&app.id)).await?.into_iter().map(|r| r.id));
+    }
     let audit = s.repo.audit_about(&ids).await?;
     let keys = keys.iter().map(|k| KeyView::new(k, now).seen_at(seen.get(&k.id).copied())).collect();
     Ok(DeveloperExport { exported_at: now, developer, apps, subscriptions, keys, usage, audit })

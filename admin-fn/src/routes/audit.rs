@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use axum::extract::State;
 use axum::http::Method;
 use axum::Json;
-use gatehouse_core::model::{Access, App, Key, Subscription};
+use gatehouse_core::model::{Access, AccessRequest, App, Key, Subscription};
 use gatehouse_core::store::{AuditEntry, AuditFilter, Repo, StoreError};
 use gatehouse_core::time::UnixMillis;
 use serde::{Deserialize, Serialize};
@@ -115,7 +115,8 @@ pub(crate) async fn read<R: Repo, P: Publisher>(
     }
 }
 
-/// The ids of everything a developer owns: their account, apps, keys and subscriptions.
+/// The ids of everything a developer owns: their account, apps, keys, subscriptions and
+/// access requests (whose entries carry the approver's decision and reason).
 pub(crate) async fn records_of<R: Repo, P: Publisher>(
     s: &AdminState<R, P>,
     developer_id: &str,
@@ -124,6 +125,7 @@ pub(crate) async fn records_of<R: Repo, P: Publisher>(
     for app in s.repo.list::<App>(Some(developer_id)).await? {
         ids.extend(s.repo.list::<Key>(Some(&app.id)).await?.into_iter().map(|k| k.id));
         ids.extend(s.repo.list::<Subscription>(Some(&app.id)).await?.into_iter().map(|sub| sub.id));
+        ids.extend(s.repo.list::<AccessRequest>(Some(&app.id)).await?.into_iter().map(|r| r.id));
         ids.insert(app.id);
     }
     Ok(ids)

@@ -6,7 +6,8 @@ use gatehouse_core::entitlements::ClassGrant;
 use gatehouse_core::model::Operation;
 use gatehouse_core::openapi;
 
-const DOCUMENT: &str = r##"
+/// The CRM API's OpenAPI document; access.test.mjs imports it through the control plane.
+pub const DOCUMENT: &str = r##"
 openapi: 3.1.0
 info: { title: CRM, version: "1" }
 security: [ { key: [] } ]

@@ -2,6 +2,7 @@
 //! talk to it over real HTTP.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod crm;
 pub mod jwt;
 
 use std::time::Duration;
