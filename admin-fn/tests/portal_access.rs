@@ -5,19 +5,9 @@
 
 mod common;
 
-use common::portal::sign_up;
-use common::{hidden, text, Harness, Jar, TOKEN};
+use common::portal::{admin_session, sign_up};
+use common::{hidden, text, Harness};
 use serde_json::json;
-
-async fn admin(h: &Harness) -> Jar {
-    let mut jar = Jar::default();
-    let form = h.browse("GET", "/admin/signin", "", &[]).await;
-    jar.take(&form);
-    let csrf = hidden(&form.html, "csrf");
-    let reply = h.browse("POST", "/admin/signin", &jar.header(), &[("token", TOKEN), ("csrf", &csrf)]).await;
-    jar.take(&reply);
-    jar
-}
 
 /// A published API; answers its id.
 async fn published_api(h: &Harness) -> String {
@@ -70,7 +60,7 @@ async fn a_developer_asks_for_a_class_an_admin_approves_and_the_dashboard_shows_
         dashboard.html
     );
 
-    let jar = admin(&h).await;
+    let jar = admin_session(&h).await;
     let page = h.browse("GET", "/admin/access", &jar.header(), &[]).await;
     assert!(
         page.html.contains("ada@example.com, Helpdesk") && page.html.contains("Tickets need emails."),

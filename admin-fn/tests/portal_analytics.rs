@@ -4,20 +4,11 @@
 
 mod common;
 
-use common::{hidden, text, Harness, Jar, START, TOKEN};
+use common::portal::admin_session;
+use common::{text, Harness, START};
 use gatehouse_core::store::Repo;
 use gatehouse_core::usage::{Rollup, RollupKey, RollupValues};
 use serde_json::json;
-
-async fn admin(h: &Harness) -> Jar {
-    let mut jar = Jar::default();
-    let form = h.browse("GET", "/admin/signin", "", &[]).await;
-    jar.take(&form);
-    let csrf = hidden(&form.html, "csrf");
-    let reply = h.browse("POST", "/admin/signin", &jar.header(), &[("token", TOKEN), ("csrf", &csrf)]).await;
-    jar.take(&reply);
-    jar
-}
 
 fn calls(minute: i64, api: &str, app: &str, developer: &str, requests: u64, errors: u64) -> Rollup {
     let key = RollupKey {
@@ -65,7 +56,7 @@ async fn each_view_shows_named_rows_and_its_csv_holds_exactly_those_rows() {
         ])
         .await
         .unwrap();
-    let jar = admin(&h).await;
+    let jar = admin_session(&h).await;
 
     let page = h.browse("GET", "/admin/analytics?range=day", &jar.header(), &[]).await;
     assert_eq!(page.status, 200, "{}", page.html);

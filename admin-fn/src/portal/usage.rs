@@ -19,7 +19,7 @@ use serde::Deserialize;
 use super::apps::{developer, failed};
 use super::plain_words::thousands;
 use super::session::Current;
-use super::{render, Chrome};
+use super::{render, visibility, Chrome};
 use crate::error::AdminError;
 use crate::publisher::Publisher;
 use crate::state::AdminState;
@@ -162,7 +162,9 @@ async fn usage_page<R: Repo, P: Publisher>(
         }
     }
     let cards = s.repo.list::<ApiCard>(None).await?;
-    let apis = cards.iter().filter(|c| c.lifecycle.name() != "draft").map(|c| (c.id.clone(), c.name.clone()));
+    let visible = visibility::of(s, Some(current)).await?;
+    let listed = |c: &&ApiCard| c.lifecycle.name() != "draft" && visible.api(&c.id);
+    let apis = cards.iter().filter(listed).map(|c| (c.id.clone(), c.name.clone()));
     let chart = serde_json::to_string(&[
         rows.iter().map(|r| r.at_ms.unwrap_or_default() / 1000).collect::<Vec<_>>(),
         rows.iter().map(|r| r.requests as i64).collect(),

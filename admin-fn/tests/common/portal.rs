@@ -102,3 +102,15 @@ pub async fn get_key(h: &Harness, jar: &Jar, api_id: &str, plan_id: &str) {
     let form = [("plan_id", plan_id), ("csrf", &hidden(&page.html, "csrf"))];
     assert_eq!(h.browse("POST", &format!("/apis/{api_id}/keys"), &jar.header(), &form).await.status, 200);
 }
+
+/// Signs in to the admin area with the owner's token, as staff do; answers the cookies.
+pub async fn admin_session(h: &Harness) -> Jar {
+    let mut jar = Jar::default();
+    let form = h.browse("GET", "/admin/signin", "", &[]).await;
+    jar.take(&form);
+    let csrf = hidden(&form.html, "csrf");
+    let reply = h.browse("POST", "/admin/signin", &jar.header(), &[("token", super::TOKEN), ("csrf", &csrf)]).await;
+    assert_eq!(reply.status, 303, "{}", reply.html);
+    jar.take(&reply);
+    jar
+}
