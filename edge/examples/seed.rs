@@ -66,6 +66,7 @@ fn api(id: &str, base: &str, lifecycle: Lifecycle, operations: Vec<Operation>) -
         operations,
         openapi: serde_json::Value::Null,
         import_report: Vec::new(),
+        client_networks: Vec::new(),
         created_at: T0,
         updated_at: T0,
     }

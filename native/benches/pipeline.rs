@@ -127,6 +127,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         operations: vec![operation],
         openapi: serde_json::Value::Null,
         import_report: Vec::new(),
+        client_networks: Vec::new(),
         created_at: T0,
         updated_at: T0,
     };

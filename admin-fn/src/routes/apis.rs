@@ -89,6 +89,10 @@ pub(crate) struct NewApi {
     #[serde(default)]
     #[schema(pattern = r"\S", max_length = 200)]
     name: Option<String>,
+    /// Only clients in these CIDR ranges reach the API; to others it does not exist.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    client_networks: Vec<gatehouse_core::model::IpNet>,
 }
 
 /// Problems with where an API is mounted and where it forwards to.
@@ -166,10 +170,12 @@ async fn create<R: Repo, P: Publisher>(
         operations: Vec::new(),
         openapi: serde_json::Value::Null,
         import_report: Vec::new(),
+        client_networks: Vec::new(),
         created_at: now,
         updated_at: now,
     };
     apply_document(&mut api, imported, body.auth);
+    api.client_networks = body.client_networks;
     check_placement(&api)?;
     s.commit(&actor, "api.create", vec![Write::insert(&api)?], vec![Change::of(&api, ChangeOp::Created)]).await?;
     Ok((StatusCode::CREATED, Tagged(etag_of(&api)?, Json(api))))
@@ -199,6 +205,9 @@ pub(crate) struct ApiPatch {
     upstream: Option<UpstreamSettings>,
     cache: Option<CacheSettings>,
     auth: Option<AuthSettings>,
+    /// Replaces the list; `[]` opens the API to every network again.
+    #[schema(value_type = Option<Vec<String>>)]
+    client_networks: Option<Vec<gatehouse_core::model::IpNet>>,
 }
 
 async fn patch<R: Repo, P: Publisher>(
@@ -230,6 +239,9 @@ async fn patch<R: Repo, P: Publisher>(
             }
             if let Some(cache) = &patch.cache {
                 api.cache.clone_from(cache);
+            }
+            if let Some(networks) = &patch.client_networks {
+                api.client_networks.clone_from(networks);
             }
             api.updated_at = now;
             check_placement(api)?;

@@ -132,6 +132,7 @@ fn draft_api(now: UnixMillis, c: &ApiConfig) -> Result<Api, AdminError> {
         operations: Vec::new(),
         openapi: serde_json::Value::Null,
         import_report: Vec::new(),
+        client_networks: Vec::new(),
         created_at: now,
         updated_at: now,
     })
@@ -180,6 +181,7 @@ fn plan_apis(
             api.upstream = UpstreamSettings { url: url.clone(), ..UpstreamSettings::default() };
         }
         apply_document(&mut api, imported, c.auth.clone());
+        api.client_networks.clone_from(&c.client_networks);
         b.errors_at(&at, placement_errors(&api));
         if before.is_some_and(|stored| *stored != api) {
             api.updated_at = now;

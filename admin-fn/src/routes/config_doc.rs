@@ -39,6 +39,10 @@ pub(crate) struct ApiConfig {
     /// Overrides what the document's security schemes say; omitted means "as the document says".
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "buffered")]
     pub auth: Option<AuthSettings>,
+    /// Only clients in these CIDR ranges reach the API (docs/audiences.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "buffered")]
+    #[schema(value_type = Vec<String>)]
+    pub client_networks: Vec<gatehouse_core::model::IpNet>,
     /// The OpenAPI document, inline (object) or as JSON/YAML text.
     pub openapi: serde_json::Value,
 }
@@ -92,6 +96,7 @@ pub(crate) fn export(apis: &[Api], products: &[Product], plans: &[Plan]) -> Conf
         upstream: Some(a.upstream.clone()),
         cache: a.cache.clone(),
         auth: Some(a.auth.clone()),
+        client_networks: a.client_networks.clone(),
         openapi: a.openapi.clone(),
     });
     let products = products.iter().map(|p| ProductConfig {

@@ -142,6 +142,7 @@ pub fn api(n: usize) -> Api {
         operations: imported.operations,
         openapi: imported.document,
         import_report: imported.report,
+        client_networks: Vec::new(),
         created_at: NOW,
         updated_at: NOW,
     }

@@ -32,6 +32,7 @@ pub fn api(public: bool) -> Api {
         operations: vec![],
         openapi: serde_json::Value::Null,
         import_report: Vec::new(),
+        client_networks: Vec::new(),
         created_at: 0,
         updated_at: 0,
     }

@@ -34,6 +34,13 @@ pub struct Api {
     /// gateway cannot check), so the owner sees it wherever the API is read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub import_report: Vec<ImportNote>,
+    /// When not empty, only clients in these networks (CIDR ranges, the client address as
+    /// read through the trusted proxies) reach the API; to anyone else it does not exist: the
+    /// gateway answers as for a path no API serves. Kept apart from `auth`, which a new
+    /// document replaces, so re-importing never opens an internal API.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "schema", schema(value_type = Vec<String>, example = json!(["10.0.0.0/8", "fd00::/8"])))]
+    pub client_networks: Vec<ipnet::IpNet>,
     #[serde(with = "crate::time::serde_rfc3339")]
     #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub created_at: UnixMillis,

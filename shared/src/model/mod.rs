@@ -18,6 +18,8 @@ pub use api::{
 pub use card::{ApiCard, CARD_DESCRIPTION_CHARS};
 pub use catalog::{App, Developer, Plan, Product, ProductItem, Rejection, Subscription, SubscriptionStatus};
 pub use field_name::{FieldName, InvalidFieldName};
+/// CIDR ranges (`Api::client_networks`), re-exported so every adapter names one type.
+pub use ipnet::IpNet;
 pub use key::{ClientCertificate, Key, KeyStatus, OAuthClient};
 pub use principal::{valid_principal_name, Access, AdminToken, Role};
 pub use session::{Session, SignInLink, Subject, Throttle};

@@ -2,6 +2,7 @@
 //! lifecycle and limits — in that fixed order, ending in one [`Outcome`].
 
 use std::borrow::Cow;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -46,6 +47,7 @@ type Refusal = Box<Response<Bytes>>;
 pub(super) async fn admit<'t, A: Adapters, B>(
     adapters: &A,
     request: &Request<B>,
+    client: Option<IpAddr>,
     now: UnixMillis,
     portal_origin: Option<&str>,
     trace: &'t mut Trace,
@@ -66,6 +68,12 @@ pub(super) async fn admit<'t, A: Adapters, B>(
     let rest_start = request.uri().path().len() - route.rest.len();
     *matched_operation = route.operation_index;
     let api: &'t Api = matched_api.insert(Arc::clone(route.api));
+    if !reachable_from(api, client) {
+        // Outside the API's networks it does not exist: the answer of a path no API serves,
+        // before anything (lifecycle headers, CORS of the API) could tell otherwise.
+        *outcome = Outcome::NoRoute;
+        return Err(Box::new(refuse::no_route(routing::NoMatch::NoApi)));
+    }
     // The route's operation, borrowed from the API the trace keeps rather than the table.
     let Some(operation) = api.operations.get(route.operation_index) else {
         return Err(unavailable(outcome)); // a route table out of step with its API: never built so
@@ -108,6 +116,12 @@ pub(super) async fn admit<'t, A: Adapters, B>(
     })?;
     *outcome = Outcome::Valid;
     Ok(Admitted { api, operation, rest_start, caller: Some((&**key, &**identity)), subject, limits })
+}
+
+/// Whether a client at `client` may reach `api`: every client when the API names no
+/// networks, else only a known address inside one of them.
+fn reachable_from(api: &Api, client: Option<IpAddr>) -> bool {
+    api.client_networks.is_empty() || client.is_some_and(|ip| api.client_networks.iter().any(|net| net.contains(&ip)))
 }
 
 fn forbidden(outcome: &mut Outcome, refusal: Refusal) -> Refusal {

@@ -109,26 +109,26 @@ impl<A: Adapters> Gateway<A> {
         // The stages inline rather than in a helper `async fn`: each level of future the
         // response passes through copies it again.
         let portal = self.config.portal_origin.as_deref();
-        let (response, cache_hit, classes) = match admit::admit(&self.adapters, request, now, portal, &mut trace).await
-        {
-            Ok(admitted) => {
-                let limit = admitted.api.upstream.max_body_bytes.unwrap_or(self.config.max_body_bytes as u64);
-                if over_limit(bytes_in, limit) {
-                    (refuse::too_large(limit).map(Body::Full), false, Vec::new())
-                } else {
-                    // Sensitive data: the response is filtered for this caller where it comes
-                    // back, after the cache (see `sensitive`).
-                    let guard = admitted.guard(now, portal);
-                    guard.prepare(request);
-                    let asked = guard.asked(request);
-                    let (response, hit) = admitted.forward(self, request, now).await;
-                    let response = self.guarded(&guard, response).await;
-                    let reached = guard.reached(&asked, &response);
-                    (response, hit, reached)
+        let (response, cache_hit, classes) =
+            match admit::admit(&self.adapters, request, client_ip, now, portal, &mut trace).await {
+                Ok(admitted) => {
+                    let limit = admitted.api.upstream.max_body_bytes.unwrap_or(self.config.max_body_bytes as u64);
+                    if over_limit(bytes_in, limit) {
+                        (refuse::too_large(limit).map(Body::Full), false, Vec::new())
+                    } else {
+                        // Sensitive data: the response is filtered for this caller where it comes
+                        // back, after the cache (see `sensitive`).
+                        let guard = admitted.guard(now, portal);
+                        guard.prepare(request);
+                        let asked = guard.asked(request);
+                        let (response, hit) = admitted.forward(self, request, now).await;
+                        let response = self.guarded(&guard, response).await;
+                        let reached = guard.reached(&asked, &response);
+                        (response, hit, reached)
+                    }
                 }
-            }
-            Err(response) => ((*response).map(Body::Full), false, Vec::new()),
-        };
+                Err(response) => ((*response).map(Body::Full), false, Vec::new()),
+            };
         let latency_us = clock.monotonic_micros().saturating_sub(started);
         let mut response = response;
         match response.body().full_len() {

@@ -205,6 +205,7 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
         operations: vec![op, Operation { id: "root".into(), path: "/".into(), ..root_op }],
         openapi: serde_json::Value::Null,
         import_report: Vec::new(),
+        client_networks: Vec::new(),
         created_at: 0,
         updated_at: 0,
     };

@@ -150,6 +150,7 @@ mod tests {
                 .collect(),
             openapi: serde_json::Value::Null,
             import_report: Vec::new(),
+            client_networks: Vec::new(),
             created_at: 0,
             updated_at: 0,
         }

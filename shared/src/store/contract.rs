@@ -80,6 +80,7 @@ pub fn api(id: &str, base_path: &str, hosts: &[&str]) -> Api {
         operations: vec![],
         openapi: serde_json::json!({}),
         import_report: Vec::new(),
+        client_networks: Vec::new(),
         created_at: 1,
         updated_at: 1,
     }
