@@ -34,7 +34,6 @@ pub enum RuleError {
 
 /// A whole percentage, 1 to 100.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(value_type = u8, minimum = 1, maximum = 100))]
 #[serde(try_from = "u8", into = "u8")]
 pub struct Percent(u8);
 
@@ -59,7 +58,6 @@ impl Percent {
 
 /// A window length in minutes, 1 to [`MAX_MINUTES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(value_type = u16, minimum = 1, maximum = 1440))]
 #[serde(try_from = "u16", into = "u16")]
 pub struct Minutes(u16);
 
@@ -133,10 +131,15 @@ pub enum ErrorClass {
 pub enum Condition {
     /// A quota of the developer's plans has reached `percent` of its limit in its current
     /// window (80 and 100 are the usual two rules). Fires once per quota per window.
-    Quota { percent: Percent },
+    Quota {
+        #[cfg_attr(feature = "schema", schema(value_type = u8, minimum = 1, maximum = 100))]
+        percent: Percent,
+    },
     /// More than `percent` % of the calls of the last `minutes` minutes were errors.
     ErrorRate {
+        #[cfg_attr(feature = "schema", schema(value_type = u8, minimum = 1, maximum = 100))]
         percent: Percent,
+        #[cfg_attr(feature = "schema", schema(value_type = u16, minimum = 1, maximum = 1440))]
         minutes: Minutes,
         #[serde(default)]
         errors: ErrorClass,
@@ -145,6 +148,7 @@ pub enum Condition {
     Latency {
         #[cfg_attr(feature = "schema", schema(value_type = u32, minimum = 1))]
         p95_ms: NonZeroU32,
+        #[cfg_attr(feature = "schema", schema(value_type = u16, minimum = 1, maximum = 1440))]
         minutes: Minutes,
     },
 }
