@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod jwt;
+pub mod smtp;
 
 use std::time::Duration;
 
