@@ -10,7 +10,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use gatehouse_core::alerts::QuotaUse;
+use gatehouse_core::alerts::{AlertRule, QuotaUse};
 use gatehouse_core::limits::{forecast, Forecast, QuotaWindow};
 use gatehouse_core::model::{ApiCard, App, Developer, Key};
 use gatehouse_core::store::{GroupBy, Repo, UsageQuery, UsageRow};
@@ -123,6 +123,8 @@ struct UsagePage {
     chart: String,
     quotas: Vec<QuotaLine>,
     csv_link: String,
+    /// How many alert rules the developer has (the settings are on their own page).
+    alert_rules: usize,
 }
 
 fn choices(items: impl IntoIterator<Item = (String, String)>, selected: &str) -> Vec<Choice> {
@@ -193,6 +195,7 @@ async fn usage_page<R: Repo, P: Publisher>(
         chart,
         quotas: quotas(s, developer, &apps, now).await?,
         csv_link,
+        alert_rules: s.repo.list::<AlertRule>(Some(&developer.id)).await?.len(),
     })
 }
 
