@@ -86,6 +86,23 @@ impl EntityKind {
         }
     }
 
+    /// Whether [`super::CatalogSnapshot`] reads this kind: the data plane's entities, not the
+    /// control plane's own records (sessions, alert logs), which can be many and which a
+    /// snapshot would only throw away.
+    pub const fn in_snapshot(self) -> bool {
+        matches!(
+            self,
+            EntityKind::Api
+                | EntityKind::Product
+                | EntityKind::Plan
+                | EntityKind::Developer
+                | EntityKind::App
+                | EntityKind::Subscription
+                | EntityKind::Key
+                | EntityKind::AccessRequest
+        )
+    }
+
     pub fn parse(name: &str) -> Option<EntityKind> {
         EntityKind::ALL.into_iter().find(|k| k.as_str() == name)
     }
