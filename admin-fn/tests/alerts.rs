@@ -189,9 +189,7 @@ async fn a_delivery_whose_receiver_is_down_stays_in_the_outbox_and_a_later_runne
         app_id: "app_1".into(),
         developer_id: "dev_1".into(),
     };
-    let mut values = RollupValues::default();
-    values.requests = 4;
-    values.status_classes = [0, 0, 1, 0, 3];
+    let values = RollupValues { requests: 4, status_classes: [0, 0, 1, 0, 3], ..RollupValues::default() };
     h.repo.add_rollups(&[Rollup { key: key(START - START % 60_000), values }]).await.expect("usage");
 
     let settings = AlertSettings { retry_base: 1_000, ..AlertSettings::default() };
