@@ -222,3 +222,76 @@ async fn a_delivery_whose_receiver_is_down_stays_in_the_outbox_and_a_later_runne
     let api_log = h.call("GET", "/v1/alert-deliveries", None).await;
     assert_eq!(api_log.body["items"][0]["status"], "delivered");
 }
+
+#[tokio::test]
+async fn the_portal_shows_the_delivery_log_and_a_deleted_rules_webhook_is_given_up() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let h = Harness::with_outbox(dir.path());
+    let jar = sign_up(&h, dir.path(), "ada@example.com").await;
+    let ada = developer_id(&h, "ada@example.com").await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    let rule = json!({"name": "my errors", "condition": {"type": "error_rate", "percent": 50, "minutes": 60, "errors": "any"},
+        "channels": [{"type": "email", "to": "ada@example.com"}, {"type": "webhook", "url": format!("http://{closed}/h")}]});
+    let made = as_developer(&h, &jar, "POST", "/v1/alert-rules", Some(rule)).await;
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    let key = RollupKey {
+        minute: START - START % 60_000,
+        api_id: "api_1".into(),
+        operation_id: "op".into(),
+        key_id: "key_1".into(),
+        app_id: "app_1".into(),
+        developer_id: ada.clone(),
+    };
+    let values = RollupValues { requests: 2, status_classes: [0, 0, 0, 2, 0], ..RollupValues::default() };
+    h.repo.add_rollups(&[Rollup { key, values }]).await.expect("usage");
+
+    let mail_dir = tempfile::tempdir().expect("mail dir");
+    let mailer =
+        gatehouse_admin::OutboxMailer::new(mail_dir.path().to_path_buf(), "Alerts <a@example.com>").expect("mailer");
+    let settings = AlertSettings { retry_base: 1_000, ..AlertSettings::default() };
+    let runner = AlertRunner::new(Arc::clone(&h.repo), Some(Arc::new(mailer)), settings);
+    let report = runner.run_once(START + 1_000).await.expect("run");
+    assert_eq!((report.fired, report.delivered, report.failed), (1, 1, 1));
+    let mails: Vec<String> = std::fs::read_dir(mail_dir.path())
+        .expect("mail")
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).expect("eml"))
+        .collect();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains("Subject: Alert: my errors"), "{}", mails[0]);
+
+    let page = h.browse("GET", "/usage/alerts", &jar.header(), &[]).await;
+    assert!(page.html.contains("2 of 2 calls in the last 60 minutes were errors"), "{}", page.html);
+    assert!(
+        page.html.contains("delivered")
+            && page.html.contains("pending (will retry)")
+            && page.html.contains("could not connect")
+    );
+
+    let id = text(&made.body["rule"]["id"]);
+    assert_eq!(as_developer(&h, &jar, "DELETE", &format!("/v1/alert-rules/{id}"), None).await.status, 204);
+    let report = runner.run_once(START + 2_500).await.expect("run");
+    assert_eq!((report.fired, report.failed), (0, 1));
+    let log = as_developer(&h, &jar, "GET", "/v1/alert-deliveries", None).await;
+    let webhook = log.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|d| d["channel"]["type"] == "webhook")
+        .expect("webhook")
+        .clone();
+    assert_eq!(webhook["status"], "gave_up", "{webhook}");
+    assert_eq!(webhook["attempts"][1]["detail"], "the rule was deleted, and its signing secret with it");
+    assert!(h
+        .repo
+        .list_records(gatehouse_core::store::EntityKind::AlertOutbox, None)
+        .await
+        .expect("outbox")
+        .is_empty());
+    let other = sign_up(&h, dir.path(), "bob@example.com").await;
+    assert_eq!(
+        as_developer(&h, &other, "GET", "/v1/alert-deliveries", None).await.body["items"],
+        json!([]),
+        "not bob's log"
+    );
+}

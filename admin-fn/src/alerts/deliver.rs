@@ -34,11 +34,16 @@ pub(super) async fn deliver_due<R: Repo>(
             }
             Err(e) => return Err(e),
         };
-        let (ok, detail) = match attempt(runner, &delivery, now).await? {
-            Ok(detail) => (true, detail),
-            Err(detail) => (false, detail),
+        let (ok, next) = match attempt(runner, &delivery, now).await? {
+            Attempted::Answered(Ok(detail)) => (true, delivery.record(true, detail, now, runner.settings.retry_base)),
+            Attempted::Answered(Err(detail)) => {
+                (false, delivery.record(false, detail, now, runner.settings.retry_base))
+            }
+            Attempted::Hopeless(detail) => {
+                delivery.give_up(detail, now);
+                (false, None)
+            }
         };
-        let next = delivery.record(ok, detail, now, runner.settings.retry_base);
         if delivery.status == DeliveryStatus::GaveUp {
             tracing::warn!(delivery = %delivery.id, "alert delivery given up after its last attempt");
         }
@@ -56,18 +61,27 @@ pub(super) async fn deliver_due<R: Repo>(
     Ok((delivered, failed))
 }
 
-/// One attempt: `Ok(what the receiver said)` or `Err(why it failed)`. Only a store failure
-/// is an error of the run itself.
+/// What one attempt came to.
+enum Attempted {
+    /// `Ok(what the receiver said)` or `Err(why it failed)`, to be retried.
+    Answered(Result<String, String>),
+    /// It cannot succeed, ever: give it up now.
+    Hopeless(String),
+}
+
+/// One attempt. Only a store failure is an error of the run itself.
 async fn attempt<R: Repo>(
     runner: &AlertRunner<R>,
     delivery: &AlertDelivery,
     now: UnixMillis,
-) -> Result<Result<String, String>, StoreError> {
+) -> Result<Attempted, StoreError> {
     Ok(match &delivery.channel {
-        Channel::Email { to } => send_mail(runner, to, &delivery.message).await,
+        Channel::Email { to } => Attempted::Answered(send_mail(runner, to, &delivery.message).await),
         Channel::Webhook { url } => match runner.repo.get::<AlertRule>(&delivery.message.rule_id).await {
-            Ok(rule) => post(runner, url, &rule.webhook_secret, &delivery.message, now).await,
-            Err(StoreError::NotFound) => Err("the rule was deleted, and its signing secret with it".to_owned()),
+            Ok(rule) => Attempted::Answered(post(runner, url, &rule.webhook_secret, &delivery.message, now).await),
+            Err(StoreError::NotFound) => {
+                Attempted::Hopeless("the rule was deleted, and its signing secret with it".to_owned())
+            }
             Err(e) => return Err(e),
         },
     })

@@ -226,7 +226,7 @@ async fn delete<R: Repo, P: Publisher>(
 }
 
 /// Deletes a rule the actor may see. Deliveries already in the outbox still go out by email;
-/// a webhook's fails, since its signing secret went with the rule.
+/// a webhook's is given up, since its signing secret went with the rule.
 pub(crate) async fn delete_rule<R: Repo, P: Publisher>(
     s: &AdminState<R, P>,
     actor: &Actor,

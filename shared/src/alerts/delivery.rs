@@ -160,6 +160,16 @@ impl AlertDelivery {
     }
 }
 
+impl AlertDelivery {
+    /// Records a failed attempt that no retry can fix (the rule and its signing secret were
+    /// deleted): the delivery is given up now rather than failing the same way ten times.
+    pub fn give_up(&mut self, detail: String, now: UnixMillis) {
+        self.attempts.push(Attempt { at: now, ok: false, detail });
+        self.next_attempt_at = None;
+        self.status = DeliveryStatus::GaveUp;
+    }
+}
+
 /// When to try again after `failed` failed attempts: `base`, doubled after each failure up
 /// to [`MAX_BACKOFF`]; `None` once [`MAX_ATTEMPTS`] were made.
 pub fn retry_at(failed: u32, now: UnixMillis, base: UnixMillis) -> Option<UnixMillis> {

@@ -12,7 +12,10 @@ fn rule() -> AlertRule {
         id: "alr_1".into(),
         name: "r".into(),
         watch: Watch::new(subject, Condition::Quota { percent }).expect("watch"),
-        channels: vec![Channel::Email { to: "a@example.com".into() }, Channel::Webhook { url: "https://x.io/h".into() }],
+        channels: vec![
+            Channel::Email { to: "a@example.com".into() },
+            Channel::Webhook { url: "https://x.io/h".into() },
+        ],
         webhook_secret: "whsec_1".into(),
         created_at: 1,
         created_by: "developer:dev_1".into(),
@@ -48,7 +51,10 @@ pub async fn alert_firings_are_recorded_once_all_or_nothing(repo: impl Repo) {
 
     let mut delivery = log[0].clone();
     delivery.record(true, "HTTP 200".into(), 7, 1_000);
-    let done = vec![Write::update(&delivery).expect("delivery"), Write::Remove { kind: EntityKind::AlertOutbox, id: "dlv_1".into() }];
+    let done = vec![
+        Write::update(&delivery).expect("delivery"),
+        Write::Remove { kind: EntityKind::AlertOutbox, id: "dlv_1".into() },
+    ];
     repo.transact(done).await.expect("delivered");
     repo.update(&AlertOutbox { id: "dlv_2".into(), due_at: 9 }).await.expect("retry later");
     let outbox: Vec<AlertOutbox> = repo.list(None).await.expect("outbox");
