@@ -128,33 +128,7 @@ pub(crate) async fn create_rule<R: Repo, P: Publisher>(
     actor: &Actor,
     body: NewAlertRule,
 ) -> Result<AlertRule, AdminError> {
-    let mut errors = Vec::new();
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::new("/name", "1 to 100 characters"));
-    }
-    if let Err(e) = check_channels(&body.channels) {
-        errors.push(FieldError::new("/channels", e.to_string()));
-    }
-    let subject = match (body.subject, actor.developer_id()) {
-        (None, Some(me)) => Some(Subject::Developer { developer_id: me.to_owned(), app_id: None, key_id: None }),
-        (None, None) => {
-            errors.push(FieldError::new("/subject", "a provider's rule names an API (or a developer)"));
-            None
-        }
-        (Some(subject), _) => Some(subject),
-    };
-    let watch = subject.map(|subject| Watch::new(subject, body.condition));
-    let watch = match watch {
-        Some(Ok(watch)) => Some(watch),
-        Some(Err(e)) => {
-            errors.push(FieldError::new("/condition", e.to_string()));
-            None
-        }
-        None => None,
-    };
-    AdminError::check(errors)?;
-    let Some(watch) = watch else { return Err(AdminError::Internal("a checked rule has no subject".into())) };
+    let (name, watch) = checked(actor, body.name, body.subject, body.condition, &body.channels)?;
     check_subject(s, actor, watch.subject()).await?;
     if s.repo.list::<AlertRule>(Some(watch.subject().owner())).await?.len() >= MAX_RULES {
         return Err(AdminError::conflict(format!("at most {MAX_RULES} rules per developer or API; delete one first")));
@@ -171,6 +145,43 @@ pub(crate) async fn create_rule<R: Repo, P: Publisher>(
     let change = Change::of(&rule, ChangeOp::Created);
     s.commit(actor, "alert_rule.create", vec![Write::insert(&rule)?], vec![change]).await?;
     Ok(rule)
+}
+
+/// The rule's name and watch, once the body's fields are each well formed (every problem
+/// reported at once).
+fn checked(
+    actor: &Actor,
+    name: String,
+    subject: Option<Subject>,
+    condition: Condition,
+    channels: &[Channel],
+) -> Result<(String, Watch), AdminError> {
+    let mut errors = Vec::new();
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.push(FieldError::new("/name", "1 to 100 characters"));
+    }
+    if let Err(e) = check_channels(channels) {
+        errors.push(FieldError::new("/channels", e.to_string()));
+    }
+    let subject = match (subject, actor.developer_id()) {
+        (Some(subject), _) => Some(subject),
+        (None, Some(me)) => Some(Subject::Developer { developer_id: me.to_owned(), app_id: None, key_id: None }),
+        (None, None) => {
+            errors.push(FieldError::new("/subject", "a provider's rule names an API (or a developer)"));
+            None
+        }
+    };
+    let watch = match subject.map(|subject| Watch::new(subject, condition)) {
+        Some(Ok(watch)) => Some(watch),
+        Some(Err(e)) => {
+            errors.push(FieldError::new("/condition", e.to_string()));
+            None
+        }
+        None => None,
+    };
+    AdminError::check(errors)?;
+    watch.map(|watch| (name, watch)).ok_or_else(|| AdminError::Internal("a checked rule has no subject".into()))
 }
 
 /// A developer's rule watches only their own apps and keys; a provider's names what exists.

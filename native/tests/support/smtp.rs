@@ -1,8 +1,9 @@
 //! A real SMTP server on 127.0.0.1 for tests that receive mail: Python's aiosmtpd running
 //! `portal-tests/smtp_server.py` (the server the portal's browser tests use), which stores
 //! each message as decoded JSON in a mailbox folder. aiosmtpd comes from the venv that
-//! `scripts/test-portal.sh` installs (or `GATEHOUSE_AIOSMTPD_PYTHON`); a missing one fails
-//! the test with the command that installs it, never skips it.
+//! `scripts/aiosmtpd-venv.sh` installs (`scripts/test.sh` runs it and passes its python in
+//! `GATEHOUSE_AIOSMTPD_PYTHON`); a missing one fails the test with the command that installs
+//! it, never skips it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -26,11 +27,7 @@ fn python() -> PathBuf {
         p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("aiosmtpd-")) && p.join("bin/python").exists()
     });
     found.map(|p| p.join("bin/python")).unwrap_or_else(|| {
-        panic!(
-            "aiosmtpd is not installed: run `python3 -m venv ~/.cache/gatehouse/aiosmtpd-1.4.6 && \
-             ~/.cache/gatehouse/aiosmtpd-1.4.6/bin/pip install aiosmtpd==1.4.6` (scripts/test-portal.sh does it), \
-             or set GATEHOUSE_AIOSMTPD_PYTHON"
-        )
+        panic!("aiosmtpd is not installed: run scripts/aiosmtpd-venv.sh, or set GATEHOUSE_AIOSMTPD_PYTHON")
     })
 }
 

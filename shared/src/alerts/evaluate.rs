@@ -10,7 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::rule::{AlertRule, Condition, ErrorClass, Subject};
+use std::num::NonZeroU32;
+
+use super::rule::{AlertRule, Condition, ErrorClass, Minutes, Percent, Subject};
 use crate::store::{GroupBy, UsageQuery, UsageRow};
 use crate::time::{UnixMillis, MINUTE};
 
@@ -78,66 +80,78 @@ pub fn usage_query(rule: &AlertRule, now: UnixMillis) -> Option<UsageQuery> {
 /// of the rule's developer (`quotas`); whichever the condition does not use is ignored.
 pub fn evaluate(rule: &AlertRule, usage: Option<&UsageRow>, quotas: &[QuotaUse], now: UnixMillis) -> Vec<Firing> {
     match *rule.watch.condition() {
-        Condition::Quota { percent } => quotas
-            .iter()
-            .filter(|q| q.used.saturating_mul(100) >= u64::from(percent.get()).saturating_mul(q.limit))
-            .map(|q| Firing {
-                rule_id: rule.id.clone(),
-                dedup_key: format!("{}:quota:{}:{}:{}", rule.id, q.policy, q.counter, q.window.0),
-                window: q.window,
-                fired_at: now,
-                observed: Observed::Quota {
-                    policy: q.policy.clone(),
-                    whose: q.whose.clone(),
-                    used: q.used,
-                    limit: q.limit,
-                },
-                summary: format!(
-                    "Quota {} of {} is at {} % ({} of {}); the threshold is {} %.",
-                    q.policy,
-                    q.whose,
-                    q.used.saturating_mul(100) / q.limit.max(1),
-                    q.used,
-                    q.limit,
-                    percent.get()
-                ),
-            })
-            .collect(),
+        Condition::Quota { percent } => quota_firings(rule, percent, quotas, now),
         Condition::ErrorRate { percent, minutes, errors } => {
-            let Some(row) = usage.filter(|r| r.requests > 0) else { return Vec::new() };
-            let failed = match errors {
-                ErrorClass::Server => row.status_classes[4],
-                ErrorClass::Any => row.status_classes[3] + row.status_classes[4],
-            };
-            if failed.saturating_mul(100) <= u64::from(percent.get()).saturating_mul(row.requests) {
-                return Vec::new();
-            }
-            let summary = format!(
-                "{failed} of {} calls in the last {} minutes were errors ({:.1} %), over the threshold of {} %.",
-                row.requests,
-                minutes.get(),
-                failed as f64 * 100.0 / row.requests as f64,
-                percent.get()
-            );
-            let observed = Observed::ErrorRate { errors: failed, requests: row.requests };
-            vec![periodic(rule, "error_rate", minutes.millis(), now, observed, summary)]
+            usage.and_then(|row| error_rate_firing(rule, (percent, minutes, errors), row, now)).into_iter().collect()
         }
         Condition::Latency { p95_ms, minutes } => {
-            let Some((row, p95_us)) = usage.and_then(|r| r.p95_us.map(|p| (r, p))) else { return Vec::new() };
-            if p95_us <= u64::from(p95_ms.get()) * 1_000 {
-                return Vec::new();
-            }
-            let summary = format!(
-                "p95 latency of the last {} minutes is {:.1} ms ({} calls, upper bound of its histogram bucket), over the threshold of {} ms.",
-                minutes.get(),
-                p95_us as f64 / 1_000.0,
-                row.requests,
-                p95_ms
-            );
-            let observed = Observed::Latency { p95_ms: p95_us.div_ceil(1_000), requests: row.requests };
-            vec![periodic(rule, "latency", minutes.millis(), now, observed, summary)]
+            usage.and_then(|row| latency_firing(rule, (p95_ms, minutes), row, now)).into_iter().collect()
         }
     }
+}
+
+/// One firing per quota at or over `percent` of its limit, de-duplicated per quota window.
+fn quota_firings(rule: &AlertRule, percent: Percent, quotas: &[QuotaUse], now: UnixMillis) -> Vec<Firing> {
+    let over = |q: &&QuotaUse| q.used.saturating_mul(100) >= u64::from(percent.get()).saturating_mul(q.limit);
+    let firing = |q: &QuotaUse| Firing {
+        rule_id: rule.id.clone(),
+        dedup_key: format!("{}:quota:{}:{}:{}", rule.id, q.policy, q.counter, q.window.0),
+        window: q.window,
+        fired_at: now,
+        observed: Observed::Quota { policy: q.policy.clone(), whose: q.whose.clone(), used: q.used, limit: q.limit },
+        summary: format!(
+            "Quota {} of {} is at {} % ({} of {}); the threshold is {} %.",
+            q.policy,
+            q.whose,
+            q.used.saturating_mul(100) / q.limit.max(1),
+            q.used,
+            q.limit,
+            percent.get()
+        ),
+    };
+    quotas.iter().filter(over).map(firing).collect()
+}
+
+fn error_rate_firing(
+    rule: &AlertRule,
+    (percent, minutes, errors): (Percent, Minutes, ErrorClass),
+    row: &UsageRow,
+    now: UnixMillis,
+) -> Option<Firing> {
+    let failed = match errors {
+        ErrorClass::Server => row.status_classes[4],
+        ErrorClass::Any => row.status_classes[3] + row.status_classes[4],
+    };
+    if row.requests == 0 || failed.saturating_mul(100) <= u64::from(percent.get()).saturating_mul(row.requests) {
+        return None;
+    }
+    let summary = format!(
+        "{failed} of {} calls in the last {} minutes were errors ({:.1} %), over the threshold of {} %.",
+        row.requests,
+        minutes.get(),
+        failed as f64 * 100.0 / row.requests as f64,
+        percent.get()
+    );
+    let observed = Observed::ErrorRate { errors: failed, requests: row.requests };
+    Some(periodic(rule, "error_rate", minutes.millis(), now, observed, summary))
+}
+
+fn latency_firing(
+    rule: &AlertRule,
+    (p95_ms, minutes): (NonZeroU32, Minutes),
+    row: &UsageRow,
+    now: UnixMillis,
+) -> Option<Firing> {
+    let p95_us = row.p95_us.filter(|us| *us > u64::from(p95_ms.get()) * 1_000)?;
+    let summary = format!(
+        "p95 latency of the last {} minutes is {:.1} ms ({} calls, upper bound of its histogram bucket), over the threshold of {} ms.",
+        minutes.get(),
+        p95_us as f64 / 1_000.0,
+        row.requests,
+        p95_ms
+    );
+    let observed = Observed::Latency { p95_ms: p95_us.div_ceil(1_000), requests: row.requests };
+    Some(periodic(rule, "latency", minutes.millis(), now, observed, summary))
 }
 
 /// A firing de-duplicated per `length`-long period of the clock.
