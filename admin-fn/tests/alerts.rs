@@ -129,6 +129,11 @@ async fn a_provider_sets_rules_on_an_api_and_bad_thresholds_are_refused_naming_t
         422,
         "validation-failed",
     );
+    let mut nobody = rule(json!({"type": "latency", "p95_ms": 800, "minutes": 5}));
+    nobody["subject"] = json!({"kind": "developer", "developer_id": "dev_missing"});
+    let refused = h.call_as(&admin, "POST", "/v1/alert-rules", Some(nobody)).await;
+    common::assert_problem(&refused, 422, "validation-failed");
+    assert!(refused.body.to_string().contains("/subject/developer_id"), "{:?}", refused.body);
 }
 
 #[tokio::test]

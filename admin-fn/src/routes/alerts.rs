@@ -10,7 +10,7 @@ use axum::Json;
 use gatehouse_core::alerts::{check_channels, AlertDelivery, AlertRule, Channel, Condition, Subject, Watch};
 use gatehouse_core::ids::IdKind;
 use gatehouse_core::keys::base62;
-use gatehouse_core::model::{Access, Api, App, Key};
+use gatehouse_core::model::{Access, Api, App, Developer, Key};
 use gatehouse_core::store::{Repo, StoreError, Write};
 use serde::{Deserialize, Serialize};
 
@@ -207,6 +207,9 @@ async fn check_subject<R: Repo, P: Publisher>(
         Subject::Developer { developer_id, app_id, key_id } => {
             if actor.developer_id().is_some_and(|me| me != developer_id) {
                 return refuse("/subject/developer_id", "a developer's rule watches their own calls");
+            }
+            if !found(s.repo.get::<Developer>(developer_id).await.map(drop))? {
+                return refuse("/subject/developer_id", "no such developer");
             }
             let apps = s.repo.list::<App>(Some(developer_id)).await?;
             if app_id.as_ref().is_some_and(|a| !apps.iter().any(|app| &app.id == a)) {
