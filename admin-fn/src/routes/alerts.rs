@@ -70,7 +70,7 @@ impl AlertRuleView {
     "channels": [{"type": "email", "to": "ops@example.com"}, {"type": "webhook", "url": "https://example.com/hooks/gatehouse"}]}))]
 pub(crate) struct NewAlertRule {
     /// Shown in the message, 1 to 100 characters.
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Whose calls; a developer may leave it out (their own), a provider must give it.
     #[serde(default)]
