@@ -28,16 +28,7 @@ if ! cmp -s portal-tests/package-lock.json portal-tests/node_modules/.gatehouse-
     cp portal-tests/package-lock.json portal-tests/node_modules/.gatehouse-lock
 fi
 
-aiosmtpd_version=1.4.6 # pinned: the SMTP server the tests receive the portal's mail on
-python=python3
-for candidate in python3.13 python3.12 "$HOME/.pyenv/versions/3.13.0/bin/python3"; do
-    if "$candidate" -c '' 2>/dev/null; then python="$candidate" && break; fi
-done
-venv="$HOME/.cache/gatehouse/aiosmtpd-$aiosmtpd_version-$("$python" -c 'import sys; print("py%d.%d" % sys.version_info[:2])')"
-if ! "$venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
-    "$python" -m venv "$venv"
-    "$venv/bin/pip" install --quiet "aiosmtpd==$aiosmtpd_version"
-fi
+smtp_python="$(scripts/aiosmtpd-venv.sh)" # the SMTP server the tests receive the portal's mail on
 
 cargo build --quiet --locked -p gatehouse
 
@@ -66,7 +57,7 @@ wait_for() {
 }
 
 mkdir -p "$work/mailbox"
-"$venv/bin/python" portal-tests/smtp_server.py "$work/mailbox" "$work/smtp.port" </dev/null >/dev/null 2>"$work/smtp.log" &
+"$smtp_python" portal-tests/smtp_server.py "$work/mailbox" "$work/smtp.port" </dev/null >/dev/null 2>"$work/smtp.log" &
 pids+=($!)
 smtp_port="$(wait_for "$work/smtp.port" 's/^\([0-9][0-9]*\)$/\1/p' "${pids[-1]}")"
 

@@ -29,6 +29,10 @@ cargo fmt --all -- --check
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "aiosmtpd, the SMTP server the native alert tests receive mail on"
+GATEHOUSE_AIOSMTPD_PYTHON="$(scripts/aiosmtpd-venv.sh)"
+export GATEHOUSE_AIOSMTPD_PYTHON
+
 step "unit, router and end-to-end tests"
 cargo test --workspace --locked --exclude gatehouse-aws
 

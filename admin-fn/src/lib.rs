@@ -6,6 +6,7 @@
 //! secret or admin token, never answer a bad request with a 500, and never let a plain-text
 //! framework rejection reach a client: every refusal is an RFC 9457 problem.
 
+mod alerts;
 mod auth;
 mod error;
 mod extract;
@@ -28,6 +29,7 @@ use axum::Router;
 use gatehouse_core::problem::{Problem, ProblemKind, CONTENT_TYPE};
 use gatehouse_core::store::Repo;
 
+pub use alerts::{AlertRunner, AlertSettings, RunReport};
 pub use auth::Actor;
 pub use error::{AdminError, FieldError};
 pub use mail::{Mail, MailError, Mailer, OutboxMailer, SmtpMailer};

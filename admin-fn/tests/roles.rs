@@ -78,6 +78,11 @@ const TABLE: &[(&str, &str)] = &[
     ("POST /v1/access-requests/{id}/approve", "OP"),
     ("POST /v1/access-requests/{id}/deny", "OP"),
     ("POST /v1/access-requests/{id}/revoke", "OP"),
+    ("GET /v1/alert-rules", "OAD"),
+    ("POST /v1/alert-rules", "OAD"),
+    ("GET /v1/alert-rules/{id}", "OAD"),
+    ("DELETE /v1/alert-rules/{id}", "OAD"),
+    ("GET /v1/alert-deliveries", "OAD"),
 ];
 
 /// How a role presents itself: a bearer token, a portal session cookie, or nothing.

@@ -114,7 +114,7 @@ pub fn config_from_env() -> Config {
     or_exit(Config::from_lookup(|name| std::env::var(name).ok()))
 }
 
-fn or_exit<T>(parsed: Result<T, Vec<String>>) -> T {
+pub(crate) fn or_exit<T>(parsed: Result<T, Vec<String>>) -> T {
     match parsed {
         Ok(config) => config,
         Err(problems) => {

@@ -7,6 +7,7 @@
 //! are built once, lazily connected), and never hold policy: that lives in `gatehouse-core`
 //! and `gatehouse-admin`.
 
+pub mod alerts;
 pub mod config;
 pub mod dynamo;
 pub mod kv;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_admin::{
-    ensure_catalog_cards, router_with, AdminSettings, AdminState, MailError, Mailer, OutboxMailer, PortalSettings,
-    SmtpMailer,
+    ensure_catalog_cards, router_with, AdminSettings, AdminState, AlertRunner, MailError, Mailer, OutboxMailer,
+    PortalSettings, SmtpMailer,
 };
 use gatehouse_core::config::GatewayConfig;
 use gatehouse_core::pipeline::Gateway;
@@ -27,6 +27,7 @@ use crate::adapters::tokens::JwtVerifier;
 use crate::adapters::upstream::PooledUpstream;
 use crate::adapters::usage::UsageRecorder;
 use crate::admin_server;
+use crate::alerting::{self, AlertTimers};
 use crate::cli::CliError;
 use crate::gateway::{self, NativeAdapters};
 use crate::publisher::InProcessPublisher;
@@ -70,6 +71,8 @@ pub struct AppConfig {
     pub admin_auth: AdminAuth,
     /// TLS, connection bounds, timeouts and logs of the listeners (`serve` sets them).
     pub serving: Serving,
+    /// How often alert rules are evaluated, and the first retry's wait.
+    pub alerts: AlertTimers,
 }
 
 /// Once a minute per issuer, as Azure API Management does.
@@ -109,6 +112,7 @@ impl AppConfig {
             jwks_unknown_kid_refetch: DEFAULT_JWKS_UNKNOWN_KID_REFETCH,
             admin_auth: AdminAuth::DataDir,
             serving: Serving::default(),
+            alerts: AlertTimers::default(),
         }
     }
 }
@@ -214,7 +218,8 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
     let max_admin_body = settings.max_body_bytes;
     let state = AdminState::new(Arc::clone(&repo), Arc::new(publisher), admin_hashes, settings, Arc::new(now_millis))
         .with_portal(portal)
-        .with_mailer(mailer);
+        .with_mailer(Arc::clone(&mailer));
+    let alerts = AlertRunner::new(Arc::clone(&repo), Some(mailer), alerting::settings(config.alerts));
     // The gateway's Prometheus metrics on the control-plane address, behind the admin token.
     let metrics = vec![("/metrics", crate::metrics::exposition::route(Arc::clone(usage.metrics())))];
     let admin = router_with(state, metrics);
@@ -228,6 +233,7 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
     tasks.spawn(admin_server::serve_with(admin_listener, handler, admin_listening, shutdown_rx.clone()));
 
     tasks.spawn(flush_counters_periodically(Arc::clone(&limiter), config.quota_flush, shutdown_rx.clone()));
+    tasks.spawn(alerting::run_periodically(alerts, config.alerts.every, shutdown_rx.clone()));
     tasks.spawn(flush_periodically(Arc::clone(&repo), Arc::clone(&usage), config.usage_flush, shutdown_rx));
 
     tracing::info!(%gateway_addr, %admin_addr, data_dir = %config.data_dir.display(), "gatehouse is running");

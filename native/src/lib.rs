@@ -5,6 +5,7 @@
 pub mod access_log;
 pub mod adapters;
 pub mod admin_server;
+pub mod alerting;
 pub mod app;
 pub mod body;
 pub mod cli;

@@ -15,6 +15,9 @@ pub enum IdKind {
     Batch,
     AccessRequest,
     AdminToken,
+    AlertRule,
+    AlertEvent,
+    AlertDelivery,
 }
 
 impl IdKind {
@@ -31,6 +34,9 @@ impl IdKind {
             IdKind::Batch => "bat",
             IdKind::AccessRequest => "acr",
             IdKind::AdminToken => "tok",
+            IdKind::AlertRule => "alr",
+            IdKind::AlertEvent => "evt",
+            IdKind::AlertDelivery => "dlv",
         }
     }
 }

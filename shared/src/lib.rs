@@ -6,6 +6,7 @@
 //! outside world is reached only through the ports in [`ports`]. It builds for
 //! `wasm32-unknown-unknown` as well as the host, and CI checks both.
 
+pub mod alerts;
 pub mod audience;
 pub mod body;
 pub mod cache;

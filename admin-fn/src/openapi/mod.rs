@@ -7,6 +7,7 @@
 //! table in [`operations`]; a test checks that it names every routed (method, path) and no
 //! other.
 
+mod alerts;
 mod operations;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ pub fn document() -> &'static str {
 fn build() -> Value {
     let mut doc = Doc { access: crate::route_access(), ..Doc::default() };
     operations::describe(&mut doc);
+    alerts::describe(&mut doc);
     json!({
         "openapi": "3.1.0",
         "info": {

@@ -8,6 +8,7 @@
 mod access;
 mod account;
 mod admin;
+mod alerts;
 mod analytics;
 mod apps;
 mod assets;
@@ -50,6 +51,8 @@ pub(crate) fn router<R: Repo, P: Publisher>(state: &AdminState<R, P>) -> Router<
         .route("/assets/{*name}", get(assets::serve))
         .route("/terms", get(terms::page::<R, P>))
         .route("/usage", get(usage::page::<R, P>))
+        .route("/usage/alerts", get(alerts::page::<R, P>).post(alerts::create::<R, P>))
+        .route("/usage/alerts/{id}/delete", post(alerts::delete::<R, P>))
         .route("/account", get(account::page::<R, P>))
         .route("/account/export.json", get(account::export::<R, P>))
         .route("/account/close", post(account::close::<R, P>))

@@ -10,8 +10,9 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use gatehouse_core::limits::{forecast, window_bounds, Forecast, LimitKind, LimitScope, QuotaWindow};
-use gatehouse_core::model::{ApiCard, App, Developer, Key, KeyStatus, Plan, Subscription, SubscriptionStatus};
+use gatehouse_core::alerts::{AlertRule, QuotaUse};
+use gatehouse_core::limits::{forecast, Forecast, QuotaWindow};
+use gatehouse_core::model::{ApiCard, App, Developer, Key};
 use gatehouse_core::store::{GroupBy, Repo, UsageQuery, UsageRow};
 use gatehouse_core::time::{rfc3339, UnixMillis, DAY, HOUR};
 use serde::Deserialize;
@@ -20,6 +21,7 @@ use super::apps::{developer, failed};
 use super::plain_words::thousands;
 use super::session::Current;
 use super::{render, visibility, Chrome};
+use crate::alerts::quotas::developer_quotas;
 use crate::error::AdminError;
 use crate::publisher::Publisher;
 use crate::state::AdminState;
@@ -121,6 +123,8 @@ struct UsagePage {
     chart: String,
     quotas: Vec<QuotaLine>,
     csv_link: String,
+    /// How many alert rules the developer has (the settings are on their own page).
+    alert_rules: usize,
 }
 
 fn choices(items: impl IntoIterator<Item = (String, String)>, selected: &str) -> Vec<Choice> {
@@ -193,6 +197,7 @@ async fn usage_page<R: Repo, P: Publisher>(
         chart,
         quotas: quotas(s, developer, &apps, now).await?,
         csv_link,
+        alert_rules: s.repo.list::<AlertRule>(Some(&developer.id)).await?.len(),
     })
 }
 
@@ -209,56 +214,21 @@ async fn quotas<R: Repo, P: Publisher>(
     apps: &[App],
     now: UnixMillis,
 ) -> Result<Vec<QuotaLine>, AdminError> {
-    let mut lines = Vec::new();
-    for app in apps {
-        let keys: Vec<Key> =
-            s.repo.list::<Key>(Some(&app.id)).await?.into_iter().filter(|k| k.status == KeyStatus::Active).collect();
-        for sub in s.repo.list::<Subscription>(Some(&app.id)).await? {
-            if sub.status != SubscriptionStatus::Active {
-                continue;
+    let measured = developer_quotas(&*s.repo, &developer.id, apps, now).await?;
+    Ok(measured
+        .into_iter()
+        .map(|m| {
+            let QuotaUse { whose, limit, used, window: bounds, .. } = m.usage;
+            QuotaLine {
+                plan: m.plan,
+                whose,
+                used: thousands(used),
+                limit: format!("{} a {}", thousands(limit), window_word(m.window)),
+                percent: (used.saturating_mul(100) / limit.max(1)).min(100),
+                outlook: outlook(forecast(limit, used, bounds, now), bounds.1),
             }
-            let plan = s.repo.get::<Plan>(&sub.plan_id).await?;
-            for policy in &plan.limits {
-                let LimitKind::Quota { limit, window, .. } = policy.kind else { continue };
-                let bounds = window_bounds(window, Some(sub.created_at), now);
-                let base = UsageQuery {
-                    from: Some(bounds.0),
-                    to: None,
-                    developer_id: Some(developer.id.clone()),
-                    group_by: GroupBy::Total,
-                    ..UsageQuery::default()
-                };
-                let targets = match policy.scope {
-                    LimitScope::Key => keys
-                        .iter()
-                        .map(|k| {
-                            let who = format!("key {} ({}…{})", k.name, k.display_prefix, k.last4);
-                            (who, UsageQuery { key_id: Some(k.id.clone()), ..base.clone() })
-                        })
-                        .collect(),
-                    LimitScope::App => {
-                        vec![(format!("app {}", app.name), UsageQuery { app_id: Some(app.id.clone()), ..base.clone() })]
-                    }
-                    LimitScope::Developer => vec![("you, across all apps".to_owned(), base.clone())],
-                    // A group's count includes other developers' calls, which this page never reads.
-                    LimitScope::Group => Vec::new(),
-                };
-                for (whose, query) in targets {
-                    let used =
-                        s.repo.query_usage(&query).await?.first().map_or(0, |r| *r.outcomes.get("valid").unwrap_or(&0));
-                    lines.push(QuotaLine {
-                        plan: plan.name.clone(),
-                        whose,
-                        used: thousands(used),
-                        limit: format!("{} a {}", thousands(limit), window_word(window)),
-                        percent: (used.saturating_mul(100) / limit.max(1)).min(100),
-                        outlook: outlook(forecast(limit, used, bounds, now), bounds.1),
-                    });
-                }
-            }
-        }
-    }
-    Ok(lines)
+        })
+        .collect())
 }
 
 fn window_word(window: QuotaWindow) -> &'static str {

@@ -14,6 +14,7 @@ use crate::state::AdminState;
 pub(crate) mod access_requests;
 pub(crate) mod account;
 pub(crate) mod admin_tokens;
+pub(crate) mod alerts;
 pub(crate) mod apis;
 pub(crate) mod audit;
 pub(crate) mod callers;
@@ -72,6 +73,7 @@ pub(crate) fn admin<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     all.extend(config::routes());
     all.extend(admin_tokens::routes());
     all.extend(audit::routes());
+    all.extend(alerts::routes());
     all
 }
 

@@ -95,7 +95,7 @@ impl Repo for DynamoRepo {
     /// multi-partition snapshot read; the read model is rebuilt from changes anyway).
     async fn snapshot(&self) -> Result<CatalogSnapshot, StoreError> {
         let mut all = Vec::new();
-        for kind in EntityKind::ALL {
+        for kind in EntityKind::ALL.into_iter().filter(|k| k.in_snapshot()) {
             all.extend(catalog::list(self, kind, None).await?);
         }
         CatalogSnapshot::from_records(&all)

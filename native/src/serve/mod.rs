@@ -97,6 +97,7 @@ fn app_config(config: &ServeConfig) -> Result<AppConfig, CliError> {
         mail_from: config.store.mail_from.clone(),
         terms: None,
         signin_link_ttl: Duration::from_secs(app::DEFAULT_SIGNIN_LINK_TTL_SECS),
+        alerts: Default::default(),
         jwks_unknown_kid_refetch: app::DEFAULT_JWKS_UNKNOWN_KID_REFETCH,
         admin_auth: AdminAuth::Hashes(hashes),
         serving,

@@ -289,8 +289,13 @@ impl Repo for SqliteRepo {
     }
 
     fn snapshot(&self) -> impl Future<Output = Result<CatalogSnapshot, StoreError>> + Send {
-        self.run(|tx| {
-            let records = query_records(tx, "SELECT kind, id, parent, body FROM records ORDER BY seq", [])?;
+        // Only the kinds a snapshot keeps: not sessions or the alert log, which only grow.
+        let kinds: Vec<String> =
+            EntityKind::ALL.into_iter().filter(|k| k.in_snapshot()).map(|k| format!("'{}'", k.as_str())).collect();
+        let sql =
+            format!("SELECT kind, id, parent, body FROM records WHERE kind IN ({}) ORDER BY seq", kinds.join(","));
+        self.run(move |tx| {
+            let records = query_records(tx, &sql, [])?;
             CatalogSnapshot::from_records(&records)
         })
     }

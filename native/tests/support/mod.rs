@@ -4,6 +4,7 @@
 
 pub mod crm;
 pub mod jwt;
+pub mod smtp;
 
 use std::time::Duration;
 

@@ -66,6 +66,9 @@ pub enum Access {
     /// The audit trail: every admin role reads all of it, a developer the entries about their
     /// own apps.
     Audit,
+    /// Alert rules and their delivery log: a provider (owner, api-admin) on APIs, a developer
+    /// on their own calls.
+    Alerts,
 }
 
 impl Access {
@@ -78,6 +81,7 @@ impl Access {
             Access::Catalog => matches!(role, Owner | ApiAdmin),
             Access::Approvals => matches!(role, Owner | Approver),
             Access::Owner => matches!(role, Owner),
+            Access::Alerts => matches!(role, Owner | ApiAdmin | Developer),
         }
     }
 

@@ -16,8 +16,10 @@ use crate::store::{
 };
 use crate::usage::{Rollup, RollupKey, RollupValues};
 
+mod alerts;
 mod audit;
 mod derived;
+pub use alerts::alert_firings_are_recorded_once_all_or_nothing;
 pub use audit::{admin_tokens_are_unique_by_hash_and_findable, audit_pages_filter_newest_first_and_keep_every_fact};
 pub use derived::{
     audit_about_finds_every_entry_targeting_the_ids_oldest_first,
@@ -293,6 +295,7 @@ macro_rules! for_each_store_contract {
             audit_about_finds_every_entry_targeting_the_ids_oldest_first,
             audit_pages_filter_newest_first_and_keep_every_fact,
             admin_tokens_are_unique_by_hash_and_findable,
+            alert_firings_are_recorded_once_all_or_nothing,
         );
     };
 }

@@ -32,10 +32,18 @@ pub enum EntityKind {
     AccessRequest,
     /// An admin token of a named principal ([`AdminToken`]), unique by its hash.
     AdminToken,
+    /// A usage alert rule ([`crate::alerts::AlertRule`]), listed under its owner.
+    AlertRule,
+    /// A rule's firing, stored under its de-duplication key ([`crate::alerts::AlertEvent`]).
+    AlertEvent,
+    /// One channel's delivery of an event: the delivery log ([`crate::alerts::AlertDelivery`]).
+    AlertDelivery,
+    /// A delivery still to make ([`crate::alerts::AlertOutbox`]).
+    AlertOutbox,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 13] = [
+    pub const ALL: [EntityKind; 17] = [
         EntityKind::Api,
         EntityKind::Product,
         EntityKind::Plan,
@@ -49,6 +57,10 @@ impl EntityKind {
         EntityKind::Throttle,
         EntityKind::AccessRequest,
         EntityKind::AdminToken,
+        EntityKind::AlertRule,
+        EntityKind::AlertEvent,
+        EntityKind::AlertDelivery,
+        EntityKind::AlertOutbox,
     ];
 
     /// Stable name, used as a column value and in change notifications.
@@ -67,7 +79,28 @@ impl EntityKind {
             EntityKind::Throttle => "throttle",
             EntityKind::AccessRequest => "access_request",
             EntityKind::AdminToken => "admin_token",
+            EntityKind::AlertRule => "alert_rule",
+            EntityKind::AlertEvent => "alert_event",
+            EntityKind::AlertDelivery => "alert_delivery",
+            EntityKind::AlertOutbox => "alert_outbox",
         }
+    }
+
+    /// Whether [`super::CatalogSnapshot`] reads this kind: the data plane's entities, not the
+    /// control plane's own records (sessions, alert logs), which can be many and which a
+    /// snapshot would only throw away.
+    pub const fn in_snapshot(self) -> bool {
+        matches!(
+            self,
+            EntityKind::Api
+                | EntityKind::Product
+                | EntityKind::Plan
+                | EntityKind::Developer
+                | EntityKind::App
+                | EntityKind::Subscription
+                | EntityKind::Key
+                | EntityKind::AccessRequest
+        )
     }
 
     pub fn parse(name: &str) -> Option<EntityKind> {

@@ -148,7 +148,11 @@ impl CatalogSnapshot {
                 | EntityKind::SignInLink
                 | EntityKind::Session
                 | EntityKind::Throttle
-                | EntityKind::AdminToken => Ok(()),
+                | EntityKind::AdminToken
+                | EntityKind::AlertRule
+                | EntityKind::AlertEvent
+                | EntityKind::AlertDelivery
+                | EntityKind::AlertOutbox => Ok(()),
             };
             if let Err(e) = decoded {
                 s.unreadable.push(Unreadable { kind: r.kind, id: r.id.clone(), reason: e.to_string() });
