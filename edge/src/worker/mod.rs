@@ -5,9 +5,12 @@
 mod cache_api;
 mod clock;
 mod convert;
+mod guard;
 mod jwks;
 mod limiter;
+mod metered;
 mod read_model;
+mod relay;
 mod revocations;
 mod stream;
 mod tokens;
@@ -18,7 +21,6 @@ mod webcrypto;
 use gatehouse_core::config::GatewayConfig;
 use gatehouse_core::pipeline::forwarded::Peer;
 use gatehouse_core::pipeline::{Adapters, Gateway};
-use gatehouse_core::ports::UsageSink;
 use gatehouse_core::problem::{Problem, ProblemKind};
 use gatehouse_core::usage::StreamedUsage;
 use worker::{event, Context, Env, Method, Request, Response, Result};
@@ -55,6 +57,15 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         client_certificate::verified(&auth.cert_presented(), &auth.cert_verified(), &auth.cert_subject_dn_rfc2253())
     });
     let mut request = convert::to_http(req).await?;
+    // A streamed upload of unannounced length: its bytes, counted as `fetch` reads them, for
+    // its usage (an announced length is what the pipeline counts, and the platform's own
+    // stream keeps it for the upstream).
+    let counted_in = metered::Counter::default();
+    let announced = gatehouse_core::body::declared_len(request.headers()).is_some();
+    if let (false, gatehouse_core::body::Body::Stream(stream::EdgeStream::Body(raw))) = (announced, request.body_mut())
+    {
+        *raw = metered::count(raw.clone(), std::rc::Rc::clone(&counted_in), None);
+    }
     if let Some(certificate) = certificate {
         request.extensions_mut().insert(certificate);
     }
@@ -69,11 +80,10 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     if setting(&env, names::SERVER_TIMING).as_deref() == Some("1") {
         gateway.adapters.limiter.server_timing(&mut response);
     }
-    // A streamed call's usage, recorded as the response starts: the platform pipes the body
-    // after this handler returns, so its bytes are what the messages announced.
+    // A streamed call's usage, recorded once its body or socket has ended, with the bytes
+    // that passed (the platform pipes the body after this handler returns).
     if let Some(usage) = response.extensions_mut().remove::<StreamedUsage>() {
-        let sent = gatehouse_core::body::declared_len(response.headers()).unwrap_or(0);
-        gateway.adapters.usage.record(usage.event(0, sent));
+        metered::complete(&mut response, usage, counted_in, &env, &ctx)?;
     }
     usage::flush(&env, &ctx);
     convert::to_worker(response)

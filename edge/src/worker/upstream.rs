@@ -1,8 +1,8 @@
 //! `FetchUpstream`: the upstream call through the Workers `fetch`, raced against a `Delay`
 //! for the API's time-to-first-byte timeout (the loser is aborted). Redirects are passed back
 //! to the caller, never followed at the gateway. Bodies stream both ways as the platform's
-//! `ReadableStream`s; the idle and maximum-duration timeouts between chunks are not applied
-//! at the edge (the platform's own limits on a Worker's wall time apply there).
+//! `ReadableStream`s; after the head, the API's idle and maximum-duration timeouts apply to
+//! the answer's stream ([`super::guard`]) and to a WebSocket's relay ([`super::relay`]).
 
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use gatehouse_core::ports::{Collected, Upstream, UpstreamCall, UpstreamError};
 use worker::{AbortController, Delay, Fetch, Method, Request, RequestInit, RequestRedirect};
 
 use super::convert::{self, EdgeBody};
+use super::guard::Timeouts;
 use super::stream::{self, EdgeStream};
 
 pub struct FetchUpstream;
@@ -30,7 +31,7 @@ fn build(request: http::Request<EdgeBody>) -> worker::Result<Request> {
         Body::Stream(EdgeStream::Body(stream)) => {
             init.with_body(Some(stream.into()));
         }
-        Body::Stream(EdgeStream::Socket(_)) => {
+        Body::Stream(EdgeStream::Socket(..)) => {
             return Err(worker::Error::RustError("a socket is no request body".into()))
         }
     }
@@ -50,13 +51,14 @@ impl Upstream for FetchUpstream {
         call: &UpstreamCall,
     ) -> Result<http::Response<EdgeBody>, UpstreamError> {
         let timeout_ms = call.first_byte_ms;
+        let timeouts = Timeouts::of(call, super::clock::now());
         let request = build(request).map_err(|e| UpstreamError::Protocol(e.to_string()))?;
         let controller = AbortController::default();
         let signal = controller.signal();
         let fetch = Fetch::Request(request);
         let call = Box::pin(async move {
             let response = fetch.send_with_signal(&signal).await?;
-            convert::from_worker(response).await
+            convert::from_worker(response, timeouts).await
         });
         let timeout = Delay::from(Duration::from_millis(timeout_ms));
         let raced = select(call, timeout).await;
