@@ -31,6 +31,8 @@ use serde_json::json;
 /// `api_slow`'s idle timeout and maximum duration (stream.test.mjs reads them from the seed).
 const SLOW_IDLE_MS: u64 = 400;
 const SLOW_MAX_MS: u64 = 1_500;
+/// `api_slow`'s request body limit.
+const SLOW_MAX_BODY: u64 = 100_000;
 const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 const SUNSET: i64 = 1_814_313_600_000; // 2027-06-30T00:00:00Z
 
@@ -259,6 +261,7 @@ fn main() {
     slow.upstream.url = "__UPSTREAM__/slow".into();
     slow.upstream.idle_timeout_ms = Some(SLOW_IDLE_MS);
     slow.upstream.max_duration_ms = Some(SLOW_MAX_MS);
+    slow.upstream.max_body_bytes = Some(SLOW_MAX_BODY);
     slow.cache.enabled = false;
     let mut apis = vec![
         slow,
@@ -390,7 +393,7 @@ fn main() {
     kv.insert(layout::key_record(&partner.hash), serde_json::to_string(&partner).unwrap());
     let jwt = json!({ "issuer": ISSUER, "oidc_issuer": OIDC_ISSUER, "client": CLIENT, "hs256_secret": HS256_SECRET });
     let mtls = json!({ "subject": PARTNER_SUBJECT });
-    let slow = json!({ "idle_ms": SLOW_IDLE_MS, "max_ms": SLOW_MAX_MS });
+    let slow = json!({ "idle_ms": SLOW_IDLE_MS, "max_ms": SLOW_MAX_MS, "max_body": SLOW_MAX_BODY });
     let seed = json!({ "kv": kv, "secrets": secrets, "jwt": jwt, "mtls": mtls, "slow": slow });
     println!("{}", serde_json::to_string_pretty(&seed).unwrap());
 }

@@ -14,6 +14,7 @@ mod relay;
 mod revocations;
 mod stream;
 mod tokens;
+mod upload;
 mod upstream;
 mod usage;
 mod webcrypto;
@@ -57,15 +58,6 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         client_certificate::verified(&auth.cert_presented(), &auth.cert_verified(), &auth.cert_subject_dn_rfc2253())
     });
     let mut request = convert::to_http(req).await?;
-    // A streamed upload of unannounced length: its bytes, counted as `fetch` reads them, for
-    // its usage (an announced length is what the pipeline counts, and the platform's own
-    // stream keeps it for the upstream).
-    let counted_in = metered::Counter::default();
-    let announced = gatehouse_core::body::declared_len(request.headers()).is_some();
-    if let (false, gatehouse_core::body::Body::Stream(stream::EdgeStream::Body(raw))) = (announced, request.body_mut())
-    {
-        *raw = metered::count(raw.clone(), std::rc::Rc::clone(&counted_in), None);
-    }
     if let Some(certificate) = certificate {
         request.extensions_mut().insert(certificate);
     }
@@ -83,7 +75,8 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     // A streamed call's usage, recorded once its body or socket has ended, with the bytes
     // that passed (the platform pipes the body after this handler returns).
     if let Some(usage) = response.extensions_mut().remove::<StreamedUsage>() {
-        metered::complete(&mut response, usage, counted_in, &env, &ctx)?;
+        let uploaded = std::rc::Rc::clone(&gateway.adapters.upstream.uploaded);
+        metered::complete(&mut response, usage, uploaded, &env, &ctx)?;
     }
     usage::flush(&env, &ctx);
     convert::to_worker(response)
@@ -113,7 +106,7 @@ impl EdgeAdapters {
             read_model: read_model::KvReadModel::new(env.clone()),
             limiter: limiter::DurableLimiter::new(env.clone()),
             cache: cache_api::CacheApiCache::new(env.clone()),
-            upstream: upstream::FetchUpstream,
+            upstream: upstream::FetchUpstream::default(),
             usage: usage::EdgeUsage::new(env),
             clock: clock::JsClock,
             tokens: tokens::WebCryptoVerifier::new(env.clone()),

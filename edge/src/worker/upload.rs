@@ -1,0 +1,95 @@
+//! A request body of unannounced length on its way upstream at the edge: counted as `fetch`
+//! reads it (for usage) and held to the API's limit, as natively.
+//!
+//! Past the limit, the upload is never ended or errored: workerd's HTTP/1.1 client (kj) ends
+//! an ended *or errored* chunked body with its last chunk, so the upstream would take a cut
+//! body for a complete, shorter one. Instead the chunk that would cross the limit is held
+//! back, the rest of the client's body is read and discarded (so the client, still sending,
+//! reads the `413` rather than a reset, as the native gateway's lingering close does), and
+//! then the `fetch` is aborted, which drops its connection mid-body.
+
+use std::cell::Cell;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use futures_util::Stream;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::ReadableStream;
+
+use super::metered::Counter;
+
+/// Most of a refused body read and discarded before the `fetch` is aborted anyway (a client
+/// sending more than this may then see its connection reset instead of the `413`).
+const DISCARD_MAX: u64 = 16 * 1024 * 1024;
+
+struct Limited {
+    inner: wasm_streams::readable::IntoStream<'static>,
+    counter: Counter,
+    limit: u64,
+    exceeded: Rc<Cell<bool>>,
+    discarded: u64,
+    abort: Box<dyn Fn()>,
+}
+
+impl Limited {
+    /// Reads and drops the rest of the client's body, then aborts the `fetch`; never yields.
+    fn discard(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<JsValue, JsValue>>> {
+        loop {
+            match Pin::new(&mut self.inner).poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    self.discarded += length(&chunk);
+                    if self.discarded > DISCARD_MAX {
+                        (self.abort)();
+                        return Poll::Pending;
+                    }
+                }
+                Poll::Ready(Some(Err(_)) | None) => {
+                    (self.abort)();
+                    return Poll::Pending;
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+fn length(chunk: &JsValue) -> u64 {
+    chunk.dyn_ref::<js_sys::Uint8Array>().map_or(0, |a| u64::from(a.length()))
+}
+
+impl Stream for Limited {
+    type Item = Result<JsValue, JsValue>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.exceeded.get() {
+            return this.discard(cx);
+        }
+        let polled = Pin::new(&mut this.inner).poll_next(cx);
+        if let Poll::Ready(Some(Ok(chunk))) = &polled {
+            let n = length(chunk);
+            if this.counter.get() + n > this.limit {
+                this.exceeded.set(true);
+                return this.discard(cx);
+            }
+            this.counter.set(this.counter.get() + n);
+        }
+        polled
+    }
+}
+
+/// `raw` counted into `counter` and held to `limit` bytes; `abort` aborts the `fetch`. The
+/// flag it returns says whether the limit was crossed, so the failed call becomes the `413`
+/// that names the limit.
+pub fn limit(
+    raw: ReadableStream,
+    limit: u64,
+    counter: Counter,
+    abort: Box<dyn Fn()>,
+) -> (ReadableStream, Rc<Cell<bool>>) {
+    let exceeded = Rc::new(Cell::new(false));
+    let inner = wasm_streams::ReadableStream::from_raw(raw).into_stream();
+    let limited = Limited { inner, counter, limit, exceeded: Rc::clone(&exceeded), discarded: 0, abort };
+    (wasm_streams::ReadableStream::from_stream(limited).into_raw(), exceeded)
+}
