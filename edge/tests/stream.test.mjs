@@ -162,12 +162,43 @@ test("a healthy stream longer than the API's maximum duration is cut at it", asy
   received += body.bytes;
 });
 
-/** POSTs `chunks` chunks of `size` bytes as a chunked (unannounced) upload. */
-function upload(chunks, size) {
-  calls += 1;
-  const body = (async function* () { for (let i = 0; i < chunks; i++) yield new Uint8Array(size).fill(117); })();
-  return fetch(base + "/slow/upload", { method: "POST", body, duplex: "half" });
+/** POSTs `chunks` chunks of `size` bytes, `gapMs` apart, as a chunked (unannounced) upload. */
+function upload(chunks, size, { path = "/slow/upload", gapMs = 0 } = {}) {
+  if (path.startsWith("/slow/")) calls += 1;
+  const body = (async function* () {
+    for (let i = 0; i < chunks; i++) {
+      if (i > 0 && gapMs) await new Promise((r) => setTimeout(r, gapMs));
+      yield new Uint8Array(size).fill(117);
+    }
+  })();
+  return fetch(base + path, { method: "POST", body, duplex: "half" });
 }
+
+test("a slow upload is not cut by the time-to-first-byte timeout: it counts from the upload's end", async () => {
+  // api_rfc: timeout_ms 2,000, no maximum duration; the upload takes 3 s.
+  const started = performance.now();
+  const res = await upload(7, 10_000, { path: "/rfc/bulk", gapMs: 500 });
+  timings.slow_upload_ms = Math.round(performance.now() - started);
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal(await res.text(), "70000");
+});
+
+test("a client that stalls mid-upload past the idle timeout is cut off, and the upstream never takes the body as whole", async () => {
+  const started = performance.now();
+  const before = upstream.counted.length;
+  const ended = await upload(2, 10_000, { gapMs: 3_000 }).then(
+    async (res) => { received += (await res.text()).length; return res.status; },
+    (e) => e.cause?.code ?? String(e),
+  );
+  uploaded += 10_000; // the first chunk went upstream before the stall
+  const took = performance.now() - started;
+  timings.stalled_upload_cut_after_ms = Math.round(took);
+  timings.stalled_upload_client_saw = ended;
+  assert.notEqual(ended, 200);
+  assert.ok(took < IDLE_MS + 1000, `the stalled upload held the call for ${took} ms`);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(upstream.counted.length, before, `the upstream answered a cut body: ${upstream.counted}`);
+});
 
 test("a chunked upload under the API's limit passes and counts its bytes in exactly", async () => {
   const res = await upload(5, 10_000);

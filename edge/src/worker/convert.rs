@@ -78,12 +78,12 @@ pub fn to_worker(res: http::Response<EdgeBody>) -> Result<Response> {
 }
 
 /// `stream` as a body of exactly `length` bytes (workerd's `FixedLengthStream`). A stream the
-/// Worker built (timeouts, counting, the cache's replay) has no length of its own, and the
-/// platform would send it chunked, dropping the `Content-Length` the upstream announced; with
+/// Worker built (timeouts, counting, the cache's replay, a watched upload) has no length of
+/// its own, and the platform would send it chunked, dropping the announced `Content-Length`; with
 /// it, a body cut short (an idle timeout, a broken upstream) also closes the client's
 /// connection short of the announced length, where a chunked one would end with its last
 /// chunk as if complete.
-fn fixed_length(stream: web_sys::ReadableStream, length: u64) -> Result<web_sys::ReadableStream> {
+pub fn fixed_length(stream: web_sys::ReadableStream, length: u64) -> Result<web_sys::ReadableStream> {
     let fixed = worker::worker_sys::FixedLengthStream::new_big_int(js_sys::BigInt::from(length))
         .map_err(|e| worker::Error::RustError(js_message(&e)))?;
     let pair: &web_sys::TransformStream = fixed.as_ref();

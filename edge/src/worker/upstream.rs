@@ -1,12 +1,14 @@
 //! `FetchUpstream`: the upstream call through the Workers `fetch`, raced against a `Delay`
-//! for the API's time-to-first-byte timeout (the loser is aborted). Redirects are passed back
+//! for the API's time-to-first-byte timeout, counted from the end of a streamed upload (the
+//! loser is aborted). Redirects are passed back
 //! to the caller, never followed at the gateway. Bodies stream both ways as the platform's
 //! `ReadableStream`s; after the head, the API's idle and maximum-duration timeouts apply to
 //! the answer's stream ([`super::guard`]) and to a WebSocket's relay ([`super::relay`]). A
-//! request body of unannounced length is counted as it goes and cut off past the API's limit
-//! (the call then answers the `413` that names it).
+//! streamed request body is counted as it goes, cut off past the API's limit (the call then
+//! answers the `413` that names it) and after the idle timeout when the client stalls
+//! ([`super::upload`]).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -19,7 +21,7 @@ use super::convert::{self, EdgeBody};
 use super::guard::Timeouts;
 use super::metered::Counter;
 use super::stream::{self, EdgeStream};
-use super::upload;
+use super::upload::{self, Progress};
 
 /// Built per request (with the other adapters), so its count is this request's.
 #[derive(Default)]
@@ -38,43 +40,69 @@ fn abort(controller: &Controller) {
     }
 }
 
-/// The platform's request, and the flag a streamed body of unannounced length sets when it
-/// went past the API's limit.
+/// The platform's request, and how its body's upload goes when it streams.
 fn build(
     request: http::Request<EdgeBody>,
     call: &UpstreamCall,
     uploaded: &Counter,
     controller: &Controller,
-) -> worker::Result<(Request, Option<Rc<Cell<bool>>>)> {
-    let mut exceeded = None;
+) -> worker::Result<(Request, Option<Rc<Progress>>)> {
+    let mut progress = None;
     let mut init = RequestInit::new();
     init.with_method(Method::from(request.method().as_str().to_string()))
         .with_headers(convert::headers_of(request.headers())?)
         .with_redirect(RequestRedirect::Manual);
     let uri = request.uri().to_string();
-    let announced = gatehouse_core::body::declared_len(request.headers()).is_some();
+    let announced = gatehouse_core::body::declared_len(request.headers());
     match request.into_body() {
         Body::Full(bytes) if bytes.is_empty() => {}
         Body::Full(bytes) => {
             init.with_body(Some(js_sys::Uint8Array::from(bytes.as_ref()).into()));
         }
-        // An announced length was checked against the limit before any byte was sent, and
-        // the platform's own stream keeps it for the upstream.
-        Body::Stream(EdgeStream::Body(stream)) if announced => {
-            init.with_body(Some(stream.into()));
-        }
         Body::Stream(EdgeStream::Body(stream)) => {
             let controller = Rc::clone(controller);
             let abort = Box::new(move || abort(&controller));
-            let (limited, flag) = upload::limit(stream, call.max_request_bytes, Rc::clone(uploaded), abort);
-            exceeded = Some(flag);
-            init.with_body(Some(limited.into()));
+            let watching = Rc::new(Progress::default());
+            watching.last.set(super::clock::now());
+            let limit = call.max_request_bytes;
+            let watched = upload::watch(stream, limit, Rc::clone(uploaded), Rc::clone(&watching), abort);
+            // An announced length (already checked against the limit) goes upstream as such.
+            let body = match announced {
+                Some(length) => convert::fixed_length(watched, length)?,
+                None => watched,
+            };
+            init.with_body(Some(body.into()));
+            progress = Some(watching);
         }
         Body::Stream(EdgeStream::Socket(..)) => {
             return Err(worker::Error::RustError("a socket is no request body".into()))
         }
     }
-    Ok((Request::new_with_init(&uri, &init)?, exceeded))
+    Ok((Request::new_with_init(&uri, &init)?, progress))
+}
+
+/// When the wait for the answer's head runs out, and what that is: `first_byte_ms` from the
+/// start, or from the end of a streamed upload; while the upload goes on, the idle timeout
+/// since its last chunk; never past the call's maximum duration.
+fn deadline(started: i64, call: &UpstreamCall, timeouts: &Timeouts, upload: Option<&Progress>) -> (i64, UpstreamError) {
+    let first_byte = call.first_byte_ms as i64;
+    let (at, error) = match upload {
+        None => (started + first_byte, UpstreamError::Timeout),
+        Some(p) if p.exceeded.get() => {
+            (p.last.get() + call.idle_ms as i64, UpstreamError::RequestTooLarge(call.max_request_bytes))
+        }
+        Some(p) => match p.ended.get() {
+            Some(ended) => (ended + first_byte, UpstreamError::Timeout),
+            None => {
+                let why = format!("the client's body stalled for {} ms", call.idle_ms);
+                (p.last.get() + call.idle_ms as i64, UpstreamError::Protocol(why))
+            }
+        },
+    };
+    match timeouts.deadline {
+        Some((end, _)) if end < at => (end, UpstreamError::Timeout),
+        _ => (at, error),
+    }
 }
 
 impl Upstream for FetchUpstream {
@@ -89,35 +117,34 @@ impl Upstream for FetchUpstream {
         request: http::Request<EdgeBody>,
         call: &UpstreamCall,
     ) -> Result<http::Response<EdgeBody>, UpstreamError> {
-        let timeout_ms = call.first_byte_ms;
-        let timeouts = Timeouts::of(call, super::clock::now());
+        let started = super::clock::now();
+        let timeouts = Timeouts::of(call, started);
         let aborter = AbortController::default();
         let signal = aborter.signal();
         let controller: Controller = Rc::new(RefCell::new(Some(aborter)));
-        let (request, exceeded) =
+        let (request, upload) =
             build(request, call, &self.uploaded, &controller).map_err(|e| UpstreamError::Protocol(e.to_string()))?;
-        let limit = call.max_request_bytes;
-        let over_limit = move || exceeded.as_ref().is_some_and(|flag| flag.get());
         let fetch = Fetch::Request(request);
-        let call = Box::pin(async move {
+        let mut answer = Box::pin(async move {
             let response = fetch.send_with_signal(&signal).await?;
             convert::from_worker(response, timeouts).await
         });
-        let timeout = Delay::from(Duration::from_millis(timeout_ms));
-        let raced = select(call, timeout).await;
-        match raced {
-            Either::Left((Ok(response), _)) => Ok(response),
-            // The client's body went past the API's limit as it streamed: the 413 names it.
-            Either::Left((Err(_), _)) if over_limit() => {
-                Err(UpstreamError::RequestTooLarge(limit))
-            }
-            Either::Left((Err(e), _)) => Err(UpstreamError::Connect(e.to_string())),
-            Either::Right(((), _)) => {
+        loop {
+            // Recomputed after each wait: an upload that moved meanwhile pushed it further.
+            let (at, expired) = deadline(started, call, &timeouts, upload.as_deref());
+            let wait = at - super::clock::now();
+            if wait <= 0 {
                 abort(&controller);
-                if over_limit() {
-                    return Err(UpstreamError::RequestTooLarge(limit));
+                return Err(expired);
+            }
+            match select(answer.as_mut(), Delay::from(Duration::from_millis(wait as u64))).await {
+                Either::Left((Ok(response), _)) => return Ok(response),
+                // The client's body went past the API's limit as it streamed: the 413 names it.
+                Either::Left((Err(_), _)) if upload.as_ref().is_some_and(|p| p.exceeded.get()) => {
+                    return Err(UpstreamError::RequestTooLarge(call.max_request_bytes))
                 }
-                Err(UpstreamError::Timeout)
+                Either::Left((Err(e), _)) => return Err(UpstreamError::Connect(e.to_string())),
+                Either::Right(((), _)) => {}
             }
         }
     }
