@@ -69,13 +69,19 @@ struct Setup {
 
 async fn setup() -> Setup {
     let (url, accepted) = echo_upstream().await;
+    setup_with(&url, json!({}), accepted).await
+}
+
+/// Publishes the chat API on `url` with `settings` added to its upstream, behind TLS.
+async fn setup_with(url: &str, settings: Value, accepted: Arc<AtomicUsize>) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let ca = TestCa::new("clients' view");
     let (cert, key) = ca.leaf(&["localhost"], "gateway").write(dir.path(), "gateway");
     let files = TlsFiles { tls_cert: Some(cert), tls_key: Some(key), ..TlsFiles::default() };
     let tls = ServerTls::load(&files).unwrap().unwrap();
     let h = Harness::start_with(|config| config.serving.gateway_tls = Some(tls)).await;
-    let upstream = json!({"url": url, "idle_timeout_ms": IDLE_MS});
+    let mut upstream = json!({"url": url, "idle_timeout_ms": IDLE_MS});
+    upstream.as_object_mut().unwrap().extend(settings.as_object().unwrap().clone());
     let api =
         h.admin_ok("POST", "/v1/apis", json!({"openapi": OPENAPI, "base_path": "/ws", "upstream": upstream})).await;
     let api_id = api["id"].as_str().unwrap().to_string();
@@ -185,5 +191,72 @@ async fn a_silent_h2_websocket_is_closed_after_the_apis_idle_timeout() {
     // The connection itself lives on: another stream is answered.
     let again = sender.send_request(connect_request(None)).await.unwrap();
     assert_eq!(again.status(), 401);
+    s.h.app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_h2_websocket_is_closed_at_the_apis_maximum_duration() {
+    let (url, accepted) = echo_upstream().await;
+    let s = setup_with(&url, json!({"max_duration_ms": 1_000}), accepted).await;
+    let mut sender = h2_connection(&s).await;
+    let mut ws = open(&mut sender, &s.key).await;
+    let started = Instant::now();
+    let mut echoed = 0;
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if ws.send(Message::text("tick")).await.is_err() {
+                break;
+            }
+            match ws.next().await {
+                Some(Ok(Message::Text(_))) => echoed += 1,
+                _ => break,
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    let lasted = started.elapsed();
+    assert!(ended.is_ok(), "the gateway closes the tunnel at its maximum duration");
+    assert!(echoed > 5, "messages flowed until then ({echoed})");
+    assert!(lasted >= Duration::from_millis(900) && lasted < Duration::from_millis(2_000), "lasted {lasted:?}");
+    println!("busy h2 WebSocket closed after {lasted:?} (maximum duration 1 s), {echoed} echoes");
+    s.h.app.shutdown().await;
+}
+
+/// An upstream that answers any upgrade `101` with an accept that answers no key.
+async fn wrong_accept_upstream() -> (String, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(n) if n > 0 => head.extend_from_slice(&buf[..n]),
+                    _ => break,
+                }
+            }
+            let answer = "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\
+                          sec-websocket-accept: c29tZXRoaW5nIGVsc2U=\r\n\r\n";
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    (url, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_whose_accept_does_not_answer_the_key_gets_no_tunnel() {
+    let (url, accepted) = wrong_accept_upstream().await;
+    let s = setup_with(&url, json!({}), accepted).await;
+    let mut sender = h2_connection(&s).await;
+    let response = sender.send_request(connect_request(Some(&s.key))).await.unwrap();
+    assert_eq!(response.status(), 502);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    assert_eq!(s.accepted.load(Ordering::SeqCst), 1, "the upstream was asked");
     s.h.app.shutdown().await;
 }
