@@ -16,7 +16,7 @@ use gatehouse_core::problem::{Problem, ProblemKind};
 use wasm_bindgen::JsCast;
 use worker::{Headers, Request, Response, Result};
 
-use super::guard::{guard, Timeouts};
+use super::guard::Timeouts;
 use super::stream::{EdgeStream, INLINE_BYTES};
 
 /// A body as it flows through the Worker.
@@ -133,8 +133,8 @@ fn js_message(error: &wasm_bindgen::JsValue) -> String {
 }
 
 /// A fetched `worker::Response` as an `http::Response`: its body read whole when announced
-/// small, else left streaming under the API's `timeouts`; a `101` that carries the upstream's
-/// WebSocket keeps it, with the timeouts for the relay.
+/// small, else left streaming; a `101` that carries the upstream's WebSocket keeps it, with
+/// the API's `timeouts` for the relay.
 pub async fn from_worker(mut res: Response, timeouts: Timeouts) -> Result<http::Response<EdgeBody>> {
     let mut builder = http::Response::builder().status(res.status_code());
     for (name, value) in res.headers().entries() {
@@ -152,7 +152,7 @@ pub async fn from_worker(mut res: Response, timeouts: Timeouts) -> Result<http::
         },
         worker::ResponseBody::Stream(stream) if !declared_len(&headers).is_some_and(|n| n <= INLINE_BYTES) => {
             match stream.clone().dyn_into::<web_sys::ReadableStream>() {
-                Ok(stream) => Body::Stream(EdgeStream::Body(guard(stream, timeouts))),
+                Ok(stream) => Body::Stream(EdgeStream::Body(stream)),
                 Err(_) => Body::Full(Bytes::from(res.bytes().await?)),
             }
         }

@@ -1,79 +1,47 @@
 //! A streamed call's usage at the edge, completed with the bytes that actually passed: the
-//! body's chunks are counted as the client takes them (the announced `Content-Length` would
+//! body's chunks are counted as the client takes them ([`super::tap`]) (the announced `Content-Length` would
 //! count a cut-off body whole and an unannounced one as 0), and a relayed WebSocket's
 //! messages both ways. The event is recorded when the stream ends — cleanly, broken, or
 //! cancelled by a client that went away — inside `wait_until`, which keeps the isolate alive
 //! for it, and the usage is then flushed as after any response.
 
 use std::cell::Cell;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context as TaskContext, Poll};
 
 use futures_channel::oneshot;
-use futures_util::Stream;
 use gatehouse_core::body::Body;
 use gatehouse_core::ports::UsageSink;
 use gatehouse_core::usage::StreamedUsage;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use web_sys::ReadableStream;
 use worker::{Context, Env, WebSocketPair};
 
 use super::convert::EdgeBody;
+use super::guard::Timeouts;
 use super::stream::EdgeStream;
 use super::{relay, usage};
 
 /// A shared count of bytes, read once the call is over.
 pub type Counter = Rc<Cell<u64>>;
 
-/// `raw`'s chunks, their bytes added to `counter` as they pass; `done` is told once how the
-/// stream ended (`None`: cleanly), including when it is dropped unfinished.
-struct Counted {
-    inner: wasm_streams::readable::IntoStream<'static>,
-    counter: Counter,
-    done: Option<oneshot::Sender<Option<String>>>,
+/// A body seen through a [`super::tap`]: the stream to hand on, its bytes so far and how it
+/// ended, once it has.
+pub struct Tapped {
+    pub stream: ReadableStream,
+    pub sent: Counter,
+    pub ended: oneshot::Receiver<Option<String>>,
 }
 
-impl Counted {
-    fn end(&mut self, cause: Option<String>) {
-        if let Some(done) = self.done.take() {
-            let _ = done.send(cause);
-        }
-    }
-}
-
-impl Stream for Counted {
-    type Item = Result<JsValue, JsValue>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
-        let polled = Pin::new(&mut self.inner).poll_next(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(chunk))) => {
-                let n = chunk.dyn_ref::<js_sys::Uint8Array>().map_or(0, |a| u64::from(a.length()));
-                self.counter.set(self.counter.get() + n);
-            }
-            Poll::Ready(Some(Err(e))) => {
-                let cause =
-                    e.dyn_ref::<js_sys::Error>().map_or_else(|| format!("{e:?}"), |e| String::from(e.message()));
-                self.end(Some(cause));
-            }
-            Poll::Ready(None) => self.end(None),
-            Poll::Pending => {}
-        }
-        polled
-    }
-}
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.end(Some("the client went away before the body ended".into()));
-    }
-}
-
-/// `raw`, counting its bytes into `counter` (and telling `done` how it ended, when given).
-pub fn count(raw: ReadableStream, counter: Counter, done: Option<oneshot::Sender<Option<String>>>) -> ReadableStream {
-    let inner = wasm_streams::ReadableStream::from_raw(raw).into_stream();
-    wasm_streams::ReadableStream::from_stream(Counted { inner, counter, done }).into_raw()
+/// `raw` through a tap that counts its bytes as the client takes them (and applies
+/// `timeouts`, when given).
+pub fn tapped(raw: &ReadableStream, timeouts: Option<Timeouts>) -> Tapped {
+    let (sent, (done, ended)) = (Counter::default(), oneshot::channel());
+    let counter = Rc::clone(&sent);
+    let stream = super::tap::tap(raw, timeouts, move |bytes, cause| {
+        counter.set(bytes);
+        let _ = done.send(cause);
+    });
+    Tapped { stream, sent, ended }
 }
 
 /// Arranges for a streamed call's usage to be recorded once its body (or socket) has ended;
@@ -82,6 +50,7 @@ pub fn complete(
     response: &mut http::Response<EdgeBody>,
     usage: StreamedUsage,
     counted_in: Counter,
+    guarded: Option<Tapped>,
     env: &Env,
     ctx: &Context,
 ) -> worker::Result<()> {
@@ -93,8 +62,14 @@ pub fn complete(
             *response.body_mut() = Body::Full(bytes);
         }
         Body::Stream(EdgeStream::Body(raw)) => {
-            let (sent, (done, ended)) = (Counter::default(), oneshot::channel());
-            *response.body_mut() = Body::Stream(EdgeStream::Body(count(raw, Rc::clone(&sent), Some(done))));
+            // The upstream's body as the upstream adapter tapped it (its timeouts), when the
+            // pipeline handed it on as it was: one tap then counts too. Otherwise (the cache
+            // read some of it and rebuilt the stream) a tap of its own counts what the client takes.
+            let Tapped { stream, sent, ended } = match guarded {
+                Some(tap) if AsRef::<JsValue>::as_ref(&tap.stream) == AsRef::<JsValue>::as_ref(&raw) => tap,
+                _ => tapped(&raw, None),
+            };
+            *response.body_mut() = Body::Stream(EdgeStream::Body(stream));
             ctx.wait_until(async move {
                 let cause = ended.await.unwrap_or_else(|_| Some("the body was never read".into()));
                 if let Some(cause) = &cause {

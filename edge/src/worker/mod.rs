@@ -13,6 +13,7 @@ mod read_model;
 mod relay;
 mod revocations;
 mod stream;
+mod tap;
 mod tokens;
 mod upload;
 mod upstream;
@@ -76,7 +77,8 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     // that passed (the platform pipes the body after this handler returns).
     if let Some(usage) = response.extensions_mut().remove::<StreamedUsage>() {
         let uploaded = std::rc::Rc::clone(&gateway.adapters.upstream.uploaded);
-        metered::complete(&mut response, usage, uploaded, &env, &ctx)?;
+        let guarded = gateway.adapters.upstream.guarded.borrow_mut().take();
+        metered::complete(&mut response, usage, uploaded, guarded, &env, &ctx)?;
     }
     usage::flush(&env, &ctx);
     convert::to_worker(response)

@@ -19,7 +19,7 @@ use worker::{AbortController, Delay, Fetch, Method, Request, RequestInit, Reques
 
 use super::convert::{self, EdgeBody};
 use super::guard::Timeouts;
-use super::metered::Counter;
+use super::metered::{self, Counter, Tapped};
 use super::stream::{self, EdgeStream};
 use super::upload::{self, Progress};
 
@@ -29,6 +29,8 @@ pub struct FetchUpstream {
     /// Bytes of a streamed request body of unannounced length, as `fetch` read them, for the
     /// call's usage (an announced length is what the pipeline counts).
     pub uploaded: Counter,
+    /// The answer's body as tapped here, for the usage glue to count with ([`metered`]).
+    pub guarded: RefCell<Option<Tapped>>,
 }
 
 /// The call's `AbortController`, shared by the timeout and the upload limit (aborting takes it).
@@ -138,7 +140,16 @@ impl Upstream for FetchUpstream {
                 return Err(expired);
             }
             match select(answer.as_mut(), Delay::from(Duration::from_millis(wait as u64))).await {
-                Either::Left((Ok(response), _)) => return Ok(response),
+                Either::Left((Ok(mut response), _)) => {
+                    // The API's timeouts after the head, in a tap that also counts the bytes
+                    // for usage when the body reaches the client as it is.
+                    if let Body::Stream(EdgeStream::Body(raw)) = response.body_mut() {
+                        let tap = metered::tapped(raw, Some(timeouts));
+                        *raw = tap.stream.clone();
+                        *self.guarded.borrow_mut() = Some(tap);
+                    }
+                    return Ok(response);
+                }
                 // The client's body went past the API's limit as it streamed: the 413 names it.
                 Either::Left((Err(_), _)) if upload.as_ref().is_some_and(|p| p.exceeded.get()) => {
                     return Err(UpstreamError::RequestTooLarge(call.max_request_bytes))
