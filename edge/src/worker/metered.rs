@@ -101,7 +101,7 @@ pub fn complete(
 /// Logs a stream that ended early, with its API and the cause (never a key or identity).
 fn broken(usage: &StreamedUsage, cause: &str) {
     if cause.starts_with("the client") {
-        worker::console_debug!("stream ended: the client went away (api {} {})", usage.api_id, usage.api_name);
+        worker::console_debug!("stream ended early: api {} ({}): {}", usage.api_id, usage.api_name, cause);
     } else {
         worker::console_warn!("stream broken mid-body: api {} ({}): {}", usage.api_id, usage.api_name, cause);
     }
