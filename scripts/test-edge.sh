@@ -45,7 +45,7 @@ fi
 step "build the worker (wasm32, worker-build --release)"
 export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 inputs=$(cat Cargo.lock edge/Cargo.toml shared/Cargo.toml wrangler.toml \
-  $(find edge/src shared/src -name '*.rs' | sort) | sha256sum | cut -c1-16)
+  $(find edge/src shared/src \( -name '*.rs' -o -name '*.js' \) | sort) | sha256sum | cut -c1-16)
 if [ "$(cat edge/build/.inputs 2>/dev/null)" != "$inputs" ] || ! [ -f edge/build/index_bg.wasm ]; then
   (
     export PATH="$bin:/usr/bin:$PATH" RUSTC_BOOTSTRAP=1

@@ -29,6 +29,11 @@ use gatehouse_core::pipeline::client_certificate::certificate_hash;
 use gatehouse_edge::layout;
 use serde_json::json;
 
+/// `api_slow`'s idle timeout and maximum duration (stream.test.mjs reads them from the seed).
+const SLOW_IDLE_MS: u64 = 400;
+const SLOW_MAX_MS: u64 = 1_500;
+/// `api_slow`'s request body limit.
+const SLOW_MAX_BODY: u64 = 100_000;
 const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 const SUNSET: i64 = 1_814_313_600_000; // 2027-06-30T00:00:00Z
 
@@ -252,7 +257,16 @@ fn main() {
     let mut hostile = api("api_hostile", "/hostile", published(), any("hostile", "/{name}", true));
     hostile.upstream.url = "__HOSTILE__".into();
     hostile.cache.enabled = false;
+    // Streams that stall or run long (stream.test.mjs): no key, nothing cached, a short idle
+    // timeout and maximum duration that apply after the response head.
+    let mut slow = api("api_slow", "/slow", published(), any("slow", "/{name}", true));
+    slow.upstream.url = "__UPSTREAM__/slow".into();
+    slow.upstream.idle_timeout_ms = Some(SLOW_IDLE_MS);
+    slow.upstream.max_duration_ms = Some(SLOW_MAX_MS);
+    slow.upstream.max_body_bytes = Some(SLOW_MAX_BODY);
+    slow.cache.enabled = false;
     let mut apis = vec![
+        slow,
         api("api_pets", "/pets", Lifecycle::Published { published_at: T0 }, pets),
         rfc,
         shared,
@@ -382,6 +396,7 @@ fn main() {
     let jwt = json!({ "issuer": ISSUER, "oidc_issuer": OIDC_ISSUER, "client": CLIENT, "hs256_secret": HS256_SECRET });
     let mtls = json!({ "subject": PARTNER_SUBJECT });
     let crm = json!({ "openapi": crm::DOCUMENT });
-    let seed = json!({ "kv": kv, "secrets": secrets, "jwt": jwt, "mtls": mtls, "crm": crm });
+    let slow = json!({ "idle_ms": SLOW_IDLE_MS, "max_ms": SLOW_MAX_MS, "max_body": SLOW_MAX_BODY });
+    let seed = json!({ "kv": kv, "secrets": secrets, "jwt": jwt, "mtls": mtls, "crm": crm, "slow": slow });
     println!("{}", serde_json::to_string_pretty(&seed).unwrap());
 }

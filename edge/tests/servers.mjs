@@ -29,6 +29,9 @@ export async function startUpstream() {
   const hits = {};
   const seen = [];
   const sent = []; // when each server-sent event was written (performance.now())
+  // /slow/<name>: when its last chunk was written and when its connection closed; `counted`:
+  // the length of each complete upload to /slow/.
+  const streams = { counted: [] };
   const server = createServer((req, res) => {
     const path = req.url.split("?")[0];
     hits[path] = (hits[path] || 0) + 1;
@@ -39,6 +42,7 @@ export async function startUpstream() {
       res.end(text);
     };
     if (path === "/rfc/events") return events(res, sent);
+    if (path.startsWith("/slow/")) return slow(req, res, path.slice(6), streams);
     if (path === "/rfc/bulk" && req.method === "POST") return countBody(req, res);
     if (path === "/rfc/bulk") return bulk(res);
     if (path.startsWith("/rfc/")) return rfc(req, res, path.slice(5), hits[path]);
@@ -72,7 +76,47 @@ export async function startUpstream() {
   const sockets = new WebSocketServer({ server });
   sockets.on("connection", (ws) => ws.on("message", (data, binary) => ws.send(data, { binary })));
   const port = await listen(server);
-  return { url: `http://127.0.0.1:${port}`, hits, seen, sent, close: () => { sockets.close(); server.close(); } };
+  return { url: `http://127.0.0.1:${port}`, hits, seen, sent, streams, counted: streams.counted, close: () => { sockets.close(); server.close(); } };
+}
+
+/** Sizes of /slow/chunked's chunks: 200,000 bytes in all, no Content-Length. */
+export const CHUNKED_SIZES = [1, 70_000, 4_999, 65_536, 59_464];
+
+/**
+ * Streams for the edge's timeouts and byte counts (stream.test.mjs): `stall` announces 200,000
+ * bytes, sends 101,000 in two chunks and then nothing while keeping the connection open;
+ * `stall-chunked` does the same unannounced (chunked); `long` announces and sends 100,000
+ * bytes, 1,000 every 100 ms, so it lasts 10 s; `chunked` sends CHUNKED_SIZES 20 ms apart,
+ * unannounced, and ends; `break` announces 200,000 bytes, sends 100,000 and breaks the
+ * connection; a POST's body is counted and the count answered. `streams[name]`
+ * records when the last chunk was written (performance.now()) and when the connection closed.
+ */
+function slow(req, res, name, streams) {
+  if (req.method === "POST") return countBody(req, res, streams.counted);
+  const state = (streams[name] = { last: null, closed: null, bytes: 0 });
+  let timer;
+  res.on("close", () => { state.closed = performance.now(); clearInterval(timer); });
+  const announced = { stall: 200_000, long: 100_000, break: 200_000 }[name];
+  const length = announced ? { "content-length": announced } : {};
+  res.writeHead(200, { "content-type": "application/octet-stream", "cache-control": "no-store", ...length });
+  const write = (n) => { res.write(Buffer.alloc(n, "s")); state.last = performance.now(); state.bytes += n; };
+  if (name === "break") {
+    // Half the announced body, then the connection breaks.
+    write(100_000);
+    return setTimeout(() => res.socket.destroy(), 50);
+  }
+  const stalls = name === "stall" || name === "stall-chunked";
+  const plan = stalls ? [100_000, 1_000] : name === "chunked" ? [...CHUNKED_SIZES] : null;
+  let ticks = 0;
+  timer = setInterval(() => {
+    if (plan) {
+      if (plan.length) write(plan.shift());
+      else if (name === "chunked") { clearInterval(timer); res.end(); }
+      return; // stall: silence, connection open
+    }
+    if (++ticks > 100) { clearInterval(timer); return res.end(); }
+    write(1_000);
+  }, name === "long" ? 100 : 20);
 }
 
 export const EVENTS = 5;
@@ -101,11 +145,12 @@ function bulk(res) {
   res.end(body);
 }
 
-/** Counts the bytes of an upload and answers the count. */
-function countBody(req, res) {
+/** Counts the bytes of an upload and answers the count (remembered in `counted` when given). */
+function countBody(req, res, counted) {
   let n = 0;
   req.on("data", (chunk) => { n += chunk.length; });
   req.on("end", () => {
+    counted?.push(n);
     const text = String(n);
     res.writeHead(200, { "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
     res.end(text);

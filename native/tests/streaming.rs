@@ -1,12 +1,13 @@
 //! Streaming through the native gateway over real sockets on 127.0.0.1 (issue 19): server-sent
 //! events pass event by event, a body larger than the cache's entry limit streams on
 //! uncached, each API's request body limit is named in its 413, and an upstream that breaks
-//! mid-stream ends the client's response in a way the client can detect.
+//! mid-stream ends the client's response in a way the client can detect, and is logged with
+//! the API and the cause.
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -115,6 +116,35 @@ async fn publish(h: &Harness, url: &str, base: &str, upstream: serde_json::Value
     onboard(h, &api_id, &format!("{}@example.com", base.trim_matches('/')), limits).await.2
 }
 
+/// Every warning the gateway logs in this test binary (the process's one subscriber).
+fn warnings() -> Arc<Mutex<Vec<u8>>> {
+    static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    let log = LOG.get_or_init(|| {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&log);
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(move || Capture(Arc::clone(&sink)))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        log
+    });
+    Arc::clone(log)
+}
+
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A raw HTTP/1.1 GET; returns the socket after the request is written.
 async fn raw_get(h: &Harness, path: &str, key: &str) -> TcpStream {
     let mut stream = TcpStream::connect(h.app.gateway_addr).await.unwrap();
@@ -161,6 +191,7 @@ async fn server_sent_events_reach_the_client_one_by_one_within_5_ms_and_count_on
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upstream_that_breaks_mid_stream_ends_the_response_without_its_last_chunk() {
+    let log = warnings();
     let url = upstream(Arc::default()).await;
     let h = Harness::start(false).await;
     let key = publish(&h, &url, "/brk", json!({}), false, 100).await;
@@ -171,6 +202,14 @@ async fn an_upstream_that_breaks_mid_stream_ends_the_response_without_its_last_c
     let text = String::from_utf8_lossy(&seen);
     assert!(text.starts_with("HTTP/1.1 200") && text.contains("data: before"), "{text}");
     assert!(!text.ends_with("0\r\n\r\n"), "never the last chunk of a complete body: {text:?}");
+    // Logged with the API and the cause, never the key.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let logged = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
+    let line = logged.lines().find(|l| l.contains("stream broken mid-body")).unwrap_or_else(|| panic!("{logged}"));
+    assert!(line.contains("api=Streams") && line.contains("api_id=api_"), "{line}");
+    assert!(line.contains("cause="), "{line}");
+    assert!(!logged.contains(&key), "the key is never logged");
+    println!("logged: {line}");
     h.app.shutdown().await;
 }
 

@@ -16,6 +16,7 @@ use gatehouse_core::problem::{Problem, ProblemKind};
 use wasm_bindgen::JsCast;
 use worker::{Headers, Request, Response, Result};
 
+use super::guard::Timeouts;
 use super::stream::{EdgeStream, INLINE_BYTES};
 
 /// A body as it flows through the Worker.
@@ -55,11 +56,15 @@ pub fn to_worker(res: http::Response<EdgeBody>) -> Result<Response> {
     let (parts, body) = res.into_parts();
     let res = match body {
         Body::Full(bytes) => http::Response::from_parts(parts, bytes),
-        Body::Stream(EdgeStream::Socket(socket)) => {
+        Body::Stream(EdgeStream::Socket(socket, _)) => {
             return Ok(Response::from_websocket(socket)?.with_headers(headers_of(&parts.headers)?))
         }
         Body::Stream(EdgeStream::Body(stream)) => {
             let head = http::Response::from_parts(parts, Bytes::new());
+            let stream = match declared_len(head.headers()) {
+                Some(length) => fixed_length(stream, length)?,
+                None => stream,
+            };
             return match platform_response(&head, Some(&stream)) {
                 Ok(response) => Ok(response),
                 Err(cause) => refused(&head, &cause),
@@ -70,6 +75,24 @@ pub fn to_worker(res: http::Response<EdgeBody>) -> Result<Response> {
         Ok(response) => Ok(response),
         Err(cause) => refused(&res, &cause),
     }
+}
+
+/// `stream` as a body of exactly `length` bytes (workerd's `FixedLengthStream`). A stream the
+/// Worker built (timeouts, counting, the cache's replay, a watched upload) has no length of
+/// its own, and the platform would send it chunked, dropping the announced `Content-Length`; with
+/// it, a body cut short (an idle timeout, a broken upstream) also closes the client's
+/// connection short of the announced length, where a chunked one would end with its last
+/// chunk as if complete.
+pub fn fixed_length(stream: web_sys::ReadableStream, length: u64) -> Result<web_sys::ReadableStream> {
+    let fixed = worker::worker_sys::FixedLengthStream::new_big_int(js_sys::BigInt::from(length))
+        .map_err(|e| worker::Error::RustError(js_message(&e)))?;
+    let pair: &web_sys::TransformStream = fixed.as_ref();
+    let piped = stream.pipe_to(&pair.writable());
+    // The pipe's outcome is the body's: an error reaches the client through the readable side.
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = wasm_bindgen_futures::JsFuture::from(piped).await;
+    });
+    Ok(pair.readable())
 }
 
 /// The 502 problem for an answer the platform refuses.
@@ -110,8 +133,9 @@ fn js_message(error: &wasm_bindgen::JsValue) -> String {
 }
 
 /// A fetched `worker::Response` as an `http::Response`: its body read whole when announced
-/// small, else left streaming; a `101` that carries the upstream's WebSocket keeps it.
-pub async fn from_worker(mut res: Response) -> Result<http::Response<EdgeBody>> {
+/// small, else left streaming; a `101` that carries the upstream's WebSocket keeps it, with
+/// the API's `timeouts` for the relay.
+pub async fn from_worker(mut res: Response, timeouts: Timeouts) -> Result<http::Response<EdgeBody>> {
     let mut builder = http::Response::builder().status(res.status_code());
     for (name, value) in res.headers().entries() {
         builder = builder.header(name, value);
@@ -122,7 +146,7 @@ pub async fn from_worker(mut res: Response) -> Result<http::Response<EdgeBody>> 
             Some(socket) => {
                 // The platform's 101 may not list the fields; the pipeline checks them.
                 builder = builder.header("connection", "upgrade").header("upgrade", "websocket");
-                Body::Stream(EdgeStream::Socket(socket))
+                Body::Stream(EdgeStream::Socket(socket, timeouts))
             }
             None => Body::Full(Bytes::new()),
         },

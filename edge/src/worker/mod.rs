@@ -5,12 +5,17 @@
 mod cache_api;
 mod clock;
 mod convert;
+mod guard;
 mod jwks;
 mod limiter;
+mod metered;
 mod read_model;
+mod relay;
 mod revocations;
 mod stream;
+mod tap;
 mod tokens;
+mod upload;
 mod upstream;
 mod usage;
 mod webcrypto;
@@ -18,7 +23,6 @@ mod webcrypto;
 use gatehouse_core::config::GatewayConfig;
 use gatehouse_core::pipeline::forwarded::Peer;
 use gatehouse_core::pipeline::{Adapters, Gateway};
-use gatehouse_core::ports::UsageSink;
 use gatehouse_core::problem::{Problem, ProblemKind};
 use gatehouse_core::usage::StreamedUsage;
 use worker::{event, Context, Env, Method, Request, Response, Result};
@@ -69,11 +73,12 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     if setting(&env, names::SERVER_TIMING).as_deref() == Some("1") {
         gateway.adapters.limiter.server_timing(&mut response);
     }
-    // A streamed call's usage, recorded as the response starts: the platform pipes the body
-    // after this handler returns, so its bytes are what the messages announced.
+    // A streamed call's usage, recorded once its body or socket has ended, with the bytes
+    // that passed (the platform pipes the body after this handler returns).
     if let Some(usage) = response.extensions_mut().remove::<StreamedUsage>() {
-        let sent = gatehouse_core::body::declared_len(response.headers()).unwrap_or(0);
-        gateway.adapters.usage.record(usage.event(0, sent));
+        let uploaded = std::rc::Rc::clone(&gateway.adapters.upstream.uploaded);
+        let guarded = gateway.adapters.upstream.guarded.borrow_mut().take();
+        metered::complete(&mut response, usage, uploaded, guarded, &env, &ctx)?;
     }
     usage::flush(&env, &ctx);
     convert::to_worker(response)
@@ -103,7 +108,7 @@ impl EdgeAdapters {
             read_model: read_model::KvReadModel::new(env.clone()),
             limiter: limiter::DurableLimiter::new(env.clone()),
             cache: cache_api::CacheApiCache::new(env.clone()),
-            upstream: upstream::FetchUpstream,
+            upstream: upstream::FetchUpstream::default(),
             usage: usage::EdgeUsage::new(env),
             clock: clock::JsClock,
             tokens: tokens::WebCryptoVerifier::new(env.clone()),

@@ -1,7 +1,8 @@
 //! Streamed bodies at the edge: the platform's own `ReadableStream`, handed from the client's
 //! request to `fetch` and from the upstream's response to the client without passing through
-//! Rust (workerd pipes them natively, with backpressure), and an upstream's `WebSocket`, which
-//! the Worker hands to the client as its `101`.
+//! Rust (workerd pipes them natively, with backpressure) except for the API's timeouts and
+//! the usage count, which see each chunk go by ([`super::guard`], [`super::metered`]); and an
+//! upstream's `WebSocket`, which the Worker relays to the client's ([`super::relay`]).
 
 use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
@@ -16,8 +17,9 @@ pub const INLINE_BYTES: u64 = 64 * 1024;
 /// The edge's half of `gatehouse_core::body::Body::Stream`.
 pub enum EdgeStream {
     Body(ReadableStream),
-    /// The upstream accepted a WebSocket upgrade: its end of the socket.
-    Socket(worker::WebSocket),
+    /// The upstream accepted a WebSocket upgrade: its end of the socket, and the API's
+    /// timeouts for the relay.
+    Socket(worker::WebSocket, super::guard::Timeouts),
 }
 
 /// Reads `stream` whole if it is at most `limit` bytes; past it, a new stream that gives what

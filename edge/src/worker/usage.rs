@@ -7,6 +7,8 @@
 //! identity's object instead would survive eviction at the cost of one more write per request.)
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use gatehouse_core::ports::UsageSink;
@@ -74,22 +76,37 @@ impl UsageSink for EdgeUsage {
 /// end of a window still delivers it. Further off, the next request after the window ends
 /// flushes it.
 pub fn flush(env: &Env, ctx: &Context) {
+    if let Some(task) = flush_task(env) {
+        ctx.wait_until(task);
+    }
+}
+
+/// [`flush`] from inside work `wait_until` already keeps alive (a streamed call's usage,
+/// recorded when its body ends): the same delivery, awaited in place.
+pub async fn flush_now(env: &Env) {
+    if let Some(task) = flush_task(env) {
+        task.await;
+    }
+}
+
+/// The delivery [`flush`] starts: the due batches, or the trailing flush; `None` when there
+/// is nothing to do.
+fn flush_task(env: &Env) -> Option<Pin<Box<dyn Future<Output = ()>>>> {
     let (Some(url), Some(secret)) = (setting(env, names::INGEST_URL), setting(env, names::INGEST_SECRET)) else {
-        return;
+        return None;
     };
     let window_ms = EdgeUsage::new(env).window_ms;
     let now = clock::now();
     let batches = with_usage(window_ms, |u| u.take_due(now, secret.as_bytes()));
     if !batches.is_empty() {
-        ctx.wait_until(async move { deliver_all(&url, &batches).await });
-        return;
+        return Some(Box::pin(async move { deliver_all(&url, &batches).await }));
     }
     let near = with_usage(window_ms, |u| u.due_at()).is_some_and(|at| at - now <= TRAILING_REACH_MS);
     if !near || TRAILING_UNTIL.with(|t| t.get()) > now {
-        return; // nothing due soon, or a trailing flush is already scheduled in this isolate
+        return None; // nothing due soon, or a trailing flush is already scheduled in this isolate
     }
     TRAILING_UNTIL.with(|t| t.set(now + WAIT_UNTIL_LIMIT_MS));
-    ctx.wait_until(async move {
+    Some(Box::pin(async move {
         // Events recorded while it sleeps are caught by the next round; the rounds are bounded
         // because `wait_until` is (30 s), and a later request schedules a new trailing flush.
         for _ in 0..TRAILING_ROUNDS {
@@ -103,7 +120,7 @@ pub fn flush(env: &Env, ctx: &Context) {
             deliver_all(&url, &batches).await;
         }
         TRAILING_UNTIL.with(|t| t.set(0));
-    });
+    }))
 }
 
 async fn deliver_all(url: &str, batches: &[SealedBatch]) {

@@ -2,8 +2,8 @@
 //! `h2` by ALPN. A small request body is read whole (bounded by `max_body_bytes`, as on
 //! HTTP/1.1), a large one streams to a handler that takes streams, and a streamed answer
 //! streams back with HTTP/2's own flow control; the same [`Handler`] answers, so HTTP/2 runs
-//! the same pipeline. WebSockets over HTTP/2 (RFC 8441's extended CONNECT) are not offered: an
-//! upgrade is an HTTP/1.1 request.
+//! the same pipeline. WebSockets over HTTP/2 (RFC 8441's extended CONNECT, advertised in the
+//! connection's SETTINGS) go through that pipeline as RFC 6455 upgrades ([`extended_connect`]).
 //!
 //! Why hyper here and not for HTTP/1.1: HTTP/2's framing, flow control, HPACK and stream
 //! multiplexing are a protocol engine, not a parser, and hyper's (the `h2` crate) is the one
@@ -31,6 +31,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
 use super::body::{Outgoing, ServerBody, INLINE_REQUEST_BYTES};
+use super::extended_connect::{self, Asks};
 use super::{Handler, Limits, Stop};
 use crate::body::{BodyError, NativeStream};
 use gatehouse_core::ports::Collected;
@@ -70,6 +71,7 @@ pub(super) async fn serve<H, S>(
     let mut builder = http2::Builder::new(TokioExecutor::new());
     builder
         .timer(TokioTimer::new())
+        .enable_connect_protocol()
         .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
         .max_header_list_size(u32::try_from(super::request::MAX_HEAD_BYTES).unwrap_or(u32::MAX))
         .keep_alive_interval(Some(limits.idle_timeout))
@@ -175,12 +177,23 @@ impl HttpBody for Streamed {
 /// out of it.
 async fn answer<H: Handler>(
     handler: &H,
-    request: Request<Incoming>,
+    mut request: Request<Incoming>,
     peer: SocketAddr,
     max_body: usize,
     busy: Busy,
 ) -> Response<H2Body> {
+    let websocket = match extended_connect::asks(request.method(), request.extensions()) {
+        Asks::Request => None,
+        Asks::WebSocket => Some(hyper::upgrade::on(&mut request)),
+        Asks::Other => {
+            let problem = Problem::new(ProblemKind::NotImplemented)
+                .detail("Extended CONNECT is offered for WebSockets (:protocol websocket) only.");
+            return whole(problem.into_response());
+        }
+    };
     let (mut parts, body) = request.into_parts();
+    // The key the upstream's accept must answer; the CONNECT has no body (hyper's is empty).
+    let key = websocket.is_some().then(|| extended_connect::as_upgrade(&mut parts));
     let small = body.is_end_stream() || body.size_hint().upper().is_some_and(|n| n <= INLINE_REQUEST_BYTES as u64);
     let body = if H::Body::STREAMS && !small {
         // HTTP/2 rarely announces a length: a body that ends within the inline size is still
@@ -223,16 +236,29 @@ async fn answer<H: Handler>(
     }
     headers.remove("keep-alive");
     headers.remove("proxy-connection");
-    match body.outgoing() {
-        Outgoing::Whole(bytes) => Response::from_parts(parts, Either::Left(Full::new(bytes))),
-        Outgoing::Stream(body) => Response::from_parts(parts, Either::Right(Streamed { body, _busy: busy })),
-        // Never asked for: the pipeline switches only HTTP/1.1 upgrade requests.
-        Outgoing::Tunnel(_) => whole(
-            Problem::new(ProblemKind::UpstreamInvalid)
-                .detail("WebSockets are offered over HTTP/1.1 only.")
-                .into_response(),
-        ),
+    match (body.outgoing(), websocket.zip(key)) {
+        // A 2xx to an extended CONNECT would open a tunnel the upstream never agreed to.
+        (Outgoing::Whole(_) | Outgoing::Stream(_), Some(_)) if parts.status.is_success() => not_switched(),
+        (Outgoing::Whole(bytes), _) => Response::from_parts(parts, Either::Left(Full::new(bytes))),
+        (Outgoing::Stream(body), _) => Response::from_parts(parts, Either::Right(Streamed { body, _busy: busy })),
+        (Outgoing::Tunnel(tunnel), Some((upgrade, key))) if extended_connect::accepts(&key, &parts.headers) => {
+            tokio::spawn(extended_connect::relay(upgrade, *tunnel, busy));
+            let head = extended_connect::established(Response::from_parts(parts, ()));
+            head.map(|()| Either::Left(Full::new(Bytes::new())))
+        }
+        (Outgoing::Tunnel(tunnel), _) => {
+            let cause = "the upstream's Sec-WebSocket-Accept does not answer the gateway's key";
+            super::tunnel::abandon(*tunnel, BodyError::Broken(cause.into()));
+            not_switched()
+        }
     }
+}
+
+/// The `502` for an extended CONNECT the upstream did not switch to WebSocket as RFC 6455 asks.
+fn not_switched() -> Response<H2Body> {
+    let problem =
+        Problem::new(ProblemKind::UpstreamInvalid).detail("The upstream did not accept the WebSocket handshake.");
+    whole(problem.into_response())
 }
 
 fn whole(response: Response<Bytes>) -> Response<H2Body> {

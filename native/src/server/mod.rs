@@ -9,7 +9,8 @@
 //! written in one system call (head and body as one buffer when the body is small,
 //! [`crate::http1::COPY_BODY_BYTES`], one `writev` otherwise). Large or open-ended bodies
 //! stream both ways ([`streaming`]) for a handler whose body type takes streams (the
-//! gateway's), and a `101` hands the connection to a WebSocket relay ([`tunnel`]).
+//! gateway's), and a `101` hands the connection to a WebSocket relay ([`tunnel`]); over
+//! HTTP/2 an RFC 8441 extended CONNECT does the same for one stream ([`extended_connect`]).
 //!
 //! What it does not skip is RFC 9112's framing rules, which it applies strictly (see
 //! [`request`]): ambiguous lengths are refused, never guessed at, so nothing can be smuggled
@@ -17,6 +18,7 @@
 
 pub mod body;
 mod connection;
+mod extended_connect;
 pub mod gate;
 mod h2;
 pub mod request;

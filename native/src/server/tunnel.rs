@@ -3,6 +3,9 @@
 //! its reader sets, until either side closes, both stay silent for the API's idle timeout, or
 //! the API's maximum duration is reached.
 //!
+//! Over HTTP/1.1 the client's connection itself is switched (a `101`); over HTTP/2 (RFC 8441)
+//! it is one stream that an extended CONNECT opened, which [`pipe`] relays the same way.
+//!
 //! Why bytes and not frames: the gateway's checks ran on the upgrade request, and once
 //! switched it has nothing to decide per message; relaying frames untouched keeps the
 //! extensions and masking the two ends negotiated intact, as nginx and Envoy do.
@@ -26,11 +29,23 @@ pub async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
     leftover: Bytes,
     tunnel: Tunnel,
 ) {
-    let Tunnel { mut upstream, leftover: from_upstream, idle, max_duration, on_close } = tunnel;
-    let (mut bytes_in, mut bytes_out) = (leftover.len() as u64, from_upstream.len() as u64);
     out.clear();
     let exchange = Exchange { head_request: false, close: false, confirm_keep_alive: false };
     encode_head(&head, Length::Switch, exchange, out);
+    pipe(client, out, leftover, tunnel).await;
+}
+
+/// Relays `client` and the tunnel's upstream until the tunnel ends: first writes what `out`
+/// holds (the `101` head over HTTP/1.1, nothing over HTTP/2) and what the upstream sent
+/// behind its `101`, and sends `leftover` (what the client sent early) upstream.
+pub async fn pipe<S: AsyncRead + AsyncWrite + Unpin>(
+    client: &mut S,
+    out: &mut Vec<u8>,
+    leftover: Bytes,
+    tunnel: Tunnel,
+) {
+    let Tunnel { mut upstream, leftover: from_upstream, idle, max_duration, on_close } = tunnel;
+    let (mut bytes_in, mut bytes_out) = (leftover.len() as u64, from_upstream.len() as u64);
     out.extend_from_slice(&from_upstream);
     let started = client.write_all(out).await.and(client.flush().await);
     let started = started.and(upstream.write_all(&leftover).await);
@@ -72,5 +87,14 @@ pub async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
     let _ = tokio::join!(client.shutdown(), upstream.shutdown());
     if let Some(on_close) = on_close {
         on_close(bytes_in, bytes_out, error.as_ref());
+    }
+}
+
+/// Ends a tunnel that never opened (the client went away before its stream was taken over,
+/// or the upstream's handshake was wrong): the upstream connection closes, and the call is
+/// still counted, with its cause.
+pub fn abandon(tunnel: Tunnel, cause: BodyError) {
+    if let Some(on_close) = tunnel.on_close {
+        on_close(0, 0, Some(&cause));
     }
 }
