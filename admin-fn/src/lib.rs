@@ -9,6 +9,7 @@
 mod auth;
 mod error;
 mod extract;
+pub mod jwt_keys;
 mod mail;
 mod notices;
 mod objects_only;
@@ -17,6 +18,7 @@ pub mod portal;
 mod preconditions;
 mod publisher;
 mod routes;
+pub mod staff;
 mod state;
 mod strict_json;
 mod views;

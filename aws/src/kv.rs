@@ -124,7 +124,8 @@ impl<R: Repo> KvPublisher<R> {
             | EntityKind::SignInLink
             | EntityKind::Session
             | EntityKind::Throttle
-            | EntityKind::AdminToken => Vec::new(),
+            | EntityKind::AdminToken
+            | EntityKind::StaffSignIn => Vec::new(),
             EntityKind::Developer => {
                 let apps: Vec<App> = self.repo.list(Some(&change.id)).await.map_err(store_failed)?;
                 self.identities(apps.into_iter().map(|a| a.id).collect()).await?

@@ -98,9 +98,12 @@ impl Chrome {
     pub(crate) fn of(settings: &PortalSettings, current: Option<&Current>) -> Chrome {
         let mut chrome = Chrome::new(settings);
         if let Some(current) = current {
-            let label = match &current.developer {
-                Some(developer) => developer.email.clone(),
-                None => "Admin".to_owned(),
+            let label = match (&current.developer, &current.session.subject) {
+                (Some(developer), _) => developer.email.clone(),
+                (None, gatehouse_core::model::Subject::Admin { actor, .. }) if actor.starts_with("staff:") => {
+                    actor.trim_start_matches("staff:").to_owned()
+                }
+                (None, _) => "Admin".to_owned(),
             };
             chrome.user = Some(UserChip { label, is_admin: current.is_admin() });
             chrome.csrf.clone_from(&current.session.csrf);

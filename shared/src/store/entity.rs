@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::model::{
-    AccessRequest, AdminToken, Api, ApiCard, App, Developer, Key, Plan, Product, Session, SignInLink, Subscription,
-    Throttle,
+    AccessRequest, AdminToken, Api, ApiCard, App, Developer, Key, Plan, Product, Session, SignInLink, StaffSignIn,
+    Subscription, Throttle,
 };
 
 /// The kinds of stored entity.
@@ -32,10 +32,12 @@ pub enum EntityKind {
     AccessRequest,
     /// An admin token of a named principal ([`AdminToken`]), unique by its hash.
     AdminToken,
+    /// A staff sign-in in progress with the identity provider ([`StaffSignIn`]).
+    StaffSignIn,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 13] = [
+    pub const ALL: [EntityKind; 14] = [
         EntityKind::Api,
         EntityKind::Product,
         EntityKind::Plan,
@@ -49,6 +51,7 @@ impl EntityKind {
         EntityKind::Throttle,
         EntityKind::AccessRequest,
         EntityKind::AdminToken,
+        EntityKind::StaffSignIn,
     ];
 
     /// Stable name, used as a column value and in change notifications.
@@ -67,6 +70,7 @@ impl EntityKind {
             EntityKind::Throttle => "throttle",
             EntityKind::AccessRequest => "access_request",
             EntityKind::AdminToken => "admin_token",
+            EntityKind::StaffSignIn => "staff_sign_in",
         }
     }
 
@@ -247,6 +251,16 @@ impl Entity for ApiCard {
 
 impl Entity for SignInLink {
     const KIND: EntityKind = EntityKind::SignInLink;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn expires_at(&self) -> Option<crate::time::UnixMillis> {
+        Some(self.expires_at)
+    }
+}
+
+impl Entity for StaffSignIn {
+    const KIND: EntityKind = EntityKind::StaffSignIn;
     fn id(&self) -> &str {
         &self.id
     }

@@ -148,7 +148,8 @@ impl CatalogSnapshot {
                 | EntityKind::SignInLink
                 | EntityKind::Session
                 | EntityKind::Throttle
-                | EntityKind::AdminToken => Ok(()),
+                | EntityKind::AdminToken
+                | EntityKind::StaffSignIn => Ok(()),
             };
             if let Err(e) = decoded {
                 s.unreadable.push(Unreadable { kind: r.kind, id: r.id.clone(), reason: e.to_string() });

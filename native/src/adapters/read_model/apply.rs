@@ -46,7 +46,8 @@ pub fn index_record(index: &mut CatalogIndex, kind: EntityKind, id: &str, record
         | EntityKind::SignInLink
         | EntityKind::Session
         | EntityKind::Throttle
-        | EntityKind::AdminToken => return Refresh::Nothing,
+        | EntityKind::AdminToken
+        | EntityKind::StaffSignIn => return Refresh::Nothing,
         EntityKind::Api => {
             match record.and_then(decoded) {
                 Some(api) => index.put_api(api),
