@@ -33,7 +33,7 @@ use gatehouse_core::store::Repo;
 pub use auth::Actor;
 pub use error::{AdminError, FieldError};
 pub use mail::{Mail, MailError, Mailer, OutboxMailer, SmtpMailer};
-pub use portal::PortalSettings;
+pub use portal::{parse_domains, PortalSettings};
 pub use publisher::{Change, ChangeOp, PublishError, Publisher, RecordingPublisher};
 pub use state::{ensure_catalog_cards, AdminSettings, AdminState, Clock, MAX_BODY_BYTES};
 pub use views::KeyView;

@@ -166,6 +166,15 @@ async fn id_tokens_for_another_audience_nonce_or_key_are_refused() {
         idp.tamper(claims, foreign_key).await;
         refused(&h.browse("GET", &back, &jar.header(), &[]).await, 401, reason);
     }
+    // An answer that says another issuer sent it (RFC 9207 mix-up defence).
+    let mut jar = Jar::default();
+    let back = idp.sign_in(&leave(&h, &mut jar).await, "alice").await;
+    assert!(back.contains("iss="), "the provider names itself: {back}");
+    let issuer = form_urlencoded::byte_serialize(idp.issuer.as_bytes()).collect::<String>();
+    let mixed = back.replace(&format!("iss={issuer}"), "iss=http%3A%2F%2Fevil.test");
+    assert_ne!(mixed, back);
+    refused(&h.browse("GET", &mixed, &jar.header(), &[]).await, 401, "wrong-issuer");
+
     // The same provider, untampered, signs in: the refusals above were the checks' doing.
     let (_, reply) = sign_in(&h, &idp, "alice").await;
     assert_eq!(reply.status, 303, "{}", reply.html);

@@ -25,6 +25,9 @@ pub struct PortalSettings {
     /// The provider's terms of use, as plain text (paragraphs split by blank lines), shown at
     /// `/terms`; signing up accepts them. `None`: the page says none are published.
     pub terms: Option<String>,
+    /// Email domains developers may sign up with, lower case ([`super::parse_domains`]);
+    /// empty (the default): any address may sign up.
+    pub signup_domains: Vec<String>,
 }
 
 impl Default for PortalSettings {
@@ -35,6 +38,7 @@ impl Default for PortalSettings {
             public_url: None,
             signin_link_lifetime: SignInLink::LIFETIME,
             terms: None,
+            signup_domains: Vec::new(),
         }
     }
 }

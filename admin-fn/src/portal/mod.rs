@@ -14,6 +14,7 @@ mod assets;
 mod audit;
 mod catalog;
 mod chrome;
+mod domains;
 pub(crate) mod headers;
 mod plain_words;
 pub mod reference;
@@ -35,6 +36,7 @@ use gatehouse_core::store::Repo;
 
 pub(crate) use chrome::Chrome;
 pub use chrome::PortalSettings;
+pub use domains::parse_domains;
 
 use crate::publisher::Publisher;
 use crate::state::AdminState;

@@ -116,6 +116,10 @@ pub(crate) struct CallbackQuery {
     state: String,
     #[serde(default)]
     error: String,
+    /// The issuer that answered (RFC 9207), sent by providers that support it: a mismatch
+    /// means the answer came from another provider (a mix-up attack).
+    #[serde(default)]
+    iss: String,
 }
 
 /// `GET /admin/signin/oidc/callback`: back from the identity provider.
@@ -174,6 +178,9 @@ async fn finish<R: Repo, P: Publisher>(
     if !query.error.is_empty() || query.code.is_empty() {
         let error = if query.error.is_empty() { "no code".to_owned() } else { query.error.chars().take(64).collect() };
         return refused(StaffRefusal::ProviderDeclined { error });
+    }
+    if !query.iss.is_empty() && query.iss != provider.settings.issuer {
+        return refused(StaffRefusal::Token(gatehouse_core::jwt::Refusal::WrongIssuer));
     }
     let redirect = redirect_url(s, provider).unwrap_or_default();
     let now = s.now();

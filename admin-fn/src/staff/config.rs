@@ -99,6 +99,8 @@ impl StaffSignInSettings {
         }
         let roles = match parse_roles(&roles) {
             Ok(roles) => roles,
+            // Missing altogether: already reported as required.
+            Err(_) if roles.is_empty() => Vec::new(),
             Err(problem) => {
                 problems.push(format!("{}: {problem}", names::ROLES));
                 Vec::new()

@@ -66,6 +66,19 @@ impl Harness {
         harness
     }
 
+    /// With the portal's sign-in on (mail to `outbox`) and sign-up limited to `domains`.
+    pub fn with_signup_domains(outbox: &std::path::Path, domains: &[&str]) -> Harness {
+        Harness::build(AdminSettings::default(), |state| {
+            let mailer = OutboxMailer::new(outbox.to_path_buf(), "Portal <portal@example.com>").expect("outbox");
+            let portal = PortalSettings {
+                public_url: Some("http://portal.test".into()),
+                signup_domains: domains.iter().map(|d| (*d).to_owned()).collect(),
+                ..PortalSettings::default()
+            };
+            state.with_portal(portal).with_mailer(Arc::new(mailer))
+        })
+    }
+
     pub fn with_settings(settings: AdminSettings) -> Harness {
         Harness::build(settings, |state| state)
     }

@@ -97,6 +97,9 @@ fn app_config(config: &ServeConfig) -> Result<AppConfig, CliError> {
         mail_from: config.store.mail_from.clone(),
         terms: None,
         signin_link_ttl: Duration::from_secs(app::DEFAULT_SIGNIN_LINK_TTL_SECS),
+        signup_domains: gatehouse_admin::parse_domains(&config.admin.signup_domains)
+            .map_err(|e| usage(format!("[admin] signup_domains: {e}")))?,
+        staff_sign_in: crate::dev::staff_sign_in(|name| config.oidc.setting(name))?,
         jwks_unknown_kid_refetch: app::DEFAULT_JWKS_UNKNOWN_KID_REFETCH,
         admin_auth: AdminAuth::Hashes(hashes),
         serving,
