@@ -59,7 +59,7 @@ pub(crate) fn router<R: Repo, P: Publisher>(state: &AdminState<R, P>) -> Router<
         .route("/admin/audit", get(audit::admin_page::<R, P>))
         .route("/account/activity", get(audit::developer_page::<R, P>))
         .route("/admin/signin", get(admin::signin_form::<R, P>).post(admin::signin::<R, P>))
-        .route("/admin/signin/oidc", post(staff::start::<R, P>))
+        .route("/admin/signin/oidc", get(staff::start::<R, P>))
         .route("/admin/signin/oidc/callback", get(staff::callback::<R, P>))
         .route("/admin/subscriptions/{id}", post(admin::decide::<R, P>))
         .route("/admin/apis/{id}/lifecycle", post(admin::lifecycle::<R, P>))

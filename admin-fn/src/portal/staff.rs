@@ -13,7 +13,6 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use gatehouse_core::keys::hash_secret;
@@ -23,9 +22,9 @@ use gatehouse_core::store::{AuditEntry, EntityKind, Etag, Record, Repo, StoreErr
 use serde::Deserialize;
 
 use super::apps::failed;
-use super::session::{self, anonymous_form_token_matches, cookie, equal, set_cookie, CsrfForm};
+use super::session::{self, cookie, equal, set_cookie};
 use super::throttle::{self, Limit};
-use super::{expired_form, html_error, not_found_page};
+use super::{html_error, not_found_page};
 use crate::auth::Actor;
 use crate::error::AdminError;
 use crate::publisher::Publisher;
@@ -50,17 +49,17 @@ fn redirect_url<R, P>(s: &AdminState<R, P>, provider: &StaffProvider) -> Option<
     provider.settings.redirect_url.clone().or(portal)
 }
 
-/// `POST /admin/signin/oidc`: off to the identity provider.
+/// `GET /admin/signin/oidc`: off to the identity provider. A link, not a form: the portal's
+/// CSP (`form-action 'self'`) rightly stops a form from redirecting to another origin, and
+/// starting a sign-in changes nothing a forged request could abuse (the return is bound to the
+/// browser that started it, so a victim would only sign in as themselves). Throttled per
+/// client address, since each start stores an attempt.
 pub(crate) async fn start<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     headers: HeaderMap,
     client: Option<axum::Extension<crate::ClientAddr>>,
-    Form(form): Form<CsrfForm>,
 ) -> Response {
     let Some(provider) = s.staff.clone() else { return not_found_page(&s) };
-    if !anonymous_form_token_matches(&headers, &form.csrf) {
-        return expired_form();
-    }
     let address = client.map_or_else(|| "unknown".to_owned(), |c| c.0 .0.to_string());
     match throttle::allow(&s, &format!("staff-signin-address:{address}"), PER_ADDRESS).await {
         Ok(true) => {}
