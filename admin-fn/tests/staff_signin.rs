@@ -180,3 +180,26 @@ async fn id_tokens_for_another_audience_nonce_or_key_are_refused() {
     let (_, reply) = sign_in(&h, &idp, "alice").await;
     assert_eq!(reply.status, 303, "{}", reply.html);
 }
+
+#[tokio::test]
+async fn an_unreachable_provider_gets_a_page_that_says_so_and_stores_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let env = [
+        ("GATEHOUSE_OIDC_ISSUER", "http://127.0.0.1:1"),
+        ("GATEHOUSE_OIDC_CLIENT_ID", "gatehouse"),
+        ("GATEHOUSE_OIDC_CLIENT_SECRET", "secret"),
+        ("GATEHOUSE_OIDC_ROLES", "admins=owner"),
+    ];
+    let settings = gatehouse_admin::staff::StaffSignInSettings::from_lookup(|name| {
+        env.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
+    })
+    .expect("valid")
+    .expect("configured");
+    let h = Harness::with_staff(dir.path(), settings);
+    let left = h.browse("GET", "/admin/signin/oidc", "", &[]).await;
+    refused(&left, 503, "provider-unavailable");
+    assert!(left.html.contains("Identity provider unavailable"), "{}", left.html);
+    assert!(!left.set_cookies.iter().any(|c| c.starts_with("__Host-gatehouse-oidc=")), "no attempt was started");
+    let attempts = h.repo.list_records(gatehouse_core::store::EntityKind::StaffSignIn, None).await.expect("store");
+    assert!(attempts.is_empty(), "{attempts:?}");
+}
