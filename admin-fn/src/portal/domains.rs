@@ -2,6 +2,17 @@
 //! alternative to an identity provider. The mailed link proves the address, so an account is
 //! only ever made for someone who reads mail at one of the listed domains.
 
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use gatehouse_core::model::Developer;
+use gatehouse_core::store::{email_unique, Repo};
+
+use super::session::anonymous_form_token;
+use super::signin::{failed, local_path, mail_link, SignInPage};
+use super::{render, Chrome};
+use crate::publisher::Publisher;
+use crate::state::AdminState;
+
 /// Reads `example.com, Example.org` (a leading `@` is allowed); answers the domains in lower
 /// case. Empty text is no limit.
 pub fn parse_domains(text: &str) -> Result<Vec<String>, String> {
@@ -33,6 +44,35 @@ pub(crate) fn in_words(domains: &[String]) -> String {
         Some((last, [])) => last.clone(),
         Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
     }
+}
+
+/// An address outside the sign-up domains: refused on the sign-in page, in words that are
+/// the same whether or not it has an account (one an admin made still gets its link).
+pub(super) async fn outside_domains<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    headers: &HeaderMap,
+    next: String,
+    email: String,
+) -> Response {
+    let known = match s.repo.find::<Developer>(&email_unique(&email)).await {
+        Ok(found) => found.is_some_and(|d| d.closed_at.is_none()),
+        Err(e) => return failed(e.into()),
+    };
+    if known {
+        if let Err(e) = mail_link(s, &email, local_path(&next)).await {
+            return failed(e);
+        }
+    }
+    let domains = in_words(&s.portal.signup_domains);
+    let error = Some(format!(
+        "New accounts are open to addresses at {domains} only. If {email} already has an account, a sign-in link \
+         is on its way to it; otherwise, use your address at {domains}."
+    ));
+    let (form_token, _) = anonymous_form_token(headers).unwrap_or_default();
+    let page = SignInPage { chrome: Chrome::new(&s.portal), form_token, next, email, error, domains };
+    let mut response = render(&page);
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    response
 }
 
 #[cfg(test)]

@@ -39,14 +39,14 @@ const PER_ADDRESS: Limit = Limit { limit: 30, window: 3600 * 1000 };
 
 #[derive(Template)]
 #[template(path = "signin.html")]
-struct SignInPage {
-    chrome: Chrome,
-    form_token: String,
-    next: String,
-    email: String,
-    error: Option<String>,
+pub(super) struct SignInPage {
+    pub chrome: Chrome,
+    pub form_token: String,
+    pub next: String,
+    pub email: String,
+    pub error: Option<String>,
     /// The domains sign-up is limited to, in words; empty: none.
-    domains: String,
+    pub domains: String,
 }
 
 #[derive(Template)]
@@ -85,7 +85,7 @@ fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response 
     response
 }
 
-fn failed(e: AdminError) -> Response {
+pub(super) fn failed(e: AdminError) -> Response {
     tracing::error!(error = %e, "sign-in failed");
     html_error(StatusCode::SERVICE_UNAVAILABLE, "Sign-in is unavailable", "Please try again in a moment.")
 }
@@ -149,41 +149,12 @@ pub(crate) async fn send_link<R: Repo, P: Publisher>(
         Err(e) => return failed(e),
     }
     if !signup_allowed(&s.portal.signup_domains, &email) {
-        return outside_domains(&s, &headers, form.next, email).await;
+        return super::domains::outside_domains(&s, &headers, form.next, email).await;
     }
     if let Err(e) = mail_link(&s, &email, local_path(&form.next)).await {
         return failed(e);
     }
     render(&SentPage { chrome: Chrome::new(&s.portal), email, lifetime: s.portal.signin_link_lifetime_words() })
-}
-
-/// An address outside the sign-up domains: refused on the sign-in page, in words that are
-/// the same whether or not it has an account (one an admin made still gets its link).
-async fn outside_domains<R: Repo, P: Publisher>(
-    s: &AdminState<R, P>,
-    headers: &HeaderMap,
-    next: String,
-    email: String,
-) -> Response {
-    let known = match s.repo.find::<Developer>(&email_unique(&email)).await {
-        Ok(found) => found.is_some_and(|d| d.closed_at.is_none()),
-        Err(e) => return failed(e.into()),
-    };
-    if known {
-        if let Err(e) = mail_link(s, &email, local_path(&next)).await {
-            return failed(e);
-        }
-    }
-    let domains = in_words(&s.portal.signup_domains);
-    let error = Some(format!(
-        "New accounts are open to addresses at {domains} only. If {email} already has an account, a sign-in link \
-         is on its way to it; otherwise, use your address at {domains}."
-    ));
-    let (form_token, _) = anonymous_form_token(headers).unwrap_or_default();
-    let page = SignInPage { chrome: Chrome::new(&s.portal), form_token, next, email, error, domains };
-    let mut response = render(&page);
-    *response.status_mut() = StatusCode::FORBIDDEN;
-    response
 }
 
 async fn throttled<R: Repo, P: Publisher>(
@@ -197,7 +168,7 @@ async fn throttled<R: Repo, P: Publisher>(
     Ok(!by_email)
 }
 
-async fn mail_link<R: Repo, P: Publisher>(
+pub(super) async fn mail_link<R: Repo, P: Publisher>(
     s: &AdminState<R, P>,
     email: &str,
     next: Option<&str>,
