@@ -7,7 +7,7 @@
 # portal-tests/package-lock.json (npm ci), aiosmtpd in a venv under ~/.cache/gatehouse.
 # Screenshots of every page visited go to target/portal-screenshots/ (kept as a CI artifact).
 # Everything started here is stopped on exit, whatever happens. PORTAL_TESTS (default: all
-# three files, in order: admin.mjs deprecates the demo API) picks which of portal-tests/ run.
+# five files, in order: admin.mjs deprecates the demo API) picks which of portal-tests/ run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -68,7 +68,7 @@ start_dev() {
     local name="$1"
     shift
     env "$@" "$CARGO_TARGET_DIR/debug/gatehouse" dev --data-dir "$work/$name" --gateway-addr 127.0.0.1:0 \
-        --admin-addr 127.0.0.1:0 --demo-upstream-addr 127.0.0.1:0 \
+        --admin-addr "${admin_addr:-127.0.0.1:0}" --demo-upstream-addr 127.0.0.1:0 \
         --smtp-url "smtp://127.0.0.1:$smtp_port" </dev/null >/dev/null 2>"$work/$name.log" &
     pids+=($!)
     # The admin API line is printed last, after the demo is seeded.
@@ -81,14 +81,31 @@ short_ttl=10 # long enough for the control sign-in on a busy machine, short enou
 start_dev short-links GATEHOUSE_SIGNIN_LINK_TTL_SECS=$short_ttl
 short_portal="$url"
 
+# Staff sign-in (staff.mjs): a real OpenID provider, oidc-provider under node, and a gatehouse
+# dev that trusts it and limits developer sign-up to corp.test. The provider must know the
+# redirect URL before it starts, so the portal's port is chosen first.
+staff_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+oidc_secret="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+node portal-tests/oidc_provider.mjs --client-id gatehouse-portal --client-secret "$oidc_secret" \
+    --redirect-uri "http://127.0.0.1:$staff_port/admin/signin/oidc/callback" </dev/null >"$work/oidc.log" 2>&1 &
+pids+=($!)
+oidc_issuer="$(wait_for "$work/oidc.log" 's|^issuer \(http://[^ ]*\)$|\1|p' "${pids[-1]}")"
+admin_addr="127.0.0.1:$staff_port" start_dev staff GATEHOUSE_SIGNUP_DOMAINS=corp.test \
+    GATEHOUSE_OIDC_ISSUER="$oidc_issuer" GATEHOUSE_OIDC_CLIENT_ID=gatehouse-portal \
+    GATEHOUSE_OIDC_CLIENT_SECRET="$oidc_secret" "GATEHOUSE_OIDC_PROVIDER_NAME=Corp SSO" \
+    "GATEHOUSE_OIDC_SCOPES=openid email groups" \
+    "GATEHOUSE_OIDC_ROLES=gatehouse-owners=owner, gatehouse-approvers=approver, staff=viewer"
+staff_portal="$url"
+
 screenshots="$root/target/portal-screenshots"
 rm -rf "$screenshots"
 mkdir -p "$screenshots"
 status=0
 # One file at a time, in this order (node's runner would sort them, and admin.mjs deprecates
 # the demo API the others use).
-for file in ${PORTAL_TESTS:-journey.mjs isolation.mjs analytics.mjs admin.mjs}; do
+for file in ${PORTAL_TESTS:-journey.mjs isolation.mjs analytics.mjs staff.mjs admin.mjs}; do
     (cd portal-tests && PORTAL_URL="$portal" SHORT_LINK_PORTAL_URL="$short_portal" SHORT_LINK_TTL_SECS="$short_ttl" \
+        STAFF_PORTAL_URL="$staff_portal" OIDC_ISSUER="$oidc_issuer" \
         MAILBOX_DIR="$work/mailbox" SCREENSHOT_DIR="$screenshots" CHROMIUM="$chromium" \
         ADMIN_TOKEN_FILE="$work/dev/admin-token" timeout 300 node --test --test-reporter=spec "$file") || status=1
 done

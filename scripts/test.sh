@@ -13,9 +13,11 @@ step() { printf '\n== %s (%ss)\n' "$1" "$((SECONDS - started))"; }
 log="$(mktemp)"
 exec > >(tee "$log") 2>&1
 
-step "tools the tests run as processes (node, curl, Python requests)"
+step "tools the tests run as processes (node and npm, curl, Python requests)"
 need_apt=()
 command -v node >/dev/null || need_apt+=(nodejs)
+# npm installs the pinned oidc-provider the staff sign-in tests run (admin-fn/tests/common/oidc.rs).
+command -v npm >/dev/null || need_apt+=(npm)
 command -v curl >/dev/null || need_apt+=(curl)
 if ((${#need_apt[@]})); then
   sudo_if() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

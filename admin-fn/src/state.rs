@@ -17,6 +17,7 @@ use crate::mail::Mailer;
 use crate::portal::PortalSettings;
 use crate::preconditions::{IfMatch, Tagged};
 use crate::publisher::{Change, ChangeOp, Publisher};
+use crate::staff::{StaffProvider, StaffSignInSettings};
 
 /// How often a write is re-applied to a record that another write changed under it before the
 /// caller is told to retry. Each attempt re-reads, so only a record under constant concurrent
@@ -71,6 +72,8 @@ pub struct AdminState<R, P> {
     pub(crate) portal: Arc<PortalSettings>,
     /// How the portal sends mail; `None` turns sign-in off.
     pub(crate) mailer: Option<Arc<dyn Mailer>>,
+    /// The company's identity provider for staff sign-in; `None`: admin tokens only.
+    pub(crate) staff: Option<Arc<StaffProvider>>,
     clock: Clock,
 }
 
@@ -84,6 +87,7 @@ impl<R, P> Clone for AdminState<R, P> {
             ingest_secret: self.ingest_secret.clone(),
             portal: Arc::clone(&self.portal),
             mailer: self.mailer.clone(),
+            staff: self.staff.clone(),
             clock: Arc::clone(&self.clock),
         }
     }
@@ -101,7 +105,17 @@ impl<R: Repo, P: Publisher> AdminState<R, P> {
     ) -> Self {
         let admin_tokens = Arc::new(admin_token_hashes);
         let (settings, portal) = (Arc::new(settings), Arc::new(PortalSettings::default()));
-        AdminState { repo, publisher, admin_tokens, settings, ingest_secret: None, portal, mailer: None, clock }
+        AdminState {
+            repo,
+            publisher,
+            admin_tokens,
+            settings,
+            ingest_secret: None,
+            portal,
+            mailer: None,
+            staff: None,
+            clock,
+        }
     }
 
     /// Sets how the portal sends mail (sign-in links, notices).
@@ -113,6 +127,12 @@ impl<R: Repo, P: Publisher> AdminState<R, P> {
     /// Sets how the developer portal presents itself (its name, the gateway's URL).
     pub fn with_portal(mut self, portal: PortalSettings) -> Self {
         self.portal = Arc::new(portal);
+        self
+    }
+
+    /// Lets staff sign in to the admin area with the company's identity provider.
+    pub fn with_staff_sign_in(mut self, settings: StaffSignInSettings) -> Self {
+        self.staff = Some(Arc::new(StaffProvider::new(settings)));
         self
     }
 

@@ -34,6 +34,9 @@ pub mod names {
     pub const MAIL_FROM: &str = "GATEHOUSE_MAIL_FROM";
     /// The portal's terms of use, plain text (shown at /terms; signing up accepts them).
     pub const TERMS: &str = "GATEHOUSE_TERMS";
+    /// Email domains developers may sign up with, comma separated; unset: any.
+    pub const SIGNUP_DOMAINS: &str = "GATEHOUSE_SIGNUP_DOMAINS";
+    // Staff sign-in reads `GATEHOUSE_OIDC_*` (`gatehouse_admin::staff::names`).
 }
 
 /// How the portal presents itself and sends mail; sign-in needs `public_url` and `smtp_url`.
@@ -45,6 +48,8 @@ pub struct PortalConfig {
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
     pub terms: Option<String>,
+    /// Lower case; empty: any address may sign up.
+    pub signup_domains: Vec<String>,
 }
 
 /// Where and how to publish to the edge.
@@ -66,6 +71,8 @@ pub struct Config {
     /// `None` only when no Cloudflare setting is given at all (a control plane without an edge).
     pub edge: Option<EdgeConfig>,
     pub portal: PortalConfig,
+    /// Staff sign-in with the company's identity provider; `None`: admin tokens only.
+    pub staff_sign_in: Option<gatehouse_admin::staff::StaffSignInSettings>,
 }
 
 /// A setting's trimmed value; empty counts as missing.
@@ -134,7 +141,16 @@ impl Config {
             smtp_url: get(names::SMTP_URL),
             mail_from: get(names::MAIL_FROM),
             terms: get(names::TERMS),
+            signup_domains: gatehouse_admin::parse_domains(&get(names::SIGNUP_DOMAINS).unwrap_or_default())
+                .unwrap_or_else(|e| {
+                    problems.push(format!("{}: {e}", names::SIGNUP_DOMAINS));
+                    Vec::new()
+                }),
         };
+        let staff_sign_in = gatehouse_admin::staff::StaffSignInSettings::from_lookup(&lookup).unwrap_or_else(|more| {
+            problems.extend(more);
+            None
+        });
         for (name, url) in [(names::PORTAL_URL, &portal.public_url), (names::GATEWAY_URL, &portal.gateway_url)] {
             if url.as_deref().is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {
                 problems.push(format!("{name} must be an http(s) URL"));
@@ -144,7 +160,7 @@ impl Config {
             problems.push(format!("{} is required with {}", names::MAIL_FROM, names::SMTP_URL));
         }
         if problems.is_empty() {
-            Ok(Config { tables, admin_token_hashes, ingest_secret, edge, portal })
+            Ok(Config { tables, admin_token_hashes, ingest_secret, edge, portal, staff_sign_in })
         } else {
             Err(problems)
         }
@@ -171,6 +187,28 @@ mod tests {
         let config = Config::from_lookup(|n| env.get(n).map(|v| v.to_string())).expect("valid");
         assert_eq!(config.admin_token_hashes, vec![hash_secret("t1"), hash_secret("t2")]);
         assert_eq!((config.edge, config.ingest_secret), (None, None));
+    }
+
+    #[test]
+    fn staff_sign_in_and_sign_up_domains_come_from_the_environment_and_their_problems_are_reported() {
+        let base = [(names::CATALOG_TABLE, "c"), (names::USAGE_TABLE, "u"), (names::ADMIN_TOKENS, "t1")];
+        let config = Config::from_lookup(|n| HashMap::from(base).get(n).map(|v| v.to_string())).expect("valid");
+        assert_eq!((config.staff_sign_in, config.portal.signup_domains), (None, vec![]), "both off by default");
+        let mut env = HashMap::from(base);
+        env.extend([
+            ("GATEHOUSE_OIDC_ISSUER", "https://idp.example.com"),
+            ("GATEHOUSE_OIDC_CLIENT_ID", "gatehouse"),
+            ("GATEHOUSE_OIDC_CLIENT_SECRET", "secret"),
+            ("GATEHOUSE_OIDC_ROLES", "admins=owner"),
+            (names::SIGNUP_DOMAINS, "Example.com"),
+        ]);
+        let config = Config::from_lookup(|n| env.get(n).map(|v| v.to_string())).expect("valid");
+        assert_eq!(config.staff_sign_in.map(|s| s.client_id), Some("gatehouse".to_owned()));
+        assert_eq!(config.portal.signup_domains, ["example.com"]);
+        env.remove("GATEHOUSE_OIDC_ROLES");
+        env.insert(names::SIGNUP_DOMAINS, "not a domain");
+        let problems = Config::from_lookup(|n| env.get(n).map(|v| v.to_string())).expect_err("invalid");
+        assert_eq!(problems.len(), 2, "{problems:?}");
     }
 
     #[test]

@@ -128,7 +128,8 @@ impl<R: Repo> KvPublisher<R> {
             | EntityKind::AlertRule
             | EntityKind::AlertEvent
             | EntityKind::AlertDelivery
-            | EntityKind::AlertOutbox => Vec::new(),
+            | EntityKind::AlertOutbox
+            | EntityKind::StaffSignIn => Vec::new(),
             EntityKind::Developer => {
                 let apps: Vec<App> = self.repo.list(Some(&change.id)).await.map_err(store_failed)?;
                 self.identities(apps.into_iter().map(|a| a.id).collect()).await?

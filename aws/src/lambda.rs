@@ -88,9 +88,13 @@ pub fn app_with_mailer(
         public_url: config.portal.public_url,
         signin_link_lifetime: defaults.signin_link_lifetime,
         terms: config.portal.terms,
+        signup_domains: config.portal.signup_domains,
     });
     if let Some(mailer) = mailer {
         state = state.with_mailer(mailer);
+    }
+    if let Some(staff) = config.staff_sign_in {
+        state = state.with_staff_sign_in(staff);
     }
     Ok(router(state).layer(axum::middleware::map_request(client_address)))
 }

@@ -4,6 +4,10 @@
 //! records), then gets a key.
 
 mod support;
+// The real OpenID provider the admin router's staff sign-in tests run (oidc-provider under node).
+#[allow(dead_code)]
+#[path = "../../admin-fn/tests/common/oidc.rs"]
+mod oidc;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,15 +24,21 @@ use serde_json::{json, Value};
 const ADMIN: &str = "fixture-admin-token";
 
 async fn router(outbox: &std::path::Path) -> axum::Router {
+    router_with(outbox, &[]).await
+}
+
+/// The Lambda's router over fresh tables, with the environment's `extra` settings.
+async fn router_with(outbox: &std::path::Path, extra: &[(&'static str, String)]) -> axum::Router {
     let (client, tables) = (support::client(), support::tables());
     gatehouse_aws::create_tables(&client, &tables).await.expect("tables");
-    let env = HashMap::from([
+    let mut env = HashMap::from([
         (names::CATALOG_TABLE, tables.catalog),
         (names::USAGE_TABLE, tables.usage),
         (names::ADMIN_TOKENS, ADMIN.to_owned()),
         (names::PORTAL_URL, "https://developer.example.com".to_owned()),
         (names::GATEWAY_URL, "https://api.example.com".to_owned()),
     ]);
+    env.extend(extra.iter().cloned());
     let config = Config::from_lookup(|n| env.get(n).cloned()).expect("config");
     let mailer = OutboxMailer::new(outbox.to_path_buf(), "Portal <portal@example.com>").expect("outbox");
     lambda::app_with_mailer(config, client, Some(Arc::new(mailer))).expect("app")
@@ -181,4 +191,37 @@ async fn the_portal_renders_from_dynamodb_and_a_developer_signs_up_and_gets_a_ke
         "{}",
         dashboard.body
     );
+}
+
+#[tokio::test]
+async fn staff_sign_in_with_the_identity_provider_through_lambda_events_over_dynamodb() {
+    let (idp, dir) = (oidc::IdentityProvider::start(60), tempfile::tempdir().expect("temp dir"));
+    let router = router_with(
+        dir.path(),
+        &[
+            (names::PORTAL_URL, "http://portal.test".to_owned()),
+            ("GATEHOUSE_OIDC_ISSUER", idp.issuer.clone()),
+            ("GATEHOUSE_OIDC_CLIENT_ID", oidc::CLIENT_ID.to_owned()),
+            ("GATEHOUSE_OIDC_CLIENT_SECRET", oidc::CLIENT_SECRET.to_owned()),
+            ("GATEHOUSE_OIDC_SCOPES", "openid email groups".to_owned()),
+            ("GATEHOUSE_OIDC_ROLES", "gatehouse-owners=owner, staff=viewer".to_owned()),
+        ],
+    )
+    .await;
+    let left = invoke(&router, "GET", "/admin/signin/oidc", &[], None).await;
+    assert_eq!(left.status, 303, "{}", left.body);
+    let back = idp.sign_in(left.location.as_deref().expect("to the provider"), "alice").await;
+    let signed_in = invoke(&router, "GET", &back, &left.cookies, None).await;
+    assert_eq!((signed_in.status, signed_in.location.as_deref()), (303, Some("/admin")), "{}", signed_in.body);
+    let admin = invoke(&router, "GET", "/admin", &signed_in.cookies, None).await;
+    assert!(
+        admin.body.contains("<strong>staff:alice@corp.test</strong>, role <span class=\"badge\">owner</span>"),
+        "{}",
+        admin.body
+    );
+
+    // The attempt was spent by a conditional write in DynamoDB: the same return opens nothing.
+    let replayed = invoke(&router, "GET", &back, &left.cookies, None).await;
+    assert_eq!(replayed.status, 400, "{}", replayed.body);
+    assert!(replayed.body.contains("(Reason: replayed-state.)"), "{}", replayed.body);
 }

@@ -64,6 +64,10 @@ pub struct AppConfig {
     pub terms: Option<String>,
     /// How long a portal sign-in link works; only tests set less than the default.
     pub signin_link_ttl: Duration,
+    /// Email domains developers may sign up with (lower case); empty: any.
+    pub signup_domains: Vec<String>,
+    /// Staff sign-in with the company's identity provider; `None`: admin tokens only.
+    pub staff_sign_in: Option<gatehouse_admin::staff::StaffSignInSettings>,
     /// How often, at most, an issuer's keys are fetched again for a JWT whose `kid` is not in
     /// them (key rollover): [`DEFAULT_JWKS_UNKNOWN_KID_REFETCH`] except in tests.
     pub jwks_unknown_kid_refetch: Duration,
@@ -109,6 +113,8 @@ impl AppConfig {
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             terms: None,
             signin_link_ttl: Duration::from_secs(DEFAULT_SIGNIN_LINK_TTL_SECS),
+            signup_domains: Vec::new(),
+            staff_sign_in: None,
             jwks_unknown_kid_refetch: DEFAULT_JWKS_UNKNOWN_KID_REFETCH,
             admin_auth: AdminAuth::DataDir,
             serving: Serving::default(),
@@ -211,14 +217,19 @@ pub async fn start(config: AppConfig) -> Result<Running, CliError> {
         public_url: Some(portal_url),
         signin_link_lifetime: i64::try_from(config.signin_link_ttl.as_millis()).unwrap_or(i64::MAX),
         terms: config.terms.clone(),
+        signup_domains: config.signup_domains.clone(),
         ..PortalSettings::default()
     };
 
     let settings = AdminSettings::default();
     let max_admin_body = settings.max_body_bytes;
-    let state = AdminState::new(Arc::clone(&repo), Arc::new(publisher), admin_hashes, settings, Arc::new(now_millis))
-        .with_portal(portal)
-        .with_mailer(Arc::clone(&mailer));
+    let mut state =
+        AdminState::new(Arc::clone(&repo), Arc::new(publisher), admin_hashes, settings, Arc::new(now_millis))
+            .with_portal(portal)
+            .with_mailer(Arc::clone(&mailer));
+    if let Some(staff) = config.staff_sign_in.clone() {
+        state = state.with_staff_sign_in(staff);
+    }
     let alerts = AlertRunner::new(Arc::clone(&repo), Some(mailer), alerting::settings(config.alerts));
     // The gateway's Prometheus metrics on the control-plane address, behind the admin token.
     let metrics = vec![("/metrics", crate::metrics::exposition::route(Arc::clone(usage.metrics())))];

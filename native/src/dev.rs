@@ -67,6 +67,18 @@ pub struct DevArgs {
     /// fields are dropped and the client is the connection's peer.
     #[arg(long, env = "GATEHOUSE_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
+    /// Email domains developers may sign up with, comma separated (e.g. `example.com`): an
+    /// address elsewhere gets no account. Empty (the default): any address may sign up.
+    #[arg(long, env = "GATEHOUSE_SIGNUP_DOMAINS", default_value = "")]
+    pub signup_domains: String,
+}
+
+/// Staff sign-in from the `GATEHOUSE_OIDC_*` environment variables (docs/audiences.md).
+pub(crate) fn staff_sign_in(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Option<gatehouse_admin::staff::StaffSignInSettings>, CliError> {
+    gatehouse_admin::staff::StaffSignInSettings::from_lookup(lookup)
+        .map_err(|problems| CliError::Usage(problems.join("; ")))
 }
 
 /// The portal origin to allow: the flag's, checked, or `http://<admin addr>`.
@@ -118,6 +130,9 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
             smtp_url: args.smtp_url,
             mail_from: args.mail_from,
             signin_link_ttl: Duration::from_secs(args.signin_link_ttl_secs.max(1)),
+            signup_domains: gatehouse_admin::parse_domains(&args.signup_domains)
+                .map_err(|e| CliError::Usage(format!("--signup-domains: {e}")))?,
+            staff_sign_in: staff_sign_in(|name| std::env::var(name).ok())?,
             jwks_unknown_kid_refetch: app::DEFAULT_JWKS_UNKNOWN_KID_REFETCH,
             admin_auth: app::AdminAuth::DataDir,
             serving: app::Serving::default(),

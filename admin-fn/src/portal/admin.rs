@@ -34,6 +34,15 @@ struct SignInPage {
     chrome: Chrome,
     form_token: String,
     error: bool,
+    /// The identity provider's name, when staff may sign in with it.
+    staff_provider: Option<String>,
+}
+
+impl SignInPage {
+    fn of<R, P>(s: &AdminState<R, P>, form_token: String, error: bool) -> SignInPage {
+        let staff_provider = s.staff.as_ref().map(|p| p.settings.provider_name.clone());
+        SignInPage { chrome: Chrome::new(&s.portal), form_token, error, staff_provider }
+    }
 }
 
 /// `GET /admin/signin`.
@@ -45,7 +54,7 @@ pub(crate) async fn signin_form<R: Repo, P: Publisher>(
         Ok(token) => token,
         Err(e) => return failed(e),
     };
-    let mut response = render(&SignInPage { chrome: Chrome::new(&s.portal), form_token, error: false });
+    let mut response = render(&SignInPage::of(&s, form_token, false));
     if let Some(cookie) = cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
@@ -73,7 +82,7 @@ pub(crate) async fn signin<R: Repo, P: Publisher>(
     let actor = match admin_principal(&s, &form.token).await {
         Ok(Some(actor)) => actor.at(client.map(|c| c.0 .0)),
         Ok(None) => {
-            let page = SignInPage { chrome: Chrome::new(&s.portal), form_token: form.csrf, error: true };
+            let page = SignInPage::of(&s, form.csrf, true);
             let mut response = render(&page);
             *response.status_mut() = StatusCode::UNAUTHORIZED;
             return response;

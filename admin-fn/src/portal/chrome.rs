@@ -25,6 +25,9 @@ pub struct PortalSettings {
     /// The provider's terms of use, as plain text (paragraphs split by blank lines), shown at
     /// `/terms`; signing up accepts them. `None`: the page says none are published.
     pub terms: Option<String>,
+    /// Email domains developers may sign up with, lower case ([`super::parse_domains`]);
+    /// empty (the default): any address may sign up.
+    pub signup_domains: Vec<String>,
 }
 
 impl Default for PortalSettings {
@@ -35,6 +38,7 @@ impl Default for PortalSettings {
             public_url: None,
             signin_link_lifetime: SignInLink::LIFETIME,
             terms: None,
+            signup_domains: Vec::new(),
         }
     }
 }
@@ -98,9 +102,12 @@ impl Chrome {
     pub(crate) fn of(settings: &PortalSettings, current: Option<&Current>) -> Chrome {
         let mut chrome = Chrome::new(settings);
         if let Some(current) = current {
-            let label = match &current.developer {
-                Some(developer) => developer.email.clone(),
-                None => "Admin".to_owned(),
+            let label = match (&current.developer, &current.session.subject) {
+                (Some(developer), _) => developer.email.clone(),
+                (None, gatehouse_core::model::Subject::Admin { actor, .. }) if actor.starts_with("staff:") => {
+                    actor.trim_start_matches("staff:").to_owned()
+                }
+                (None, _) => "Admin".to_owned(),
             };
             chrome.user = Some(UserChip { label, is_admin: current.is_admin() });
             chrome.csrf.clone_from(&current.session.csrf);

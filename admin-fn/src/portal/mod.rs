@@ -15,12 +15,14 @@ mod assets;
 mod audit;
 mod catalog;
 mod chrome;
+mod domains;
 pub(crate) mod headers;
 mod plain_words;
 pub mod reference;
 mod sensitive;
 pub(crate) mod session;
 mod signin;
+mod staff;
 mod terms;
 mod throttle;
 mod usage;
@@ -36,6 +38,7 @@ use gatehouse_core::store::Repo;
 
 pub(crate) use chrome::Chrome;
 pub use chrome::PortalSettings;
+pub use domains::parse_domains;
 
 use crate::publisher::Publisher;
 use crate::state::AdminState;
@@ -60,6 +63,8 @@ pub(crate) fn router<R: Repo, P: Publisher>(state: &AdminState<R, P>) -> Router<
         .route("/admin/audit", get(audit::admin_page::<R, P>))
         .route("/account/activity", get(audit::developer_page::<R, P>))
         .route("/admin/signin", get(admin::signin_form::<R, P>).post(admin::signin::<R, P>))
+        .route("/admin/signin/oidc", get(staff::start::<R, P>))
+        .route("/admin/signin/oidc/callback", get(staff::callback::<R, P>))
         .route("/admin/subscriptions/{id}", post(admin::decide::<R, P>))
         .route("/admin/apis/{id}/lifecycle", post(admin::lifecycle::<R, P>))
         .route("/admin/oauth-clients", post(admin::register_client::<R, P>))

@@ -56,7 +56,8 @@ impl Current {
     }
 }
 
-fn equal(a: &str, b: &str) -> bool {
+/// Whether `a` (never empty) equals `b`, in constant time.
+pub(crate) fn equal(a: &str, b: &str) -> bool {
     !a.is_empty() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
@@ -68,7 +69,7 @@ pub(crate) struct CsrfForm {
 }
 
 /// The value of cookie `name`, if the request carries it.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -78,7 +79,7 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .find_map(|(k, v)| (k == name).then_some(v))
 }
 
-fn set_cookie(name: &str, value: &str, max_age_secs: i64, same_site: &str) -> HeaderValue {
+pub(crate) fn set_cookie(name: &str, value: &str, max_age_secs: i64, same_site: &str) -> HeaderValue {
     let cookie = format!("{name}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; Secure; SameSite={same_site}");
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }

@@ -19,6 +19,7 @@ use gatehouse_core::model::{Developer, SignInLink, Subject};
 use gatehouse_core::store::{email_unique, Etag, Record, Repo, StoreError, Write};
 use serde::Deserialize;
 
+use super::domains::{in_words, signup_allowed};
 use super::session::{self, anonymous_form_token, anonymous_form_token_matches, CsrfForm};
 use super::throttle::{self, Limit};
 use super::{expired_form, html_error, render, Chrome};
@@ -38,12 +39,14 @@ const PER_ADDRESS: Limit = Limit { limit: 30, window: 3600 * 1000 };
 
 #[derive(Template)]
 #[template(path = "signin.html")]
-struct SignInPage {
-    chrome: Chrome,
-    form_token: String,
-    next: String,
-    email: String,
-    error: Option<String>,
+pub(super) struct SignInPage {
+    pub chrome: Chrome,
+    pub form_token: String,
+    pub next: String,
+    pub email: String,
+    pub error: Option<String>,
+    /// The domains sign-up is limited to, in words; empty: none.
+    pub domains: String,
 }
 
 #[derive(Template)]
@@ -82,7 +85,7 @@ fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response 
     response
 }
 
-fn failed(e: AdminError) -> Response {
+pub(super) fn failed(e: AdminError) -> Response {
     tracing::error!(error = %e, "sign-in failed");
     html_error(StatusCode::SERVICE_UNAVAILABLE, "Sign-in is unavailable", "Please try again in a moment.")
 }
@@ -98,7 +101,9 @@ pub(crate) async fn form<R: Repo, P: Publisher>(
         Err(e) => return failed(e),
     };
     let next = local_path(&query.next).unwrap_or("").to_owned();
-    let page = SignInPage { chrome: Chrome::new(&s.portal), form_token, next, email: String::new(), error: None };
+    let domains = in_words(&s.portal.signup_domains);
+    let page =
+        SignInPage { chrome: Chrome::new(&s.portal), form_token, next, email: String::new(), error: None, domains };
     with_cookie(render(&page), cookie)
 }
 
@@ -128,7 +133,8 @@ pub(crate) async fn send_link<R: Repo, P: Publisher>(
     if !errors.is_empty() || email.len() > 254 {
         let (form_token, _) = anonymous_form_token(&headers).unwrap_or_default();
         let error = Some("Enter an email address, like name@example.com.".to_owned());
-        let page = SignInPage { chrome: Chrome::new(&s.portal), form_token, next: form.next, email, error };
+        let domains = in_words(&s.portal.signup_domains);
+        let page = SignInPage { chrome: Chrome::new(&s.portal), form_token, next: form.next, email, error, domains };
         let mut response = render(&page);
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return response;
@@ -141,6 +147,9 @@ pub(crate) async fn send_link<R: Repo, P: Publisher>(
         }
         Ok(false) => {}
         Err(e) => return failed(e),
+    }
+    if !signup_allowed(&s.portal.signup_domains, &email) {
+        return super::domains::outside_domains(&s, &headers, form.next, email).await;
     }
     if let Err(e) = mail_link(&s, &email, local_path(&form.next)).await {
         return failed(e);
@@ -159,7 +168,7 @@ async fn throttled<R: Repo, P: Publisher>(
     Ok(!by_email)
 }
 
-async fn mail_link<R: Repo, P: Publisher>(
+pub(super) async fn mail_link<R: Repo, P: Publisher>(
     s: &AdminState<R, P>,
     email: &str,
     next: Option<&str>,
@@ -236,7 +245,11 @@ pub(crate) async fn verify<R: Repo, P: Publisher>(
         Err(e) => return failed(e),
     };
     let developer = match developer_for(&s, &link.email).await {
-        Ok(developer) => developer,
+        Ok(Some(developer)) => developer,
+        Ok(None) => {
+            let detail = "New accounts are open to other email domains only, and this address has no account.";
+            return html_error(StatusCode::FORBIDDEN, "Sign-up is limited", detail);
+        }
         Err(e) => return failed(e),
     };
     let actor = Actor::developer(&developer.id).at(client.map(|c| c.0 .0));
@@ -274,10 +287,17 @@ async fn spend<R: Repo, P: Publisher>(s: &AdminState<R, P>, token: &str) -> Resu
     }
 }
 
-/// The developer with this email, or a new one who accepts the terms of use now.
-async fn developer_for<R: Repo, P: Publisher>(s: &AdminState<R, P>, email: &str) -> Result<Developer, AdminError> {
+/// The developer with this email, or a new one who accepts the terms of use now; `None`
+/// when there is none and the address is outside the sign-up domains.
+async fn developer_for<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    email: &str,
+) -> Result<Option<Developer>, AdminError> {
     if let Some(found) = s.repo.find::<Developer>(&email_unique(email)).await? {
-        return Ok(found);
+        return Ok(Some(found));
+    }
+    if !signup_allowed(&s.portal.signup_domains, email) {
+        return Ok(None);
     }
     let name = email.split('@').next().unwrap_or(email).to_owned();
     let developer = Developer {
@@ -292,13 +312,14 @@ async fn developer_for<R: Repo, P: Publisher>(s: &AdminState<R, P>, email: &str)
     };
     let actor = Actor::developer(&developer.id);
     match developers::create(s, &actor, developer).await {
-        Ok(created) => Ok(created),
+        Ok(created) => Ok(Some(created)),
         // Signed up a moment ago by a concurrent verify of another link: use that account.
         Err(AdminError::Store(StoreError::Conflict(_))) => s
             .repo
             .find::<Developer>(&email_unique(email))
             .await?
-            .ok_or_else(|| AdminError::Internal("a developer conflicted but is not found".into())),
+            .ok_or_else(|| AdminError::Internal("a developer conflicted but is not found".into()))
+            .map(Some),
         Err(e) => Err(e),
     }
 }

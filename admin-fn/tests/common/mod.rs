@@ -2,6 +2,7 @@
 //! the test moves, and one admin token.
 #![allow(dead_code)]
 
+pub mod oidc;
 pub mod portal;
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -46,6 +47,32 @@ impl Harness {
                 public_url: Some("http://portal.test".into()),
                 gateway_url: Some("http://gateway.test".into()),
                 terms: Some("Use the APIs fairly.\nKeep keys secret.\n\nWe may change these terms.".into()),
+                ..PortalSettings::default()
+            };
+            state.with_portal(portal).with_mailer(Arc::new(mailer))
+        })
+    }
+
+    /// With staff sign-in through the identity provider `staff` (and the portal's sign-in on,
+    /// mail to `outbox`). The clock starts at the real time: the provider's tokens carry it.
+    pub fn with_staff(outbox: &std::path::Path, staff: gatehouse_admin::staff::StaffSignInSettings) -> Harness {
+        let harness = Harness::build(AdminSettings::default(), |state| {
+            let mailer = OutboxMailer::new(outbox.to_path_buf(), "Portal <portal@example.com>").expect("outbox");
+            let portal = PortalSettings { public_url: Some("http://portal.test".into()), ..PortalSettings::default() };
+            state.with_portal(portal).with_mailer(Arc::new(mailer)).with_staff_sign_in(staff)
+        });
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970");
+        harness.clock.store(i64::try_from(now.as_millis()).expect("fits"), Ordering::SeqCst);
+        harness
+    }
+
+    /// With the portal's sign-in on (mail to `outbox`) and sign-up limited to `domains`.
+    pub fn with_signup_domains(outbox: &std::path::Path, domains: &[&str]) -> Harness {
+        Harness::build(AdminSettings::default(), |state| {
+            let mailer = OutboxMailer::new(outbox.to_path_buf(), "Portal <portal@example.com>").expect("outbox");
+            let portal = PortalSettings {
+                public_url: Some("http://portal.test".into()),
+                signup_domains: domains.iter().map(|d| (*d).to_owned()).collect(),
                 ..PortalSettings::default()
             };
             state.with_portal(portal).with_mailer(Arc::new(mailer))

@@ -23,6 +23,7 @@ pub struct ServeConfig {
     pub timeouts: TimeoutsSection,
     pub connections: ConnectionsSection,
     pub log: LogSection,
+    pub oidc: OidcSection,
     /// Extra certificate authorities for HTTPS upstreams, by upstream `host:port` (the file
     /// only: a map has no single variable to name it).
     pub upstream_ca: BTreeMap<String, PathBuf>,
@@ -60,6 +61,44 @@ pub struct AdminSection {
     pub tls_key: Option<PathBuf>,
     pub client_ca: Option<PathBuf>,
     pub client_auth: ClientAuth,
+    /// Email domains developers may sign up with, comma separated; empty: any.
+    pub signup_domains: String,
+}
+
+/// Staff sign-in with the company's identity provider (OpenID Connect); see
+/// docs/audiences.md. The client secret is not a key here: it comes from
+/// `GATEHOUSE_OIDC_CLIENT_SECRET` only, never from a file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcSection {
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_url: Option<String>,
+    pub role_claim: Option<String>,
+    /// Claim values and their roles: `gatehouse-owners=owner, platform=api-admin`.
+    pub roles: Option<String>,
+    pub provider_name: Option<String>,
+    pub scopes: Option<String>,
+}
+
+impl OidcSection {
+    /// The staff sign-in setting named `name` (`GATEHOUSE_OIDC_<KEY>`): this section's key,
+    /// or, for the client secret, the environment.
+    pub fn setting(&self, name: &str) -> Option<String> {
+        use gatehouse_admin::staff::names;
+        let value = match name {
+            names::ISSUER => &self.issuer,
+            names::CLIENT_ID => &self.client_id,
+            names::REDIRECT_URL => &self.redirect_url,
+            names::ROLE_CLAIM => &self.role_claim,
+            names::ROLES => &self.roles,
+            names::PROVIDER_NAME => &self.provider_name,
+            names::SCOPES => &self.scopes,
+            names::CLIENT_SECRET => return std::env::var(name).ok(),
+            _ => return None,
+        };
+        value.clone()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,6 +187,7 @@ impl Default for AdminSection {
             tls_key: None,
             client_ca: None,
             client_auth: ClientAuth::Required,
+            signup_domains: String::new(),
         }
     }
 }
@@ -201,6 +241,7 @@ fn sections() -> Vec<(&'static str, &'static [&'static str])> {
         ("timeouts", field_names::<TimeoutsSection>()),
         ("connections", field_names::<ConnectionsSection>()),
         ("log", field_names::<LogSection>()),
+        ("oidc", field_names::<OidcSection>()),
     ]
 }
 
@@ -325,6 +366,19 @@ mod tests {
         let config = ServeConfig::parse(block, env(&[])).expect("valid");
         assert_eq!(config.gateway.addr.port(), 443);
         assert!(config.gateway.tls_cert.is_some() && config.gateway.tls_key.is_some());
+    }
+
+    #[test]
+    fn staff_sign_in_comes_from_the_oidc_section_or_its_variables_and_never_takes_a_secret_from_the_file() {
+        let text =
+            "[oidc]\nissuer = \"https://idp.example.com\"\nclient_id = \"gatehouse\"\nroles = \"admins=owner\"\n";
+        let config = ServeConfig::parse(text, env(&[("GATEHOUSE_OIDC_PROVIDER_NAME", "Corp SSO")])).expect("valid");
+        assert_eq!(config.oidc.setting("GATEHOUSE_OIDC_ISSUER").as_deref(), Some("https://idp.example.com"));
+        assert_eq!(config.oidc.setting("GATEHOUSE_OIDC_PROVIDER_NAME").as_deref(), Some("Corp SSO"));
+        let errors = ServeConfig::parse("[oidc]\nclient_secret = \"in a file\"\n", env(&[])).expect_err("refused");
+        assert!(errors.iter().any(|e| e.starts_with("line 2:") && e.contains("client_secret")), "{errors:?}");
+        let config = ServeConfig::parse("[admin]\nsignup_domains = \"corp.test\"\n", env(&[])).expect("valid");
+        assert_eq!(config.admin.signup_domains, "corp.test");
     }
 
     #[test]

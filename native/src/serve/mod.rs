@@ -98,6 +98,9 @@ fn app_config(config: &ServeConfig) -> Result<AppConfig, CliError> {
         terms: None,
         signin_link_ttl: Duration::from_secs(app::DEFAULT_SIGNIN_LINK_TTL_SECS),
         alerts: Default::default(),
+        signup_domains: gatehouse_admin::parse_domains(&config.admin.signup_domains)
+            .map_err(|e| usage(format!("[admin] signup_domains: {e}")))?,
+        staff_sign_in: crate::dev::staff_sign_in(|name| config.oidc.setting(name))?,
         jwks_unknown_kid_refetch: app::DEFAULT_JWKS_UNKNOWN_KID_REFETCH,
         admin_auth: AdminAuth::Hashes(hashes),
         serving,

@@ -22,4 +22,4 @@ pub use field_name::{FieldName, InvalidFieldName};
 pub use ipnet::IpNet;
 pub use key::{ClientCertificate, Key, KeyStatus, OAuthClient};
 pub use principal::{valid_principal_name, Access, AdminToken, Role};
-pub use session::{Session, SignInLink, Subject, Throttle};
+pub use session::{Session, SignInLink, StaffSignIn, Subject, Throttle};

@@ -36,6 +36,37 @@ impl SignInLink {
     }
 }
 
+/// A staff sign-in in progress with the company's identity provider (OpenID Connect,
+/// authorization code with PKCE): what the browser's return must match. Kept by the hash of
+/// its `state`, spent once, short-lived, so a replayed or forged return opens nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffSignIn {
+    /// Hex SHA-256 of the `state` sent to the provider (the browser also holds it in a cookie).
+    pub id: String,
+    /// The `nonce` the ID token must carry back.
+    pub nonce: String,
+    /// The PKCE code verifier (RFC 7636) the token request proves the code with.
+    pub code_verifier: String,
+    #[serde(with = "crate::time::serde_rfc3339")]
+    pub created_at: UnixMillis,
+    #[serde(with = "crate::time::serde_rfc3339")]
+    pub expires_at: UnixMillis,
+    /// Set when the provider's answer is taken; a spent attempt never opens a second session.
+    #[serde(default, with = "crate::time::serde_rfc3339_opt")]
+    pub used_at: Option<UnixMillis>,
+}
+
+impl StaffSignIn {
+    /// Time from leaving for the provider to coming back: a login page, perhaps a second
+    /// factor, not a coffee break.
+    pub const LIFETIME: UnixMillis = 10 * 60 * 1000;
+
+    /// Whether the attempt may still be completed at `now`.
+    pub fn usable(&self, now: UnixMillis) -> bool {
+        self.used_at.is_none() && now < self.expires_at
+    }
+}
+
 fn viewer() -> crate::model::Role {
     crate::model::Role::Viewer
 }
@@ -47,7 +78,8 @@ pub enum Subject {
     Developer {
         developer_id: String,
     },
-    /// Someone who proved they hold an admin token; `actor` is as the audit trail names it,
+    /// Someone who proved they hold an admin token, or a staff member the company's identity
+    /// provider vouched for (`staff:<email>`); `actor` is as the audit trail names it,
     /// `role` the token's (a session opened before roles existed reads as a viewer: it may
     /// look, and signing in again restores what the token allows).
     Admin {
@@ -108,5 +140,20 @@ mod tests {
         assert!(link.usable(SignInLink::LIFETIME - 1));
         assert!(!link.usable(SignInLink::LIFETIME));
         assert!(!SignInLink { used_at: Some(1), ..link }.usable(2));
+    }
+
+    #[test]
+    fn a_staff_sign_in_is_completed_once_and_only_before_it_expires() {
+        let attempt = StaffSignIn {
+            id: "h".into(),
+            nonce: "n".into(),
+            code_verifier: "v".into(),
+            created_at: 0,
+            expires_at: StaffSignIn::LIFETIME,
+            used_at: None,
+        };
+        assert!(attempt.usable(StaffSignIn::LIFETIME - 1));
+        assert!(!attempt.usable(StaffSignIn::LIFETIME));
+        assert!(!StaffSignIn { used_at: Some(1), ..attempt }.usable(2));
     }
 }

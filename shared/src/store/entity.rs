@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::model::{
-    AccessRequest, AdminToken, Api, ApiCard, App, Developer, Key, Plan, Product, Session, SignInLink, Subscription,
-    Throttle,
+    AccessRequest, AdminToken, Api, ApiCard, App, Developer, Key, Plan, Product, Session, SignInLink, StaffSignIn,
+    Subscription, Throttle,
 };
 
 /// The kinds of stored entity.
@@ -40,10 +40,12 @@ pub enum EntityKind {
     AlertDelivery,
     /// A delivery still to make ([`crate::alerts::AlertOutbox`]).
     AlertOutbox,
+    /// A staff sign-in in progress with the identity provider ([`StaffSignIn`]).
+    StaffSignIn,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 17] = [
+    pub const ALL: [EntityKind; 18] = [
         EntityKind::Api,
         EntityKind::Product,
         EntityKind::Plan,
@@ -61,6 +63,7 @@ impl EntityKind {
         EntityKind::AlertEvent,
         EntityKind::AlertDelivery,
         EntityKind::AlertOutbox,
+        EntityKind::StaffSignIn,
     ];
 
     /// Stable name, used as a column value and in change notifications.
@@ -83,6 +86,7 @@ impl EntityKind {
             EntityKind::AlertEvent => "alert_event",
             EntityKind::AlertDelivery => "alert_delivery",
             EntityKind::AlertOutbox => "alert_outbox",
+            EntityKind::StaffSignIn => "staff_sign_in",
         }
     }
 
@@ -280,6 +284,16 @@ impl Entity for ApiCard {
 
 impl Entity for SignInLink {
     const KIND: EntityKind = EntityKind::SignInLink;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn expires_at(&self) -> Option<crate::time::UnixMillis> {
+        Some(self.expires_at)
+    }
+}
+
+impl Entity for StaffSignIn {
+    const KIND: EntityKind = EntityKind::StaffSignIn;
     fn id(&self) -> &str {
         &self.id
     }

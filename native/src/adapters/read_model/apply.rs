@@ -50,7 +50,8 @@ pub fn index_record(index: &mut CatalogIndex, kind: EntityKind, id: &str, record
         | EntityKind::AlertRule
         | EntityKind::AlertEvent
         | EntityKind::AlertDelivery
-        | EntityKind::AlertOutbox => return Refresh::Nothing,
+        | EntityKind::AlertOutbox
+        | EntityKind::StaffSignIn => return Refresh::Nothing,
         EntityKind::Api => {
             match record.and_then(decoded) {
                 Some(api) => index.put_api(api),

@@ -1,20 +1,17 @@
-//! `JwtVerifier`: bearer-token signatures natively, with ring (see [`keys`] for why not
-//! jwt-simple). One verifier serves every gateway worker thread: the JWK Sets it fetches, the
+//! `JwtVerifier`: bearer-token signatures natively, with ring (see
+//! `gatehouse_admin::jwt_keys` for why not jwt-simple; the portal's staff sign-in checks ID
+//! tokens with the same code). One verifier serves every gateway worker thread: the JWK Sets it fetches, the
 //! keys it has decoded and the tokens it has verified are shared.
 //!
 //! Claims are the core's business ([`gatehouse_core::jwt::check_claims`]), so both runtimes
-//! refuse the same tokens; here only the signature is checked ([`keys::signature_holds`]).
-
-mod key_sets;
-mod keys;
+//! refuse the same tokens; here only the signature is checked ([`signature_holds`]).
 
 use std::sync::{Arc, Mutex};
 
 use gatehouse_core::jwt::{token_digest, JwtSettings, KeySource, Parsed, Refusal, VerifiedToken, VerifiedTokens};
 use gatehouse_core::ports::{SignatureError, TokenVerifier};
 
-use key_sets::KeySets;
-use keys::DecodedKeys;
+use gatehouse_admin::jwt_keys::{signature_holds, DecodedKeys, KeySets};
 
 /// Verifies JWT signatures for every API, natively.
 #[derive(Default)]
@@ -73,7 +70,7 @@ impl TokenVerifier for JwtVerifier {
         };
         let issuer = issuer.ok_or(SignatureError::Refused(Refusal::WrongIssuer))?;
         let decoded = self.decoded.get(&key, token.algorithm).map_err(SignatureError::Refused)?;
-        if !keys::signature_holds(&decoded, token) {
+        if !signature_holds(&decoded, token) {
             return Err(SignatureError::Refused(Refusal::BadSignature));
         }
         self.remember(digest, VerifiedToken { source: name, issuer: Arc::clone(&issuer) });

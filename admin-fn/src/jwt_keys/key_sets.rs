@@ -15,7 +15,11 @@ use gatehouse_core::jwt::key_cache::{KeySetCache, Lookup, MAX_DOCUMENT_BYTES, UN
 use gatehouse_core::jwt::{Jwk, JwkSet, Parsed, Refusal};
 use gatehouse_core::ports::{PortError, SignatureError};
 
-use crate::adapters::clock::now_millis;
+/// Wall-clock time: these caches decide when to fetch again, nothing that tests move.
+fn now_millis() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
 
 /// How long one fetch of keys or of a discovery document may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -111,7 +115,7 @@ impl KeySets {
     }
 
     /// The body and `Cache-Control` of a successful GET of `url`.
-    async fn fetch(&self, url: &str) -> Result<(Vec<u8>, Option<String>), String> {
+    pub(crate) async fn fetch(&self, url: &str) -> Result<(Vec<u8>, Option<String>), String> {
         let response = self.client.get(url).timeout(FETCH_TIMEOUT).send().await.map_err(|e| e.to_string())?;
         if !response.status().is_success() {
             return Err(format!("answered {}", response.status()));
