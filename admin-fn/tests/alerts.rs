@@ -197,7 +197,7 @@ async fn a_delivery_whose_receiver_is_down_stays_in_the_outbox_and_a_later_runne
     let values = RollupValues { requests: 4, status_classes: [0, 0, 1, 0, 3], ..RollupValues::default() };
     h.repo.add_rollups(&[Rollup { key: key(START - START % 60_000), values }]).await.expect("usage");
 
-    let settings = AlertSettings { retry_base: 1_000, ..AlertSettings::default() };
+    let settings = AlertSettings { retry_base: 1_000, private_webhooks: true, ..AlertSettings::default() };
     let first = AlertRunner::new(Arc::clone(&h.repo), None, settings.clone());
     let report = first.run_once(START + 1_000).await.expect("run");
     assert_eq!((report.fired, report.delivered, report.failed), (1, 0, 1));
@@ -229,6 +229,49 @@ async fn a_delivery_whose_receiver_is_down_stays_in_the_outbox_and_a_later_runne
 }
 
 #[tokio::test]
+async fn a_webhook_to_the_control_planes_own_network_is_refused_unless_private_receivers_are_allowed() {
+    let h = Harness::new();
+    let api_id = text(&h.pets_api().await.body["id"]);
+    let receiver = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let port = receiver.address().port();
+    // By address and by a name that resolves to loopback: neither may be reached.
+    let urls = [format!("http://127.0.0.1:{port}/hook"), format!("http://localhost:{port}/hook")];
+    let channels: Vec<Value> = urls.iter().map(|url| json!({"type": "webhook", "url": url})).collect();
+    let rule = json!({"name": "errors", "subject": {"kind": "api", "api_id": api_id},
+        "condition": {"type": "error_rate", "percent": 50, "minutes": 60}, "channels": channels});
+    assert_eq!(h.call("POST", "/v1/alert-rules", Some(rule)).await.status, 201);
+    let key = RollupKey {
+        minute: START - START % 60_000,
+        api_id: api_id.clone(),
+        operation_id: "op".into(),
+        key_id: "key_1".into(),
+        app_id: "app_1".into(),
+        developer_id: "dev_1".into(),
+    };
+    let values = RollupValues { requests: 4, status_classes: [0, 0, 1, 0, 3], ..RollupValues::default() };
+    h.repo.add_rollups(&[Rollup { key, values }]).await.expect("usage");
+
+    let guarded = AlertRunner::new(Arc::clone(&h.repo), None, AlertSettings::default());
+    let report = guarded.run_once(START + 1_000).await.expect("run");
+    assert_eq!((report.fired, report.delivered, report.failed), (1, 0, 2));
+    assert_eq!(receiver.received_requests().await.expect("requests").len(), 0, "nothing reached it");
+    let log: Vec<AlertDelivery> = h.repo.list(None).await.expect("log");
+    let mut details: Vec<String> = log.iter().map(|d| d.attempts[0].detail.clone()).collect();
+    details.sort();
+    assert!(details[0].contains("127.0.0.1 is not a public address"), "{details:?}");
+    assert!(details[1].contains("no public address"), "{details:?}");
+
+    // Where private receivers are allowed (gatehouse dev), the retry reaches it.
+    let settings = AlertSettings { retry_base: 1_000, private_webhooks: true, ..AlertSettings::default() };
+    let open = AlertRunner::new(Arc::clone(&h.repo), None, settings);
+    assert_eq!(open.run_once(START + 60_000).await.expect("run").delivered, 2);
+}
+
+#[tokio::test]
 async fn the_portal_shows_the_delivery_log_and_a_deleted_rules_webhook_is_given_up() {
     let dir = tempfile::tempdir().expect("temp dir");
     let h = Harness::with_outbox(dir.path());
@@ -253,7 +296,7 @@ async fn the_portal_shows_the_delivery_log_and_a_deleted_rules_webhook_is_given_
     let mail_dir = tempfile::tempdir().expect("mail dir");
     let mailer =
         gatehouse_admin::OutboxMailer::new(mail_dir.path().to_path_buf(), "Alerts <a@example.com>").expect("mailer");
-    let settings = AlertSettings { retry_base: 1_000, ..AlertSettings::default() };
+    let settings = AlertSettings { retry_base: 1_000, private_webhooks: true, ..AlertSettings::default() };
     let runner = AlertRunner::new(Arc::clone(&h.repo), Some(Arc::new(mailer)), settings);
     let report = runner.run_once(START + 1_000).await.expect("run");
     assert_eq!((report.fired, report.delivered, report.failed), (1, 1, 1));

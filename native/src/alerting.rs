@@ -11,18 +11,21 @@ use tokio::sync::watch;
 
 use crate::adapters::clock::now_millis;
 
-/// How often rules are evaluated and the outbox is worked through, and how long the first
-/// retry of a failed delivery waits (doubling after each further failure).
+/// How often rules are evaluated and the outbox is worked through, how long the first
+/// retry of a failed delivery waits (doubling after each further failure), and whether
+/// webhooks may go to private addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AlertTimers {
     /// At most the shortest rule window (a minute), so a one-minute breach is seen.
     pub every: Duration,
     pub retry_base: Duration,
+    /// `gatehouse dev` and tests (receivers on 127.0.0.1); never `gatehouse serve`.
+    pub private_webhooks: bool,
 }
 
 impl Default for AlertTimers {
     fn default() -> Self {
-        AlertTimers { every: Duration::from_secs(30), retry_base: Duration::from_secs(30) }
+        AlertTimers { every: Duration::from_secs(30), retry_base: Duration::from_secs(30), private_webhooks: false }
     }
 }
 
@@ -49,6 +52,7 @@ pub async fn run_periodically<R: Repo>(runner: AlertRunner<R>, every: Duration, 
 pub fn settings(timers: AlertTimers) -> gatehouse_admin::AlertSettings {
     gatehouse_admin::AlertSettings {
         retry_base: i64::try_from(timers.retry_base.as_millis()).unwrap_or(i64::MAX),
+        private_webhooks: timers.private_webhooks,
         ..gatehouse_admin::AlertSettings::default()
     }
 }

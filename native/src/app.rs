@@ -118,7 +118,8 @@ impl AppConfig {
             jwks_unknown_kid_refetch: DEFAULT_JWKS_UNKNOWN_KID_REFETCH,
             admin_auth: AdminAuth::DataDir,
             serving: Serving::default(),
-            alerts: AlertTimers::default(),
+            // Tests receive webhooks on 127.0.0.1.
+            alerts: AlertTimers { private_webhooks: true, ..AlertTimers::default() },
         }
     }
 }

@@ -136,7 +136,8 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
             jwks_unknown_kid_refetch: app::DEFAULT_JWKS_UNKNOWN_KID_REFETCH,
             admin_auth: app::AdminAuth::DataDir,
             serving: app::Serving::default(),
-            alerts: Default::default(),
+            // Local development: a webhook receiver on this machine is the common case.
+            alerts: crate::alerting::AlertTimers { private_webhooks: true, ..Default::default() },
         };
     let running = app::start(config).await?;
     eprintln!("gateway   http://{}", running.gateway_addr);

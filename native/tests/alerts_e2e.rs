@@ -79,7 +79,11 @@ async fn thresholds_crossed_by_real_calls_are_mailed_and_posted_signed_once_per_
     let h = Harness::start_with(|c| {
         c.smtp_url = Some(smtp.url());
         c.usage_flush = Duration::from_millis(100);
-        c.alerts = AlertTimers { every: Duration::from_millis(200), retry_base: Duration::from_millis(500) };
+        c.alerts = AlertTimers {
+            every: Duration::from_millis(200),
+            retry_base: Duration::from_millis(500),
+            private_webhooks: true,
+        };
     })
     .await;
     let api = h

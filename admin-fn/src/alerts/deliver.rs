@@ -9,7 +9,7 @@ use gatehouse_core::signing::{sign, SIGNATURE_HEADER};
 use gatehouse_core::store::{EntityKind, Repo, StoreError, Write};
 use gatehouse_core::time::UnixMillis;
 
-use super::AlertRunner;
+use super::{egress, AlertRunner};
 use crate::mail::Mail;
 
 /// The header naming the event (also the body's `id`), for receivers that route before parsing.
@@ -103,6 +103,9 @@ async fn post<R: Repo>(
     message: &AlertMessage,
     now: UnixMillis,
 ) -> Result<String, String> {
+    if let Some(refused) = egress::literal_refusal(url).filter(|_| !runner.settings.private_webhooks) {
+        return Err(refused);
+    }
     let body = webhook_body(message);
     // Signed at the attempt's time, so a retry hours later is not refused as stale.
     let signature = sign(secret.as_bytes(), &body, now);
@@ -124,6 +127,15 @@ async fn post<R: Repo>(
 }
 
 fn describe(e: &reqwest::Error) -> String {
+    // The resolver's own refusal (see `egress`) names the host, not the URL: worth keeping.
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if text.starts_with("refused: ") {
+            return text;
+        }
+        source = cause.source();
+    }
     let what = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

@@ -5,6 +5,7 @@
 //! AWS on a schedule; each run is one call to [`AlertRunner::run_once`].
 
 mod deliver;
+mod egress;
 mod evaluate;
 pub(crate) mod quotas;
 
@@ -24,11 +25,15 @@ pub struct AlertSettings {
     pub retry_base: UnixMillis,
     /// How long a webhook receiver gets to answer.
     pub webhook_timeout: Duration,
+    /// Deliver webhooks to loopback and private addresses too: for `gatehouse dev` and tests,
+    /// whose receivers are on 127.0.0.1. Off by default, so a developer's webhook cannot reach
+    /// the control plane's own network ([`egress`]).
+    pub private_webhooks: bool,
 }
 
 impl Default for AlertSettings {
     fn default() -> Self {
-        AlertSettings { retry_base: 30 * SECOND, webhook_timeout: Duration::from_secs(10) }
+        AlertSettings { retry_base: 30 * SECOND, webhook_timeout: Duration::from_secs(10), private_webhooks: false }
     }
 }
 
@@ -58,12 +63,17 @@ impl<R: Repo> AlertRunner<R> {
         // reqwest (already in the tree for the JWKS fetch and AWS): rustls with webpki roots,
         // connection pooling, timeouts. Redirects are not followed: a receiver answers for
         // the URL its owner gave, and a redirect is reported as a failure to fix.
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(settings.webhook_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("gatehouse-alerts/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+            .user_agent(concat!("gatehouse-alerts/", env!("CARGO_PKG_VERSION")));
+        if !settings.private_webhooks {
+            http = http.dns_resolver(Arc::new(egress::PublicOnly));
+        }
+        // A client that cannot be built (no TLS roots) would deliver nothing: fail loudly at
+        // start rather than retry every webhook into oblivion with a default client that
+        // would skip the resolver above.
+        let http = http.build().unwrap_or_else(|e| panic!("the webhook HTTP client could not be built: {e}"));
         AlertRunner { repo, mailer, http, settings }
     }
 
