@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { Miniflare } from "miniflare";
-import { startUpstream } from "./servers.mjs";
+import { startUpstream, workerOptions } from "./servers.mjs";
 import { startCloudflareApi } from "./cloudflare.mjs";
 import { startMoto, startControlPlane } from "./control_plane.mjs";
 
@@ -27,27 +27,13 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 before(async () => {
   upstream = await startUpstream();
-  mf = new Miniflare({
-    modules: true,
-    scriptPath: path.join(edge, "build/index.js"),
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-    compatibilityDate: "2026-04-01",
-    kvNamespaces: ["GATEHOUSE_KV"],
-    durableObjects: {
-      LIMITER: { className: "LimiterObject", useSQLite: true },
-      REVOCATIONS: { className: "Revocations", useSQLite: true },
-    },
-    bindings: {
+  mf = new Miniflare(workerOptions({
       GATEHOUSE_IDENTITY_SECRET: "identity-secret-0123456789",
       GATEHOUSE_CONTROL_SECRET: CONTROL_SECRET,
       GATEHOUSE_USAGE_FLUSH_SECS: "300",
       GATEHOUSE_PORTAL_ORIGIN: "https://portal.example.com",
       GATEHOUSE_READ_CACHE_SECS: String(READ_CACHE_MS / 1000),
-    },
-    host: "127.0.0.1",
-    port: 0,
-    cf: false,
-  });
+    }));
   const edgeUrl = (await mf.ready).origin;
   kv = await mf.getKVNamespace("GATEHOUSE_KV");
   cfApi = await startCloudflareApi({ kv, ...cloudflare });

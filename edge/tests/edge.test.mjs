@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { Miniflare } from "miniflare";
 import WebSocket from "ws";
-import { EVENTS, EVENT_GAP_MS, sign, startHostile, startIngest, startUpstream } from "./servers.mjs";
+import { EVENTS, EVENT_GAP_MS, sign, startHostile, startIngest, startUpstream, workerOptions } from "./servers.mjs";
 
 const edge = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const seed = JSON.parse(readFileSync(path.join(edge, "build/seed.json"), "utf8"));
@@ -42,17 +42,7 @@ after(async () => {
 });
 
 function options() {
-  return {
-    modules: true,
-    scriptPath: path.join(edge, "build/index.js"),
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-    compatibilityDate: "2026-04-01",
-    kvNamespaces: ["GATEHOUSE_KV"],
-    durableObjects: {
-      LIMITER: { className: "LimiterObject", useSQLite: true },
-      REVOCATIONS: { className: "Revocations", useSQLite: true },
-    },
-    bindings: {
+  return workerOptions({
       ...SECRETS,
       GATEHOUSE_INGEST_URL: ingest.url,
       GATEHOUSE_USAGE_FLUSH_SECS: "1",
@@ -60,11 +50,7 @@ function options() {
       GATEHOUSE_PORTAL_ORIGIN: PORTAL,
       // Test-only, read-only inspection route (docs/edge.md); never set in wrangler.toml.
       GATEHOUSE_TEST_HOOKS: "1",
-    },
-    host: "127.0.0.1",
-    port: 0,
-    cf: false,
-  };
+    });
 }
 
 async function seedKv(instance) {

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { Miniflare } from "miniflare";
-import { startUpstream } from "./servers.mjs";
+import { startUpstream, workerOptions } from "./servers.mjs";
 import { claims, newKey, sharedCopy, signToken, startIdp } from "./idp.mjs";
 
 const edge = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -26,21 +26,7 @@ before(async () => {
   keys.ec384 = newKey("ES384", "ec384-1");
   keys.impostor = newKey("RS256", "rsa-1"); // same kid, another key: its signatures must fail
   idp.sets.main = [keys.rsa, keys.ec, keys.ec384, keys.ed];
-  mf = new Miniflare({
-    modules: true,
-    scriptPath: path.join(edge, "build/index.js"),
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-    compatibilityDate: "2026-04-01",
-    kvNamespaces: ["GATEHOUSE_KV"],
-    durableObjects: {
-      LIMITER: { className: "LimiterObject", useSQLite: true },
-      REVOCATIONS: { className: "Revocations", useSQLite: true },
-    },
-    bindings: { GATEHOUSE_IDENTITY_SECRET: "identity-secret-0123456789", GATEHOUSE_USAGE_FLUSH_SECS: "300" },
-    host: "127.0.0.1",
-    port: 0,
-    cf: false,
-  });
+  mf = new Miniflare(workerOptions({ GATEHOUSE_IDENTITY_SECRET: "identity-secret-0123456789", GATEHOUSE_USAGE_FLUSH_SECS: "300" }));
   base = String(await mf.ready).replace(/\/$/, "");
   kv = await mf.getKVNamespace("GATEHOUSE_KV");
   for (const [k, v] of Object.entries(seed.kv)) {

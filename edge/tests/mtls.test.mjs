@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { Miniflare } from "miniflare";
-import { startUpstream } from "./servers.mjs";
+import { startUpstream, workerOptions } from "./servers.mjs";
 
 const edge = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const seed = JSON.parse(readFileSync(path.join(edge, "build/seed.json"), "utf8"));
@@ -18,21 +18,7 @@ let mf, upstream;
 
 before(async () => {
   upstream = await startUpstream();
-  mf = new Miniflare({
-    modules: true,
-    scriptPath: path.join(edge, "build/index.js"),
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-    compatibilityDate: "2026-04-01",
-    kvNamespaces: ["GATEHOUSE_KV"],
-    durableObjects: {
-      LIMITER: { className: "LimiterObject", useSQLite: true },
-      REVOCATIONS: { className: "Revocations", useSQLite: true },
-    },
-    bindings: { GATEHOUSE_IDENTITY_SECRET: "identity-secret-0123456789", GATEHOUSE_USAGE_FLUSH_SECS: "300" },
-    host: "127.0.0.1",
-    port: 0,
-    cf: false,
-  });
+  mf = new Miniflare(workerOptions({ GATEHOUSE_IDENTITY_SECRET: "identity-secret-0123456789", GATEHOUSE_USAGE_FLUSH_SECS: "300" }));
   await mf.ready;
   const kv = await mf.getKVNamespace("GATEHOUSE_KV");
   for (const [k, v] of Object.entries(seed.kv)) await kv.put(k, v.replaceAll("__UPSTREAM__", upstream.url));

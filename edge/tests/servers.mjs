@@ -3,6 +3,8 @@
 import { createServer } from "node:http";
 import { createServer as createTcpServer } from "node:net";
 import { createHmac, timingSafeEqual } from "node:crypto";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 // A real RFC 6455 peer for the WebSocket test (already installed: miniflare depends on it).
 import { WebSocketServer } from "ws";
 
@@ -18,6 +20,32 @@ export function verify(secret, header, body, toleranceSecs = 300) {
   const expected = createHmac("sha256", secret).update(`${parts.t}.${body}`).digest();
   const given = Buffer.from(parts.v1, "hex");
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+const edge = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/**
+ * Miniflare options for the built Worker (`edge/build`, made by scripts/test-edge.sh) with the
+ * bindings wrangler.toml declares, KV and the two Durable Objects, on a free port of
+ * 127.0.0.1 and without Cloudflare's `cf` object; `bindings` are the Worker's variables.
+ * Each test file starts its own instance with these, so their calls never mix.
+ */
+export function workerOptions(bindings) {
+  return {
+    modules: true,
+    scriptPath: path.join(edge, "build/index.js"),
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    compatibilityDate: "2026-04-01",
+    kvNamespaces: ["GATEHOUSE_KV"],
+    durableObjects: {
+      LIMITER: { className: "LimiterObject", useSQLite: true },
+      REVOCATIONS: { className: "Revocations", useSQLite: true },
+    },
+    bindings,
+    host: "127.0.0.1",
+    port: 0,
+    cf: false,
+  };
 }
 
 function listen(server) {

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { Miniflare } from "miniflare";
 import WebSocket from "ws";
-import { CHUNKED_SIZES, startIngest, startUpstream } from "./servers.mjs";
+import { CHUNKED_SIZES, startIngest, startUpstream, workerOptions } from "./servers.mjs";
 
 const edge = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const seed = JSON.parse(readFileSync(path.join(edge, "build/seed.json"), "utf8"));
@@ -26,26 +26,12 @@ let uploaded = 0; // bytes of chunked uploads that passed
 before(async () => {
   upstream = await startUpstream();
   ingest = await startIngest(INGEST_SECRET);
-  mf = new Miniflare({
-    modules: true,
-    scriptPath: path.join(edge, "build/index.js"),
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-    compatibilityDate: "2026-04-01",
-    kvNamespaces: ["GATEHOUSE_KV"],
-    durableObjects: {
-      LIMITER: { className: "LimiterObject", useSQLite: true },
-      REVOCATIONS: { className: "Revocations", useSQLite: true },
-    },
-    bindings: {
+  mf = new Miniflare(workerOptions({
       GATEHOUSE_IDENTITY_SECRET: "identity-secret-0123456789",
       GATEHOUSE_INGEST_SECRET: INGEST_SECRET,
       GATEHOUSE_INGEST_URL: ingest.url,
       GATEHOUSE_USAGE_FLUSH_SECS: "1",
-    },
-    host: "127.0.0.1",
-    port: 0,
-    cf: false,
-  });
+    }));
   base = String(await mf.ready).replace(/\/$/, "");
   const kv = await mf.getKVNamespace("GATEHOUSE_KV");
   for (const [k, v] of Object.entries(seed.kv)) await kv.put(k, v.replaceAll("__UPSTREAM__", upstream.url));
