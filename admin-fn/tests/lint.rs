@@ -87,3 +87,28 @@ async fn the_served_document_describes_the_lint_operation() {
     );
     assert!(doc["components"]["schemas"]["Finding"]["properties"]["severity"].is_object());
 }
+
+/// Gatehouse holds its own admin API to its rules: no error; every operation has an id, a
+/// summary and consistently named ids and paths; the only public operations are the three
+/// meant to be (health, this document, signed usage ingest).
+#[tokio::test]
+async fn the_admin_apis_own_document_passes_the_rules_it_is_meant_to() {
+    let h = Harness::new();
+    let doc = h.call("GET", "/v1/openapi.json", None).await.body;
+    let reply = h.call("POST", "/v1/apis/lint", Some(json!({ "openapi": doc }))).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.body["errors"], 0, "{:#?}", reply.body);
+    let findings = reply.body["findings"].as_array().expect("findings");
+    let of = |rule: &str| -> Vec<String> {
+        findings.iter().filter(|f| f["rule"] == rule).map(|f| common::text(&f["pointer"])).collect()
+    };
+    for rule in ["operation-id", "operation-summary", "naming-operation-id", "naming-path-segment"] {
+        assert_eq!(of(rule), Vec::<String>::new(), "{rule}");
+    }
+    let public = [
+        "/paths/~1v1~1health/get/security",
+        "/paths/~1v1~1openapi.json/get/security",
+        "/paths/~1v1~1usage~1batches/post/security",
+    ];
+    assert_eq!(of("operation-public"), public);
+}
