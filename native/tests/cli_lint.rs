@@ -3,8 +3,9 @@
 //! (0 nothing failing, 1 errors or warnings under `--strict`, 2 a file that is not a document).
 #![allow(clippy::unwrap_used)]
 
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
 
@@ -75,4 +76,21 @@ fn a_missing_or_unparsable_file_exits_2_with_one_line() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("broken.json") && stderr.contains("invalid JSON"), "{stderr}");
+}
+
+#[test]
+fn a_dash_reads_the_document_from_standard_input() {
+    let mut child = Command::new(BIN)
+        .args(["lint", "-", "-o", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let text = std::fs::read_to_string(fixture("warnings.json")).unwrap();
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["findings"][0]["rule"], "operation-summary");
+    assert_eq!(report["warnings"], 1);
 }

@@ -16,7 +16,7 @@ use super::output::{self, Cell, Column, Format};
 
 #[derive(Debug, Args)]
 pub struct LintArgs {
-    /// The OpenAPI document (3.0, 3.1 or Swagger 2.0; JSON or YAML).
+    /// The OpenAPI document (3.0, 3.1 or Swagger 2.0; JSON or YAML); `-` reads standard input.
     pub file: PathBuf,
     /// Fail on warnings too, not only on errors.
     #[arg(long)]
@@ -35,7 +35,7 @@ const COLUMNS: &[Column] = &[
 
 pub fn run(args: &LintArgs) -> Result<(), CliError> {
     let shown = args.file.display();
-    let text = std::fs::read_to_string(&args.file).map_err(|e| CliError::Input(format!("cannot read {shown}: {e}")))?;
+    let text = read(&args.file).map_err(|e| CliError::Input(format!("cannot read {shown}: {e}")))?;
     let report = lint(&text).map_err(|problem| {
         let at = if problem.pointer.is_empty() { String::new() } else { format!(" at {}", problem.pointer) };
         CliError::Input(format!("{shown}{at}: {}", problem.message))
@@ -52,6 +52,16 @@ pub fn run(args: &LintArgs) -> Result<(), CliError> {
         format => output::raw(&answer, format)?,
     }
     verdict(&report, args.strict)
+}
+
+/// The file, or standard input for `-` (`curl … | gatehouse lint -`).
+fn read(file: &std::path::Path) -> std::io::Result<String> {
+    if file.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(file)
 }
 
 /// `2 errors, 1 warning, 0 info`, and a note when the document was Swagger 2.0.
