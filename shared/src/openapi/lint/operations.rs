@@ -78,7 +78,8 @@ fn security(doc: &Value, op: &Op, name: &str, out: &mut Vec<Finding>) {
             return;
         }
     };
-    let alternatives = requirements.as_array().map(Vec::as_slice).unwrap_or_default();
+    // Not a list: import reports the malformed requirement; guessing here would mislead.
+    let Some(alternatives) = requirements.as_array() else { return };
     let empty = |r: &Value| r.as_object().is_some_and(Map::is_empty);
     if alternatives.iter().all(empty) {
         let message = format!("{name} is public: anyone may call it without a credential");

@@ -119,6 +119,8 @@ fn public_and_optional_security_are_reported_where_declared() {
             ("operation-public".into(), "/paths/~1pet-owners/post/security".into()),
         ]
     );
+    doc["paths"]["/pet-owners"]["post"]["security"] = json!("key");
+    assert_eq!(rules(&doc).len(), 1, "a malformed requirement is import's to report, not called public");
 }
 
 #[test]
