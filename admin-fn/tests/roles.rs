@@ -24,6 +24,7 @@ const TABLE: &[(&str, &str)] = &[
     ("GET /v1/audit", "OAPVD"),
     ("GET /v1/apis", "OAPV"),
     ("POST /v1/apis", "OA"),
+    ("POST /v1/apis/lint", "OAPV"),
     ("GET /v1/apis/{id}", "OAPV"),
     ("PATCH /v1/apis/{id}", "OA"),
     ("DELETE /v1/apis/{id}", "OA"),

@@ -4,7 +4,7 @@
 
 use axum::http::Method;
 use gatehouse_core::model::{Api, App, Developer, Plan, Product};
-use gatehouse_core::openapi::SensitivityReport;
+use gatehouse_core::openapi::{LintReport, SensitivityReport};
 use gatehouse_core::store::UsageQuery;
 use gatehouse_core::usage::UsageBatch;
 use serde_json::json;
@@ -22,6 +22,7 @@ use crate::routes::config_doc::{ApplyReport, ConfigDocument};
 use crate::routes::developers::{AppBody, DeveloperBody};
 use crate::routes::ingest::Receipt;
 use crate::routes::keys::{IssuedKey, NewKey, RotateRequest};
+use crate::routes::lint::LintRequest;
 use crate::routes::meta::{Health, OpenApiDocument};
 use crate::routes::oauth_clients::NewOAuthClient;
 use crate::routes::subscriptions::{NewSubscription, PlanChange, RejectRequest};
@@ -92,6 +93,11 @@ fn apis(d: &mut Doc) {
         .created::<Api>()
         .tagged()
         .errors(&[409])
+        .add();
+    d.op(Method::POST, "/v1/apis/lint", "Lint an OpenAPI document without importing it (rules: docs/lint.md)")
+        .body::<LintRequest>()
+        .ok::<LintReport>()
+        .without(&[503]) // nothing stored is read
         .add();
     d.op(Method::GET, "/v1/apis/{id}", "Get an API").ok::<Api>().tagged().add();
     d.op(

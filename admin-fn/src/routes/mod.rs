@@ -26,6 +26,7 @@ mod config_shape;
 pub(crate) mod developers;
 pub(crate) mod ingest;
 pub(crate) mod keys;
+pub(crate) mod lint;
 pub(crate) mod meta;
 pub(crate) mod oauth_clients;
 mod registrations;
@@ -59,6 +60,7 @@ where
 /// Routes that need an admin token.
 pub(crate) fn admin<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     let mut all = apis::routes();
+    all.extend(lint::routes());
     all.extend(callers::routes());
     all.extend(sensitivity::routes());
     all.extend(catalog::routes());

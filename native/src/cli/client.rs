@@ -20,6 +20,23 @@ pub enum CliError {
     Rejected { line: String, problem: Value },
     #[error("{0}")]
     Usage(String),
+    /// A file that cannot be read or parsed (`gatehouse lint`): exit status 2.
+    #[error("{0}")]
+    Input(String),
+    /// Findings at a failing severity (`gatehouse lint`): exit status 1.
+    #[error("{0}")]
+    Findings(String),
+}
+
+impl CliError {
+    /// The process's exit status: 2 for input that could not be read (as linters do, so a
+    /// script can tell "the document has problems" from "there was no document"), else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Input(_) => 2,
+            _ => 1,
+        }
+    }
 }
 
 pub struct AdminClient {

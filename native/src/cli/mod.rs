@@ -12,6 +12,7 @@ pub mod client;
 mod config;
 mod developers;
 mod keys;
+mod lint;
 mod locate;
 mod output;
 mod plans;
@@ -66,6 +67,8 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Lint an OpenAPI document (a local file, offline): exit 1 on errors, 2 if unreadable.
+    Lint(lint::LintArgs),
     /// List APIs and move them through their lifecycle.
     Apis(Resource<apis::Action>),
     /// Developers: list, get, create, update.
@@ -135,6 +138,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Doctor(args) => crate::doctor::run(args).await,
         Command::Apply { admin, file } => config::apply(&admin.client()?, &file).await,
         Command::Export { admin, output } => config::export(&admin.client()?, output.as_deref()).await,
+        Command::Lint(args) => lint::run(&args),
         Command::Apis(r) => apis::run(&r.admin.client()?, r.action, r.out.output).await,
         Command::Developers(r) => developers::run(&r.admin.client()?, r.action, r.out.output).await,
         Command::Apps(r) => apps::run(&r.admin.client()?, r.action, r.out.output).await,

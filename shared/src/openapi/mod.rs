@@ -10,6 +10,7 @@
 //! document says so explicitly (see [`import`]).
 
 mod document;
+mod lint;
 mod operations;
 mod parse;
 mod paths;
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{AuthSettings, ImportNote, Operation};
 
+pub use lint::{lint, lint_document, Finding, LintReport, Rule, Severity, RULES};
 pub use parse::{MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_EXPANDED_BYTES};
 pub use sensitivity::{report as sensitivity_report, AnnotatedField, SensitivityReport};
 

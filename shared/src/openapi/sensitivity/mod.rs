@@ -42,7 +42,8 @@ fn locate<'d>(doc: &'d Value, path: &str) -> Option<(&'d Value, String)> {
     resolve(doc, doc.get("paths")?.get(path)?, child("/paths", path))
 }
 
-fn resolve<'d>(doc: &'d Value, mut value: &'d Value, mut at: String) -> Option<(&'d Value, String)> {
+/// `value` after its `$ref`s (at most [`MAX_REF_HOPS`]), with the pointer where it ends up.
+pub(crate) fn resolve<'d>(doc: &'d Value, mut value: &'d Value, mut at: String) -> Option<(&'d Value, String)> {
     for _ in 0..MAX_REF_HOPS {
         let Some(reference) = value.get("$ref").and_then(Value::as_str) else {
             return Some((value, at));
