@@ -156,7 +156,8 @@ async fn catalog<R: Repo, P: Publisher>(
     query: CatalogQuery,
     current: Option<&Current>,
 ) -> Result<CatalogPage, StoreError> {
-    let visible = visibility::of(s, current).await?;
+    let (products, plans) = (s.repo.list::<Product>(None).await?, s.repo.list::<Plan>(None).await?);
+    let visible = Visibility::of(visibility::visitor(current), &products);
     let listed = |c: &ApiCard| {
         matches!(c.lifecycle, Lifecycle::Published { .. } | Lifecycle::Deprecated { .. }) && visible.api(&c.id)
     };
@@ -171,7 +172,6 @@ async fn catalog<R: Repo, P: Publisher>(
     let total = cards.len();
     let pages = total.div_ceil(PAGE_SIZE).max(1);
     let page = query.page.unwrap_or(1).clamp(1, pages);
-    let (products, plans) = (s.repo.list::<Product>(None).await?, s.repo.list::<Plan>(None).await?);
     let cards = cards
         .into_iter()
         .skip((page - 1) * PAGE_SIZE)
