@@ -13,7 +13,7 @@ mod document;
 mod operations;
 mod parse;
 mod paths;
-mod pointer;
+pub(crate) mod pointer;
 mod refs;
 mod security;
 mod sensitivity;
