@@ -65,7 +65,7 @@ pub fn answer(operation: &MockOperation, headers: &HeaderMap) -> Response<Bytes>
     let accept = headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok());
     let (status, response) = match pick_response(operation, prefer.code.as_deref()) {
         Ok(picked) => picked,
-        Err(problem) => return problem.into_response(),
+        Err(problem) => return (*problem).into_response(),
     };
     let mut out = match pick_body(response, accept, prefer.example.as_deref()) {
         Ok((content_type, body)) => {
@@ -75,7 +75,7 @@ pub fn answer(operation: &MockOperation, headers: &HeaderMap) -> Response<Bytes>
             }
             out
         }
-        Err(problem) => return problem.into_response(),
+        Err(problem) => return (*problem).into_response(),
     };
     *out.status_mut() = status;
     for (name, value) in &response.headers {
@@ -93,24 +93,26 @@ pub fn answer(operation: &MockOperation, headers: &HeaderMap) -> Response<Bytes>
 fn pick_response<'o>(
     operation: &'o MockOperation,
     code: Option<&str>,
-) -> Result<(StatusCode, &'o MockResponse), Problem> {
+) -> Result<(StatusCode, &'o MockResponse), Box<Problem>> {
     let responses = &operation.responses;
     let Some(code) = code else {
         let success = responses.iter().find(|r| r.status.starts_with('2'));
         let picked = success.or_else(|| responses.iter().find(|r| r.status == "default")).or(responses.first());
         let Some(picked) = picked else {
             let detail = "The operation describes no response, so the mock has nothing to answer with.";
-            return Err(Problem::new(ProblemKind::MockNoResponse).detail(detail));
+            return Err(Box::new(Problem::new(ProblemKind::MockNoResponse).detail(detail)));
         };
-        let status = picked.status.parse::<u16>().ok().and_then(|s| StatusCode::from_u16(s).ok());
-        let range = picked.status.as_bytes().first().map(|d| u16::from(d - b'0') * 100);
-        let status = status.or_else(|| StatusCode::from_u16(range.filter(|r| (100..600).contains(r))?).ok());
+        let final_status = |s: &u16| (200..600).contains(s);
+        let status = picked.status.parse::<u16>().ok().filter(final_status).and_then(|s| StatusCode::from_u16(s).ok());
+        // `2XX` answers 200; `default` (or any other key) answers 200 too.
+        let range = picked.status.chars().next().and_then(|d| d.to_digit(10)).map(|d| d as u16 * 100);
+        let status = status.or_else(|| StatusCode::from_u16(range.filter(final_status)?).ok());
         return Ok((status.unwrap_or(StatusCode::OK), picked));
     };
     let status = code.parse::<u16>().ok().filter(|c| (200..600).contains(c)).and_then(|c| StatusCode::from_u16(c).ok());
     let Some(status) = status else {
         let detail = format!("Prefer: code={code:?} is not an HTTP status between 200 and 599.");
-        return Err(Problem::new(ProblemKind::MockNoResponse).detail(detail));
+        return Err(Box::new(Problem::new(ProblemKind::MockNoResponse).detail(detail)));
     };
     let range = format!("{}XX", code.get(..1).unwrap_or_default());
     let picked = responses
@@ -126,7 +128,7 @@ fn pick_response<'o>(
                 "Prefer: code={code} asks for a response the operation does not describe; it describes {}.",
                 list(&described)
             );
-            Err(Problem::new(ProblemKind::MockNoResponse).detail(detail).with("described", described))
+            Err(Box::new(Problem::new(ProblemKind::MockNoResponse).detail(detail).with("described", described)))
         }
     }
 }
@@ -137,14 +139,14 @@ fn pick_body(
     response: &MockResponse,
     accept: Option<&str>,
     example: Option<&str>,
-) -> Result<(Option<String>, Bytes), Problem> {
+) -> Result<(Option<String>, Bytes), Box<Problem>> {
     if response.contents.is_empty() {
         return Ok((None, Bytes::new()));
     }
     let described: Vec<&str> = response.contents.iter().map(|c| c.media_type.as_str()).collect();
     let Some(index) = media_type(accept, &described) else {
         let detail = format!("Accept allows none of the media types this response describes: {}.", list(&described));
-        return Err(Problem::new(ProblemKind::NotAcceptable).detail(detail).with("described", described));
+        return Err(Box::new(Problem::new(ProblemKind::NotAcceptable).detail(detail).with("described", described)));
     };
     let content = &response.contents[index];
     let value = match example {
@@ -159,7 +161,7 @@ fn pick_body(
                     content.media_type,
                     if names.is_empty() { "none".to_owned() } else { list(&names) }
                 );
-                return Err(Problem::new(ProblemKind::MockNoResponse).detail(detail).with("examples", names));
+                return Err(Box::new(Problem::new(ProblemKind::MockNoResponse).detail(detail).with("examples", names)));
             }
         },
     };

@@ -202,3 +202,16 @@ fn prepare_compiles_only_mock_apis_and_finds_each_operation() {
     let (status, _, body) = call(api.operations[1].mock.as_deref().expect("prepared"), &[]);
     assert_eq!((status, body["type"].as_str()), (400, Some("https://gatehouse.dev/problems/mock-no-such-response")));
 }
+
+#[test]
+fn range_and_odd_response_keys_answer_a_valid_status() {
+    let op = |key: &str| MockOperation {
+        responses: vec![MockResponse { status: key.into(), contents: Vec::new(), headers: Vec::new() }],
+    };
+    assert_eq!(call(&op("2XX"), &[]).0, 200);
+    assert_eq!(call(&op("4XX"), &[]).0, 400);
+    assert_eq!(call(&op("4XX"), &[("prefer", "code=409")]).0, 409);
+    for odd in ["default", "!", "", "1XX", "99", "101", "600"] {
+        assert_eq!(call(&op(odd), &[]).0, 200, "{odd:?}");
+    }
+}
