@@ -14,20 +14,30 @@ use crate::openapi::pointer::{follow, Target};
 const MAX_DEPTH: usize = 12;
 /// Most items a generated array gets, whatever `minItems` asks for.
 const MAX_ITEMS: u64 = 3;
+/// Most values (every scalar, array and object counts one) in one generated value: without
+/// it, a wide schema nested a few times (Stripe's expandable objects) grows exponentially.
+/// Past it, values are cut short as at the depth bound.
+const MAX_NODES: usize = 5_000;
 
 /// A value for `schema`, whose `$ref`s are resolved in `doc`.
 pub fn value(doc: &Value, schema: &Value) -> Value {
-    Generator { doc, refs: Vec::new() }.value(schema, 0)
+    Generator { doc, refs: Vec::new(), nodes: 0 }.value(schema, 0)
 }
 
 struct Generator<'d> {
     doc: &'d Value,
     /// The `$ref`s being expanded, outermost first: one met again is a cycle.
     refs: Vec<&'d str>,
+    /// Values made so far, against [`MAX_NODES`].
+    nodes: usize,
 }
 
 impl<'d> Generator<'d> {
     fn value(&mut self, schema: &'d Value, depth: usize) -> Value {
+        if self.nodes >= MAX_NODES {
+            return Value::Null;
+        }
+        self.nodes += 1;
         let Some(object) = schema.as_object() else {
             return Value::Null; // `true`, `false` or nonsense: anything goes, so nothing.
         };
@@ -117,7 +127,7 @@ impl<'d> Generator<'d> {
     /// Whether `schema`'s value was cut short by a cycle or the depth bound.
     fn cut(&self, schema: &Value, depth: usize) -> bool {
         let reference = schema.get("$ref").and_then(Value::as_str);
-        depth + 1 >= MAX_DEPTH || reference.is_some_and(|r| self.refs.contains(&r))
+        depth + 1 >= MAX_DEPTH || self.nodes >= MAX_NODES || reference.is_some_and(|r| self.refs.contains(&r))
     }
 
     fn array(&mut self, object: &'d Map<String, Value>, depth: usize) -> Value {
@@ -127,12 +137,17 @@ impl<'d> Generator<'d> {
         if depth >= MAX_DEPTH {
             return Value::Array(Vec::new());
         }
-        let count = object.get("minItems").and_then(Value::as_u64).unwrap_or(1).clamp(1, MAX_ITEMS);
+        let before = self.nodes;
         let item = self.value(items, depth + 1);
         if item.is_null() && self.cut(items, depth) {
             return Value::Array(Vec::new());
         }
-        Value::Array(vec![item; count as usize])
+        // The copies count against the budget too; as many as it still allows.
+        let size = (self.nodes - before).max(1);
+        let wanted = object.get("minItems").and_then(Value::as_u64).unwrap_or(1).clamp(1, MAX_ITEMS) as usize;
+        let count = wanted.min(1 + MAX_NODES.saturating_sub(self.nodes) / size);
+        self.nodes += size * (count - 1);
+        Value::Array(vec![item; count])
     }
 }
 

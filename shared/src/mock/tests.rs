@@ -215,3 +215,28 @@ fn range_and_odd_response_keys_answer_a_valid_status() {
         assert_eq!(call(&op(odd), &[]).0, 200, "{odd:?}");
     }
 }
+
+#[test]
+fn a_schema_that_fans_out_exponentially_makes_a_bounded_value() {
+    // Each level: three arrays of three items of the next level, twelve levels deep: 9^12
+    // values unbounded.
+    let mut schemas = serde_json::Map::new();
+    for level in 0..12 {
+        let next =
+            json!({"type": "array", "minItems": 3, "items": {"$ref": format!("#/components/schemas/L{}", level + 1)}});
+        let properties = json!({"a": next, "b": next, "c": next});
+        schemas.insert(format!("L{level}"), json!({"type": "object", "properties": properties}));
+    }
+    schemas.insert("L12".into(), json!({"type": "string"}));
+    let doc = json!({"components": {"schemas": schemas}});
+    let value = generate(&doc, &json!({"$ref": "#/components/schemas/L0"}));
+    fn count(v: &Value) -> usize {
+        1 + match v {
+            Value::Array(items) => items.iter().map(count).sum(),
+            Value::Object(members) => members.values().map(count).sum(),
+            _ => 0,
+        }
+    }
+    let n = count(&value);
+    assert!((1_000..=6_000).contains(&n), "{n} values");
+}
