@@ -8,6 +8,23 @@ use super::{generate, MockContent, MockOperation, MockResponse};
 use crate::model::Api;
 use crate::openapi::pointer::{follow, Target};
 
+/// Response headers a document may describe but the mock never copies: the gateway sets
+/// `Content-Type` and the framing itself, and the rest describe a connection, not the answer
+/// (a described `Content-Length` would break the response).
+const FRAMING: [&str; 11] = [
+    "content-type",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authenticate",
+    "vary",
+    "content-encoding",
+];
+
 /// How many `$ref` hops one reference chain (response → response → …) may take.
 const MAX_HOPS: usize = 8;
 
@@ -44,7 +61,7 @@ fn response_of(doc: &Value, status: &str, response: &Value) -> MockResponse {
     let contents = contents.map(|(media_type, media)| content_of(doc, media_type, resolve(doc, media))).collect();
     let headers = response.get("headers").and_then(Value::as_object).into_iter().flatten();
     let headers = headers
-        .filter(|(name, _)| !name.eq_ignore_ascii_case("content-type"))
+        .filter(|(name, _)| !FRAMING.iter().any(|framing| name.eq_ignore_ascii_case(framing)))
         .filter_map(|(name, header)| {
             let header = resolve(doc, header);
             let value = header_value(doc, header)?;

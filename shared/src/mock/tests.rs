@@ -240,3 +240,24 @@ fn a_schema_that_fans_out_exponentially_makes_a_bounded_value() {
     let n = count(&value);
     assert!((1_000..=6_000).contains(&n), "{n} values");
 }
+
+#[test]
+fn described_framing_headers_are_never_copied() {
+    let doc = json!({});
+    let op = compile(
+        &doc,
+        &json!({"responses": {"200": {"description": "ok",
+        "headers": {
+            "Content-Length": {"schema": {"type": "integer", "example": 100}},
+            "Transfer-Encoding": {"schema": {"type": "string", "example": "chunked"}},
+            "Content-Encoding": {"schema": {"type": "string", "example": "gzip"}},
+            "X-Request-Id": {"schema": {"type": "string", "format": "uuid"}}
+        },
+        "content": {"application/json": {"example": {"ok": true}}}}}}),
+    );
+    let response = answer(&op, &HeaderMap::new());
+    let mut names: Vec<&str> = response.headers().keys().map(|k| k.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["content-type", "vary", "x-request-id"]);
+    assert_eq!(response.headers()["x-request-id"], "00000000-0000-4000-8000-000000000000");
+}
