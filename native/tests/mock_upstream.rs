@@ -98,6 +98,7 @@ async fn a_mock_api_answers_from_its_document_with_keys_limits_cache_and_usage()
     assert_eq!(missing.status, 404);
     assert_eq!(missing.header("content-type"), Some("application/problem+json"));
     assert_eq!(missing.json(), json!({"title": "No such pet", "status": 404}));
+    assert_eq!(missing.header("preference-applied"), Some("code=404"));
 
     // 5: a code the operation does not describe is a problem that says what it describes.
     let teapot = call(&h, "/pets-mock/pets/1", &key, &[("prefer", "code=418")]).await;

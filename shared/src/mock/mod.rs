@@ -85,6 +85,9 @@ pub fn answer(operation: &MockOperation, headers: &HeaderMap) -> Response<Bytes>
     }
     // The answer depends on both: a shared cache must not give one caller's 404 to another.
     out.headers_mut().append(VARY, HeaderValue::from_static("Accept, Prefer"));
+    if let Some(applied) = prefer.applied().and_then(|a| HeaderValue::from_str(&a).ok()) {
+        out.headers_mut().insert(HeaderName::from_static("preference-applied"), applied);
+    }
     out
 }
 

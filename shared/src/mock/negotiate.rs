@@ -26,6 +26,14 @@ impl Preference {
         }
         preference
     }
+
+    /// The `Preference-Applied` value (RFC 7240 §3) once the answer honoured these.
+    pub fn applied(&self) -> Option<String> {
+        let code = self.code.as_ref().map(|code| format!("code={code}"));
+        let example = self.example.as_ref().map(|name| format!("example={name}"));
+        let applied: Vec<String> = code.into_iter().chain(example).collect();
+        (!applied.is_empty()).then(|| applied.join(", "))
+    }
 }
 
 /// The index in `described` (media types as the document writes them) of the one to answer

@@ -128,6 +128,10 @@ fn described_headers_and_vary_come_with_the_answer() {
     let response = answer(&operation("/pets/{id}"), &map);
     assert_eq!(response.headers()["x-rate"], "5");
     assert_eq!(response.headers()["vary"], "Accept, Prefer");
+    assert_eq!(response.headers()["preference-applied"], "code=200");
+    map.insert("prefer", "code=200; example=dog".parse().expect("v"));
+    assert_eq!(answer(&operation("/pets/{id}"), &map).headers()["preference-applied"], "code=200, example=dog");
+    assert!(answer(&operation("/pets/{id}"), &HeaderMap::new()).headers().get("preference-applied").is_none());
 }
 
 #[test]
