@@ -78,6 +78,11 @@ pub fn answer(operation: &MockOperation, headers: &HeaderMap) -> Response<Bytes>
         Err(problem) => return (*problem).into_response(),
     };
     *out.status_mut() = status;
+    if matches!(status, StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED) {
+        // These never carry content (RFC 9110 §15.3.5, §15.4.5), whatever the document says.
+        *out.body_mut() = Bytes::new();
+        out.headers_mut().remove(CONTENT_TYPE);
+    }
     for (name, value) in &response.headers {
         if let (Ok(name), Ok(value)) = (HeaderName::try_from(name.as_str()), HeaderValue::from_str(value)) {
             out.headers_mut().append(name, value);

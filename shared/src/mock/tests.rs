@@ -265,3 +265,18 @@ fn described_framing_headers_are_never_copied() {
     assert_eq!(names, ["content-type", "vary", "x-request-id"]);
     assert_eq!(response.headers()["x-request-id"], "00000000-0000-4000-8000-000000000000");
 }
+
+#[test]
+fn a_204_or_304_never_carries_content_even_when_described() {
+    let doc = json!({});
+    let content = json!({"application/json": {"example": {"ok": true}}});
+    let op = compile(
+        &doc,
+        &json!({"responses": {"204": {"description": "", "content": content},
+        "304": {"description": "", "content": content}}}),
+    );
+    for code in ["code=204", "code=304"] {
+        let (status, content_type, body) = call(&op, &[("prefer", code)]);
+        assert_eq!((content_type, body), (None, json!("")), "{status}");
+    }
+}
