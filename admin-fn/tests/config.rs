@@ -137,3 +137,21 @@ async fn an_api_without_an_upstream_forwards_to_the_documents_first_absolute_ser
     let errors = refused.body["errors"].as_array().unwrap();
     assert!(errors.iter().any(|e| e["pointer"].as_str().unwrap().starts_with("/apis/0/upstream")), "{errors:?}");
 }
+
+#[tokio::test]
+async fn a_mock_upstream_is_applied_and_exported_as_written_and_a_near_miss_is_refused() {
+    let h = Harness::new();
+    let mut doc = document();
+    doc["apis"][0]["upstream"] = json!({"url": "mock:"});
+    let applied = h.call("PUT", "/v1/config", Some(doc.clone())).await;
+    assert_eq!(applied.status, 200, "{:?}", applied.body);
+    let exported = h.call("GET", "/v1/config", None).await;
+    assert_eq!(exported.body["apis"][0]["upstream"]["url"], "mock:");
+    // The compiled responses live only in the gateway's read model, never in the store.
+    let apis = h.call("GET", "/v1/apis", None).await;
+    assert!(apis.body["items"][0]["operations"][0].get("mock").is_none(), "{:?}", apis.body);
+    doc["apis"][0]["upstream"] = json!({"url": "mock://pets"});
+    let refused = h.call("PUT", "/v1/config", Some(doc)).await;
+    assert_problem(&refused, 422, "validation-failed");
+    assert_eq!(refused.body["errors"][0]["pointer"], "/apis/0/upstream/url", "{:?}", refused.body);
+}

@@ -49,6 +49,7 @@ fn op(id: &str, path: &str, public: bool) -> Operation {
         discriminators: Vec::new(),
         refused: None,
         sensitivity: None,
+        mock: None,
     }
 }
 

@@ -108,6 +108,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         discriminators: Vec::new(),
         refused: None,
         sensitivity: None,
+        mock: None,
     };
     let api = Api {
         id: "api_pets".into(),

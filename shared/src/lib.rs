@@ -20,6 +20,7 @@ pub mod jwt;
 pub mod keys;
 pub mod lifecycle;
 pub mod limits;
+pub mod mock;
 pub mod model;
 pub mod openapi;
 pub mod pipeline;

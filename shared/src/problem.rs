@@ -42,12 +42,14 @@ pub enum ProblemKind {
     NotImplemented,
     NotCached,
     UpstreamInvalid,
+    MockNoResponse,
+    NotAcceptable,
     Internal,
 }
 
 impl ProblemKind {
     /// Every kind, for documentation and for checking the table.
-    pub const ALL: [ProblemKind; 35] = {
+    pub const ALL: [ProblemKind; 37] = {
         use ProblemKind::*;
         [
             MissingCredential,
@@ -84,6 +86,8 @@ impl ProblemKind {
             NotImplemented,
             NotCached,
             UpstreamInvalid,
+            MockNoResponse,
+            NotAcceptable,
             Internal,
         ]
     };
@@ -126,6 +130,10 @@ impl ProblemKind {
             NotImplemented => (501, "not-implemented", "Not implemented"),
             NotCached => (504, "not-cached", "Not in the cache"),
             UpstreamInvalid => (502, "upstream-invalid-response", "Upstream answer not usable"),
+            // The mock upstream (`crate::mock`): a `Prefer` code or example the operation does
+            // not describe, or an `Accept` none of its media types meets.
+            MockNoResponse => (400, "mock-no-such-response", "The mock describes no such response"),
+            NotAcceptable => (406, "not-acceptable", "No acceptable media type"),
             Internal => (500, "internal", "Internal error"),
         }
     }

@@ -44,8 +44,10 @@ pub(crate) fn normal_hosts(hosts: &[String]) -> Vec<String> {
 
 pub(crate) fn upstream(up: &UpstreamSettings, errors: &mut Vec<FieldError>) {
     let rest = up.url.strip_prefix("https://").or_else(|| up.url.strip_prefix("http://"));
-    if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
-        errors.push(FieldError::new("/upstream/url", "must be an absolute http:// or https:// URL"));
+    if !up.is_mock() && rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
+        let message =
+            "must be an absolute http:// or https:// URL, or mock: for the gateway to answer from the document";
+        errors.push(FieldError::new("/upstream/url", message));
     }
     if !(1..=300_000).contains(&up.timeout_ms) {
         errors.push(FieldError::new("/upstream/timeout_ms", "must be between 1 and 300000"));

@@ -53,8 +53,10 @@ pub struct Api {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct UpstreamSettings {
-    /// Absolute `http`/`https` URL; the request path below `base_path` is appended.
-    #[cfg_attr(feature = "schema", schema(pattern = r"^https?://[^/]"))]
+    /// Absolute `http`/`https` URL; the request path below `base_path` is appended. Or
+    /// [`UpstreamSettings::MOCK`] (`mock:`): the gateway answers from the OpenAPI document's
+    /// examples and schemas itself (docs/mock.md).
+    #[cfg_attr(feature = "schema", schema(pattern = r"^(https?://[^/]|mock:$)"))]
     pub url: String,
     #[serde(default = "UpstreamSettings::default_timeout_ms")]
     #[cfg_attr(feature = "schema", schema(minimum = 1, maximum = 300_000))]
@@ -106,6 +108,14 @@ impl Default for UpstreamSettings {
 }
 
 impl UpstreamSettings {
+    /// The upstream URL of an API the gateway mocks from its document (`crate::mock`).
+    pub const MOCK: &'static str = "mock:";
+
+    /// Whether calls are answered by the mock rather than forwarded.
+    pub fn is_mock(&self) -> bool {
+        self.url == Self::MOCK
+    }
+
     pub const fn default_timeout_ms() -> u64 {
         10_000
     }
@@ -245,6 +255,11 @@ pub struct Operation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schema", schema(value_type = Option<Object>))]
     pub sensitivity: Option<Box<crate::sensitivity::OperationSensitivity>>,
+    /// The responses a mock upstream answers with, compiled from the document when a mock
+    /// API is published to the read model ([`crate::mock::prepare`]); never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schema(value_type = Option<Object>))]
+    pub mock: Option<Box<crate::mock::MockOperation>>,
 }
 
 /// One thing an import ignored, located by JSON Pointer (RFC 6901) into the document.

@@ -14,7 +14,7 @@ mod lint;
 mod operations;
 mod parse;
 mod paths;
-mod pointer;
+pub(crate) mod pointer;
 mod refs;
 mod security;
 mod sensitivity;

@@ -89,6 +89,7 @@ impl<'s> Collector<'s> {
             discriminators,
             refused,
             sensitivity: None,
+            mock: None,
         };
         self.operations.push(operation);
     }

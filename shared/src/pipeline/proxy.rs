@@ -109,6 +109,16 @@ impl Admitted<'_> {
         now: UnixMillis,
     ) -> Result<Response<BodyOf<A>>, Response<BodyOf<A>>> {
         let api = self.api;
+        if api.upstream.is_mock() {
+            // The document answers instead of an upstream; everything around the call (keys,
+            // limits, cache, usage) is unchanged. The request body is not read.
+            drop(body);
+            let response = match &self.operation.mock {
+                Some(operation) => crate::mock::answer(operation, &headers),
+                None => refuse::upstream_invalid("The mock's responses were not prepared for this operation."),
+            };
+            return Ok(response.map(Body::Full));
+        }
         // From the client's own fields, before anything below changes them.
         let peer = request.extensions().get::<forwarded::Peer>().copied();
         let origin = forwarded::resolve(&headers, peer, &gateway.config.trusted_proxies);

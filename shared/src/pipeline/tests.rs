@@ -185,6 +185,7 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
         discriminators: Vec::new(),
         refused: None,
         sensitivity: None,
+        mock: None,
     };
     let root_op = op.clone();
     let api = Api {

@@ -50,7 +50,9 @@ fn link(index: &mut HashMap<String, HashSet<String>>, owner: &str, id: &str) {
 impl CatalogIndex {
     /// Keeps an API for routing. Its OpenAPI document is dropped: the gateway routes on
     /// `operations`; the document stays in the store for the admin API, portal and export.
+    /// A mock API's responses are compiled from it first (`mock::prepare`).
     pub fn put_api(&mut self, mut api: Api) {
+        gatehouse_core::mock::prepare(&mut api);
         api.openapi = serde_json::Value::Null;
         self.apis.insert(api.id.clone(), Arc::new(api));
     }
