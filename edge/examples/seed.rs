@@ -11,6 +11,8 @@
 
 #[path = "seed_parts/crm.rs"]
 mod crm;
+#[path = "seed_parts/mock.rs"]
+mod mock;
 
 use std::collections::BTreeMap;
 
@@ -284,6 +286,7 @@ fn main() {
     crm.upstream.url = "__UPSTREAM__/crm".into();
     crm.cache.public = true;
     apis.push(crm);
+    apis.push(mock::api(api("api_mock", "/mock", published(), Vec::new())));
     let everything = || vec![grant("api_pets", vec![]), grant("api_old", vec![]), grant("api_gone", vec![])];
     let daily = |limit| LimitPolicy {
         name: "daily".into(),
@@ -338,7 +341,10 @@ fn main() {
         // The partner's app: its key, and its certificate registration below.
         ("partner", vec![grant("api_mtls", vec![])]),
     ];
-    let callers = callers.into_iter().chain(crm::CALLERS.map(|who| (who, vec![grant("api_crm", vec![])])));
+    let callers = callers
+        .into_iter()
+        .chain(crm::CALLERS.map(|who| (who, vec![grant("api_crm", vec![])])))
+        .chain(mock::CALLERS.map(|who| (who, vec![grant("api_mock", vec![])])));
 
     let mut kv = BTreeMap::new();
     let mut secrets = BTreeMap::new();

@@ -77,7 +77,10 @@ impl ReadModel for KvReadModel {
         if let Some(routes) = with_cache(self.ttl_secs, |c| c.routes.cache_get(&()).cloned()) {
             return Ok(routes);
         }
-        let apis: Vec<Api> = self.get(layout::ROUTES_KEY).await?.unwrap_or_default();
+        let mut apis: Vec<Api> = self.get(layout::ROUTES_KEY).await?.unwrap_or_default();
+        // A mock API's answers are compiled from its document once per isolate and refresh,
+        // never per request (docs/mock.md); every other API is left as it is.
+        apis.iter_mut().for_each(gatehouse_core::mock::prepare);
         let routes = Arc::new(RouteTable::new(apis));
         with_cache(self.ttl_secs, |c| c.routes.cache_set((), Arc::clone(&routes)));
         Ok(routes)
