@@ -252,16 +252,16 @@ async fn api_page_with<R: Repo, P: Publisher>(
     new_secret: Option<NewSecret>,
     signin_form_token: String,
 ) -> Response {
-    let api = match visibility::api(s, current, id).await {
-        Ok(Some(api)) => api,
-        Ok(None) => return no_such_api(),
-        Err(e) => return unavailable(e),
-    };
     let (products, plans) = match (s.repo.list::<Product>(None).await, s.repo.list::<Plan>(None).await) {
         (Ok(products), Ok(plans)) => (products, plans),
         (Err(e), _) | (_, Err(e)) => return unavailable(e),
     };
     let visible = Visibility::of(visibility::visitor(current), &products);
+    let api = match visibility::api_in(s, &visible, id).await {
+        Ok(Some(api)) => api,
+        Ok(None) => return no_such_api(),
+        Err(e) => return unavailable(e),
+    };
     let (sunset, successor) = match &api.lifecycle {
         Lifecycle::Deprecated { sunset_at, successor, .. } => (sunset_at.map(date), successor.clone()),
         Lifecycle::Retired { successor, .. } => (None, successor.clone()),

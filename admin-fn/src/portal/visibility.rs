@@ -39,10 +39,19 @@ pub(crate) async fn api<R: Repo, P: Publisher>(
     current: Option<&Current>,
     id: &str,
 ) -> Result<Option<Api>, StoreError> {
-    let api = match s.repo.get::<Api>(id).await {
-        Ok(api) if super::catalog::badge(&api.lifecycle).is_some() => api,
-        Ok(_) | Err(StoreError::NotFound) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    Ok(of(s, current).await?.filter_api(api))
+    let visible = of(s, current).await?;
+    api_in(s, &visible, id).await
+}
+
+/// [`api`] for a page that already holds the visitor's [`Visibility`].
+pub(crate) async fn api_in<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    visible: &Visibility,
+    id: &str,
+) -> Result<Option<Api>, StoreError> {
+    match s.repo.get::<Api>(id).await {
+        Ok(api) if super::catalog::badge(&api.lifecycle).is_some() => Ok(visible.filter_api(api)),
+        Ok(_) | Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
 }

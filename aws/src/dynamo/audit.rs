@@ -2,6 +2,7 @@
 //! `sk = <15-digit at>#<random>`, so a query reads it newest first by time alone and a time
 //! range is a key condition. Items are only put, never updated or deleted.
 
+use gatehouse_core::keys::crc32;
 use gatehouse_core::store::{AuditEntry, AuditFilter, AuditPage, StoreError};
 
 use super::items::{key, padded, require_s, s, Item};
@@ -26,7 +27,7 @@ pub(crate) async fn put_class_access(repo: &DynamoRepo, entries: &[AuditEntry]) 
     for entry in entries {
         let body = serde_json::to_string(entry).map_err(unavailable)?;
         let subject = format!("{}|{}", entry.targets.join("|"), entry.details.get("class").map_or("", String::as_str));
-        let mut item = key(PK, format!("{}#{:08x}", padded(entry.at), fnv1a(&subject)));
+        let mut item = key(PK, format!("{}#{:08x}", padded(entry.at), crc32(subject.as_bytes())));
         item.insert("body".into(), s(body));
         repo.client
             .put_item()
@@ -37,12 +38,6 @@ pub(crate) async fn put_class_access(repo: &DynamoRepo, entries: &[AuditEntry]) 
             .map_err(unavailable)?;
     }
     Ok(())
-}
-
-/// 32-bit FNV-1a: a stable, well-spread tag for a short string (not a secret, so no keyed
-/// hash is needed).
-fn fnv1a(text: &str) -> u32 {
-    text.bytes().fold(0x811c_9dc5, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193))
 }
 
 pub(crate) async fn recent(repo: &DynamoRepo, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {

@@ -10,6 +10,8 @@ mod hash;
 mod presented;
 mod status;
 
+/// Also a stable, well-spread 32-bit tag for short strings (the DynamoDB audit sort keys).
+pub use crc32::crc32;
 pub use format::{
     base62, check, generate, parse, KeyEnv, KeyFormatError, ParsedKey, KEY_LEN, KEY_PREFIX, RANDOM_BYTES,
 };
