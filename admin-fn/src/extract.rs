@@ -125,6 +125,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
 /// The `{id}` segment of a path.
 pub struct Id(pub String);
 
+/// The two segments of a path like `/v1/organisations/{id}/members/{developer_id}`.
+pub struct IdPair(pub String, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPair {
+    type Rejection = AdminError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AdminError> {
+        Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map(|Path((a, b))| IdPair(a, b))
+            .map_err(|e| AdminError::problem(ProblemKind::BadRequest, e.body_text()))
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Id {
     type Rejection = AdminError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AdminError> {

@@ -15,6 +15,7 @@ mod mail;
 mod notices;
 mod objects_only;
 mod openapi;
+mod organisations;
 pub mod portal;
 mod preconditions;
 mod publisher;

@@ -15,10 +15,12 @@ use std::time::Duration;
 use gatehouse_admin::{Change, PublishError, Publisher};
 use gatehouse_core::cache::purges::PurgeNotice;
 use gatehouse_core::cache::PurgeSelector;
-use gatehouse_core::entitlements::compile_identity;
+use gatehouse_core::entitlements::{compile_identity, AppOwner};
 use gatehouse_core::keys::KeyHash;
 use gatehouse_core::lifecycle::Lifecycle;
-use gatehouse_core::model::{AccessRequest, Api, App, Developer, Key, KeyStatus, Plan, Product, Subscription};
+use gatehouse_core::model::{
+    AccessRequest, Api, App, Developer, Key, KeyStatus, Organisation, Plan, Product, Subscription,
+};
 use gatehouse_core::revocation::RevocationNotice;
 use gatehouse_core::signing::{sign, SIGNATURE_HEADER};
 use gatehouse_core::store::{EntityKind, Repo, StoreError};
@@ -129,8 +131,16 @@ impl<R: Repo> KvPublisher<R> {
             | EntityKind::AlertEvent
             | EntityKind::AlertDelivery
             | EntityKind::AlertOutbox
-            | EntityKind::StaffSignIn => Vec::new(),
+            | EntityKind::StaffSignIn
+            | EntityKind::Membership
+            | EntityKind::Invitation => Vec::new(),
+            // A developer's group counts for their personal apps (listed under them) only.
             EntityKind::Developer => {
+                let apps: Vec<App> = self.repo.list(Some(&change.id)).await.map_err(store_failed)?;
+                self.identities(apps.into_iter().map(|a| a.id).collect()).await?
+            }
+            // Its tier is its apps' group.
+            EntityKind::Organisation => {
                 let apps: Vec<App> = self.repo.list(Some(&change.id)).await.map_err(store_failed)?;
                 self.identities(apps.into_iter().map(|a| a.id).collect()).await?
             }
@@ -164,10 +174,15 @@ impl<R: Repo> KvPublisher<R> {
                 Err(e) => return Err(store_failed(e)),
             };
             let developer: Developer = self.repo.get(&app.developer_id).await.map_err(store_failed)?;
+            let organisation: Option<Organisation> = match &app.organisation_id {
+                Some(id) => Some(self.repo.get(id).await.map_err(store_failed)?),
+                None => None,
+            };
             let subs: Vec<Subscription> = self.repo.list(Some(&app.id)).await.map_err(store_failed)?;
             let access: Vec<AccessRequest> = self.repo.list(Some(&app.id)).await.map_err(store_failed)?;
             let now = crate::dynamo::now_millis();
-            let identity = compile_identity(&app, &developer, &subs, &products, &plans, &access, now);
+            let owner = AppOwner { developer: &developer, organisation: organisation.as_ref() };
+            let identity = compile_identity(&app, owner, &subs, &products, &plans, &access, now);
             out.push(KvEntry { key: format!("identity:{app_id}"), value: json(&identity)? });
         }
         Ok(out)

@@ -87,6 +87,7 @@ pub fn app_with_mailer(
         gateway_url: config.portal.gateway_url,
         public_url: config.portal.public_url,
         signin_link_lifetime: defaults.signin_link_lifetime,
+        invitation_lifetime: defaults.invitation_lifetime,
         terms: config.portal.terms,
         signup_domains: config.portal.signup_domains,
     });

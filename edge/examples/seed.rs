@@ -373,6 +373,7 @@ fn main() {
         let identity = Identity {
             app_id: app_id.clone(),
             developer_id: format!("dev_{who}"),
+            organisation_id: None,
             group,
             grants,
             classes: crm::classes_of(who, T0),
@@ -390,6 +391,7 @@ fn main() {
     let oauth = Identity {
         app_id: "app_oauth".into(),
         developer_id: "dev_oauth".into(),
+        organisation_id: None,
         group: None,
         grants: token_grants,
         classes: vec![],

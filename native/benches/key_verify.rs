@@ -84,6 +84,7 @@ fn fixture() -> Fixture {
         .map(|i| App {
             id: format!("app_{i:04}"),
             developer_id: developer.id.clone(),
+            organisation_id: None,
             name: format!("app {i}"),
             created_at: NOW,
         })

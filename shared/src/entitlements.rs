@@ -5,15 +5,21 @@
 use serde::{Deserialize, Serialize};
 
 use crate::limits::LimitPolicy;
-use crate::model::{AccessRequest, App, Developer, Plan, Product, Subscription, SubscriptionStatus};
+use crate::limits::Owner;
+use crate::model::{AccessRequest, App, Developer, Organisation, Plan, Product, Subscription, SubscriptionStatus};
 use crate::time::UnixMillis;
 
 /// Everything the gateway needs to know about a caller after its key checked out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
     pub app_id: String,
+    /// Who made the app; usage is attributed to them.
     pub developer_id: String,
-    /// The developer's group or tier, whose limits are shared by all its members.
+    /// The organisation that owns the app, if any: `developer` limits count per organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_id: Option<String>,
+    /// The tier whose `group` limits the app counts in: its organisation's tier, or the
+    /// developer's group for a personal app.
     #[serde(default)]
     pub group: Option<String>,
     pub grants: Vec<Grant>,
@@ -50,6 +56,14 @@ pub struct Grant {
 }
 
 impl Identity {
+    /// Whose `developer`-scoped counters the app's calls consume.
+    pub fn owner(&self) -> Owner<'_> {
+        match &self.organisation_id {
+            Some(org) => Owner::Organisation(org),
+            None => Owner::Developer(&self.developer_id),
+        }
+    }
+
     /// Whether the app may see `class` data on `api_id` at `now`.
     pub fn holds_class(&self, api_id: &str, class: &str, now: UnixMillis) -> bool {
         self.classes
@@ -82,12 +96,36 @@ impl Identity {
     }
 }
 
+/// Who holds an app: the developer who made it and, for an organisation's app, the
+/// organisation (whose tier then replaces the developer's group).
+#[derive(Debug, Clone, Copy)]
+pub struct AppOwner<'a> {
+    pub developer: &'a Developer,
+    pub organisation: Option<&'a Organisation>,
+}
+
+impl<'a> AppOwner<'a> {
+    /// The owner of `app` from the records found: `None` when the developer is missing, or the
+    /// app names an organisation that is missing (then its keys authorise nothing).
+    pub fn find(
+        app: &App,
+        developer: Option<&'a Developer>,
+        organisation: impl FnOnce(&str) -> Option<&'a Organisation>,
+    ) -> Option<AppOwner<'a>> {
+        let organisation = match &app.organisation_id {
+            Some(id) => Some(organisation(id)?),
+            None => None,
+        };
+        Some(AppOwner { developer: developer?, organisation })
+    }
+}
+
 /// Compiles an app's identity from the catalog. Only active subscriptions grant access;
 /// classes come from their plans and from the app's approved access requests (expired ones
 /// are left out, and the gateway checks the rest's expiry on every call).
 pub fn compile_identity(
     app: &App,
-    developer: &Developer,
+    owner: AppOwner<'_>,
     subscriptions: &[Subscription],
     products: &[Product],
     plans: &[Plan],
@@ -123,10 +161,15 @@ pub fn compile_identity(
             classes.push(ClassGrant { api_id, class, expires_at: Some(until) });
         }
     }
+    let group = match owner.organisation {
+        Some(org) => org.tier.clone(),
+        None => owner.developer.group.clone(),
+    };
     Identity {
         app_id: app.id.clone(),
-        developer_id: developer.id.clone(),
-        group: developer.group.clone(),
+        developer_id: owner.developer.id.clone(),
+        organisation_id: owner.organisation.map(|o| o.id.clone()),
+        group,
         grants,
         classes,
     }
@@ -148,7 +191,13 @@ mod tests {
             terms_accepted_at: None,
             closed_at: None,
         };
-        let app = App { id: "app_1".into(), developer_id: dev.id.clone(), name: "a".into(), created_at: 0 };
+        let app = App {
+            id: "app_1".into(),
+            developer_id: dev.id.clone(),
+            organisation_id: None,
+            name: "a".into(),
+            created_at: 0,
+        };
         let product = Product {
             id: "prd_1".into(),
             name: "p".into(),
@@ -189,7 +238,7 @@ mod tests {
         };
         let pending = AccessRequest { state: AccessState::Pending, ..approved("acr_3", "financial", 0) };
         let access = [approved("acr_1", "pii", 1_000), approved("acr_2", "health", 50), pending];
-        compile_identity(&app, &dev, &[sub], &[product], &[plan], &access, 100)
+        compile_identity(&app, AppOwner { developer: &dev, organisation: None }, &[sub], &[product], &[plan], &access, 100)
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub enum IdKind {
     AlertRule,
     AlertEvent,
     AlertDelivery,
+    Organisation,
 }
 
 impl IdKind {
@@ -37,6 +38,7 @@ impl IdKind {
             IdKind::AlertRule => "alr",
             IdKind::AlertEvent => "evt",
             IdKind::AlertDelivery => "dlv",
+            IdKind::Organisation => "org",
         }
     }
 }

@@ -17,7 +17,8 @@ pub(crate) struct MeasuredQuota {
 }
 
 /// The quotas of `developer_id`'s apps (`apps`), each measured in its current window at
-/// `now`. A group's quota is left out: its count includes other developers' calls.
+/// `now`. A group's (tier's) quota is left out: its count includes other developers' calls;
+/// so is an organisation app's `developer` quota, which counts for the whole organisation.
 pub(crate) async fn developer_quotas<R: Repo>(
     repo: &R,
     developer_id: &str,
@@ -54,6 +55,7 @@ pub(crate) async fn developer_quotas<R: Repo>(
                         let query = UsageQuery { app_id: Some(app.id.clone()), ..base.clone() };
                         vec![(app.id.clone(), format!("app {}", app.name), query)]
                     }
+                    LimitScope::Developer if app.organisation_id.is_some() => Vec::new(),
                     LimitScope::Developer => {
                         vec![(developer_id.to_owned(), "you, across all apps".to_owned(), base.clone())]
                     }

@@ -3,7 +3,7 @@
 //! `every_route_is_documented_and_the_document_parses` keeps this table and the router equal.
 
 use axum::http::Method;
-use gatehouse_core::model::{Api, App, Developer, Plan, Product};
+use gatehouse_core::model::{Api, App, Developer, Invitation, Membership, Organisation, Plan, Product};
 use gatehouse_core::openapi::{LintReport, SensitivityReport};
 use gatehouse_core::store::UsageQuery;
 use gatehouse_core::usage::UsageBatch;
@@ -25,6 +25,7 @@ use crate::routes::keys::{IssuedKey, NewKey, RotateRequest};
 use crate::routes::lint::LintRequest;
 use crate::routes::meta::{Health, OpenApiDocument};
 use crate::routes::oauth_clients::NewOAuthClient;
+use crate::routes::organisations::{InvitationBody, MemberBody, MemberView, OrgAppBody, OrganisationBody};
 use crate::routes::subscriptions::{NewSubscription, PlanChange, RejectRequest};
 use crate::routes::usage::Report;
 use crate::views::{AccessRequestView, Items, KeyView, SubscriptionView};
@@ -43,6 +44,7 @@ pub(super) fn describe(d: &mut Doc) {
     catalog(d);
     config(d);
     developers(d);
+    organisations(d);
     keys(d);
     meta(d);
     subscriptions(d);
@@ -217,6 +219,52 @@ fn developers(d: &mut Doc) {
         .body::<AppBody>()
         .ok::<App>()
         .conditional()
+        .errors(&[409])
+        .add();
+}
+
+/// Organisations: their members and roles, invitations by mail, and the apps they own.
+fn organisations(d: &mut Doc) {
+    d.op(Method::GET, "/v1/organisations", "List organisations").ok::<Items<Organisation>>().add();
+    d.op(Method::POST, "/v1/organisations", "Create an organisation (name unique)")
+        .body::<OrganisationBody>()
+        .created::<Organisation>()
+        .tagged()
+        .errors(&[409])
+        .add();
+    d.op(Method::GET, "/v1/organisations/{id}", "Get an organisation").ok::<Organisation>().tagged().add();
+    d.op(Method::PATCH, "/v1/organisations/{id}", "Rename an organisation or change its tier")
+        .body::<OrganisationBody>()
+        .ok::<Organisation>()
+        .conditional()
+        .errors(&[409])
+        .add();
+    d.op(Method::GET, "/v1/organisations/{id}/members", "List an organisation's members and roles")
+        .ok::<Items<MemberView>>()
+        .add();
+    d.op(Method::PUT, "/v1/organisations/{id}/members/{developer_id}", "Add a member, or change their role")
+        .body::<MemberBody>()
+        .ok::<Membership>()
+        .errors(&[409])
+        .add();
+    d.op(
+        Method::DELETE,
+        "/v1/organisations/{id}/members/{developer_id}",
+        "Remove a member (the organisation's apps and keys keep working)",
+    )
+    .no_content()
+    .add();
+    d.op(Method::GET, "/v1/organisations/{id}/invitations", "List pending invitations").ok::<Items<Invitation>>().add();
+    d.op(Method::POST, "/v1/organisations/{id}/invitations", "Invite someone by email (the link works once)")
+        .body::<InvitationBody>()
+        .created::<Invitation>()
+        .errors(&[409])
+        .add();
+    d.op(Method::GET, "/v1/organisations/{id}/apps", "List an organisation's apps").ok::<Items<App>>().add();
+    d.op(Method::POST, "/v1/organisations/{id}/apps", "Create an app owned by the organisation")
+        .body::<OrgAppBody>()
+        .created::<App>()
+        .tagged()
         .errors(&[409])
         .add();
 }

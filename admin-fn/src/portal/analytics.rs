@@ -14,7 +14,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::lifecycle::Lifecycle;
-use gatehouse_core::model::{Api, App, Developer, Key, Plan, Product, Subscription, SubscriptionStatus};
+use gatehouse_core::model::{Api, App, Developer, Key, Organisation, Plan, Product, Subscription, SubscriptionStatus};
 use gatehouse_core::store::{Dimension, Entity, GroupBy, Repo, UsageQuery, UsageRow};
 use gatehouse_core::time::{rfc3339, UnixMillis, DAY, HOUR};
 use serde::Deserialize;
@@ -170,6 +170,7 @@ struct Catalog {
     apis: BTreeMap<String, Api>,
     apps: HashMap<String, App>,
     developers: HashMap<String, Developer>,
+    organisations: HashMap<String, Organisation>,
     keys: HashMap<String, Key>,
     plans: HashMap<String, Plan>,
     products: HashMap<String, Product>,
@@ -183,6 +184,7 @@ impl Catalog {
             apis: apis.into_iter().filter(|a| a.lifecycle != Lifecycle::Draft).map(|a| (a.id.clone(), a)).collect(),
             apps: by_id(s.repo.list(None).await?),
             developers: by_id(s.repo.list(None).await?),
+            organisations: by_id(s.repo.list(None).await?),
             keys: by_id(s.repo.list(None).await?),
             plans: by_id(s.repo.list(None).await?),
             products: by_id(s.repo.list(None).await?),
@@ -335,6 +337,7 @@ async fn views<R: Repo, P: Publisher>(
     views.push(breakdown("apps", "Top consumers (apps)", Dimension::App, "app"));
     views.push(breakdown("developers", "By developer", Dimension::Developer, "developer"));
     views.push(breakdown("keys", "By key", Dimension::Key, "key"));
+    views.push(organisations_view(&breakdowns[&Dimension::App], catalog));
     views.push(plans_view(s, &base, catalog).await?);
     views.push(outcomes_view(s.repo.query_usage(&total).await?.first()));
     let operations = &breakdowns[&Dimension::Operation];
@@ -378,6 +381,28 @@ async fn views<R: Repo, P: Publisher>(
     views.push(adoption(catalog));
     views.push(deprecated(s, catalog).await?);
     Ok(views)
+}
+
+/// Requests per organisation: each app's calls counted for the organisation that owns it
+/// (personal apps together), so a partner's whole use is one row.
+fn organisations_view(by_app: &[UsageRow], catalog: &Catalog) -> View {
+    let mut per_org: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for row in by_app {
+        let app = catalog.apps.get(row.group.as_deref().unwrap_or_default());
+        let org = match app.and_then(|a| a.organisation_id.as_ref()) {
+            Some(id) => catalog.organisations.get(id).map_or_else(|| id.clone(), |o| o.name.clone()),
+            None => "(personal apps)".to_owned(),
+        };
+        let entry = per_org.entry(org).or_default();
+        entry.0 += row.requests;
+        entry.1 += errors(row);
+    }
+    let mut rows: Vec<Vec<String>> = per_org
+        .into_iter()
+        .map(|(org, (requests, errors))| vec![org, requests.to_string(), errors.to_string()])
+        .collect();
+    rows.sort_by_key(|row| std::cmp::Reverse(row[1].parse::<u64>().unwrap_or(0)));
+    View { id: "organisations", title: "By organisation", headers: vec!["organisation", "requests", "errors"], rows }
 }
 
 /// Requests per plan and product: each app's calls to each API, under the plan its

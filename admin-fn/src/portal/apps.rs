@@ -2,8 +2,9 @@
 //! page, and rotating and revoking keys. Every action goes through the admin API's own
 //! functions (the same checks, the same audit entries), acting as `developer:<id>`.
 //!
-//! Another developer's app or key does not exist here: anything not owned by the session's
-//! developer answers 404, exactly like an id that was never issued.
+//! An organisation's apps are its members' to use (see a member's keys, make keys) and its
+//! org-admins' to manage (subscribe, rotate and revoke any key). Any other app or key does
+//! not exist here: it answers 404, exactly like an id that was never issued.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -167,7 +168,7 @@ pub(crate) struct AppLine {
     pub keys: Vec<KeyLine>,
 }
 
-async fn app_lines<R: Repo, P: Publisher>(s: &AdminState<R, P>, apps: Vec<App>) -> Result<Vec<AppLine>, AdminError> {
+pub(crate) async fn app_lines<R: Repo, P: Publisher>(s: &AdminState<R, P>, apps: Vec<App>) -> Result<Vec<AppLine>, AdminError> {
     let (products, plans) = (s.repo.list::<Product>(None).await?, s.repo.list::<Plan>(None).await?);
     let mut lines = Vec::with_capacity(apps.len());
     for app in apps {
@@ -191,6 +192,8 @@ struct DashboardPage {
     retiring: Vec<Retiring>,
     /// The developer's requests for sensitive data, newest first.
     access: Vec<super::access::AccessLine>,
+    /// The organisations they belong to: (id, name, role).
+    organisations: Vec<(String, String, &'static str)>,
 }
 
 /// A deprecated API that one of the developer's apps called in the last 30 days.
@@ -260,7 +263,9 @@ pub(crate) async fn dashboard<R: Repo, P: Publisher>(
     match app_lines(&s, apps).await {
         Ok(apps) => {
             let chrome = Chrome::of(&s.portal, Some(&current));
-            render(&DashboardPage { chrome, developer, apps, retiring, access })
+            let organisations =
+                current.memberships.iter().map(|(m, o)| (o.id.clone(), o.name.clone(), m.role.as_str())).collect();
+            render(&DashboardPage { chrome, developer, apps, retiring, access, organisations })
         }
         Err(e) => failed(e),
     }
@@ -284,37 +289,101 @@ pub(crate) async fn create_app<R: Repo, P: Publisher>(
         Ok(found) => found,
         Err(response) => return response,
     };
-    match developers::insert_app(&s, &current.actor(), developer.id, Some(form.name.trim().to_owned())).await {
+    match developers::insert_app(&s, &current.actor(), developer.id, None, Some(form.name.trim().to_owned())).await {
         Ok(app) => Redirect::to(&format!("/apps/{}", app.id)).into_response(),
         Err(e) => failed(e),
     }
 }
 
-/// The app, if the developer owns it.
-async fn owned_app<R: Repo, P: Publisher>(
-    s: &AdminState<R, P>,
-    developer: &Developer,
-    id: &str,
-) -> Result<App, Response> {
-    match s.repo.get::<App>(id).await {
-        Ok(app) if app.developer_id == developer.id => Ok(app),
-        Ok(_) | Err(StoreError::NotFound) => Err(not_found()),
-        Err(e) => Err(failed(e.into())),
+/// What the signed-in developer may do with an app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AppRight {
+    /// See it and make keys for it: a member of the organisation that owns it.
+    Use,
+    /// Everything: their own app, or an org-admin of its organisation.
+    Manage,
+}
+
+/// The developer's right over `app`; `None`: it does not exist for them.
+pub(crate) fn right_over(current: &Current, developer: &Developer, app: &App) -> Option<AppRight> {
+    match &app.organisation_id {
+        None => (app.developer_id == developer.id).then_some(AppRight::Manage),
+        Some(org) => current.memberships.iter().find(|(m, _)| m.organisation_id == *org).map(|(m, _)| {
+            match m.role.manages() {
+                true => AppRight::Manage,
+                false => AppRight::Use,
+            }
+        }),
     }
 }
 
-/// The key and its app, if the app is the developer's.
-async fn owned_key<R: Repo, P: Publisher>(
+/// The app, if the developer has at least `needed` over it: 404 when they have no right at
+/// all, 403 when a member tries what only an org-admin may do.
+async fn app_with<R: Repo, P: Publisher>(
     s: &AdminState<R, P>,
+    current: &Current,
     developer: &Developer,
     id: &str,
+    needed: AppRight,
+) -> Result<App, Response> {
+    let app = match s.repo.get::<App>(id).await {
+        Ok(app) => app,
+        Err(StoreError::NotFound) => return Err(not_found()),
+        Err(e) => return Err(failed(e.into())),
+    };
+    match right_over(current, developer, &app) {
+        None => Err(not_found()),
+        Some(AppRight::Use) if needed == AppRight::Manage => Err(html_error(
+            StatusCode::FORBIDDEN,
+            "Organisation admins only",
+            "Ask an admin of the organisation to do this.",
+        )),
+        Some(_) => Ok(app),
+    }
+}
+
+/// The key and its app, if the developer has `needed` over the app.
+async fn key_with<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    current: &Current,
+    developer: &Developer,
+    id: &str,
+    needed: AppRight,
 ) -> Result<(Key, App), Response> {
     let key = match s.repo.get::<Key>(id).await {
         Ok(key) => key,
         Err(StoreError::NotFound) => return Err(not_found()),
         Err(e) => return Err(failed(e.into())),
     };
-    owned_app(s, developer, &key.app_id).await.map(|app| (key, app))
+    app_with(s, current, developer, &key.app_id, needed).await.map(|app| (key, app))
+}
+
+/// The apps the developer may use: their own, then their organisations'.
+async fn usable_apps<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    current: &Current,
+    developer: &Developer,
+) -> Result<Vec<App>, AdminError> {
+    let mut apps = s.repo.list::<App>(Some(&developer.id)).await?;
+    for (m, _) in &current.memberships {
+        apps.extend(s.repo.list::<App>(Some(&m.organisation_id)).await?);
+    }
+    Ok(apps)
+}
+
+/// The organisations' apps the developer manages, as (id, "app (organisation)"), for the
+/// "Get a key" form's choice of app.
+pub(crate) async fn managed_org_apps<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    current: &Current,
+) -> Result<Vec<(String, String)>, AdminError> {
+    let mut found = Vec::new();
+    for (m, org) in current.memberships.iter().filter(|(m, _)| m.role.manages()) {
+        for app in s.repo.list::<App>(Some(&m.organisation_id)).await? {
+            found.push((app.id, format!("{} ({})", app.name, org.name)));
+        }
+    }
+    Ok(found)
 }
 
 /// A secret shown once, right after it was made.
@@ -357,7 +426,7 @@ pub(crate) async fn show_app<R: Repo, P: Publisher>(
         Ok(found) => found,
         Err(response) => return response,
     };
-    match owned_app(&s, &developer, &id).await {
+    match app_with(&s, &current, &developer, &id, AppRight::Use).await {
         Ok(app) => app_page(&s, &current, app, None).await,
         Err(response) => response,
     }
@@ -374,7 +443,7 @@ pub(crate) async fn create_key<R: Repo, P: Publisher>(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let app = match owned_app(&s, &developer, &id).await {
+    let app = match app_with(&s, &current, &developer, &id, AppRight::Use).await {
         Ok(app) => app,
         Err(response) => return response,
     };
@@ -408,7 +477,7 @@ pub(crate) async fn rotate_key<R: Repo, P: Publisher>(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let (key, app) = match owned_key(&s, &developer, &id).await {
+    let (key, app) = match key_with(&s, &current, &developer, &id, AppRight::Manage).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -440,7 +509,7 @@ pub(crate) async fn revoke_key<R: Repo, P: Publisher>(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let (key, _) = match owned_key(&s, &developer, &id).await {
+    let (key, _) = match key_with(&s, &current, &developer, &id, AppRight::Manage).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -454,6 +523,9 @@ pub(crate) async fn revoke_key<R: Repo, P: Publisher>(
 pub(crate) struct GetKeyForm {
     #[serde(default)]
     plan_id: String,
+    /// An organisation's app the developer manages; empty: their own first app.
+    #[serde(default)]
+    app_id: String,
     #[serde(default)]
     csrf: String,
 }
@@ -472,7 +544,7 @@ pub(crate) async fn get_key<R: Repo, P: Publisher>(
         Ok(found) => found,
         Err(response) => return response,
     };
-    match get_key_for(&s, &current, &developer, &api_id, &form.plan_id).await {
+    match get_key_for(&s, &current, &developer, &api_id, &form).await {
         Ok(issued) => catalog::api_page_for(&s, &api_id, Some(&current), Some(issued)).await,
         Err(e) => failed(e),
     }
@@ -483,9 +555,9 @@ async fn get_key_for<R: Repo, P: Publisher>(
     current: &Current,
     developer: &Developer,
     api_id: &str,
-    plan_id: &str,
+    form: &GetKeyForm,
 ) -> Result<NewSecret, AdminError> {
-    let actor = current.actor();
+    let (actor, plan_id) = (current.actor(), form.plan_id.as_str());
     let plan = s.repo.get::<Plan>(plan_id).await?;
     let product = s.repo.get::<Product>(&plan.product_id).await?;
     // A plan of a product outside the developer's audience does not exist for them.
@@ -493,9 +565,20 @@ async fn get_key_for<R: Repo, P: Publisher>(
     if !product.items.iter().any(|i| i.api_id == api_id) || !visible.product(&product.id) {
         return Err(AdminError::not_found("plan", plan_id));
     }
-    let app = match s.repo.list::<App>(Some(&developer.id)).await?.into_iter().next() {
+    let chosen = match form.app_id.is_empty() {
+        true => None,
+        false => match s.repo.get::<App>(&form.app_id).await {
+            Ok(app) if right_over(current, developer, &app) == Some(AppRight::Manage) => Some(app),
+            Ok(_) | Err(StoreError::NotFound) => return Err(AdminError::not_found("app", &form.app_id)),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let app = match chosen {
         Some(app) => app,
-        None => developers::insert_app(s, &actor, developer.id.clone(), Some("My app".to_owned())).await?,
+        None => match s.repo.list::<App>(Some(&developer.id)).await?.into_iter().next() {
+            Some(app) => app,
+            None => developers::insert_app(s, &actor, developer.id.clone(), None, Some("My app".to_owned())).await?,
+        },
     };
     let existing =
         s.repo.list::<Subscription>(Some(&app.id)).await?.into_iter().find(|sub| sub.product_id == product.id);
@@ -557,7 +640,7 @@ async fn console_key_for<R: Repo, P: Publisher>(
         visible.product(product_id)
             && products.iter().any(|p| p.id == product_id && p.items.iter().any(|i| i.api_id == api_id))
     };
-    for app in s.repo.list::<App>(Some(&developer.id)).await? {
+    for app in usable_apps(s, current, developer).await? {
         let subs = s.repo.list::<Subscription>(Some(&app.id)).await?;
         if !subs.iter().any(|sub| sub.status == SubscriptionStatus::Active && bundles(&sub.product_id)) {
             continue;

@@ -203,6 +203,9 @@ struct ApiPage {
     /// The anonymous form token of that sign-in form; empty when someone is signed in.
     signin_form_token: String,
     new_secret: Option<NewSecret>,
+    /// Organisations' apps the developer manages, (id, label): "Get a key" may be for one of
+    /// them instead of their own app.
+    org_apps: Vec<(String, String)>,
     /// What the document marks as sensitive (`templates/sensitive.html`).
     sensitive: Vec<super::sensitive::SensitiveLine>,
     /// The static reference with its try-it forms (`templates/reference.html`); none for a
@@ -268,6 +271,13 @@ async fn api_page_with<R: Repo, P: Publisher>(
         _ => (None, None),
     };
     let retired = matches!(api.lifecycle, Lifecycle::Retired { .. });
+    let org_apps = match current {
+        Some(c) if c.developer.is_some() => match super::apps::managed_org_apps(s, c).await {
+            Ok(apps) => apps,
+            Err(e) => return super::apps::failed(e),
+        },
+        _ => Vec::new(),
+    };
     let reference = (!retired).then(|| Reference::build(&api.openapi, s.portal.gateway_url.as_deref(), &api.base_path));
     let page = ApiPage {
         reference,
@@ -282,6 +292,7 @@ async fn api_page_with<R: Repo, P: Publisher>(
         signed_in_developer: current.is_some_and(|c| c.developer.is_some()),
         signin_form_token,
         new_secret,
+        org_apps,
         api,
     };
     render(&page)

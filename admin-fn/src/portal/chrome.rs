@@ -1,7 +1,7 @@
 //! What every page's frame needs: the site's name, who is signed in, the form token and
 //! one-off notices; and the portal's settings.
 
-use gatehouse_core::model::SignInLink;
+use gatehouse_core::model::{Invitation, SignInLink};
 use gatehouse_core::time::UnixMillis;
 
 use super::assets;
@@ -22,6 +22,9 @@ pub struct PortalSettings {
     /// How long a sign-in link works, in milliseconds: [`SignInLink::LIFETIME`] (15 minutes)
     /// unless a test shortens it to see an expired link refused without waiting.
     pub signin_link_lifetime: UnixMillis,
+    /// How long an invitation to an organisation works: [`Invitation::LIFETIME`] (7 days)
+    /// unless a test shortens it.
+    pub invitation_lifetime: UnixMillis,
     /// The provider's terms of use, as plain text (paragraphs split by blank lines), shown at
     /// `/terms`; signing up accepts them. `None`: the page says none are published.
     pub terms: Option<String>,
@@ -37,6 +40,7 @@ impl Default for PortalSettings {
             gateway_url: None,
             public_url: None,
             signin_link_lifetime: SignInLink::LIFETIME,
+            invitation_lifetime: Invitation::LIFETIME,
             terms: None,
             signup_domains: Vec::new(),
         }
@@ -50,6 +54,15 @@ impl PortalSettings {
         let (scheme, rest) = url.split_once("://")?;
         let host = rest.split('/').next().filter(|h| !h.is_empty())?;
         Some(format!("{scheme}://{host}"))
+    }
+
+    /// The invitation's lifetime in words, for the mail that promises it.
+    pub(crate) fn invitation_lifetime_words(&self) -> String {
+        match self.invitation_lifetime / 1000 {
+            secs if secs % 86_400 == 0 && secs >= 86_400 => format!("{} days", secs / 86_400),
+            secs if secs >= 3600 => format!("{} hours", secs / 3600),
+            secs => format!("{} minutes", (secs / 60).max(1)),
+        }
     }
 
     /// The sign-in link's lifetime in words, for the mail and the page that promise it.

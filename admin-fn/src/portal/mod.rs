@@ -17,11 +17,12 @@ mod catalog;
 mod chrome;
 mod domains;
 pub(crate) mod headers;
+mod organisations;
 mod plain_words;
 pub mod reference;
 mod sensitive;
 pub(crate) mod session;
-mod signin;
+pub(crate) mod signin;
 mod staff;
 mod terms;
 mod throttle;
@@ -81,6 +82,11 @@ pub(crate) fn router<R: Repo, P: Publisher>(state: &AdminState<R, P>) -> Router<
         .route("/apis/{id}/keys", post(apps::get_key::<R, P>))
         .route("/apis/{id}/console-key", post(apps::console_key::<R, P>))
         .route("/dashboard", get(apps::dashboard::<R, P>))
+        .route("/organisations/{id}", get(organisations::page::<R, P>))
+        .route("/organisations/{id}/invitations", post(organisations::invite::<R, P>))
+        .route("/organisations/{id}/apps", post(organisations::create_app::<R, P>))
+        .route("/organisations/{id}/members/{developer_id}/remove", post(organisations::remove_member::<R, P>))
+        .route("/invitations/accept", get(organisations::accept_form::<R, P>).post(organisations::accept::<R, P>))
         .route("/apps", post(apps::create_app::<R, P>))
         .route("/apps/{id}", get(apps::show_app::<R, P>))
         .route("/apps/{id}/keys", post(apps::create_key::<R, P>))

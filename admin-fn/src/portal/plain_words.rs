@@ -49,8 +49,8 @@ fn whose(scope: LimitScope) -> &'static str {
     match scope {
         LimitScope::Key => "per key",
         LimitScope::App => "per app",
-        LimitScope::Developer => "per developer",
-        LimitScope::Group => "shared by your group",
+        LimitScope::Developer => "per developer (per organisation for an organisation's app)",
+        LimitScope::Group => "shared by your tier",
     }
 }
 

@@ -7,7 +7,7 @@
 use axum::http::{header, HeaderMap, HeaderValue};
 use gatehouse_core::hex;
 use gatehouse_core::keys::hash_secret;
-use gatehouse_core::model::{Developer, Session, Subject};
+use gatehouse_core::model::{Developer, Membership, Organisation, Session, Subject};
 use gatehouse_core::store::{Repo, StoreError, Write};
 use subtle::ConstantTimeEq;
 
@@ -22,10 +22,15 @@ const SESSION_COOKIE: &str = "__Host-gatehouse-session";
 /// The double-submit form token of anonymous forms.
 const FORM_COOKIE: &str = "__Host-gatehouse-form";
 
-/// A live session, with the developer it belongs to (if it is a developer's).
+/// A live session, with the developer it belongs to (if it is a developer's) and the
+/// organisations they are a member of.
 pub(crate) struct Current {
     pub session: Session,
     pub developer: Option<Developer>,
+    pub memberships: Vec<(Membership, Organisation)>,
+    /// What partner audiences match: each organisation's id and name, and the developer's
+    /// own `organisation` label.
+    pub organisation_names: Vec<String>,
 }
 
 impl Current {
@@ -104,7 +109,14 @@ pub(crate) async fn current<R: Repo, P: Publisher>(
         },
         Subject::Admin { .. } => None,
     };
-    Ok(Some(Current { session, developer }))
+    let memberships = match &developer {
+        Some(d) => crate::organisations::of_developer(s, &d.id).await?,
+        None => Vec::new(),
+    };
+    let mut organisation_names: Vec<String> =
+        memberships.iter().flat_map(|(_, org)| [org.id.clone(), org.name.clone()]).collect();
+    organisation_names.extend(developer.as_ref().and_then(|d| d.organisation.clone()));
+    Ok(Some(Current { session, developer, memberships, organisation_names }))
 }
 
 /// Opens a session for `subject`; answers the `Set-Cookie` value that carries it.

@@ -244,7 +244,7 @@ pub(crate) async fn verify<R: Repo, P: Publisher>(
         }
         Err(e) => return failed(e),
     };
-    let developer = match developer_for(&s, &link.email).await {
+    let developer = match developer_for(&s, &link.email, false).await {
         Ok(Some(developer)) => developer,
         Ok(None) => {
             let detail = "New accounts are open to other email domains only, and this address has no account.";
@@ -288,15 +288,17 @@ async fn spend<R: Repo, P: Publisher>(s: &AdminState<R, P>, token: &str) -> Resu
 }
 
 /// The developer with this email, or a new one who accepts the terms of use now; `None`
-/// when there is none and the address is outside the sign-up domains.
-async fn developer_for<R: Repo, P: Publisher>(
+/// when there is none and the address is outside the sign-up domains (unless `invited`: an
+/// organisation's invitation vouches for the address).
+pub(crate) async fn developer_for<R: Repo, P: Publisher>(
     s: &AdminState<R, P>,
     email: &str,
+    invited: bool,
 ) -> Result<Option<Developer>, AdminError> {
     if let Some(found) = s.repo.find::<Developer>(&email_unique(email)).await? {
         return Ok(Some(found));
     }
-    if !signup_allowed(&s.portal.signup_domains, email) {
+    if !invited && !signup_allowed(&s.portal.signup_domains, email) {
         return Ok(None);
     }
     let name = email.split('@').next().unwrap_or(email).to_owned();

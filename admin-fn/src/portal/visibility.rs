@@ -14,10 +14,10 @@ use crate::state::AdminState;
 pub(crate) fn visitor(current: Option<&Current>) -> Visitor<'_> {
     match current {
         None => Visitor::Anonymous,
-        Some(Current { session, developer }) => match (&session.subject, developer) {
+        Some(Current { session, developer, organisation_names, .. }) => match (&session.subject, developer) {
             (Subject::Admin { .. }, _) => Visitor::Staff,
             (Subject::Developer { .. }, Some(d)) => {
-                Visitor::Developer { group: d.group.as_deref(), organisations: d.organisation.as_slice() }
+                Visitor::Developer { group: d.group.as_deref(), organisations: organisation_names }
             }
             (Subject::Developer { .. }, None) => Visitor::Anonymous,
         },

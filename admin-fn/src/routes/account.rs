@@ -7,6 +7,8 @@
 //! usage rollups (keyed by API, operation, key, app and developer ids, with counts only, so
 //! they hold nothing personal once the developer record is anonymised); audit entries (ids
 //! only). Email, name and organisation are replaced; the email's unique claim is released.
+//! Memberships of organisations are deleted: the person leaves, and the organisations' apps
+//! and keys, which belong to the organisations, keep working.
 
 use std::collections::BTreeSet;
 
@@ -14,7 +16,7 @@ use axum::extract::State;
 use axum::http::Method;
 use axum::Json;
 use gatehouse_core::model::Access;
-use gatehouse_core::model::{AccessRequest, App, Developer, Key, KeyStatus, Subscription};
+use gatehouse_core::model::{AccessRequest, App, Developer, Key, KeyStatus, Membership, Subscription};
 use gatehouse_core::store::{AuditEntry, Entity, Etag, GroupBy, Record, Repo, StoreError, UsageQuery, UsageRow, Write};
 use gatehouse_core::time::UnixMillis;
 use serde::Serialize;
@@ -23,6 +25,7 @@ use super::{route, Route};
 use crate::auth::Actor;
 use crate::error::AdminError;
 use crate::extract::Id;
+use crate::organisations;
 use crate::preconditions::Tagged;
 use crate::publisher::{Change, ChangeOp, Publisher};
 use crate::state::{etag_of, AdminState};
@@ -52,7 +55,10 @@ pub struct DeveloperExport {
     #[schema(value_type = String, format = DateTime)]
     pub exported_at: UnixMillis,
     pub developer: Developer,
+    /// The developer's own apps (an organisation's apps are the organisation's data).
     pub apps: Vec<App>,
+    /// The organisations they belong to, with their role.
+    pub memberships: Vec<Membership>,
     pub subscriptions: Vec<SubscriptionView>,
     pub keys: Vec<KeyView>,
     /// Each key's usage per day (UTC), oldest first.
@@ -106,9 +112,10 @@ pub(crate) async fn developer_export<R: Repo, P: Publisher>(
     for app in &apps {
         ids.extend(s.repo.list::<AccessRequest>(Some(&app.id)).await?.into_iter().map(|r| r.id));
     }
+    let memberships = s.repo.list::<Membership>(Some(id)).await?;
     let audit = s.repo.audit_about(&ids).await?;
     let keys = keys.iter().map(|k| KeyView::new(k, now).seen_at(seen.get(&k.id).copied())).collect();
-    Ok(DeveloperExport { exported_at: now, developer, apps, subscriptions, keys, usage, audit })
+    Ok(DeveloperExport { exported_at: now, developer, apps, memberships, subscriptions, keys, usage, audit })
 }
 
 /// Closes the account: the developer record is anonymised and marked closed first (from then
@@ -139,6 +146,9 @@ pub(crate) async fn close_account<R: Repo, P: Publisher>(
             other => other?,
         }
         break;
+    }
+    for membership in s.repo.list::<Membership>(Some(id)).await? {
+        organisations::remove_member(s, actor, &membership.organisation_id, id).await?;
     }
     Ok(developer)
 }

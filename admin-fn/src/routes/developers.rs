@@ -149,9 +149,11 @@ pub(crate) async fn insert_app<R: Repo, P: Publisher>(
     s: &AdminState<R, P>,
     actor: &Actor,
     developer_id: String,
+    organisation_id: Option<String>,
     name: Option<String>,
 ) -> Result<App, AdminError> {
-    let app = App { id: fresh_id(IdKind::App)?, developer_id, name: name.unwrap_or_default(), created_at: s.now() };
+    let name = name.unwrap_or_default();
+    let app = App { id: fresh_id(IdKind::App)?, developer_id, organisation_id, name, created_at: s.now() };
     let mut errors = Vec::new();
     validate::non_empty(&app.name, "/name", &mut errors);
     AdminError::check(errors)?;
@@ -166,7 +168,7 @@ async fn create_developer_app<R: Repo, P: Publisher>(
     JsonBody(body): JsonBody<AppBody>,
 ) -> Result<(StatusCode, Tagged<Json<App>>), AdminError> {
     refuse_closed(&s.load::<Developer>("developer", &id).await?)?;
-    let app = insert_app(&s, &actor, id, body.name).await?;
+    let app = insert_app(&s, &actor, id, None, body.name).await?;
     Ok((StatusCode::CREATED, Tagged(etag_of(&app)?, Json(app))))
 }
 
@@ -180,7 +182,7 @@ async fn create_app<R: Repo, P: Publisher>(
         return Err(AdminError::validation(vec![FieldError::new("/developer_id", "no developer with this id")]));
     };
     refuse_closed(&developer)?;
-    let app = insert_app(&s, &actor, developer_id, body.name).await?;
+    let app = insert_app(&s, &actor, developer_id, None, body.name).await?;
     Ok((StatusCode::CREATED, Tagged(etag_of(&app)?, Json(app))))
 }
 

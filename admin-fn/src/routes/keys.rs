@@ -10,7 +10,7 @@ use gatehouse_core::keys::{
     check_key, generate, hash_secret, rotation_grace_end, KeyCheck, MAX_GRACE_SECS, RANDOM_BYTES,
 };
 use gatehouse_core::limits::LimitPolicy;
-use gatehouse_core::model::{Access, App, Developer, Key, KeyStatus};
+use gatehouse_core::model::{Access, App, Developer, Key, KeyStatus, Organisation};
 use gatehouse_core::store::{Record, Repo, Write};
 use gatehouse_core::time::UnixMillis;
 use serde::{Deserialize, Serialize};
@@ -133,7 +133,8 @@ pub(crate) async fn create_key<R: Repo, P: Publisher>(
 /// by `make` on each attempt: the one guard for both. The owner's record is written
 /// back unchanged with it, over the version read: if the account is closed in between, the
 /// write fails and is tried again on the closed record, which refuses. So no credential is
-/// ever added to a closed account.
+/// ever added to a closed account. An organisation's app is guarded by the organisation's
+/// record instead: it outlives the member who made it.
 pub(crate) async fn add_credential<R: Repo, P: Publisher, T>(
     s: &AdminState<R, P>,
     actor: &Actor,
@@ -141,6 +142,17 @@ pub(crate) async fn add_credential<R: Repo, P: Publisher, T>(
     app: &App,
     make: impl Fn() -> Result<(Key, T), AdminError>,
 ) -> Result<(Key, T), AdminError> {
+    if let Some(org) = &app.organisation_id {
+        let owner = ("organisation", org.as_str());
+        return s
+            .conditional(actor, action, owner, &IfMatch::default(), |org: Organisation, expected| {
+                let (key, extra) = make()?;
+                let guard = Write::UpdateIf { record: Record::of(&org)?, expected };
+                let change = Change::of(&key, ChangeOp::Created);
+                Ok((vec![Write::insert(&key)?, guard], vec![change], (key, extra)))
+            })
+            .await;
+    }
     let owner = ("developer", app.developer_id.as_str());
     s.conditional(actor, action, owner, &IfMatch::default(), |developer: Developer, expected| {
         refuse_closed(&developer)?;

@@ -29,6 +29,7 @@ pub(crate) mod keys;
 pub(crate) mod lint;
 pub(crate) mod meta;
 pub(crate) mod oauth_clients;
+pub(crate) mod organisations;
 mod registrations;
 pub(crate) mod sensitivity;
 pub(crate) mod subscriptions;
@@ -66,6 +67,7 @@ pub(crate) fn admin<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     all.extend(catalog::routes());
     all.extend(developers::routes());
     all.extend(account::routes());
+    all.extend(organisations::routes());
     all.extend(subscriptions::routes());
     all.extend(keys::routes());
     all.extend(oauth_clients::routes());

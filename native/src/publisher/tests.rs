@@ -33,7 +33,7 @@ fn developer(id: &str, group: Option<&str>) -> Developer {
 }
 
 fn app(id: &str, developer_id: &str) -> App {
-    App { id: id.into(), developer_id: developer_id.into(), name: id.into(), created_at: 1 }
+    App { id: id.into(), developer_id: developer_id.into(), organisation_id: None, name: id.into(), created_at: 1 }
 }
 
 fn product(id: &str, api_ids: &[&str]) -> Product {

@@ -219,23 +219,36 @@ impl LimitDecision {
     }
 }
 
+/// Who holds an app, for `developer`-scoped limits: the developer of a personal app, or the
+/// organisation that owns the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner<'a> {
+    Developer(&'a str),
+    Organisation(&'a str),
+}
+
+/// The callers one call counts for.
+#[derive(Debug, Clone, Copy)]
+pub struct Counted<'a> {
+    pub key_id: &'a str,
+    pub app_id: &'a str,
+    pub owner: Owner<'a>,
+    /// The tier (`group`) the app counts in, if any.
+    pub group: Option<&'a str>,
+}
+
 /// The counter a policy consumes for one caller: `key:<id>:<name>`, `app:<id>:<name>`,
-/// `dev:<id>:<name>` or `grp:<group>:<name>`. The policy name is part of the key so two
-/// policies of one scope never share a counter. `None` for a group policy when the developer
-/// has no group: such a policy does not apply.
-pub fn counter_key(
-    scope: LimitScope,
-    key_id: &str,
-    app_id: &str,
-    developer_id: &str,
-    group: Option<&str>,
-    policy_name: &str,
-) -> Option<String> {
-    let (kind, owner) = match scope {
-        LimitScope::Key => ("key", key_id),
-        LimitScope::App => ("app", app_id),
-        LimitScope::Developer => ("dev", developer_id),
-        LimitScope::Group => ("grp", group?),
+/// `dev:<id>:<name>` (or `org:<id>:<name>` for an organisation's app) or
+/// `grp:<group>:<name>`. The policy name is part of the key so two policies of one scope
+/// never share a counter. `None` for a group policy when the app has no tier: such a policy
+/// does not apply.
+pub fn counter_key(scope: LimitScope, who: &Counted<'_>, policy_name: &str) -> Option<String> {
+    let (kind, owner) = match (scope, who.owner) {
+        (LimitScope::Key, _) => ("key", who.key_id),
+        (LimitScope::App, _) => ("app", who.app_id),
+        (LimitScope::Developer, Owner::Developer(id)) => ("dev", id),
+        (LimitScope::Developer, Owner::Organisation(id)) => ("org", id),
+        (LimitScope::Group, _) => ("grp", who.group?),
     };
     let mut key = String::with_capacity(kind.len() + owner.len() + policy_name.len() + 2);
     for part in [kind, ":", owner, ":", policy_name] {

@@ -81,12 +81,17 @@ fn rate_only_refusal_is_rate_limited_with_retry_after() {
 
 #[test]
 fn counter_keys_are_scoped_and_named() {
-    let key = |scope, group| counter_key(scope, "key_1", "app_1", "dev_1", group, "daily");
+    let key = |scope, group| {
+        let who = Counted { key_id: "key_1", app_id: "app_1", owner: Owner::Developer("dev_1"), group };
+        counter_key(scope, &who, "daily")
+    };
     assert_eq!(key(LimitScope::Key, None).as_deref(), Some("key:key_1:daily"));
     assert_eq!(key(LimitScope::App, None).as_deref(), Some("app:app_1:daily"));
     assert_eq!(key(LimitScope::Developer, None).as_deref(), Some("dev:dev_1:daily"));
     assert_eq!(key(LimitScope::Group, Some("gold")).as_deref(), Some("grp:gold:daily"));
     assert_eq!(key(LimitScope::Group, None), None);
+    let org = Counted { key_id: "key_1", app_id: "app_1", owner: Owner::Organisation("org_1"), group: None };
+    assert_eq!(counter_key(LimitScope::Developer, &org, "daily").as_deref(), Some("org:org_1:daily"));
 }
 
 #[test]

@@ -81,13 +81,18 @@ pub struct Developer {
     pub closed_at: Option<UnixMillis>,
 }
 
-/// A developer's application. Keys and subscriptions belong to the app, so a plan change
-/// never needs a new key.
+/// An application, a developer's own or an organisation's. Keys and subscriptions belong to
+/// the app, so a plan change never needs a new key, and an organisation's app outlives the
+/// member who made it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct App {
     pub id: String,
+    /// Who made it: its owner when `organisation_id` is not set; usage is attributed to them.
     pub developer_id: String,
+    /// The organisation that owns it, if any: its members use it as their role allows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_id: Option<String>,
     pub name: String,
     #[serde(with = "crate::time::serde_rfc3339")]
     #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]

@@ -7,6 +7,7 @@ mod card;
 mod catalog;
 mod field_name;
 mod key;
+mod organisation;
 mod principal;
 mod session;
 
@@ -21,5 +22,6 @@ pub use field_name::{FieldName, InvalidFieldName};
 /// CIDR ranges (`Api::client_networks`), re-exported so every adapter names one type.
 pub use ipnet::IpNet;
 pub use key::{ClientCertificate, Key, KeyStatus, OAuthClient};
+pub use organisation::{Invitation, Membership, OrgRole, Organisation};
 pub use principal::{valid_principal_name, Access, AdminToken, Role};
 pub use session::{Session, SignInLink, StaffSignIn, Subject, Throttle};

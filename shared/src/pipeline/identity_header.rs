@@ -162,7 +162,14 @@ mod tests {
     use super::*;
 
     fn identity(app: &str, dev: &str) -> Identity {
-        Identity { app_id: app.into(), developer_id: dev.into(), group: None, grants: vec![], classes: vec![] }
+        Identity {
+            app_id: app.into(),
+            developer_id: dev.into(),
+            organisation_id: None,
+            group: None,
+            grants: vec![],
+            classes: vec![],
+        }
     }
 
     /// What a signer with `secret` must send, computed from scratch.

@@ -36,14 +36,13 @@ fn build(grant: &Grant, key: &Key, identity: &Identity) -> Arc<[LimitCheck]> {
     let plan = grant.limits.iter().map(|p| (p, Some(grant.since)));
     plan.chain(key.limits.iter().map(|p| (p, None)))
         .filter_map(|(policy, anchor)| {
-            let counter = limits::counter_key(
-                policy.scope,
-                &key.id,
-                &identity.app_id,
-                &identity.developer_id,
-                identity.group.as_deref(),
-                &policy.name,
-            )?;
+            let who = limits::Counted {
+                key_id: &key.id,
+                app_id: &identity.app_id,
+                owner: identity.owner(),
+                group: identity.group.as_deref(),
+            };
+            let counter = limits::counter_key(policy.scope, &who, &policy.name)?;
             Some(LimitCheck { counter, policy: policy.clone(), anchor })
         })
         .collect()
@@ -88,6 +87,7 @@ mod tests {
         Arc::new(Identity {
             app_id: "app".into(),
             developer_id: "dev".into(),
+            organisation_id: None,
             group: group.map(str::to_owned),
             grants: vec![grant.clone(), grant],
             classes: vec![],

@@ -239,6 +239,7 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
     let identity = Identity {
         app_id: "app_1".into(),
         developer_id: "dev_1".into(),
+        organisation_id: None,
         group: None,
         grants: vec![grant],
         classes: vec![],

@@ -40,7 +40,7 @@ pub fn developer(id: &str, email: &str) -> Developer {
 }
 
 pub fn app(id: &str, developer_id: &str) -> App {
-    App { id: id.into(), developer_id: developer_id.into(), name: id.into(), created_at: 1 }
+    App { id: id.into(), developer_id: developer_id.into(), organisation_id: None, name: id.into(), created_at: 1 }
 }
 
 pub fn key(id: &str, app_id: &str, secret: &str) -> Key {

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::model::{
-    AccessRequest, AdminToken, Api, ApiCard, App, Developer, Key, Plan, Product, Session, SignInLink, StaffSignIn,
-    Subscription, Throttle,
+    AccessRequest, AdminToken, Api, ApiCard, App, Developer, Invitation, Key, Membership, Organisation, Plan, Product,
+    Session, SignInLink, StaffSignIn, Subscription, Throttle,
 };
 
 /// The kinds of stored entity.
@@ -42,10 +42,16 @@ pub enum EntityKind {
     AlertOutbox,
     /// A staff sign-in in progress with the identity provider ([`StaffSignIn`]).
     StaffSignIn,
+    /// A partner organisation that owns apps ([`Organisation`]).
+    Organisation,
+    /// A developer's membership of an organisation, listed under the developer.
+    Membership,
+    /// An invitation to an organisation, listed under it, by its token's hash.
+    Invitation,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 18] = [
+    pub const ALL: [EntityKind; 21] = [
         EntityKind::Api,
         EntityKind::Product,
         EntityKind::Plan,
@@ -64,6 +70,9 @@ impl EntityKind {
         EntityKind::AlertDelivery,
         EntityKind::AlertOutbox,
         EntityKind::StaffSignIn,
+        EntityKind::Organisation,
+        EntityKind::Membership,
+        EntityKind::Invitation,
     ];
 
     /// Stable name, used as a column value and in change notifications.
@@ -87,6 +96,9 @@ impl EntityKind {
             EntityKind::AlertDelivery => "alert_delivery",
             EntityKind::AlertOutbox => "alert_outbox",
             EntityKind::StaffSignIn => "staff_sign_in",
+            EntityKind::Organisation => "organisation",
+            EntityKind::Membership => "membership",
+            EntityKind::Invitation => "invitation",
         }
     }
 
@@ -104,6 +116,7 @@ impl EntityKind {
                 | EntityKind::Subscription
                 | EntityKind::Key
                 | EntityKind::AccessRequest
+                | EntityKind::Organisation
         )
     }
 
@@ -247,8 +260,44 @@ impl Entity for App {
     fn id(&self) -> &str {
         &self.id
     }
+    /// An organisation's app is listed under the organisation, a personal one under its
+    /// developer: closing an account reaches the person's apps only.
+    fn parent_id(&self) -> Option<&str> {
+        Some(self.organisation_id.as_deref().unwrap_or(&self.developer_id))
+    }
+}
+
+impl Entity for Organisation {
+    const KIND: EntityKind = EntityKind::Organisation;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn uniques(&self) -> Vec<Unique> {
+        let value = format!("name:{}", self.name.trim().to_lowercase());
+        vec![Unique { value, what: "an organisation with this name already exists".into() }]
+    }
+}
+
+impl Entity for Membership {
+    const KIND: EntityKind = EntityKind::Membership;
+    fn id(&self) -> &str {
+        &self.id
+    }
     fn parent_id(&self) -> Option<&str> {
         Some(&self.developer_id)
+    }
+}
+
+impl Entity for Invitation {
+    const KIND: EntityKind = EntityKind::Invitation;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.organisation_id)
+    }
+    fn expires_at(&self) -> Option<crate::time::UnixMillis> {
+        Some(self.expires_at)
     }
 }
 

@@ -27,7 +27,7 @@ pub use etag::Etag;
 pub use memory::MemoryRepo;
 pub use usage::{summarise, Dimension, GroupBy, UsageQuery, UsageRow};
 
-use crate::model::{AccessRequest, Api, App, Developer, Key, Plan, Product, Subscription};
+use crate::model::{AccessRequest, Api, App, Developer, Key, Organisation, Plan, Product, Subscription};
 use crate::time::UnixMillis;
 use crate::usage::Rollup;
 
@@ -109,6 +109,7 @@ pub struct CatalogSnapshot {
     pub subscriptions: Vec<Subscription>,
     pub keys: Vec<Key>,
     pub access_requests: Vec<AccessRequest>,
+    pub organisations: Vec<Organisation>,
     /// Records that could not be decoded, left out of everything above. The caller logs them
     /// (see [`Unreadable`]).
     pub unreadable: Vec<Unreadable>,
@@ -143,6 +144,7 @@ impl CatalogSnapshot {
                 EntityKind::Subscription => r.decode().map(|e| s.subscriptions.push(e)),
                 EntityKind::Key => r.decode().map(|e| s.keys.push(e)),
                 EntityKind::AccessRequest => r.decode().map(|e| s.access_requests.push(e)),
+                EntityKind::Organisation => r.decode().map(|e| s.organisations.push(e)),
                 // The control plane's own records; the data plane never reads them.
                 EntityKind::ApiCard
                 | EntityKind::SignInLink
@@ -153,7 +155,9 @@ impl CatalogSnapshot {
                 | EntityKind::AlertEvent
                 | EntityKind::AlertDelivery
                 | EntityKind::AlertOutbox
-                | EntityKind::StaffSignIn => Ok(()),
+                | EntityKind::StaffSignIn
+                | EntityKind::Membership
+                | EntityKind::Invitation => Ok(()),
             };
             if let Err(e) = decoded {
                 s.unreadable.push(Unreadable { kind: r.kind, id: r.id.clone(), reason: e.to_string() });

@@ -51,7 +51,9 @@ pub fn index_record(index: &mut CatalogIndex, kind: EntityKind, id: &str, record
         | EntityKind::AlertEvent
         | EntityKind::AlertDelivery
         | EntityKind::AlertOutbox
-        | EntityKind::StaffSignIn => return Refresh::Nothing,
+        | EntityKind::StaffSignIn
+        | EntityKind::Membership
+        | EntityKind::Invitation => return Refresh::Nothing,
         EntityKind::Api => {
             match record.and_then(decoded) {
                 Some(api) => index.put_api(api),
@@ -67,6 +69,9 @@ pub fn index_record(index: &mut CatalogIndex, kind: EntityKind, id: &str, record
             put_or_remove(index, record, CatalogIndex::put_developer, CatalogIndex::remove_developer, id)
         }
         EntityKind::App => put_or_remove(index, record, CatalogIndex::put_app, CatalogIndex::remove_app, id),
+        EntityKind::Organisation => {
+            put_or_remove(index, record, CatalogIndex::put_organisation, CatalogIndex::remove_organisation, id)
+        }
         EntityKind::Subscription => {
             put_or_remove(index, record, CatalogIndex::put_subscription, CatalogIndex::remove_subscription, id)
         }

@@ -9,8 +9,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use gatehouse_core::entitlements::{compile_identity, Identity};
-use gatehouse_core::model::{AccessRequest, Api, App, Developer, Plan, Product, Subscription};
+use gatehouse_core::entitlements::{compile_identity, AppOwner, Identity};
+use gatehouse_core::model::{AccessRequest, Api, App, Developer, Organisation, Plan, Product, Subscription};
 use gatehouse_core::routing::RouteTable;
 use gatehouse_core::time::UnixMillis;
 
@@ -23,11 +23,13 @@ pub struct CatalogIndex {
     products: HashMap<String, Product>,
     plans: HashMap<String, Plan>,
     developers: HashMap<String, Developer>,
+    organisations: HashMap<String, Organisation>,
     apps: HashMap<String, App>,
     subscriptions: HashMap<String, Subscription>,
     /// Each app's subscriptions in creation order: the first matching grant wins.
     subs_by_app: HashMap<String, Vec<String>>,
     apps_by_developer: HashMap<String, HashSet<String>>,
+    apps_by_organisation: HashMap<String, HashSet<String>>,
     subs_by_product: HashMap<String, HashSet<String>>,
     subs_by_plan: HashMap<String, HashSet<String>>,
     /// Each app's access requests that grant a class (approved ones), by request id.
@@ -109,9 +111,24 @@ impl CatalogIndex {
         self.apps_by_developer.get(id).map(|apps| apps.iter().cloned().collect()).unwrap_or_default()
     }
 
+    /// An organisation's tier is its apps' group: they are recompiled.
+    pub fn put_organisation(&mut self, org: Organisation) -> Affected {
+        let affected = self.remove_organisation(&org.id);
+        self.organisations.insert(org.id.clone(), org);
+        affected
+    }
+
+    pub fn remove_organisation(&mut self, id: &str) -> Affected {
+        self.organisations.remove(id);
+        self.apps_by_organisation.get(id).map(|apps| apps.iter().cloned().collect()).unwrap_or_default()
+    }
+
     pub fn put_app(&mut self, app: App) -> Affected {
         self.remove_app(&app.id);
         link(&mut self.apps_by_developer, &app.developer_id, &app.id);
+        if let Some(org) = &app.organisation_id {
+            link(&mut self.apps_by_organisation, org, &app.id);
+        }
         let id = app.id.clone();
         self.apps.insert(app.id.clone(), app);
         vec![id]
@@ -120,6 +137,9 @@ impl CatalogIndex {
     pub fn remove_app(&mut self, id: &str) -> Affected {
         if let Some(old) = self.apps.remove(id) {
             unlink(&mut self.apps_by_developer, &old.developer_id, id);
+            if let Some(org) = &old.organisation_id {
+                unlink(&mut self.apps_by_organisation, org, id);
+            }
         }
         vec![id.to_owned()]
     }
@@ -198,14 +218,14 @@ impl CatalogIndex {
         }
     }
 
-    /// The app's identity compiled from its own subscriptions only; `None` when the app or
-    /// its developer is unknown (then its keys authorise nothing).
+    /// The app's identity compiled from its own subscriptions only; `None` when the app, its
+    /// developer or its organisation is unknown (then its keys authorise nothing).
     ///
     /// Approvals that expired by `now` are left out; the gateway checks the others' expiry
     /// on every call, so an approval stops working on time without a recompile.
     pub fn identity(&self, app_id: &str, now: UnixMillis) -> Option<Identity> {
         let app = self.apps.get(app_id)?;
-        let developer = self.developers.get(&app.developer_id)?;
+        let owner = AppOwner::find(app, self.developers.get(&app.developer_id), |id| self.organisations.get(id))?;
         let subs: Vec<Subscription> = self
             .subs_by_app
             .get(app_id)
@@ -217,6 +237,6 @@ impl CatalogIndex {
         let plans: Vec<Plan> = subs.iter().filter_map(|s| self.plans.get(&s.plan_id).cloned()).collect();
         let access: Vec<AccessRequest> =
             self.access_by_app.get(app_id).map(|requests| requests.values().cloned().collect()).unwrap_or_default();
-        Some(compile_identity(app, developer, &subs, &products, &plans, &access, now))
+        Some(compile_identity(app, owner, &subs, &products, &plans, &access, now))
     }
 }

@@ -33,6 +33,7 @@ impl Snapshot {
         catalog.products.into_iter().for_each(|p| drop(index.put_product(p)));
         catalog.plans.into_iter().for_each(|p| drop(index.put_plan(p)));
         catalog.developers.into_iter().for_each(|d| drop(index.put_developer(d)));
+        catalog.organisations.into_iter().for_each(|o| drop(index.put_organisation(o)));
         catalog.apps.into_iter().for_each(|a| drop(index.put_app(a)));
         catalog.subscriptions.into_iter().for_each(|s| drop(index.put_subscription(s)));
         catalog.access_requests.into_iter().for_each(|r| drop(index.put_access_request(r)));
