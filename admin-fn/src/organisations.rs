@@ -25,7 +25,8 @@ pub(crate) async fn create<R: Repo, P: Publisher>(
     name: &str,
     tier: Option<String>,
 ) -> Result<Organisation, AdminError> {
-    let org = Organisation { id: fresh_id(IdKind::Organisation)?, name: name.trim().to_owned(), tier, created_at: s.now() };
+    let org =
+        Organisation { id: fresh_id(IdKind::Organisation)?, name: name.trim().to_owned(), tier, created_at: s.now() };
     check(&org)?;
     let change = Change::of(&org, ChangeOp::Created);
     s.commit(actor, "organisation.create", vec![Write::insert(&org)?], vec![change]).await?;
@@ -33,12 +34,17 @@ pub(crate) async fn create<R: Repo, P: Publisher>(
 }
 
 pub(crate) fn check(org: &Organisation) -> Result<(), AdminError> {
+    AdminError::check(problems(org))
+}
+
+/// What is wrong with the organisation's fields, each at its pointer.
+pub(crate) fn problems(org: &Organisation) -> Vec<FieldError> {
     let mut errors = Vec::new();
     validate::non_empty(&org.name, "/name", &mut errors);
     if org.tier.as_deref().is_some_and(|t| t.trim().is_empty()) {
         errors.push(FieldError::new("/tier", "must not be blank; leave it out for no tier"));
     }
-    AdminError::check(errors)
+    errors
 }
 
 /// The developer's memberships, each with its organisation (a membership of a removed

@@ -69,16 +69,21 @@ struct Visitor {
     sees: BTreeSet<&'static str>,
 }
 
-/// A developer signed up through the portal, then put in `organisation` by the provider.
+/// A developer signed up through the portal, then made a member of the organisation named
+/// `organisation` by the provider (the organisation is created on first use).
 async fn developer(h: &Harness, outbox: &std::path::Path, email: &str, organisation: Option<&str>) -> Jar {
     let jar = sign_up(h, outbox, email).await;
     if let Some(organisation) = organisation {
         let listed = h.call("GET", "/v1/developers", None).await.body;
         let id = listed["items"].as_array().unwrap().iter().find(|d| d["email"] == email).unwrap()["id"].clone();
-        let patched = h
-            .call("PATCH", &format!("/v1/developers/{}", text(&id)), Some(json!({"organisation": organisation})))
-            .await;
-        assert_eq!(patched.status, 200, "{:?}", patched.body);
+        let orgs = h.call("GET", "/v1/organisations", None).await.body;
+        let org_id = match orgs["items"].as_array().unwrap().iter().find(|o| o["name"] == organisation) {
+            Some(org) => text(&org["id"]),
+            None => text(&h.call("POST", "/v1/organisations", Some(json!({"name": organisation}))).await.body["id"]),
+        };
+        let path = format!("/v1/organisations/{org_id}/members/{}", text(&id));
+        let added = h.call("PUT", &path, Some(json!({"role": "member"}))).await;
+        assert_eq!(added.status, 200, "{:?}", added.body);
     }
     jar
 }

@@ -23,7 +23,12 @@ fn document() -> serde_json::Value {
             "name": "Starter",
             "apis": [{ "api": "Pets" }],
             "plans": [{ "name": "free", "limits": [{ "name": "daily", "scope": "app", "type": "quota", "limit": 1000, "window": "day" }] }]
-        }]
+        }, {
+            "name": "Partners",
+            "apis": [{ "api": "Pets" }],
+            "audience": { "organisations": ["Acme"] }
+        }],
+        "organisations": [{ "name": "Acme", "tier": "gold" }]
     })
 }
 
@@ -36,16 +41,25 @@ async fn config_apply_is_an_idempotent_upsert_by_name() {
         first.body,
         json!({
             "apis": {"created": 1, "updated": 0, "unchanged": 0},
-            "products": {"created": 1, "updated": 0, "unchanged": 0},
-            "plans": {"created": 1, "updated": 0, "unchanged": 0}
+            "products": {"created": 2, "updated": 0, "unchanged": 0},
+            "plans": {"created": 1, "updated": 0, "unchanged": 0},
+            "organisations": {"created": 1, "updated": 0, "unchanged": 0}
         })
     );
     let again = h.call("PUT", "/v1/config", Some(document())).await;
     assert_eq!(again.body["apis"]["unchanged"], 1);
     assert_eq!(again.body["plans"]["unchanged"], 1);
+    assert_eq!(again.body["organisations"]["unchanged"], 1);
     let exported = h.call("GET", "/v1/config", None).await;
+    assert_eq!(exported.body["organisations"], json!([{"name": "Acme", "tier": "gold"}]));
+    assert_eq!(exported.body["products"][1]["audience"], json!({"organisations": ["Acme"]}));
     let round_trip = h.call("PUT", "/v1/config", Some(exported.body.clone())).await;
-    assert_eq!(round_trip.body["products"], json!({"created": 0, "updated": 0, "unchanged": 1}));
+    assert_eq!(round_trip.body["products"], json!({"created": 0, "updated": 0, "unchanged": 2}));
+    assert_eq!(round_trip.body["organisations"], json!({"created": 0, "updated": 0, "unchanged": 1}));
+    let mut retiered = document();
+    retiered["organisations"][0]["tier"] = json!("silver");
+    let changed = h.call("PUT", "/v1/config", Some(retiered)).await;
+    assert_eq!(changed.body["organisations"], json!({"created": 0, "updated": 1, "unchanged": 0}));
     let mut changed = document();
     changed["products"][0]["plans"][0]["scopes"] = json!(["pets:read"]);
     let updated = h.call("PUT", "/v1/config", Some(changed)).await;

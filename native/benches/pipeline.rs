@@ -176,7 +176,13 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         terms_accepted_at: None,
         closed_at: None,
     };
-    let app = App { id: "app_0001".into(), developer_id: developer.id.clone(), organisation_id: None, name: "bench".into(), created_at: T0 };
+    let app = App {
+        id: "app_0001".into(),
+        developer_id: developer.id.clone(),
+        organisation_id: None,
+        name: "bench".into(),
+        created_at: T0,
+    };
     let subscription = Subscription {
         id: "sub_1".into(),
         app_id: app.id.clone(),

@@ -238,7 +238,15 @@ mod tests {
         };
         let pending = AccessRequest { state: AccessState::Pending, ..approved("acr_3", "financial", 0) };
         let access = [approved("acr_1", "pii", 1_000), approved("acr_2", "health", 50), pending];
-        compile_identity(&app, AppOwner { developer: &dev, organisation: None }, &[sub], &[product], &[plan], &access, 100)
+        compile_identity(
+            &app,
+            AppOwner { developer: &dev, organisation: None },
+            &[sub],
+            &[product],
+            &[plan],
+            &access,
+            100,
+        )
     }
 
     #[test]

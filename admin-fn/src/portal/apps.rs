@@ -168,7 +168,10 @@ pub(crate) struct AppLine {
     pub keys: Vec<KeyLine>,
 }
 
-pub(crate) async fn app_lines<R: Repo, P: Publisher>(s: &AdminState<R, P>, apps: Vec<App>) -> Result<Vec<AppLine>, AdminError> {
+pub(crate) async fn app_lines<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    apps: Vec<App>,
+) -> Result<Vec<AppLine>, AdminError> {
     let (products, plans) = (s.repo.list::<Product>(None).await?, s.repo.list::<Plan>(None).await?);
     let mut lines = Vec::with_capacity(apps.len());
     for app in apps {
@@ -308,12 +311,12 @@ pub(crate) enum AppRight {
 pub(crate) fn right_over(current: &Current, developer: &Developer, app: &App) -> Option<AppRight> {
     match &app.organisation_id {
         None => (app.developer_id == developer.id).then_some(AppRight::Manage),
-        Some(org) => current.memberships.iter().find(|(m, _)| m.organisation_id == *org).map(|(m, _)| {
-            match m.role.manages() {
+        Some(org) => {
+            current.memberships.iter().find(|(m, _)| m.organisation_id == *org).map(|(m, _)| match m.role.manages() {
                 true => AppRight::Manage,
                 false => AppRight::Use,
-            }
-        }),
+            })
+        }
     }
 }
 

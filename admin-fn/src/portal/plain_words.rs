@@ -104,7 +104,7 @@ mod tests {
         let burst = policy(r#"{"name":"burst","scope":"app","type":"rate","limit":10,"period_secs":1,"burst":20}"#);
         assert_eq!(limit(&burst), "10 calls a second, bursts of 20 (per app)");
         let odd = policy(r#"{"name":"slow","scope":"group","type":"rate","limit":1,"period_secs":90,"burst":1}"#);
-        assert_eq!(limit(&odd), "1 call every 90 seconds (shared by your group)");
+        assert_eq!(limit(&odd), "1 call every 90 seconds (shared by your tier)");
         assert_eq!(limits(&[]), vec!["No limits"]);
     }
 }

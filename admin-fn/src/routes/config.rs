@@ -13,18 +13,19 @@ use gatehouse_core::ids::IdKind;
 use gatehouse_core::lifecycle::Lifecycle;
 use gatehouse_core::limits::LimitPolicy;
 use gatehouse_core::model::Access;
-use gatehouse_core::model::{Api, AuthSettings, Plan, Product, ProductItem, UpstreamSettings};
+use gatehouse_core::model::{Api, AuthSettings, Organisation, Plan, Product, ProductItem, UpstreamSettings};
 use gatehouse_core::problem::ProblemKind;
 use gatehouse_core::store::{Entity, Repo, Write};
 use gatehouse_core::time::UnixMillis;
 
 use super::apis::{apply_document, import_or_errors, placement_errors, OpenApiSource};
-use super::config_doc::{export, ApiConfig, ApplyReport, ConfigDocument, Counts, ProductConfig};
+use super::config_doc::{export, ApiConfig, ApplyReport, ConfigDocument, Counts, OrganisationConfig, ProductConfig};
 use super::config_shape::{self, Readable};
 use super::{route, validate, Route};
 use crate::auth::Actor;
 use crate::error::{AdminError, FieldError};
 use crate::extract::{parse_json, read_body};
+use crate::organisations;
 use crate::publisher::{Change, ChangeOp, Publisher};
 use crate::state::{fresh_id, AdminState};
 
@@ -37,7 +38,7 @@ pub(crate) fn routes<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
 
 async fn get<R: Repo, P: Publisher>(State(s): State<AdminState<R, P>>) -> Result<Json<ConfigDocument>, AdminError> {
     let (apis, products, plans) = (s.repo.list(None).await?, s.repo.list(None).await?, s.repo.list(None).await?);
-    Ok(Json(export(&apis, &products, &plans)))
+    Ok(Json(export(&apis, &products, &plans, &s.repo.list(None).await?)))
 }
 
 /// Reads the document as JSON, or as YAML when the content type says so: the entries that
@@ -272,6 +273,38 @@ fn plan_plans(
     Ok(())
 }
 
+/// Organisations by name (compared without case, as their unique names are).
+fn plan_organisations(
+    doc: &[(usize, OrganisationConfig)],
+    stored: &[Organisation],
+    now: UnixMillis,
+    b: &mut Batch,
+) -> Result<(), AdminError> {
+    for (n, (i, c)) in doc.iter().enumerate() {
+        let at = format!("/organisations/{i}");
+        let same = |name: &str| name.trim().eq_ignore_ascii_case(c.name.trim());
+        if doc[..n].iter().any(|(_, o)| same(&o.name)) {
+            b.error(format!("{at}/name"), "this name appears twice in the document");
+            continue;
+        }
+        let before = stored.iter().find(|o| same(&o.name));
+        let mut org = match before {
+            Some(o) => o.clone(),
+            None => {
+                Organisation { id: fresh_id(IdKind::Organisation)?, name: String::new(), tier: None, created_at: now }
+            }
+        };
+        (org.name, org.tier) = (c.name.trim().to_owned(), c.tier.clone());
+        let problems = organisations::problems(&org);
+        if !problems.is_empty() {
+            b.errors_at(&at, problems);
+            continue;
+        }
+        b.record(before, org, |r| &mut r.organisations)?;
+    }
+    Ok(())
+}
+
 async fn put<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
@@ -286,6 +319,7 @@ async fn put<R: Repo, P: Publisher>(
         api_ids.entry(name).or_default();
     }
     plan_products(&doc.products, &products, &plans, &api_ids, now, &mut batch)?;
+    plan_organisations(&doc.organisations, &s.repo.list(None).await?, now, &mut batch)?;
     problems.append(&mut batch.errors);
     AdminError::check(problems)?;
     if !batch.writes.is_empty() {

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use gatehouse_core::audience::Audience;
 use gatehouse_core::limits::LimitPolicy;
-use gatehouse_core::model::{Api, AuthSettings, CacheSettings, Plan, Product, UpstreamSettings};
+use gatehouse_core::model::{Api, AuthSettings, CacheSettings, Organisation, Plan, Product, UpstreamSettings};
 use serde::Serialize;
 
 use super::config_shape::buffered;
@@ -21,6 +21,19 @@ pub(crate) struct ConfigDocument {
     pub apis: Vec<ApiConfig>,
     #[serde(default)]
     pub products: Vec<ProductConfig>,
+    /// Partner organisations, by name, with their tier. Their members are people, not
+    /// config: invitations and the admin API add them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub organisations: Vec<OrganisationConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, eserde::Deserialize, utoipa::ToSchema)]
+pub(crate) struct OrganisationConfig {
+    #[schema(pattern = r"\S", max_length = 200)]
+    pub name: String,
+    /// The tier its apps' group limits count in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, eserde::Deserialize, utoipa::ToSchema)]
@@ -87,7 +100,7 @@ pub(crate) struct PlanConfig {
 pub(crate) struct Limit(#[serde(deserialize_with = "buffered")] pub LimitPolicy);
 
 /// Writes the catalog as a config document. The export applies back as "unchanged".
-pub(crate) fn export(apis: &[Api], products: &[Product], plans: &[Plan]) -> ConfigDocument {
+pub(crate) fn export(apis: &[Api], products: &[Product], plans: &[Plan], orgs: &[Organisation]) -> ConfigDocument {
     let names: HashMap<&str, &str> = apis.iter().map(|a| (a.id.as_str(), a.name.as_str())).collect();
     let apis = apis.iter().map(|a| ApiConfig {
         name: a.name.clone(),
@@ -113,7 +126,8 @@ pub(crate) fn export(apis: &[Api], products: &[Product], plans: &[Plan]) -> Conf
         audience: p.audience.clone(),
         plans: plans.iter().filter(|pl| pl.product_id == p.id).map(plan_config).collect(),
     });
-    ConfigDocument { apis: apis.collect(), products: products.collect() }
+    let organisations = orgs.iter().map(|o| OrganisationConfig { name: o.name.clone(), tier: o.tier.clone() });
+    ConfigDocument { apis: apis.collect(), products: products.collect(), organisations: organisations.collect() }
 }
 
 fn plan_config(p: &Plan) -> PlanConfig {
@@ -138,4 +152,5 @@ pub(crate) struct ApplyReport {
     pub apis: Counts,
     pub products: Counts,
     pub plans: Counts,
+    pub organisations: Counts,
 }

@@ -8,7 +8,7 @@ use eserde::EDeserialize;
 
 use crate::error::FieldError;
 
-use super::config_doc::{ApiConfig, ConfigDocument, ProductConfig};
+use super::config_doc::{ApiConfig, ConfigDocument, OrganisationConfig, ProductConfig};
 
 /// The document as typed config, or every shape problem in it.
 pub(crate) fn typed(value: &serde_json::Value) -> Result<ConfigDocument, Vec<FieldError>> {
@@ -31,6 +31,7 @@ pub(crate) fn typed(value: &serde_json::Value) -> Result<ConfigDocument, Vec<Fie
 pub(crate) struct Readable {
     pub apis: Vec<(usize, ApiConfig)>,
     pub products: Vec<(usize, ProductConfig)>,
+    pub organisations: Vec<(usize, OrganisationConfig)>,
     /// Names of API entries that could not be read: products naming them are not told
     /// "no API named" on top of the API's own problem.
     pub unread_api_names: Vec<String>,
@@ -41,6 +42,7 @@ impl Readable {
         Readable {
             apis: doc.apis.into_iter().enumerate().collect(),
             products: doc.products.into_iter().enumerate().collect(),
+            organisations: doc.organisations.into_iter().enumerate().collect(),
             unread_api_names: Vec::new(),
         }
     }
@@ -50,7 +52,12 @@ impl Readable {
         let (apis, unread) = entries::<ApiConfig>(value, "apis", problems);
         let unread_api_names =
             unread.iter().filter_map(|i| value["apis"][i]["name"].as_str().map(str::to_owned)).collect();
-        Readable { apis, products: entries(value, "products", problems).0, unread_api_names }
+        Readable {
+            apis,
+            products: entries(value, "products", problems).0,
+            organisations: entries(value, "organisations", problems).0,
+            unread_api_names,
+        }
     }
 }
 

@@ -78,7 +78,9 @@ pub(crate) struct MemberView {
     name: String,
 }
 
-async fn list<R: Repo, P: Publisher>(State(s): State<AdminState<R, P>>) -> Result<Json<Items<Organisation>>, AdminError> {
+async fn list<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+) -> Result<Json<Items<Organisation>>, AdminError> {
     Ok(Json(Items { items: s.repo.list(None).await? }))
 }
 

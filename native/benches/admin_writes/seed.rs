@@ -78,8 +78,13 @@ pub async fn catalogue(repo: &SqliteRepo, keys: usize, first_apis: &[String]) {
             terms_accepted_at: None,
             closed_at: None,
         };
-        let app =
-            App { id: id(IdKind::App, a), developer_id: developer.id.clone(), organisation_id: None, name: "app".into(), created_at: NOW };
+        let app = App {
+            id: id(IdKind::App, a),
+            developer_id: developer.id.clone(),
+            organisation_id: None,
+            name: "app".into(),
+            created_at: NOW,
+        };
         let sub = Subscription {
             id: id(IdKind::Subscription, a),
             app_id: app.id.clone(),

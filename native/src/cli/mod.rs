@@ -14,6 +14,7 @@ mod developers;
 mod keys;
 mod lint;
 mod locate;
+mod organisations;
 mod output;
 mod plans;
 mod products;
@@ -75,6 +76,8 @@ pub enum Command {
     Developers(Resource<developers::Action>),
     /// Apps: list, get, create, update.
     Apps(Resource<apps::Action>),
+    /// Organisations: members and roles, invitations, and the apps they own.
+    Organisations(Resource<organisations::Action>),
     /// Subscriptions: list, get, create, update (change plan), approve.
     Subscriptions(Resource<subscriptions::Action>),
     /// Products: list, get, create, update, delete.
@@ -142,6 +145,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Apis(r) => apis::run(&r.admin.client()?, r.action, r.out.output).await,
         Command::Developers(r) => developers::run(&r.admin.client()?, r.action, r.out.output).await,
         Command::Apps(r) => apps::run(&r.admin.client()?, r.action, r.out.output).await,
+        Command::Organisations(r) => organisations::run(&r.admin.client()?, r.action, r.out.output).await,
         Command::Subscriptions(r) => subscriptions::run(&r.admin.client()?, r.action, r.out.output).await,
         Command::Products(r) => products::run(&r.admin.client()?, r.action, r.out.output).await,
         Command::Plans(r) => plans::run(&r.admin.client()?, r.action, r.out.output).await,

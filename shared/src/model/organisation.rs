@@ -129,7 +129,7 @@ mod tests {
             invited_by: "admin".into(),
             created_at: 0,
             expires_at: 100,
-        accepted_at: None,
+            accepted_at: None,
         };
         assert!(inv.usable(99) && !inv.usable(100));
         inv.accepted_at = Some(5);
