@@ -24,7 +24,8 @@ async fn offered(h: &Harness, upstream: &str, base: &str, limits: Value) -> (Str
     let api_id = api["id"].as_str().unwrap();
     h.admin_ok("POST", &format!("/v1/apis/{api_id}/lifecycle"), json!({"action": "publish"})).await;
     let product = h.admin_ok("POST", "/v1/products", json!({"name": base, "items": [{"api_id": api_id}]})).await;
-    let plan = h.admin_ok("POST", "/v1/plans", json!({"name": "p", "product_id": product["id"], "limits": limits})).await;
+    let plan =
+        h.admin_ok("POST", "/v1/plans", json!({"name": "p", "product_id": product["id"], "limits": limits})).await;
     (product["id"].as_str().unwrap().to_owned(), plan["id"].as_str().unwrap().to_owned())
 }
 
@@ -80,7 +81,8 @@ async fn an_organisations_keys_outlive_every_membership_change_and_share_its_lim
     seen.extend(statuses(&h, "/open/items", &key, 5).await);
     assert_eq!(seen, vec![200; 20], "removed, re-added, re-roled, account closed: the key keeps working");
     let members = h.admin_ok("GET", &format!("/v1/organisations/{org_id}/members"), json!(null)).await;
-    let ids: Vec<&str> = members["items"].as_array().unwrap().iter().map(|m| m["developer_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        members["items"].as_array().unwrap().iter().map(|m| m["developer_id"].as_str().unwrap()).collect();
     assert_eq!(ids, vec![lead.as_str()], "closing the account took the person out");
 
     // `developer` limits count for the organisation across its apps; a personal app of one
@@ -109,7 +111,9 @@ async fn an_organisations_tier_holds_its_apps_group_limits_and_a_tier_change_app
     let org = h.admin_ok("POST", "/v1/organisations", json!({"name": "Bolt"})).await;
     let org_id = org["id"].as_str().unwrap().to_owned();
     h.admin_ok("PUT", &format!("/v1/organisations/{org_id}/members/{maker}"), json!({"role": "member"})).await;
-    let app = h.admin_ok("POST", &format!("/v1/organisations/{org_id}/apps"), json!({"developer_id": maker, "name": "bolt"})).await;
+    let app = h
+        .admin_ok("POST", &format!("/v1/organisations/{org_id}/apps"), json!({"developer_id": maker, "name": "bolt"}))
+        .await;
     let key = keyed(&h, app["id"].as_str().unwrap(), &offer).await;
 
     // No tier: a group limit does not apply to the organisation's app.
