@@ -7,7 +7,7 @@
 # portal-tests/package-lock.json (npm ci), aiosmtpd in a venv under ~/.cache/gatehouse.
 # Screenshots of every page visited go to target/portal-screenshots/ (kept as a CI artifact).
 # Everything started here is stopped on exit, whatever happens. PORTAL_TESTS (default: all
-# five files, in order: admin.mjs deprecates the demo API) picks which of portal-tests/ run.
+# six files, in order: admin.mjs deprecates the demo API) picks which of portal-tests/ run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -103,7 +103,7 @@ mkdir -p "$screenshots"
 status=0
 # One file at a time, in this order (node's runner would sort them, and admin.mjs deprecates
 # the demo API the others use).
-for file in ${PORTAL_TESTS:-journey.mjs isolation.mjs analytics.mjs staff.mjs admin.mjs}; do
+for file in ${PORTAL_TESTS:-journey.mjs isolation.mjs analytics.mjs staff.mjs onboarding.mjs admin.mjs}; do
     (cd portal-tests && PORTAL_URL="$portal" SHORT_LINK_PORTAL_URL="$short_portal" SHORT_LINK_TTL_SECS="$short_ttl" \
         STAFF_PORTAL_URL="$staff_portal" OIDC_ISSUER="$oidc_issuer" \
         MAILBOX_DIR="$work/mailbox" SCREENSHOT_DIR="$screenshots" CHROMIUM="$chromium" \
