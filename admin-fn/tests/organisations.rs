@@ -2,6 +2,7 @@
 //! (once, until they expire, past sign-up domain limits), roles over the organisation's
 //! apps, removal that takes the pages and leaves the keys, and account closing that removes
 //! the person and not the organisation's apps.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -128,6 +128,33 @@ async fn an_apps_identity_is_compiled_and_written_under_its_id() {
     assert!(pairs[0].1.is_object());
 }
 
+/// The edge decides an organisation's limits from what the control plane compiled: the
+/// owner and the tier travel in the identity record, and a tier change republishes it.
+#[tokio::test]
+async fn an_organisations_app_is_published_with_its_owner_and_tier() {
+    let (server, repo, publisher) = setup().await;
+    let mut org =
+        gatehouse_core::model::Organisation { id: "org_1".into(), name: "Acme".into(), tier: None, created_at: 1 };
+    repo.insert(&org).await.expect("org");
+    let mut dev = developer("dev_1", "a@x.io");
+    dev.group = Some("bronze".into());
+    repo.insert(&dev).await.expect("dev");
+    let mut the_app = app("app_1", "dev_1");
+    the_app.organisation_id = Some("org_1".into());
+    repo.insert(&the_app).await.expect("app");
+    Mock::given(method("PUT")).and(path(BULK)).respond_with(ok()).expect(2).mount(&server).await;
+    publisher.changed(Change::of(&the_app, ChangeOp::Created)).await.expect("published");
+    org.tier = Some("gold".into());
+    repo.update(&org).await.expect("tier");
+    publisher.changed(Change::of(&org, ChangeOp::Updated)).await.expect("republished");
+    let requests = server.received_requests().await.expect("recorded");
+    let (first, second) = (bulk_body(&requests[0]), bulk_body(&requests[1]));
+    assert_eq!(first[0].1["organisation_id"], "org_1");
+    assert_eq!(first[0].1["group"], Value::Null, "the organisation's tier, not the maker's group");
+    assert_eq!(second[0].0, "identity:app_1");
+    assert_eq!(second[0].1["group"], "gold");
+}
+
 #[tokio::test]
 async fn throttled_and_failing_writes_are_retried_then_succeed() {
     let (server, repo, publisher) = setup().await;

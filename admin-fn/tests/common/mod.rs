@@ -2,6 +2,7 @@
 //! the test moves, and one admin token.
 #![allow(dead_code)]
 
+pub mod audience_walk;
 pub mod oidc;
 pub mod portal;
 
