@@ -315,6 +315,12 @@ fn main() {
         scope: LimitScope::Group,
         kind: LimitKind::Quota { limit: 5, window: QuotaWindow::Day, durable: Default::default() },
     };
+    // Counted per owner: for the apps of organisation org_acme, the organisation's counter.
+    let per_owner = LimitPolicy {
+        name: "owner".into(),
+        scope: LimitScope::Developer,
+        kind: LimitKind::Quota { limit: 4, window: QuotaWindow::Day, durable: Default::default() },
+    };
     for limited in token_grants.iter_mut().filter(|g| g.api_id == "api_hsq") {
         limited.limits = vec![daily(5)];
     }
@@ -334,6 +340,9 @@ fn main() {
         // Two apps of two developers in group "gold", sharing its quota of 5 a day.
         ("gold1", vec![grant("api_pets", vec![daily(1_000), team.clone()])]),
         ("gold2", vec![grant("api_pets", vec![daily(1_000), team])]),
+        // Two apps of organisation org_acme, made by two developers, sharing its quota of 4.
+        ("acme1", vec![grant("api_pets", vec![daily(1_000), per_owner.clone()])]),
+        ("acme2", vec![grant("api_pets", vec![daily(1_000), per_owner])]),
         ("revoke", everything()),
         ("nogrant", vec![]),
         // A key for the operation that takes a key or a token.
@@ -373,7 +382,7 @@ fn main() {
         let identity = Identity {
             app_id: app_id.clone(),
             developer_id: format!("dev_{who}"),
-            organisation_id: None,
+            organisation_id: who.starts_with("acme").then(|| "org_acme".to_string()),
             group,
             grants,
             classes: crm::classes_of(who, T0),

@@ -238,6 +238,13 @@ test("a group quota is exact across its members: 32 concurrent calls from two ap
   for (const r of results.filter((r) => r.status !== 200)) assertProblem(r, 429, "quota-exceeded");
 });
 
+test("an organisation's quota is exact across its apps: 32 concurrent calls from two apps, 4 admitted", async () => {
+  const who = (i) => (i % 2 ? "acme1" : "acme2");
+  const results = await Promise.all(Array.from({ length: 32 }, (_, i) => call("/pets/pets/8", who(i))));
+  assert.equal(results.filter((r) => r.status === 200).length, 4);
+  for (const r of results.filter((r) => r.status !== 200)) assertProblem(r, 429, "quota-exceeded");
+});
+
 test("a cacheable response is a miss, then a hit, with Cache-Status", async () => {
   const miss = await call("/pets/catalog", "bob");
   assert.equal(miss.status, 200);
