@@ -8,6 +8,7 @@ mod apis;
 mod apps;
 mod audit;
 mod body;
+mod bundle;
 pub mod client;
 mod config;
 mod contract;
