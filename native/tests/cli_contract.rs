@@ -110,7 +110,8 @@ fn gatehouse(args: &[&str]) -> Ran {
 
 /// The table row of an operation, split on runs of two spaces: result, id, request, status, detail.
 fn row<'a>(stdout: &'a str, operation: &str) -> Vec<&'a str> {
-    let line = stdout.lines().find(|l| l.split_whitespace().nth(1) == Some(operation)).unwrap_or_else(|| panic!("{stdout}"));
+    let line =
+        stdout.lines().find(|l| l.split_whitespace().nth(1) == Some(operation)).unwrap_or_else(|| panic!("{stdout}"));
     line.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect()
 }
 
@@ -121,7 +122,8 @@ async fn conforming_operations_pass_and_a_wrong_status_or_schema_fails_with_juni
     let (doc, junit) = (dir.path().join("pets.yaml"), dir.path().join("report.xml"));
     std::fs::write(&doc, PETS).unwrap();
     let base = format!("{}/v2", upstream.uri());
-    let args = ["test", "--file", doc.to_str().unwrap(), "--upstream", &base, "-H", "Authorization: Bearer upstream-secret"];
+    let args =
+        ["test", "--file", doc.to_str().unwrap(), "--upstream", &base, "-H", "Authorization: Bearer upstream-secret"];
     let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     args.extend(["--junit".to_string(), junit.to_str().unwrap().to_string()]);
     let ran = tokio::task::spawn_blocking(move || gatehouse(&args.iter().map(String::as_str).collect::<Vec<_>>()))
@@ -129,7 +131,10 @@ async fn conforming_operations_pass_and_a_wrong_status_or_schema_fails_with_juni
         .unwrap();
 
     assert!(!ran.ok, "a failing operation fails the run: {}", ran.stdout);
-    assert_eq!(ran.stderr.trim(), format!("error: contract test of {} failed: 5 operations: 2 pass, 2 fail, 1 skipped", doc.display()));
+    assert_eq!(
+        ran.stderr.trim(),
+        format!("error: contract test of {} failed: 5 operations: 2 pass, 2 fail, 1 skipped", doc.display())
+    );
     let out = &ran.stdout;
     assert_eq!(row(out, "listPets"), ["pass", "listPets", "GET /pets?limit=2", "200", "-"]);
     assert_eq!(row(out, "health"), ["pass", "health", "GET /health", "204", "-"]);
@@ -139,7 +144,10 @@ async fn conforming_operations_pass_and_a_wrong_status_or_schema_fails_with_juni
     assert_eq!(get[..4], ["FAIL", "getPet", "GET /pets/1", "200"]);
     assert!(get[4].starts_with("body: ") && get[4].contains("\"name\" is a required property"), "{out}");
     let delete = row(out, "deletePet");
-    assert_eq!(delete, ["skip", "deletePet", "DELETE /pets/{id}", "-", "no example for the required query parameter \"reason\""]);
+    assert_eq!(
+        delete,
+        ["skip", "deletePet", "DELETE /pets/{id}", "-", "no example for the required query parameter \"reason\""]
+    );
     assert_eq!(out.lines().last(), Some("5 operations: 2 pass, 2 fail, 1 skipped"));
 
     let report = Report::deserialize_from_str(&std::fs::read_to_string(&junit).unwrap()).unwrap();
@@ -187,12 +195,21 @@ async fn an_imported_api_is_tested_against_its_configured_upstream_or_the_one_gi
         let apis = dev.admin_call("GET", "/v1/apis", None);
         let greeter = apis["items"].as_array().unwrap().iter().find(|api| api["name"] == "Greeter").unwrap();
         let api_id = greeter["id"].as_str().unwrap().to_string();
-        (dev.ok(&["test", "Greeter"]), dev.cli(&["test", &api_id, "--upstream", &bad_uri]), dev.fails(&["test", "Mocked"]), dev.fails(&["test", "Nope"]))
+        (
+            dev.ok(&["test", "Greeter"]),
+            dev.cli(&["test", &api_id, "--upstream", &bad_uri]),
+            dev.fails(&["test", "Mocked"]),
+            dev.fails(&["test", "Nope"]),
+        )
     })
     .await
     .unwrap();
     let (passed, failed, mocked, missing) = ran;
-    assert_eq!(row(&passed.stdout, "greet"), ["pass", "greet", "GET /greet/Ada", "200", "-"], "the schema's default fills the path");
+    assert_eq!(
+        row(&passed.stdout, "greet"),
+        ["pass", "greet", "GET /greet/Ada", "200", "-"],
+        "the schema's default fills the path"
+    );
     assert!(!failed.ok);
     assert_eq!(row(&failed.stdout, "greet")[4], "Content-Type text/plain is not described (application/json)");
     assert!(mocked.contains("upstream mock:") && mocked.contains("--upstream"), "{mocked}");
