@@ -12,6 +12,7 @@
 //! imported, against `--upstream` or its first server.
 
 mod check;
+mod example;
 mod junit;
 mod plan;
 mod refs;

@@ -8,6 +8,7 @@ use gatehouse_core::routing::template::split_key;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde_json::{Map, Value};
 
+use super::example::schema_example;
 use super::refs::resolve;
 
 /// Characters escaped in a path segment (what RFC 3986's `pchar` does not allow as is).
@@ -153,15 +154,6 @@ fn parameter_example(doc: &Value, parameter: &Value) -> Option<Value> {
 fn first_named(doc: &Value, examples: Option<&Value>) -> Option<Value> {
     let (_, first) = examples?.as_object()?.iter().next()?;
     resolve(doc, first).get("value").cloned()
-}
-
-/// A value the schema itself gives, `$ref`s followed: `example`, the first of `examples`
-/// (3.1), `default`, `const` or the first of `enum`. Nothing is invented from the type.
-pub fn schema_example(doc: &Value, schema: &Value) -> Option<Value> {
-    let schema = resolve(doc, schema);
-    let first = |key: &str| schema.get(key).and_then(Value::as_array).and_then(|a| a.first()).cloned();
-    let given = schema.get("example").cloned().or_else(|| first("examples"));
-    given.or_else(|| schema.get("default").cloned()).or_else(|| schema.get("const").cloned()).or_else(|| first("enum"))
 }
 
 /// A scalar or an array of scalars as text; `None` for objects (no style serialises them
