@@ -163,7 +163,7 @@ async fn conforming_operations_pass_and_a_wrong_status_or_schema_fails_with_juni
 
 const SWAGGER: &str = r#"{"swagger": "2.0", "info": {"title": "Greeter", "version": "1"}, "basePath": "/api",
   "paths": {"/greet/{name}": {"get": {"operationId": "greet", "produces": ["application/json"],
-    "parameters": [{"name": "name", "in": "path", "required": true, "type": "string", "x-example": "ada", "default": "Ada"}],
+    "parameters": [{"name": "name", "in": "path", "required": true, "type": "string", "x-example": "Ada", "default": "Nobody"}],
     "responses": {"200": {"description": "hello", "schema": {"type": "object", "required": ["greeting"],
       "properties": {"greeting": {"type": "string"}}}}}}}}}"#;
 
@@ -208,7 +208,7 @@ async fn an_imported_api_is_tested_against_its_configured_upstream_or_the_one_gi
     assert_eq!(
         row(&passed.stdout, "greet"),
         ["pass", "greet", "GET /greet/Ada", "200", "-"],
-        "the schema's default fills the path"
+        "Swagger UI's x-example fills the path"
     );
     assert!(!failed.ok);
     assert_eq!(row(&failed.stdout, "greet")[4], "Content-Type text/plain is not described (application/json)");
