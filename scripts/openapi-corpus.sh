@@ -29,17 +29,19 @@ if [ ! -d "$dir/package/api" ]; then
 fi
 # Swagger 2.0: each package's descriptions (and nothing else of it) into one folder per package.
 swagger2="$cache/swagger2-v1"
-if [ ! -d "$swagger2/kubernetes" ]; then
+if [ ! -d "$swagger2" ]; then
   tmp="$(mktemp -d)"
-  mkdir -p "$swagger2"/{autorest,kubernetes,oas-examples}
+  stage="$tmp/swagger2"   # moved into place only once complete, so a failed download retries
+  mkdir -p "$stage"/{autorest,kubernetes,oas-examples}
   (cd "$tmp" && for p in @microsoft.azure/autorest.testserver@3.3.51 kubernetes-client@9.0.0 @readme/oas-examples@8.2.2; do
     echo "installing $p from npm into $swagger2"; npm pack --silent "$p" >/dev/null; done)
   tar xzf "$tmp"/microsoft.azure-autorest.testserver-3.3.51.tgz -C "$tmp" package/swagger
-  cp "$tmp"/package/swagger/*.json "$swagger2/autorest/"
+  cp "$tmp"/package/swagger/*.json "$stage/autorest/"
   tar xzf "$tmp"/kubernetes-client-9.0.0.tgz -C "$tmp" package/lib/specs
-  for f in "$tmp"/package/lib/specs/swagger-*.json.gz; do gunzip -c "$f" >"$swagger2/kubernetes/$(basename "$f" .gz)"; done
+  for f in "$tmp"/package/lib/specs/swagger-*.json.gz; do gunzip -c "$f" >"$stage/kubernetes/$(basename "$f" .gz)"; done
   tar xzf "$tmp"/readme-oas-examples-8.2.2.tgz -C "$tmp" package/2.0/json
-  cp "$tmp"/package/2.0/json/*.json "$swagger2/oas-examples/"
+  cp "$tmp"/package/2.0/json/*.json "$stage/oas-examples/"
+  mkdir -p "$cache" && mv "$stage" "$swagger2"
   rm -rf "$tmp"
 fi
 cargo build -q --locked -p gatehouse-admin --example openapi_corpus
