@@ -86,7 +86,28 @@ pub fn call(doc: &Value, operation: &Operation) -> Result<Call, String> {
         parameter_into(doc, parameter, &mut call)?;
     }
     call.body = body(doc, described)?;
+    if let Some(accept) =
+        accept(doc, described).filter(|_| !call.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("accept")))
+    {
+        call.headers.push(("accept".to_owned(), accept));
+    }
     Ok(call)
+}
+
+/// Every media type the operation's responses describe, in document order, as an `Accept`
+/// header: an upstream that negotiates answers in a type the document describes.
+fn accept(doc: &Value, operation: &Value) -> Option<String> {
+    let mut types: Vec<&str> = Vec::new();
+    let responses = operation.get("responses").and_then(Value::as_object).into_iter().flatten();
+    for (_, response) in responses {
+        let content = resolve(doc, response).get("content").and_then(Value::as_object).into_iter().flatten();
+        for (media, _) in content {
+            if !types.contains(&media.as_str()) {
+                types.push(media);
+            }
+        }
+    }
+    (!types.is_empty()).then(|| types.join(", "))
 }
 
 /// The path item's parameters and the operation's, an operation's entry replacing the path

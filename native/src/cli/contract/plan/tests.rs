@@ -32,7 +32,7 @@ fn parameters_are_filled_from_their_examples_and_the_operation_overrides_the_pat
     let call = call(&d, &operation("POST", "/pets/{petId}/photos/{name}.jpg")).unwrap();
     assert_eq!(call.path, "/pets/7/photos/my%20pic%2F1.jpg");
     assert_eq!(call.line(), "POST /pets/7/photos/my%20pic%2F1.jpg?limit=20&tag=x&tag=y");
-    assert_eq!(call.headers, vec![("X-Trace".to_string(), "t1".to_string())]);
+    assert_eq!(call.headers, vec![("X-Trace".to_string(), "t1".to_string())], "no response describes content");
     let (media, bytes) = call.body.unwrap();
     assert_eq!(media, "application/json", "JSON is preferred over the first media type");
     assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap(), json!({"name": "Rex", "tags": ["a b"]}));
@@ -84,5 +84,18 @@ fn an_optional_body_without_an_example_is_not_sent_and_a_form_is_encoded() {
     assert_eq!(
         (media.as_str(), String::from_utf8(bytes).unwrap().as_str()),
         ("application/x-www-form-urlencoded", "a=1+2&b=true&b=3")
+    );
+}
+
+#[test]
+fn accept_lists_the_described_response_types() {
+    let item = json!({"get": {"responses": {"200": {"content": {"application/json": {}, "text/csv": {}}},
+        "404": {"$ref": "#/components/responses/Problem"}}}});
+    let d = json!({"openapi": "3.0.3", "paths": {"/r": item},
+        "components": {"responses": {"Problem": {"content": {"application/problem+json": {}, "application/json": {}}}}}});
+    let got = call(&d, &operation("GET", "/r")).unwrap();
+    assert_eq!(
+        got.headers,
+        vec![("accept".to_string(), "application/json, text/csv, application/problem+json".to_string())]
     );
 }
