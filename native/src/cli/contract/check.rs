@@ -50,20 +50,31 @@ impl Checker {
         responses.map(|(status, _)| status.clone()).filter(|s| !s.starts_with("x-")).collect()
     }
 
-    /// Every way `answer` breaks the contract of `operation` (as found in this document);
-    /// empty when it keeps it. `head`: a HEAD request, whose answer has no body to check.
-    pub fn problems(&self, operation: &Value, answer: &Answer, head: bool) -> Vec<String> {
-        let operation = resolve(&self.doc, operation);
+    /// Every way `answer` breaks the contract of the operation at `path` (the key in `paths`)
+    /// and `method`; empty when it keeps it. `head`: a HEAD request, whose answer has no body.
+    /// The operation is read from this checker's copy, so its inline schemas are normalised too.
+    pub fn problems(&mut self, path: &str, method: &str, answer: &Answer, head: bool) -> Vec<String> {
+        match self.body_to_check(path, method, answer, head) {
+            Err(problems) => problems,
+            Ok(None) => Vec::new(),
+            Ok(Some((schema, body))) => self.schema_problems(schema, &body),
+        }
+    }
+
+    /// The status and media type checks; then the schema and JSON body left to check, if any.
+    fn body_to_check(&self, path: &str, method: &str, answer: &Answer, head: bool) -> Checked {
+        let item = self.doc.get("paths").and_then(|p| p.get(path)).map(|i| resolve(&self.doc, i));
+        let operation = item.and_then(|i| i.get(method.to_ascii_lowercase())).map(|o| resolve(&self.doc, o));
+        let Some(operation) = operation else { return Err(vec!["the operation is not in the document".into()]) };
         let Some(response) = self.response_for(operation, answer.status) else {
             let documented = self.statuses(operation).join(", ");
-            return vec![format!("status {} is not documented (documented: {documented})", answer.status)];
+            return Err(vec![format!("status {} is not documented (documented: {documented})", answer.status)]);
         };
-        let content = response.get("content").and_then(Value::as_object);
-        match content {
+        match response.get("content").and_then(Value::as_object) {
             Some(content) if !content.is_empty() && !head && !matches!(answer.status, 204 | 304) => {
-                self.content_problems(content, answer)
+                self.content_to_check(content, answer)
             }
-            _ => Vec::new(),
+            _ => Ok(None),
         }
     }
 
@@ -79,36 +90,37 @@ impl Checker {
         Some(resolve(&self.doc, found))
     }
 
-    fn content_problems(&self, content: &Map<String, Value>, answer: &Answer) -> Vec<String> {
+    fn content_to_check(&self, content: &Map<String, Value>, answer: &Answer) -> Checked {
         let described: Vec<&str> = content.keys().map(String::as_str).collect();
         let Some(content_type) = answer.content_type else {
-            return vec![format!("no Content-Type; the document describes {}", described.join(", "))];
+            return Err(vec![format!("no Content-Type; the document describes {}", described.join(", "))]);
         };
         let essence = essence(content_type);
         let Some((_, media)) = content.iter().find(|(range, _)| matches_range(&essence, range)) else {
-            return vec![format!("Content-Type {content_type} is not described ({})", described.join(", "))];
+            return Err(vec![format!("Content-Type {content_type} is not described ({})", described.join(", "))]);
         };
         let media = resolve(&self.doc, media);
-        let Some(schema) = media.get("schema") else { return Vec::new() };
+        let Some(schema) = media.get("schema") else { return Ok(None) };
         if !is_json(&essence) {
-            return Vec::new(); // Only JSON bodies are checked against their schema.
+            return Ok(None); // Only JSON bodies are checked against their schema.
         }
-        let body: Value = match serde_json::from_slice(answer.body) {
-            Ok(body) => body,
-            Err(e) => return vec![format!("the body is not JSON ({e}) although Content-Type is {content_type}")],
-        };
-        self.schema_problems(schema, &body)
+        match serde_json::from_slice(answer.body) {
+            Ok(body) => Ok(Some((schema.clone(), body))),
+            Err(e) => Err(vec![format!("the body is not JSON ({e}) although Content-Type is {content_type}")]),
+        }
     }
 
     /// `body` against `schema`, whose `$ref`s resolve in the document: the document is the
-    /// root resource and the schema sits in an `allOf` at its root. No member of an OpenAPI
-    /// document's root is a JSON Schema keyword, so nothing but that `allOf` constrains.
-    fn schema_problems(&self, schema: &Value, body: &Value) -> Vec<String> {
-        let mut root = self.doc.clone();
-        if let Some(object) = root.as_object_mut() {
-            object.insert("allOf".into(), Value::Array(vec![schema.clone()]));
+    /// root resource and the schema sits in an `allOf` at its root (put there for this check
+    /// only: no copy of a large document per call). No member of an OpenAPI document's root is
+    /// a JSON Schema keyword, so nothing but that `allOf` constrains.
+    fn schema_problems(&mut self, schema: Value, body: &Value) -> Vec<String> {
+        let Some(root) = self.doc.as_object_mut() else { return Vec::new() };
+        root.insert("allOf".into(), Value::Array(vec![schema]));
+        let validator = jsonschema::options().with_draft(self.draft).should_validate_formats(true).build(&self.doc);
+        if let Some(root) = self.doc.as_object_mut() {
+            root.remove("allOf");
         }
-        let validator = jsonschema::options().with_draft(self.draft).should_validate_formats(true).build(&root);
         let validator = match validator {
             Ok(validator) => validator,
             Err(e) => return vec![format!("the response schema cannot be checked: {e}")],
@@ -124,6 +136,9 @@ impl Checker {
         shown
     }
 }
+
+/// Problems found before the schema check, or the schema and body it still has to check.
+type Checked = Result<Option<(Value, Value)>, Vec<String>>;
 
 fn pointer_or_root(pointer: &str) -> String {
     if pointer.is_empty() {

@@ -18,9 +18,8 @@ fn pets(version: &str) -> Value {
 }
 
 fn problems(doc: &Value, status: u16, content_type: Option<&str>, body: &str) -> Vec<String> {
-    let checker = Checker::new(doc);
-    let operation = &doc["paths"]["/pets/{id}"]["get"];
-    checker.problems(operation, &Answer { status, content_type, body: body.as_bytes() }, false)
+    let mut checker = Checker::new(doc);
+    checker.problems("/pets/{id}", "GET", &Answer { status, content_type, body: body.as_bytes() }, false)
 }
 
 #[test]
@@ -72,4 +71,16 @@ fn nullable_without_a_type_wraps_the_schema() {
     normalise(&mut doc);
     assert_eq!(doc["a"], json!({"anyOf": [{"allOf": [{"type": "string"}]}, {"type": "null"}]}));
     assert_eq!(doc["b"], json!({"enum": ["x", null], "type": ["string", "null"]}));
+}
+
+#[test]
+fn an_inline_response_schema_is_normalised_too() {
+    let doc = json!({"openapi": "3.0.3", "paths": {"/n": {"get": {"responses": {"200": {"description": "ok",
+        "content": {"application/json": {"schema": {"type": "object", "properties": {"a": {"type": "string", "nullable": true}}}}}}}}}}});
+    let mut checker = Checker::new(&doc);
+    let answer =
+        |body: &'static str| Answer { status: 200, content_type: Some("application/json"), body: body.as_bytes() };
+    assert_eq!(checker.problems("/n", "GET", &answer(r#"{"a": null}"#), false), Vec::<String>::new());
+    assert_eq!(checker.problems("/n", "GET", &answer(r#"{"a": 1}"#), false).len(), 1);
+    assert_eq!(checker.problems("/n", "HEAD", &answer(""), true), ["the operation is not in the document"]);
 }
