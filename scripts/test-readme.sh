@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the README's walkthrough (the ```sh block under "## Walkthrough") as a bash script
 # with `set -euo pipefail` against a fresh `gatehouse dev`, so a README that no longer matches
-# the code fails CI at its first wrong command. `gatehouse dev` runs on its default ports
+# the code fails CI at its first wrong command. With a file argument (a guide such as
+# docs/designing-an-api.md), every ```sh block of that file runs instead, in order, as one
+# script (```text blocks are shown, not run). `gatehouse dev` runs on its default ports
 # (the walkthrough names them) in a new temporary directory, so `.gatehouse/` starts empty;
 # `gatehouse` in the block is the binary built here (the debug build the test step already
 # compiled), not the README's `cargo run --release` alias. Installs curl and jq when missing.
@@ -31,16 +33,23 @@ bin="$CARGO_TARGET_DIR/debug/gatehouse"
 
 work=$(mktemp -d)
 block="$work/walkthrough.sh"
-awk '/^## Walkthrough/ {in_section = 1; next}
-     in_section && /^## / {exit}
-     in_section && !in_block && /^```sh$/ {in_block = 1; next}
-     in_block && /^```$/ {exit}
-     in_block {print}' README.md >"$work/block.sh"
-[[ -s $work/block.sh ]] || die "no \`\`\`sh block under '## Walkthrough' in README.md"
+doc="${1:-README.md}"
+if [[ $doc == README.md ]]; then
+  awk '/^## Walkthrough/ {in_section = 1; next}
+       in_section && /^## / {exit}
+       in_section && !in_block && /^```sh$/ {in_block = 1; next}
+       in_block && /^```$/ {exit}
+       in_block {print}' README.md >"$work/block.sh"
+else
+  awk '!in_block && /^```sh$/ {in_block = 1; next}
+       in_block && /^```$/ {in_block = 0; print ""; next}
+       in_block {print}' "$doc" >"$work/block.sh"
+fi
+[[ -s $work/block.sh ]] || die "no \`\`\`sh block to run in $doc"
 grep -q '^alias gatehouse=' "$work/block.sh" || die "the walkthrough no longer defines the gatehouse alias; update this script"
 {
   echo 'set -euo pipefail'
-  echo 'trap '\''echo "README walkthrough failed (line $LINENO): $BASH_COMMAND" >&2'\'' ERR'
+  echo 'trap '\''echo "walkthrough failed (line $LINENO): $BASH_COMMAND" >&2'\'' ERR'
   echo 'gatehouse() { "$GATEHOUSE_BIN" "$@"; }'
   sed 's/^alias gatehouse=.*$/: # (alias replaced by the built binary)/' "$work/block.sh"
 } >"$block"
@@ -67,7 +76,7 @@ curl -fs -o /dev/null http://127.0.0.1:8081/v1/health || { cat "$work/dev.log" >
 if ! (cd "$work" && GATEHOUSE_BIN="$bin" bash "$block"); then
   echo "--- gatehouse dev log" >&2
   cat "$work/dev.log" >&2
-  die "the README walkthrough failed"
+  die "the walkthrough of $doc failed"
 fi
 stop_dev
-echo "README walkthrough: every command passed"
+echo "walkthrough of $doc: every command passed"

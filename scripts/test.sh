@@ -47,6 +47,9 @@ scripts/fuzz.sh
 step "README walkthrough"
 scripts/test-readme.sh
 
+step "guide walkthrough: docs/designing-an-api.md (lint, mock, contract test, publish, deprecate)"
+scripts/test-readme.sh docs/designing-an-api.md
+
 step "AWS control plane: DynamoDB adapter on moto, Lambda events, KV publisher, cfn-lint"
 scripts/test-aws.sh
 

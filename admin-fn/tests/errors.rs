@@ -103,3 +103,26 @@ async fn duplicate_developer_email_gets_409_problem() {
     let again = h.call("POST", "/v1/developers", Some(json!({"email": "ann@x.io", "name": "Ann"}))).await;
     assert_problem(&again, 409, "conflict");
 }
+
+/// The admin API takes any description the importer takes (10 MiB), sent as a JSON string with
+/// its quotes and newlines escaped; a bigger body gets a 413 problem that names the limit.
+#[tokio::test]
+async fn a_description_just_under_10_mib_is_imported_and_a_bigger_body_gets_413_naming_the_limit() {
+    let h = Harness::new();
+    let max = gatehouse_core::openapi::MAX_DOCUMENT_BYTES;
+    let head = "openapi: 3.0.3\ninfo:\n  title: Big\n  version: \"1\"\npaths:\n  /x:\n    get:\n      responses:\n        \"200\": { description: OK }\n";
+    // Lines of YAML comments with quotes in them, which a JSON string escapes.
+    let line = "# \"quoted\" words, é and ü\n";
+    let text = format!("{head}{}", line.repeat((max - head.len() - 1024) / line.len()));
+    assert!(text.len() > max - 2048 && text.len() <= max);
+    let body = json!({"openapi": text, "base_path": "/big", "upstream": {"url": "http://127.0.0.1:9"}}).to_string();
+    assert!(body.len() > max, "escaped, the body is larger than the description");
+    let reply = h.send(post("/v1/apis", "application/json", body)).await;
+    assert_eq!(reply.status, 201, "{:?}", reply.body);
+
+    let over = "x".repeat(gatehouse_admin::MAX_BODY_BYTES + 1);
+    let reply = h.send(post("/v1/apis", "application/json", over)).await;
+    assert_problem(&reply, 413, "payload-too-large");
+    let limit = gatehouse_admin::MAX_BODY_BYTES.to_string();
+    assert!(reply.body["detail"].as_str().is_some_and(|d| d.contains(&limit)), "{:?}", reply.body);
+}

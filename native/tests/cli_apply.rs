@@ -141,3 +141,70 @@ fn apply_warns_about_upstream_urls_that_cannot_work_and_still_applies() {
     assert!(dev.ok(&["export"]).stdout.contains("Far"), "applied despite the warnings");
     dev.stop();
 }
+
+/// A description split over files: path items, parameters and schemas in files beside it,
+/// which refer to each other (a schema cycle across two files included).
+const SPLIT: [(&str, &str); 4] = [
+    (
+        "api/openapi.yaml",
+        "openapi: 3.0.3\ninfo: { title: Split, version: \"1\" }\npaths:\n  /pets: { $ref: paths/pets.yaml }\n",
+    ),
+    (
+        "api/paths/pets.yaml",
+        "get:\n  operationId: listPets\n  parameters: [ { $ref: \"../common.yaml#/parameters/limit\" } ]\n  responses:\n    \"200\":\n      description: pets\n      content: { application/json: { schema: { $ref: \"../common.yaml#/schemas/Pet\" } } }\n",
+    ),
+    (
+        "api/common.yaml",
+        "parameters:\n  limit: { name: limit, in: query, schema: { type: integer } }\nschemas:\n  Pet: { type: object, properties: { owner: { $ref: \"owner.yaml\" } } }\n",
+    ),
+    ("api/owner.yaml", "type: object\nproperties: { pets: { type: array, items: { $ref: \"common.yaml#/schemas/Pet\" } } }\n"),
+];
+
+#[test]
+fn apply_inlines_files_that_refs_name_and_refuses_refs_that_leave_the_document_s_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Dev::start(&dir.path().join("data"));
+    for (name, text) in SPLIT {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let config = dir.path().join("gatehouse.yaml");
+    let api = "apis:\n  - { name: Split, base_path: /split, upstream: { url: \"http://127.0.0.1:9\" }, openapi_file: api/openapi.yaml }\n";
+    std::fs::write(&config, api).unwrap();
+    let config = config.to_str().unwrap();
+    assert!(dev.ok(&["apply", "-f", config]).stdout.contains("apis: 1 created"));
+    let apis = dev.admin_call("GET", "/v1/apis", None);
+    let split = apis["items"].as_array().unwrap().iter().find(|a| a["name"] == "Split").unwrap();
+    let api = dev.admin_call("GET", &format!("/v1/apis/{}", split["id"].as_str().unwrap()), None);
+    assert_eq!(api["operations"][0]["id"], "listPets");
+    let doc = &api["openapi"];
+    assert_eq!(doc["paths"]["/pets"]["get"]["parameters"][0]["name"], "limit");
+    assert_eq!(doc["components"]["schemas"]["Pet"]["properties"]["owner"]["$ref"], "#/components/schemas/owner");
+    assert_eq!(
+        doc["components"]["schemas"]["owner"]["properties"]["pets"]["items"]["$ref"],
+        "#/components/schemas/Pet"
+    );
+
+    // A reference out of the document's directory is refused, and nothing is applied.
+    std::fs::write(dir.path().join("secret.yaml"), "token: hunter2\n").unwrap();
+    let escaping = "openapi: 3.0.3\ninfo: { title: Split, version: \"2\" }\npaths:\n  /pets: { $ref: \"../secret.yaml#/token\" }\n";
+    std::fs::write(dir.path().join("api/openapi.yaml"), escaping).unwrap();
+    let ran = dev.cli(&["apply", "-f", config]);
+    assert!(!ran.ok);
+    let openapi = dir.path().join("api/openapi.yaml");
+    let expected = format!(
+        "{}: /paths/~1pets/$ref: \"../secret.yaml#/token\" is outside the document's directory",
+        openapi.display()
+    );
+    assert!(ran.stderr.lines().next().is_some_and(|l| l.starts_with(&expected)), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("1 problem in the $refs of") && ran.stderr.contains("nothing was applied"),
+        "{}",
+        ran.stderr
+    );
+    assert!(!ran.stderr.contains("hunter2"));
+    let api = dev.admin_call("GET", &format!("/v1/apis/{}", split["id"].as_str().unwrap()), None);
+    assert_eq!(api["version"], "1", "the API is as it was");
+    dev.stop();
+}

@@ -114,10 +114,28 @@ fn inline_openapi_files(config: &mut Value, base: &Path) -> Result<Vec<Inlined>,
         let path = base.join(rel);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| CliError::Usage(format!("cannot read OpenAPI document {}: {e}", path.display())))?;
-        obj.insert("openapi".into(), Value::String(text.clone()));
+        obj.insert("openapi".into(), with_files_inlined(&path, &text)?);
         inlined.push(Inlined { api: i, path, text });
     }
     Ok(inlined)
+}
+
+/// The document to send: its text as written, or, when its `$ref`s name other files, the
+/// document with those files inlined (see `bundle`). Text that does not parse is sent as is,
+/// for the admin API to report with its line.
+fn with_files_inlined(path: &Path, text: &str) -> Result<Value, CliError> {
+    let Ok(doc) = gatehouse_core::openapi::parse_document(text) else { return Ok(Value::String(text.to_owned())) };
+    match super::bundle::bundle(path, doc) {
+        Ok(None) => Ok(Value::String(text.to_owned())),
+        Ok(Some(bundled)) => Ok(bundled),
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            let n = count(problems.len());
+            Err(CliError::Refused(format!("{n} in the $refs of {}; nothing was applied", path.display())))
+        }
+    }
 }
 
 /// One line per kind: `apis: 1 created, 0 updated, 2 unchanged`.

@@ -8,8 +8,10 @@ mod apis;
 mod apps;
 mod audit;
 mod body;
+mod bundle;
 pub mod client;
 mod config;
+mod contract;
 mod developers;
 mod keys;
 mod lint;
@@ -70,6 +72,9 @@ pub enum Command {
     },
     /// Lint an OpenAPI document (a local file, offline): exit 1 on errors, 2 if unreadable.
     Lint(lint::LintArgs),
+    /// Contract-test an API's upstream: call every operation with the document's examples and
+    /// check statuses and response schemas; exit 1 if any fails (JUnit XML with --junit).
+    Test(contract::TestArgs),
     /// List APIs and move them through their lifecycle.
     Apis(Resource<apis::Action>),
     /// Developers: list, get, create, update.
@@ -142,6 +147,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Apply { admin, file } => config::apply(&admin.client()?, &file).await,
         Command::Export { admin, output } => config::export(&admin.client()?, output.as_deref()).await,
         Command::Lint(args) => lint::run(&args),
+        Command::Test(args) => contract::run(&args).await,
         Command::Apis(r) => apis::run(&r.admin.client()?, r.action, r.out.output).await,
         Command::Developers(r) => developers::run(&r.admin.client()?, r.action, r.out.output).await,
         Command::Apps(r) => apps::run(&r.admin.client()?, r.action, r.out.output).await,

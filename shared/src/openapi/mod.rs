@@ -129,6 +129,13 @@ pub fn import(text: &str) -> Result<ImportedApi, Vec<ImportProblem>> {
     })
 }
 
+/// The document as JSON, parsed as [`import`] parses it (JSON or YAML, merge keys applied,
+/// under the same size, depth and expansion bounds) but not checked: for tools that rewrite a
+/// document before importing it (`gatehouse apply` inlining files that `$ref`s name).
+pub fn parse_document(text: &str) -> Result<serde_json::Value, ImportProblem> {
+    parse::parse(text)
+}
+
 /// Every problem found so far; validation keeps going after each one.
 #[derive(Debug, Default)]
 pub(crate) struct Problems(Vec<ImportProblem>);

@@ -6,7 +6,9 @@ use serde_json::{json, Map, Value};
 use super::{DEFAULT_MEDIA, SCHEMA_FIELDS};
 
 /// A query, header or path parameter: type fields into `schema`, `collectionFormat` into
-/// `style`/`explode`.
+/// `style`/`explode`. 2.0 has no parameter example; the `x-example` extension that Swagger UI
+/// reads (and many real descriptions carry) becomes 3.0's `example`, which the mock, the
+/// reference and `gatehouse test` read.
 pub(super) fn convert_parameter(parameter: &Value) -> Value {
     let Some(parameter) = parameter.as_object() else { return parameter.clone() };
     let mut out = Map::new();
@@ -31,6 +33,9 @@ pub(super) fn convert_parameter(parameter: &Value) -> Value {
     }
     if !schema.is_empty() {
         out.insert("schema".into(), file_to_binary(Value::Object(schema)));
+    }
+    if let Some(example) = parameter.get("x-example") {
+        out.entry("example").or_insert_with(|| example.clone());
     }
     Value::Object(out)
 }
@@ -96,7 +101,7 @@ pub(super) fn convert_response(response: &Value, produces: &[String]) -> Value {
                     media.iter().map(|m| ((*m).to_owned(), json!({ "schema": schema }))).collect();
                 out.insert("content".into(), Value::Object(content));
             }
-            "examples" => {}
+            "examples" => {} // after the loop, once `content` exists
             "headers" => {
                 let Some(headers) = value.as_object() else { continue };
                 let converted = headers.iter().map(|(name, header)| {
@@ -112,8 +117,34 @@ pub(super) fn convert_response(response: &Value, produces: &[String]) -> Value {
             _ => drop(out.insert(field.clone(), value.clone())),
         }
     }
+    if let Some(examples) = response.get("examples").and_then(Value::as_object) {
+        examples_into(&mut out, examples);
+    }
     out.entry("description").or_insert_with(|| json!(""));
     Value::Object(out)
+}
+
+/// 2.0's response `examples` (`{"application/json": {...}}`, one per media type) as 3.0's
+/// `content.<media>.example`; a media type the response has no content for gets one, with the
+/// response's schema when it has one.
+fn examples_into(out: &mut Map<String, Value>, examples: &Map<String, Value>) {
+    let schema = out
+        .get("content")
+        .and_then(Value::as_object)
+        .and_then(|c| c.values().next())
+        .and_then(|m| m.get("schema"))
+        .cloned();
+    let content = out.entry("content").or_insert_with(|| json!({}));
+    let Some(content) = content.as_object_mut() else { return };
+    for (media, example) in examples {
+        let entry = content.entry(media.clone()).or_insert_with(|| match &schema {
+            Some(schema) => json!({ "schema": schema }),
+            None => json!({}),
+        });
+        if let Some(entry) = entry.as_object_mut() {
+            entry.insert("example".into(), example.clone());
+        }
+    }
 }
 
 pub(super) fn security_scheme(scheme: &Value) -> Value {

@@ -104,3 +104,21 @@ fn a_swagger_2_document_without_host_keeps_its_base_path_as_a_relative_server() 
     let out = convert(&json!({"swagger": "2.0", "basePath": "/api", "paths": {}}));
     assert_eq!(out["servers"], json!([{"url": "/api"}]));
 }
+
+#[test]
+fn response_examples_and_x_example_become_3_0_examples() {
+    let doc = json!({"swagger": "2.0", "info": {"title": "T", "version": "1"}, "produces": ["application/json"],
+        "paths": {"/pets/{id}": {"get": {
+            "parameters": [{"name": "id", "in": "path", "required": true, "type": "integer", "x-example": 7}],
+            "responses": {
+                "200": {"description": "ok", "schema": {"type": "object"},
+                    "examples": {"application/json": {"id": 7}, "text/plain": "seven"}},
+                "404": {"description": "gone", "examples": {"application/problem+json": {"title": "gone"}}}}}}}});
+    let converted = convert(&doc);
+    let get = &converted["paths"]["/pets/{id}"]["get"];
+    assert_eq!(get["parameters"][0]["example"], 7);
+    let ok = &get["responses"]["200"]["content"];
+    assert_eq!(ok["application/json"], json!({"schema": {"type": "object"}, "example": {"id": 7}}));
+    assert_eq!(ok["text/plain"], json!({"schema": {"type": "object"}, "example": "seven"}));
+    assert_eq!(get["responses"]["404"]["content"]["application/problem+json"], json!({"example": {"title": "gone"}}));
+}

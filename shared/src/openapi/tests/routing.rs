@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{doc, imported, refused};
+use super::{doc, has, imported, refused};
 use crate::model::{Api, DiscriminatorPlace};
 use crate::routing::probe::Probe;
 use crate::routing::{Extras, RouteTable};
@@ -165,4 +165,19 @@ fn references_are_checked_where_written_cycles_included() {
         problems.iter().any(|p| p.pointer == format!("{at}/404/$ref") && p.message.contains("does not exist")),
         "{problems:#?}"
     );
+}
+
+#[test]
+fn a_ref_inside_an_extension_is_the_extension_s_business_but_an_x_named_property_is_checked() {
+    let examples = json!({"x-ms-examples": {"get": {"$ref": "./examples/get.json"}}, "responses": {"200": {"description": "OK",
+        "headers": {"x-rate": {"$ref": "#/components/headers/Rate"}},
+        "content": {"application/json": {"schema": {"type": "object", "properties": {"x-id": {"$ref": "#/components/schemas/Id"}}}}}}}});
+    let components = json!({"components": {"schemas": {"Id": {"type": "string"}}, "headers": {"Rate": {"schema": {"type": "integer"}}}}});
+    assert_all_reach_themselves(&doc(json!({"/a": {"get": examples.clone()}}), components));
+    let problems = refused(&doc(json!({"/a": {"get": examples}}), json!({})));
+    let at = "/paths/~1a/get/responses/200";
+    assert!(has(&problems, &format!("{at}/headers/x-rate/$ref"), "does not exist"), "{problems:#?}");
+    let property = format!("{at}/content/application~1json/schema/properties/x-id/$ref");
+    assert!(has(&problems, &property, "does not exist"), "{problems:#?}");
+    assert_eq!(problems.len(), 2, "the extension's reference is not checked: {problems:#?}");
 }
