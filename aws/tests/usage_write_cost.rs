@@ -246,12 +246,12 @@ async fn a_lone_key_at_1000_requests_a_minute_costs_well_under_one_write_per_100
     }
     let row = &repo.query_usage(&total(UsageQuery::default())).await.expect("query")[0];
     assert_eq!((row.outcomes["rate_limited"], row.status_classes[3], row.cache_hits), (1_200, 1_200, 37_200));
-    let window = size_of(&usage, "key#key_lone", &format!("w#{start:015}#api_pets#getPet")).await;
+    let window = size_of(&usage, "key#key_lone", &format!("w#{start:015}#api_pets#getPet#bat_lone_0")).await;
     let hour = size_of(&usage, "key#key_lone", &format!("h#{start:015}#api_pets#getPet")).await;
     let day = size_of(&usage, "app#app_1", &format!("d#{start:015}")).await;
     let wide: Vec<Rollup> = (0..5).map(|m| rollup_with("key_wide", start + m * MINUTE, wide_minute)).collect();
     repo.add_usage_batch("bat_wide", &wide).await.expect("ingest");
-    let wide = size_of(&usage, "key#key_wide", &format!("w#{start:015}#api_pets#getPet")).await;
+    let wide = size_of(&usage, "key#key_wide", &format!("w#{start:015}#api_pets#getPet#bat_wide")).await;
     eprintln!("item sizes: key window {window} B (a wider spread: {wide} B), key hour {hour} B, app day {day} B");
     assert!(window < 1_024 && hour < 1_024, "one write unit each");
 }

@@ -1,7 +1,8 @@
 //! Usage reports from the usage table, exact at any time: compacted hour and day items where
-//! compaction has summed the hour, key window items for the rest (a key's own partition, or a
-//! fan-out over the hour index for a dimension), and window items for minute resolution. So
-//! a batch counts in reports as soon as it is ingested, before any compaction.
+//! compaction has summed the hour, and for the rest a key's window items or a dimension's batch
+//! summaries; minute resolution from window items (a key's, or a fan-out over the hour index
+//! for a dimension). So a batch counts in reports as soon as it is ingested, before any
+//! compaction.
 
 use std::collections::BTreeSet;
 
@@ -11,7 +12,8 @@ use gatehouse_core::usage::RollupKey;
 
 use super::items::{get_s, Item};
 use super::usage::{
-    bucket_of, day_of, fan_out, hour_of, key_pk, key_rows, query_all, sk_range, states, uncompacted, values, Row,
+    bucket_of, day_of, dimension_hours, fan_out, hour_of, key_pk, key_rows, query_all, sk_range, states, uncompacted,
+    values, Row,
 };
 use super::DynamoRepo;
 
@@ -148,7 +150,8 @@ async fn compacted(
     Ok(rows)
 }
 
-/// Rows of the hours not compacted, from window items.
+/// Rows of the hours not compacted: a key's window items, or a dimension's sums from the batch
+/// summaries of those hours (one Query per hour, however many keys were active).
 async fn tail(
     repo: &DynamoRepo,
     q: &UsageQuery,
@@ -158,7 +161,12 @@ async fn tail(
     let (Some(first), Some(last)) = (pending.first(), pending.last()) else { return Ok(Vec::new()) };
     match target {
         Target::Key(k) => key_rows(repo, k, *first, last + HOUR, |h| pending.contains(&h)).await,
-        _ => fan_out(repo, q, pending).await,
+        Target::Dimension(pk) => Ok(dimension_hours(repo, pk, pending)
+            .await?
+            .into_iter()
+            .map(|(hour, v)| (row_key(q, target, &Item::new(), hour), v))
+            .collect()),
+        Target::Combination => Ok(Vec::new()),
     }
 }
 

@@ -15,6 +15,7 @@ mod hours;
 mod ingest;
 mod io;
 mod layout;
+mod tail;
 mod windows;
 
 pub use compact::HourCompaction;
@@ -26,4 +27,5 @@ pub(crate) use hours::{states, uncompacted};
 pub(crate) use ingest::{add, add_batch};
 pub(crate) use io::query_all;
 pub(crate) use layout::{bucket_of, day_of, hour_of, key_pk, sk_range};
+pub(crate) use tail::dimension_hours;
 pub(crate) use windows::{fan_out, key_rows, Row};
