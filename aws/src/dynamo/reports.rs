@@ -4,7 +4,7 @@
 //! for a dimension). So a batch counts in reports as soon as it is ingested, before any
 //! compaction.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use gatehouse_core::store::{summarise, GroupBy, StoreError, UsageQuery, UsageRow};
 use gatehouse_core::time::{UnixMillis, DAY, HOUR, MINUTE};
@@ -12,8 +12,8 @@ use gatehouse_core::usage::RollupKey;
 
 use super::items::{get_s, Item};
 use super::usage::{
-    bucket_of, day_of, dimension_hours, fan_out, hour_of, key_pk, key_rows, query_all, sk_range, states, uncompacted,
-    values, Row,
+    bucket_of, day_of, dimension_hours, fan_out, hour_of, key_pk, key_rows, query_all, sk_range, states, values,
+    HourState, Row,
 };
 use super::DynamoRepo;
 
@@ -95,8 +95,10 @@ pub(crate) async fn query(repo: &DynamoRepo, q: &UsageQuery) -> Result<Vec<Usage
                         .into(),
                 )),
                 (g, _) => {
-                    let pending = uncompacted(repo, hour_of(from), to).await?;
-                    let mut rows = compacted(repo, q, &target, g, (from, to), &pending).await?;
+                    let states = states(repo, hour_of(from), to).await?;
+                    let pending: BTreeSet<UnixMillis> =
+                        states.iter().filter(|(_, s)| **s != HourState::Compacted).map(|(h, _)| *h).collect();
+                    let mut rows = compacted(repo, q, &target, g, (from, to), &pending, &unrolled(&states)).await?;
                     rows.extend(tail(repo, q, &target, &pending).await?);
                     rows
                 }
@@ -105,8 +107,17 @@ pub(crate) async fn query(repo: &DynamoRepo, q: &UsageQuery) -> Result<Vec<Usage
     Ok(summarise(q, rows.iter().map(|(k, v)| (k, v))))
 }
 
+/// The days whose day items are not built yet: those with hour states whose last hour is not
+/// compacted (compaction builds a day's items with its last hour). A day without any state is
+/// either empty or older than the states' retention, and then its day items are complete.
+fn unrolled(states: &BTreeMap<UnixMillis, HourState>) -> BTreeSet<UnixMillis> {
+    let last = |day: UnixMillis| states.get(&(day + DAY - HOUR)).copied();
+    states.keys().map(|h| day_of(*h)).filter(|d| last(*d) != Some(HourState::Compacted)).collect()
+}
+
 /// Rows from compacted items in `[from, to)`, leaving out hours not compacted (`pending`) and
-/// day items of days holding one (their other hours come from hour items instead).
+/// day items of days holding one or not built yet (`unrolled`): their other hours come from
+/// hour items instead.
 async fn compacted(
     repo: &DynamoRepo,
     q: &UsageQuery,
@@ -114,6 +125,7 @@ async fn compacted(
     grain: Grain,
     (from, to): (UnixMillis, UnixMillis),
     pending: &BTreeSet<UnixMillis>,
+    unrolled: &BTreeSet<UnixMillis>,
 ) -> Result<Vec<Row>, StoreError> {
     let pk = match target {
         Target::Key(k) => key_pk(k),
@@ -136,7 +148,7 @@ async fn compacted(
         }
         return Ok(rows);
     }
-    let dirty: BTreeSet<UnixMillis> = pending.iter().map(|h| day_of(*h)).collect();
+    let dirty: BTreeSet<UnixMillis> = pending.iter().map(|h| day_of(*h)).chain(unrolled.iter().copied()).collect();
     let (lo, hi) = sk_range('d', from, to);
     for item in query_all(repo, &pk, &lo, &hi, true).await? {
         rows.extend(row(&item).filter(|(k, _)| !dirty.contains(&k.minute)));

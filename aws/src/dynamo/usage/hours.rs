@@ -132,6 +132,11 @@ pub(crate) async fn prepare(
     batch_put(repo, puts).await
 }
 
+/// Marks hours pending (compaction then takes them), whatever their state.
+pub(crate) async fn open(repo: &DynamoRepo, hours: &BTreeSet<UnixMillis>) -> Result<(), StoreError> {
+    batch_put(repo, hours.iter().map(|h| pending_item(*h)).collect()).await
+}
+
 /// After a batch's data (applied now or before: a redelivery settles too, in case the first
 /// delivery stopped in between): reads its hours' states strongly consistently and marks
 /// pending, with a new token, every hour compaction has begun or finished since.
@@ -151,20 +156,6 @@ pub(crate) async fn states(
     Ok(items
         .iter()
         .filter_map(|item| Some((get_s(item, "sk")?.parse().ok()?, HourState::of(item).unwrap_or(HourState::Pending))))
-        .collect())
-}
-
-/// The hours in `[from, to)` whose compacted items are not (yet) the whole truth.
-pub(crate) async fn uncompacted(
-    repo: &DynamoRepo,
-    from: UnixMillis,
-    to: UnixMillis,
-) -> Result<BTreeSet<UnixMillis>, StoreError> {
-    Ok(states(repo, from, to)
-        .await?
-        .into_iter()
-        .filter(|(_, st)| *st != HourState::Compacted)
-        .map(|(h, _)| h)
         .collect())
 }
 

@@ -23,7 +23,7 @@ pub use layout::LATENESS;
 
 pub(crate) use compact::{compact_due, compact_hour};
 pub(crate) use counters::values;
-pub(crate) use hours::{states, uncompacted};
+pub(crate) use hours::{states, HourState};
 pub(crate) use ingest::{add, add_batch};
 pub(crate) use io::query_all;
 pub(crate) use layout::{bucket_of, day_of, hour_of, key_pk, sk_range};
