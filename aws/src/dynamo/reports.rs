@@ -4,7 +4,7 @@
 //! for a dimension). So a batch counts in reports as soon as it is ingested, before any
 //! compaction.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use gatehouse_core::store::{summarise, GroupBy, StoreError, UsageQuery, UsageRow};
 use gatehouse_core::time::{UnixMillis, DAY, HOUR, MINUTE};
@@ -12,8 +12,8 @@ use gatehouse_core::usage::RollupKey;
 
 use super::items::{get_s, Item};
 use super::usage::{
-    bucket_of, day_of, dimension_hours, fan_out, hour_of, key_pk, key_rows, query_all, sk_range, states, values,
-    HourState, Row,
+    bucket_of, day_of, dimension_hours, fan_out, hour_of, key_pk, key_rows, open_marks, query_all, sk_range, states,
+    values, Row,
 };
 use super::DynamoRepo;
 
@@ -95,24 +95,16 @@ pub(crate) async fn query(repo: &DynamoRepo, q: &UsageQuery) -> Result<Vec<Usage
                         .into(),
                 )),
                 (g, _) => {
-                    let states = states(repo, hour_of(from), to).await?;
-                    let pending: BTreeSet<UnixMillis> =
-                        states.iter().filter(|(_, s)| **s != HourState::Compacted).map(|(h, _)| *h).collect();
-                    let mut rows = compacted(repo, q, &target, g, (from, to), &pending, &unrolled(&states)).await?;
+                    let (hours, days) = open_marks(repo).await?;
+                    let pending: BTreeSet<UnixMillis> = hours.range(hour_of(from)..to).copied().collect();
+                    let unrolled: BTreeSet<UnixMillis> = days.range(day_of(from)..to).copied().collect();
+                    let mut rows = compacted(repo, q, &target, g, (from, to), &pending, &unrolled).await?;
                     rows.extend(tail(repo, q, &target, &pending).await?);
                     rows
                 }
             }
         };
     Ok(summarise(q, rows.iter().map(|(k, v)| (k, v))))
-}
-
-/// The days whose day items are not built yet: those with hour states whose last hour is not
-/// compacted (compaction builds a day's items with its last hour). A day without any state is
-/// either empty or older than the states' retention, and then its day items are complete.
-fn unrolled(states: &BTreeMap<UnixMillis, HourState>) -> BTreeSet<UnixMillis> {
-    let last = |day: UnixMillis| states.get(&(day + DAY - HOUR)).copied();
-    states.keys().map(|h| day_of(*h)).filter(|d| last(*d) != Some(HourState::Compacted)).collect()
 }
 
 /// Rows from compacted items in `[from, to)`, leaving out hours not compacted (`pending`) and

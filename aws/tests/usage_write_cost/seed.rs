@@ -4,7 +4,7 @@
 //!
 //! - 29 compacted days before the test's day: every hour state `compacted`, and the day items of
 //!   the partitions the test queries (all, the API, app 1, key 42);
-//! - a steady tail: the next hour still pending, holding the batch summaries of `windows`
+//! - a steady tail: hours still pending, holding the batch summaries of `windows`
 //!   windows (N / 200 batches a window, 200 keys each, apps of 100 keys, developers of 1,000).
 //!
 //! Every key makes 1,000 requests a minute, all answered 2xx, as in the ingested hour.
@@ -77,13 +77,16 @@ pub async fn history(client: &Client, table: &str, day: i64, keys: u64) -> (u64,
     (29 * keys * per_key_day, 29 * 100 * per_key_day, 29 * per_key_day)
 }
 
-/// Seeds `hour` as pending with `windows` windows of batch summaries; returns the requests
+/// Seeds `hour` as pending (its state and its open mark) with `windows` windows of batch
+/// summaries; returns the requests
 /// seeded into all keys and app 1.
 pub async fn tail(client: &Client, table: &str, hour: i64, keys: u64, windows: i64) -> (u64, u64) {
     let mut state = item("hours".into(), format!("{hour:015}"));
     state.insert("state".into(), s("pending"));
     state.insert("v".into(), s("seeded"));
-    let mut items = vec![state];
+    let mut mark = item("open".into(), format!("h#{hour:015}"));
+    mark.insert("v".into(), s("seeded"));
+    let mut items = vec![mark, state];
     let per_batch = 200 * 5 * PER_KEY_MINUTE;
     for w in 0..windows {
         for b in 0..keys / 200 {

@@ -28,6 +28,7 @@ use super::io::{batch_get, batch_put, concurrently, query_all};
 use super::layout::{
     bucket_sk, day_of, dimension_pks, key_bucket_sk, key_pk, sk_range, HOUR_RETENTION, LATENESS, MINUTE_RETENTION,
 };
+use super::marks;
 use crate::dynamo::audit;
 use crate::dynamo::items::{get_s, key, s, ttl_secs, Item};
 use crate::dynamo::tables::TTL_ATTRIBUTE;
@@ -108,14 +109,28 @@ pub(crate) async fn compact_hour(repo: &DynamoRepo, hour: UnixMillis) -> Result<
     } else {
         BTreeSet::new()
     };
-    let days = concurrently(partitions.into_iter().collect(), |pk| {
-        let repo = repo.clone();
-        async move { day_items(&repo, pk, day_of(hour)).await }
-    })
-    .await?;
-    written += put_changed(repo, days.into_iter().flatten().collect()).await?;
+    written += build_days(repo, day_of(hour), partitions).await?;
     let settled = finish(repo, hour, &token).await?;
     Ok(HourCompaction { hour, keys: key_count, written, settled })
+}
+
+/// Builds the day items of `partitions` for `day`, then clears the day's open mark unless a
+/// batch opened the day again meanwhile; how many items it put.
+async fn build_days(repo: &DynamoRepo, day: UnixMillis, partitions: BTreeSet<String>) -> Result<usize, StoreError> {
+    if partitions.is_empty() {
+        return Ok(0);
+    }
+    let token = marks::day_token(repo, day).await?;
+    let days = concurrently(partitions.into_iter().collect(), |pk| {
+        let repo = repo.clone();
+        async move { day_items(&repo, pk, day).await }
+    })
+    .await?;
+    let written = put_changed(repo, days.into_iter().flatten().collect()).await?;
+    if let Some(token) = token {
+        marks::clear(repo, 'd', day, &token).await?;
+    }
+    Ok(written)
 }
 
 /// The partitions (keys' and dimensions') that hour index entries add to.

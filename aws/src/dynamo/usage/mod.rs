@@ -15,6 +15,7 @@ mod hours;
 mod ingest;
 mod io;
 mod layout;
+mod marks;
 mod tail;
 mod windows;
 
@@ -23,9 +24,10 @@ pub use layout::LATENESS;
 
 pub(crate) use compact::{compact_due, compact_hour};
 pub(crate) use counters::values;
-pub(crate) use hours::{states, HourState};
+pub(crate) use hours::states;
 pub(crate) use ingest::{add, add_batch};
 pub(crate) use io::query_all;
 pub(crate) use layout::{bucket_of, day_of, hour_of, key_pk, sk_range};
+pub(crate) use marks::read as open_marks;
 pub(crate) use tail::dimension_hours;
 pub(crate) use windows::{fan_out, key_rows, Row};
