@@ -1,5 +1,6 @@
-//! What only the DynamoDB adapter has: TTLs, large batches split across transactions, and
-//! usage answered from key window items until compaction, and from hour and day items after.
+//! What only the DynamoDB adapter has: TTLs, batches applied once without transactions (large,
+//! interrupted, delivered twice at once), and usage answered from key window items and batch
+//! summaries until compaction, and from hour and day items after.
 
 mod support;
 
@@ -53,13 +54,74 @@ async fn revoked_keys_and_their_hash_guards_expire_by_ttl_active_ones_never() {
 }
 
 #[tokio::test]
-async fn a_batch_larger_than_one_transaction_is_applied_once() {
+async fn a_batch_of_many_keys_and_apps_is_applied_once() {
     let repo = support::fresh_repo().await;
-    let rollups: Vec<Rollup> = (0..250).map(|i| rollup(&format!("key_{i:03}"), "app_1", 0, 4)).collect();
+    let rollups: Vec<Rollup> = (0..250).map(|i| rollup(&format!("key_{i:03}"), &format!("app_{i}"), 0, 4)).collect();
     assert_eq!(repo.add_usage_batch("bat_big", &rollups).await, Ok(BatchOutcome::Applied));
     assert_eq!(repo.add_usage_batch("bat_big", &rollups).await, Ok(BatchOutcome::Duplicate));
     let total = UsageQuery { group_by: GroupBy::Total, ..UsageQuery::default() };
     assert_eq!(repo.query_usage(&total).await.expect("query")[0].requests, 1_000);
+    let app = UsageQuery { app_id: Some("app_249".into()), group_by: GroupBy::Day, ..UsageQuery::default() };
+    assert_eq!(repo.query_usage(&app).await.expect("query")[0].requests, 4, "from the summary's last part");
+}
+
+/// The summaries of one hour of a batch (`tail#<hour>` / `<batch_id>#...`), as a crash before
+/// they were written would leave them: absent.
+async fn delete_summaries(table: &str, hour: i64, batch_id: &str) -> usize {
+    let client = support::client();
+    let out = client
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :b)")
+        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("tail#{hour:015}")))
+        .expression_attribute_values(":b", aws_sdk_dynamodb::types::AttributeValue::S(format!("{batch_id}#")))
+        .send()
+        .await
+        .expect("summaries");
+    let items = out.items.unwrap_or_default();
+    for item in &items {
+        let key = item.iter().filter(|(name, _)| *name == "pk" || *name == "sk");
+        let key = key.map(|(n, v)| (n.clone(), v.clone())).collect();
+        client.delete_item().table_name(table).set_key(Some(key)).send().await.expect("delete");
+    }
+    items.len()
+}
+
+#[tokio::test]
+async fn a_batch_cut_off_before_its_summaries_is_completed_by_its_redelivery_and_counted_once() {
+    let (client, tables) = (support::client(), support::tables());
+    gatehouse_aws::create_tables(&client, &tables).await.expect("tables");
+    let repo = gatehouse_aws::DynamoRepo::new(client, tables.clone());
+    let batch: Vec<Rollup> = (0..40).map(|i| rollup(&format!("key_{i:02}"), "app_1", (i % 5) * MINUTE, 10)).collect();
+    assert_eq!(repo.add_usage_batch("bat_cut", &batch).await, Ok(BatchOutcome::Applied));
+    assert_eq!(delete_summaries(&tables.usage, 0, "bat_cut").await, 1, "one summary: 40 keys of one app");
+    let app = UsageQuery { app_id: Some("app_1".into()), group_by: GroupBy::Total, ..UsageQuery::default() };
+    let key = UsageQuery { key_id: Some("key_07".into()), group_by: GroupBy::Total, ..UsageQuery::default() };
+    let requests = |q: UsageQuery| {
+        let repo = repo.clone();
+        async move { repo.query_usage(&q).await.expect("query").iter().map(|r| r.requests).sum::<u64>() }
+    };
+    assert_eq!(requests(key.clone()).await, 10, "the window items were written");
+    assert_eq!(requests(app.clone()).await, 0, "a dimension's open hour is read from the summaries");
+    assert_eq!(repo.add_usage_batch("bat_cut", &batch).await, Ok(BatchOutcome::Applied), "not a duplicate yet");
+    assert_eq!(repo.add_usage_batch("bat_cut", &batch).await, Ok(BatchOutcome::Duplicate));
+    assert_eq!((requests(app.clone()).await, requests(key.clone()).await), (400, 10), "counted once");
+    assert!(repo.compact_hour(0).await.expect("compaction").settled);
+    assert_eq!((requests(app).await, requests(key).await), (400, 10), "and once compacted");
+}
+
+#[tokio::test]
+async fn two_deliveries_of_a_batch_at_the_same_moment_count_it_once() {
+    let repo = support::fresh_repo().await;
+    for round in 0..10 {
+        let batch: Vec<Rollup> = (0..30).map(|i| rollup(&format!("key_{i:02}"), "app_1", round * HOUR, 3)).collect();
+        let id = format!("bat_twice_{round}");
+        let (a, b) = tokio::join!(repo.add_usage_batch(&id, &batch), repo.add_usage_batch(&id, &batch));
+        assert!(a.is_ok() && b.is_ok() && (a == Ok(BatchOutcome::Applied) || b == Ok(BatchOutcome::Applied)));
+    }
+    let by_hour = UsageQuery { developer_id: Some("dev_1".into()), group_by: GroupBy::Hour, ..UsageQuery::default() };
+    let rows = repo.query_usage(&by_hour).await.expect("query");
+    assert_eq!(rows.iter().map(|r| r.requests).collect::<Vec<_>>(), [90; 10], "30 keys × 3, each hour once");
 }
 
 #[tokio::test]

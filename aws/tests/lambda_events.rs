@@ -11,7 +11,7 @@ use gatehouse_aws::config::names;
 use gatehouse_aws::{lambda, Config};
 use gatehouse_core::signing::sign;
 use gatehouse_core::store::{GroupBy, Repo, UsageQuery};
-use gatehouse_core::time::{DAY, MINUTE};
+use gatehouse_core::time::{DAY, HOUR, MINUTE};
 use gatehouse_core::usage::{Rollup, RollupKey, RollupValues};
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use lambda_http::request::LambdaRequest;
@@ -97,7 +97,8 @@ async fn a_signed_edge_batch_is_counted_once_and_reported() {
 async fn a_scheduled_event_compacts_the_hours_that_are_due() {
     let repo = support::fresh_repo().await;
     let now = gatehouse_aws::dynamo::now_millis();
-    let yesterday = now - now.rem_euclid(DAY) - DAY;
+    // The day before yesterday: its last hour is due whatever the time of day.
+    let yesterday = now - now.rem_euclid(DAY) - 2 * DAY;
     let key = RollupKey {
         minute: yesterday + 7 * MINUTE,
         api_id: "api_1".into(),
@@ -111,7 +112,13 @@ async fn a_scheduled_event_compacts_the_hours_that_are_due() {
     let event = LambdaEvent::new(fixture("eventbridge-scheduled.json"), Context::default());
     let handler = service_fn(|event| lambda::compact_now(&repo, event));
     let result = handler.oneshot(event).await.expect("compacted");
-    assert_eq!(result, serde_json::json!([{"hour": yesterday, "keys": 1, "written": 12, "settled": true}]), "{result}");
+    // The hour's key item and five dimension items; then the day's last hour, opened by
+    // compaction since the day is over, builds the day's six day items.
+    let expected = serde_json::json!([
+        {"hour": yesterday, "keys": 1, "written": 6, "settled": true},
+        {"hour": yesterday + DAY - HOUR, "keys": 0, "written": 6, "settled": true},
+    ]);
+    assert_eq!(result, expected, "{result}");
     let event = LambdaEvent::new(fixture("eventbridge-scheduled.json"), Context::default());
     let again = service_fn(|event| lambda::compact_now(&repo, event)).oneshot(event).await.expect("ran");
     assert_eq!(again, serde_json::json!([]), "nothing left to compact");

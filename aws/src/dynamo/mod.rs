@@ -3,9 +3,10 @@
 //! - the **catalog** table: entity records (`pk = rec#<kind>`, `sk = <id>`), unique-value
 //!   guards (`pk = uniq#<kind>#<value>`), the creation-order counter and the audit trail,
 //!   with the `by_parent` GSI for "records owned by X";
-//! - the **usage** table: one item per key, five-minute window and operation updated with
-//!   `ADD` at ingest (with the batch guards that make it idempotent), the hour index, and the
-//!   hour and day items that hourly compaction sums from them (`usage`).
+//! - the **usage** table: one item per key, five-minute window, operation and batch, and one
+//!   summary per batch and hour, put whole at ingest (a redelivery puts the same items); the
+//!   hour index, hour states and open marks; and the hour and day items compaction sums from
+//!   them (`usage`).
 //!
 //! Uniqueness is enforced by conditional writes of guard items inside the same
 //! `TransactWriteItems` as the record, so a change is all-or-nothing and two writers can never

@@ -1,7 +1,8 @@
 //! Usage reports from the usage table, exact at any time: compacted hour and day items where
-//! compaction has summed the hour, key window items for the rest (a key's own partition, or a
-//! fan-out over the hour index for a dimension), and window items for minute resolution. So
-//! a batch counts in reports as soon as it is ingested, before any compaction.
+//! compaction has summed the hour, and for the rest a key's window items or a dimension's batch
+//! summaries; minute resolution from window items (a key's, or a fan-out over the hour index
+//! for a dimension). So a batch counts in reports as soon as it is ingested, before any
+//! compaction.
 
 use std::collections::BTreeSet;
 
@@ -11,7 +12,8 @@ use gatehouse_core::usage::RollupKey;
 
 use super::items::{get_s, Item};
 use super::usage::{
-    bucket_of, day_of, fan_out, hour_of, key_pk, key_rows, query_all, sk_range, states, uncompacted, values, Row,
+    bucket_of, day_of, dimension_hours, fan_out, hour_of, key_pk, key_rows, open_marks, query_all, sk_range, states,
+    values, Row,
 };
 use super::DynamoRepo;
 
@@ -93,8 +95,10 @@ pub(crate) async fn query(repo: &DynamoRepo, q: &UsageQuery) -> Result<Vec<Usage
                         .into(),
                 )),
                 (g, _) => {
-                    let pending = uncompacted(repo, hour_of(from), to).await?;
-                    let mut rows = compacted(repo, q, &target, g, (from, to), &pending).await?;
+                    let (hours, days) = open_marks(repo).await?;
+                    let pending: BTreeSet<UnixMillis> = hours.range(hour_of(from)..to).copied().collect();
+                    let unrolled: BTreeSet<UnixMillis> = days.range(day_of(from)..to).copied().collect();
+                    let mut rows = compacted(repo, q, &target, g, (from, to), &pending, &unrolled).await?;
                     rows.extend(tail(repo, q, &target, &pending).await?);
                     rows
                 }
@@ -104,7 +108,8 @@ pub(crate) async fn query(repo: &DynamoRepo, q: &UsageQuery) -> Result<Vec<Usage
 }
 
 /// Rows from compacted items in `[from, to)`, leaving out hours not compacted (`pending`) and
-/// day items of days holding one (their other hours come from hour items instead).
+/// day items of days holding one or not built yet (`unrolled`): their other hours come from
+/// hour items instead.
 async fn compacted(
     repo: &DynamoRepo,
     q: &UsageQuery,
@@ -112,6 +117,7 @@ async fn compacted(
     grain: Grain,
     (from, to): (UnixMillis, UnixMillis),
     pending: &BTreeSet<UnixMillis>,
+    unrolled: &BTreeSet<UnixMillis>,
 ) -> Result<Vec<Row>, StoreError> {
     let pk = match target {
         Target::Key(k) => key_pk(k),
@@ -134,7 +140,7 @@ async fn compacted(
         }
         return Ok(rows);
     }
-    let dirty: BTreeSet<UnixMillis> = pending.iter().map(|h| day_of(*h)).collect();
+    let dirty: BTreeSet<UnixMillis> = pending.iter().map(|h| day_of(*h)).chain(unrolled.iter().copied()).collect();
     let (lo, hi) = sk_range('d', from, to);
     for item in query_all(repo, &pk, &lo, &hi, true).await? {
         rows.extend(row(&item).filter(|(k, _)| !dirty.contains(&k.minute)));
@@ -148,7 +154,8 @@ async fn compacted(
     Ok(rows)
 }
 
-/// Rows of the hours not compacted, from window items.
+/// Rows of the hours not compacted: a key's window items, or a dimension's sums from the batch
+/// summaries of those hours (one Query per hour, however many keys were active).
 async fn tail(
     repo: &DynamoRepo,
     q: &UsageQuery,
@@ -158,7 +165,12 @@ async fn tail(
     let (Some(first), Some(last)) = (pending.first(), pending.last()) else { return Ok(Vec::new()) };
     match target {
         Target::Key(k) => key_rows(repo, k, *first, last + HOUR, |h| pending.contains(&h)).await,
-        _ => fan_out(repo, q, pending).await,
+        Target::Dimension(pk) => Ok(dimension_hours(repo, pk, pending)
+            .await?
+            .into_iter()
+            .map(|(hour, v)| (row_key(q, target, &Item::new(), hour), v))
+            .collect()),
+        Target::Combination => Ok(Vec::new()),
     }
 }
 

@@ -23,8 +23,8 @@ use crate::verdict::Outcome;
 /// each key's window in one batch; the control plane packs a key's window (per API and
 /// operation) into one item. Together that makes steady traffic cost one item write per key
 /// per window whatever the rate: at 1,000 requests a minute, one write per 5,000 requests,
-/// leaving room under the budget of one write per 1,000 for guards, indexes and compaction
-/// (docs/aws.md, "Write cost"). Longer windows would cost less but lose more analytics when an
+/// leaving room under the budget of one write per 1,000 for batch summaries, indexes and
+/// compaction (docs/aws.md, "Write cost"). Longer windows would cost less but lose more analytics when an
 /// isolate is evicted, and delay reports by as much.
 pub const WINDOW: i64 = 5 * MINUTE;
 

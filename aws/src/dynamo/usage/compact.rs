@@ -1,15 +1,18 @@
 //! Hourly compaction: once an hour is over (plus [`LATENESS`]), its key window items are summed
-//! into compacted items that reports read instead of fanning out:
+//! into compacted items that reports read instead of the window items and batch summaries:
 //!
 //! - per key and operation: `key#<k>` / `h#<hour>#<api>#<op>` and `d#<day>#<api>#<op>`;
 //! - per dimension (all, API, operation, app, developer): `<dim>#<id>` / `h#<hour>` and `d#<day>`.
 //!
-//! Hour items are the sum of the hour's windows, day items the sum of the day's hour items
-//! (read back), so every item is a pure function of the key items: compaction writes with
-//! `Put` and can be re-run at any time to the same result. It writes only items whose content
-//! changed, so re-compacting an hour after one late batch costs that key's and its dimensions'
-//! items, not the whole hour's. One compaction runs at a time (the function's reserved
-//! concurrency is 1): two interleaved runs could put an older sum over a newer one.
+//! Hour items are the sum of the hour's windows. Day items are the sum of the day's hour items
+//! (read back), built once a day: when the day's last hour is compacted (for every partition
+//! active that day), and again for the partitions of any hour of that day recompacted later (a
+//! late batch). Until then reports read the day's hour items. Every item is a pure function of
+//! the key items: compaction writes with `Put` and can be re-run at any time to the same result.
+//! It writes only items whose content changed, so re-compacting an hour after one late batch
+//! costs that key's and its dimensions' items, not the whole hour's. One compaction runs at a
+//! time (the function's reserved concurrency is 1): two interleaved runs could put an older sum
+//! over a newer one.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,11 +23,12 @@ use gatehouse_core::usage::RollupValues;
 use serde::Serialize;
 
 use super::counters::{minutes, put_counters, values};
-use super::hours::{active, begin, finish, states, HourState};
+use super::hours::{active, begin, finish, open, states, Active, HourState};
 use super::io::{batch_get, batch_put, concurrently, query_all};
 use super::layout::{
     bucket_sk, day_of, dimension_pks, key_bucket_sk, key_pk, sk_range, HOUR_RETENTION, LATENESS, MINUTE_RETENTION,
 };
+use super::marks;
 use crate::dynamo::audit;
 use crate::dynamo::items::{get_s, key, s, ttl_secs, Item};
 use crate::dynamo::tables::TTL_ATTRIBUTE;
@@ -51,11 +55,17 @@ struct KeyHour {
 }
 
 /// Compacts every hour that is over (by [`LATENESS`]) and not compacted, oldest first, within
-/// the minute retention (older window items are gone).
+/// the minute retention (older window items are gone). A day that is over and had traffic but
+/// none in its last hour gets that hour opened first, so its compaction builds the day items.
 pub(crate) async fn compact_due(repo: &DynamoRepo, now: UnixMillis) -> Result<Vec<HourCompaction>, StoreError> {
     let last_due = now - HOUR - LATENESS;
+    let mut due = states(repo, (now - MINUTE_RETENTION).max(0), last_due + 1).await?;
+    let unclosed: BTreeSet<UnixMillis> =
+        due.keys().map(|h| last_hour(*h)).filter(|last| *last <= last_due && !due.contains_key(last)).collect();
+    open(repo, &unclosed).await?;
+    due.extend(unclosed.into_iter().map(|h| (h, HourState::Pending)));
     let mut done = Vec::new();
-    for (hour, state) in states(repo, (now - MINUTE_RETENTION).max(0), last_due + 1).await? {
+    for (hour, state) in due {
         if state != HourState::Compacted {
             done.push(compact_hour(repo, hour).await?);
         }
@@ -63,37 +73,79 @@ pub(crate) async fn compact_due(repo: &DynamoRepo, now: UnixMillis) -> Result<Ve
     Ok(done)
 }
 
-/// Compacts one hour: marks it compacting, sums its windows into hour items and rebuilds the
-/// day items of every partition it touched, then marks it compacted unless a batch arrived.
+/// The last hour of `hour`'s day.
+fn last_hour(hour: UnixMillis) -> UnixMillis {
+    day_of(hour) + DAY - HOUR
+}
+
+/// Compacts one hour: marks it compacting, sums its windows into hour items, builds day items
+/// where they are due (see the module's doc), then marks it compacted unless a batch arrived.
 pub(crate) async fn compact_hour(repo: &DynamoRepo, hour: UnixMillis) -> Result<HourCompaction, StoreError> {
     let Some(token) = begin(repo, hour).await? else {
         return Ok(HourCompaction { hour, settled: true, ..HourCompaction::default() });
     };
-    let keys: BTreeSet<String> = active(repo, hour).await?.into_iter().map(|a| a.key_id).collect();
+    let entries = active(repo, hour).await?;
+    let keys: BTreeSet<String> = entries.iter().map(|a| a.key_id.clone()).collect();
     let key_count = keys.len();
     let per_key = concurrently(keys.into_iter().collect(), |key_id| {
         let repo = repo.clone();
         async move { key_hours(&repo, key_id, hour).await }
     })
     .await?;
-    let (items, partitions) = hour_items(hour, per_key.iter().flatten());
+    let items = hour_items(hour, per_key.iter().flatten());
     audit::put_class_access(repo, &class_access(hour, per_key.iter().flatten())).await?;
     let mut written = put_changed(repo, items).await?;
-    let days = concurrently(partitions.into_iter().collect(), |pk| {
-        let repo = repo.clone();
-        async move { day_items(&repo, pk, day_of(hour)).await }
-    })
-    .await?;
-    written += put_changed(repo, days.into_iter().flatten().collect()).await?;
+    let partitions = if hour == last_hour(hour) {
+        let day = day_of(hour);
+        let hours: Vec<UnixMillis> = (0..23).map(|i| day + i * HOUR).collect();
+        let others = concurrently(hours, |h| {
+            let repo = repo.clone();
+            async move { active(&repo, h).await }
+        })
+        .await?;
+        partitions_of(entries.iter().chain(others.iter().flatten()))
+    } else if states(repo, last_hour(hour), last_hour(hour) + 1).await?.values().any(|s| *s == HourState::Compacted) {
+        partitions_of(entries.iter())
+    } else {
+        BTreeSet::new()
+    };
+    written += build_days(repo, day_of(hour), partitions).await?;
     let settled = finish(repo, hour, &token).await?;
     Ok(HourCompaction { hour, keys: key_count, written, settled })
 }
 
-/// The hour items of the keys' sums and of the five dimensions they add to, and every
-/// partition they are in (whose day items then need rebuilding).
-fn hour_items<'a>(hour: UnixMillis, sums: impl Iterator<Item = &'a KeyHour>) -> (Vec<Item>, BTreeSet<String>) {
-    let mut items = Vec::new();
+/// Builds the day items of `partitions` for `day`, then clears the day's open mark unless a
+/// batch opened the day again meanwhile; how many items it put.
+async fn build_days(repo: &DynamoRepo, day: UnixMillis, partitions: BTreeSet<String>) -> Result<usize, StoreError> {
+    if partitions.is_empty() {
+        return Ok(0);
+    }
+    let token = marks::day_token(repo, day).await?;
+    let days = concurrently(partitions.into_iter().collect(), |pk| {
+        let repo = repo.clone();
+        async move { day_items(&repo, pk, day).await }
+    })
+    .await?;
+    let written = put_changed(repo, days.into_iter().flatten().collect()).await?;
+    if let Some(token) = token {
+        marks::clear(repo, 'd', day, &token).await?;
+    }
+    Ok(written)
+}
+
+/// The partitions (keys' and dimensions') that hour index entries add to.
+fn partitions_of<'a>(entries: impl Iterator<Item = &'a Active>) -> BTreeSet<String> {
     let mut partitions = BTreeSet::new();
+    for a in entries {
+        partitions.insert(key_pk(&a.key_id));
+        partitions.extend(dimension_pks(&a.api, &a.op, &a.app, &a.dev));
+    }
+    partitions
+}
+
+/// The hour items of the keys' sums and of the five dimensions they add to.
+fn hour_items<'a>(hour: UnixMillis, sums: impl Iterator<Item = &'a KeyHour>) -> Vec<Item> {
+    let mut items = Vec::new();
     let mut dimensions: BTreeMap<String, RollupValues> = BTreeMap::new();
     for kh in sums {
         let [(_, api), (_, op), (_, app), (_, dev)] = &kh.tags;
@@ -102,16 +154,14 @@ fn hour_items<'a>(hour: UnixMillis, sums: impl Iterator<Item = &'a KeyHour>) -> 
             item.insert((*name).to_owned(), s(value));
         }
         items.push(with_sum(item, &kh.values, hour));
-        partitions.insert(key_pk(&kh.key_id));
         for pk in dimension_pks(api, op, app, dev) {
             dimensions.entry(pk).or_default().merge(&kh.values);
         }
     }
     for (pk, v) in dimensions {
         items.push(with_sum(key(pk.as_str(), bucket_sk('h', hour)), &v, hour));
-        partitions.insert(pk);
     }
-    (items, partitions)
+    items
 }
 
 /// The hour's sensitive-data access entries: one per app, API and class, from the classes its

@@ -2,11 +2,12 @@
 //!
 //! - **Active entries** `active#<hour>` / `<key>#<api>#<op>` (tags `key`, `api`, `op`, `app`,
 //!   `dev`) list the key items of an hour: compaction reads them to find what to sum, and
-//!   reports fan out over them for what is not compacted.
+//!   reports at minute grain fan out over them.
 //! - **Hour states** `hours` / `<hour>`: `pending` (has data compaction has not summed yet),
 //!   `compacting` or `compacted`, with a token `v` that changes whenever an ingest marks the
-//!   hour pending. Reports read compacted items for compacted hours and key items for the
-//!   others; compaction takes the hours that are not compacted.
+//!   hour pending; compaction takes the hours that are not compacted. Every hour that is not
+//!   compacted, and every day whose day items are not built, also has an open mark, which is
+//!   what reports read (`marks`).
 //!
 //! Both are written only when missing or stale, after reading them (a write is billed even
 //! when its condition fails, and a `Put` of the same content is idempotent, so a race costs
@@ -24,7 +25,8 @@ use gatehouse_core::time::UnixMillis;
 use gatehouse_core::usage::Rollup;
 
 use super::io::{batch_get, batch_put, query_all, query_partition};
-use super::layout::{active_pk, active_sk, hour_of, HOURS_PK, MINUTE_RETENTION};
+use super::layout::{active_pk, active_sk, day_of, hour_of, HOURS_PK, MINUTE_RETENTION};
+use super::marks;
 use crate::dynamo::items::{get_s, key, padded, s, ttl_secs, Item};
 use crate::dynamo::tables::TTL_ATTRIBUTE;
 use crate::dynamo::{unavailable, DynamoRepo};
@@ -109,27 +111,50 @@ fn hour_id(hour: UnixMillis) -> (String, String) {
     (HOURS_PK.to_owned(), padded(hour))
 }
 
-fn pending_item(hour: UnixMillis) -> Item {
-    let mut item = key(HOURS_PK, padded(hour));
-    item.insert("state".into(), s(HourState::Pending.code()));
-    item.insert("v".into(), s(format!("{:016x}", rand::random::<u64>())));
-    item.insert(TTL_ATTRIBUTE.into(), ttl_secs(hour + MINUTE_RETENTION));
-    item
+/// Marks `hours` pending with a new token: their open marks (and `days`' marks) first, then
+/// their states (see `marks`).
+async fn reopen(repo: &DynamoRepo, hours: &[UnixMillis], days: &BTreeSet<UnixMillis>) -> Result<(), StoreError> {
+    let mut marks = Vec::new();
+    let mut states = Vec::new();
+    for hour in hours {
+        let token = marks::token();
+        marks.push(marks::hour_mark(*hour, &token));
+        let mut state = key(HOURS_PK, padded(*hour));
+        state.insert("state".into(), s(HourState::Pending.code()));
+        state.insert("v".into(), s(token));
+        state.insert(TTL_ATTRIBUTE.into(), ttl_secs(hour + MINUTE_RETENTION));
+        states.push(state);
+    }
+    marks.extend(days.iter().map(|d| marks::day_mark(*d)));
+    batch_put(repo, marks).await?;
+    batch_put(repo, states).await
 }
 
-/// Before a batch's data: puts the active entries that are missing, and marks its hours
-/// pending where they are missing or (a late batch) not pending.
+/// Before a batch's data: puts the active entries that are missing, marks its hours pending
+/// where they are missing or (a late batch) not pending, and its days open where they are not.
 pub(crate) async fn prepare(
     repo: &DynamoRepo,
     entries: &BTreeSet<Active>,
     hours: &BTreeSet<UnixMillis>,
 ) -> Result<(), StoreError> {
-    let ids = entries.iter().map(Active::id).chain(hours.iter().map(|h| hour_id(*h))).collect();
+    let days: BTreeSet<UnixMillis> = hours.iter().map(|h| day_of(*h)).collect();
+    let ids = entries
+        .iter()
+        .map(Active::id)
+        .chain(hours.iter().map(|h| hour_id(*h)))
+        .chain(days.iter().map(|d| marks::day_mark_id(*d)))
+        .collect();
     let found = batch_get(repo, ids, false).await?;
-    let mut puts: Vec<Item> = entries.iter().filter(|a| !found.contains_key(&a.id())).map(Active::item).collect();
     let stale = |h: &UnixMillis| found.get(&hour_id(*h)).and_then(HourState::of) != Some(HourState::Pending);
-    puts.extend(hours.iter().filter(|h| stale(h)).map(|h| pending_item(*h)));
-    batch_put(repo, puts).await
+    let closed = days.into_iter().filter(|d| !found.contains_key(&marks::day_mark_id(*d))).collect();
+    reopen(repo, &hours.iter().copied().filter(stale).collect::<Vec<_>>(), &closed).await?;
+    batch_put(repo, entries.iter().filter(|a| !found.contains_key(&a.id())).map(Active::item).collect()).await
+}
+
+/// Marks hours pending (compaction then takes them), whatever their state.
+pub(crate) async fn open(repo: &DynamoRepo, hours: &BTreeSet<UnixMillis>) -> Result<(), StoreError> {
+    let days = hours.iter().map(|h| day_of(*h)).collect();
+    reopen(repo, &hours.iter().copied().collect::<Vec<_>>(), &days).await
 }
 
 /// After a batch's data (applied now or before: a redelivery settles too, in case the first
@@ -138,7 +163,8 @@ pub(crate) async fn prepare(
 pub(crate) async fn settle(repo: &DynamoRepo, hours: &BTreeSet<UnixMillis>) -> Result<(), StoreError> {
     let found = batch_get(repo, hours.iter().map(|h| hour_id(*h)).collect(), true).await?;
     let stale = |h: &UnixMillis| found.get(&hour_id(*h)).and_then(HourState::of) != Some(HourState::Pending);
-    batch_put(repo, hours.iter().filter(|h| stale(h)).map(|h| pending_item(*h)).collect()).await
+    let stale: Vec<UnixMillis> = hours.iter().copied().filter(stale).collect();
+    reopen(repo, &stale, &stale.iter().map(|h| day_of(*h)).collect()).await
 }
 
 /// Hour states with a start in `[from, to)`, oldest first.
@@ -151,20 +177,6 @@ pub(crate) async fn states(
     Ok(items
         .iter()
         .filter_map(|item| Some((get_s(item, "sk")?.parse().ok()?, HourState::of(item).unwrap_or(HourState::Pending))))
-        .collect())
-}
-
-/// The hours in `[from, to)` whose compacted items are not (yet) the whole truth.
-pub(crate) async fn uncompacted(
-    repo: &DynamoRepo,
-    from: UnixMillis,
-    to: UnixMillis,
-) -> Result<BTreeSet<UnixMillis>, StoreError> {
-    Ok(states(repo, from, to)
-        .await?
-        .into_iter()
-        .filter(|(_, st)| *st != HourState::Compacted)
-        .map(|(h, _)| h)
         .collect())
 }
 
@@ -197,8 +209,8 @@ pub(crate) async fn begin(repo: &DynamoRepo, hour: UnixMillis) -> Result<Option<
     }
 }
 
-/// Marks an hour `compacted` if no batch marked it pending since [`begin`]; `false` when one
-/// did (the hour stays pending and the next compaction takes it again).
+/// Marks an hour `compacted` if no batch marked it pending since [`begin`], then clears its open
+/// mark; `false` when one did (the hour stays pending and the next compaction takes it again).
 pub(crate) async fn finish(repo: &DynamoRepo, hour: UnixMillis, token: &str) -> Result<bool, StoreError> {
     let (pk, sk) = hour_id(hour);
     let out = repo
@@ -214,7 +226,7 @@ pub(crate) async fn finish(repo: &DynamoRepo, hour: UnixMillis, token: &str) -> 
         .send()
         .await;
     match out {
-        Ok(_) => Ok(true),
+        Ok(_) => marks::clear(repo, 'h', hour, token).await.map(|()| true),
         Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
             Ok(false)
         }

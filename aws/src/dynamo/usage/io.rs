@@ -28,12 +28,18 @@ pub(crate) async fn query_all(
     hi: &str,
     consistent: bool,
 ) -> Result<Vec<Item>, StoreError> {
-    query(repo, pk, Some((lo, hi)), consistent).await
+    query(repo, pk, Some((lo, hi)), consistent, None).await
 }
 
 /// Every item of `pk`, read strongly consistently.
 pub(crate) async fn query_partition(repo: &DynamoRepo, pk: &str) -> Result<Vec<Item>, StoreError> {
-    query(repo, pk, None, true).await
+    query(repo, pk, None, true, None).await
+}
+
+/// Every item of `pk` with only the attribute `attribute` (absent where an item lacks it),
+/// read strongly consistently: DynamoDB still reads whole items, but sends back only that.
+pub(crate) async fn query_projected(repo: &DynamoRepo, pk: &str, attribute: &str) -> Result<Vec<Item>, StoreError> {
+    query(repo, pk, None, true, Some(attribute)).await
 }
 
 async fn query(
@@ -41,6 +47,7 @@ async fn query(
     pk: &str,
     range: Option<(&str, &str)>,
     consistent: bool,
+    projection: Option<&str>,
 ) -> Result<Vec<Item>, StoreError> {
     let mut items = Vec::new();
     let mut start = None;
@@ -52,6 +59,9 @@ async fn query(
             .expression_attribute_values(":pk", s(pk))
             .consistent_read(consistent)
             .set_exclusive_start_key(start);
+        if let Some(attribute) = projection {
+            q = q.projection_expression("#p").expression_attribute_names("#p", attribute);
+        }
         q = match range {
             Some((lo, hi)) => q
                 .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")

@@ -11,8 +11,8 @@ use crate::dynamo::items::padded;
 /// longer; day items forever.
 pub const MINUTE_RETENTION: i64 = 35 * DAY;
 pub const HOUR_RETENTION: i64 = 400 * DAY;
-/// Batch guards outlive any redelivery: signatures older than minutes are refused anyway.
-pub const BATCH_GUARD_RETENTION: i64 = 7 * DAY;
+/// Receipts of empty batches outlive any redelivery: signatures older than minutes are refused anyway.
+pub const RECEIPT_RETENTION: i64 = 7 * DAY;
 /// How long after an hour ends compaction waits for its last batches (the edge sends a window
 /// within minutes of its end); a batch later than that is re-compacted (see `hours`).
 pub const LATENESS: i64 = 15 * MINUTE;
@@ -37,9 +37,21 @@ pub(crate) fn key_pk(key_id: &str) -> String {
     format!("key#{key_id}")
 }
 
-/// A key's window item for one API operation: `w#<window>#<api>#<op>`.
-pub(crate) fn window_sk(window: UnixMillis, api: &str, op: &str) -> String {
-    format!("w#{}#{api}#{op}", padded(window))
+/// A key's window item for one API operation from one batch: `w#<window>#<api>#<op>#<batch>`.
+/// The batch id makes the item a pure function of its batch (a redelivery puts it again
+/// unchanged); two isolates' batches for one key and window are two items.
+pub(crate) fn window_sk(window: UnixMillis, api: &str, op: &str, batch_id: &str) -> String {
+    format!("w#{}#{api}#{op}#{batch_id}", padded(window))
+}
+
+/// The partition of an hour's batch summaries (see `tail`).
+pub(crate) fn tail_pk(hour: UnixMillis) -> String {
+    format!("tail#{}", padded(hour))
+}
+
+/// Part `part` of `parts` of a batch's summary of one hour.
+pub(crate) fn tail_sk(batch_id: &str, part: usize, parts: usize) -> String {
+    format!("{batch_id}#{part:05}/{parts:05}")
 }
 
 /// A key's compacted item for one API operation: `h#<hour>#<api>#<op>` or `d#<day>#<api>#<op>`.
@@ -95,12 +107,12 @@ mod tests {
 
     #[test]
     fn keys_sort_by_time_and_parse_back() {
-        let sk = window_sk(WINDOW * 3, "api_1", "getPet");
-        assert_eq!(sk, "w#000000000900000#api_1#getPet");
+        let sk = window_sk(WINDOW * 3, "api_1", "getPet", "bat_1");
+        assert_eq!(sk, "w#000000000900000#api_1#getPet#bat_1");
         assert_eq!(bucket_of(&sk), Some(WINDOW * 3));
         let (lo, hi) = sk_range('w', 0, HOUR);
-        assert!(lo <= window_sk(0, "a", "b") && window_sk(HOUR - WINDOW, "z", "z") <= hi);
-        assert!(window_sk(HOUR, "a", "a") > hi, "the next hour is outside");
+        assert!(lo <= window_sk(0, "a", "b", "c") && window_sk(HOUR - WINDOW, "z", "z", "z") <= hi);
+        assert!(window_sk(HOUR, "a", "a", "a") > hi, "the next hour is outside");
         assert_eq!(minute_index(WINDOW + 4 * MINUTE), 4);
         assert_eq!(dimension_pks("api_1", "op", "", "dev_1"), ["all#*", "api#api_1", "op#api_1#op", "dev#dev_1"]);
     }
