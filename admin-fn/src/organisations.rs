@@ -107,22 +107,32 @@ pub(crate) async fn set_member<R: Repo, P: Publisher>(
     s.load::<Organisation>("organisation", organisation_id).await?;
     let developer = s.load::<Developer>("developer", developer_id).await?;
     developers::refuse_closed(&developer)?;
+    s.repo.transact(vec![membership_write(s, organisation_id, developer_id, role).await?]).await?;
+    s.record(actor, "organisation.member.set", vec![organisation_id.to_owned(), developer_id.to_owned()]).await;
+    Ok(s.repo.get::<Membership>(&Membership::id_for(organisation_id, developer_id)).await?)
+}
+
+/// The write that makes the developer a member with `role`: an insert, or a change of role
+/// over the version read (a concurrent change makes it fail with `Changed`).
+async fn membership_write<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    organisation_id: &str,
+    developer_id: &str,
+    role: OrgRole,
+) -> Result<Write, AdminError> {
     let id = Membership::id_for(organisation_id, developer_id);
-    let write = match s.repo.get_record(Membership::KIND, &id).await {
+    match s.repo.get_record(Membership::KIND, &id).await {
         Ok(record) => {
             let mut m: Membership = record.decode()?;
             m.role = role;
-            Write::UpdateIf { record: Record::of(&m)?, expected: Etag::of_body(&record.body) }
+            Ok(Write::UpdateIf { record: Record::of(&m)?, expected: Etag::of_body(&record.body) })
         }
         Err(StoreError::NotFound) => {
             let (organisation_id, developer_id) = (organisation_id.to_owned(), developer_id.to_owned());
-            Write::insert(&Membership { id: id.clone(), organisation_id, developer_id, role, created_at: s.now() })?
+            Ok(Write::insert(&Membership { id, organisation_id, developer_id, role, created_at: s.now() })?)
         }
-        Err(e) => return Err(e.into()),
-    };
-    s.repo.transact(vec![write]).await?;
-    s.record(actor, "organisation.member.set", vec![organisation_id.to_owned(), developer_id.to_owned()]).await;
-    Ok(s.repo.get::<Membership>(&id).await?)
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Takes the developer out of the organisation: they lose its pages and apps at once; the
@@ -214,10 +224,10 @@ pub(crate) async fn pending<R: Repo, P: Publisher>(
     Ok(s.repo.list::<Invitation>(Some(organisation_id)).await?.into_iter().filter(|i| i.usable(now)).collect())
 }
 
-/// Spends the invitation whose link carries `token` (atomically: of two uses, one wins) and
-/// makes its address a member, signing them up if they have no account: the mail proved the
-/// address, and the organisation vouched for it, so sign-up domain limits do not apply.
-/// `None` when the link is unknown, used or expired.
+/// Spends the invitation whose link carries `token` and makes its address a member, in one
+/// transaction (of two uses, one wins; a failure spends nothing), signing them up first if
+/// they have no account: the mail proved the address, and the organisation vouched for it,
+/// so sign-up domain limits do not apply. `None` when the link is unknown, used or expired.
 pub(crate) async fn accept<R: Repo, P: Publisher>(
     s: &AdminState<R, P>,
     token: &str,
@@ -234,18 +244,20 @@ pub(crate) async fn accept<R: Repo, P: Publisher>(
     if !invitation.usable(s.now()) {
         return Ok(None);
     }
-    invitation.accepted_at = Some(s.now());
-    let spend = Write::UpdateIf { record: Record::of(&invitation)?, expected: Etag::of_body(&record.body) };
-    match s.repo.transact(vec![spend]).await {
-        Ok(()) => {}
-        Err(StoreError::Changed | StoreError::NotFound) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    }
     let org = s.load::<Organisation>("organisation", &invitation.organisation_id).await?;
     let developer = crate::portal::signin::developer_for(s, &invitation.email, true)
         .await?
         .ok_or_else(|| AdminError::Internal("an invited developer could not be signed up".into()))?;
-    let actor = Actor::developer(&developer.id);
-    set_member(s, &actor, &org.id, &developer.id, invitation.role).await?;
+    developers::refuse_closed(&developer)?;
+    invitation.accepted_at = Some(s.now());
+    let spend = Write::UpdateIf { record: Record::of(&invitation)?, expected: Etag::of_body(&record.body) };
+    let join = membership_write(s, &org.id, &developer.id, invitation.role).await?;
+    match s.repo.transact(vec![spend, join]).await {
+        Ok(()) => {}
+        Err(StoreError::Changed | StoreError::NotFound | StoreError::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    let targets = vec![org.id.clone(), developer.id.clone()];
+    s.record(&Actor::developer(&developer.id), "organisation.invitation.accept", targets).await;
     Ok(Some((developer, org)))
 }
