@@ -1,7 +1,7 @@
 //! The CLI covers every admin resource against a running `gatehouse dev`: developers, apps,
 //! products, plans, subscriptions (with approval), keys, APIs and usage, each printed as a
 //! table, JSON or YAML; a refusal is one line on stderr and a non-zero exit. Then who calls
-//! an API, a developer's export and the closing of their account.
+//! an API, a developer's export and the closing of their account; and organisations.
 #![allow(clippy::unwrap_used)]
 
 #[path = "support/dev_process.rs"]
@@ -194,5 +194,34 @@ fn cli_gives_principals_tokens_with_roles_and_reads_the_audit_trail() {
     assert!(dev.fails(&["apis", "list", "--token", &secret]).contains("not valid"));
     let revoked = dev.ok(&["audit", "--action", "admin_token.revoke", "-o", "json"]).json();
     assert_eq!(revoked["items"][0]["reason"], "left the team");
+    dev.stop();
+}
+
+#[test]
+fn cli_manages_organisations_their_members_invitations_and_apps() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Dev::start(&dir.path().join("data"));
+
+    let acme = id(&dev.ok(&["organisations", "create", "--name", "Acme", "--tier", "gold", "-o", "json"]));
+    assert!(dev.fails(&["organisations", "create", "--name", "ACME"]).contains("already exists"));
+    let table = dev.ok(&["organisations", "list"]).stdout;
+    assert!(table.starts_with("ID ") && table.contains("Acme") && table.contains("gold"), "{table}");
+    let retiered = dev.ok(&["organisations", "update", &acme, "--tier", "silver", "-o", "json"]).json();
+    assert_eq!(retiered["tier"], "silver");
+
+    let ada = id(&dev.ok(&["developers", "create", "--email", "ada@acme.example", "--name", "Ada", "-o", "json"]));
+    let added = dev.ok(&["organisations", "add-member", &acme, &ada, "--role", "org-admin", "-o", "json"]).json();
+    assert_eq!(added["role"], "org-admin");
+    let members = dev.ok(&["organisations", "members", &acme]).stdout;
+    assert!(members.contains("ada@acme.example") && members.contains("org-admin"), "{members}");
+
+    let invited = dev.ok(&["organisations", "invite", &acme, "--email", "bo@acme.example", "-o", "json"]).json();
+    assert_eq!((&invited["email"], &invited["role"]), (&json!("bo@acme.example"), &json!("member")));
+    assert!(dev.ok(&["organisations", "apps", &acme]).stdout.lines().count() <= 1, "no apps yet");
+
+    dev.ok(&["organisations", "remove-member", &acme, &ada]);
+    assert!(!dev.ok(&["organisations", "members", &acme]).stdout.contains("ada@"));
+    let gone = dev.fails(&["organisations", "remove-member", &acme, &ada]);
+    assert!(gone.contains("member"), "{gone}");
     dev.stop();
 }
