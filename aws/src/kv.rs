@@ -129,7 +129,8 @@ impl<R: Repo> KvPublisher<R> {
             | EntityKind::AlertEvent
             | EntityKind::AlertDelivery
             | EntityKind::AlertOutbox
-            | EntityKind::StaffSignIn => Vec::new(),
+            | EntityKind::StaffSignIn
+            | EntityKind::Revision => Vec::new(),
             EntityKind::Developer => {
                 let apps: Vec<App> = self.repo.list(Some(&change.id)).await.map_err(store_failed)?;
                 self.identities(apps.into_iter().map(|a| a.id).collect()).await?

@@ -153,7 +153,8 @@ impl CatalogSnapshot {
                 | EntityKind::AlertEvent
                 | EntityKind::AlertDelivery
                 | EntityKind::AlertOutbox
-                | EntityKind::StaffSignIn => Ok(()),
+                | EntityKind::StaffSignIn
+                | EntityKind::Revision => Ok(()),
             };
             if let Err(e) = decoded {
                 s.unreadable.push(Unreadable { kind: r.kind, id: r.id.clone(), reason: e.to_string() });
