@@ -30,6 +30,7 @@ pub(crate) mod lint;
 pub(crate) mod meta;
 pub(crate) mod oauth_clients;
 mod registrations;
+pub(crate) mod revisions;
 pub(crate) mod sensitivity;
 pub(crate) mod subscriptions;
 pub(crate) mod usage;
@@ -62,6 +63,7 @@ pub(crate) fn admin<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     let mut all = apis::routes();
     all.extend(lint::routes());
     all.extend(callers::routes());
+    all.extend(revisions::routes());
     all.extend(sensitivity::routes());
     all.extend(catalog::routes());
     all.extend(developers::routes());

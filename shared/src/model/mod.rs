@@ -24,6 +24,6 @@ pub use field_name::{FieldName, InvalidFieldName};
 pub use ipnet::IpNet;
 pub use key::{ClientCertificate, Key, KeyStatus, OAuthClient};
 pub use principal::{valid_principal_name, Access, AdminToken, Role};
-pub use versioning::{VersionScheme, Versioning};
 pub use revision::Revision;
 pub use session::{Session, SignInLink, StaffSignIn, Subject, Throttle};
+pub use versioning::{VersionScheme, Versioning};

@@ -56,7 +56,9 @@ impl Versioning {
     /// Problems with the names, as (field below `/versioning`, message).
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut problems = Vec::new();
-        let fine = |s: &str| (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        let fine = |s: &str| {
+            (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        };
         if !fine(&self.set) {
             problems.push(("set", "must be 1 to 64 letters, digits, `.`, `_` or `-`".to_owned()));
         }

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::model::{
-    AccessRequest, AdminToken, Api, ApiCard, App, Developer, Key, Plan, Product, Revision, Session, SignInLink, StaffSignIn,
-    Subscription, Throttle,
+    AccessRequest, AdminToken, Api, ApiCard, App, Developer, Key, Plan, Product, Revision, Session, SignInLink,
+    StaffSignIn, Subscription, Throttle,
 };
 
 /// The kinds of stored entity.

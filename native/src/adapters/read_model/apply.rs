@@ -51,7 +51,8 @@ pub fn index_record(index: &mut CatalogIndex, kind: EntityKind, id: &str, record
         | EntityKind::AlertEvent
         | EntityKind::AlertDelivery
         | EntityKind::AlertOutbox
-        | EntityKind::StaffSignIn => return Refresh::Nothing,
+        | EntityKind::StaffSignIn
+        | EntityKind::Revision => return Refresh::Nothing,
         EntityKind::Api => {
             match record.and_then(decoded) {
                 Some(api) => index.put_api(api),

@@ -81,7 +81,14 @@ fn parameters(docs: &Docs, op: &Op, before: &OperationAt, after: &OperationAt, o
             out.push(op, "new-required-request-parameter", Severity::Breaking, ChangeKind::Added, &location, message);
         } else {
             let message = "new optional parameter";
-            out.push(op, "new-optional-request-parameter", Severity::NonBreaking, ChangeKind::Added, &location, message);
+            out.push(
+                op,
+                "new-optional-request-parameter",
+                Severity::NonBreaking,
+                ChangeKind::Added,
+                &location,
+                message,
+            );
         }
     }
 }

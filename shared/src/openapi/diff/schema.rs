@@ -54,7 +54,13 @@ pub(super) struct Walk<'a, 'd> {
 }
 
 impl<'a, 'd> Walk<'a, 'd> {
-    pub(super) fn new(docs: &'a Docs<'d>, op: &'a Op, direction: Direction, place: &'a str, out: &'a mut Changes) -> Self {
+    pub(super) fn new(
+        docs: &'a Docs<'d>,
+        op: &'a Op,
+        direction: Direction,
+        place: &'a str,
+        out: &'a mut Changes,
+    ) -> Self {
         Walk { docs, op, direction, place, out, stack: Vec::new() }
     }
 
@@ -96,11 +102,23 @@ impl<'a, 'd> Walk<'a, 'd> {
             // No `type` allows every type: naming one narrows, dropping it widens.
             (None, Some(now)) => {
                 let message = format!("now limited to type {}", join(&now));
-                return self.push("property-type-changed", self.direction.severity(true), ChangeKind::Changed, field, message);
+                return self.push(
+                    "property-type-changed",
+                    self.direction.severity(true),
+                    ChangeKind::Changed,
+                    field,
+                    message,
+                );
             }
             (Some(was), None) => {
                 let message = format!("no longer limited to type {}", join(&was));
-                return self.push("property-type-changed", self.direction.severity(false), ChangeKind::Changed, field, message);
+                return self.push(
+                    "property-type-changed",
+                    self.direction.severity(false),
+                    ChangeKind::Changed,
+                    field,
+                    message,
+                );
             }
             (Some(was), Some(now)) => (was, now),
         };
@@ -119,7 +137,8 @@ impl<'a, 'd> Walk<'a, 'd> {
     }
 
     fn enums(&mut self, old: &Value, new: &Value, field: &str) {
-        let values = |v: &Value| v.get("enum").and_then(Value::as_array).map(|a| a.iter().map(Value::to_string).collect());
+        let values =
+            |v: &Value| v.get("enum").and_then(Value::as_array).map(|a| a.iter().map(Value::to_string).collect());
         let (was, now): (Option<BTreeSet<String>>, Option<BTreeSet<String>>) = (values(old), values(new));
         match (was, now) {
             (None, None) => {}
@@ -171,7 +190,9 @@ impl<'a, 'd> Walk<'a, 'd> {
             let Some(next) = now.properties.get(name) else {
                 if !self.ignored(self.docs.old, schema) {
                     let (severity, message) = match self.direction {
-                        Direction::Request => (Severity::NonBreaking, "property removed (callers that send it are ignored)"),
+                        Direction::Request => {
+                            (Severity::NonBreaking, "property removed (callers that send it are ignored)")
+                        }
                         Direction::Response => (Severity::Breaking, "property removed"),
                     };
                     self.push("property-removed", severity, ChangeKind::Removed, &child(name), message.to_owned());
@@ -187,7 +208,9 @@ impl<'a, 'd> Walk<'a, 'd> {
             }
             let required = now.required.contains(name);
             let (rule, severity, message) = match self.direction {
-                Direction::Request if required => ("new-required-property", Severity::Breaking, "new required property"),
+                Direction::Request if required => {
+                    ("new-required-property", Severity::Breaking, "new required property")
+                }
                 Direction::Request => ("new-optional-property", Severity::NonBreaking, "new optional property"),
                 Direction::Response => ("property-added", Severity::NonBreaking, "property added"),
             };

@@ -162,7 +162,11 @@ fn enums_narrowing_a_request_or_widening_a_response_break() {
     let d = diff(&base(), &new);
     let found: Vec<(&str, &str, Severity)> =
         d.changes.iter().map(|c| (c.code.as_str(), c.location.as_str(), c.severity)).collect();
-    assert!(found.contains(&("response-enum-value-added", "response 200 application/json: status", Severity::Breaking)));
+    assert!(found.contains(&(
+        "response-enum-value-added",
+        "response 200 application/json: status",
+        Severity::Breaking
+    )));
     assert!(found.contains(&("request-enum-value-removed", "request body application/json: kind", Severity::Breaking)));
     // Widening a request enum or narrowing a response one is safe.
     assert!(!diff(&new, &base()).is_breaking(), "{:#?}", diff(&new, &base()));
