@@ -50,7 +50,10 @@ async fn revisions(h: &Harness, api: &str) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_breaking_reimport_is_refused_with_the_apps_that_called_it_and_goes_live_only_when_forced() {
     let up = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 1}))).mount(&up).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 1})))
+        .mount(&up)
+        .await;
     let h = Harness::start(false).await;
     let v1 = pets(pet_fields(), json!(["id", "name"]), json!({}));
     let body = json!({"openapi": v1, "base_path": "/pets", "upstream": {"url": up.uri()}});
@@ -86,7 +89,8 @@ async fn a_breaking_reimport_is_refused_with_the_apps_that_called_it_and_goes_li
         .iter()
         .map(|o| {
             let apps = o["apps"].as_array().unwrap();
-            let apps = apps.iter().map(|a| (a["app_id"].as_str().unwrap().to_string(), a["requests"].as_u64().unwrap()));
+            let apps =
+                apps.iter().map(|a| (a["app_id"].as_str().unwrap().to_string(), a["requests"].as_u64().unwrap()));
             (o["operation_id"].as_str().unwrap().to_string(), o["requests"].as_u64().unwrap(), apps.collect())
         })
         .collect();
@@ -207,6 +211,7 @@ async fn versions_are_served_side_by_side_by_path_and_by_header_each_from_its_ow
     let clash = version(&h, "/by-header", &up2, "v2", header(false), false).await;
     assert_eq!(clash["status"], 409, "{clash}");
     let bad = version(&h, "/by-header", &up2, "v 5", json!({"by": "header", "header": "Api Version"}), false).await;
-    let pointers: Vec<&str> = bad["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    let pointers: Vec<&str> =
+        bad["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
     assert_eq!(pointers, ["/versioning/label", "/versioning/scheme/header"]);
 }
