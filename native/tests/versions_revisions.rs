@@ -39,6 +39,9 @@ fn pets(pet_fields: Value, required: Value, extra: Value) -> Value {
     doc
 }
 
+/// An affected operation as the refusal lists it: (operation id, calls, [(app id, calls)]).
+type Affected = (String, u64, Vec<(String, u64)>);
+
 fn pet_fields() -> Value {
     json!({"id": {"type": "integer"}, "name": {"type": "string"}})
 }
@@ -83,7 +86,7 @@ async fn a_breaking_reimport_is_refused_with_the_apps_that_called_it_and_goes_li
         .collect();
     assert!(codes.contains(&("response-property-removed", "/pets/{id}")), "{problem}");
     assert!(codes.contains(&("response-property-removed", "/pets")), "{problem}");
-    let affected: Vec<(String, u64, Vec<(String, u64)>)> = problem["affected_operations"]
+    let affected: Vec<Affected> = problem["affected_operations"]
         .as_array()
         .unwrap()
         .iter()

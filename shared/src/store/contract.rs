@@ -19,12 +19,14 @@ use crate::usage::{Rollup, RollupKey, RollupValues};
 mod alerts;
 mod audit;
 mod derived;
+mod versions;
 pub use alerts::alert_firings_are_recorded_once_all_or_nothing;
 pub use audit::{admin_tokens_are_unique_by_hash_and_findable, audit_pages_filter_newest_first_and_keep_every_fact};
 pub use derived::{
     audit_about_finds_every_entry_targeting_the_ids_oldest_first,
     usage_says_when_each_key_was_last_seen_and_who_called_an_api,
 };
+pub use versions::versions_claim_their_label_and_revisions_list_under_their_api;
 
 pub fn developer(id: &str, email: &str) -> Developer {
     Developer {
@@ -297,6 +299,7 @@ macro_rules! for_each_store_contract {
             audit_pages_filter_newest_first_and_keep_every_fact,
             admin_tokens_are_unique_by_hash_and_findable,
             alert_firings_are_recorded_once_all_or_nothing,
+            versions_claim_their_label_and_revisions_list_under_their_api,
         );
     };
 }
