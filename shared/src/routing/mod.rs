@@ -77,7 +77,9 @@ impl RouteTable {
 
     /// The index of the API for the request, and the path below its base. Of APIs sharing a
     /// base path as versions picked by header, the one the header names (the default one
-    /// when it is absent); allocation-free like the rest of the match.
+    /// when it is absent). The scan by host and base path is the same as for unversioned
+    /// APIs; only the API it finds is asked about versions, and when it is not the version
+    /// asked for, the scan goes on after it. Allocation-free like the rest of the match.
     fn position_for<'p>(
         &self,
         host: &str,
@@ -85,19 +87,27 @@ impl RouteTable {
         headers: Option<&HeaderMap>,
     ) -> Result<(usize, &'p str), NoMatch> {
         let host = host.split(':').next().unwrap_or(host);
-        let mut no_version = false;
-        let found = self.apis.iter().enumerate().find_map(|(i, api)| {
+        let mut from = 0;
+        let mut missed = NoMatch::NoApi;
+        while let Some((i, rest)) = self.first_from(from, host, path) {
+            if picked_version(&self.apis[i], headers) {
+                return Ok((i, rest));
+            }
+            missed = NoMatch::NoVersion;
+            from = i + 1;
+        }
+        Err(missed)
+    }
+
+    /// The first API at or after index `from` that serves `host` and owns `path`.
+    fn first_from<'p>(&self, from: usize, host: &str, path: &'p str) -> Option<(usize, &'p str)> {
+        self.apis.get(from..)?.iter().enumerate().find_map(|(k, api)| {
             if !api.hosts.is_empty() && !api.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
                 return None;
             }
             let rest = strip_base(&api.base_path, path)?;
-            if !picked_version(api, headers) {
-                no_version = true;
-                return None;
-            }
-            Some((i, rest))
-        });
-        found.ok_or(if no_version { NoMatch::NoVersion } else { NoMatch::NoApi })
+            Some((from + k, rest))
+        })
     }
 
     /// Routes by host, method and path only: operations told apart by a query parameter or
