@@ -29,6 +29,13 @@ test("a new developer goes from the front page to a successful call", { timeout:
   assert.match(apiPath, /^\/apis\/api_/);
   await dev.check("api");
 
+  // Its changelog, linked from the page (visited by address: not one of the journey's clicks).
+  assert.ok(await page.getByRole("link", { name: "Changelog" }).isVisible(), "the API page links its changelog");
+  await page.goto(`${env.portal}${apiPath}/changelog`);
+  await page.getByRole("heading", { level: 2, name: /^Revision 1 · version / }).waitFor();
+  await dev.check("changelog");
+  await page.goto(`${env.portal}${apiPath}`);
+
   // Signed out, the API's page asks for an email to send a sign-in link to.
   await page.getByLabel("Email").fill(email);
   await dev.click(page.getByRole("button", { name: "Email me a sign-in link" }), "Check your email");

@@ -133,7 +133,8 @@ impl<R: Repo> KvPublisher<R> {
             | EntityKind::AlertOutbox
             | EntityKind::StaffSignIn
             | EntityKind::Membership
-            | EntityKind::Invitation => Vec::new(),
+            | EntityKind::Invitation
+            | EntityKind::Revision => Vec::new(),
             // A developer's group counts for their personal apps (listed under them) only.
             EntityKind::Developer => {
                 let apps: Vec<App> = self.repo.list(Some(&change.id)).await.map_err(store_failed)?;

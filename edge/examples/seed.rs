@@ -75,6 +75,7 @@ fn api(id: &str, base: &str, lifecycle: Lifecycle, operations: Vec<Operation>) -
         openapi: serde_json::Value::Null,
         import_report: Vec::new(),
         client_networks: Vec::new(),
+        versioning: None,
         created_at: T0,
         updated_at: T0,
     }

@@ -129,6 +129,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         openapi: serde_json::Value::Null,
         import_report: Vec::new(),
         client_networks: Vec::new(),
+        versioning: None,
         created_at: T0,
         updated_at: T0,
     };

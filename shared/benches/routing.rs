@@ -6,7 +6,8 @@
 //! - `routing/literal`: a literal path of the last API tried (longest base paths first);
 //! - `routing/templated`: `/v3/users/{id}/orders/{order}/lines/{line}` in the same API;
 //! - `routing/last_operation`: the last operation of the API (worst case for a linear scan);
-//! - `routing/no_operation`: a path under an API that matches none of its operations.
+//! - `routing/no_operation`: a path under an API that matches none of its operations;
+//! - `routing/header_version`: one of three versions sharing a base path, named by a header.
 //!
 //! Operations and APIs are built from JSON so the bench compiles against every version of the
 //! model (fields added later take their defaults). Figures: bench/README.md.
@@ -15,7 +16,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use gatehouse_core::model::Api;
-use gatehouse_core::routing::RouteTable;
+use gatehouse_core::routing::{Extras, RouteTable};
 use serde_json::json;
 
 const APIS: usize = 50;
@@ -65,7 +66,30 @@ fn bench(c: &mut Criterion) {
     for (name, method, path) in cases {
         group.bench_function(name, |b| b.iter(|| table.resolve("h", black_box(method), black_box(path)).is_ok()));
     }
+    versions(&mut group);
     group.finish();
+}
+
+/// `routing/header_version`: the same catalogue plus three versions of one more API sharing
+/// the base path `/versioned`, picked by an `api-version` header; the request names the last.
+fn versions(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    let versioned = ["v1", "v2", "v3"].into_iter().enumerate().map(|(n, label)| {
+        let mut api = api(100 + n);
+        api.base_path = "/versioned".into();
+        let scheme = json!({"by": "header", "header": "api-version", "default": n == 0});
+        let versioning = json!({"set": "versioned", "label": label, "scheme": scheme});
+        api.versioning = Some(serde_json::from_value(versioning).expect("versioning"));
+        api
+    });
+    let table = RouteTable::new((0..APIS).map(api).chain(versioned));
+    let mut headers = http::HeaderMap::new();
+    headers.insert("api-version", http::HeaderValue::from_static("v3"));
+    let extras = Extras { query: None, headers: Some(&headers) };
+    let path = "/versioned/users/42";
+    assert_eq!(table.resolve_with("h", "GET", path, extras).map(|r| r.api.id.clone()).ok(), Some("api_102".into()));
+    group.bench_function("header_version", |b| {
+        b.iter(|| table.resolve_with("h", black_box("GET"), black_box(path), extras).is_ok())
+    });
 }
 
 criterion_group!(benches, bench);

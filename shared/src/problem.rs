@@ -44,12 +44,13 @@ pub enum ProblemKind {
     UpstreamInvalid,
     MockNoResponse,
     NotAcceptable,
+    BreakingChange,
     Internal,
 }
 
 impl ProblemKind {
     /// Every kind, for documentation and for checking the table.
-    pub const ALL: [ProblemKind; 37] = {
+    pub const ALL: [ProblemKind; 38] = {
         use ProblemKind::*;
         [
             MissingCredential,
@@ -88,6 +89,7 @@ impl ProblemKind {
             UpstreamInvalid,
             MockNoResponse,
             NotAcceptable,
+            BreakingChange,
             Internal,
         ]
     };
@@ -134,6 +136,8 @@ impl ProblemKind {
             // not describe, or an `Accept` none of its media types meets.
             MockNoResponse => (400, "mock-no-such-response", "The mock describes no such response"),
             NotAcceptable => (406, "not-acceptable", "No acceptable media type"),
+            // Publishing a revision that breaks callers of a live API, without `force`.
+            BreakingChange => (409, "breaking-change", "The revision breaks existing callers"),
             Internal => (500, "internal", "Internal error"),
         }
     }

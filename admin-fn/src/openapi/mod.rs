@@ -9,6 +9,7 @@
 
 mod alerts;
 mod operations;
+mod revisions;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -29,6 +30,7 @@ fn build() -> Value {
     let mut doc = Doc { access: crate::route_access(), ..Doc::default() };
     operations::describe(&mut doc);
     alerts::describe(&mut doc);
+    revisions::describe(&mut doc);
     json!({
         "openapi": "3.1.0",
         "info": {

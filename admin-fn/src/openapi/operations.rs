@@ -26,6 +26,7 @@ use crate::routes::lint::LintRequest;
 use crate::routes::meta::{Health, OpenApiDocument};
 use crate::routes::oauth_clients::NewOAuthClient;
 use crate::routes::organisations::{InvitationBody, MemberBody, MemberView, OrgAppBody, OrganisationBody};
+use crate::routes::revisions::ForceQuery;
 use crate::routes::subscriptions::{NewSubscription, PlanChange, RejectRequest};
 use crate::routes::usage::Report;
 use crate::views::{AccessRequestView, Items, KeyView, SubscriptionView};
@@ -105,8 +106,10 @@ fn apis(d: &mut Doc) {
     d.op(
         Method::PATCH,
         "/v1/apis/{id}",
-        "Change upstream, cache, hosts, base path, auth or replace the OpenAPI document",
+        "Change upstream, cache, hosts, base path, auth, versioning, or re-import the OpenAPI document (a new \
+        revision; refused with 409 breaking-change over a live API unless force=true)",
     )
+    .query::<ForceQuery>()
     .body::<ApiPatch>()
     .ok::<Api>()
     .conditional()
@@ -174,11 +177,17 @@ fn config(d: &mut Doc) {
     d.op(Method::GET, "/v1/config", "Export APIs, products and plans as a config document")
         .ok::<ConfigDocument>()
         .add();
-    d.op(Method::PUT, "/v1/config", "Apply a config document (upsert by name)")
-        .body_as::<ConfigDocument>(true, &["application/json", "application/yaml"])
-        .ok::<ApplyReport>()
-        .errors(&[409])
-        .add();
+    d.op(
+        Method::PUT,
+        "/v1/config",
+        "Apply a config document (upsert by name); a changed document is a new revision, refused with 409 \
+        breaking-change over a live API unless force=true",
+    )
+    .query::<ForceQuery>()
+    .body_as::<ConfigDocument>(true, &["application/json", "application/yaml"])
+    .ok::<ApplyReport>()
+    .errors(&[409])
+    .add();
 }
 
 /// Developers and their apps.

@@ -14,6 +14,7 @@ mod apps;
 mod assets;
 mod audit;
 mod catalog;
+mod changelog;
 mod chrome;
 mod domains;
 pub(crate) mod headers;
@@ -52,6 +53,7 @@ pub(crate) fn router<R: Repo, P: Publisher>(state: &AdminState<R, P>) -> Router<
         .route("/apis/{id}", get(catalog::api_page::<R, P>))
         .route("/apis/{id}/openapi.json", get(catalog::api_document::<R, P>))
         .route("/apis/{id}/interactive", get(catalog::interactive::<R, P>))
+        .route("/apis/{id}/changelog", get(changelog::page::<R, P>))
         .route("/assets/{*name}", get(assets::serve))
         .route("/terms", get(terms::page::<R, P>))
         .route("/usage", get(usage::page::<R, P>))

@@ -7,17 +7,17 @@ use gatehouse_core::cache::PurgeSelector;
 use gatehouse_core::ids::IdKind;
 use gatehouse_core::lifecycle::{Lifecycle, Transition};
 use gatehouse_core::model::Access;
-use gatehouse_core::model::{Api, AuthSettings, CacheSettings, UpstreamSettings};
+use gatehouse_core::model::{Api, AuthSettings, CacheSettings, UpstreamSettings, Versioning};
 use gatehouse_core::openapi::{import, ImportedApi};
 use gatehouse_core::problem::ProblemKind;
 use gatehouse_core::store::{EntityKind, Repo, Write};
 use gatehouse_core::time::UnixMillis;
 use serde::{Deserialize, Serialize};
 
-use super::{route, validate, Route};
+use super::{revisions, route, validate, Route};
 use crate::auth::Actor;
 use crate::error::{AdminError, FieldError};
-use crate::extract::{Id, JsonBody, OptionalJson};
+use crate::extract::{Id, JsonBody, OptionalJson, QueryParams};
 use crate::preconditions::{IfMatch, Tagged};
 use crate::publisher::{Change, ChangeOp, Publisher};
 use crate::state::{etag_of, fresh_id, AdminState};
@@ -65,7 +65,7 @@ pub(crate) fn import_or_errors(source: &OpenApiSource) -> Result<ImportedApi, Ve
 }
 
 /// Imports a document, answering 422 with every problem the importer found.
-fn import_document(source: &OpenApiSource) -> Result<ImportedApi, AdminError> {
+pub(crate) fn import_document(source: &OpenApiSource) -> Result<ImportedApi, AdminError> {
     import_or_errors(source).map_err(|errors| AdminError::invalid(ProblemKind::InvalidOpenApi, errors))
 }
 
@@ -93,6 +93,10 @@ pub(crate) struct NewApi {
     #[serde(default)]
     #[schema(value_type = Vec<String>)]
     client_networks: Vec<gatehouse_core::model::IpNet>,
+    /// This API as one version of a family served side by side, by path or by header
+    /// (docs/versions.md).
+    #[serde(default)]
+    versioning: Option<Versioning>,
 }
 
 /// Problems with where an API is mounted and where it forwards to.
@@ -102,6 +106,9 @@ pub(crate) fn placement_errors(api: &Api) -> Vec<FieldError> {
     validate::base_path(&api.base_path, &mut errors);
     validate::hosts(&api.hosts, &mut errors);
     validate::upstream(&api.upstream, &mut errors);
+    for (field, message) in api.versioning.iter().flat_map(Versioning::problems) {
+        errors.push(FieldError::new(format!("/versioning/{field}"), message));
+    }
     if let Some(jwt) = &api.auth.jwt {
         for (field, message) in jwt.problems() {
             errors.push(FieldError::new(format!("/auth/jwt/{field}"), message));
@@ -171,13 +178,18 @@ async fn create<R: Repo, P: Publisher>(
         openapi: serde_json::Value::Null,
         import_report: Vec::new(),
         client_networks: Vec::new(),
+        versioning: None,
         created_at: now,
         updated_at: now,
     };
     apply_document(&mut api, imported, body.auth);
     api.client_networks = body.client_networks;
+    api.versioning = body.versioning;
     check_placement(&api)?;
-    s.commit(&actor, "api.create", vec![Write::insert(&api)?], vec![Change::of(&api, ChangeOp::Created)]).await?;
+    let first = revisions::record::first(&api, &actor.name, now);
+    let writes = vec![Write::insert(&api)?, Write::insert(&first)?];
+    let changes = vec![Change::of(&api, ChangeOp::Created), Change::of(&first, ChangeOp::Created)];
+    s.commit(&actor, "api.create", writes, changes).await?;
     Ok((StatusCode::CREATED, Tagged(etag_of(&api)?, Json(api))))
 }
 
@@ -208,47 +220,71 @@ pub(crate) struct ApiPatch {
     /// Replaces the list; `[]` opens the API to every network again.
     #[schema(value_type = Option<Vec<String>>)]
     client_networks: Option<Vec<gatehouse_core::model::IpNet>>,
+    /// Replaces how this API is versioned (docs/versions.md).
+    versioning: Option<Versioning>,
+    /// With `openapi`: what changed, for the changelog.
+    #[schema(max_length = 2000)]
+    note: Option<String>,
 }
 
+/// A new `openapi` is a re-import: a new revision, published at once, refused with 409 when it
+/// breaks callers of a live API unless `?force=true` (see `revisions`).
 async fn patch<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
     Id(id): Id,
     if_match: IfMatch,
+    QueryParams(q): QueryParams<revisions::ForceQuery>,
     JsonBody(patch): JsonBody<ApiPatch>,
 ) -> Result<Tagged<Json<Api>>, AdminError> {
     let imported = patch.openapi.as_ref().map(import_document).transpose()?;
+    let reimport = match &imported {
+        Some(imported) => Some(revisions::reimport::check(&s, &id, imported, patch.note.clone(), q.force).await?),
+        None => None,
+    };
     let now = s.now();
     let patched = s
         .modify(&actor, "api.update", ("API", &id), &if_match, |api: &mut Api| {
-            match &imported {
-                Some(imported) => apply_document(api, imported.clone(), patch.auth.clone()),
-                None => api.auth = patch.auth.clone().unwrap_or_else(|| api.auth.clone()),
+            let mut extra = Vec::new();
+            match (&imported, &reimport) {
+                (Some(imported), Some(reimport)) => {
+                    extra = reimport.writes(api, &actor.name, now)?;
+                    apply_document(api, imported.clone(), patch.auth.clone());
+                }
+                _ => api.auth = patch.auth.clone().unwrap_or_else(|| api.auth.clone()),
             }
-            if let Some(name) = &patch.name {
-                api.name.clone_from(name);
-            }
-            if let Some(base_path) = &patch.base_path {
-                api.base_path.clone_from(base_path);
-            }
-            if let Some(hosts) = &patch.hosts {
-                api.hosts = validate::normal_hosts(hosts);
-            }
-            if let Some(upstream) = &patch.upstream {
-                api.upstream.clone_from(upstream);
-            }
-            if let Some(cache) = &patch.cache {
-                api.cache.clone_from(cache);
-            }
-            if let Some(networks) = &patch.client_networks {
-                api.client_networks.clone_from(networks);
-            }
+            edit_fields(api, &patch);
             api.updated_at = now;
             check_placement(api)?;
-            Ok(vec![])
+            Ok(extra)
         })
         .await?;
     Ok(patched.map(Json))
+}
+
+/// Copies the fields a patch gives (other than the document and auth) onto `api`.
+fn edit_fields(api: &mut Api, patch: &ApiPatch) {
+    if let Some(name) = &patch.name {
+        api.name.clone_from(name);
+    }
+    if let Some(base_path) = &patch.base_path {
+        api.base_path.clone_from(base_path);
+    }
+    if let Some(hosts) = &patch.hosts {
+        api.hosts = validate::normal_hosts(hosts);
+    }
+    if let Some(upstream) = &patch.upstream {
+        api.upstream.clone_from(upstream);
+    }
+    if let Some(cache) = &patch.cache {
+        api.cache.clone_from(cache);
+    }
+    if let Some(networks) = &patch.client_networks {
+        api.client_networks.clone_from(networks);
+    }
+    if let Some(versioning) = &patch.versioning {
+        api.versioning = Some(versioning.clone());
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]

@@ -14,6 +14,7 @@ use gatehouse_core::lifecycle::Lifecycle;
 use gatehouse_core::limits::LimitPolicy;
 use gatehouse_core::model::Access;
 use gatehouse_core::model::{Api, AuthSettings, Organisation, Plan, Product, ProductItem, UpstreamSettings};
+use gatehouse_core::openapi::diff::diff;
 use gatehouse_core::problem::ProblemKind;
 use gatehouse_core::store::{Entity, Repo, Write};
 use gatehouse_core::time::UnixMillis;
@@ -21,10 +22,10 @@ use gatehouse_core::time::UnixMillis;
 use super::apis::{apply_document, import_or_errors, placement_errors, OpenApiSource};
 use super::config_doc::{export, ApiConfig, ApplyReport, ConfigDocument, Counts, OrganisationConfig, ProductConfig};
 use super::config_shape::{self, Readable};
-use super::{route, validate, Route};
+use super::{revisions, route, validate, Route};
 use crate::auth::Actor;
 use crate::error::{AdminError, FieldError};
-use crate::extract::{parse_json, read_body};
+use crate::extract::{parse_json, read_body, QueryParams};
 use crate::organisations;
 use crate::publisher::{Change, ChangeOp, Publisher};
 use crate::state::{fresh_id, AdminState};
@@ -77,6 +78,9 @@ struct Batch {
     changes: Vec<Change>,
     errors: Vec<FieldError>,
     report: ApplyReport,
+    /// Stored APIs whose document the config replaces: each becomes a revision, checked for
+    /// breaking changes first ([`revisions::breaking::guard`]).
+    reimports: Vec<(Api, Api)>,
 }
 
 impl Batch {
@@ -134,6 +138,7 @@ fn draft_api(now: UnixMillis, c: &ApiConfig) -> Result<Api, AdminError> {
         openapi: serde_json::Value::Null,
         import_report: Vec::new(),
         client_networks: Vec::new(),
+        versioning: None,
         created_at: now,
         updated_at: now,
     })
@@ -183,9 +188,15 @@ fn plan_apis(
         }
         apply_document(&mut api, imported, c.auth.clone());
         api.client_networks.clone_from(&c.client_networks);
+        api.versioning.clone_from(&c.versioning);
         b.errors_at(&at, placement_errors(&api));
         if before.is_some_and(|stored| *stored != api) {
             api.updated_at = now;
+        }
+        match before {
+            Some(stored) if stored.openapi != api.openapi => b.reimports.push((stored.clone(), api.clone())),
+            Some(_) => {}
+            None => b.writes.push(Write::insert(&revisions::record::first(&api, "", now))?),
         }
         b.record(before, api, |r| &mut r.apis)?;
     }
@@ -305,9 +316,40 @@ fn plan_organisations(
     Ok(())
 }
 
+/// Checks each re-imported document against the live one (409 on the first that breaks
+/// callers, unless forced) and adds its revision records to the batch.
+async fn revise<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    actor: &Actor,
+    force: bool,
+    now: UnixMillis,
+    b: &mut Batch,
+) -> Result<(), AdminError> {
+    for (stored, next) in std::mem::take(&mut b.reimports) {
+        let existing = revisions::record::all(s, &stored.id).await?;
+        let changes = diff(&stored.openapi, &next.openapi);
+        let number = existing.iter().map(|r| r.number).max().unwrap_or(1) + 1;
+        revisions::breaking::guard(s, &stored, number, &changes, force).await?;
+        let forced = force && changes.is_breaking();
+        let next = revisions::record::Next {
+            openapi: next.openapi,
+            version: next.version,
+            note: None,
+            diff: changes,
+            published: true,
+            forced,
+        };
+        for revision in revisions::record::next(&stored, &existing, next, &actor.name, now) {
+            b.writes.push(Write::insert(&revision)?);
+        }
+    }
+    Ok(())
+}
+
 async fn put<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
     actor: Actor,
+    QueryParams(q): QueryParams<revisions::ForceQuery>,
     request: Request,
 ) -> Result<Json<ApplyReport>, AdminError> {
     let (doc, mut problems) = read_document(&s, request).await?;
@@ -322,6 +364,7 @@ async fn put<R: Repo, P: Publisher>(
     plan_organisations(&doc.organisations, &s.repo.list(None).await?, now, &mut batch)?;
     problems.append(&mut batch.errors);
     AdminError::check(problems)?;
+    revise(&s, &actor, q.force, now, &mut batch).await?;
     if !batch.writes.is_empty() {
         s.commit(&actor, "config.apply", batch.writes, batch.changes).await?;
     }

@@ -56,6 +56,9 @@ pub(crate) struct ApiConfig {
     #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "buffered")]
     #[schema(value_type = Vec<String>)]
     pub client_networks: Vec<gatehouse_core::model::IpNet>,
+    /// This API as one version of a family served by path or by header (docs/versions.md).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "buffered")]
+    pub versioning: Option<gatehouse_core::model::Versioning>,
     /// The OpenAPI document, inline (object) or as JSON/YAML text.
     pub openapi: serde_json::Value,
 }
@@ -110,6 +113,7 @@ pub(crate) fn export(apis: &[Api], products: &[Product], plans: &[Plan], orgs: &
         cache: a.cache.clone(),
         auth: Some(a.auth.clone()),
         client_networks: a.client_networks.clone(),
+        versioning: a.versioning.clone(),
         openapi: a.openapi.clone(),
     });
     let products = products.iter().map(|p| ProductConfig {

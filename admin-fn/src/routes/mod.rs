@@ -31,6 +31,7 @@ pub(crate) mod meta;
 pub(crate) mod oauth_clients;
 pub(crate) mod organisations;
 mod registrations;
+pub(crate) mod revisions;
 pub(crate) mod sensitivity;
 pub(crate) mod subscriptions;
 pub(crate) mod usage;
@@ -63,6 +64,7 @@ pub(crate) fn admin<R: Repo, P: Publisher>() -> Vec<Route<R, P>> {
     let mut all = apis::routes();
     all.extend(lint::routes());
     all.extend(callers::routes());
+    all.extend(revisions::routes());
     all.extend(sensitivity::routes());
     all.extend(catalog::routes());
     all.extend(developers::routes());

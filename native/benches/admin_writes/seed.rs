@@ -148,6 +148,7 @@ pub fn api(n: usize) -> Api {
         openapi: imported.document,
         import_report: imported.report,
         client_networks: Vec::new(),
+        versioning: None,
         created_at: NOW,
         updated_at: NOW,
     }

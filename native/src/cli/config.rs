@@ -18,8 +18,9 @@ struct Inlined {
 }
 
 /// Applies a declarative config file. An API entry may name its OpenAPI document with
-/// `openapi_file:` (relative to the config file); it is read and sent inline.
-pub async fn apply(client: &AdminClient, file: &Path) -> Result<(), CliError> {
+/// `openapi_file:` (relative to the config file); it is read and sent inline. A changed
+/// document that breaks callers of a live API is refused (listing them) unless `force`.
+pub async fn apply(client: &AdminClient, file: &Path, force: bool) -> Result<(), CliError> {
     let text = read(file)?;
     let mut config =
         parse(&text).map_err(|e| CliError::Usage(format!("{} is not valid YAML or JSON: {e}", file.display())))?;
@@ -29,7 +30,8 @@ pub async fn apply(client: &AdminClient, file: &Path) -> Result<(), CliError> {
         let at = line.map_or(path.clone(), |line| format!("{path}:{line}"));
         eprintln!("warning: {at}: {pointer}: {warning}");
     }
-    match client.put("/v1/config", &config).await {
+    let path = if force { "/v1/config?force=true" } else { "/v1/config" };
+    match client.put(path, &config).await.map_err(super::revisions::explain_breaking) {
         Ok(report) => {
             println!("{}", summary(&report));
             Ok(())

@@ -20,6 +20,7 @@ mod organisations;
 mod output;
 mod plans;
 mod products;
+mod revisions;
 mod subscriptions;
 mod upstream_check;
 mod usage;
@@ -61,6 +62,9 @@ pub enum Command {
         /// The config file.
         #[arg(long, short)]
         file: PathBuf,
+        /// Re-import documents even when they break callers of a live API.
+        #[arg(long)]
+        force: bool,
     },
     /// Export the declarative config (YAML) from the admin API.
     Export {
@@ -77,6 +81,8 @@ pub enum Command {
     Test(contract::TestArgs),
     /// List APIs and move them through their lifecycle.
     Apis(Resource<apis::Action>),
+    /// An API's revisions (its changelog): list, diff, propose, publish (docs/versions.md).
+    Revisions(Resource<revisions::Action>),
     /// Developers: list, get, create, update.
     Developers(Resource<developers::Action>),
     /// Apps: list, get, create, update.
@@ -144,11 +150,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve(args) => crate::serve::run(args).await,
         Command::Admin { action } => crate::serve::bootstrap::run(action).await,
         Command::Doctor(args) => crate::doctor::run(args).await,
-        Command::Apply { admin, file } => config::apply(&admin.client()?, &file).await,
+        Command::Apply { admin, file, force } => config::apply(&admin.client()?, &file, force).await,
         Command::Export { admin, output } => config::export(&admin.client()?, output.as_deref()).await,
         Command::Lint(args) => lint::run(&args),
         Command::Test(args) => contract::run(&args).await,
         Command::Apis(r) => apis::run(&r.admin.client()?, r.action, r.out.output).await,
+        Command::Revisions(r) => revisions::run(&r.admin.client()?, r.action, r.out.output).await,
         Command::Developers(r) => developers::run(&r.admin.client()?, r.action, r.out.output).await,
         Command::Apps(r) => apps::run(&r.admin.client()?, r.action, r.out.output).await,
         Command::Organisations(r) => organisations::run(&r.admin.client()?, r.action, r.out.output).await,

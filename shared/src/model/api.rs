@@ -41,6 +41,10 @@ pub struct Api {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "schema", schema(value_type = Vec<String>, example = json!(["10.0.0.0/8", "fd00::/8"])))]
     pub client_networks: Vec<ipnet::IpNet>,
+    /// This API as one version of a family served side by side (by path or by header);
+    /// `None` for an API with a single version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versioning: Option<super::Versioning>,
     #[serde(with = "crate::time::serde_rfc3339")]
     #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub created_at: UnixMillis,

@@ -9,7 +9,9 @@ mod field_name;
 mod key;
 mod organisation;
 mod principal;
+mod revision;
 mod session;
+mod versioning;
 
 pub use access_request::{AccessRequest, AccessState};
 pub use api::{
@@ -24,4 +26,6 @@ pub use ipnet::IpNet;
 pub use key::{ClientCertificate, Key, KeyStatus, OAuthClient};
 pub use organisation::{Invitation, Membership, OrgRole, Organisation};
 pub use principal::{valid_principal_name, Access, AdminToken, Role};
+pub use revision::Revision;
 pub use session::{Session, SignInLink, StaffSignIn, Subject, Throttle};
+pub use versioning::{VersionScheme, Versioning};

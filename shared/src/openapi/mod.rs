@@ -9,6 +9,7 @@
 //! Security is read conservatively: an import never makes an operation public unless the
 //! document says so explicitly (see [`import`]).
 
+pub mod diff;
 mod document;
 mod lint;
 mod operations;

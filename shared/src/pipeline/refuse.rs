@@ -51,6 +51,10 @@ pub fn no_route(why: NoMatch) -> Response<Bytes> {
     match why {
         NoMatch::NoApi => outcome(Outcome::NoRoute, "No published API serves this host and path."),
         NoMatch::NoOperation => outcome(Outcome::NoRoute, "The API has no operation at this path."),
+        NoMatch::NoVersion => outcome(
+            Outcome::NoRoute,
+            "No published version of this API matches the request's version header (and none answers without it).",
+        ),
         NoMatch::MethodNotAllowed => Problem::new(ProblemKind::MethodNotAllowed)
             .detail("The API does not allow this method at this path.")
             .with("outcome", Outcome::NoRoute.code())

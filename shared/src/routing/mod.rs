@@ -4,8 +4,12 @@
 pub mod index;
 pub mod probe;
 pub mod template;
+#[cfg(test)]
+mod version_tests;
 
 use std::sync::Arc;
+
+use http::HeaderMap;
 
 use crate::lifecycle::Lifecycle;
 use crate::model::{Api, Operation};
@@ -41,6 +45,9 @@ pub enum NoMatch {
     NoOperation,
     /// The path exists but not for this method.
     MethodNotAllowed,
+    /// APIs versioned by header serve this path, but none is the version the request names
+    /// (or none is the default, when it names none).
+    NoVersion,
 }
 
 impl RouteTable {
@@ -62,19 +69,44 @@ impl RouteTable {
         &self.apis
     }
 
-    /// The API that owns `path` on `host`: the longest base path that is a whole-segment prefix.
+    /// The API that owns `path` on `host`: the longest base path that is a whole-segment
+    /// prefix (of APIs versioned by header, the default version).
     pub fn api_for<'p>(&self, host: &str, path: &'p str) -> Option<(&Arc<Api>, &'p str)> {
-        self.position_for(host, path).map(|(i, rest)| (&self.apis[i], rest))
+        self.position_for(host, path, None).ok().map(|(i, rest)| (&self.apis[i], rest))
     }
 
-    fn position_for<'p>(&self, host: &str, path: &'p str) -> Option<(usize, &'p str)> {
+    /// The index of the API for the request, and the path below its base. Of APIs sharing a
+    /// base path as versions picked by header, the one the header names (the default one
+    /// when it is absent). The scan by host and base path is the same as for unversioned
+    /// APIs; only the API it finds is asked about versions, and when it is not the version
+    /// asked for, the scan goes on after it. Allocation-free like the rest of the match.
+    fn position_for<'p>(
+        &self,
+        host: &str,
+        path: &'p str,
+        headers: Option<&HeaderMap>,
+    ) -> Result<(usize, &'p str), NoMatch> {
         let host = host.split(':').next().unwrap_or(host);
-        self.apis.iter().enumerate().find_map(|(i, api)| {
+        let mut from = 0;
+        let mut missed = NoMatch::NoApi;
+        while let Some((i, rest)) = self.first_from(from, host, path) {
+            if picked_version(&self.apis[i], headers) {
+                return Ok((i, rest));
+            }
+            missed = NoMatch::NoVersion;
+            from = i + 1;
+        }
+        Err(missed)
+    }
+
+    /// The first API at or after index `from` that serves `host` and owns `path`.
+    fn first_from<'p>(&self, from: usize, host: &str, path: &'p str) -> Option<(usize, &'p str)> {
+        self.apis.get(from..)?.iter().enumerate().find_map(|(k, api)| {
             if !api.hosts.is_empty() && !api.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
                 return None;
             }
             let rest = strip_base(&api.base_path, path)?;
-            Some((i, rest))
+            Some((from + k, rest))
         })
     }
 
@@ -93,10 +125,21 @@ impl RouteTable {
         path: &'p str,
         extras: Extras,
     ) -> Result<Route<'_, 'p>, NoMatch> {
-        let (i, rest) = self.position_for(host, path).ok_or(NoMatch::NoApi)?;
+        let (i, rest) = self.position_for(host, path, extras.headers)?;
         let api = &self.apis[i];
         let operation_index = self.indexes[i].find(&api.operations, method, path_below_base(rest), extras)?;
         Ok(Route { api, operation: &api.operations[operation_index], operation_index, rest })
+    }
+}
+
+/// Whether `api` is the version the request asks for: always for an API not versioned by
+/// header; else when the header names its label, or when the header is absent and it is the
+/// default version.
+fn picked_version(api: &Api, headers: Option<&HeaderMap>) -> bool {
+    let Some((name, default)) = api.versioning.as_ref().and_then(|v| v.header()) else { return true };
+    match headers.and_then(|h| h.get(name)) {
+        Some(value) => api.versioning.as_ref().is_some_and(|v| value.as_bytes() == v.label.as_bytes()),
+        None => default,
     }
 }
 
@@ -151,6 +194,7 @@ mod tests {
             openapi: serde_json::Value::Null,
             import_report: Vec::new(),
             client_networks: Vec::new(),
+            versioning: None,
             created_at: 0,
             updated_at: 0,
         }

@@ -20,6 +20,7 @@ mod alerts;
 mod audit;
 mod derived;
 mod organisations;
+mod versions;
 pub use alerts::alert_firings_are_recorded_once_all_or_nothing;
 pub use audit::{admin_tokens_are_unique_by_hash_and_findable, audit_pages_filter_newest_first_and_keep_every_fact};
 pub use derived::{
@@ -27,6 +28,7 @@ pub use derived::{
     usage_says_when_each_key_was_last_seen_and_who_called_an_api,
 };
 pub use organisations::organisations_own_apps_and_list_members_under_each_developer;
+pub use versions::versions_claim_their_label_and_revisions_list_under_their_api;
 
 pub fn developer(id: &str, email: &str) -> Developer {
     Developer {
@@ -85,6 +87,7 @@ pub fn api(id: &str, base_path: &str, hosts: &[&str]) -> Api {
         openapi: serde_json::json!({}),
         import_report: Vec::new(),
         client_networks: Vec::new(),
+        versioning: None,
         created_at: 1,
         updated_at: 1,
     }
@@ -299,6 +302,7 @@ macro_rules! for_each_store_contract {
             admin_tokens_are_unique_by_hash_and_findable,
             alert_firings_are_recorded_once_all_or_nothing,
             organisations_own_apps_and_list_members_under_each_developer,
+            versions_claim_their_label_and_revisions_list_under_their_api,
         );
     };
 }

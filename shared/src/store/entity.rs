@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::StoreError;
 use crate::model::{
     AccessRequest, AdminToken, Api, ApiCard, App, Developer, Invitation, Key, Membership, Organisation, Plan, Product,
-    Session, SignInLink, StaffSignIn, Subscription, Throttle,
+    Revision, Session, SignInLink, StaffSignIn, Subscription, Throttle,
 };
 
 /// The kinds of stored entity.
@@ -48,10 +48,12 @@ pub enum EntityKind {
     Membership,
     /// An invitation to an organisation, listed under it, by its token's hash.
     Invitation,
+    /// One imported document of an API ([`Revision`]), listed under the API.
+    Revision,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 21] = [
+    pub const ALL: [EntityKind; 22] = [
         EntityKind::Api,
         EntityKind::Product,
         EntityKind::Plan,
@@ -73,6 +75,7 @@ impl EntityKind {
         EntityKind::Organisation,
         EntityKind::Membership,
         EntityKind::Invitation,
+        EntityKind::Revision,
     ];
 
     /// Stable name, used as a column value and in change notifications.
@@ -99,6 +102,7 @@ impl EntityKind {
             EntityKind::Organisation => "organisation",
             EntityKind::Membership => "membership",
             EntityKind::Invitation => "invitation",
+            EntityKind::Revision => "revision",
         }
     }
 
@@ -204,18 +208,35 @@ pub fn key_hash_unique(hex: &str) -> String {
 
 /// An API claims its base path on each of its hosts (`*` when it answers on every host), so
 /// two APIs can never both own `/pets` on the same host, even with different host sets.
+/// Versions picked by header share a base path: each claims it with its label instead, and the
+/// default version also claims the header's absence, so one request always finds one version.
 fn route_uniques(api: &Api) -> Vec<Unique> {
-    let claim = |host: &str| Unique {
-        value: format!("route:{}@{host}", api.base_path),
-        what: format!("an API already serves base path {} on host {host}", api.base_path),
+    let by_header = api.versioning.as_ref().and_then(|v| v.header().map(|(name, default)| (v, name, default)));
+    let claims = |host: &str| {
+        let route = format!("route:{}@{host}", api.base_path);
+        let Some((v, header, default)) = by_header else {
+            let what = format!("an API already serves base path {} on host {host}", api.base_path);
+            return vec![Unique { value: route, what }];
+        };
+        let mut claims = vec![Unique {
+            value: format!("{route}#{header}={}", v.label),
+            what: format!("version {} is already served at base path {} on host {host}", v.label, api.base_path),
+        }];
+        if default {
+            claims.push(Unique {
+                value: format!("{route}#{header}"),
+                what: format!("another version is already the default at base path {} on host {host}", api.base_path),
+            });
+        }
+        claims
     };
     if api.hosts.is_empty() {
-        return vec![claim("*")];
+        return claims("*");
     }
     let mut hosts: Vec<String> = api.hosts.iter().map(|h| h.to_lowercase()).collect();
     hosts.sort();
     hosts.dedup();
-    hosts.iter().map(|h| claim(h)).collect()
+    hosts.iter().flat_map(|h| claims(h)).collect()
 }
 
 impl Entity for Api {
@@ -225,6 +246,16 @@ impl Entity for Api {
     }
     fn uniques(&self) -> Vec<Unique> {
         route_uniques(self)
+    }
+}
+
+impl Entity for Revision {
+    const KIND: EntityKind = EntityKind::Revision;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.api_id)
     }
 }
 

@@ -157,7 +157,8 @@ impl CatalogSnapshot {
                 | EntityKind::AlertOutbox
                 | EntityKind::StaffSignIn
                 | EntityKind::Membership
-                | EntityKind::Invitation => Ok(()),
+                | EntityKind::Invitation
+                | EntityKind::Revision => Ok(()),
             };
             if let Err(e) = decoded {
                 s.unreadable.push(Unreadable { kind: r.kind, id: r.id.clone(), reason: e.to_string() });

@@ -53,7 +53,8 @@ pub fn index_record(index: &mut CatalogIndex, kind: EntityKind, id: &str, record
         | EntityKind::AlertOutbox
         | EntityKind::StaffSignIn
         | EntityKind::Membership
-        | EntityKind::Invitation => return Refresh::Nothing,
+        | EntityKind::Invitation
+        | EntityKind::Revision => return Refresh::Nothing,
         EntityKind::Api => {
             match record.and_then(decoded) {
                 Some(api) => index.put_api(api),
