@@ -52,6 +52,7 @@ fn op(id: &str, path: &str, public: bool) -> Operation {
         refused: None,
         sensitivity: None,
         mock: None,
+        validator: None,
     }
 }
 
@@ -75,6 +76,7 @@ fn api(id: &str, base: &str, lifecycle: Lifecycle, operations: Vec<Operation>) -
         openapi: serde_json::Value::Null,
         import_report: Vec::new(),
         client_networks: Vec::new(),
+        validation: Default::default(),
         created_at: T0,
         updated_at: T0,
     }

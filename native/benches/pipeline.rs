@@ -109,6 +109,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         refused: None,
         sensitivity: None,
         mock: None,
+        validator: None,
     };
     let api = Api {
         id: "api_pets".into(),
@@ -129,6 +130,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         openapi: serde_json::Value::Null,
         import_report: Vec::new(),
         client_networks: Vec::new(),
+        validation: Default::default(),
         created_at: T0,
         updated_at: T0,
     };

@@ -44,12 +44,13 @@ pub enum ProblemKind {
     UpstreamInvalid,
     MockNoResponse,
     NotAcceptable,
+    InvalidRequest,
     Internal,
 }
 
 impl ProblemKind {
     /// Every kind, for documentation and for checking the table.
-    pub const ALL: [ProblemKind; 37] = {
+    pub const ALL: [ProblemKind; 38] = {
         use ProblemKind::*;
         [
             MissingCredential,
@@ -88,6 +89,7 @@ impl ProblemKind {
             UpstreamInvalid,
             MockNoResponse,
             NotAcceptable,
+            InvalidRequest,
             Internal,
         ]
     };
@@ -134,6 +136,9 @@ impl ProblemKind {
             // not describe, or an `Accept` none of its media types meets.
             MockNoResponse => (400, "mock-no-such-response", "The mock describes no such response"),
             NotAcceptable => (406, "not-acceptable", "No acceptable media type"),
+            // Validation at the gateway (`crate::validation`): the request does not match the
+            // operation's OpenAPI description; `errors` lists each place by JSON Pointer.
+            InvalidRequest => (400, "invalid-request", "Request does not match the API's description"),
             Internal => (500, "internal", "Internal error"),
         }
     }

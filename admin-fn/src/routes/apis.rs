@@ -171,6 +171,7 @@ async fn create<R: Repo, P: Publisher>(
         openapi: serde_json::Value::Null,
         import_report: Vec::new(),
         client_networks: Vec::new(),
+        validation: Default::default(),
         created_at: now,
         updated_at: now,
     };

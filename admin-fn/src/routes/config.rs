@@ -133,6 +133,7 @@ fn draft_api(now: UnixMillis, c: &ApiConfig) -> Result<Api, AdminError> {
         openapi: serde_json::Value::Null,
         import_report: Vec::new(),
         client_networks: Vec::new(),
+        validation: Default::default(),
         created_at: now,
         updated_at: now,
     })

@@ -143,6 +143,7 @@ pub fn api(n: usize) -> Api {
         openapi: imported.document,
         import_report: imported.report,
         client_networks: Vec::new(),
+        validation: Default::default(),
         created_at: NOW,
         updated_at: NOW,
     }

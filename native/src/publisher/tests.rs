@@ -108,6 +108,7 @@ fn api(id: &str, base_path: &str) -> Api {
         openapi: serde_json::json!({"openapi": "3.1.0", "paths": {}}),
         import_report: Vec::new(),
         client_networks: Vec::new(),
+        validation: Default::default(),
         created_at: 1,
         updated_at: 1,
     }

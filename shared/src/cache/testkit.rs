@@ -33,6 +33,7 @@ pub fn api(public: bool) -> Api {
         openapi: serde_json::Value::Null,
         import_report: Vec::new(),
         client_networks: Vec::new(),
+        validation: Default::default(),
         created_at: 0,
         updated_at: 0,
     }

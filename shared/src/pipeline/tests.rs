@@ -186,6 +186,7 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
         refused: None,
         sensitivity: None,
         mock: None,
+        validator: None,
     };
     let root_op = op.clone();
     let api = Api {
@@ -207,6 +208,7 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
         openapi: serde_json::Value::Null,
         import_report: Vec::new(),
         client_networks: Vec::new(),
+        validation: Default::default(),
         created_at: 0,
         updated_at: 0,
     };

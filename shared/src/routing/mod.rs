@@ -151,6 +151,7 @@ mod tests {
             openapi: serde_json::Value::Null,
             import_report: Vec::new(),
             client_networks: Vec::new(),
+            validation: Default::default(),
             created_at: 0,
             updated_at: 0,
         }

@@ -83,6 +83,7 @@ pub fn api(id: &str, base_path: &str, hosts: &[&str]) -> Api {
         openapi: serde_json::json!({}),
         import_report: Vec::new(),
         client_networks: Vec::new(),
+        validation: Default::default(),
         created_at: 1,
         updated_at: 1,
     }
