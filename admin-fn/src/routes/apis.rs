@@ -12,6 +12,7 @@ use gatehouse_core::openapi::{import, ImportedApi};
 use gatehouse_core::problem::ProblemKind;
 use gatehouse_core::store::{EntityKind, Repo, Write};
 use gatehouse_core::time::UnixMillis;
+use gatehouse_core::validation::ValidationSettings;
 use serde::{Deserialize, Serialize};
 
 use super::{route, validate, Route};
@@ -93,6 +94,10 @@ pub(crate) struct NewApi {
     #[serde(default)]
     #[schema(value_type = Vec<String>)]
     client_networks: Vec<gatehouse_core::model::IpNet>,
+    /// Requests checked against the document (and responses logged); off when omitted
+    /// (docs/validation.md).
+    #[serde(default)]
+    validation: ValidationSettings,
 }
 
 /// Problems with where an API is mounted and where it forwards to.
@@ -102,6 +107,11 @@ pub(crate) fn placement_errors(api: &Api) -> Vec<FieldError> {
     validate::base_path(&api.base_path, &mut errors);
     validate::hosts(&api.hosts, &mut errors);
     validate::upstream(&api.upstream, &mut errors);
+    for id in api.validation.unknown_operations(&api.operations) {
+        let at = format!("/validation/operations/{}", id.replace('~', "~0").replace('/', "~1"));
+        errors
+            .push(FieldError::new(at, "names no operation of the API's document (an operationId, or `METHOD /path`)"));
+    }
     if let Some(jwt) = &api.auth.jwt {
         for (field, message) in jwt.problems() {
             errors.push(FieldError::new(format!("/auth/jwt/{field}"), message));
@@ -177,6 +187,7 @@ async fn create<R: Repo, P: Publisher>(
     };
     apply_document(&mut api, imported, body.auth);
     api.client_networks = body.client_networks;
+    api.validation = body.validation;
     check_placement(&api)?;
     s.commit(&actor, "api.create", vec![Write::insert(&api)?], vec![Change::of(&api, ChangeOp::Created)]).await?;
     Ok((StatusCode::CREATED, Tagged(etag_of(&api)?, Json(api))))
@@ -209,6 +220,8 @@ pub(crate) struct ApiPatch {
     /// Replaces the list; `[]` opens the API to every network again.
     #[schema(value_type = Option<Vec<String>>)]
     client_networks: Option<Vec<gatehouse_core::model::IpNet>>,
+    /// Replaces the validation settings whole; `{}` turns every check off.
+    validation: Option<ValidationSettings>,
 }
 
 async fn patch<R: Repo, P: Publisher>(
@@ -243,6 +256,9 @@ async fn patch<R: Repo, P: Publisher>(
             }
             if let Some(networks) = &patch.client_networks {
                 api.client_networks.clone_from(networks);
+            }
+            if let Some(validation) = &patch.validation {
+                api.validation.clone_from(validation);
             }
             api.updated_at = now;
             check_placement(api)?;

@@ -183,6 +183,7 @@ fn plan_apis(
         }
         apply_document(&mut api, imported, c.auth.clone());
         api.client_networks.clone_from(&c.client_networks);
+        api.validation.clone_from(&c.validation);
         b.errors_at(&at, placement_errors(&api));
         if before.is_some_and(|stored| *stored != api) {
             api.updated_at = now;

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use gatehouse_core::audience::Audience;
 use gatehouse_core::limits::LimitPolicy;
 use gatehouse_core::model::{Api, AuthSettings, CacheSettings, Plan, Product, UpstreamSettings};
+use gatehouse_core::validation::ValidationSettings;
 use serde::Serialize;
 
 use super::config_shape::buffered;
@@ -43,6 +44,10 @@ pub(crate) struct ApiConfig {
     #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "buffered")]
     #[schema(value_type = Vec<String>)]
     pub client_networks: Vec<gatehouse_core::model::IpNet>,
+    /// Requests checked against the document, responses logged; off when omitted
+    /// (docs/validation.md).
+    #[serde(default, skip_serializing_if = "ValidationSettings::is_off", deserialize_with = "buffered")]
+    pub validation: ValidationSettings,
     /// The OpenAPI document, inline (object) or as JSON/YAML text.
     pub openapi: serde_json::Value,
 }
@@ -97,6 +102,7 @@ pub(crate) fn export(apis: &[Api], products: &[Product], plans: &[Plan]) -> Conf
         cache: a.cache.clone(),
         auth: Some(a.auth.clone()),
         client_networks: a.client_networks.clone(),
+        validation: a.validation.clone(),
         openapi: a.openapi.clone(),
     });
     let products = products.iter().map(|p| ProductConfig {
