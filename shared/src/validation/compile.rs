@@ -104,10 +104,22 @@ pub fn compile(schemas: &ApiSchemas, spec: &OperationSpec) -> Compiled {
 const MAX_DEPTH: usize = 128;
 
 /// `nullable: true` (OpenAPI 3.0) becomes `null` among the schema's types, or its enum's
-/// values, which is what it means; JSON Schema knows no `nullable`.
+/// values, which is what it means; JSON Schema knows no `nullable`. A schema with neither
+/// (`allOf: [$ref]`, the usual way to make a reference nullable) becomes
+/// `anyOf: [<schema>, {type: null}]`.
 fn nullable_to_null_type(value: &mut Value, depth: usize) {
     if depth > MAX_DEPTH {
         return;
+    }
+    if let Value::Object(map) = value {
+        let untyped = !map.contains_key("type") && !map.contains_key("enum");
+        if untyped && map.get("nullable") == Some(&Value::Bool(true)) {
+            map.remove("nullable");
+            let inner = std::mem::take(map);
+            *value = json!({ "anyOf": [Value::Object(inner), { "type": "null" }] });
+            // The schema is now one level down; its own members are walked from there.
+            return nullable_to_null_type(value, depth);
+        }
     }
     match value {
         Value::Object(map) => {

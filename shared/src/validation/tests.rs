@@ -37,7 +37,8 @@ fn orders_doc() -> Value {
                     "required": ["items"],
                     "properties": {
                         "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
-                        "note": {"type": "string", "nullable": true}
+                        "note": {"type": "string", "nullable": true},
+                        "gift": {"nullable": true, "allOf": [{"$ref": "#/components/schemas/Item"}]}
                     }
                 },
                 "Item": {"type": "object", "required": ["price"], "properties": {"price": {"type": "number", "minimum": 0}}}
@@ -86,7 +87,7 @@ const JSON: (&str, &str) = ("content-type", "application/json");
 fn a_request_that_matches_its_description_passes() {
     let api = api(orders_doc(), json!({"requests": true}));
     let v = validator(&api, "putOrder");
-    let body = br#"{"items": [{"price": 2.5}], "note": null}"#;
+    let body = br#"{"items": [{"price": 2.5}], "note": null, "gift": null}"#;
     let sent = headers(&[JSON, ("x-trace", "0123abcd")]);
     let found =
         v.check_request("/orders/{id}", "/orders/7", Some("limit=10&tags=1&tags=2"), &sent, SentBody::Bytes(body));
@@ -97,7 +98,7 @@ fn a_request_that_matches_its_description_passes() {
 fn every_error_is_listed_with_its_json_pointer() {
     let api = api(orders_doc(), json!({"requests": true}));
     let v = validator(&api, "putOrder");
-    let body = br#"{"items": [{"price": -1}, {}]}"#;
+    let body = br#"{"items": [{"price": -1}, {}], "gift": {"price": "x"}}"#;
     let sent = headers(&[JSON, ("x-trace", "not-hex!")]);
     let found =
         v.check_request("/orders/{id}", "/orders/0", Some("limit=500&tags=1&tags=x"), &sent, SentBody::Bytes(body));
@@ -105,7 +106,15 @@ fn every_error_is_listed_with_its_json_pointer() {
     got.sort_unstable();
     assert_eq!(
         got,
-        vec!["/body/items/0/price", "/body/items/1", "/header/X-Trace", "/path/id", "/query/limit", "/query/tags/1"]
+        vec![
+            "/body/gift",
+            "/body/items/0/price",
+            "/body/items/1",
+            "/header/X-Trace",
+            "/path/id",
+            "/query/limit",
+            "/query/tags/1"
+        ]
     );
     assert!(
         found.iter().all(|v| !v.detail.contains("500") && !v.detail.contains("not-hex")),
