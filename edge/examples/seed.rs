@@ -13,6 +13,8 @@
 mod crm;
 #[path = "seed_parts/mock.rs"]
 mod mock;
+#[path = "seed_parts/validation.rs"]
+mod validation;
 
 use std::collections::BTreeMap;
 
@@ -289,6 +291,7 @@ fn main() {
     crm.cache.public = true;
     apis.push(crm);
     apis.push(mock::api(api("api_mock", "/mock", published(), Vec::new())));
+    apis.push(validation::api(api("api_validated", "/validated", published(), Vec::new())));
     let everything = || vec![grant("api_pets", vec![]), grant("api_old", vec![]), grant("api_gone", vec![])];
     let daily = |limit| LimitPolicy {
         name: "daily".into(),
@@ -346,7 +349,8 @@ fn main() {
     let callers = callers
         .into_iter()
         .chain(crm::CALLERS.map(|who| (who, vec![grant("api_crm", vec![])])))
-        .chain(mock::CALLERS.map(|who| (who, vec![grant("api_mock", vec![])])));
+        .chain(mock::CALLERS.map(|who| (who, vec![grant("api_mock", vec![])])))
+        .chain(validation::CALLERS.map(|who| (who, vec![grant("api_validated", vec![])])));
 
     let mut kv = BTreeMap::new();
     let mut secrets = BTreeMap::new();

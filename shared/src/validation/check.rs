@@ -123,8 +123,7 @@ impl OperationValidator {
 /// The validator for the described JSON media type `content_type` matches.
 fn body_schema<'v>(validator: &'v OperationValidator, content_type: &str) -> Option<&'v Validator> {
     let spec = validator.spec.body.as_ref()?;
-    let described: Vec<String> = spec.json.iter().map(|(m, _)| m.clone()).collect();
-    let i = described_index(content_type, &described)?;
+    let i = spec.json.iter().position(|(media, _)| same_media(media, content_type))?;
     validator.compiled().body.get(i)?.as_ref()
 }
 
