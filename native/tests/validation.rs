@@ -223,6 +223,14 @@ async fn validation_is_off_by_default_and_set_per_operation_through_the_admin_ap
     assert_eq!(typo.status, 422);
     assert!(String::from_utf8_lossy(&typo.body).contains("/validation/operations/listOrder"));
 
+    // The admin API's own document describes the settings where they are written.
+    let described = s.h.admin_ok("GET", "/v1/openapi.json", Value::Null).await;
+    let schemas = &described["components"]["schemas"];
+    assert_eq!(schemas["ValidationSettings"]["properties"]["responses"]["$ref"], "#/components/schemas/ResponseValidation");
+    for holder in ["NewApi", "ApiPatch", "ApiConfig", "Api"] {
+        assert!(schemas[holder]["properties"].get("validation").is_some(), "{holder} has no validation property");
+    }
+
     // `apply`/export carry the settings as written.
     let exported = s.h.admin_ok("GET", "/v1/config", Value::Null).await;
     assert_eq!(exported["apis"][0]["validation"]["requests"], true, "{exported}");
