@@ -226,7 +226,10 @@ async fn validation_is_off_by_default_and_set_per_operation_through_the_admin_ap
     // The admin API's own document describes the settings where they are written.
     let described = s.h.admin_ok("GET", "/v1/openapi.json", Value::Null).await;
     let schemas = &described["components"]["schemas"];
-    assert_eq!(schemas["ValidationSettings"]["properties"]["responses"]["$ref"], "#/components/schemas/ResponseValidation");
+    assert_eq!(
+        schemas["ValidationSettings"]["properties"]["responses"]["$ref"],
+        "#/components/schemas/ResponseValidation"
+    );
     for holder in ["NewApi", "ApiPatch", "ApiConfig", "Api"] {
         assert!(schemas[holder]["properties"].get("validation").is_some(), "{holder} has no validation property");
     }

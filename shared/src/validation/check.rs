@@ -83,8 +83,7 @@ impl OperationValidator {
             }
             return;
         }
-        if !spec.media_types.is_empty()
-            && content_type.is_none_or(|t| described_index(t, &spec.media_types).is_none())
+        if !spec.media_types.is_empty() && content_type.is_none_or(|t| described_index(t, &spec.media_types).is_none())
         {
             let detail = format!("The body's media type must be one of: {}.", spec.media_types.join(", "));
             out.push(Violation { pointer: "/header/Content-Type".into(), detail });
