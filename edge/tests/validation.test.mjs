@@ -102,3 +102,18 @@ test("without a key the caller learns nothing about the schema", async () => {
   const res = await mf.dispatchFetch("http://gateway.test/validated/orders?limit=500");
   assert.equal(res.status, 401, await res.text());
 });
+
+test("a JSON body larger than the Worker holds whole is read from its stream, checked and forwarded whole", async () => {
+  const items = Array.from({ length: 4000 }, (_, i) => ({ price: i + 0.5 }));
+  const body = JSON.stringify({ items });
+  assert.ok(body.length > 64 * 1024, "past the 64 KiB the Worker reads whole up front");
+  const before = seen.length;
+  const ok = await call("PUT", "/validated/orders/7", { ...json, "x-trace": "0123abcd" }, body);
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(seen.at(-1).body, body);
+  items[3999].price = -1;
+  const bad = await call("PUT", "/validated/orders/7", { ...json, "x-trace": "0123abcd" }, JSON.stringify({ items }));
+  assert.equal(bad.status, 400, bad.text);
+  assert.deepEqual(pointers(bad.json), ["/body/items/3999/price"]);
+  assert.equal(seen.length, before + 1);
+});

@@ -27,34 +27,13 @@ impl<A: Adapters> Gateway<A> {
         let Some(validator) = admitted.operation.validator.as_deref().filter(|v| v.checks.requests) else {
             return Ok(());
         };
-        let api_limit = admitted.api.upstream.max_body_bytes.unwrap_or(self.config.max_body_bytes as u64);
-        let bound = usize::try_from(api_limit).unwrap_or(usize::MAX).min(MAX_VALIDATED_BODY_BYTES);
-        let too_large = || {
-            if bound as u64 == api_limit {
-                refuse::too_large(api_limit)
-            } else {
-                validation::too_large(bound)
-            }
-        };
         let present = match request.body() {
             Body::Full(bytes) => !bytes.is_empty(),
             Body::Stream(_) => declared_len(request.headers()) != Some(0),
         };
         let read = if present && validator.reads_body(request.headers()) {
-            let bytes = match request.body_mut().take() {
-                Body::Full(bytes) => bytes,
-                Body::Stream(_) if declared_len(request.headers()).is_some_and(|n| n > bound as u64) => {
-                    return Err(too_large());
-                }
-                Body::Stream(stream) => match self.adapters.upstream().collect(stream, bound).await {
-                    Collected::Whole(bytes) => bytes,
-                    Collected::TooLarge(_) => return Err(too_large()),
-                    Collected::Failed(e) => {
-                        let detail = format!("The request body could not be read to be checked ({e}).");
-                        return Err(Problem::new(ProblemKind::BadRequest).detail(detail).into_response());
-                    }
-                },
-            };
+            let api_limit = admitted.api.upstream.max_body_bytes.unwrap_or(self.config.max_body_bytes as u64);
+            let bytes = self.read_whole(request, api_limit).await?;
             *request.body_mut() = Body::Full(bytes.clone());
             Some(bytes)
         } else {
@@ -72,6 +51,32 @@ impl<A: Adapters> Gateway<A> {
             Ok(())
         } else {
             Err(validation::refusal(&violations))
+        }
+    }
+
+    /// The request's body, read whole up to [`MAX_VALIDATED_BODY_BYTES`] (or the API's lower
+    /// `api_limit`), or the refusal: 413 naming the bound that was passed, 400 for a body that
+    /// broke off.
+    async fn read_whole(&self, request: &mut Request<BodyOf<A>>, api_limit: u64) -> Result<Bytes, Response<Bytes>> {
+        let bound = usize::try_from(api_limit).unwrap_or(usize::MAX).min(MAX_VALIDATED_BODY_BYTES);
+        let too_large = || {
+            if bound as u64 == api_limit {
+                refuse::too_large(api_limit)
+            } else {
+                validation::too_large(bound)
+            }
+        };
+        match request.body_mut().take() {
+            Body::Full(bytes) => Ok(bytes),
+            Body::Stream(_) if declared_len(request.headers()).is_some_and(|n| n > bound as u64) => Err(too_large()),
+            Body::Stream(stream) => match self.adapters.upstream().collect(stream, bound).await {
+                Collected::Whole(bytes) => Ok(bytes),
+                Collected::TooLarge(_) => Err(too_large()),
+                Collected::Failed(e) => {
+                    let detail = format!("The request body could not be read to be checked ({e}).");
+                    Err(Problem::new(ProblemKind::BadRequest).detail(detail).into_response())
+                }
+            },
         }
     }
 }
