@@ -35,6 +35,7 @@ use crate::verdict::Outcome;
 mod bearer;
 mod mtls;
 mod streaming;
+mod validation;
 
 const NOW: i64 = 1_800_000_000_000;
 const PORTAL: &str = "http://portal.test";
