@@ -13,6 +13,8 @@
 mod crm;
 #[path = "seed_parts/mock.rs"]
 mod mock;
+#[path = "seed_parts/validation.rs"]
+mod validation;
 
 use std::collections::BTreeMap;
 
@@ -52,6 +54,7 @@ fn op(id: &str, path: &str, public: bool) -> Operation {
         refused: None,
         sensitivity: None,
         mock: None,
+        validator: None,
     }
 }
 
@@ -76,6 +79,7 @@ fn api(id: &str, base: &str, lifecycle: Lifecycle, operations: Vec<Operation>) -
         import_report: Vec::new(),
         client_networks: Vec::new(),
         versioning: None,
+        validation: Default::default(),
         created_at: T0,
         updated_at: T0,
     }
@@ -288,6 +292,7 @@ fn main() {
     crm.cache.public = true;
     apis.push(crm);
     apis.push(mock::api(api("api_mock", "/mock", published(), Vec::new())));
+    apis.push(validation::api(api("api_validated", "/validated", published(), Vec::new())));
     let everything = || vec![grant("api_pets", vec![]), grant("api_old", vec![]), grant("api_gone", vec![])];
     let daily = |limit| LimitPolicy {
         name: "daily".into(),
@@ -354,7 +359,8 @@ fn main() {
     let callers = callers
         .into_iter()
         .chain(crm::CALLERS.map(|who| (who, vec![grant("api_crm", vec![])])))
-        .chain(mock::CALLERS.map(|who| (who, vec![grant("api_mock", vec![])])));
+        .chain(mock::CALLERS.map(|who| (who, vec![grant("api_mock", vec![])])))
+        .chain(validation::CALLERS.map(|who| (who, vec![grant("api_validated", vec![])])));
 
     let mut kv = BTreeMap::new();
     let mut secrets = BTreeMap::new();

@@ -109,6 +109,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         refused: None,
         sensitivity: None,
         mock: None,
+        validator: None,
     };
     let api = Api {
         id: "api_pets".into(),
@@ -130,6 +131,7 @@ fn catalog(upstream: &str, secret: &str) -> CatalogSnapshot {
         import_report: Vec::new(),
         client_networks: Vec::new(),
         versioning: None,
+        validation: Default::default(),
         created_at: T0,
         updated_at: T0,
     };

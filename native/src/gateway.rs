@@ -8,6 +8,7 @@ use std::time::Duration;
 use gatehouse_core::cache::CacheOutcome;
 use gatehouse_core::pipeline::forwarded::{ClientIp, Peer};
 use gatehouse_core::pipeline::{Adapters, Gateway};
+use gatehouse_core::validation::ResponseMismatch;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -177,6 +178,11 @@ impl Handler for NativeGateway {
             let UpstreamFailure { api_id, api_name, error } = failure;
             metrics.record_upstream_error(api_id, error);
             tracing::warn!(request_id = request_id.to_str().unwrap_or_default(), api = %api_name, api_id = %api_id, cause = %error, "upstream call failed");
+        }
+        if let Some(mismatch) = response.extensions_mut().remove::<ResponseMismatch>() {
+            // The operation and the pointers only: a value from the body never reaches a log.
+            let ResponseMismatch { api_id, operation_id, status, pointers } = mismatch;
+            tracing::warn!(request_id = request_id.to_str().unwrap_or_default(), api_id = %api_id, operation = %operation_id, status, pointers = %pointers.join(","), "response does not match the API's description");
         }
         let client = response.extensions().get::<ClientIp>().map(|ClientIp(ip)| *ip);
         if let Some(usage) = response.extensions_mut().remove::<StreamedUsage>() {

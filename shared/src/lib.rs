@@ -34,4 +34,5 @@ pub mod signing;
 pub mod store;
 pub mod time;
 pub mod usage;
+pub mod validation;
 pub mod verdict;

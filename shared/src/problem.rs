@@ -45,12 +45,13 @@ pub enum ProblemKind {
     MockNoResponse,
     NotAcceptable,
     BreakingChange,
+    InvalidRequest,
     Internal,
 }
 
 impl ProblemKind {
     /// Every kind, for documentation and for checking the table.
-    pub const ALL: [ProblemKind; 38] = {
+    pub const ALL: [ProblemKind; 39] = {
         use ProblemKind::*;
         [
             MissingCredential,
@@ -90,6 +91,7 @@ impl ProblemKind {
             MockNoResponse,
             NotAcceptable,
             BreakingChange,
+            InvalidRequest,
             Internal,
         ]
     };
@@ -138,6 +140,9 @@ impl ProblemKind {
             NotAcceptable => (406, "not-acceptable", "No acceptable media type"),
             // Publishing a revision that breaks callers of a live API, without `force`.
             BreakingChange => (409, "breaking-change", "The revision breaks existing callers"),
+            // Validation at the gateway (`crate::validation`): the request does not match the
+            // operation's OpenAPI description; `errors` lists each place by JSON Pointer.
+            InvalidRequest => (400, "invalid-request", "Request does not match the API's description"),
             Internal => (500, "internal", "Internal error"),
         }
     }

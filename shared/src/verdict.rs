@@ -30,6 +30,9 @@ pub enum Outcome {
     Retired,
     /// No published API or operation matches the request.
     NoRoute,
+    /// The request does not match the operation's OpenAPI description (validation at the
+    /// gateway is on for it); refused with 400 before the upstream saw it.
+    InvalidRequest,
     /// The gateway could not decide because a store it needs was unreachable (fails closed).
     Unavailable,
 }
@@ -53,6 +56,7 @@ impl Outcome {
             Outcome::Retired => "retired",
             Outcome::NoRoute => "no_route",
             Outcome::Unavailable => "unavailable",
+            Outcome::InvalidRequest => "invalid_request",
         }
     }
 

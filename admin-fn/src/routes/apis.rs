@@ -12,6 +12,7 @@ use gatehouse_core::openapi::{import, ImportedApi};
 use gatehouse_core::problem::ProblemKind;
 use gatehouse_core::store::{EntityKind, Repo, Write};
 use gatehouse_core::time::UnixMillis;
+use gatehouse_core::validation::ValidationSettings;
 use serde::{Deserialize, Serialize};
 
 use super::{revisions, route, validate, Route};
@@ -97,6 +98,10 @@ pub(crate) struct NewApi {
     /// (docs/versions.md).
     #[serde(default)]
     versioning: Option<Versioning>,
+    /// Requests checked against the document (and responses logged); off when omitted
+    /// (docs/validation.md).
+    #[serde(default)]
+    validation: ValidationSettings,
 }
 
 /// Problems with where an API is mounted and where it forwards to.
@@ -108,6 +113,11 @@ pub(crate) fn placement_errors(api: &Api) -> Vec<FieldError> {
     validate::upstream(&api.upstream, &mut errors);
     for (field, message) in api.versioning.iter().flat_map(Versioning::problems) {
         errors.push(FieldError::new(format!("/versioning/{field}"), message));
+    }
+    for id in api.validation.unknown_operations(&api.operations) {
+        let at = format!("/validation/operations/{}", id.replace('~', "~0").replace('/', "~1"));
+        errors
+            .push(FieldError::new(at, "names no operation of the API's document (an operationId, or `METHOD /path`)"));
     }
     if let Some(jwt) = &api.auth.jwt {
         for (field, message) in jwt.problems() {
@@ -179,12 +189,14 @@ async fn create<R: Repo, P: Publisher>(
         import_report: Vec::new(),
         client_networks: Vec::new(),
         versioning: None,
+        validation: Default::default(),
         created_at: now,
         updated_at: now,
     };
     apply_document(&mut api, imported, body.auth);
     api.client_networks = body.client_networks;
     api.versioning = body.versioning;
+    api.validation = body.validation;
     check_placement(&api)?;
     let first = revisions::record::first(&api, &actor.name, now);
     let writes = vec![Write::insert(&api)?, Write::insert(&first)?];
@@ -225,6 +237,8 @@ pub(crate) struct ApiPatch {
     /// With `openapi`: what changed, for the changelog.
     #[schema(max_length = 2000)]
     note: Option<String>,
+    /// Replaces the validation settings whole; `{}` turns every check off.
+    validation: Option<ValidationSettings>,
 }
 
 /// A new `openapi` is a re-import: a new revision, published at once, refused with 409 when it
@@ -254,6 +268,9 @@ async fn patch<R: Repo, P: Publisher>(
                 _ => api.auth = patch.auth.clone().unwrap_or_else(|| api.auth.clone()),
             }
             edit_fields(api, &patch);
+            if let Some(validation) = &patch.validation {
+                api.validation.clone_from(validation);
+            }
             api.updated_at = now;
             check_placement(api)?;
             Ok(extra)

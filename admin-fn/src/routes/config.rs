@@ -139,6 +139,7 @@ fn draft_api(now: UnixMillis, c: &ApiConfig) -> Result<Api, AdminError> {
         import_report: Vec::new(),
         client_networks: Vec::new(),
         versioning: None,
+        validation: Default::default(),
         created_at: now,
         updated_at: now,
     })
@@ -189,6 +190,7 @@ fn plan_apis(
         apply_document(&mut api, imported, c.auth.clone());
         api.client_networks.clone_from(&c.client_networks);
         api.versioning.clone_from(&c.versioning);
+        api.validation.clone_from(&c.validation);
         b.errors_at(&at, placement_errors(&api));
         if before.is_some_and(|stored| *stored != api) {
             api.updated_at = now;

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use gatehouse_core::audience::Audience;
 use gatehouse_core::limits::LimitPolicy;
 use gatehouse_core::model::{Api, AuthSettings, CacheSettings, Organisation, Plan, Product, UpstreamSettings};
+use gatehouse_core::validation::ValidationSettings;
 use serde::Serialize;
 
 use super::config_shape::buffered;
@@ -59,6 +60,10 @@ pub(crate) struct ApiConfig {
     /// This API as one version of a family served by path or by header (docs/versions.md).
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "buffered")]
     pub versioning: Option<gatehouse_core::model::Versioning>,
+    /// Requests checked against the document, responses logged; off when omitted
+    /// (docs/validation.md).
+    #[serde(default, skip_serializing_if = "ValidationSettings::is_off", deserialize_with = "buffered")]
+    pub validation: ValidationSettings,
     /// The OpenAPI document, inline (object) or as JSON/YAML text.
     pub openapi: serde_json::Value,
 }
@@ -114,6 +119,7 @@ pub(crate) fn export(apis: &[Api], products: &[Product], plans: &[Plan], orgs: &
         auth: Some(a.auth.clone()),
         client_networks: a.client_networks.clone(),
         versioning: a.versioning.clone(),
+        validation: a.validation.clone(),
         openapi: a.openapi.clone(),
     });
     let products = products.iter().map(|p| ProductConfig {

@@ -25,6 +25,7 @@ use gatehouse_core::pipeline::forwarded::Peer;
 use gatehouse_core::pipeline::{Adapters, Gateway};
 use gatehouse_core::problem::{Problem, ProblemKind};
 use gatehouse_core::usage::StreamedUsage;
+use gatehouse_core::validation::ResponseMismatch;
 use worker::{event, Context, Env, Method, Request, Response, Result};
 
 use crate::client_certificate;
@@ -70,6 +71,14 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     }
     let gateway = Gateway::new(EdgeAdapters::new(&env), config);
     let mut response = gateway.handle(&mut request).await;
+    if let Some(mismatch) = response.extensions_mut().remove::<ResponseMismatch>() {
+        // Pointers only, never values (docs/validation.md); Workers Logs keep the line.
+        let ResponseMismatch { api_id, operation_id, status, pointers } = mismatch;
+        worker::console_warn!(
+            "response does not match the API's description: api {api_id} operation {operation_id} status {status} at {}",
+            pointers.join(", ")
+        );
+    }
     if setting(&env, names::SERVER_TIMING).as_deref() == Some("1") {
         gateway.adapters.limiter.server_timing(&mut response);
     }

@@ -81,6 +81,16 @@ impl ReadModel for KvReadModel {
         // A mock API's answers are compiled from its document once per isolate and refresh,
         // never per request (docs/mock.md); every other API is left as it is.
         apis.iter_mut().for_each(gatehouse_core::mock::prepare);
+        // Validation: the document is read per API here, but each operation's schemas are
+        // compiled on its first checked call, so a cold start compiles none (docs/validation.md).
+        for api in &mut apis {
+            if let Err(why) = gatehouse_core::validation::prepare(api) {
+                worker::console_warn!(
+                    "api {}: its document cannot be read as schemas; calls are not checked: {why}",
+                    api.id
+                );
+            }
+        }
         let routes = Arc::new(RouteTable::new(apis));
         with_cache(self.ttl_secs, |c| c.routes.cache_set((), Arc::clone(&routes)));
         Ok(routes)

@@ -149,6 +149,7 @@ pub fn api(n: usize) -> Api {
         import_report: imported.report,
         client_networks: Vec::new(),
         versioning: None,
+        validation: Default::default(),
         created_at: NOW,
         updated_at: NOW,
     }

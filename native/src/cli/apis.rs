@@ -35,6 +35,24 @@ pub enum Action {
     },
     /// Delete a draft (a published API is retired instead).
     Delete { id: String },
+    /// Validation at the gateway (docs/validation.md): check requests against the API's
+    /// document before the upstream sees them, log responses that do not match. Prints the
+    /// API's validation settings after the change.
+    Validation {
+        id: String,
+        /// Check requests: `on` or `off`.
+        #[arg(long, value_parser = ["on", "off"])]
+        requests: Option<String>,
+        /// Response schema mismatches: `off` or `log`.
+        #[arg(long, value_parser = ["off", "log"])]
+        responses: Option<String>,
+        /// Change this operation's override (its operationId) rather than the API's default.
+        #[arg(long)]
+        operation: Option<String>,
+        /// With --operation: drop its override, so it follows the API again.
+        #[arg(long, requires = "operation")]
+        inherit: bool,
+    },
     /// Who still calls the API: developers whose apps called it lately, with call counts.
     Callers {
         id: String,
@@ -106,6 +124,32 @@ pub async fn run(client: &AdminClient, action: Action, format: Format) -> Result
             client.delete(&format!("/v1/apis/{}", seg(&id))).await?;
             println!("deleted {id}");
             Ok(())
+        }
+        Action::Validation { id, requests, responses, operation, inherit } => {
+            let path = format!("/v1/apis/{}", seg(&id));
+            let api = client.get(&path).await?;
+            let mut settings = api.get("validation").cloned().unwrap_or_else(|| serde_json::json!({}));
+            let target = match &operation {
+                Some(op) if inherit => {
+                    if let Some(ops) = settings.get_mut("operations").and_then(Value::as_object_mut) {
+                        ops.remove(op);
+                    }
+                    None
+                }
+                Some(op) => Some(&mut settings["operations"][op.as_str()]),
+                None => Some(&mut settings),
+            };
+            if let Some(target) = target {
+                if let Some(requests) = requests {
+                    target["requests"] = Value::Bool(requests == "on");
+                }
+                if let Some(responses) = responses {
+                    target["responses"] = Value::String(responses);
+                }
+            }
+            let answer = client.patch(&path, &serde_json::json!({ "validation": settings })).await?;
+            let settings = answer.get("validation").cloned().unwrap_or_else(|| serde_json::json!({}));
+            output::raw(&settings, if format == Format::Table { Format::Yaml } else { format })
         }
         Action::Callers { id, days } => {
             callers(&client.get(&format!("/v1/apis/{}/callers?days={days}", seg(&id))).await?, format)

@@ -26,7 +26,7 @@ pub const OTHER_API: &str = "_other";
 pub const NO_API: &str = "_none";
 
 /// Every outcome, in label order; [`outcome_index`] is the inverse.
-pub const OUTCOMES: [Outcome; 15] = [
+pub const OUTCOMES: [Outcome; 16] = [
     Outcome::Valid,
     Outcome::Public,
     Outcome::Missing,
@@ -42,6 +42,7 @@ pub const OUTCOMES: [Outcome; 15] = [
     Outcome::Retired,
     Outcome::NoRoute,
     Outcome::Unavailable,
+    Outcome::InvalidRequest,
 ];
 
 /// `1xx` … `5xx`.
@@ -169,6 +170,7 @@ pub fn outcome_index(outcome: Outcome) -> usize {
         Outcome::Retired => 12,
         Outcome::NoRoute => 13,
         Outcome::Unavailable => 14,
+        Outcome::InvalidRequest => 15,
     }
 }
 

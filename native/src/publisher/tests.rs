@@ -109,6 +109,7 @@ fn api(id: &str, base_path: &str) -> Api {
         import_report: Vec::new(),
         client_networks: Vec::new(),
         versioning: None,
+        validation: Default::default(),
         created_at: 1,
         updated_at: 1,
     }

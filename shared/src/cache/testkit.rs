@@ -34,6 +34,7 @@ pub fn api(public: bool) -> Api {
         import_report: Vec::new(),
         client_networks: Vec::new(),
         versioning: None,
+        validation: Default::default(),
         created_at: 0,
         updated_at: 0,
     }

@@ -45,6 +45,10 @@ pub struct Api {
     /// `None` for an API with a single version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versioning: Option<super::Versioning>,
+    /// Requests checked against the document before the upstream sees them, and responses
+    /// checked and logged; off unless turned on (docs/validation.md).
+    #[serde(default, skip_serializing_if = "crate::validation::ValidationSettings::is_off")]
+    pub validation: crate::validation::ValidationSettings,
     #[serde(with = "crate::time::serde_rfc3339")]
     #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub created_at: UnixMillis,
@@ -264,6 +268,10 @@ pub struct Operation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schema", schema(value_type = Option<Object>))]
     pub mock: Option<Box<crate::mock::MockOperation>>,
+    /// The checks of [`Api::validation`] for this operation, prepared from the document when
+    /// the API enters a route table ([`crate::validation::prepare`]); never stored.
+    #[serde(skip)]
+    pub validator: Option<std::sync::Arc<crate::validation::OperationValidator>>,
 }
 
 /// One thing an import ignored, located by JSON Pointer (RFC 6901) into the document.

@@ -90,6 +90,7 @@ impl<'s> Collector<'s> {
             refused,
             sensitivity: None,
             mock: None,
+            validator: None,
         };
         self.operations.push(operation);
     }

@@ -17,6 +17,7 @@ mod proxy;
 mod refuse;
 mod sensitive;
 pub mod upgrade;
+mod validate;
 
 use std::sync::Arc;
 
@@ -109,19 +110,27 @@ impl<A: Adapters> Gateway<A> {
         // The stages inline rather than in a helper `async fn`: each level of future the
         // response passes through copies it again.
         let portal = self.config.portal_origin.as_deref();
+        let mut invalid = false;
         let (response, cache_hit, classes) =
             match admit::admit(&self.adapters, request, client_ip, now, portal, &mut trace).await {
                 Ok(admitted) => {
                     let limit = admitted.api.upstream.max_body_bytes.unwrap_or(self.config.max_body_bytes as u64);
                     if over_limit(bytes_in, limit) {
                         (refuse::too_large(limit).map(Body::Full), false, Vec::new())
+                    } else if let Err(refusal) = self.validated(&admitted, request).await {
+                        invalid = refusal.status() == http::StatusCode::BAD_REQUEST;
+                        (refusal.map(Body::Full), false, Vec::new())
                     } else {
                         // Sensitive data: the response is filtered for this caller where it comes
                         // back, after the cache (see `sensitive`).
                         let guard = admitted.guard(now, portal);
                         guard.prepare(request);
                         let asked = guard.asked(request);
-                        let (response, hit) = admitted.forward(self, request, now).await;
+                        let (api, operation) = (admitted.api, admitted.operation);
+                        let (mut response, hit) = admitted.forward(self, request, now).await;
+                        if !hit {
+                            validate::check_response(api, operation, &mut response);
+                        }
                         let response = self.guarded(&guard, response).await;
                         let reached = guard.reached(&asked, &response);
                         (response, hit, reached)
@@ -129,6 +138,9 @@ impl<A: Adapters> Gateway<A> {
                 }
                 Err(response) => ((*response).map(Body::Full), false, Vec::new()),
             };
+        if invalid {
+            trace.outcome = Outcome::InvalidRequest;
+        }
         let latency_us = clock.monotonic_micros().saturating_sub(started);
         let mut response = response;
         match response.body().full_len() {

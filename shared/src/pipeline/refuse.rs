@@ -25,6 +25,7 @@ pub fn kind_for(outcome: Outcome) -> ProblemKind {
         Outcome::Retired => ProblemKind::ApiRetired,
         Outcome::NoRoute => ProblemKind::NoRoute,
         Outcome::Unavailable => ProblemKind::ServiceUnavailable,
+        Outcome::InvalidRequest => ProblemKind::InvalidRequest,
         Outcome::Valid | Outcome::Public => ProblemKind::Internal,
     }
 }

@@ -35,6 +35,7 @@ use crate::verdict::Outcome;
 mod bearer;
 mod mtls;
 mod streaming;
+mod validation;
 
 const NOW: i64 = 1_800_000_000_000;
 const PORTAL: &str = "http://portal.test";
@@ -186,6 +187,7 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
         refused: None,
         sensitivity: None,
         mock: None,
+        validator: None,
     };
     let root_op = op.clone();
     let api = Api {
@@ -208,6 +210,7 @@ fn gateway(limits: Vec<LimitPolicy>, limiter_down: bool) -> (Gateway<Fakes>, Str
         import_report: Vec::new(),
         client_networks: Vec::new(),
         versioning: None,
+        validation: Default::default(),
         created_at: 0,
         updated_at: 0,
     };

@@ -195,6 +195,7 @@ mod tests {
             import_report: Vec::new(),
             client_networks: Vec::new(),
             versioning: None,
+            validation: Default::default(),
             created_at: 0,
             updated_at: 0,
         }

@@ -88,6 +88,7 @@ pub fn api(id: &str, base_path: &str, hosts: &[&str]) -> Api {
         import_report: Vec::new(),
         client_networks: Vec::new(),
         versioning: None,
+        validation: Default::default(),
         created_at: 1,
         updated_at: 1,
     }

@@ -52,9 +52,22 @@ fn link(index: &mut HashMap<String, HashSet<String>>, owner: &str, id: &str) {
 impl CatalogIndex {
     /// Keeps an API for routing. Its OpenAPI document is dropped: the gateway routes on
     /// `operations`; the document stays in the store for the admin API, portal and export.
-    /// A mock API's responses are compiled from it first (`mock::prepare`).
+    /// A mock API's responses are compiled from it first (`mock::prepare`), and so are the
+    /// validators of operations whose requests or responses are checked (`validation`): all of
+    /// them now, so no call pays for compiling and a schema that does not compile is logged
+    /// when the API is published, not on some later call.
     pub fn put_api(&mut self, mut api: Api) {
         gatehouse_core::mock::prepare(&mut api);
+        match gatehouse_core::validation::prepare(&mut api) {
+            Ok(()) => {
+                for (operation, pointer, why) in gatehouse_core::validation::compile_all(&api) {
+                    tracing::warn!(api_id = %api.id, operation = %operation, schema = %pointer, cause = %why, "a schema of the API's document does not compile; that part of the operation is not checked");
+                }
+            }
+            Err(why) => {
+                tracing::warn!(api_id = %api.id, cause = %why, "the API's document cannot be read as schemas; its calls are not checked")
+            }
+        }
         api.openapi = serde_json::Value::Null;
         self.apis.insert(api.id.clone(), Arc::new(api));
     }

@@ -15,6 +15,9 @@ pub(super) fn answer(request: &Request<TestBody>, call: &UpstreamCall) -> Result
     let field = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let cc = field("x-test-cc").unwrap_or_else(|| "public, max-age=60".into());
     let mut response = Response::builder().header("cache-control", cc);
+    if let Some(content_type) = field("x-test-content-type") {
+        response = response.header("content-type", content_type);
+    }
     if call.upgrade && field("x-test-switch").is_some() {
         response = response.status(101).header("connection", "upgrade").header("upgrade", "websocket");
         return Ok(response.body(Body::Stream(vec![])).unwrap_or_default());
