@@ -20,7 +20,10 @@ use tokio::net::{TcpListener, TcpStream};
 const SIZE: u64 = 1_000_000_000;
 const CHUNK: usize = 64 * 1024;
 const MAX_GROWTH_KB: u64 = 16 * 1024;
-const MAX_FIRST_BYTE: Duration = Duration::from_millis(10);
+/// The first byte must pass long before the body has: buffering 1 GB takes about a second
+/// here, while scheduling on a shared 2-core machine alone can delay a read by 10 ms or more
+/// (measured 2-13 ms). A functional bound (streamed, not buffered), not a speed goal.
+const MAX_FIRST_BYTE: Duration = Duration::from_millis(100);
 
 const OPENAPI: &str = r#"{"openapi": "3.0.3", "info": {"title": "Bulk", "version": "1"}, "security": [],
   "paths": {"/download": {"get": {"operationId": "download", "responses": {"200": {"description": "ok"}}}},
