@@ -24,9 +24,10 @@ use serde_json::Value;
 use super::operations::METHODS;
 use super::pointer::{follow, Target};
 
-/// Whether a change breaks callers written against the old revision.
+/// Whether a change breaks callers written against the old revision. Named `ChangeSeverity`
+/// in the admin API's schema: the lint report has a `Severity` of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(as = ChangeSeverity))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Breaking,
