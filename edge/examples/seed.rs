@@ -15,6 +15,8 @@ mod crm;
 mod mock;
 #[path = "seed_parts/validation.rs"]
 mod validation;
+#[path = "seed_parts/versions.rs"]
+mod versions;
 
 use std::collections::BTreeMap;
 
@@ -293,6 +295,8 @@ fn main() {
     apis.push(crm);
     apis.push(mock::api(api("api_mock", "/mock", published(), Vec::new())));
     apis.push(validation::api(api("api_validated", "/validated", published(), Vec::new())));
+    apis.push(versions::api(api("api_ver1", "/ver", published(), Vec::new()), "v1", true));
+    apis.push(versions::api(api("api_ver2", "/ver", published(), Vec::new()), "v2", false));
     let everything = || vec![grant("api_pets", vec![]), grant("api_old", vec![]), grant("api_gone", vec![])];
     let daily = |limit| LimitPolicy {
         name: "daily".into(),
@@ -360,7 +364,8 @@ fn main() {
         .into_iter()
         .chain(crm::CALLERS.map(|who| (who, vec![grant("api_crm", vec![])])))
         .chain(mock::CALLERS.map(|who| (who, vec![grant("api_mock", vec![])])))
-        .chain(validation::CALLERS.map(|who| (who, vec![grant("api_validated", vec![])])));
+        .chain(validation::CALLERS.map(|who| (who, vec![grant("api_validated", vec![])])))
+        .chain(versions::CALLERS.map(|who| (who, vec![grant("api_ver1", vec![]), grant("api_ver2", vec![])])));
 
     let mut kv = BTreeMap::new();
     let mut secrets = BTreeMap::new();
