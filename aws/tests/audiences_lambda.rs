@@ -14,10 +14,6 @@ use audience_walk::{walk, Page, Site};
 use gatehouse_admin::OutboxMailer;
 use gatehouse_aws::config::names;
 use gatehouse_aws::{lambda, Config};
-use lambda_http::lambda_runtime::{Context, LambdaEvent};
-use lambda_http::request::LambdaRequest;
-use lambda_http::tower::ServiceExt;
-use lambda_http::Adapter;
 use serde_json::{json, Value};
 
 const ADMIN: &str = "fixture-admin-token";
@@ -45,33 +41,15 @@ impl OnLambda {
         OnLambda { router, outbox: outbox.to_path_buf() }
     }
 
-    /// One API Gateway v2 event through lambda_http's adapter; the v2 response as JSON.
     async fn invoke(
         &self,
         method: &str,
-        target: &str,
+        path: &str,
         headers: Value,
         cookies: Vec<String>,
         body: Option<String>,
     ) -> Value {
-        let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        let event = json!({
-            "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
-            "cookies": cookies, "headers": headers,
-            "requestContext": {
-                "accountId": "123456789012", "apiId": "r3pmxmplak", "domainName": "developer.example.com",
-                "domainPrefix": "developer", "requestId": "id", "routeKey": "$default", "stage": "$default",
-                "time": "06/Dec/2026:08:30:00 +0000", "timeEpoch": 1_796_545_800_000_i64,
-                "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "test"}
-            },
-            "body": body, "isBase64Encoded": false
-        });
-        let request: LambdaRequest = serde_json::from_value(event).expect("an API Gateway v2 event");
-        let response = Adapter::from(self.router.clone())
-            .oneshot(LambdaEvent::new(request, Context::default()))
-            .await
-            .expect("handled");
-        serde_json::to_value(&response).expect("response JSON")
+        support::api_gateway::invoke(&self.router, method, path, headers, &cookies, body).await
     }
 }
 

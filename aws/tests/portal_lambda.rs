@@ -15,10 +15,6 @@ use std::sync::Arc;
 use gatehouse_admin::OutboxMailer;
 use gatehouse_aws::config::names;
 use gatehouse_aws::{lambda, Config};
-use lambda_http::lambda_runtime::{Context, LambdaEvent};
-use lambda_http::request::LambdaRequest;
-use lambda_http::tower::ServiceExt;
-use lambda_http::Adapter;
 use serde_json::{json, Value};
 
 const ADMIN: &str = "fixture-admin-token";
@@ -60,29 +56,14 @@ async fn invoke(
     cookies: &[String],
     body: Option<(&str, String)>,
 ) -> Answer {
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let mut headers = json!({"host": "developer.example.com", "accept": "text/html", "x-forwarded-proto": "https"});
     if let Some((content_type, _)) = &body {
         headers["content-type"] = json!(content_type);
     }
-    if method == "POST" && path.starts_with("/v1/") {
+    if method == "POST" && target.starts_with("/v1/") {
         headers["authorization"] = json!(format!("Bearer {ADMIN}"));
     }
-    let event = json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
-        "cookies": cookies, "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "r3pmxmplak", "domainName": "developer.example.com",
-            "domainPrefix": "developer", "requestId": "id", "routeKey": "$default", "stage": "$default",
-            "time": "06/Dec/2026:08:30:00 +0000", "timeEpoch": 1_796_545_800_000_i64,
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "test"}
-        },
-        "body": body.as_ref().map(|(_, b)| b.clone()), "isBase64Encoded": false
-    });
-    let request: LambdaRequest = serde_json::from_value(event).expect("an API Gateway v2 event");
-    let response =
-        Adapter::from(router.clone()).oneshot(LambdaEvent::new(request, Context::default())).await.expect("handled");
-    let response = serde_json::to_value(&response).expect("response JSON");
+    let response = support::api_gateway::invoke(router, method, target, headers, cookies, body.map(|(_, b)| b)).await;
     Answer {
         status: response["statusCode"].as_u64().expect("status") as u16,
         body: response["body"].as_str().unwrap_or_default().to_owned(),

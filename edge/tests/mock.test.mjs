@@ -1,6 +1,7 @@
 // End-to-end: a mock API at the edge — `upstream.url = "mock:"`, answered by the Worker from its
 // OpenAPI document (examples, Prism's Prefer header, schema-made values) under workerd, with
-// keys and usage as for any API and no upstream at all. Its own Miniflare instance.
+// keys and usage as for any API and no upstream at all; and two mock versions of one API on
+// one base path, chosen by header. Its own Miniflare instance.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -12,6 +13,7 @@ import { workerOptions } from "./servers.mjs";
 const edge = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const seed = JSON.parse(readFileSync(path.join(edge, "build/seed.json"), "utf8"));
 const key = seed.secrets.mockcaller.secret;
+const versionedKey = seed.secrets.versioned.secret;
 let mf;
 
 before(async () => {
@@ -50,4 +52,21 @@ test("a mock API answers from its document's examples at the edge, after the key
   const list = await call("/mock/pets", { "x-api-key": key });
   assert.equal(list.status, 200, list.text);
   assert.ok(Array.isArray(list.json) && list.json.length >= 1 && Number.isInteger(list.json[0].id), list.text);
+});
+
+// Two versions of one API on `/ver`, chosen by the `api-version` header (v1 the default), each a
+// mock answering with its own label: an unknown version is a problem, never another version.
+test("versions on one base path are chosen by header at the edge, the default without one", async () => {
+  const plain = await call("/ver/pets/1", { "x-api-key": versionedKey });
+  assert.equal(plain.status, 200, plain.text);
+  assert.equal(plain.json.version, "v1", "no header: the default version");
+  const v2 = await call("/ver/pets/1", { "x-api-key": versionedKey, "api-version": "v2" });
+  assert.equal(v2.status, 200, v2.text);
+  assert.equal(v2.json.version, "v2");
+  const v1 = await call("/ver/pets/1", { "x-api-key": versionedKey, "api-version": "v1" });
+  assert.equal(v1.json.version, "v1");
+  const unknown = await call("/ver/pets/1", { "x-api-key": versionedKey, "api-version": "v9" });
+  assert.equal(unknown.status, 404, unknown.text);
+  assert.equal(unknown.headers.get("content-type"), "application/problem+json");
+  assert.equal(unknown.json.version, undefined, "no version answers for it");
 });

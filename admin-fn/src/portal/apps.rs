@@ -85,8 +85,12 @@ pub(crate) fn failed(e: AdminError) -> Response {
     }
 }
 
-fn not_found() -> Response {
+pub(crate) fn not_found() -> Response {
     html_error(StatusCode::NOT_FOUND, "Not found", "There is nothing at this address.")
+}
+
+pub(crate) fn admins_only() -> Response {
+    html_error(StatusCode::FORBIDDEN, "Organisation admins only", "Ask an admin of the organisation to do this.")
 }
 
 /// A key as the pages list it.
@@ -336,11 +340,7 @@ async fn app_with<R: Repo, P: Publisher>(
     };
     match right_over(current, developer, &app) {
         None => Err(not_found()),
-        Some(AppRight::Use) if needed == AppRight::Manage => Err(html_error(
-            StatusCode::FORBIDDEN,
-            "Organisation admins only",
-            "Ask an admin of the organisation to do this.",
-        )),
+        Some(AppRight::Use) if needed == AppRight::Manage => Err(admins_only()),
         Some(_) => Ok(app),
     }
 }

@@ -13,8 +13,9 @@ use gatehouse_core::model::{App, Developer, Invitation, OrgRole, Organisation, S
 use gatehouse_core::store::Repo;
 use serde::Deserialize;
 
-use super::apps::{failed, posting, AppLine};
+use super::apps::{admins_only, failed, not_found, posting, AppLine};
 use super::session::{self, anonymous_form_token, anonymous_form_token_matches, Current};
+use super::signin::{with_cookie, TokenQuery};
 use super::{html_error, render, Chrome};
 use crate::auth::Actor;
 use crate::organisations;
@@ -55,12 +56,21 @@ fn membership<'a>(current: &'a Current, id: &str) -> Option<(&'a Organisation, O
     current.memberships.iter().find(|(m, _)| m.organisation_id == id).map(|(m, org)| (org, m.role))
 }
 
-fn not_found() -> Response {
-    html_error(StatusCode::NOT_FOUND, "Not found", "There is nothing at this address.")
-}
-
-fn admins_only() -> Response {
-    html_error(StatusCode::FORBIDDEN, "Organisation admins only", "Ask an admin of the organisation to do this.")
+/// A form posted from organisation `id`'s page: signed in with a good form token, a member
+/// (a stranger gets the 404 a never-issued id gets), and `allowed` for the member's role.
+async fn posting_member<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    headers: &HeaderMap,
+    id: &str,
+    csrf: &str,
+    allowed: impl FnOnce(OrgRole, &Developer) -> bool,
+) -> Result<(Current, Developer), Response> {
+    let (current, developer) = posting(s, headers, &format!("/organisations/{id}"), csrf).await?;
+    match membership(&current, id) {
+        None => Err(not_found()),
+        Some((_, role)) if !allowed(role, &developer) => Err(admins_only()),
+        Some(_) => Ok((current, developer)),
+    }
 }
 
 async fn page_for<R: Repo, P: Publisher>(
@@ -133,15 +143,10 @@ pub(crate) async fn invite<R: Repo, P: Publisher>(
     Path(id): Path<String>,
     Form(form): Form<InviteForm>,
 ) -> Response {
-    let (current, developer) = match posting(&s, &headers, &format!("/organisations/{id}"), &form.csrf).await {
+    let (current, developer) = match posting_member(&s, &headers, &id, &form.csrf, |role, _| role.manages()).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    match membership(&current, &id) {
-        None => return not_found(),
-        Some((_, role)) if !role.manages() => return admins_only(),
-        Some(_) => {}
-    }
     let role = if form.role == "org-admin" { OrgRole::OrgAdmin } else { OrgRole::Member };
     match organisations::invite(&s, &current.actor(), &id, &form.email, role).await {
         Ok(sent) => page_for(&s, &current, &developer, &id, Some(sent.email)).await,
@@ -164,15 +169,10 @@ pub(crate) async fn create_app<R: Repo, P: Publisher>(
     Path(id): Path<String>,
     Form(form): Form<AppForm>,
 ) -> Response {
-    let (current, developer) = match posting(&s, &headers, &format!("/organisations/{id}"), &form.csrf).await {
+    let (current, developer) = match posting_member(&s, &headers, &id, &form.csrf, |role, _| role.manages()).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    match membership(&current, &id) {
-        None => return not_found(),
-        Some((_, role)) if !role.manages() => return admins_only(),
-        Some(_) => {}
-    }
     let name = Some(form.name.trim().to_owned());
     match organisations::create_app(&s, &current.actor(), &id, &developer.id, name).await {
         Ok(app) => Redirect::to(&format!("/apps/{}", app.id)).into_response(),
@@ -193,26 +193,16 @@ pub(crate) async fn remove_member<R: Repo, P: Publisher>(
     Path((id, member)): Path<(String, String)>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    let (current, developer) = match posting(&s, &headers, &format!("/organisations/{id}"), &form.csrf).await {
+    let leaves_or_manages = |role: OrgRole, you: &Developer| role.manages() || member == you.id;
+    let (current, developer) = match posting_member(&s, &headers, &id, &form.csrf, leaves_or_manages).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    match membership(&current, &id) {
-        None => return not_found(),
-        Some((_, role)) if !role.manages() && member != developer.id => return admins_only(),
-        Some(_) => {}
-    }
     match organisations::remove_member(&s, &current.actor(), &id, &member).await {
         Ok(()) if member == developer.id => Redirect::to("/dashboard").into_response(),
         Ok(()) => Redirect::to(&format!("/organisations/{id}")).into_response(),
         Err(e) => failed(e),
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct TokenQuery {
-    #[serde(default)]
-    token: String,
 }
 
 /// `GET /invitations/accept?token=…`: a page with one button (mail scanners fetch links; a
@@ -226,11 +216,7 @@ pub(crate) async fn accept_form<R: Repo, P: Publisher>(
         Ok(token) => token,
         Err(e) => return super::signin::failed(e),
     };
-    let mut response = render(&AcceptPage { chrome: Chrome::new(&s.portal), form_token, token: query.token });
-    if let Some(cookie) = cookie {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
+    with_cookie(render(&AcceptPage { chrome: Chrome::new(&s.portal), form_token, token: query.token }), cookie)
 }
 
 #[derive(Debug, Deserialize)]

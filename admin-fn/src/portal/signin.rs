@@ -78,7 +78,7 @@ pub(crate) fn local_path(next: &str) -> Option<&str> {
     ok.then_some(next).filter(|n| n.len() <= 512 && !n.chars().any(char::is_control))
 }
 
-fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+pub(crate) fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
     if let Some(cookie) = cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
@@ -202,7 +202,7 @@ pub(super) async fn mail_link<R: Repo, P: Publisher>(
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct TokenQuery {
     #[serde(default)]
-    token: String,
+    pub(crate) token: String,
 }
 
 /// `GET /signin/verify?token=…`: a page with one button; nothing is spent yet.

@@ -38,13 +38,26 @@ pub trait Site {
     fn owner_token(&self) -> &str;
 }
 
-/// A cookie jar as one `Cookie` header value.
+/// An answer that may set cookies: its `Set-Cookie` values, whole or `name=value` alone.
+pub trait SetsCookies {
+    fn set_cookies(&self) -> &[String];
+}
+
+impl SetsCookies for Page {
+    fn set_cookies(&self) -> &[String] {
+        &self.cookies
+    }
+}
+
+/// A cookie jar as one `Cookie` header value, updated from `Set-Cookie` answers (an empty
+/// value clears the cookie). Shared with `common/mod.rs`.
 #[derive(Default, Clone)]
 pub struct Jar(Vec<(String, String)>);
 
 impl Jar {
-    pub fn take(&mut self, page: &Page) {
-        for pair in &page.cookies {
+    pub fn take(&mut self, answer: &impl SetsCookies) {
+        for set in answer.set_cookies() {
+            let pair = set.split(';').next().unwrap_or_default();
             let (name, value) = pair.split_once('=').expect("name=value");
             self.0.retain(|(n, _)| n != name);
             if !value.is_empty() {
@@ -58,10 +71,11 @@ impl Jar {
     }
 }
 
+/// The value of the hidden input `name` in a page (the first one).
 pub fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
-    let at = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
-    html[at..html[at..].find('"').map(|end| at + end).expect("quote")].to_owned()
+    let at = html.find(&marker).unwrap_or_else(|| panic!("no {name} field in {html}")) + marker.len();
+    html[at..html[at..].find('"').map(|end| at + end).expect("closing quote")].to_owned()
 }
 
 fn text(v: &Value) -> String {

@@ -234,32 +234,12 @@ pub struct Browsed {
     pub set_cookies: Vec<String>,
 }
 
-/// A cookie jar as one `Cookie` header value, updated from `Set-Cookie` answers.
-#[derive(Default, Clone)]
-pub struct Jar(Vec<(String, String)>);
+pub use audience_walk::{hidden, Jar};
 
-impl Jar {
-    pub fn take(&mut self, browsed: &Browsed) {
-        for set in &browsed.set_cookies {
-            let pair = set.split(';').next().unwrap_or_default();
-            let (name, value) = pair.split_once('=').expect("name=value");
-            self.0.retain(|(n, _)| n != name);
-            if !value.is_empty() {
-                self.0.push((name.to_owned(), value.to_owned()));
-            }
-        }
+impl audience_walk::SetsCookies for Browsed {
+    fn set_cookies(&self) -> &[String] {
+        &self.set_cookies
     }
-
-    pub fn header(&self) -> String {
-        self.0.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ")
-    }
-}
-
-/// The value of the hidden input `name` in a page (the first one).
-pub fn hidden(html: &str, name: &str) -> String {
-    let at = html.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("no {name} field in {html}"));
-    let rest = &html[at + name.len() + 15..];
-    rest[..rest.find('"').expect("closing quote")].to_owned()
 }
 
 pub fn text(v: &Value) -> String {

@@ -3,6 +3,8 @@
 //! A missing moto is a failure with instructions, never a skip.
 #![allow(dead_code)]
 
+pub mod api_gateway;
+
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -1,4 +1,4 @@
-//! `api_ver1` and `api_ver2` (versions.test.mjs): two versions of one API on one base path,
+//! `api_ver1` and `api_ver2` (mock.test.mjs): two versions of one API on one base path,
 //! `/ver`, chosen by the `api-version` header (v1 the default), each a mock answering with its
 //! own label, so the test needs no upstream to tell which version answered.
 
