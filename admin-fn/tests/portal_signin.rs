@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::portal::{ask_for_link, follow, mailed, sign_up};
+use common::portal::{ask_for_link, catalogue, follow, mailed, sign_up};
 use common::{hidden, text, Harness, Jar};
 use gatehouse_core::model::Developer;
 use gatehouse_core::store::{email_unique, Repo};
@@ -140,25 +140,7 @@ async fn one_developer_never_reaches_anothers_apps_or_keys() {
 async fn get_a_key_subscribes_the_developers_app_and_shows_the_secret_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let h = Harness::with_outbox(dir.path());
-    let doc = json!({"openapi": "3.1.0", "info": {"title": "Pets", "version": "1"},
-                     "paths": {"/pets": {"get": {"responses": {"200": {"description": "ok"}}}}}});
-    let api = h
-        .call(
-            "POST",
-            "/v1/apis",
-            Some(json!({"openapi": doc, "base_path": "/pets", "upstream": {"url": "http://127.0.0.1:9"}})),
-        )
-        .await;
-    let api_id = text(&api.body["id"]);
-    h.call("POST", &format!("/v1/apis/{api_id}/lifecycle"), Some(json!({"action": "publish"}))).await;
-    let product = h.call("POST", "/v1/products", Some(json!({"name": "Pets", "items": [{"api_id": api_id}]}))).await;
-    let gold = h
-        .call(
-            "POST",
-            "/v1/plans",
-            Some(json!({"product_id": product.body["id"], "name": "Gold", "requires_approval": true})),
-        )
-        .await;
+    let (api_id, gold_plan) = catalogue(&h).await;
 
     let anonymous = h.browse("GET", &format!("/apis/{api_id}"), "", &[]).await;
     // Signed out, the page itself asks for the email, and its form token is the cookie's.
@@ -171,12 +153,7 @@ async fn get_a_key_subscribes_the_developers_app_and_shows_the_secret_once() {
     let page = h.browse("GET", &format!("/apis/{api_id}"), &jar.header(), &[]).await;
     let csrf = hidden(&page.html, "csrf");
     let got = h
-        .browse(
-            "POST",
-            &format!("/apis/{api_id}/keys"),
-            &jar.header(),
-            &[("plan_id", &text(&gold.body["id"])), ("csrf", &csrf)],
-        )
+        .browse("POST", &format!("/apis/{api_id}/keys"), &jar.header(), &[("plan_id", &gold_plan), ("csrf", &csrf)])
         .await;
     assert_eq!(got.status, 200, "{}", got.html);
     assert!(got.html.contains("data-secret>gh_"), "the secret is shown: {}", got.html);

@@ -6,8 +6,22 @@ use serde::{Deserialize, Serialize};
 /// Base of every problem `type` URI. The pages behind them are part of the docs.
 pub const TYPE_BASE: &str = "https://gatehouse.dev/problems/";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProblemKind {
+/// Declares `ProblemKind` and its `ALL` list from one list of names, so the two cannot drift.
+macro_rules! problem_kinds {
+    ($($kind:ident),* $(,)?) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ProblemKind {
+            $($kind),*
+        }
+
+        impl ProblemKind {
+            /// Every kind, for documentation and for checking the table.
+            pub const ALL: &'static [ProblemKind] = &[$(ProblemKind::$kind),*];
+        }
+    };
+}
+
+problem_kinds![
     MissingCredential,
     MalformedKey,
     InvalidKey,
@@ -47,55 +61,9 @@ pub enum ProblemKind {
     BreakingChange,
     InvalidRequest,
     Internal,
-}
+];
 
 impl ProblemKind {
-    /// Every kind, for documentation and for checking the table.
-    pub const ALL: [ProblemKind; 39] = {
-        use ProblemKind::*;
-        [
-            MissingCredential,
-            MalformedKey,
-            InvalidKey,
-            RevokedKey,
-            DisabledKey,
-            ExpiredKey,
-            Forbidden,
-            SensitiveData,
-            RateLimited,
-            QuotaExceeded,
-            ApiRetired,
-            NoRoute,
-            UpstreamUnavailable,
-            UpstreamTimeout,
-            ServiceUnavailable,
-            BadRequest,
-            InvalidJson,
-            ValidationFailed,
-            InvalidOpenApi,
-            PayloadTooLarge,
-            Unauthorized,
-            NotFound,
-            Conflict,
-            PreconditionFailed,
-            InvalidTransition,
-            MethodNotAllowed,
-            UnsupportedMediaType,
-            HeadersTooLarge,
-            UriTooLong,
-            RequestTimeout,
-            ExpectationFailed,
-            NotImplemented,
-            NotCached,
-            UpstreamInvalid,
-            MockNoResponse,
-            NotAcceptable,
-            BreakingChange,
-            InvalidRequest,
-            Internal,
-        ]
-    };
-
     /// (status, slug, title): the single source of truth for problem types.
     pub const fn spec(self) -> (u16, &'static str, &'static str) {
         use ProblemKind::*;

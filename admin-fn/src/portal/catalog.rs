@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::apps::{self, NewSecret};
 use super::reference::Reference;
-use super::session::{self, Current};
+use super::session::{self, Current, Visitor};
 use super::{html_error, plain_words, render, visibility, Chrome};
 use crate::publisher::Publisher;
 use crate::state::AdminState;
@@ -135,13 +135,9 @@ pub(crate) fn products_of(
 /// `GET /`: published and deprecated APIs, searched and paged on the server.
 pub(crate) async fn page<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
-    headers: HeaderMap,
+    Visitor(current): Visitor,
     Query(query): Query<CatalogQuery>,
 ) -> Response {
-    let current = match session::current(&s, &headers).await {
-        Ok(current) => current,
-        Err(e) => return apps::failed(e),
-    };
     match catalog(&s, query, current.as_ref()).await {
         Ok(mut page) => {
             page.chrome = Chrome::of(&s.portal, current.as_ref());
@@ -216,13 +212,10 @@ struct ApiPage {
 /// `GET /apis/{id}`.
 pub(crate) async fn api_page<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
+    Visitor(current): Visitor,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let current = match session::current(&s, &headers).await {
-        Ok(current) => current,
-        Err(e) => return apps::failed(e),
-    };
     if current.is_some() {
         return api_page_for(&s, &id, current.as_ref(), None).await;
     }
@@ -310,13 +303,9 @@ struct InteractivePage {
 /// standalone bundle (see `assets`).
 pub(crate) async fn interactive<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
-    headers: HeaderMap,
+    Visitor(current): Visitor,
     Path(id): Path<String>,
 ) -> Response {
-    let current = match session::current(&s, &headers).await {
-        Ok(current) => current,
-        Err(e) => return apps::failed(e),
-    };
     let api = match visibility::api(&s, current.as_ref(), &id).await {
         Ok(Some(api)) => api,
         Ok(None) => return no_such_api(),
@@ -336,13 +325,9 @@ pub(crate) async fn interactive<R: Repo, P: Publisher>(
 /// `GET /apis/{id}/openapi.json`: the description as imported, for tools and the renderer.
 pub(crate) async fn api_document<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
-    headers: HeaderMap,
+    Visitor(current): Visitor,
     Path(id): Path<String>,
 ) -> Response {
-    let current = match session::current(&s, &headers).await {
-        Ok(current) => current,
-        Err(e) => return apps::failed(e),
-    };
     match visibility::api(&s, current.as_ref(), &id).await {
         Ok(Some(api)) => {
             let mut response = api.openapi.to_string().into_response();

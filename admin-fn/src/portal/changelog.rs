@@ -5,7 +5,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use gatehouse_core::audience::Visibility;
 use gatehouse_core::model::{Api, Product, Revision};
@@ -13,7 +12,8 @@ use gatehouse_core::openapi::diff::{Change, Severity};
 use gatehouse_core::store::Repo;
 
 use super::catalog::{date, no_such_api, unavailable};
-use super::{apps, render, session, visibility, Chrome};
+use super::session::Visitor;
+use super::{render, visibility, Chrome};
 use crate::publisher::Publisher;
 use crate::state::AdminState;
 
@@ -59,13 +59,9 @@ struct ChangelogPage {
 
 pub(crate) async fn page<R: Repo, P: Publisher>(
     State(s): State<AdminState<R, P>>,
-    headers: HeaderMap,
+    Visitor(current): Visitor,
     Path(id): Path<String>,
 ) -> Response {
-    let current = match session::current(&s, &headers).await {
-        Ok(current) => current,
-        Err(e) => return apps::failed(e),
-    };
     let products = match s.repo.list::<Product>(None).await {
         Ok(products) => products,
         Err(e) => return unavailable(e),

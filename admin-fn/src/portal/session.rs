@@ -168,6 +168,22 @@ pub(crate) fn anonymous_form_token_matches(headers: &HeaderMap, given: &str) -> 
     cookie(headers, FORM_COOKIE).is_some_and(|expected| equal(expected, given))
 }
 
+/// Whoever is visiting a page: their live session, or `None` when signed out. An extractor so
+/// that every page reads the session the same way, and a store failure is the portal's
+/// "temporarily unavailable" page rather than a page shown as if signed out.
+pub(crate) struct Visitor(pub Option<Current>);
+
+impl<R: Repo, P: Publisher> axum::extract::FromRequestParts<AdminState<R, P>> for Visitor {
+    type Rejection = axum::response::Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        s: &AdminState<R, P>,
+    ) -> Result<Self, Self::Rejection> {
+        current(s, &parts.headers).await.map(Visitor).map_err(super::apps::failed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

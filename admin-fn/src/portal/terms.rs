@@ -3,12 +3,10 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use gatehouse_core::store::Repo;
 
-use super::apps::failed;
-use super::session;
+use super::session::Visitor;
 use super::{render, Chrome};
 use crate::publisher::Publisher;
 use crate::state::AdminState;
@@ -28,11 +26,10 @@ fn paragraphs(text: &str) -> Vec<String> {
         .collect()
 }
 
-pub(crate) async fn page<R: Repo, P: Publisher>(State(s): State<AdminState<R, P>>, headers: HeaderMap) -> Response {
-    let current = match session::current(&s, &headers).await {
-        Ok(current) => current,
-        Err(e) => return failed(e),
-    };
+pub(crate) async fn page<R: Repo, P: Publisher>(
+    State(s): State<AdminState<R, P>>,
+    Visitor(current): Visitor,
+) -> Response {
     let paragraphs = s.portal.terms.as_deref().map(paragraphs).unwrap_or_default();
     render(&TermsPage { chrome: Chrome::of(&s.portal, current.as_ref()), paragraphs })
 }
