@@ -60,7 +60,7 @@ fn part_of(sk: &str) -> usize {
 }
 
 /// The windows of an hour's summary items (heads and parts, in sort-key order) whose summary
-/// is complete: head `summed` and parts `1..parts` all there with its token. For each, the
+/// is complete: head `summed` and parts `0..parts` all there with its token. For each, the
 /// number of batch summary items it sums and its items.
 fn complete(items: &[Item]) -> BTreeMap<UnixMillis, (usize, Vec<&Item>)> {
     let mut by_window: BTreeMap<UnixMillis, Vec<&Item>> = BTreeMap::new();
