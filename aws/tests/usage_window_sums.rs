@@ -1,8 +1,8 @@
 //! Window summaries on moto (docs/aws.md, "Window summaries"): a compaction run sums each busy
-//! finished window's batch summaries into one item, and a dimension's report of the open hour
-//! reads that item instead of the window's batch summaries — never both, never a summary that
-//! is incomplete, and never one that misses a batch: a batch arriving after (or while) its
-//! window is summed counts at once and is summed in at the next run.
+//! finished window's batch summaries into a head and groups of dimensions, and a dimension's
+//! report of the open hour reads those instead of the window's batch summaries — never both,
+//! never a summary that is incomplete, and never one that misses a batch: a batch arriving
+//! after (or while) its window is summed counts at once and is summed in at the next run.
 
 mod support;
 
@@ -87,7 +87,7 @@ async fn reported(repo: &DynamoRepo, hour: i64) -> u64 {
     seen[0]
 }
 
-/// The window summary items (heads and parts) of `hour`, in sort-key order.
+/// The window summaries' heads of `hour`, in sort-key order.
 async fn summary_items(table: &str, hour: i64) -> Vec<Item> {
     let out = support::client()
         .query()
@@ -118,25 +118,29 @@ async fn put(table: &str, item: Item) {
     support::client().put_item().table_name(table).set_item(Some(item)).send().await.expect("put");
 }
 
-/// A head in `state` with `parts` parts and token `v`, whose every dimension claims `requests`:
-/// a summary that, if a report read it, would show.
-fn forged_head(window: i64, state: &str, v: &str, parts: usize, requests: u64) -> Item {
+const DIMENSIONS: [&str; 5] = ["all#*", "api#api_1", "op#api_1#getPet", "app#app_1", "dev#dev_1"];
+
+/// Forges `window`'s summary: a head in `state` with token `head_token` counting `n` batch
+/// summaries in one group, and that group with token `token`, claiming `requests` in every
+/// dimension — a summary that, if a report read it, would show.
+async fn forge(table: &str, window: i64, (state, head_token, n): (&str, &str, usize), token: &str, requests: u64) {
     let hour = window - window.rem_euclid(HOUR);
+    let item = |sk: String, v: &str| -> Item {
+        [("pk", format!("tail#{hour:015}")), ("sk", sk), ("v", v.to_owned())]
+            .map(|(name, value)| (name.to_owned(), AttributeValue::S(value)))
+            .into()
+    };
+    let mut head = item(format!("s#{window:015}"), head_token);
+    head.insert("state".into(), AttributeValue::S(state.into()));
+    head.insert("n".into(), AttributeValue::N(n.to_string()));
+    head.insert("groups".into(), AttributeValue::N("1".into()));
+    put(table, head).await;
+    let mut group = item(format!("t#{window:015}#00000"), token);
     let counters = AttributeValue::M([("requests".to_owned(), AttributeValue::N(requests.to_string()))].into());
-    let mut item: Item = [
-        ("pk", AttributeValue::S(format!("tail#{hour:015}"))),
-        ("sk", AttributeValue::S(format!("s#{window:015}"))),
-        ("state", AttributeValue::S(state.into())),
-        ("v", AttributeValue::S(v.into())),
-        ("parts", AttributeValue::N(parts.to_string())),
-        ("n", AttributeValue::N(SUM_AT.to_string())),
-    ]
-    .map(|(name, value)| (name.to_owned(), value))
-    .into();
-    for dim in ["all#*", "api#api_1", "op#api_1#getPet", "app#app_1", "dev#dev_1"] {
-        item.insert(dim.into(), counters.clone());
+    for dim in DIMENSIONS {
+        group.insert(dim.into(), counters.clone());
     }
-    item
+    put(table, group).await;
 }
 
 #[tokio::test]
@@ -155,9 +159,7 @@ async fn a_busy_window_is_summed_into_one_item_that_reports_read_instead_of_its_
     repo.compact_due(due_after(hour + WINDOW) + MINUTE).await.expect("re-run");
     assert_eq!(summary_items(&table, hour).await, before, "a summed window is not summed again");
     // A summary whose sums differ from its batches', to see which one a report reads.
-    let mut forged = forged_head(hour, "summed", "forged", 1, 7);
-    forged.insert("n".into(), AttributeValue::N((SUM_AT + 2).to_string()));
-    put(&table, forged).await;
+    forge(&table, hour, ("summed", "forged", SUM_AT + 2), "forged", 7).await;
     assert_eq!(reported(&repo, hour).await, 7 + (SUM_AT as u64 - 1) * PER_WINDOW, "the summary alone");
 }
 
@@ -220,19 +222,15 @@ async fn a_window_summary_left_incomplete_is_never_read() {
     let hour = hour();
     deliver_many(&repo, hour, SUM_AT, "w").await;
     let exact = SUM_AT as u64 * PER_WINDOW;
-    // A run that stopped after marking the head, one whose second part never came, and one
-    // whose second part is another run's: each claims a million requests a dimension.
-    put(&table, forged_head(hour, "summing", "t1", 1, 1_000_000)).await;
+    // A summary whose group is another run's, and a run that stopped after marking the head:
+    // each claims a million requests a dimension.
+    forge(&table, hour, ("summed", "t2", SUM_AT), "t1", 1_000_000).await;
+    assert_eq!(reported(&repo, hour).await, exact, "another run's group: the batches are read");
+    forge(&table, hour, ("summing", "t1", SUM_AT), "t1", 1_000_000).await;
     assert_eq!(reported(&repo, hour).await, exact, "summing: the batches are read");
-    put(&table, forged_head(hour, "summed", "t2", 2, 1_000_000)).await;
-    assert_eq!(reported(&repo, hour).await, exact, "a part missing: the batches are read");
-    let mut part = forged_head(hour, "summed", "t1", 2, 1_000_000);
-    part.insert("sk".into(), AttributeValue::S(format!("s#{hour:015}#00001")));
-    put(&table, part).await;
-    assert_eq!(reported(&repo, hour).await, exact, "a part of another run: the batches are read");
     repo.compact_due(due_after(hour)).await.expect("run");
     assert_eq!(head(&table, hour).await, Some(("summed".into(), SUM_AT.to_string())));
-    assert_eq!(reported(&repo, hour).await, exact, "summed again, from the batches; the stale part left unread");
+    assert_eq!(reported(&repo, hour).await, exact, "summed again, from the batches, over the stale group");
 }
 
 #[tokio::test]
@@ -243,11 +241,17 @@ async fn a_summary_that_missed_a_batch_is_redone_by_the_next_run() {
     repo.compact_due(due_after(hour)).await.expect("run");
     // A delivery that wrote its batch summary and stopped before checking the window's head
     // (its redelivery would reopen the window; here none comes).
-    let mut straggler = summary_items(&table, hour).await.remove(0);
-    straggler.retain(|name, _| name == "pk" || (name.contains('#') && name != "sk"));
-    straggler.insert("sk".into(), AttributeValue::S(format!("b#{hour:015}#bat_cut#00000/00001")));
+    let counters = AttributeValue::M([("requests".to_owned(), AttributeValue::N(PER_WINDOW.to_string()))].into());
+    let mut straggler: Item = [
+        ("pk".to_owned(), AttributeValue::S(format!("tail#{hour:015}"))),
+        ("sk".to_owned(), AttributeValue::S(format!("b#{hour:015}#bat_cut#00000/00001"))),
+    ]
+    .into();
+    for dim in DIMENSIONS {
+        straggler.insert(dim.into(), counters.clone());
+    }
     put(&table, straggler).await;
     repo.compact_due(due_after(hour) + 15 * MINUTE).await.expect("next run");
     assert_eq!(head(&table, hour).await, Some(("summed".into(), (SUM_AT + 1).to_string())), "nine batches");
-    assert_eq!(reported(&repo, hour).await, 2 * SUM_AT as u64 * PER_WINDOW, "the straggler repeats the sums");
+    assert_eq!(reported(&repo, hour).await, (SUM_AT as u64 + 1) * PER_WINDOW, "the straggler summed in");
 }

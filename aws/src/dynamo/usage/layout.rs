@@ -55,13 +55,14 @@ pub(crate) fn tail_sk(window: UnixMillis, batch_id: &str, part: usize, parts: us
     format!("b#{}#{batch_id}#{part:05}/{parts:05}", padded(window))
 }
 
-/// The window summary of `window` (see `window_sums`), beside its batch summaries: the head
-/// `s#<window>` (state, token, part 0) and its further parts `s#<window>#<part>`.
-pub(crate) fn window_sum_sk(window: UnixMillis, part: usize) -> String {
-    match part {
-        0 => format!("s#{}", padded(window)),
-        _ => format!("s#{}#{part:05}", padded(window)),
-    }
+/// The head of a window's summary (see `window_sums`), beside its batch summaries.
+pub(crate) fn window_sum_sk(window: UnixMillis) -> String {
+    format!("s#{}", padded(window))
+}
+
+/// Group `group` of a window's summary: the sums of the dimensions that hash to it.
+pub(crate) fn window_group_sk(window: UnixMillis, group: u32) -> String {
+    format!("t#{}#{group:05}", padded(window))
 }
 
 /// A key's compacted item for one API operation: `h#<hour>#<api>#<op>` or `d#<day>#<api>#<op>`.
@@ -129,10 +130,8 @@ mod tests {
         assert!(lo <= tail_sk(WINDOW, "bat_1", 0, 1) && tail_sk(WINDOW, "~", 9, 9) <= hi, "a window's summaries");
         assert!(tail_sk(0, "~", 0, 1) < lo && tail_sk(2 * WINDOW, "a", 0, 1) > hi, "not its neighbours'");
         let (lo, hi) = sk_range('s', 0, HOUR);
-        assert!(lo <= window_sum_sk(0, 0) && window_sum_sk(HOUR - WINDOW, 3) <= hi && window_sum_sk(HOUR, 0) > hi);
-        assert!(
-            window_sum_sk(WINDOW, 0) < window_sum_sk(WINDOW, 1)
-                && window_sum_sk(WINDOW, 9) < window_sum_sk(2 * WINDOW, 0)
-        );
+        assert!(lo <= window_sum_sk(0) && window_sum_sk(HOUR - WINDOW) <= hi && window_sum_sk(HOUR) > hi);
+        assert!(window_group_sk(0, 3) > hi, "a head range holds no group");
+        assert_eq!(window_group_sk(WINDOW, 7), "t#000000000300000#00007");
     }
 }

@@ -9,7 +9,8 @@
 //! - [`ingest`]: window items, exactly once per batch; [`tail`]: batch summaries;
 //! - [`hours`]: the hour index and states; [`marks`]: what reports must read finer;
 //! - [`compact`]: hour and day items; [`window_sums`]: each busy finished window's batch
-//!   summaries summed into one item; [`windows`]: rows from window items, directly or fanned out.
+//!   summaries summed (a head and small groups of dimensions); [`windows`]: rows from window
+//!   items, directly or fanned out.
 
 mod compact;
 mod counters;

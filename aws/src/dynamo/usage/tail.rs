@@ -5,7 +5,7 @@
 //! API, operation, app, developer) into `tail#<hour>` / `b#<window>#<batch_id>#<part>/<parts>`:
 //! one map attribute per dimension, named by the dimension's partition key (`api#api_pets`),
 //! holding the counters. A report by a dimension reads, for each uncompacted hour, its window
-//! summaries (`window_sums`: one item per window that compaction summed) and the batch
+//! summaries (`window_sums`: two small items per window that compaction summed) and the batch
 //! summaries of the other windows, projected on that one attribute, so its cost follows the
 //! number of windows in the tail, plus the batches of the windows not summed yet (an isolate's
 //! batch per window holds up to 200 keys), not the number of keys.
