@@ -144,7 +144,7 @@ async fn forge(table: &str, window: i64, (state, head_token, n): (&str, &str, us
 }
 
 #[tokio::test]
-async fn a_busy_window_is_summed_into_one_item_that_reports_read_instead_of_its_batches() {
+async fn a_busy_window_is_summed_into_a_summary_that_reports_read_instead_of_its_batches() {
     let (repo, table) = fresh().await;
     let hour = hour();
     deliver_many(&repo, hour, SUM_AT + 2, "busy").await;
