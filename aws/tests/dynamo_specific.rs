@@ -65,16 +65,20 @@ async fn a_batch_of_many_keys_and_apps_is_applied_once() {
     assert_eq!(repo.query_usage(&app).await.expect("query")[0].requests, 4, "from the summary's last part");
 }
 
-/// The summaries of one hour of a batch (`tail#<hour>` / `<batch_id>#...`), as a crash before
-/// they were written would leave them: absent.
-async fn delete_summaries(table: &str, hour: i64, batch_id: &str) -> usize {
+/// The summaries of one window of a batch (`tail#<hour>` / `b#<window>#<batch_id>#...`), as a
+/// crash before they were written would leave them: absent.
+async fn delete_summaries(table: &str, window: i64, batch_id: &str) -> usize {
+    let hour = window - window.rem_euclid(HOUR);
     let client = support::client();
     let out = client
         .query()
         .table_name(table)
         .key_condition_expression("pk = :pk AND begins_with(sk, :b)")
         .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("tail#{hour:015}")))
-        .expression_attribute_values(":b", aws_sdk_dynamodb::types::AttributeValue::S(format!("{batch_id}#")))
+        .expression_attribute_values(
+            ":b",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("b#{window:015}#{batch_id}#")),
+        )
         .send()
         .await
         .expect("summaries");

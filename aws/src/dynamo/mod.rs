@@ -52,8 +52,9 @@ impl DynamoRepo {
     }
 
     /// Compacts every hour that ended at least [`LATENESS`] before `now` and is not compacted
-    /// (new hours, and hours a late batch reopened), oldest first: what the scheduled
-    /// compaction function runs. Not part of `Repo`: only DynamoDB needs it. Run one at a time.
+    /// (new hours, and hours a late batch reopened), oldest first, then sums the busy finished
+    /// windows of the hours not due yet into window summaries: what the scheduled compaction
+    /// function runs. Not part of `Repo`: only DynamoDB needs it. Run one at a time.
     pub async fn compact_due(&self, now: UnixMillis) -> Result<Vec<HourCompaction>, StoreError> {
         usage::compact_due(self, now).await
     }

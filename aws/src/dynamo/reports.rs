@@ -1,6 +1,6 @@
 //! Usage reports from the usage table, exact at any time: compacted hour and day items where
-//! compaction has summed the hour, and for the rest a key's window items or a dimension's batch
-//! summaries; minute resolution from window items (a key's, or a fan-out over the hour index
+//! compaction has summed the hour, and for the rest a key's window items or a dimension's window
+//! and batch summaries; minute resolution from window items (a key's, or a fan-out over the hour index
 //! for a dimension). So a batch counts in reports as soon as it is ingested, before any
 //! compaction.
 
@@ -154,8 +154,8 @@ async fn compacted(
     Ok(rows)
 }
 
-/// Rows of the hours not compacted: a key's window items, or a dimension's sums from the batch
-/// summaries of those hours (one Query per hour, however many keys were active).
+/// Rows of the hours not compacted: a key's window items, or a dimension's sums from the window
+/// and batch summaries of those hours (two Queries or so per hour, however many keys were active).
 async fn tail(
     repo: &DynamoRepo,
     q: &UsageQuery,

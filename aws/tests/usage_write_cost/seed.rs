@@ -5,7 +5,8 @@
 //! - 29 compacted days before the test's day: every hour state `compacted`, and the day items of
 //!   the partitions the test queries (all, the API, app 1, key 42);
 //! - a steady tail: hours still pending, holding the batch summaries of `windows`
-//!   windows (N / 200 batches a window, 200 keys each, apps of 100 keys, developers of 1,000).
+//!   windows (N / 200 batches a window, 200 keys each, apps of 100 keys, developers of 1,000),
+//!   which the test's compaction run then sums as a scheduled run would have.
 //!
 //! Every key makes 1,000 requests a minute, all answered 2xx, as in the ingested hour.
 
@@ -78,8 +79,7 @@ pub async fn history(client: &Client, table: &str, day: i64, keys: u64) -> (u64,
 }
 
 /// Seeds `hour` as pending (its state and its open mark) with `windows` windows of batch
-/// summaries; returns the requests
-/// seeded into all keys and app 1.
+/// summaries; returns the requests seeded into all keys and app 1.
 pub async fn tail(client: &Client, table: &str, hour: i64, keys: u64, windows: i64) -> (u64, u64) {
     let mut state = item("hours".into(), format!("{hour:015}"));
     state.insert("state".into(), s("pending"));
@@ -90,7 +90,8 @@ pub async fn tail(client: &Client, table: &str, hour: i64, keys: u64, windows: i
     let per_batch = 200 * 5 * PER_KEY_MINUTE;
     for w in 0..windows {
         for b in 0..keys / 200 {
-            let mut summary = item(format!("tail#{hour:015}"), format!("seed_{w}_{b}#00000/00001"));
+            let window = hour + w * WINDOW;
+            let mut summary = item(format!("tail#{hour:015}"), format!("b#{window:015}#seed_{w}_{b}#00000/00001"));
             let dims = [
                 ("all#*".to_owned(), per_batch),
                 ("api#api_pets".to_owned(), per_batch),

@@ -28,7 +28,7 @@ use super::io::{batch_get, batch_put, concurrently, query_all};
 use super::layout::{
     bucket_sk, day_of, dimension_pks, key_bucket_sk, key_pk, sk_range, HOUR_RETENTION, LATENESS, MINUTE_RETENTION,
 };
-use super::marks;
+use super::{marks, window_sums};
 use crate::dynamo::audit;
 use crate::dynamo::items::{get_s, key, s, ttl_secs, Item};
 use crate::dynamo::tables::TTL_ATTRIBUTE;
@@ -57,6 +57,7 @@ struct KeyHour {
 /// Compacts every hour that is over (by [`LATENESS`]) and not compacted, oldest first, within
 /// the minute retention (older window items are gone). A day that is over and had traffic but
 /// none in its last hour gets that hour opened first, so its compaction builds the day items.
+/// Then sums the finished windows of the hours not due yet (`window_sums`).
 pub(crate) async fn compact_due(repo: &DynamoRepo, now: UnixMillis) -> Result<Vec<HourCompaction>, StoreError> {
     let last_due = now - HOUR - LATENESS;
     let mut due = states(repo, (now - MINUTE_RETENTION).max(0), last_due + 1).await?;
@@ -70,6 +71,8 @@ pub(crate) async fn compact_due(repo: &DynamoRepo, now: UnixMillis) -> Result<Ve
             done.push(compact_hour(repo, hour).await?);
         }
     }
+    let windows = window_sums::sum_due(repo, now).await?;
+    tracing::info!(windows, "finished windows of the open hours summed");
     Ok(done)
 }
 

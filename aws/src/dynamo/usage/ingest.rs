@@ -19,6 +19,7 @@ use super::hours::{prepare, settle, touched};
 use super::io::{batch_get, batch_put};
 use super::layout::{key_pk, minute_index, window_of, window_sk, MINUTE_RETENTION};
 use super::tail::summaries;
+use super::window_sums;
 use crate::dynamo::items::{get_s, key, n, s, ttl_secs, Item};
 use crate::dynamo::tables::TTL_ATTRIBUTE;
 use crate::dynamo::{now_millis, DynamoRepo};
@@ -76,7 +77,7 @@ pub(crate) async fn add(repo: &DynamoRepo, rollups: &[Rollup]) -> Result<(), Sto
 /// items and then the summaries are put. A retry after a crash or a timeout midway puts them
 /// all again, to the same values; two deliveries at once put the same items twice. Either way
 /// nothing counts twice and nothing is lost. The hour states are settled after, on every
-/// delivery (see `hours`).
+/// delivery (see `hours`), and so are the window summaries of its windows (`window_sums`).
 pub(crate) async fn add_batch(
     repo: &DynamoRepo,
     batch_id: &str,
@@ -98,6 +99,7 @@ pub(crate) async fn add_batch(
         BatchOutcome::Applied
     };
     settle(repo, &hours).await?;
+    window_sums::reopen(repo, &rollups.iter().map(|r| window_of(r.key.minute)).collect()).await?;
     Ok(outcome)
 }
 

@@ -36,10 +36,16 @@ pub(crate) async fn query_partition(repo: &DynamoRepo, pk: &str) -> Result<Vec<I
     query(repo, pk, None, true, None).await
 }
 
-/// Every item of `pk` with only the attribute `attribute` (absent where an item lacks it),
-/// read strongly consistently: DynamoDB still reads whole items, but sends back only that.
-pub(crate) async fn query_projected(repo: &DynamoRepo, pk: &str, attribute: &str) -> Result<Vec<Item>, StoreError> {
-    query(repo, pk, None, true, Some(attribute)).await
+/// Every item of `pk` whose sort key is between `lo` and `hi`, with only `attributes` (absent
+/// where an item lacks them), read strongly consistently: DynamoDB still reads whole items,
+/// but sends back only those.
+pub(crate) async fn query_projected(
+    repo: &DynamoRepo,
+    pk: &str,
+    (lo, hi): (&str, &str),
+    attributes: &[&str],
+) -> Result<Vec<Item>, StoreError> {
+    query(repo, pk, Some((lo, hi)), true, Some(attributes)).await
 }
 
 async fn query(
@@ -47,7 +53,7 @@ async fn query(
     pk: &str,
     range: Option<(&str, &str)>,
     consistent: bool,
-    projection: Option<&str>,
+    projection: Option<&[&str]>,
 ) -> Result<Vec<Item>, StoreError> {
     let mut items = Vec::new();
     let mut start = None;
@@ -59,8 +65,12 @@ async fn query(
             .expression_attribute_values(":pk", s(pk))
             .consistent_read(consistent)
             .set_exclusive_start_key(start);
-        if let Some(attribute) = projection {
-            q = q.projection_expression("#p").expression_attribute_names("#p", attribute);
+        if let Some(attributes) = projection {
+            let names: Vec<String> = (0..attributes.len()).map(|i| format!("#p{i}")).collect();
+            q = q.projection_expression(names.join(", "));
+            for (name, attribute) in names.into_iter().zip(attributes) {
+                q = q.expression_attribute_names(name, *attribute);
+            }
         }
         q = match range {
             Some((lo, hi)) => q

@@ -49,9 +49,20 @@ pub(crate) fn tail_pk(hour: UnixMillis) -> String {
     format!("tail#{}", padded(hour))
 }
 
-/// Part `part` of `parts` of a batch's summary of one hour.
-pub(crate) fn tail_sk(batch_id: &str, part: usize, parts: usize) -> String {
-    format!("{batch_id}#{part:05}/{parts:05}")
+/// Part `part` of `parts` of a batch's summary of one window: `b#<window>#<batch>#<part>/<parts>`,
+/// so a window's summaries (or a run of windows') are one `BETWEEN` (see `sk_range`).
+pub(crate) fn tail_sk(window: UnixMillis, batch_id: &str, part: usize, parts: usize) -> String {
+    format!("b#{}#{batch_id}#{part:05}/{parts:05}", padded(window))
+}
+
+/// The head of a window's summary (see `window_sums`), beside its batch summaries.
+pub(crate) fn window_sum_sk(window: UnixMillis) -> String {
+    format!("s#{}", padded(window))
+}
+
+/// Group `group` of a window's summary: the sums of the dimensions that hash to it.
+pub(crate) fn window_group_sk(window: UnixMillis, group: u32) -> String {
+    format!("t#{}#{group:05}", padded(window))
 }
 
 /// A key's compacted item for one API operation: `h#<hour>#<api>#<op>` or `d#<day>#<api>#<op>`.
@@ -115,5 +126,12 @@ mod tests {
         assert!(window_sk(HOUR, "a", "a", "a") > hi, "the next hour is outside");
         assert_eq!(minute_index(WINDOW + 4 * MINUTE), 4);
         assert_eq!(dimension_pks("api_1", "op", "", "dev_1"), ["all#*", "api#api_1", "op#api_1#op", "dev#dev_1"]);
+        let (lo, hi) = sk_range('b', WINDOW, 2 * WINDOW);
+        assert!(lo <= tail_sk(WINDOW, "bat_1", 0, 1) && tail_sk(WINDOW, "~", 9, 9) <= hi, "a window's summaries");
+        assert!(tail_sk(0, "~", 0, 1) < lo && tail_sk(2 * WINDOW, "a", 0, 1) > hi, "not its neighbours'");
+        let (lo, hi) = sk_range('s', 0, HOUR);
+        assert!(lo <= window_sum_sk(0) && window_sum_sk(HOUR - WINDOW) <= hi && window_sum_sk(HOUR) > hi);
+        assert!(window_group_sk(0, 3) > hi, "a head range holds no group");
+        assert_eq!(window_group_sk(WINDOW, 7), "t#000000000300000#00007");
     }
 }

@@ -8,7 +8,9 @@
 //! - [`layout`]: keys and retention; [`counters`]: values as number attributes;
 //! - [`ingest`]: window items, exactly once per batch; [`tail`]: batch summaries;
 //! - [`hours`]: the hour index and states; [`marks`]: what reports must read finer;
-//! - [`compact`]: hour and day items; [`windows`]: rows from window items, directly or fanned out.
+//! - [`compact`]: hour and day items; [`window_sums`]: each busy finished window's batch
+//!   summaries summed (a head and small groups of dimensions); [`windows`]: rows from window
+//!   items, directly or fanned out.
 
 mod compact;
 mod counters;
@@ -18,6 +20,7 @@ mod io;
 mod layout;
 mod marks;
 mod tail;
+mod window_sums;
 mod windows;
 
 pub use compact::HourCompaction;

@@ -1,12 +1,14 @@
 //! Batch summaries: what reports read for the hours compaction has not summed yet, instead of
 //! one Query per active key.
 //!
-//! Each batch writes, for each hour it touches, the sums of its rollups per dimension (all, API,
-//! operation, app, developer) into `tail#<hour>` / `<batch_id>#<part>/<parts>`: one map
-//! attribute per dimension, named by the dimension's partition key (`api#api_pets`), holding
-//! the counters. A report by a dimension reads the summaries of the uncompacted hours, one
-//! Query per hour projected on that one attribute, so its cost follows the number of batches
-//! in the tail (an isolate's batch per window holds up to 200 keys), not the number of keys.
+//! Each batch writes, for each window it touches, the sums of its rollups per dimension (all,
+//! API, operation, app, developer) into `tail#<hour>` / `b#<window>#<batch_id>#<part>/<parts>`:
+//! one map attribute per dimension, named by the dimension's partition key (`api#api_pets`),
+//! holding the counters. A report by a dimension reads, for each uncompacted hour, its window
+//! summaries (`window_sums`: two small items per window that compaction summed) and the batch
+//! summaries of the other windows, projected on that one attribute, so its cost follows the
+//! number of windows in the tail, plus the batches of the windows not summed yet (an isolate's
+//! batch per window holds up to 200 keys), not the number of keys.
 //!
 //! A summary is a pure function of its batch, so writing it again writes the same item; and it
 //! is written after the batch's key window items, so all of a batch's summaries existing means
@@ -16,12 +18,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use gatehouse_core::store::StoreError;
-use gatehouse_core::time::UnixMillis;
-use gatehouse_core::usage::{Rollup, RollupValues};
+use gatehouse_core::time::{UnixMillis, HOUR};
+use gatehouse_core::usage::{Rollup, RollupValues, WINDOW};
 
 use super::counters::{counters, values};
 use super::io::{concurrently, query_projected};
-use super::layout::{dimension_pks, hour_of, tail_pk, tail_sk, MINUTE_RETENTION, RECEIPT_RETENTION};
+use super::layout::{
+    dimension_pks, hour_of, sk_range, tail_pk, tail_sk, window_of, MINUTE_RETENTION, RECEIPT_RETENTION,
+};
+use super::window_sums;
 use crate::dynamo::items::{key, n, ttl_secs, Item};
 use crate::dynamo::tables::TTL_ATTRIBUTE;
 use crate::dynamo::DynamoRepo;
@@ -35,9 +40,9 @@ const DIMENSIONS_PER_ITEM: usize = 32;
 pub(crate) fn summaries(batch_id: &str, rollups: &[Rollup], now: UnixMillis) -> Vec<Item> {
     let mut sums: BTreeMap<UnixMillis, BTreeMap<String, RollupValues>> = BTreeMap::new();
     for Rollup { key: k, values: v } in rollups {
-        let hour = sums.entry(hour_of(k.minute)).or_default();
+        let window = sums.entry(window_of(k.minute)).or_default();
         for pk in dimension_pks(&k.api_id, &k.operation_id, &k.app_id, &k.developer_id) {
-            hour.entry(pk).or_default().merge(v);
+            window.entry(pk).or_default().merge(v);
         }
     }
     if sums.is_empty() {
@@ -46,23 +51,24 @@ pub(crate) fn summaries(batch_id: &str, rollups: &[Rollup], now: UnixMillis) -> 
         return vec![receipt];
     }
     let mut items = Vec::new();
-    for (hour, dimensions) in sums {
+    for (window, dimensions) in sums {
         let dimensions: Vec<(String, RollupValues)> = dimensions.into_iter().collect();
         let parts = dimensions.len().div_ceil(DIMENSIONS_PER_ITEM);
         for (part, chunk) in dimensions.chunks(DIMENSIONS_PER_ITEM).enumerate() {
-            let mut item = key(tail_pk(hour), tail_sk(batch_id, part, parts));
+            let mut item = key(tail_pk(hour_of(window)), tail_sk(window, batch_id, part, parts));
             for (pk, v) in chunk {
                 let map = counters(v).into_iter().map(|(name, count)| (name, n(count))).collect();
                 item.insert(pk.clone(), AttributeValue::M(map));
             }
-            item.insert(TTL_ATTRIBUTE.into(), ttl_secs(hour + MINUTE_RETENTION));
+            item.insert(TTL_ATTRIBUTE.into(), ttl_secs(hour_of(window) + MINUTE_RETENTION));
             items.push(item);
         }
     }
     items
 }
 
-/// The sums of dimension `pk` in each of `hours`, from the batch summaries: one Query per hour.
+/// The sums of dimension `pk` in each of `hours`: per hour, its window summaries and the batch
+/// summaries of the windows without one (one Query per run of such windows, usually one).
 pub(crate) async fn dimension_hours(
     repo: &DynamoRepo,
     pk: &str,
@@ -71,10 +77,15 @@ pub(crate) async fn dimension_hours(
     concurrently(hours.iter().copied().collect(), |hour| {
         let (repo, pk) = (repo.clone(), pk.to_owned());
         async move {
+            let summed = window_sums::dimension(&repo, hour, &pk).await?;
             let mut sum = RollupValues::default();
-            for item in query_projected(&repo, &tail_pk(hour), &pk).await? {
-                if let Some(AttributeValue::M(map)) = item.get(&pk) {
-                    sum.merge(&values(map));
+            summed.values().for_each(|v| sum.merge(v));
+            for (first, last) in runs(hour, |w| !summed.contains_key(&w)) {
+                let (lo, hi) = sk_range('b', first, last + WINDOW);
+                for item in query_projected(&repo, &tail_pk(hour), (&lo, &hi), &[&pk]).await? {
+                    if let Some(AttributeValue::M(map)) = item.get(&pk) {
+                        sum.merge(&values(map));
+                    }
                 }
             }
             Ok((hour, sum))
@@ -82,6 +93,18 @@ pub(crate) async fn dimension_hours(
     })
     .await
     .map(|sums| sums.into_iter().filter(|(_, v)| *v != RollupValues::default()).collect())
+}
+
+/// The runs (first and last window) of consecutive windows of `hour` that `wanted` accepts.
+fn runs(hour: UnixMillis, wanted: impl Fn(UnixMillis) -> bool) -> Vec<(UnixMillis, UnixMillis)> {
+    let mut runs: Vec<(UnixMillis, UnixMillis)> = Vec::new();
+    for window in (0..HOUR / WINDOW).map(|i| hour + i * WINDOW).filter(|w| wanted(*w)) {
+        match runs.last_mut() {
+            Some((_, last)) if *last + WINDOW == window => *last = window,
+            _ => runs.push((window, window)),
+        }
+    }
+    runs
 }
 
 #[cfg(test)]
@@ -109,13 +132,13 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_sums_its_keys_per_dimension_and_hour_whatever_its_keys() {
+    fn a_batch_sums_its_keys_per_dimension_and_window_whatever_its_keys() {
         let batch: Vec<Rollup> = (0..200)
             .map(|i| rollup(&format!("key_{i}"), &format!("app_{}", i / 100), (i % 5) * MINUTE, 10))
             .chain([rollup("key_0", "app_0", HOUR, 7)])
             .collect();
         let items = summaries("bat_1", &batch, 0);
-        assert_eq!(items.len(), 2, "one item per hour: 200 keys, six dimensions");
+        assert_eq!(items.len(), 2, "one item per window: 200 keys, six dimensions");
         assert_eq!(get_s(&items[0], "pk"), Some(tail_pk(0).as_str()));
         assert_eq!(requests(&items[0], "all#*"), Some(2_000));
         assert_eq!(requests(&items[0], "app#app_1"), Some(1_000));
@@ -129,10 +152,21 @@ mod tests {
         let batch: Vec<Rollup> = (0..100).map(|i| rollup("key_1", &format!("app_{i}"), 0, 1)).collect();
         let items = summaries("bat_2", &batch, 0);
         assert_eq!(items.len(), 4, "104 dimensions, 32 to an item");
-        assert_eq!(get_s(&items[3], "sk"), Some("bat_2#00003/00004"));
+        assert_eq!(get_s(&items[3], "sk"), Some("b#000000000000000#bat_2#00003/00004"));
         let sum: u64 = items.iter().filter_map(|i| requests(i, "app#app_57")).sum();
         assert_eq!(sum, 1);
         let receipt = summaries("bat_3", &[], 0);
         assert_eq!((get_s(&receipt[0], "pk"), get_s(&receipt[0], "sk")), (Some("batch#bat_3"), Some("empty")));
+    }
+
+    #[test]
+    fn the_windows_without_a_summary_are_read_in_runs() {
+        let summed = [WINDOW, 2 * WINDOW, 5 * WINDOW];
+        let runs = runs(HOUR, |w| !summed.contains(&(w - HOUR)));
+        assert_eq!(
+            runs,
+            [(HOUR, HOUR), (HOUR + 3 * WINDOW, HOUR + 4 * WINDOW), (HOUR + 6 * WINDOW, 2 * HOUR - WINDOW)]
+        );
+        assert_eq!(super::runs(0, |_| true), [(0, HOUR - WINDOW)], "nothing summed: the whole hour, one Query");
     }
 }
