@@ -48,13 +48,14 @@ impl OperationValidator {
         let mut out = Vec::new();
         let compiled = self.compiled();
         for (i, param) in self.spec.params.iter().enumerate() {
-            let at = child(&format!("/{}", param.place.token()), &param.name);
+            // Built only for a violation: a valid request allocates no pointers.
+            let at = || child(&format!("/{}", param.place.token()), &param.name);
             let values = raw_values(param, template, path, query, headers);
             if values.is_empty() {
                 if param.required {
                     out.push(Violation {
                         detail: format!("The {} parameter is required.", param.place.token()),
-                        pointer: at,
+                        pointer: at(),
                     });
                 }
                 continue;
@@ -66,7 +67,7 @@ impl OperationValidator {
             }
             // Reported as the first reading (the kind the schema names, else the text).
             if let Some(first) = candidates.first() {
-                errors(validator, first, &at, &mut out);
+                errors(validator, first, &at(), &mut out);
             }
         }
         self.check_body(headers, body, &mut out);
