@@ -9,43 +9,17 @@ mod support;
 #[path = "../../admin-fn/tests/common/oidc.rs"]
 mod oidc;
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use gatehouse_admin::OutboxMailer;
 use gatehouse_aws::config::names;
-use gatehouse_aws::{lambda, Config};
 use serde_json::{json, Value};
 
-const ADMIN: &str = "fixture-admin-token";
+use support::api_gateway::{Answer, ADMIN_TOKEN as ADMIN};
 
 async fn router(outbox: &std::path::Path) -> axum::Router {
     router_with(outbox, &[]).await
 }
 
-/// The Lambda's router over fresh tables, with the environment's `extra` settings.
 async fn router_with(outbox: &std::path::Path, extra: &[(&'static str, String)]) -> axum::Router {
-    let (client, tables) = (support::client(), support::tables());
-    gatehouse_aws::create_tables(&client, &tables).await.expect("tables");
-    let mut env = HashMap::from([
-        (names::CATALOG_TABLE, tables.catalog),
-        (names::USAGE_TABLE, tables.usage),
-        (names::ADMIN_TOKENS, ADMIN.to_owned()),
-        (names::PORTAL_URL, "https://developer.example.com".to_owned()),
-        (names::GATEWAY_URL, "https://api.example.com".to_owned()),
-    ]);
-    env.extend(extra.iter().cloned());
-    let config = Config::from_lookup(|n| env.get(n).cloned()).expect("config");
-    let mailer = OutboxMailer::new(outbox.to_path_buf(), "Portal <portal@example.com>").expect("outbox");
-    lambda::app_with_mailer(config, client, Some(Arc::new(mailer))).expect("app")
-}
-
-/// What a browser (or the admin CLI) got back through API Gateway.
-struct Answer {
-    status: u16,
-    body: String,
-    cookies: Vec<String>,
-    location: Option<String>,
+    support::api_gateway::router(outbox, extra).await
 }
 
 /// One API Gateway v2 event: `target` is a path with its query; `cookies` as a browser sends.
@@ -63,19 +37,7 @@ async fn invoke(
     if method == "POST" && target.starts_with("/v1/") {
         headers["authorization"] = json!(format!("Bearer {ADMIN}"));
     }
-    let response = support::api_gateway::invoke(router, method, target, headers, cookies, body.map(|(_, b)| b)).await;
-    Answer {
-        status: response["statusCode"].as_u64().expect("status") as u16,
-        body: response["body"].as_str().unwrap_or_default().to_owned(),
-        cookies: response["cookies"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c.as_str())
-            .map(|c| c.split(';').next().unwrap_or_default().to_owned())
-            .collect(),
-        location: response["headers"]["location"].as_str().map(str::to_owned),
-    }
+    support::api_gateway::invoke(router, method, target, headers, cookies, body.map(|(_, b)| b)).await
 }
 
 async fn admin_json(router: &axum::Router, path: &str, body: Value) -> Value {

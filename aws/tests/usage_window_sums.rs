@@ -87,20 +87,6 @@ async fn reported(repo: &DynamoRepo, hour: i64) -> u64 {
     seen[0]
 }
 
-/// The window summaries' heads of `hour`, in sort-key order.
-async fn summary_items(table: &str, hour: i64) -> Vec<Item> {
-    let out = support::client()
-        .query()
-        .table_name(table)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :s)")
-        .expression_attribute_values(":pk", AttributeValue::S(format!("tail#{hour:015}")))
-        .expression_attribute_values(":s", AttributeValue::S("s#".into()))
-        .send()
-        .await
-        .expect("summaries");
-    out.items.unwrap_or_default()
-}
-
 fn text<'a>(item: &'a Item, name: &str) -> &'a str {
     item.get(name).and_then(|v| v.as_s().ok()).map_or("", String::as_str)
 }
@@ -108,7 +94,7 @@ fn text<'a>(item: &'a Item, name: &str) -> &'a str {
 /// The head of `window`'s summary: its state and the number of batch summary items it sums.
 async fn head(table: &str, window: i64) -> Option<(String, String)> {
     let hour = window - window.rem_euclid(HOUR);
-    let items = summary_items(table, hour).await;
+    let items = support::window_summary_heads(table, hour).await;
     let head = items.into_iter().find(|i| text(i, "sk") == format!("s#{window:015}"))?;
     let n = head.get("n").and_then(|v| v.as_n().ok()).cloned().unwrap_or_default();
     Some((text(&head, "state").to_owned(), n))
@@ -155,9 +141,9 @@ async fn a_busy_window_is_summed_into_a_summary_that_reports_read_instead_of_its
     assert_eq!(head(&table, hour).await, Some(("summed".into(), (SUM_AT + 2).to_string())));
     assert_eq!(head(&table, hour + WINDOW).await, None, "seven batches are read as they are");
     assert_eq!(reported(&repo, hour).await, exact, "the summary instead of its batches, not on top of them");
-    let before = summary_items(&table, hour).await;
+    let before = support::window_summary_heads(&table, hour).await;
     repo.compact_due(due_after(hour + WINDOW) + MINUTE).await.expect("re-run");
-    assert_eq!(summary_items(&table, hour).await, before, "a summed window is not summed again");
+    assert_eq!(support::window_summary_heads(&table, hour).await, before, "a summed window is not summed again");
     // A summary whose sums differ from its batches', to see which one a report reads.
     forge(&table, hour, ("summed", "forged", SUM_AT + 2), "forged", 7).await;
     assert_eq!(reported(&repo, hour).await, 7 + (SUM_AT as u64 - 1) * PER_WINDOW, "the summary alone");

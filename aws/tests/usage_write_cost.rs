@@ -391,18 +391,9 @@ const LAST_RUN: i64 = 2 * HOUR + LATENESS - 1;
 
 /// How many windows of `hour` have a window summary (`tail#<hour>` / `s#<window>`, `summed`).
 async fn summed_windows(table: &str, hour: i64) -> usize {
-    let out = support::client()
-        .query()
-        .table_name(table)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :s)")
-        .expression_attribute_values(":pk", AttributeValue::S(format!("tail#{hour:015}")))
-        .expression_attribute_values(":s", AttributeValue::S("s#".into()))
-        .send()
-        .await
-        .expect("window summaries");
     let summed =
         |i: &HashMap<String, AttributeValue>| i.get("state").and_then(|s| s.as_s().ok()).is_some_and(|s| s == "summed");
-    out.items.unwrap_or_default().iter().filter(|i| summed(i)).count()
+    support::window_summary_heads(table, hour).await.iter().filter(|i| summed(i)).count()
 }
 
 /// The 30-day queries by all keys, one API, one app and one key, with the totals expected on

@@ -96,3 +96,22 @@ pub async fn fresh_repo() -> DynamoRepo {
     create_tables(&client, &tables).await.expect("create tables");
     DynamoRepo::new(client, tables)
 }
+
+/// The window summaries' heads of `hour` in the usage `table` (`tail#<hour>`, `s#<window>`), in
+/// sort-key order.
+pub async fn window_summary_heads(
+    table: &str,
+    hour: i64,
+) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let out = client()
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :s)")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("tail#{hour:015}")))
+        .expression_attribute_values(":s", AttributeValue::S("s#".into()))
+        .send()
+        .await
+        .expect("window summaries");
+    out.items.unwrap_or_default()
+}
