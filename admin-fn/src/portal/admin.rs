@@ -90,15 +90,7 @@ pub(crate) async fn signin<R: Repo, P: Publisher>(
         Err(e) => return failed(e),
     };
     let subject = gatehouse_core::model::Subject::Admin { actor: actor.name.clone(), role: actor.role };
-    match session::open(&s, subject).await {
-        Ok(cookie) => {
-            s.record(&actor, "session.sign_in", Vec::new()).await;
-            let mut response = Redirect::to("/admin").into_response();
-            response.headers_mut().append(header::SET_COOKIE, cookie);
-            response
-        }
-        Err(e) => failed(e),
-    }
+    session::signed_in(&s, subject, &actor, Vec::new(), "/admin").await.unwrap_or_else(failed)
 }
 
 /// The admin session, or where to send the browser instead.

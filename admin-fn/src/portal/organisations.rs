@@ -6,7 +6,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use gatehouse_core::model::{App, Developer, Invitation, OrgRole, Organisation, Subject};
@@ -246,13 +246,8 @@ pub(crate) async fn accept<R: Repo, P: Publisher>(
         }
         Err(e) => return super::signin::failed(e),
     };
-    let cookie = match session::open(&s, Subject::Developer { developer_id: developer.id.clone() }).await {
-        Ok(cookie) => cookie,
-        Err(e) => return super::signin::failed(e),
-    };
+    let subject = Subject::Developer { developer_id: developer.id.clone() };
     let actor = Actor::developer(&developer.id).at(client.map(|c| c.0 .0));
-    s.record(&actor, "session.sign_in", vec![developer.id]).await;
-    let mut response = Redirect::to(&format!("/organisations/{}", org.id)).into_response();
-    response.headers_mut().append(header::SET_COOKIE, cookie);
-    response
+    let to = format!("/organisations/{}", org.id);
+    session::signed_in(&s, subject, &actor, vec![developer.id], &to).await.unwrap_or_else(super::signin::failed)
 }

@@ -168,6 +168,23 @@ pub(crate) fn anonymous_form_token_matches(headers: &HeaderMap, given: &str) -> 
     cookie(headers, FORM_COOKIE).is_some_and(|expected| equal(expected, given))
 }
 
+/// Ends every sign-in the same way: opens a session for `subject`, records `session.sign_in`
+/// by `actor` (on `targets`), and sends the browser to `to` with the session's cookie.
+pub(crate) async fn signed_in<R: Repo, P: Publisher>(
+    s: &AdminState<R, P>,
+    subject: Subject,
+    actor: &Actor,
+    targets: Vec<String>,
+    to: &str,
+) -> Result<axum::response::Response, AdminError> {
+    use axum::response::IntoResponse;
+    let cookie = open(s, subject).await?;
+    s.record(actor, "session.sign_in", targets).await;
+    let mut response = axum::response::Redirect::to(to).into_response();
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
 /// Whoever is visiting a page: their live session, or `None` when signed out. An extractor so
 /// that every page reads the session the same way, and a store failure is the portal's
 /// "temporarily unavailable" page rather than a page shown as if signed out.

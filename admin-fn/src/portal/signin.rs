@@ -253,13 +253,9 @@ pub(crate) async fn verify<R: Repo, P: Publisher>(
         Err(e) => return failed(e),
     };
     let actor = Actor::developer(&developer.id).at(client.map(|c| c.0 .0));
-    let cookie = match session::open(&s, Subject::Developer { developer_id: developer.id.clone() }).await {
-        Ok(cookie) => cookie,
-        Err(e) => return failed(e),
-    };
-    s.record(&actor, "session.sign_in", vec![developer.id]).await;
+    let subject = Subject::Developer { developer_id: developer.id.clone() };
     let next = link.next.as_deref().and_then(local_path).unwrap_or("/dashboard");
-    with_cookie(Redirect::to(next).into_response(), Some(cookie))
+    session::signed_in(&s, subject, &actor, vec![developer.id], next).await.unwrap_or_else(failed)
 }
 
 /// Marks the link used, atomically: of two concurrent uses, one wins and the other finds it

@@ -132,15 +132,9 @@ pub(crate) async fn callback<R: Repo, P: Publisher>(
     let from = client.map(|c| c.0 .0);
     let mut response = match finish(&s, &provider, &headers, &query).await {
         Ok(Ok(actor)) => {
-            match session::open(&s, Subject::Admin { actor: actor.name.clone(), role: actor.role }).await {
-                Ok(cookie) => {
-                    s.record(&actor.at(from), "session.sign_in", Vec::new()).await;
-                    let mut response = Redirect::to("/admin").into_response();
-                    response.headers_mut().append(header::SET_COOKIE, cookie);
-                    response
-                }
-                Err(e) => failed(e),
-            }
+            let subject = Subject::Admin { actor: actor.name.clone(), role: actor.role };
+            let signed_in = session::signed_in(&s, subject, &actor.at(from), Vec::new(), "/admin").await;
+            signed_in.unwrap_or_else(failed)
         }
         Ok(Err((refusal, spent))) => {
             tracing::info!(reason = refusal.code(), "a staff sign-in was refused");
