@@ -14,6 +14,8 @@ use tokio::net::{TcpSocket, TcpStream};
 
 const SLOWLORIS_SOCKETS: usize = 5_000;
 const PER_IP: usize = 64;
+/// The slowloris test's header timeout.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// A connection from `from` (any 127.x address is this machine's) to `to`.
 async fn connect_from(from: [u8; 4], to: SocketAddr) -> std::io::Result<TcpStream> {
@@ -38,7 +40,7 @@ async fn get(addr: SocketAddr) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slowloris_of_5000_sockets_from_one_address_does_not_stop_others_being_served() {
     let h = Harness::start_with(|config| {
-        config.serving.header_timeout = Duration::from_secs(2);
+        config.serving.header_timeout = HEAD_TIMEOUT;
         config.serving.max_connections_per_ip = PER_IP;
         config.serving.max_connections = 10_000;
     })
@@ -55,19 +57,20 @@ async fn a_slowloris_of_5000_sockets_from_one_address_does_not_stop_others_being
     }
     assert!(held.len() > SLOWLORIS_SOCKETS / 2, "the attack got its sockets: {}", held.len());
 
-    // Everyone else is still served, promptly.
+    // Everyone else is still served, without waiting for the attack's heads to time out (the
+    // bound is that wait halved, loose enough for a loaded machine).
     for _ in 0..20 {
         let started = Instant::now();
         let answer = get(gateway).await;
         assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
-        assert!(started.elapsed() < Duration::from_secs(1), "answered in {:?}", started.elapsed());
+        assert!(started.elapsed() < HEAD_TIMEOUT / 2, "answered in {:?}", started.elapsed());
     }
 
     // The attacker's connections beyond its share were closed at once; the ones it holds get
     // 408 once the head is overdue, and are closed too.
     let (mut timed_out, mut closed, attacking) = (0, 0, held.len());
     for mut stream in held {
-        let answer = read_all(&mut stream, Duration::from_secs(6)).await;
+        let answer = read_all(&mut stream, HEAD_TIMEOUT * 2).await;
         if answer.starts_with("HTTP/1.1 408") {
             timed_out += 1;
         } else if answer.is_empty() {
