@@ -5,6 +5,7 @@
 //! instead: a random value in a `SameSite=Strict` cookie that the form must repeat.
 
 use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
 use gatehouse_core::hex;
 use gatehouse_core::keys::hash_secret;
 use gatehouse_core::model::{Developer, Membership, Organisation, Session, Subject};
@@ -176,13 +177,10 @@ pub(crate) async fn signed_in<R: Repo, P: Publisher>(
     actor: &Actor,
     targets: Vec<String>,
     to: &str,
-) -> Result<axum::response::Response, AdminError> {
-    use axum::response::IntoResponse;
+) -> Result<Response, AdminError> {
     let cookie = open(s, subject).await?;
     s.record(actor, "session.sign_in", targets).await;
-    let mut response = axum::response::Redirect::to(to).into_response();
-    response.headers_mut().append(header::SET_COOKIE, cookie);
-    Ok(response)
+    Ok(super::signin::with_cookie(Redirect::to(to).into_response(), Some(cookie)))
 }
 
 /// Whoever is visiting a page: their live session, or `None` when signed out. An extractor so
@@ -191,7 +189,7 @@ pub(crate) async fn signed_in<R: Repo, P: Publisher>(
 pub(crate) struct Visitor(pub Option<Current>);
 
 impl<R: Repo, P: Publisher> axum::extract::FromRequestParts<AdminState<R, P>> for Visitor {
-    type Rejection = axum::response::Response;
+    type Rejection = Response;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,

@@ -55,6 +55,11 @@ pub(crate) fn tail_sk(window: UnixMillis, batch_id: &str, part: usize, parts: us
     format!("b#{}#{batch_id}#{part:05}/{parts:05}", padded(window))
 }
 
+/// The windows of `hour`, in order.
+pub(crate) fn windows_in(hour: UnixMillis) -> impl Iterator<Item = UnixMillis> {
+    (0..HOUR / WINDOW).map(move |i| hour + i * WINDOW)
+}
+
 /// The head of a window's summary (see `window_sums`), beside its batch summaries.
 pub(crate) fn window_sum_sk(window: UnixMillis) -> String {
     format!("s#{}", padded(window))

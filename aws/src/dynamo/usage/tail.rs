@@ -18,13 +18,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use gatehouse_core::store::StoreError;
-use gatehouse_core::time::{UnixMillis, HOUR};
+use gatehouse_core::time::UnixMillis;
 use gatehouse_core::usage::{Rollup, RollupValues, WINDOW};
 
 use super::counters::{counters, values};
 use super::io::{concurrently, query_projected};
 use super::layout::{
-    dimension_pks, hour_of, sk_range, tail_pk, tail_sk, window_of, MINUTE_RETENTION, RECEIPT_RETENTION,
+    dimension_pks, hour_of, sk_range, tail_pk, tail_sk, window_of, windows_in, MINUTE_RETENTION, RECEIPT_RETENTION,
 };
 use super::window_sums;
 use crate::dynamo::items::{key, n, ttl_secs, Item};
@@ -98,7 +98,7 @@ pub(crate) async fn dimension_hours(
 /// The runs (first and last window) of consecutive windows of `hour` that `wanted` accepts.
 fn runs(hour: UnixMillis, wanted: impl Fn(UnixMillis) -> bool) -> Vec<(UnixMillis, UnixMillis)> {
     let mut runs: Vec<(UnixMillis, UnixMillis)> = Vec::new();
-    for window in (0..HOUR / WINDOW).map(|i| hour + i * WINDOW).filter(|w| wanted(*w)) {
+    for window in windows_in(hour).filter(|w| wanted(*w)) {
         match runs.last_mut() {
             Some((_, last)) if *last + WINDOW == window => *last = window,
             _ => runs.push((window, window)),

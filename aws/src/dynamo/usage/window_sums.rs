@@ -42,7 +42,7 @@ use gatehouse_core::usage::{RollupValues, WINDOW};
 use super::counters::{counters, values};
 use super::io::{batch_get, batch_put, query_all, query_projected};
 use super::layout::{
-    bucket_of, hour_of, sk_range, tail_pk, window_group_sk, window_sum_sk, LATENESS, MINUTE_RETENTION,
+    bucket_of, hour_of, sk_range, tail_pk, window_group_sk, window_sum_sk, windows_in, LATENESS, MINUTE_RETENTION,
 };
 use super::marks;
 use crate::dynamo::items::{get_n, get_s, key, n, s, ttl_secs, Item};
@@ -132,8 +132,7 @@ pub(crate) async fn dimension(
 pub(crate) async fn sum_due(repo: &DynamoRepo, now: UnixMillis) -> Result<usize, StoreError> {
     let mut summed = 0;
     for hour in [hour_of(now) - HOUR, hour_of(now)] {
-        let finished: Vec<UnixMillis> =
-            (0..HOUR / WINDOW).map(|i| hour + i * WINDOW).filter(|w| w + WINDOW + LATENESS <= now).collect();
+        let finished: Vec<UnixMillis> = windows_in(hour).filter(|w| w + WINDOW + LATENESS <= now).collect();
         if hour + HOUR + LATENESS > now && !finished.is_empty() {
             summed += sum_hour(repo, hour, &finished).await?;
         }
